@@ -1,0 +1,210 @@
+// Coordinator: owns collection meta (DDL), shard assignment, the id allocator
+// and the timestamp oracle. Only the holder of the coordinator lease serves
+// requests; every meta write is a compare-and-set, so a second coordinator
+// that briefly overlaps a failover cannot corrupt anything.
+//
+// Takes: CoordinatorMsg on <prefix>.int.coord.
+// Writes: collections.<name>, shards.<cid>.<shard>, counters.*, tso (meta bucket);
+//         creates and deletes WAL streams.
+// Invariant: a collection key exists only once all its WAL streams exist.
+import { match } from "ts-pattern";
+import { VecbusError } from "../protocol/errors.js";
+import type { CollectionMeta } from "../protocol/collection.js";
+import type { CoordinatorMsg, CoordinatorReplies, ShardAssignment } from "../protocol/messages.js";
+import { MetaKey, SessionKey } from "../protocol/subjects.js";
+import { decodeMap } from "../runtime/codec.js";
+import type { ActorContext } from "../runtime/context.js";
+import { Lease } from "../runtime/lease.js";
+import { Mailbox } from "../runtime/mailbox.js";
+import { request } from "../runtime/rpc.js";
+import { liveNodes, Session } from "../runtime/session.js";
+import { createWalStream, deleteWalStream } from "../storage/wal.js";
+import { TimestampOracle } from "./tso.js";
+
+const SWEEP_INTERVAL_MS = 2_000;
+const SHARD_READY_TIMEOUT_MS = 15_000;
+
+export class Coordinator {
+  private readonly session: Session;
+  private readonly lease: Lease;
+  private readonly tso: TimestampOracle;
+  private mailbox: Mailbox<CoordinatorMsg> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly nodeId: string,
+  ) {
+    this.session = new Session(ctx.sessions, "coordinator", nodeId, ctx.log);
+    this.lease = new Lease(ctx.sessions, SessionKey.coordinatorLease, nodeId, ctx.log, (leading) => this.onLeadership(leading));
+    this.tso = new TimestampOracle(ctx.meta);
+  }
+
+  async start(): Promise<void> {
+    await this.session.start();
+    await this.lease.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.lease.stop();
+    await this.session.stop();
+  }
+
+  private async onLeadership(leading: boolean): Promise<void> {
+    if (leading) {
+      await this.tso.init();
+      this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {
+        subject: this.ctx.names.coordinatorSubject(),
+        maxInFlight: 64,
+        parse: (data) => decodeMap(data) as CoordinatorMsg,
+        handle: (msg) => this.handle(msg),
+        log: this.ctx.log,
+      });
+      this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+      this.sweepTimer.unref();
+      await this.sweep();
+    } else {
+      clearInterval(this.sweepTimer);
+      await this.mailbox?.stop();
+      this.mailbox = undefined;
+    }
+  }
+
+  private handle(msg: CoordinatorMsg): Promise<CoordinatorReplies[CoordinatorMsg["kind"]]> {
+    return match(msg)
+      .with({ kind: "create_collection" }, (m) => this.onCreateCollection(m))
+      .with({ kind: "drop_collection" }, (m) => this.onDropCollection(m))
+      .with({ kind: "allocate_ids" }, (m) => this.onAllocateIds(m))
+      .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.tso.allocate(m.count) }))
+      .exhaustive();
+  }
+
+  private async onCreateCollection(m: Extract<CoordinatorMsg, { kind: "create_collection" }>): Promise<CollectionMeta> {
+    const key = MetaKey.collection(m.name);
+    if (await this.ctx.meta.get(key)) {
+      throw new VecbusError("COLLECTION_ALREADY_EXISTS", `collection "${m.name}" already exists; drop it first or pick another name`);
+    }
+    if ((await liveNodes(this.ctx.sessions, "streaming")).length === 0) {
+      throw new VecbusError("UNAVAILABLE", "no streaming node is running; start one with `vecbus start streaming`");
+    }
+    const { start: id } = await this.onAllocate("collection_id", 1);
+    const meta: CollectionMeta = {
+      id,
+      name: m.name,
+      schema: m.schema,
+      num_shards: m.num_shards,
+      metric_type: m.metric_type,
+      created_at: Date.now(),
+    };
+    for (let s = 0; s < meta.num_shards; s++) {
+      await createWalStream(this.ctx.jsm, { stream: this.ctx.names.walStream(id, s), subject: this.ctx.names.walSubject(id, s) });
+    }
+    try {
+      await this.ctx.meta.create(key, meta);
+    } catch (e) {
+      await this.deleteStreams(meta);
+      if (e instanceof VecbusError && e.code === "CONFLICT") {
+        throw new VecbusError("COLLECTION_ALREADY_EXISTS", `collection "${m.name}" already exists; drop it first or pick another name`);
+      }
+      throw e;
+    }
+    await this.assignShards(meta);
+    await this.waitShardsReady(meta);
+    this.ctx.log.info("created collection", { name: m.name, id, shards: m.num_shards });
+    return meta;
+  }
+
+  private async onDropCollection(m: Extract<CoordinatorMsg, { kind: "drop_collection" }>): Promise<{ dropped: boolean }> {
+    const cur = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(m.name));
+    if (!cur) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${m.name}" does not exist`);
+    await this.ctx.meta.delete(MetaKey.collection(m.name), cur.revision);
+    for (let s = 0; s < cur.value.num_shards; s++) {
+      await this.ctx.meta.delete(MetaKey.shard(cur.value.id, s)).catch(() => undefined);
+    }
+    await this.deleteStreams(cur.value);
+    this.ctx.log.info("dropped collection", { name: m.name, id: cur.value.id });
+    return { dropped: true };
+  }
+
+  private async onAllocateIds(m: Extract<CoordinatorMsg, { kind: "allocate_ids" }>): Promise<{ start: number }> {
+    if (!Number.isInteger(m.count) || m.count < 1) throw new VecbusError("INVALID_ARGUMENT", "allocate_ids needs a positive count");
+    return this.onAllocate("row_id", m.count);
+  }
+
+  private async onAllocate(counter: string, count: number): Promise<{ start: number }> {
+    let start = 0;
+    await this.ctx.meta.casUpdate<{ next: number }>(MetaKey.counter(counter), (cur) => {
+      start = cur?.next ?? 1;
+      return { next: start + count };
+    });
+    return { start };
+  }
+
+  private async deleteStreams(meta: CollectionMeta): Promise<void> {
+    for (let s = 0; s < meta.num_shards; s++) await deleteWalStream(this.ctx.jsm, this.ctx.names.walStream(meta.id, s));
+  }
+
+  /**
+   * Gives every shard without a live owner to the least-loaded live streaming
+   * node, bumping the shard epoch so the previous owner knows it was replaced.
+   */
+  private async assignShards(only?: CollectionMeta): Promise<void> {
+    const nodes = (await liveNodes(this.ctx.sessions, "streaming")).map((n) => n.node_id);
+    const collections = only ? [only] : [...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value);
+    const assignments = await this.ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix);
+    const load = new Map<string, number>(nodes.map((n) => [n, 0]));
+    for (const { value } of assignments.values()) if (load.has(value.owner)) load.set(value.owner, load.get(value.owner)! + 1);
+    for (const c of collections) {
+      for (let s = 0; s < c.num_shards; s++) {
+        const cur = assignments.get(MetaKey.shard(c.id, s));
+        if (cur && load.has(cur.value.owner)) continue;
+        if (nodes.length === 0) {
+          throw new VecbusError("UNAVAILABLE", "no streaming node is running; start one with `vecbus start streaming`");
+        }
+        const owner = [...load.entries()].sort((a, b) => a[1] - b[1])[0][0];
+        const next: ShardAssignment = { collection_id: c.id, collection_name: c.name, shard: s, owner, epoch: (cur?.value.epoch ?? 0) + 1 };
+        try {
+          if (cur) await this.ctx.meta.update(MetaKey.shard(c.id, s), next, cur.revision);
+          else await this.ctx.meta.create(MetaKey.shard(c.id, s), next);
+        } catch (e) {
+          // Another sweep (or a create racing a sweep) assigned it first: its choice stands.
+          if (e instanceof VecbusError && e.code === "CONFLICT") continue;
+          throw e;
+        }
+        load.set(owner, load.get(owner)! + 1);
+        this.ctx.log.info("assigned shard", { collection: c.name, shard: s, owner, epoch: next.epoch, previous: cur?.value.owner });
+      }
+    }
+  }
+
+  private async waitShardsReady(meta: CollectionMeta): Promise<void> {
+    const deadline = Date.now() + SHARD_READY_TIMEOUT_MS;
+    for (let s = 0; s < meta.num_shards; s++) {
+      for (;;) {
+        try {
+          await request(this.ctx.nc, this.ctx.names.shardSubject(meta.id, s), { kind: "stats" }, 1_000);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) {
+            throw new VecbusError("UNAVAILABLE", `shard ${s} of "${meta.name}" did not come up within ${SHARD_READY_TIMEOUT_MS} ms; check \`vecbus status\``);
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping || !this.lease.isLeader) return;
+    this.sweeping = true;
+    try {
+      await this.assignShards();
+    } catch (e) {
+      const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");
+      if (!quiet) this.ctx.log.warn("shard sweep failed", { error: String(e) });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

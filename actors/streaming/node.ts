@@ -1,0 +1,66 @@
+// Streaming node: owns the shards the coordinator assigns to it. It watches
+// the shard keys in meta and opens a shard (WAL replay, then serving) when a
+// key names it as owner, and closes it when the key names someone else or is
+// deleted. Shard transitions run one at a time, in the order the keys changed.
+//
+// Takes: ShardMsg on <prefix>.int.shard.<cid>.<shard> (per open shard, see shard.ts).
+// Reads: shards.>, collections.<name> (meta bucket). Writes: its WAL streams.
+import type { CollectionMeta } from "../../protocol/collection.js";
+import type { ShardAssignment } from "../../protocol/messages.js";
+import { MetaKey } from "../../protocol/subjects.js";
+import type { ActorContext } from "../../runtime/context.js";
+import { Session } from "../../runtime/session.js";
+import { Shard } from "./shard.js";
+
+export class StreamingNode {
+  private readonly session: Session;
+  private readonly shards = new Map<string, Shard>();
+  private transitions: Promise<void> = Promise.resolve();
+  private watcher: { stop(): void } | undefined;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly nodeId: string,
+  ) {
+    this.session = new Session(ctx.sessions, "streaming", nodeId, ctx.log);
+  }
+
+  /** Resolves once every shard assigned to this node at start-up is open and serving. */
+  async start(): Promise<void> {
+    await this.session.start();
+    this.watcher = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key, value) => this.onAssignment(key, value));
+    await this.transitions;
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.stop();
+    await this.transitions;
+    await Promise.all([...this.shards.values()].map((s) => s.close()));
+    this.shards.clear();
+    await this.session.stop();
+  }
+
+  get openShards(): number {
+    return this.shards.size;
+  }
+
+  private onAssignment(key: string, a: ShardAssignment | null): void {
+    this.transitions = this.transitions.then(() => this.transition(key, a)).catch((e) => {
+      this.ctx.log.error("shard transition failed", { key, error: String(e) });
+    });
+  }
+
+  private async transition(key: string, a: ShardAssignment | null): Promise<void> {
+    const open = this.shards.get(key);
+    const mine = a !== null && a.owner === this.nodeId;
+    if (open && (!mine || open.epoch !== a!.epoch)) {
+      this.shards.delete(key);
+      await open.close();
+      this.ctx.log.info("closed shard", { key, newOwner: a?.owner ?? null });
+    }
+    if (!mine || this.shards.has(key)) return;
+    const meta = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(a.collection_name));
+    if (!meta || meta.value.id !== a.collection_id) return;
+    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch));
+  }
+}

@@ -1,0 +1,56 @@
+// Starting actors inside this process: all of them for `vecbus serve` and the
+// tests, or one role for `vecbus start <role>`. Each role gets its own NATS
+// connection, as it would in its own process.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Coordinator } from "../actors/coordinator.js";
+import { Proxy } from "../actors/proxy.js";
+import { StreamingNode } from "../actors/streaming/node.js";
+import { DEFAULT_PREFIX } from "../protocol/subjects.js";
+import { connectNats, openContext } from "../runtime/context.js";
+
+export const ROLES = ["streaming", "coordinator", "proxy"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ClusterOptions {
+  natsUrl: string;
+  prefix?: string;
+  /** Defaults to every role. */
+  roles?: readonly Role[];
+  /** Node ids are `<nodeId>-<role>`; a stable id lets a restarted process take back its shards and lease at once. */
+  nodeId: string;
+}
+
+export interface Cluster {
+  stop(): Promise<void>;
+}
+
+interface Running {
+  stop(): Promise<void>;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const roles = opts.roles ?? ROLES;
+  const running: { actor: Running; nc: NatsConnection }[] = [];
+  const stop = async () => {
+    for (const r of running.reverse()) {
+      await r.actor.stop().catch(() => undefined);
+      await r.nc.drain().catch(() => undefined);
+    }
+  };
+  try {
+    // Streaming first: its shards replay while the others start; the proxy last, so
+    // the first request it takes finds everything it routes to.
+    for (const role of ROLES.filter((r) => roles.includes(r))) {
+      const id = `${opts.nodeId}-${role}`;
+      const nc = await connectNats(opts.natsUrl, `vecbus-${id}`);
+      const ctx = await openContext(nc, opts.prefix ?? DEFAULT_PREFIX, role);
+      const actor = role === "streaming" ? new StreamingNode(ctx, id) : role === "coordinator" ? new Coordinator(ctx, id) : new Proxy(ctx, id);
+      running.push({ actor, nc });
+      await actor.start();
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { stop };
+}

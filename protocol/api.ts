@@ -1,0 +1,80 @@
+// The public API: method names and the shapes of their replies. Requests
+// arrive as untyped msgpack maps; the proxy checks each field it reads with
+// the helpers in this folder, so these types describe the checked form.
+import type { CollectionSchema, MetricType } from "./schema.js";
+import type { PrimaryKey, Row } from "./rows.js";
+
+export const API_METHODS = [
+  "create_collection",
+  "drop_collection",
+  "has_collection",
+  "list_collections",
+  "describe_collection",
+  "get_collection_stats",
+  "insert",
+  "upsert",
+  "delete",
+  "search",
+  "query",
+  "get",
+  "status",
+] as const;
+export type ApiMethod = (typeof API_METHODS)[number];
+
+export function isApiMethod(s: string): s is ApiMethod {
+  return (API_METHODS as readonly string[]).includes(s);
+}
+
+export interface CollectionDescription {
+  collection_name: string;
+  collection_id: number;
+  schema: CollectionSchema;
+  num_shards: number;
+  metric_type: MetricType;
+  created_at: number;
+}
+
+export interface Hit {
+  id: PrimaryKey;
+  distance: number;
+  entity: Row;
+}
+
+export interface NodeStatus {
+  role: string;
+  node_id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+}
+
+export interface ShardStatus {
+  collection_name: string;
+  shard: number;
+  owner: string;
+  epoch: number;
+  wal_stream: string;
+  wal_last_seq: number;
+  row_count: number | null;
+}
+
+export interface ClusterStatus {
+  nodes: NodeStatus[];
+  shards: ShardStatus[];
+}
+
+export interface ApiReplies {
+  create_collection: CollectionDescription;
+  drop_collection: { dropped: boolean };
+  has_collection: boolean;
+  list_collections: string[];
+  describe_collection: CollectionDescription;
+  get_collection_stats: { row_count: number };
+  insert: { insert_count: number; ids: PrimaryKey[] };
+  upsert: { upsert_count: number; ids: PrimaryKey[] };
+  delete: { delete_count: number };
+  search: Hit[][];
+  query: Row[];
+  get: Row[];
+  status: ClusterStatus;
+}

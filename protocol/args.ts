@@ -1,0 +1,44 @@
+// Readers for request fields: each returns the checked value or throws
+// INVALID_ARGUMENT naming the field, so handlers never see an unchecked value.
+import { VecbusError } from "./errors.js";
+
+export type Args = Record<string, unknown>;
+
+export function optInt(args: Args, name: string, dflt: number, min: number, max: number): number {
+  const raw = args[name];
+  if (raw === undefined || raw === null) return dflt;
+  const v = typeof raw === "bigint" ? Number(raw) : raw;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new VecbusError("INVALID_ARGUMENT", `${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(String(raw))}`);
+  }
+  return v;
+}
+
+export function optString(args: Args, name: string): string | undefined {
+  const v = args[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new VecbusError("INVALID_ARGUMENT", `${name} must be a string`);
+  return v;
+}
+
+export function optStringList(args: Args, name: string): string[] {
+  const v = args[name];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+    throw new VecbusError("INVALID_ARGUMENT", `${name} must be a list of strings`);
+  }
+  return v;
+}
+
+export function optBool(args: Args, name: string, dflt: boolean): boolean {
+  const v = args[name];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== "boolean") throw new VecbusError("INVALID_ARGUMENT", `${name} must be true or false`);
+  return v;
+}
+
+/** A filter expression; blank means "no filter". */
+export function optFilter(args: Args): string | undefined {
+  const f = optString(args, "filter");
+  return f && f.trim() !== "" ? f : undefined;
+}

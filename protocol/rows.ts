@@ -1,0 +1,158 @@
+// Row validation against a schema. Every row that reaches a WAL has passed
+// through `checkRows`, so storage code can trust field types and dimensions.
+import { VecbusError } from "./errors.js";
+import { describeFields } from "./collection.js";
+import { DYNAMIC_FIELD, INTEGER_RANGES, primaryField, type CollectionSchema, type FieldSchema } from "./schema.js";
+
+export type PrimaryKey = number | string;
+export type Row = Record<string, unknown>;
+
+/**
+ * Normalizes client rows: vectors become Float32Array, int64s numbers, extra
+ * keys move into `$meta` (or are rejected). With `autoIds`, the primary key
+ * must be absent and the given ids are filled in.
+ */
+export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: number[]): Row[] {
+  if (!Array.isArray(data) || data.length === 0) {
+    throw new VecbusError("INVALID_ARGUMENT", "data must be a non-empty list of row maps");
+  }
+  return data.map((raw, i) => {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new VecbusError("INVALID_ARGUMENT", `row ${i}: each row must be a map of field name to value`);
+    }
+    const row = raw as Record<string, unknown>;
+    const out: Row = {};
+    for (const f of schema.fields) {
+      if (f.is_primary && autoIds) {
+        if (row[f.name] !== undefined) {
+          throw new VecbusError("INVALID_ARGUMENT", `row ${i}: "${f.name}" is an auto_id primary key; leave it out and vecbus assigns it`);
+        }
+        out[f.name] = autoIds[i];
+        continue;
+      }
+      const v = row[f.name];
+      if (v === undefined || v === null) {
+        throw new VecbusError("MISSING_FIELD", `row ${i}: field "${f.name}" (${f.type}) is missing`);
+      }
+      out[f.name] = checkValue(f, v, i);
+    }
+    const extra = Object.keys(row).filter((k) => !schema.fields.some((f) => f.name === k));
+    if (extra.length > 0) {
+      if (!schema.enable_dynamic_field) {
+        throw new VecbusError(
+          "FIELD_NOT_FOUND",
+          `row ${i}: field "${extra[0]}" is not in the schema (${describeFields(schema)}) and dynamic fields are off`,
+        );
+      }
+      const meta: Record<string, unknown> = {};
+      for (const k of extra) {
+        if (k === DYNAMIC_FIELD) throw new VecbusError("INVALID_ARGUMENT", `row ${i}: "${DYNAMIC_FIELD}" is reserved; put dynamic keys at the top level of the row`);
+        meta[k] = normalizeJson(row[k]);
+      }
+      out[DYNAMIC_FIELD] = meta;
+    }
+    return out;
+  });
+}
+
+export function checkValue(f: FieldSchema, v: unknown, i: number): unknown {
+  const bad = (want: string) =>
+    new VecbusError("INVALID_FIELD_VALUE", `row ${i}: field "${f.name}" must be ${want}, got ${describeValue(v)}`);
+  switch (f.type) {
+    case "Bool":
+      if (typeof v !== "boolean") throw bad("a boolean");
+      return v;
+    case "Int8":
+    case "Int16":
+    case "Int32":
+    case "Int64": {
+      const n = typeof v === "bigint" ? Number(v) : v;
+      const [lo, hi] = INTEGER_RANGES[f.type];
+      if (typeof n !== "number" || !Number.isInteger(n) || n < lo || n > hi || (typeof v === "bigint" && BigInt(n) !== v)) {
+        throw bad(`an integer in [${lo}, ${hi}]`);
+      }
+      return n;
+    }
+    case "Float":
+    case "Double":
+      if (typeof v !== "number" || !Number.isFinite(v)) throw bad("a finite number");
+      return f.type === "Float" ? Math.fround(v) : v;
+    case "VarChar":
+      if (typeof v !== "string") throw bad("a string");
+      if (v.length > (f.max_length ?? Infinity)) throw bad(`a string of at most ${f.max_length} characters`);
+      return v;
+    case "JSON":
+      return normalizeJson(v);
+    case "FloatVector":
+      return checkVector(f, v, `row ${i}: field "${f.name}"`);
+  }
+}
+
+/** A vector given as numbers or as `bin` of little-endian float32. */
+export function checkVector(f: FieldSchema, v: unknown, where: string): Float32Array {
+  let vec: Float32Array;
+  if (v instanceof Float32Array) vec = v;
+  else if (v instanceof Uint8Array) {
+    if (v.byteLength % 4 !== 0) {
+      throw new VecbusError("INVALID_FIELD_VALUE", `${where}: a binary vector must be little-endian float32 (${v.byteLength} bytes is not a multiple of 4)`);
+    }
+    vec = v.byteOffset % 4 === 0 ? new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4) : new Float32Array(new Uint8Array(v).buffer);
+  } else if (Array.isArray(v)) {
+    vec = new Float32Array(v.length);
+    for (let j = 0; j < v.length; j++) {
+      const x = v[j];
+      if (typeof x !== "number" || !Number.isFinite(x)) {
+        throw new VecbusError("INVALID_FIELD_VALUE", `${where}: element ${j} is ${describeValue(x)}; a vector holds finite numbers`);
+      }
+      vec[j] = x;
+    }
+  } else {
+    throw new VecbusError("INVALID_FIELD_VALUE", `${where} must be a list of numbers or bin of float32, got ${describeValue(v)}`);
+  }
+  if (vec.length !== f.dim) {
+    throw new VecbusError("DIMENSION_MISMATCH", `${where} has ${vec.length} dimensions but the collection's dimension is ${f.dim}`);
+  }
+  for (let j = 0; j < vec.length; j++) {
+    if (!Number.isFinite(vec[j])) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: element ${j} is not a finite number`);
+  }
+  return vec;
+}
+
+/** JSON values: bigints that fit become numbers, binary is refused (JSON has no bytes). */
+function normalizeJson(v: unknown): unknown {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) throw new VecbusError("INVALID_FIELD_VALUE", "JSON and dynamic fields cannot hold binary data");
+  if (Array.isArray(v)) return v.map(normalizeJson);
+  if (v && typeof v === "object") {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = normalizeJson(x);
+    return o;
+  }
+  return v;
+}
+
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return "nothing";
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (v instanceof Uint8Array) return `${v.byteLength} bytes of binary`;
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Primary keys as given by clients (`ids`), checked against the primary field's type. */
+export function checkIds(schema: CollectionSchema, ids: unknown): PrimaryKey[] {
+  const pk = primaryField(schema);
+  const list = Array.isArray(ids) ? ids : ids === undefined || ids === null ? undefined : [ids];
+  if (!list || list.length === 0) throw new VecbusError("INVALID_ARGUMENT", "ids must be a non-empty list of primary keys");
+  return list.map((id, i) => {
+    if (pk.type === "VarChar") {
+      if (typeof id !== "string") throw new VecbusError("INVALID_ARGUMENT", `ids[${i}] must be a string: primary field "${pk.name}" is VarChar`);
+      return id;
+    }
+    const n = typeof id === "bigint" ? Number(id) : id;
+    if (typeof n !== "number" || !Number.isSafeInteger(n)) {
+      throw new VecbusError("INVALID_ARGUMENT", `ids[${i}] must be an integer: primary field "${pk.name}" is Int64`);
+    }
+    return n;
+  });
+}

@@ -1,0 +1,79 @@
+// Every NATS subject, stream, bucket and key name vecbus uses is built here and
+// nowhere else, so the naming scheme can be read in one place:
+//
+//   <prefix>.api.v1.<method>            public API, request-reply, proxies in a queue group
+//   <prefix>.int.coord                  coordinator (only the lease holder subscribes)
+//   <prefix>.int.shard.<cid>.<shard>    the streaming node that owns a shard
+//   <prefix>.wal.<cid>.<shard>          the subject captured by that shard's WAL stream
+//
+// Buckets and streams cannot contain dots, so they use `<prefix>_...`. The
+// prefix is limited to letters, digits, '_' and '-' for that reason.
+
+export const DEFAULT_PREFIX = "vecbus";
+export const API_VERSION = "v1";
+
+export function checkPrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) {
+    throw new Error(`subject prefix "${prefix}" must be 1-32 letters, digits, '_' or '-'`);
+  }
+  return prefix;
+}
+
+export class Names {
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {
+    checkPrefix(prefix);
+  }
+  apiSubject(method: string): string {
+    return `${this.prefix}.api.${API_VERSION}.${method}`;
+  }
+  apiWildcard(): string {
+    return `${this.prefix}.api.${API_VERSION}.>`;
+  }
+  /** The method named by a public API subject, or undefined for a foreign subject. */
+  apiMethod(subject: string): string | undefined {
+    const head = `${this.prefix}.api.${API_VERSION}.`;
+    return subject.startsWith(head) ? subject.slice(head.length) : undefined;
+  }
+  coordinatorSubject(): string {
+    return `${this.prefix}.int.coord`;
+  }
+  shardSubject(collectionId: number, shard: number): string {
+    return `${this.prefix}.int.shard.${collectionId}.${shard}`;
+  }
+  walSubject(collectionId: number, shard: number): string {
+    return `${this.prefix}.wal.${collectionId}.${shard}`;
+  }
+  walStream(collectionId: number, shard: number): string {
+    return `${this.prefix}_WAL_${collectionId}_${shard}`;
+  }
+  metaBucket(): string {
+    return `${this.prefix}_meta`;
+  }
+  sessionBucket(): string {
+    return `${this.prefix}_sessions`;
+  }
+  objectBucket(): string {
+    return `${this.prefix}_segments`;
+  }
+  proxyQueue(): string {
+    return `${this.prefix}-proxy`;
+  }
+}
+
+// Keys inside the meta bucket.
+export const MetaKey = {
+  collection: (name: string) => `collections.${name}`,
+  collectionsPrefix: "collections.>",
+  shard: (collectionId: number, shard: number) => `shards.${collectionId}.${shard}`,
+  shardsPrefix: "shards.>",
+  counter: (name: string) => `counters.${name}`,
+  tso: "tso",
+} as const;
+
+// Keys inside the session bucket (its TTL makes a silent actor's key vanish).
+export const SessionKey = {
+  node: (role: string, nodeId: string) => `nodes.${role}.${nodeId}`,
+  nodesOf: (role: string) => `nodes.${role}.*`,
+  allNodes: "nodes.>",
+  coordinatorLease: "lease.coordinator",
+} as const;

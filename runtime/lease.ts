@@ -1,0 +1,73 @@
+// Leader lease on a key of the TTL'd session bucket: whoever creates the key
+// leads and renews it; when the leader goes silent the bucket's max age
+// removes the key and a standby's `create` succeeds. A holder that restarts
+// with the same id takes its own lease back at once instead of waiting out the TTL.
+import type { KV } from "@nats-io/kv";
+import { decode, encode } from "./codec.js";
+import { SESSION_TTL_MS } from "./context.js";
+import type { Logger } from "./log.js";
+
+export class Lease {
+  private revision = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private leading = false;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly key: string,
+    private readonly holder: string,
+    private readonly log: Logger,
+    private readonly onChange: (leading: boolean) => Promise<void>,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), SESSION_TTL_MS / 4);
+    this.timer.unref();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  private async tick(): Promise<void> {
+    let held = false;
+    try {
+      held = await this.tryHold();
+    } catch (e) {
+      this.log.warn("lease check failed", { key: this.key, error: String(e) });
+    }
+    if (held !== this.leading) {
+      this.leading = held;
+      this.log.info(held ? "took the lease" : "lost the lease", { key: this.key });
+      await this.onChange(held);
+    }
+  }
+
+  private async tryHold(): Promise<boolean> {
+    const value = encode({ holder: this.holder, at: Date.now() });
+    if (this.leading) {
+      this.revision = await this.kv.update(this.key, value, this.revision);
+      return true;
+    }
+    const cur = await this.kv.get(this.key);
+    if (!cur || cur.operation !== "PUT") {
+      this.revision = await this.kv.create(this.key, value);
+      return true;
+    }
+    if ((decode(cur.value) as { holder: string }).holder === this.holder) {
+      this.revision = await this.kv.update(this.key, value, cur.revision);
+      return true;
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.leading) {
+      this.leading = false;
+      await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => undefined);
+      await this.onChange(false);
+    }
+  }
+}

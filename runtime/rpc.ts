@@ -1,0 +1,51 @@
+// Typed request-reply over NATS. Transport failures are turned into the same
+// VecbusError codes a remote actor would send, so callers handle one kind of error.
+import { errors as natsErrors, type NatsConnection } from "@nats-io/transport-node";
+import { VecbusError } from "../protocol/errors.js";
+import { decode, encode } from "./codec.js";
+import { unwrapReply } from "./envelope.js";
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export async function request<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+  const payload = encode(body);
+  if (payload.byteLength > nc.info!.max_payload) {
+    throw new VecbusError(
+      "PAYLOAD_TOO_LARGE",
+      `the request is ${payload.byteLength} bytes but the NATS server accepts at most ${nc.info!.max_payload}; send fewer rows per request`,
+    );
+  }
+  let msg;
+  try {
+    msg = await nc.request(subject, payload, { timeout: timeoutMs });
+  } catch (e) {
+    throw transportError(e, subject, timeoutMs);
+  }
+  return unwrapReply<T>(decode(msg.data));
+}
+
+export function transportError(e: unknown, subject: string, timeoutMs: number): VecbusError {
+  if (e instanceof VecbusError) return e;
+  if (e instanceof natsErrors.RequestError && e.isNoResponders()) {
+    return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
+  }
+  if (e instanceof natsErrors.NoRespondersError) {
+    return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
+  }
+  if (e instanceof natsErrors.TimeoutError || (e instanceof natsErrors.RequestError && e.cause instanceof natsErrors.TimeoutError)) {
+    return new VecbusError("TIMEOUT", `no reply on ${subject} within ${timeoutMs} ms`);
+  }
+  if (e instanceof natsErrors.ClosedConnectionError || e instanceof natsErrors.DrainingConnectionError) {
+    return new VecbusError("UNAVAILABLE", "the NATS connection is closed");
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/max_payload/i.test(msg)) {
+    return new VecbusError("PAYLOAD_TOO_LARGE", `the message exceeds the NATS server's max_payload; send less per request`);
+  }
+  return new VecbusError("UNAVAILABLE", `request on ${subject} failed: ${msg}`);
+}
+
+/** Whether an error is a NoResponders/unavailable condition that a retry may cure. */
+export function isUnavailable(e: unknown): boolean {
+  return e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "SHARD_NOT_READY");
+}

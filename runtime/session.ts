@@ -1,0 +1,53 @@
+// A session key per actor in the TTL'd session bucket. The bucket's max age
+// removes the key of an actor that stops heart-beating; NATS 2.9 sends no
+// event when that happens, so watchers of liveness poll `liveNodes`.
+import type { KV } from "@nats-io/kv";
+import os from "node:os";
+import type { SessionInfo } from "../protocol/messages.js";
+import { SessionKey } from "../protocol/subjects.js";
+import { decode, encode } from "./codec.js";
+import { SESSION_TTL_MS } from "./context.js";
+import type { Logger } from "./log.js";
+
+export class Session {
+  private timer: NodeJS.Timeout | undefined;
+  readonly info: SessionInfo;
+
+  constructor(
+    private readonly kv: KV,
+    role: string,
+    nodeId: string,
+    private readonly log: Logger,
+  ) {
+    this.info = { role, node_id: nodeId, host: os.hostname(), pid: process.pid, started_at: Date.now() };
+  }
+
+  private get key(): string {
+    return SessionKey.node(this.info.role, this.info.node_id);
+  }
+
+  async start(): Promise<void> {
+    await this.kv.put(this.key, encode(this.info));
+    this.timer = setInterval(() => {
+      this.kv.put(this.key, encode(this.info)).catch((e) => this.log.warn("session heartbeat failed", { error: String(e) }));
+    }, SESSION_TTL_MS / 4);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.kv.delete(this.key).catch(() => undefined);
+  }
+}
+
+/** Sessions alive now, optionally of one role. */
+export async function liveNodes(kv: KV, role?: string): Promise<SessionInfo[]> {
+  const out: SessionInfo[] = [];
+  const keys: string[] = [];
+  for await (const k of await kv.keys(role ? SessionKey.nodesOf(role) : SessionKey.allNodes)) keys.push(k);
+  for (const k of keys) {
+    const e = await kv.get(k);
+    if (e && e.operation === "PUT") out.push(decode(e.value) as SessionInfo);
+  }
+  return out;
+}

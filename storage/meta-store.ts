@@ -1,0 +1,116 @@
+// The meta store: a NATS KV bucket of msgpack values with revision-based
+// compare-and-set. Every writer reads a revision and writes against it; a
+// stale revision (JetStream API error 10071) becomes CONFLICT, and
+// `casUpdate` retries a pure read-modify-write until it wins.
+import { JetStreamApiError } from "@nats-io/jetstream";
+import type { KV, KvEntry } from "@nats-io/kv";
+import { VecbusError } from "../protocol/errors.js";
+import { decode, encode } from "../runtime/codec.js";
+
+/** JetStream's "wrong last sequence": the revision a write was based on is stale. */
+export const WRONG_LAST_SEQUENCE = 10071;
+
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+export function isWrongLastSequence(e: unknown): boolean {
+  return e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE;
+}
+
+export class MetaStore {
+  constructor(readonly kv: KV) {}
+
+  async get<T>(key: string): Promise<Versioned<T> | null> {
+    const e = await this.kv.get(key);
+    return live<T>(e);
+  }
+
+  /** Writes only if the key is absent (or deleted); CONFLICT otherwise. */
+  async create<T>(key: string, value: T): Promise<number> {
+    return this.guard(key, () => this.kv.create(key, encode(value)));
+  }
+
+  async update<T>(key: string, value: T, revision: number): Promise<number> {
+    return this.guard(key, () => this.kv.update(key, encode(value), revision));
+  }
+
+  async put<T>(key: string, value: T): Promise<number> {
+    return this.kv.put(key, encode(value));
+  }
+
+  async delete(key: string, revision?: number): Promise<void> {
+    await this.guard(key, () => this.kv.delete(key, revision === undefined ? undefined : { previousSeq: revision }));
+  }
+
+  /**
+   * Read-modify-write with retry. `fn` gets the current value (or null) and
+   * returns the next one, or undefined to leave the key alone.
+   */
+  async casUpdate<T>(key: string, fn: (cur: T | null) => T | undefined, attempts = 20): Promise<T | undefined> {
+    for (let i = 0; i < attempts; i++) {
+      const cur = await this.get<T>(key);
+      const next = fn(cur ? cur.value : null);
+      if (next === undefined) return cur?.value;
+      try {
+        if (cur) await this.update(key, next, cur.revision);
+        else await this.create(key, next);
+        return next;
+      } catch (e) {
+        if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
+      }
+    }
+    throw new VecbusError("CONFLICT", `meta key ${key} kept changing under ${attempts} attempts to update it; try again`);
+  }
+
+  /** Live values of every key matching a subject-style filter (e.g. "shards.>"). */
+  async list<T>(filter: string): Promise<Map<string, Versioned<T>>> {
+    const out = new Map<string, Versioned<T>>();
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    await Promise.all(
+      keys.map(async (k) => {
+        const v = await this.get<T>(k);
+        if (v) out.set(k, v);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Calls `onChange` for the current value of each matching key, then for every
+   * change (value null for a delete). Resolves once the initial snapshot is in.
+   */
+  async watch<T>(filter: string, onChange: (key: string, value: T | null, revision: number) => void): Promise<{ stop(): void }> {
+    // Taking the snapshot with keys()+get() first gives a clear "initial state loaded" point,
+    // which a 2.9 KV watcher cannot signal for an empty bucket.
+    const w = await this.kv.watch({ key: filter });
+    const snapshot = await this.list<T>(filter);
+    for (const [k, v] of snapshot) onChange(k, v.value, v.revision);
+    const revs = new Map<string, number>([...snapshot].map(([k, v]) => [k, v.revision]));
+    void (async () => {
+      for await (const e of w) {
+        if ((revs.get(e.key) ?? 0) >= e.revision) continue;
+        revs.set(e.key, e.revision);
+        const v = live<T>(e);
+        onChange(e.key, v ? v.value : null, e.revision);
+      }
+    })();
+    return { stop: () => w.stop() };
+  }
+
+  private async guard(key: string, op: () => Promise<number | void>): Promise<number> {
+    try {
+      return (await op()) ?? 0;
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw new VecbusError("CONFLICT", `meta key ${key} was changed by someone else; read it again`);
+      throw e;
+    }
+  }
+}
+
+function live<T>(e: KvEntry | null): Versioned<T> | null {
+  if (!e || e.operation !== "PUT") return null;
+  return { value: decode(e.value) as T, revision: e.revision };
+}

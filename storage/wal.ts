@@ -1,0 +1,118 @@
+// A shard's write-ahead log: one JetStream stream capturing one subject.
+// Appends carry `expect.lastSequence`, so only the writer that knows the true
+// tail can append: a stale owner that missed a newer owner's write is fenced
+// (10071) instead of interleaving records.
+import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { VecbusError } from "../protocol/errors.js";
+import type { WalRecord } from "../protocol/messages.js";
+import { decode, encode } from "../runtime/codec.js";
+import { isWrongLastSequence } from "./meta-store.js";
+
+/** JetStream's "stream not found". */
+const STREAM_NOT_FOUND = 10059;
+
+export interface WalLocation {
+  stream: string;
+  subject: string;
+}
+
+export async function createWalStream(jsm: JetStreamManager, loc: WalLocation): Promise<void> {
+  await jsm.streams.add({
+    name: loc.stream,
+    subjects: [loc.subject],
+    storage: "file",
+    num_replicas: 1,
+    // Needed for the cheap last-sequence lookup; without it direct gets hang.
+    allow_direct: true,
+    duplicate_window: 120e9,
+  });
+}
+
+export async function deleteWalStream(jsm: JetStreamManager, stream: string): Promise<void> {
+  try {
+    await jsm.streams.delete(stream);
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND)) throw e;
+  }
+}
+
+export class ShardWal {
+  private constructor(
+    private readonly js: JetStreamClient,
+    readonly loc: WalLocation,
+    private last: number,
+  ) {}
+
+  /** Opens an existing stream; its current last sequence is where appends continue. */
+  static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation): Promise<ShardWal> {
+    return new ShardWal(js, loc, await lastSequence(jsm, loc.stream));
+  }
+
+  get lastSeq(): number {
+    return this.last;
+  }
+
+  /**
+   * Appends one record and resolves with its sequence once JetStream has
+   * stored it. A fenced append throws SHARD_NOT_READY: the caller must
+   * re-read the tail (another writer appended) before it may write again.
+   */
+  async append(rec: WalRecord): Promise<number> {
+    const bytes = encode(rec);
+    try {
+      const ack = await this.js.publish(this.loc.subject, bytes, { expect: { lastSequence: this.last, streamName: this.loc.stream } });
+      this.last = ack.seq;
+      return ack.seq;
+    } catch (e) {
+      if (isWrongLastSequence(e)) {
+        throw new VecbusError("SHARD_NOT_READY", `the WAL ${this.loc.stream} was written by another owner; the shard is re-syncing, try again`);
+      }
+      const msg = (e as Error).message ?? String(e);
+      if (/max_payload|maximum payload|message size exceeds/i.test(msg)) {
+        throw new VecbusError("PAYLOAD_TOO_LARGE", `the write is ${bytes.byteLength} bytes, over the server's limit; send fewer rows per request`);
+      }
+      throw new VecbusError("UNAVAILABLE", `appending to ${this.loc.stream} failed: ${msg}`);
+    }
+  }
+
+  /** Replays records with sequence > `after` up to the tail known at call time. */
+  async replay(after: number, apply: (rec: WalRecord, seq: number) => void): Promise<number> {
+    let count = 0;
+    const tail = this.last;
+    if (tail <= after) return 0;
+    const consumer = await this.js.consumers.get(this.loc.stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: after + 1,
+    });
+    const messages = await consumer.consume({ max_messages: 512 });
+    try {
+      for await (const m of messages) {
+        apply(decode(m.data) as WalRecord, m.seq);
+        count++;
+        if (m.seq >= tail) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    return count;
+  }
+
+  /** Re-reads the tail from the server and applies what others appended since we last knew it. */
+  async catchUp(jsm: JetStreamManager, apply: (rec: WalRecord, seq: number) => void): Promise<number> {
+    const known = this.last;
+    this.last = await lastSequence(jsm, this.loc.stream);
+    return this.replay(known, apply);
+  }
+}
+
+async function lastSequence(jsm: JetStreamManager, stream: string): Promise<number> {
+  try {
+    const info = await jsm.streams.info(stream);
+    return info.state.last_seq;
+  } catch (e) {
+    if (e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND) {
+      throw new VecbusError("SHARD_NOT_READY", `the WAL stream ${stream} does not exist (was the collection dropped?)`);
+    }
+    throw e;
+  }
+}
