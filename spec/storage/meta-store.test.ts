@@ -1,0 +1,42 @@
+// The meta store against a real KV bucket: compare-and-set and watches.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Kvm } from "@nats-io/kv";
+import { VecbusError } from "../../protocol/errors.js";
+import { MetaStore } from "../../storage/meta-store.js";
+import { startEnv } from "../harness.js";
+
+test("meta store - create, stale update and stale delete are CONFLICT; casUpdate retries", async () => {
+  const env = await startEnv({ roles: "none", tag: "meta" });
+  try {
+    const meta = new MetaStore(await new Kvm(env.client.nc).create("t_meta", { history: 5 }));
+    const conflict = (e: unknown) => e instanceof VecbusError && e.code === "CONFLICT";
+    const r1 = await meta.create("k", { n: 1 });
+    await assert.rejects(meta.create("k", { n: 2 }), conflict);
+    const r2 = await meta.update("k", { n: 2 }, r1);
+    await assert.rejects(meta.update("k", { n: 3 }, r1), conflict);
+    await assert.rejects(meta.delete("k", r1), conflict);
+    assert.deepEqual(await meta.get("k"), { value: { n: 2 }, revision: r2 });
+
+    // Ten concurrent increments all land exactly once.
+    await Promise.all(Array.from({ length: 10 }, () => meta.casUpdate<{ n: number }>("k", (cur) => ({ n: (cur?.n ?? 0) + 1 }))));
+    assert.equal((await meta.get<{ n: number }>("k"))!.value.n, 12);
+
+    const events: [string, unknown][] = [];
+    const w = await meta.watch("w.>", (k, v) => events.push([k, v]));
+    await meta.put("w.a", 1);
+    await meta.delete("w.a");
+    for (let i = 0; i < 50 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    w.stop();
+    assert.deepEqual(events, [
+      ["w.a", 1],
+      ["w.a", null],
+    ]);
+    await meta.delete("k");
+    assert.equal(await meta.get("k"), null);
+    // A deleted key can be created again.
+    await meta.create("k", { n: 0 });
+  } finally {
+    await env.close();
+  }
+});
