@@ -1,0 +1,34 @@
+// Blob storage for sealed segments on a NATS object store bucket. Segment
+// files are written once under a unique name and never modified, so there is
+// no revision handling here: replacing a segment means writing a new name.
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+/** The client clamps larger chunks to max_payload anyway; 1 MiB keeps each message well under it. */
+const CHUNK_BYTES = 1 << 20;
+
+export class BlobStore {
+  private constructor(private readonly os: ObjectStore) {}
+
+  static async open(nc: NatsConnection, bucket: string): Promise<BlobStore> {
+    return new BlobStore(await new Objm(nc).create(bucket, { storage: "file" }));
+  }
+
+  async put(name: string, bytes: Uint8Array, metadata: Record<string, string> = {}): Promise<void> {
+    await this.os.putBlob({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
+  }
+
+  /** The blob's bytes, or null when there is no such object. */
+  async get(name: string): Promise<Uint8Array | null> {
+    return this.os.getBlob(name);
+  }
+
+  async delete(name: string): Promise<void> {
+    if (await this.os.info(name)) await this.os.delete(name);
+  }
+
+  async list(): Promise<{ name: string; size: number; metadata: Record<string, string> }[]> {
+    const all = await this.os.list();
+    return all.filter((o) => !o.deleted).map((o) => ({ name: o.name, size: o.size, metadata: o.metadata ?? {} }));
+  }
+}
