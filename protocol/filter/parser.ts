@@ -1,0 +1,335 @@
+// Recursive-descent parser for the Milvus filter language. Levels, loosest first:
+//   or (`or`, `||`) < and (`and`, `&&`) < comparison (`==` ... and ranges `a < x <= b`)
+//   < `in` / `not in` < `+ -` < `* / %` < unary (`not`, `!`, `-`) < `**` (right-associative)
+//   < postfix (`like`, `is [not] null`) < primary.
+// As in Milvus's grammar, `not` is unary and binds tighter than comparisons:
+// `not a == 1` is `(not a) == 1`; write `not (a == 1)` for the other reading.
+
+import {
+  FUNCTION_ARITY,
+  formatLiteral,
+  type CompareOp,
+  type Expr,
+  type FunctionName,
+  type LiteralValue,
+  type PathKey,
+  type RangeOp,
+} from "./ast.js";
+import { describeToken, syntaxError, tokenize, type Keyword, type Punct, type Token } from "./lexer.js";
+
+const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(["==", "!=", "<", "<=", ">", ">="]);
+const FUNCTION_NAMES = Object.keys(FUNCTION_ARITY) as FunctionName[];
+
+export function parse(text: string, params?: Record<string, unknown>): Expr {
+  return new Parser(tokenize(text), params).parseFilter();
+}
+
+class Parser {
+  private i = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly params: Record<string, unknown> | undefined,
+  ) {}
+
+  parseFilter(): Expr {
+    if (this.peek().type === "eof") {
+      throw syntaxError(this.peek().pos, "expected a filter expression, found end of input");
+    }
+    const expr = this.parseOr();
+    const t = this.peek();
+    if (t.type !== "eof") throw syntaxError(t.pos, `expected an operator or end of input, found ${describeToken(t)}`);
+    return expr;
+  }
+
+  private peek(ahead = 0): Token {
+    return this.tokens[Math.min(this.i + ahead, this.tokens.length - 1)];
+  }
+
+  private next(): Token {
+    const t = this.peek();
+    if (t.type !== "eof") this.i++;
+    return t;
+  }
+
+  private isKeyword(kw: Keyword, ahead = 0): boolean {
+    const t = this.peek(ahead);
+    return t.type === "keyword" && t.value === kw;
+  }
+
+  private isPunct(p: Punct): boolean {
+    const t = this.peek();
+    return t.type === "punct" && t.value === p;
+  }
+
+  private expectPunct(p: Punct, context: string): Token {
+    const t = this.peek();
+    if (t.type === "punct" && t.value === p) return this.next();
+    throw syntaxError(t.pos, `expected "${p}" ${context}, found ${describeToken(t)}`);
+  }
+
+  private parseOr(): Expr {
+    let left = this.parseAnd();
+    while (this.isKeyword("or") || this.isPunct("||")) {
+      this.next();
+      left = { kind: "logical", op: "or", left, right: this.parseAnd() };
+    }
+    return left;
+  }
+
+  private parseAnd(): Expr {
+    let left = this.parseComparison();
+    while (this.isKeyword("and") || this.isPunct("&&")) {
+      this.next();
+      left = { kind: "logical", op: "and", left, right: this.parseComparison() };
+    }
+    return left;
+  }
+
+  private compareOp(): (Token & { type: "punct" }) | undefined {
+    const t = this.peek();
+    return t.type === "punct" && COMPARE_OPS.has(t.value) ? t : undefined;
+  }
+
+  private parseComparison(): Expr {
+    const first = this.parseIn();
+    const op1 = this.compareOp();
+    if (!op1) return first;
+    this.next();
+    const second = this.parseIn();
+    const op2 = this.compareOp();
+    if (!op2) return { kind: "compare", op: op1.value as CompareOp, left: first, right: second };
+
+    const ascending = (op: string): op is RangeOp => op === "<" || op === "<=";
+    const descending = (op: string): boolean => op === ">" || op === ">=";
+    let range: Expr;
+    if (ascending(op1.value) && ascending(op2.value)) {
+      this.next();
+      range = { kind: "range", lower: first, lowerOp: op1.value, operand: second, upperOp: op2.value, upper: this.parseIn() };
+    } else if (descending(op1.value) && descending(op2.value)) {
+      this.next();
+      const flip = (op: string): RangeOp => (op === ">" ? "<" : "<=");
+      range = { kind: "range", lower: this.parseIn(), lowerOp: flip(op2.value), operand: second, upperOp: flip(op1.value), upper: first };
+    } else if (ascending(op1.value) || descending(op1.value)) {
+      const want = ascending(op1.value) ? '"<" or "<="' : '">" or ">="';
+      throw syntaxError(op2.pos, `expected ${want} to continue the range started by "${op1.value}", found "${op2.value}"`);
+    } else {
+      throw syntaxError(op2.pos, `expected "and" or "or" after a comparison (only ranges like 1 < x <= 2 chain), found "${op2.value}"`);
+    }
+    const extra = this.compareOp();
+    if (extra) throw syntaxError(extra.pos, `expected "and" or "or" after a range, found "${extra.value}"`);
+    return range;
+  }
+
+  private parseIn(): Expr {
+    const operand = this.parseAdditive();
+    const negated = this.isKeyword("not") && this.isKeyword("in", 1);
+    if (!negated && !this.isKeyword("in")) return operand;
+    if (negated) this.next();
+    const inToken = this.next();
+    const t = this.peek();
+    let values: LiteralValue;
+    if (t.type === "template") {
+      this.next();
+      values = this.templateValue(t);
+      if (!Array.isArray(values)) {
+        throw syntaxError(t.pos, `expected an array for template {${t.value}} after "${inToken.text}", found ${formatLiteral(values)}`);
+      }
+    } else if (t.type === "punct" && t.value === "[") {
+      values = this.parseArrayLiteral();
+    } else {
+      throw syntaxError(t.pos, `expected a list like [1, 2] after "${inToken.text}", found ${describeToken(t)}`);
+    }
+    return { kind: "in", operand, values, negated };
+  }
+
+  private parseAdditive(): Expr {
+    let left = this.parseMultiplicative();
+    for (let t = this.peek(); t.type === "punct" && (t.value === "+" || t.value === "-"); t = this.peek()) {
+      this.next();
+      left = { kind: "arith", op: t.value, left, right: this.parseMultiplicative() };
+    }
+    return left;
+  }
+
+  private parseMultiplicative(): Expr {
+    let left = this.parseUnary();
+    for (let t = this.peek(); t.type === "punct" && (t.value === "*" || t.value === "/" || t.value === "%"); t = this.peek()) {
+      this.next();
+      left = { kind: "arith", op: t.value, left, right: this.parseUnary() };
+    }
+    return left;
+  }
+
+  private parseUnary(): Expr {
+    if (this.isKeyword("not") || this.isPunct("!")) {
+      this.next();
+      return { kind: "not", operand: this.parseUnary() };
+    }
+    if (this.isPunct("-")) {
+      this.next();
+      const operand = this.parseUnary();
+      // Folding keeps `-5` a literal, so it is allowed wherever constants are required.
+      if (operand.kind === "literal" && (typeof operand.value === "number" || typeof operand.value === "bigint")) {
+        return { kind: "literal", value: -operand.value };
+      }
+      return { kind: "neg", operand };
+    }
+    return this.parsePower();
+  }
+
+  private parsePower(): Expr {
+    const base = this.parsePostfix();
+    if (!this.isPunct("**")) return base;
+    this.next();
+    return { kind: "arith", op: "**", left: base, right: this.parseUnary() };
+  }
+
+  private parsePostfix(): Expr {
+    const operand = this.parsePrimary();
+    if (this.isKeyword("like")) {
+      const likeToken = this.next();
+      const t = this.next();
+      const pattern = t.type === "string" ? t.value : t.type === "template" ? this.templateValue(t) : undefined;
+      if (typeof pattern !== "string") {
+        throw syntaxError(t.pos, `expected a string pattern after "${likeToken.text}", found ${describeToken(t)}`);
+      }
+      return { kind: "like", operand, pattern };
+    }
+    if (this.isKeyword("is")) {
+      this.next();
+      const negated = this.isKeyword("not");
+      if (negated) this.next();
+      const t = this.next();
+      if (t.type !== "keyword" || t.value !== "null") {
+        throw syntaxError(t.pos, `expected "null" after "is${negated ? " not" : ""}", found ${describeToken(t)}`);
+      }
+      return { kind: "isNull", operand, negated };
+    }
+    return operand;
+  }
+
+  private parsePrimary(): Expr {
+    const t = this.peek();
+    switch (t.type) {
+      case "number":
+      case "string":
+        this.next();
+        return { kind: "literal", value: t.value };
+      case "template":
+        this.next();
+        return { kind: "literal", value: this.templateValue(t) };
+      case "keyword":
+        if (t.value === "true" || t.value === "false") {
+          this.next();
+          return { kind: "literal", value: t.value === "true" };
+        }
+        break;
+      case "punct":
+        if (t.value === "[") return { kind: "literal", value: this.parseArrayLiteral() };
+        if (t.value === "(") {
+          this.next();
+          const inner = this.parseOr();
+          this.expectPunct(")", `to close the "(" at position ${t.pos}`);
+          return inner;
+        }
+        break;
+      case "ident":
+        this.next();
+        if (this.isPunct("(") && t.value !== "$meta") return this.parseCall(t);
+        return { kind: "field", name: t.value, path: this.parsePath() };
+    }
+    const prev = this.tokens[this.i - 1];
+    const after = prev ? ` after "${prev.text}"` : "";
+    throw syntaxError(t.pos, `expected a value${after}, found ${describeToken(t)}`);
+  }
+
+  private parseCall(nameToken: Token & { type: "ident" }): Expr {
+    const fn = nameToken.value.toLowerCase();
+    if (!Object.hasOwn(FUNCTION_ARITY, fn)) {
+      throw syntaxError(nameToken.pos, `expected a function name (${FUNCTION_NAMES.join(", ")}), found ${describeToken(nameToken)}`);
+    }
+    const name = fn as FunctionName;
+    this.next();
+    const args: Expr[] = [];
+    if (!this.isPunct(")")) {
+      for (;;) {
+        args.push(this.parseOr());
+        if (!this.isPunct(",")) break;
+        this.next();
+      }
+    }
+    const close = this.expectPunct(")", `or "," in the arguments of ${name}`);
+    const arity = FUNCTION_ARITY[name];
+    if (args.length !== arity) {
+      throw syntaxError(close.pos, `expected ${arity} argument${arity === 1 ? "" : "s"} for ${name}, found ${args.length}`);
+    }
+    return { kind: "call", fn: name, args };
+  }
+
+  private parsePath(): PathKey[] {
+    const path: PathKey[] = [];
+    while (this.isPunct("[")) {
+      this.next();
+      const t = this.next();
+      const key = t.type === "string" || t.type === "number" ? t.value : t.type === "template" ? this.templateValue(t) : undefined;
+      if (typeof key === "string" || (typeof key === "number" && Number.isInteger(key) && key >= 0)) {
+        path.push(key);
+      } else {
+        throw syntaxError(t.pos, `expected a string key or a non-negative integer index inside [ ], found ${describeToken(t)}`);
+      }
+      this.expectPunct("]", "to close the element access");
+    }
+    return path;
+  }
+
+  /** Parses `[c, c, ...]` where every element is a constant; a trailing comma is allowed. */
+  private parseArrayLiteral(): LiteralValue[] {
+    const open = this.next();
+    const items: LiteralValue[] = [];
+    while (!this.isPunct("]")) {
+      items.push(this.parseConstant());
+      if (!this.isPunct(",")) break;
+      this.next();
+    }
+    this.expectPunct("]", `or "," in the array starting at position ${open.pos}`);
+    return items;
+  }
+
+  private parseConstant(): LiteralValue {
+    const t = this.peek();
+    if (t.type === "punct" && t.value === "-") {
+      this.next();
+      const n = this.next();
+      if (n.type !== "number") throw syntaxError(n.pos, `expected a number after "-", found ${describeToken(n)}`);
+      return -n.value;
+    }
+    if (t.type === "punct" && t.value === "[") return this.parseArrayLiteral();
+    this.next();
+    switch (t.type) {
+      case "number":
+      case "string":
+        return t.value;
+      case "template":
+        return this.templateValue(t);
+      case "keyword":
+        if (t.value === "true" || t.value === "false") return t.value === "true";
+    }
+    throw syntaxError(t.pos, `expected a constant (number, string, boolean or array) in the array, found ${describeToken(t)}`);
+  }
+
+  private templateValue(t: Token & { type: "template" }): LiteralValue {
+    if (!this.params || !Object.hasOwn(this.params, t.value)) {
+      throw syntaxError(t.pos, `expected a value for template {${t.value}} in the params, found none`);
+    }
+    const convert = (v: unknown): LiteralValue => {
+      if (typeof v === "string" || typeof v === "boolean") return v;
+      if (typeof v === "number" && Number.isFinite(v)) return v;
+      if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+      if (Array.isArray(v)) return v.map(convert);
+      const found = v === null ? "null" : typeof v === "number" ? String(v) : `a value of type ${typeof v}`;
+      throw syntaxError(t.pos, `expected a number, string, boolean or array for template {${t.value}}, found ${found}`);
+    };
+    return convert(this.params[t.value]);
+  }
+}

@@ -1,0 +1,297 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
+import { parseFilter, type Expr } from "../../protocol/filter/index.js";
+import type { CollectionSchema } from "../../protocol/schema.js";
+import { compileFilter, compileFilterText, filterFields, type Row } from "../../storage/filter-eval.js";
+
+const schema: CollectionSchema = {
+  enable_dynamic_field: true,
+  fields: [
+    { name: "id", type: "Int64", is_primary: true },
+    { name: "age", type: "Int32" },
+    { name: "score", type: "Double" },
+    { name: "name", type: "VarChar", max_length: 64 },
+    { name: "flag", type: "Bool" },
+    { name: "meta", type: "JSON" },
+    { name: "vec", type: "FloatVector", dim: 2 },
+  ],
+};
+
+const strict: CollectionSchema = { ...schema, enable_dynamic_field: false };
+
+const rows: Row[] = [
+  { id: 1, age: 10, score: 0.5, name: "alice", flag: true, meta: { a: 1, tags: ["x", "y"], nested: { b: [1, 2, { c: "deep" }] } }, $meta: { color: "red", n: 3 } },
+  { id: 2, age: 25, score: 2.5, name: "Bob", flag: false, meta: { a: "one", tags: [1, 2, 3] }, $meta: { color: "blue" } },
+  { id: 3, age: 31, score: -1, name: "carol_%", flag: true, meta: null, $meta: {} },
+  { id: 9007199254740995n, age: 40, score: 10, name: "", flag: false, meta: { a: 2.5, tags: [] } },
+];
+
+/** Ids of the fixture rows that pass the filter. */
+function ids(text: string, params?: Record<string, unknown>, s: CollectionSchema = schema): unknown[] {
+  const pred = compileFilterText(text, s, params);
+  return rows.filter(pred).map((r) => r.id);
+}
+
+const matches = (text: string, row: Row, s: CollectionSchema = schema): boolean => compileFilterText(text, s)(row);
+
+function rejects(text: string, code: ErrorCode, ...fragments: string[]): void {
+  assert.throws(
+    () => compileFilterText(text, schema),
+    (err: unknown) => {
+      assert.ok(err instanceof VecbusError, String(err));
+      assert.equal(err.code, code, err.message);
+      for (const frag of fragments) assert.ok(err.message.includes(frag), `${JSON.stringify(err.message)} lacks ${JSON.stringify(frag)}`);
+      return true;
+    },
+    text,
+  );
+}
+
+describe("filter evaluator: typed fields", () => {
+  it("compares numbers with every operator", () => {
+    assert.deepEqual(ids("age == 25"), [2]);
+    assert.deepEqual(ids("age != 25"), [1, 3, 9007199254740995n]);
+    assert.deepEqual(ids("age < 25"), [1]);
+    assert.deepEqual(ids("age <= 25"), [1, 2]);
+    assert.deepEqual(ids("age > 25"), [3, 9007199254740995n]);
+    assert.deepEqual(ids("age >= 31"), [3, 9007199254740995n]);
+    assert.deepEqual(ids("score < 0"), [3]);
+    assert.deepEqual(ids("score == 2.5"), [2]);
+    assert.deepEqual(ids("10 <= age"), [1, 2, 3, 9007199254740995n]);
+  });
+
+  it("compares bigint row values exactly with numbers and big literals", () => {
+    assert.deepEqual(ids("id > 9007199254740993"), [9007199254740995n]);
+    assert.deepEqual(ids("id == 9007199254740995"), [9007199254740995n]);
+    assert.deepEqual(ids("id == 9007199254740996"), []);
+    assert.deepEqual(ids("id in [2, 9007199254740995]"), [2, 9007199254740995n]);
+    assert.equal(matches("id == 5", { id: 5n }), true);
+    assert.equal(matches("id in [5]", { id: 5n }), true);
+    assert.equal(matches("id < 5.5", { id: 5n }), true);
+  });
+
+  it("evaluates ranges with their inclusivity", () => {
+    assert.deepEqual(ids("10 < age <= 31"), [2, 3]);
+    assert.deepEqual(ids("10 <= age < 31"), [1, 2]);
+    assert.deepEqual(ids("31 >= age > 10"), [2, 3]);
+    assert.deepEqual(ids("0 <= score <= 2.5"), [1, 2]);
+  });
+
+  it("compares strings by code units", () => {
+    assert.deepEqual(ids(`name == "alice"`), [1]);
+    assert.deepEqual(ids(`name < "a"`), [2, 9007199254740995n]); // "Bob" < "a": uppercase sorts first
+    assert.deepEqual(ids(`name >= "b"`), [3]);
+    assert.deepEqual(ids(`"b" < name <= "carol_%"`), [3]);
+    assert.equal(matches(`name > "\uD83D\uDE00"`, { name: "\uFFFF" }), true); // U+1F600 is stored as surrogates, below U+FFFF
+  });
+
+  it("compares booleans and accepts a bare Bool field", () => {
+    assert.deepEqual(ids("flag == true"), [1, 3]);
+    assert.deepEqual(ids("flag != true"), [2, 9007199254740995n]);
+    assert.deepEqual(ids("flag"), [1, 3]);
+    assert.deepEqual(ids("not flag"), [2, 9007199254740995n]);
+    assert.deepEqual(ids("!flag and age > 30"), [9007199254740995n]);
+  });
+
+  it("evaluates in and not in", () => {
+    assert.deepEqual(ids("age in [10, 31, 99]"), [1, 3]);
+    assert.deepEqual(ids("age not in [10, 31]"), [2, 9007199254740995n]);
+    assert.deepEqual(ids(`name in ["Bob", "carol_%"]`), [2, 3]);
+    assert.deepEqual(ids("age in []"), []);
+    assert.deepEqual(ids("age not in []"), [1, 2, 3, 9007199254740995n]);
+    assert.deepEqual(ids("score in [0.5, -1]"), [1, 3]);
+    assert.deepEqual(ids(`meta["tags"] in [[1, 2, 3], ["x"]]`), [2]);
+    assert.equal(matches("id in [9007199254740992]", { id: 2 ** 53 }), true);
+    assert.equal(matches("id in [9007199254740993]", { id: 2 ** 53 }), false);
+  });
+
+  it("matches like patterns with wildcards and escapes", () => {
+    assert.deepEqual(ids(`name like "al%"`), [1]);
+    assert.deepEqual(ids(`name like "%o%"`), [2, 3]);
+    assert.deepEqual(ids(`name like "_ob"`), [2]);
+    assert.deepEqual(ids(`name like "%"`), [1, 2, 3, 9007199254740995n]);
+    assert.deepEqual(ids(`name like ""`), [9007199254740995n]);
+    assert.deepEqual(ids(String.raw`name like "carol\_\%"`), [3]);
+    assert.deepEqual(ids(String.raw`name like "%\%"`), [3]);
+    assert.equal(matches(String.raw`name like "carol\_\%"`, { name: "carolx%" }), false);
+    assert.equal(matches(`name like "a.c"`, { name: "abc" }), false);
+    assert.equal(matches(`name like "a.c(+)"`, { name: "a.c(+)" }), true);
+    assert.equal(matches(`name like "a_c"`, { name: "a\uD83D\uDE00c" }), true); // _ is one character, not one code unit
+    assert.equal(matches(`name like "a%c"`, { name: "a\nb\nc" }), true);
+    assert.equal(matches(String.raw`name like "a\\\\b"`, { name: "a\\b" }), true);
+    assert.equal(matches(`not name like "a%"`, { name: "bob" }), true);
+  });
+
+  it("does arithmetic with the usual precedence", () => {
+    assert.deepEqual(ids("age * 2 + 1 > 50"), [2, 3, 9007199254740995n]);
+    assert.deepEqual(ids("age % 2 == 0"), [1, 9007199254740995n]);
+    assert.deepEqual(ids("age / 4 == 2.5"), [1]);
+    assert.deepEqual(ids("age - score * 2 == 9"), [1]);
+    assert.deepEqual(ids("-age < -30"), [3, 9007199254740995n]);
+    assert.deepEqual(ids("2 ** age > 1e9"), [3, 9007199254740995n]);
+    assert.deepEqual(ids("id + 1 == 3"), [2]);
+  });
+
+  it("makes division and remainder by zero fail every comparison", () => {
+    assert.deepEqual(ids("age / 0 > 0"), []);
+    assert.deepEqual(ids("age / 0 <= 0"), []);
+    assert.deepEqual(ids("age % 0 == 0"), []);
+    assert.deepEqual(ids("age % 0 != 0"), []);
+    assert.deepEqual(ids("not (age / (score - score) > 1)"), [1, 2, 3, 9007199254740995n]);
+  });
+
+  it("combines with and / or / not", () => {
+    assert.deepEqual(ids("age > 20 and flag or name == 'alice'"), [1, 3]);
+    assert.deepEqual(ids("age > 20 and (flag or name == 'alice')"), [3]);
+    assert.deepEqual(ids("not (age > 20 and flag)"), [1, 2, 9007199254740995n]);
+    assert.deepEqual(ids("true"), [1, 2, 3, 9007199254740995n]);
+    assert.deepEqual(ids("false || age == 10"), [1]);
+  });
+
+  it("tests is null on every kind of field", () => {
+    assert.deepEqual(ids("meta is null"), [3]);
+    assert.deepEqual(ids("meta is not null"), [1, 2, 9007199254740995n]);
+    assert.deepEqual(ids("color is null"), [3, 9007199254740995n]);
+    assert.deepEqual(ids(`meta["a"] is not null`), [1, 2, 9007199254740995n]);
+  });
+});
+
+describe("filter evaluator: JSON and dynamic fields", () => {
+  it("follows JSON paths through objects and arrays", () => {
+    assert.deepEqual(ids(`meta["a"] == 1`), [1]);
+    assert.deepEqual(ids(`meta["a"] == "one"`), [2]);
+    assert.deepEqual(ids(`meta["tags"][0] == "x"`), [1]);
+    assert.deepEqual(ids(`meta["tags"][2] >= 3`), [2]);
+    assert.deepEqual(ids(`meta["nested"]["b"][2]["c"] like "de%"`), [1]);
+    assert.deepEqual(ids(`meta["tags"]["0"] == "x"`), []); // string keys do not index arrays
+    assert.deepEqual(ids(`meta["a"][0] == 1`), []);
+  });
+
+  it("treats missing values and mismatched types as false for every comparison", () => {
+    assert.deepEqual(ids(`meta["a"] > 0`), [1, 9007199254740995n]); // "one" and null are not numbers
+    assert.deepEqual(ids(`meta["a"] != 1`), [9007199254740995n]);
+    assert.deepEqual(ids(`meta["missing"] != 1`), []);
+    assert.deepEqual(ids(`not (meta["missing"] == 1)`), [1, 2, 3, 9007199254740995n]);
+    assert.deepEqual(ids(`meta["a"] in [1, "one"]`), [1, 2]);
+    assert.deepEqual(ids(`meta["a"] not in [1]`), [2, 9007199254740995n]);
+    assert.deepEqual(ids(`meta["a"] like "o%"`), [2]);
+    assert.deepEqual(ids(`meta["a"] * 2 == 5`), [9007199254740995n]);
+    assert.deepEqual(ids(`meta["a"] == true`), []);
+  });
+
+  it("compares JSON arrays and objects by deep equality", () => {
+    assert.deepEqual(ids(`meta["tags"] == [1, 2, 3]`), [2]);
+    assert.deepEqual(ids(`meta["tags"] != ["x"]`), [1, 2, 9007199254740995n]);
+    assert.equal(matches(`meta["o"] == meta["p"]`, { meta: { o: { x: [1, { y: 2 }] }, p: { x: [1, { y: 2 }] } } }), true);
+    assert.equal(matches(`meta["o"] == meta["p"]`, { meta: { o: { x: 1 }, p: { x: 1, y: 2 } } }), false);
+  });
+
+  it("resolves unknown names to the dynamic field", () => {
+    assert.deepEqual(ids(`color == "red"`), [1]);
+    assert.deepEqual(ids(`$meta["color"] in ["red", "blue"]`), [1, 2]);
+    assert.deepEqual(ids(`n + 1 == 4`), [1]);
+    assert.deepEqual(ids(`color != "red"`), [2]);
+    assert.equal(matches(`obj["k"][1] == 2`, { $meta: { obj: { k: [1, 2] } } }), true);
+    assert.equal(matches(`ok`, { $meta: { ok: true } }), true);
+    assert.equal(matches(`ok`, { $meta: { ok: 1 } }), false);
+    assert.equal(matches(`not ok`, { $meta: {} }), true);
+  });
+
+  it("prefers a schema field over a dynamic key of the same name", () => {
+    assert.equal(matches("age == 1", { age: 1, $meta: { age: 2 } }), true);
+    assert.equal(matches("age == 2", { age: 1, $meta: { age: 2 } }), false);
+    assert.equal(matches(`$meta["age"] == 2`, { age: 1, $meta: { age: 2 } }), true);
+  });
+
+  it("evaluates the contains functions and array_length", () => {
+    assert.deepEqual(ids(`json_contains(meta["tags"], "x")`), [1]);
+    assert.deepEqual(ids(`array_contains(meta["tags"], 2)`), [2]);
+    assert.deepEqual(ids(`json_contains_all(meta["tags"], [1, 3])`), [2]);
+    assert.deepEqual(ids(`array_contains_all(meta["tags"], [])`), [1, 2, 9007199254740995n]);
+    assert.deepEqual(ids(`json_contains_any(meta["tags"], ["y", 3])`), [1, 2]);
+    assert.deepEqual(ids(`array_contains_any(meta["tags"], [])`), []);
+    assert.deepEqual(ids(`array_length(meta["tags"]) == 3`), [2]);
+    assert.deepEqual(ids(`array_length(meta["tags"]) >= 0`), [1, 2, 9007199254740995n]);
+    assert.deepEqual(ids(`array_length(meta["a"]) >= 0`), []);
+    assert.deepEqual(ids(`json_contains(meta["a"], 1)`), []);
+    assert.equal(matches(`json_contains(m, [1, 2])`, { $meta: { m: [[1, 2], [3]] } }), true);
+    assert.equal(matches(`json_contains(m, 1)`, { $meta: { m: [1n] } }), true);
+    assert.equal(matches(`json_contains(meta, meta["x"])`, { meta: [{ a: 1 }] }), false);
+  });
+
+  it("lets $meta paths compile without a dynamic field, matching nothing", () => {
+    assert.equal(matches(`$meta["x"] == 1`, { $meta: { x: 1 } }, strict), true);
+    assert.equal(matches(`$meta["x"] == 1`, { id: 1 }, strict), false);
+  });
+});
+
+describe("filter evaluator: compile-time errors", () => {
+  it("rejects unknown fields when there is no dynamic field", () => {
+    assert.throws(
+      () => compileFilterText("colour == 1", strict),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.code === "FIELD_NOT_FOUND" &&
+        err.message === 'filter refers to unknown field "colour"; the collection has fields id, age, score, name, flag, meta, vec',
+    );
+  });
+
+  it("names the field in every type error", () => {
+    rejects("name > 5", "FILTER_TYPE", 'field "name" (VarChar)', "5 (a number)");
+    rejects(`age == "x"`, "FILTER_TYPE", 'field "age" (Int32)', '"x" (a string)');
+    rejects(`score < "1"`, "FILTER_TYPE", 'field "score" (Double)');
+    rejects(`flag == 1`, "FILTER_TYPE", 'field "flag" (Bool)');
+    rejects(`flag < true`, "FILTER_TYPE", '"<" cannot order field "flag" (Bool)');
+    rejects(`age like "1%"`, "FILTER_TYPE", "like needs a string", 'field "age" (Int32)');
+    rejects(`name + 1 > 2`, "FILTER_TYPE", '"+" needs numbers', 'field "name" (VarChar)');
+    rejects(`-flag == 1`, "FILTER_TYPE", "unary minus needs a number", 'field "flag" (Bool)');
+    rejects(`age * flag > 1`, "FILTER_TYPE", 'field "flag" (Bool)');
+    rejects(`array_contains(age, 1)`, "FILTER_TYPE", "array_contains needs an array or JSON field", 'field "age" (Int32)');
+    rejects(`array_length(name) == 1`, "FILTER_TYPE", 'field "name" (VarChar)');
+    rejects(`json_contains(name, "a")`, "FILTER_TYPE", "json_contains needs a JSON field", 'field "name" (VarChar)');
+    rejects(`json_contains_all(meta, 1)`, "FILTER_TYPE", "needs an array as its second argument", "1 (a number)");
+    rejects(`age in [1, "2"]`, "FILTER_TYPE", 'field "age" (Int32)', '"2" (a string)');
+    rejects(`name not in [1]`, "FILTER_TYPE", 'field "name" (VarChar)');
+    rejects(`vec == 1`, "FILTER_TYPE", 'vector field "vec"');
+    rejects(`age["x"] == 1`, "FILTER_TYPE", 'field "age" (Int32) has no elements');
+    rejects(`age`, "FILTER_TYPE", "a filter must be a boolean expression", 'field "age" (Int32)');
+    rejects(`age + 1`, "FILTER_TYPE", "a filter must be a boolean expression", "age + 1 (a number)");
+    rejects(`age and flag`, "FILTER_TYPE", "and needs booleans", 'field "age" (Int32)');
+    rejects(`not age == 1`, "FILTER_TYPE", "not needs a boolean", 'field "age" (Int32)', "not (...)");
+    rejects(`age * 2 > "x"`, "FILTER_TYPE", "age * 2 (a number)");
+    rejects(`10 < name <= 20`, "FILTER_TYPE", 'field "name" (VarChar)');
+  });
+
+  it("leaves JSON and dynamic values to be checked per row", () => {
+    for (const text of [`meta > 5`, `meta like "a"`, `meta["x"] + 1 > 2`, `color < true`, `not color`, `json_contains(color, 1)`]) {
+      assert.doesNotThrow(() => compileFilterText(text, schema), text);
+    }
+  });
+
+  it("passes syntax errors through from the parser", () => {
+    rejects("age >", "FILTER_SYNTAX", "position 6");
+  });
+});
+
+describe("filter evaluator: API", () => {
+  it("compiles a hand-built tree", () => {
+    const tree: Expr = { kind: "compare", op: ">", left: { kind: "field", name: "age", path: [] }, right: { kind: "literal", value: 20 } };
+    assert.deepEqual(rows.filter(compileFilter(tree, schema)).map((r) => r.id), [2, 3, 9007199254740995n]);
+  });
+
+  it("uses params for templates", () => {
+    assert.deepEqual(ids("age > {min} and name in {names}", { min: 20, names: ["Bob", "alice"] }), [2]);
+  });
+
+  it("lists the names an expression reads", () => {
+    const e = parseFilter(`age > 1 and (json_contains(meta["t"], 1) or not color like "r%") and 0 < $meta["k"] < n * 2`);
+    assert.deepEqual(filterFields(e).sort(), ["$meta", "age", "color", "meta", "n"]);
+  });
+
+  it("agrees with a hand-written predicate over many rows", () => {
+    const pred = compileFilterText(`age * 2 + 1 > 40 and name like "%b%" and meta["a"] != 7`, schema);
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ age: i % 50, name: i % 3 ? "abc" : "xyz", meta: { a: i } }));
+    assert.equal(many.filter(pred).length, many.filter((r) => r.age * 2 + 1 > 40 && r.name.includes("b") && r.meta.a !== 7).length);
+  });
+});

@@ -1,0 +1,425 @@
+// Compiles a parsed filter into a row predicate: names are resolved and types
+// checked once against the schema, and the tree becomes nested closures, so
+// evaluating a row never walks the AST or parses text.
+//
+// Runtime semantics (JSON and dynamic values are untyped, so they are checked here):
+// - A comparison (==, !=, <, <=, >, >=, ranges) is true only when both sides are
+//   present and of comparable types: numbers (number or bigint, compared exactly)
+//   with numbers, strings with strings (by UTF-16 code units), booleans with
+//   booleans (== and != only), arrays/objects with arrays/objects (deep equality).
+//   Anything else, including null or a missing key, makes it false, even for !=.
+// - `not` is plain boolean negation of that result, so `not (x == 1)` is true for
+//   a missing x while `x != 1` is false.
+// - `x in [...]` is `x == e` for some element; `x not in [...]` is "x is present
+//   and not in the list".
+// - Arithmetic works on doubles (bigint values are converted); a non-number
+//   operand, division or remainder by zero, or a NaN result gives null, which
+//   then fails every comparison.
+// - `like` and the contains functions are false when the value has the wrong type.
+
+import { VecbusError } from "../protocol/errors.js";
+import {
+  formatExpr,
+  parseFilter,
+  type ArithOp,
+  type CallExpr,
+  type CompareOp,
+  type Expr,
+  type LiteralValue,
+  type PathKey,
+} from "../protocol/filter/index.js";
+import { DYNAMIC_FIELD, isNumericType, type CollectionSchema, type FieldSchema } from "../protocol/schema.js";
+
+export type Row = Record<string, unknown>;
+export type RowPredicate = (row: Row) => boolean;
+
+/** What the schema says about an expression's value; "any" is JSON / dynamic data, checked per row. */
+type StaticType = "number" | "string" | "bool" | "array" | "any";
+
+interface Compiled {
+  type: StaticType;
+  /** Set when the expression is a schema field used as is, so type errors can name its declared type. */
+  field?: FieldSchema;
+  run: (row: Row) => unknown;
+}
+
+export function compileFilter(expr: Expr, schema: CollectionSchema): RowPredicate {
+  const root = new Compiler(schema).compile(expr);
+  requireType(root, expr, ["bool"], "a filter must be a boolean expression");
+  const run = root.run;
+  return (row) => run(row) === true;
+}
+
+export function compileFilterText(text: string, schema: CollectionSchema, params?: Record<string, unknown>): RowPredicate {
+  return compileFilter(parseFilter(text, params), schema);
+}
+
+/** Identifiers the expression reads, as written: schema fields, dynamic keys, or "$meta". */
+export function filterFields(expr: Expr): string[] {
+  const names = new Set<string>();
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case "literal":
+        return;
+      case "field":
+        names.add(e.name);
+        return;
+      case "call":
+        e.args.forEach(visit);
+        return;
+      case "range":
+        [e.lower, e.operand, e.upper].forEach(visit);
+        return;
+      case "arith":
+      case "compare":
+      case "logical":
+        visit(e.left);
+        visit(e.right);
+        return;
+      case "neg":
+      case "not":
+      case "in":
+      case "like":
+      case "isNull":
+        visit(e.operand);
+        return;
+    }
+  };
+  visit(expr);
+  return [...names];
+}
+
+const TYPE_NAMES: Record<StaticType, string> = {
+  number: "a number",
+  string: "a string",
+  bool: "a boolean",
+  array: "an array",
+  any: "a JSON value",
+};
+
+function describe(c: Compiled, e: Expr): string {
+  return c.field ? `field "${c.field.name}" (${c.field.type})` : `${formatExpr(e)} (${TYPE_NAMES[c.type]})`;
+}
+
+function typeError(message: string): VecbusError {
+  return new VecbusError("FILTER_TYPE", `filter type error: ${message}`);
+}
+
+/** "any" always passes: its type is only known per row. */
+function requireType(c: Compiled, e: Expr, allowed: StaticType[], what: string): void {
+  if (c.type !== "any" && !allowed.includes(c.type)) throw typeError(`${what}, but ${describe(c, e)} is not`);
+}
+
+function literalType(v: LiteralValue): StaticType {
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "string") return "string";
+  if (typeof v === "boolean") return "bool";
+  return "number";
+}
+
+function fieldType(f: FieldSchema): StaticType {
+  if (isNumericType(f.type)) return "number";
+  if (f.type === "VarChar") return "string";
+  if (f.type === "Bool") return "bool";
+  // JSON, and element types the schema may gain later (Array), are checked per row.
+  return "any";
+}
+
+class Compiler {
+  private readonly fields: Map<string, FieldSchema>;
+
+  constructor(private readonly schema: CollectionSchema) {
+    this.fields = new Map(schema.fields.map((f) => [f.name, f]));
+  }
+
+  compile(e: Expr): Compiled {
+    switch (e.kind) {
+      case "literal": {
+        const value = e.value;
+        return { type: literalType(value), run: () => value };
+      }
+      case "field":
+        return this.field(e.name, e.path);
+      case "neg": {
+        const x = this.compile(e.operand);
+        requireType(x, e.operand, ["number"], "unary minus needs a number");
+        const run = x.run;
+        return {
+          type: "number",
+          run: (row) => {
+            const v = toNumber(run(row));
+            return v === null ? null : -v;
+          },
+        };
+      }
+      case "arith": {
+        const l = this.compile(e.left);
+        const r = this.compile(e.right);
+        requireType(l, e.left, ["number"], `"${e.op}" needs numbers`);
+        requireType(r, e.right, ["number"], `"${e.op}" needs numbers`);
+        const f = ARITH[e.op];
+        const lr = l.run;
+        const rr = r.run;
+        return {
+          type: "number",
+          run: (row) => {
+            const a = toNumber(lr(row));
+            const b = toNumber(rr(row));
+            if (a === null || b === null) return null;
+            const v = f(a, b);
+            return Number.isNaN(v) ? null : v;
+          },
+        };
+      }
+      case "compare": {
+        const l = this.compile(e.left);
+        const r = this.compile(e.right);
+        checkComparable(e.op, l, e.left, r, e.right);
+        const test = COMPARE[e.op];
+        const lr = l.run;
+        const rr = r.run;
+        return { type: "bool", run: (row) => test(lr(row), rr(row)) };
+      }
+      case "range": {
+        const lo = this.compile(e.lower);
+        const x = this.compile(e.operand);
+        const hi = this.compile(e.upper);
+        checkComparable(e.lowerOp, lo, e.lower, x, e.operand);
+        checkComparable(e.upperOp, x, e.operand, hi, e.upper);
+        const lowerTest = COMPARE[e.lowerOp];
+        const upperTest = COMPARE[e.upperOp];
+        const [lor, xr, hir] = [lo.run, x.run, hi.run];
+        return {
+          type: "bool",
+          run: (row) => {
+            const v = xr(row);
+            return lowerTest(lor(row), v) && upperTest(v, hir(row));
+          },
+        };
+      }
+      case "in": {
+        const x = this.compile(e.operand);
+        for (const v of e.values) {
+          checkComparable("==", x, e.operand, { type: literalType(v), run: () => v }, { kind: "literal", value: v });
+        }
+        const xr = x.run;
+        const contains = membership(e.values);
+        return e.negated
+          ? { type: "bool", run: (row) => { const v = xr(row); return v != null && !contains(v); } }
+          : { type: "bool", run: (row) => { const v = xr(row); return v != null && contains(v); } };
+      }
+      case "like": {
+        const x = this.compile(e.operand);
+        requireType(x, e.operand, ["string"], "like needs a string");
+        const re = likeRegExp(e.pattern);
+        const xr = x.run;
+        return {
+          type: "bool",
+          run: (row) => {
+            const v = xr(row);
+            return typeof v === "string" && re.test(v);
+          },
+        };
+      }
+      case "isNull": {
+        const xr = this.compile(e.operand).run;
+        return e.negated ? { type: "bool", run: (row) => xr(row) != null } : { type: "bool", run: (row) => xr(row) == null };
+      }
+      case "not": {
+        const x = this.compile(e.operand);
+        if (x.type !== "any" && x.type !== "bool") {
+          // `not` binds tighter than comparisons (as in Milvus), so this is the usual slip.
+          throw typeError(`not needs a boolean, but ${describe(x, e.operand)} is not; to negate a comparison write not (...)`);
+        }
+        const xr = x.run;
+        return { type: "bool", run: (row) => xr(row) !== true };
+      }
+      case "logical": {
+        const l = this.compile(e.left);
+        const r = this.compile(e.right);
+        requireType(l, e.left, ["bool"], `${e.op} needs booleans`);
+        requireType(r, e.right, ["bool"], `${e.op} needs booleans`);
+        const lr = l.run;
+        const rr = r.run;
+        return e.op === "and"
+          ? { type: "bool", run: (row) => lr(row) === true && rr(row) === true }
+          : { type: "bool", run: (row) => lr(row) === true || rr(row) === true };
+      }
+      case "call":
+        return this.call(e);
+    }
+  }
+
+  private field(name: string, path: PathKey[]): Compiled {
+    const f = this.fields.get(name);
+    if (f) {
+      if (f.type === "FloatVector") throw typeError(`vector field "${name}" cannot be used in a filter`);
+      const type = fieldType(f);
+      if (path.length === 0) return { type, field: f, run: (row) => row[name] };
+      if (type !== "any") throw typeError(`field "${name}" (${f.type}) has no elements to access with [${JSON.stringify(path[0])}]`);
+      return { type: "any", run: (row) => walk(row[name], path) };
+    }
+    if (name === DYNAMIC_FIELD) return { type: "any", run: (row) => walk(row[DYNAMIC_FIELD], path) };
+    if (!this.schema.enable_dynamic_field) {
+      const known = this.schema.fields.map((x) => x.name).join(", ");
+      throw new VecbusError("FIELD_NOT_FOUND", `filter refers to unknown field "${name}"; the collection has fields ${known}`);
+    }
+    const full = [name, ...path];
+    return { type: "any", run: (row) => walk(row[DYNAMIC_FIELD], full) };
+  }
+
+  private call(e: CallExpr): Compiled {
+    const args = e.args.map((a) => this.compile(a));
+    const family = e.fn.startsWith("json_") ? "a JSON" : "an array or JSON";
+    requireType(args[0], e.args[0], [], `${e.fn} needs ${family} field`);
+    const target = args[0].run;
+    if (e.fn === "array_length") {
+      return {
+        type: "number",
+        run: (row) => {
+          const v = target(row);
+          return Array.isArray(v) ? v.length : null;
+        },
+      };
+    }
+    const needle = args[1].run;
+    if (e.fn === "json_contains" || e.fn === "array_contains") {
+      return {
+        type: "bool",
+        run: (row) => {
+          const arr = target(row);
+          const v = needle(row);
+          return Array.isArray(arr) && arr.some((x) => deepEqual(x, v));
+        },
+      };
+    }
+    requireType(args[1], e.args[1], ["array"], `${e.fn} needs an array as its second argument`);
+    const every = e.fn.endsWith("_all");
+    return {
+      type: "bool",
+      run: (row) => {
+        const arr = target(row);
+        const wanted = needle(row);
+        if (!Array.isArray(arr) || !Array.isArray(wanted)) return false;
+        const found = (w: unknown): boolean => arr.some((x) => deepEqual(x, w));
+        return every ? wanted.every(found) : wanted.some(found);
+      },
+    };
+  }
+}
+
+function checkComparable(op: CompareOp, l: Compiled, le: Expr, r: Compiled, re: Expr): void {
+  if (l.type === "any" || r.type === "any") return;
+  if (l.type !== r.type) throw typeError(`cannot compare ${describe(l, le)} with ${describe(r, re)}`);
+  if (op !== "==" && op !== "!=" && (l.type === "bool" || l.type === "array")) {
+    throw typeError(`"${op}" cannot order ${describe(l, le)}; only == and != apply to ${TYPE_NAMES[l.type].replace(/^an? /, "")}s`);
+  }
+}
+
+function walk(value: unknown, path: readonly PathKey[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (typeof key === "number") {
+      if (!Array.isArray(v) || key >= v.length) return undefined;
+      v = v[key];
+    } else {
+      if (v === null || typeof v !== "object" || Array.isArray(v) || !Object.hasOwn(v, key)) return undefined;
+      v = (v as Record<string, unknown>)[key];
+    }
+  }
+  return v;
+}
+
+function toNumber(v: unknown): number | null {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  return null;
+}
+
+const ARITH: Record<ArithOp, (a: number, b: number) => number> = {
+  "+": (a, b) => a + b,
+  "-": (a, b) => a - b,
+  "*": (a, b) => a * b,
+  "/": (a, b) => (b === 0 ? NaN : a / b),
+  "%": (a, b) => a % b,
+  "**": (a, b) => a ** b,
+};
+
+const isNumeric = (v: unknown): v is number | bigint => typeof v === "number" || typeof v === "bigint";
+
+/** -1, 0 or 1 for two numbers or two strings; NaN when they cannot be ordered. */
+function order(a: unknown, b: unknown): number {
+  if ((isNumeric(a) && isNumeric(b)) || (typeof a === "string" && typeof b === "string")) {
+    // Relational operators compare number and bigint exactly across the two types.
+    const x = a as number;
+    const y = b as number;
+    return x < y ? -1 : x > y ? 1 : x == y ? 0 : NaN;
+  }
+  return NaN;
+}
+
+/** undefined when the two values are not comparable (missing, null, or different kinds). */
+function equals(a: unknown, b: unknown): boolean | undefined {
+  if (a == null || b == null) return undefined;
+  if (isNumeric(a) && isNumeric(b)) return order(a, b) === 0;
+  if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b)) return undefined;
+  if (typeof a === "object") return deepEqual(a, b);
+  return typeof a === "string" || typeof a === "boolean" ? a === b : undefined;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (isNumeric(a) && isNumeric(b)) return order(a, b) === 0;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  const ka = Object.keys(a);
+  const ob = b as Record<string, unknown>;
+  return ka.length === Object.keys(ob).length && ka.every((k) => Object.hasOwn(ob, k) && deepEqual((a as Record<string, unknown>)[k], ob[k]));
+}
+
+const COMPARE: Record<CompareOp, (a: unknown, b: unknown) => boolean> = {
+  "==": (a, b) => equals(a, b) === true,
+  "!=": (a, b) => equals(a, b) === false,
+  // NaN (not comparable) fails every ordering test.
+  "<": (a, b) => order(a, b) < 0,
+  "<=": (a, b) => order(a, b) <= 0,
+  ">": (a, b) => order(a, b) > 0,
+  ">=": (a, b) => order(a, b) >= 0,
+};
+
+/** A membership test equivalent to `equals(v, e) === true` for some e, with a hash lookup for plain scalars. */
+function membership(values: LiteralValue[]): (v: unknown) => boolean {
+  const scalars = new Set<unknown>(values.filter((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean"));
+  // Numbers and bigints are equal across representations, which a Set cannot see.
+  const bigints = values.filter((v) => typeof v === "bigint");
+  const arrays = values.filter((v) => Array.isArray(v));
+  return (v) => {
+    if (scalars.has(v)) return true;
+    if (typeof v === "number") return bigints.some((e) => order(v, e) === 0);
+    if (typeof v === "bigint") return values.some((e) => isNumeric(e) && order(v, e) === 0);
+    return Array.isArray(v) && arrays.some((e) => deepEqual(v, e));
+  };
+}
+
+/** `%` any run, `_` one character; `\%`, `\_` and `\\` stand for themselves. */
+function likeRegExp(pattern: string): RegExp {
+  let src = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) {
+      src += escapeRegExp(pattern[++i]);
+    } else if (c === "%") {
+      src += "[^]*";
+    } else if (c === "_") {
+      src += "[^]";
+    } else {
+      src += escapeRegExp(c);
+    }
+  }
+  return new RegExp(`^${src}$`, "u");
+}
+
+function escapeRegExp(c: string): string {
+  return /[\\^$.*+?()[\]{}|/]/.test(c) ? "\\" + c : c;
+}
