@@ -30,7 +30,8 @@ import {
 } from "../protocol/filter/index.js";
 import { DYNAMIC_FIELD, isNumericType, type CollectionSchema, type FieldSchema } from "../protocol/schema.js";
 
-export type Row = Record<string, unknown>;
+import type { Row } from "../protocol/rows.js";
+
 export type RowPredicate = (row: Row) => boolean;
 
 /** What the schema says about an expression's value; "any" is JSON / dynamic data, checked per row. */

@@ -5,10 +5,9 @@ import type { Hit } from "../protocol/api.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { MetricType } from "../protocol/schema.js";
 import { distanceFn, largerIsCloser } from "./distance.js";
+import type { RowPredicate } from "./filter-eval.js";
 import type { Projection } from "./projection.js";
 import { scoreOrder, TopK } from "./topk.js";
-
-export type RowPredicate = (row: Row) => boolean;
 
 interface Stored {
   row: Row;

@@ -12,8 +12,8 @@ import { decodeMap } from "../../runtime/codec.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { request } from "../../runtime/rpc.js";
-import { compileFilterText } from "../../storage/filter-eval.js";
-import { GrowingSegment, type RowPredicate } from "../../storage/growing-segment.js";
+import { compileFilterText, type RowPredicate } from "../../storage/filter-eval.js";
+import { GrowingSegment } from "../../storage/growing-segment.js";
 import { compileProjection } from "../../storage/projection.js";
 import { ShardWal } from "../../storage/wal.js";
 

@@ -93,7 +93,7 @@ describe("errors", () => {
     await rejectsWith(env.client.create_collection({ collection_name: "x" }), "INVALID_ARGUMENT", /dimension/);
     await rejectsWith(env.client.create_collection({ collection_name: "x", dimension: 0 }), "SCHEMA_INVALID", /dim/);
     await rejectsWith(env.client.create_collection({ collection_name: "x", schema: { fields: [{ name: "a", type: "Int64" }] } }), "SCHEMA_INVALID", /is_primary/);
-    await rejectsWith(env.client.create_collection({ collection_name: "x", schema: { fields: [{ name: "a", type: "Nope", is_primary: true }] } }), "SCHEMA_INVALID", /unknown type/);
+    await rejectsWith(env.client.create_collection({ collection_name: "x", schema: { fields: [{ name: "a", type: "Nope" as never, is_primary: true }] } }), "SCHEMA_INVALID", /unknown type/);
     await rejectsWith(env.client.search({ collection_name: C, data: [[1, 2, 3, 4]], limit: 0 }), "INVALID_ARGUMENT", /limit/);
     await rejectsWith(env.client.delete({ collection_name: C }), "INVALID_ARGUMENT", /ids.*filter/);
     await rejectsWith(env.client.query({ collection_name: C }), "INVALID_ARGUMENT", /filter/);

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { CollectionSchema } from "../../protocol/schema.js";
-import { compileFilterText, type Row } from "../../storage/filter-eval.js";
+import { compileFilterText } from "../../storage/filter-eval.js";
+import type { Row } from "../../protocol/rows.js";
 
 const schema: CollectionSchema = {
   enable_dynamic_field: true,
