@@ -13,7 +13,7 @@ import type { CoordinatorMsg, CoordinatorReplies, ShardAssignment, ShardMsg, Sha
 import { checkIds, checkRows, checkVector, type PrimaryKey, type Row } from "../protocol/rows.js";
 import { primaryField, vectorFields } from "../protocol/schema.js";
 import { groupByShard } from "../protocol/sharding.js";
-import { MetaKey } from "../protocol/subjects.js";
+import { MetaKey, SessionKey } from "../protocol/subjects.js";
 import { decodeMap } from "../runtime/codec.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Mailbox } from "../runtime/mailbox.js";
@@ -31,22 +31,28 @@ interface ApiRequest {
 export interface ProxyOptions {
   /** How long a request waits for a shard that is between owners (restart, failover). */
   shardRetryMs: number;
+  /** One attempt's timeout: longer than the session TTL, so an owner that died mid-request is known dead by then. */
+  shardAttemptMs: number;
 }
 
 export class Proxy {
   private readonly session: Session;
   private mailbox: Mailbox<ApiRequest> | undefined;
+  private assignmentWatch: { stop(): void } | undefined;
+  /** When each shard key last changed: a request that timed out before a change may go to the new owner. */
+  private readonly shardChangedAt = new Map<string, number>();
 
   constructor(
     private readonly ctx: ActorContext,
     readonly nodeId: string,
-    private readonly opts: ProxyOptions = { shardRetryMs: 15_000 },
+    private readonly opts: ProxyOptions = { shardRetryMs: 20_000, shardAttemptMs: 10_000 },
   ) {
     this.session = new Session(ctx.sessions, "proxy", nodeId, ctx.log);
   }
 
   async start(): Promise<void> {
     await this.session.start();
+    this.assignmentWatch = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key) => this.shardChangedAt.set(key, Date.now()));
     this.mailbox = new Mailbox<ApiRequest>(this.ctx.nc, {
       subject: this.ctx.names.apiWildcard(),
       queue: this.ctx.names.proxyQueue(),
@@ -59,6 +65,7 @@ export class Proxy {
 
   async stop(): Promise<void> {
     await this.mailbox?.stop();
+    this.assignmentWatch?.stop();
     await this.session.stop();
   }
 
@@ -267,17 +274,21 @@ export class Proxy {
   }
 
   /**
-   * Sends to a shard's owner, waiting out a shard that is between owners. Only
-   * failures where the shard did not take the request are retried, so a
-   * retried write cannot be applied twice.
+   * Sends to a shard's owner, waiting out a shard that is between owners.
+   * Every shard message is idempotent (writes replace rows by primary key and
+   * carry ids fixed by the proxy), so a request that timed out because its
+   * owner died may be sent again to the next owner. A timeout while the same
+   * owner is alive is a real timeout and is not retried.
    */
   private async toShard<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
     const deadline = Date.now() + this.opts.shardRetryMs;
     for (let attempt = 0; ; attempt++) {
+      const sent = Date.now();
       try {
-        return await request<ShardReplies[K]>(this.ctx.nc, this.ctx.names.shardSubject(meta.id, shard), msg);
+        return await request<ShardReplies[K]>(this.ctx.nc, this.ctx.names.shardSubject(meta.id, shard), msg, this.opts.shardAttemptMs);
       } catch (e) {
-        if (!isUnavailable(e)) throw e;
+        const timedOut = e instanceof VecbusError && e.code === "TIMEOUT";
+        if (!isUnavailable(e) && !(timedOut && (await this.ownerChanged(meta, shard, sent)))) throw e;
         const still = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(meta.name));
         if (!still || still.value.id !== meta.id) {
           throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${meta.name}" was dropped`);
@@ -288,6 +299,15 @@ export class Proxy {
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
       }
     }
+  }
+
+  private async ownerChanged(meta: CollectionMeta, shard: number, since: number): Promise<boolean> {
+    const key = MetaKey.shard(meta.id, shard);
+    if ((this.shardChangedAt.get(key) ?? 0) > since) return true;
+    const a = await this.ctx.meta.get<ShardAssignment>(key);
+    if (!a) return true;
+    const session = await this.ctx.sessions.get(SessionKey.node("streaming", a.value.owner));
+    return !session || session.operation !== "PUT";
   }
 }
 

@@ -10,7 +10,7 @@ import { MetaStore } from "../storage/meta-store.js";
 import { logger, type Logger } from "./log.js";
 
 /** A session key not refreshed within this time is gone: its actor counts as dead. */
-export const SESSION_TTL_MS = 10_000;
+export const SESSION_TTL_MS = 6_000;
 
 export interface ActorContext {
   nc: NatsConnection;

@@ -11,6 +11,7 @@ export class Lease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
+  private ticking = false;
 
   constructor(
     private readonly kv: KV,
@@ -31,16 +32,23 @@ export class Lease {
   }
 
   private async tick(): Promise<void> {
-    let held = false;
+    // A slow KV round trip must not let two checks race on the same revision.
+    if (this.ticking) return;
+    this.ticking = true;
     try {
-      held = await this.tryHold();
-    } catch (e) {
-      this.log.warn("lease check failed", { key: this.key, error: String(e) });
-    }
-    if (held !== this.leading) {
-      this.leading = held;
-      this.log.info(held ? "took the lease" : "lost the lease", { key: this.key });
-      await this.onChange(held);
+      let held = false;
+      try {
+        held = await this.tryHold();
+      } catch (e) {
+        this.log.warn("lease check failed", { key: this.key, error: String(e) });
+      }
+      if (held !== this.leading) {
+        this.leading = held;
+        this.log.info(held ? "took the lease" : "lost the lease", { key: this.key });
+        await this.onChange(held);
+      }
+    } finally {
+      this.ticking = false;
     }
   }
 
