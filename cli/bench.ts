@@ -65,7 +65,8 @@ async function timed(phase: string, count: number, concurrency: number, op: (i: 
       while (next < count) {
         const i = next++;
         const t = performance.now();
-        units += await op(i);
+        const done = await op(i);
+        units += done;
         latencies.push(performance.now() - t);
         bar.update(units);
       }

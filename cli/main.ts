@@ -1,0 +1,823 @@
+#!/usr/bin/env node
+// The `vecbus` command: runs the server (`serve`, `start <role>`) and is a
+// client for every public API method. Exit codes: 0 success, 1 an error
+// reported by vecbus (or NATS), 2 a usage error.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ClusterStatus, CollectionDescription, Hit } from "../protocol/api.js";
+import { VecbusError } from "../protocol/errors.js";
+import type { PrimaryKey, Row } from "../protocol/rows.js";
+import type { CollectionSchema, MetricType } from "../protocol/schema.js";
+import { VecbusClient } from "../runtime/client.js";
+import { ROLES, startCluster, type Cluster, type Role } from "./cluster.js";
+import { runBench } from "./bench.js";
+import { startNatsServer } from "./nats-server.js";
+import { progress } from "./progress.js";
+import { columnsOf, jsonReplacer, pairs, table } from "./table.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface Parsed {
+  values: Values;
+  positionals: string[];
+}
+
+interface Command {
+  /** The words after `vecbus`, e.g. "collection create". */
+  name: string;
+  args: string;
+  summary: string;
+  positionals: string[];
+  options: Options;
+  run(p: Parsed): Promise<number>;
+}
+
+/** What a data command prints: `data` with --json, else `text` when there is any. */
+interface Output {
+  data: unknown;
+  text?: string;
+}
+type Action = (client: VecbusClient) => Promise<Output>;
+
+interface ClientCommandSpec {
+  name: string;
+  args: string;
+  summary: string;
+  positionals?: string[];
+  options?: Options;
+  /** Checks the arguments before anything connects, so usage errors never wait on NATS. */
+  plan(p: Parsed): Action;
+}
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    public command?: Command,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+const DEFAULT_DATA_DIR = "./vecbus-data";
+const DEFAULT_PORT = 4222;
+const STOP_TIMEOUT_MS = 15_000;
+// With nats-server gone, there is nothing left to flush: waiting longer only delays the exit.
+const STOP_WITHOUT_NATS_MS = 3_000;
+
+const CLIENT_OPTIONS: Options = {
+  "nats-url": { type: "string" },
+  prefix: { type: "string" },
+  json: { type: "boolean" },
+};
+
+// ---- argument helpers
+
+function str(p: Parsed, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+function need(p: Parsed, name: string): string {
+  const v = str(p, name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function flag(p: Parsed, name: string): boolean {
+  return p.values[name] === true;
+}
+
+function int(p: Parsed, name: string): number | undefined {
+  const s = str(p, name);
+  if (s === undefined) return undefined;
+  if (!/^-?\d+$/.test(s.trim())) throw new UsageError(`--${name} must be an integer, got "${s}"`);
+  return Number(s);
+}
+
+function positiveInt(p: Parsed, name: string, dflt: number): number {
+  const n = int(p, name) ?? dflt;
+  if (n < 1) throw new UsageError(`--${name} must be at least 1, got ${n}`);
+  return n;
+}
+
+function list(p: Parsed, name: string): string[] | undefined {
+  return str(p, name)
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function natsUrl(p: Parsed): string {
+  return str(p, "nats-url") ?? process.env.VECBUS_NATS_URL ?? DEFAULT_NATS_URL;
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new VecbusError("INVALID_ARGUMENT", `cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new VecbusError("INVALID_ARGUMENT", `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+// ---- server commands
+
+function serverCommands(): Command[] {
+  return [
+    {
+      name: "serve",
+      args: "[--data DIR] [--port N] [--nats-url URL] [--prefix P]",
+      summary: "run nats-server and every actor in this process",
+      positionals: [],
+      options: { data: { type: "string" }, port: { type: "string" }, "nats-url": { type: "string" }, prefix: { type: "string" } },
+      run: serve,
+    },
+    {
+      name: "bench",
+      args: "[--nats-url URL] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--concurrency 8] [--limit 10] [--shards 1] [--metric L2] [--json]",
+      summary: "measure ingest and search through the API (starts its own vecbus without --nats-url)",
+      positionals: [],
+      options: {
+        "nats-url": { type: "string" },
+        rows: { type: "string" },
+        dim: { type: "string" },
+        batch: { type: "string" },
+        queries: { type: "string" },
+        concurrency: { type: "string" },
+        limit: { type: "string" },
+        shards: { type: "string" },
+        metric: { type: "string" },
+        json: { type: "boolean" },
+      },
+      run: bench,
+    },
+    {
+      name: "start",
+      args: `<${ROLES.join("|")}> --nats-url URL [--node-id ID] [--prefix P]`,
+      summary: "run one role against an existing NATS server",
+      positionals: ["ROLE"],
+      options: { "nats-url": { type: "string" }, "node-id": { type: "string" }, prefix: { type: "string" } },
+      run: startRole,
+    },
+  ];
+}
+
+function randomNodeId(): string {
+  return `serve-${randomBytes(4).toString("hex")}`;
+}
+
+/** A restarted serve on the same data dir comes back as the same node, so it takes its shards back at once. */
+function stableNodeId(dataDir: string): string {
+  const file = path.join(dataDir, "node-id");
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : "";
+  if (existing) return existing;
+  const id = randomNodeId();
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/**
+ * Resolves on the first SIGINT/SIGTERM; a second one exits at once, for a shutdown
+ * that hangs. Called before start-up, so a signal during it still shuts down cleanly.
+ */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    let received = false;
+    const on = () => {
+      if (received) {
+        process.stderr.write("second signal: exiting without a clean shutdown\n");
+        process.exit(1);
+      }
+      received = true;
+      resolve();
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+/** Actors whose NATS server is gone can wait forever on a drain; shutdown must still end. */
+async function stopWithin(cluster: Cluster, ms = STOP_TIMEOUT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      process.stderr.write(`actors did not stop within ${ms / 1000} s; exiting anyway\n`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([cluster.stop(), timeout]);
+  clearTimeout(timer);
+}
+
+async function serve(p: Parsed): Promise<number> {
+  const url = str(p, "nats-url");
+  const data = str(p, "data");
+  if (url !== undefined) {
+    const signalled = untilSignal();
+    const cluster = await startCluster({ natsUrl: url, prefix: str(p, "prefix"), nodeId: data ? stableNodeId(path.resolve(data)) : randomNodeId() });
+    console.log(`vecbus ready on ${url}`);
+    await signalled;
+    await stopWithin(cluster);
+    return 0;
+  }
+  return serveWithNats(p, path.resolve(data ?? DEFAULT_DATA_DIR));
+}
+
+async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
+  const signalled = untilSignal();
+  const nats = await startNatsServer({ dataDir, port: int(p, "port") ?? DEFAULT_PORT });
+  const natsExit = new Promise<string>((resolve) => nats.process.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), nodeId: stableNodeId(dataDir) });
+  } catch (e) {
+    await nats.stop();
+    throw e;
+  }
+  console.log(`vecbus ready on ${nats.url}`);
+  const ended = await Promise.race([signalled.then(() => undefined), natsExit]);
+  if (ended !== undefined) {
+    process.stderr.write(`error: nats-server exited unexpectedly (${ended}); stopping\n`);
+    await stopWithin(cluster, STOP_WITHOUT_NATS_MS);
+    return 1;
+  }
+  await stopWithin(cluster);
+  await nats.stop();
+  return 0;
+}
+
+async function bench(p: Parsed): Promise<number> {
+  const metric = (str(p, "metric") ?? "L2").toUpperCase();
+  if (metric !== "L2" && metric !== "IP" && metric !== "COSINE") throw new UsageError(`--metric must be L2, IP or COSINE`);
+  const report = await runBench({
+    natsUrl: str(p, "nats-url"),
+    rows: positiveInt(p, "rows", 100_000),
+    dim: positiveInt(p, "dim", 128),
+    batch: positiveInt(p, "batch", 1000),
+    queries: positiveInt(p, "queries", 1000),
+    concurrency: positiveInt(p, "concurrency", 8),
+    limit: positiveInt(p, "limit", 10),
+    shards: positiveInt(p, "shards", 1),
+    metric,
+  });
+  if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    const o = report.options;
+    console.log(`${o.rows} rows × ${o.dim}-d, ${o.metric}, ${o.shards} shard(s), batch ${o.batch}, ${o.concurrency} in flight, top-${o.limit}`);
+    console.log(table(["phase", "ops", "seconds", "per second", "p50 ms", "p99 ms"], report.phases.map((x) => [x.phase, x.ops, x.seconds, x.per_second, x.p50_ms, x.p99_ms])));
+  }
+  return 0;
+}
+
+async function startRole(p: Parsed): Promise<number> {
+  const role = p.positionals[0];
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
+  const nodeId = str(p, "node-id") ?? `${os.hostname()}-${process.pid}`;
+  const signalled = untilSignal();
+  const cluster = await startCluster({ natsUrl: natsUrl(p), prefix: str(p, "prefix"), roles: [role as Role], nodeId });
+  console.log(`vecbus ${role} ready (node ${nodeId})`);
+  await signalled;
+  await stopWithin(cluster);
+  return 0;
+}
+
+// ---- collection commands
+
+function collectionCommands(): ClientCommandSpec[] {
+  return [
+    {
+      name: "collection create",
+      args: "NAME --dim N [--metric L2|IP|COSINE] [--id-type int|string] [--auto-id] [--shards N] | --schema FILE.json",
+      summary: "create a collection",
+      positionals: ["NAME"],
+      options: {
+        dim: { type: "string" },
+        metric: { type: "string" },
+        "id-type": { type: "string" },
+        "auto-id": { type: "boolean" },
+        shards: { type: "string" },
+        schema: { type: "string" },
+      },
+      plan: planCreate,
+    },
+    {
+      name: "collection list",
+      args: "",
+      summary: "list collection names",
+      plan: () => async (client) => {
+        const names = await client.list_collections();
+        return { data: names, text: names.length > 0 ? names.join("\n") : "(no collections)" };
+      },
+    },
+    {
+      name: "collection describe",
+      args: "NAME",
+      summary: "show a collection's settings and fields",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const d = await client.describe_collection({ collection_name: p.positionals[0] });
+        return { data: d, text: describeText(d) };
+      },
+    },
+    {
+      name: "collection drop",
+      args: "NAME",
+      summary: "drop a collection and its data",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.drop_collection({ collection_name: p.positionals[0] });
+        return { data: r, text: `dropped collection ${p.positionals[0]}` };
+      },
+    },
+    {
+      name: "collection stats",
+      args: "NAME",
+      summary: "show a collection's row count",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.get_collection_stats({ collection_name: p.positionals[0] });
+        return { data: r, text: pairs([["collection", p.positionals[0]], ["row_count", r.row_count]]) };
+      },
+    },
+  ];
+}
+
+function planCreate(p: Parsed): Action {
+  const collection_name = p.positionals[0];
+  const common = { collection_name, metric_type: str(p, "metric") as MetricType | undefined, num_shards: int(p, "shards") };
+  const schemaFile = str(p, "schema");
+  let args: Parameters<VecbusClient["create_collection"]>[0];
+  if (schemaFile !== undefined) {
+    if (["dim", "id-type", "auto-id"].some((k) => p.values[k] !== undefined)) {
+      throw new UsageError("--schema takes the place of --dim, --id-type and --auto-id; give one or the other");
+    }
+    args = { ...common, schema: readJsonFile(schemaFile) as CollectionSchema };
+  } else {
+    const dimension = int(p, "dim");
+    if (dimension === undefined) throw new UsageError("collection create needs --dim N (or --schema FILE.json)");
+    args = { ...common, dimension, id_type: str(p, "id-type") as "int" | "string" | undefined, auto_id: flag(p, "auto-id") };
+  }
+  return async (client) => {
+    const d = await client.create_collection(args);
+    return { data: d, text: `created collection ${d.collection_name} (id ${d.collection_id}, ${plural(d.num_shards, "shard")}, metric ${d.metric_type})` };
+  };
+}
+
+function describeText(d: CollectionDescription): string {
+  const head = pairs([
+    ["collection", d.collection_name],
+    ["id", d.collection_id],
+    ["shards", d.num_shards],
+    ["metric", d.metric_type],
+    ["dynamic", d.schema.enable_dynamic_field],
+    ["created", isoTime(d.created_at)],
+  ]);
+  const fields = table(
+    ["name", "type", "primary", "auto_id", "dim", "max_length"],
+    d.schema.fields.map((f) => [f.name, f.type, f.is_primary === true, f.auto_id === true, f.dim, f.max_length]),
+  );
+  return `${head}\n\n${fields}`;
+}
+
+// ---- write commands
+
+function writeCommands(): ClientCommandSpec[] {
+  const fileOptions: Options = { file: { type: "string" }, batch: { type: "string" } };
+  const fromFile = (mode: WriteMode) => (p: Parsed) => {
+    const file = need(p, "file");
+    const opts = { name: p.positionals[0], file, fileBytes: fileSize(file), batch: positiveInt(p, "batch", 1000), keepIds: flag(p, "json") };
+    return (client: VecbusClient) => writeFile(client, mode, opts);
+  };
+  return [
+    { name: "insert", args: "NAME --file rows.jsonl [--batch 1000]", summary: "insert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("insert") },
+    { name: "upsert", args: "NAME --file rows.jsonl [--batch 1000]", summary: "upsert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("upsert") },
+    {
+      name: "delete",
+      args: "NAME --ids 1,2,3 | --filter EXPR",
+      summary: "delete rows by primary key or by filter",
+      positionals: ["NAME"],
+      options: { ids: { type: "string" }, filter: { type: "string" } },
+      plan: planDelete,
+    },
+  ];
+}
+
+function planDelete(p: Parsed): Action {
+  const ids = str(p, "ids");
+  const filter = str(p, "filter");
+  if ((ids === undefined) === (filter === undefined)) throw new UsageError("delete needs exactly one of --ids or --filter");
+  const args = { collection_name: p.positionals[0], ids: ids === undefined ? undefined : parseIds(ids), filter };
+  return async (client) => {
+    const r = await client.delete(args);
+    return { data: r, text: `deleted ${plural(r.delete_count, "row")}` };
+  };
+}
+
+type WriteMode = "insert" | "upsert";
+
+interface Batch {
+  rows: Row[];
+  /** The file line each row came from, for error messages. */
+  lines: number[];
+}
+
+interface WriteState {
+  rows: number;
+  lastLine: number;
+  ids: PrimaryKey[];
+}
+
+interface WriteOptions {
+  name: string;
+  file: string;
+  fileBytes: number;
+  batch: number;
+  /** Only --json prints the ids; a large file's ids are not worth holding otherwise. */
+  keepIds: boolean;
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (e) {
+    throw new VecbusError("INVALID_ARGUMENT", `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Rows are sent one batch at a time, in file order, so a later line wins over an earlier one with the same key. */
+async function writeFile(client: VecbusClient, mode: WriteMode, opts: WriteOptions): Promise<Output> {
+  const shown = progress(`${mode}ed rows`);
+  const state: WriteState = { rows: 0, lastLine: 0, ids: [] };
+  const started = performance.now();
+  let failed = true;
+  try {
+    await readBatches(opts, async (batch, estimatedTotal) => {
+      await sendBatch(client, mode, opts, batch, state);
+      shown.update(state.rows, estimatedTotal);
+    });
+    failed = false;
+  } finally {
+    shown.done(writeSummary(mode, state, (performance.now() - started) / 1000, failed));
+  }
+  return { data: { [`${mode}_count`]: state.rows, ids: state.ids } };
+}
+
+function writeSummary(mode: WriteMode, state: WriteState, seconds: number, failed: boolean): string {
+  const rate = Math.round(state.rows / Math.max(seconds, 0.001));
+  const summary = `${mode}ed ${plural(state.rows, "row")} in ${seconds.toFixed(2)} s (${rate} rows/s)`;
+  return failed && state.rows > 0 ? `${summary}; every row through line ${state.lastLine} is in` : summary;
+}
+
+/** Streams the file; the total passed on is estimated from the bytes read so far, as counting lines would read the file twice. */
+async function readBatches(opts: WriteOptions, onBatch: (b: Batch, estimatedTotal: number) => Promise<void>): Promise<void> {
+  const input = fs.createReadStream(opts.file);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  let batch: Batch = { rows: [], lines: [] };
+  let lineNo = 0;
+  let rowsRead = 0;
+  let bytesRead = 0;
+  const flush = async () => {
+    await onBatch(batch, Math.max(rowsRead, Math.round((rowsRead * opts.fileBytes) / Math.max(bytesRead, 1))));
+    batch = { rows: [], lines: [] };
+  };
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      bytesRead += Buffer.byteLength(line) + 1;
+      if (line.trim() === "") continue;
+      batch.rows.push(parseRow(opts.file, line, lineNo));
+      batch.lines.push(lineNo);
+      rowsRead++;
+      if (batch.rows.length >= opts.batch) await flush();
+    }
+    if (batch.rows.length > 0) await flush();
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+function parseRow(file: string, line: string, lineNo: number): Row {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    throw new VecbusError("INVALID_ARGUMENT", `${file} line ${lineNo}: not valid JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new VecbusError("INVALID_ARGUMENT", `${file} line ${lineNo}: each line must be one JSON object (a row)`);
+  }
+  return v as Row;
+}
+
+/** The client refuses a request over the NATS payload limit before sending it, so splitting one cannot write a row twice. */
+async function sendBatch(client: VecbusClient, mode: WriteMode, opts: WriteOptions, batch: Batch, state: WriteState): Promise<void> {
+  const args = { collection_name: opts.name, data: batch.rows };
+  try {
+    const { ids } = mode === "insert" ? await client.insert(args) : await client.upsert(args);
+    if (opts.keepIds) for (const id of ids) state.ids.push(id);
+    state.rows += ids.length;
+    state.lastLine = batch.lines[batch.lines.length - 1];
+  } catch (e) {
+    if (e instanceof VecbusError && e.code === "PAYLOAD_TOO_LARGE" && batch.rows.length > 1) {
+      const half = Math.ceil(batch.rows.length / 2);
+      await sendBatch(client, mode, opts, { rows: batch.rows.slice(0, half), lines: batch.lines.slice(0, half) }, state);
+      await sendBatch(client, mode, opts, { rows: batch.rows.slice(half), lines: batch.lines.slice(half) }, state);
+      return;
+    }
+    throw locateError(e, opts.file, batch);
+  }
+}
+
+/** The server numbers rows within a request; the user needs the line in the file. */
+function locateError(e: unknown, file: string, batch: Batch): unknown {
+  if (!(e instanceof VecbusError)) return e;
+  const m = /^row (\d+): (.*)$/s.exec(e.message);
+  const line = m ? batch.lines[Number(m[1])] : undefined;
+  if (m && line !== undefined) return new VecbusError(e.code, `${file} line ${line}: ${m[2]}`);
+  return new VecbusError(e.code, `${file} lines ${batch.lines[0]}-${batch.lines[batch.lines.length - 1]}: ${e.message}`);
+}
+
+// ---- read commands
+
+function readCommands(): ClientCommandSpec[] {
+  return [
+    {
+      name: "search",
+      args: "NAME --vector '[0.1,...]' | --vectors-file FILE.json [--limit 10] [--filter EXPR] [--output-fields a,b]",
+      summary: "nearest neighbours of one or more vectors",
+      positionals: ["NAME"],
+      options: { vector: { type: "string" }, "vectors-file": { type: "string" }, limit: { type: "string" }, filter: { type: "string" }, "output-fields": { type: "string" } },
+      plan: planSearch,
+    },
+    {
+      name: "query",
+      args: "NAME --filter EXPR [--limit N] [--output-fields a,b]",
+      summary: "rows matching a filter",
+      positionals: ["NAME"],
+      options: { filter: { type: "string" }, limit: { type: "string" }, "output-fields": { type: "string" } },
+      plan: (p) => {
+        const args = { collection_name: p.positionals[0], filter: str(p, "filter"), limit: int(p, "limit"), output_fields: list(p, "output-fields") };
+        return async (client) => rowsOutput(await client.query(args));
+      },
+    },
+    {
+      name: "get",
+      args: "NAME --ids 1,2,3 [--output-fields a,b]",
+      summary: "rows by primary key (--ids may be a JSON list)",
+      positionals: ["NAME"],
+      options: { ids: { type: "string" }, "output-fields": { type: "string" } },
+      plan: (p) => {
+        const args = { collection_name: p.positionals[0], ids: parseIds(need(p, "ids")), output_fields: list(p, "output-fields") };
+        return async (client) => rowsOutput(await client.get(args));
+      },
+    },
+  ];
+}
+
+/** Integers when every id looks like one, else strings; a JSON list says exactly which. */
+function parseIds(s: string): PrimaryKey[] {
+  if (s.trim().startsWith("[")) {
+    let v: unknown;
+    try {
+      v = JSON.parse(s);
+    } catch (e) {
+      throw new UsageError(`--ids is not a valid JSON list: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" || typeof x === "string")) {
+      throw new UsageError("--ids as JSON must be a non-empty list of numbers or strings");
+    }
+    return v as PrimaryKey[];
+  }
+  const parts = s.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  if (parts.length === 0) throw new UsageError("--ids needs at least one id");
+  return parts.every((x) => /^-?\d+$/.test(x)) ? parts.map(Number) : parts;
+}
+
+function planSearch(p: Parsed): Action {
+  const args = {
+    collection_name: p.positionals[0],
+    data: searchVectors(p),
+    limit: int(p, "limit"),
+    filter: str(p, "filter"),
+    output_fields: list(p, "output-fields"),
+  };
+  return async (client) => {
+    const results = await client.search(args);
+    return { data: results, text: results.map((hits, q) => (results.length > 1 ? `query ${q + 1}\n${hitsTable(hits)}` : hitsTable(hits))).join("\n\n") };
+  };
+}
+
+function searchVectors(p: Parsed): number[][] {
+  const inline = str(p, "vector");
+  const file = str(p, "vectors-file");
+  if ((inline === undefined) === (file === undefined)) throw new UsageError("search needs exactly one of --vector or --vectors-file");
+  if (file !== undefined) return asVectors(readJsonFile(file), file);
+  let v: unknown;
+  try {
+    v = JSON.parse(inline!.trim().startsWith("[") ? inline! : `[${inline}]`);
+  } catch (e) {
+    throw new UsageError(`--vector is not a JSON list of numbers: ${(e as Error).message}`);
+  }
+  return asVectors(v, "--vector");
+}
+
+/** One vector or a list of them. */
+function asVectors(v: unknown, where: string): number[][] {
+  const isVector = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every((n) => typeof n === "number");
+  if (isVector(v)) return [v as number[]];
+  if (Array.isArray(v) && v.length > 0 && v.every(isVector)) return v as number[][];
+  throw new VecbusError("INVALID_ARGUMENT", `${where} must hold a list of numbers or a list of such lists`);
+}
+
+/** The primary key is always in a hit's entity; it is already the id column. */
+function hitsTable(hits: Hit[]): string {
+  if (hits.length === 0) return "(no hits)";
+  const extra = columnsOf(hits.map((h) => h.entity)).filter((k) => !hits.every((h) => h.entity[k] === h.id));
+  return table(
+    ["rank", "id", "distance", ...extra],
+    hits.map((h, i) => [i + 1, h.id, h.distance, ...extra.map((k) => h.entity[k])]),
+  );
+}
+
+function rowsOutput(rows: Row[]): Output {
+  if (rows.length === 0) return { data: rows, text: "(no rows)" };
+  const cols = columnsOf(rows);
+  return { data: rows, text: table(cols, rows.map((r) => cols.map((c) => r[c]))) };
+}
+
+// ---- status
+
+function statusCommands(): ClientCommandSpec[] {
+  return [
+    {
+      name: "status",
+      args: "",
+      summary: "live nodes and shard owners",
+      plan: () => async (client) => {
+        const s = await client.status();
+        return { data: s, text: statusText(s) };
+      },
+    },
+  ];
+}
+
+function statusText(s: ClusterStatus): string {
+  const nodes = table(
+    ["role", "node", "host", "pid", "up since"],
+    s.nodes.map((n) => [n.role, n.node_id, n.host, n.pid, isoTime(n.started_at)]),
+  );
+  const shards = table(
+    ["collection", "shard", "owner", "epoch", "rows", "wal stream", "wal last seq"],
+    s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.wal_stream, x.wal_last_seq]),
+  );
+  return `nodes\n${nodes}\n\nshards\n${shards}`;
+}
+
+// ---- dispatch
+
+function clientCommand(spec: ClientCommandSpec): Command {
+  return {
+    name: spec.name,
+    args: spec.args,
+    summary: spec.summary,
+    positionals: spec.positionals ?? [],
+    options: { ...CLIENT_OPTIONS, ...spec.options },
+    run: (p) => runWithClient(p, spec.plan(p)),
+  };
+}
+
+async function runWithClient(p: Parsed, action: Action): Promise<number> {
+  const client = await VecbusClient.connect(natsUrl(p), { prefix: str(p, "prefix") });
+  try {
+    const out = await action(client);
+    if (flag(p, "json")) process.stdout.write(`${JSON.stringify(out.data, jsonReplacer)}\n`);
+    else if (out.text) process.stdout.write(`${out.text}\n`);
+    return 0;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+const COMMANDS: Command[] = [
+  ...serverCommands(),
+  ...[...collectionCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
+];
+
+function usage(): string {
+  // Optional flags are left to `vecbus help COMMAND`, to keep one line per command.
+  const rows = COMMANDS.map((c) => [`${c.name} ${c.args.replace(/ ?\[--[^\]]*\]/g, "")}`.trim(), c.summary]);
+  rows.push(["help [COMMAND]", "this text, or one command's options"]);
+  const width = Math.max(...rows.map(([a]) => a.length));
+  return [
+    "usage: vecbus <command> [options]",
+    "",
+    ...rows.map(([a, s]) => `  ${a.padEnd(width)}  ${s}`),
+    "",
+    `Client commands take --nats-url URL (default $VECBUS_NATS_URL or ${DEFAULT_NATS_URL}), --prefix P and --json.`,
+  ].join("\n");
+}
+
+function commandUsage(c: Command): string {
+  const opts = Object.entries(c.options).map(([k, o]) => (o.type === "string" ? `--${k} VALUE` : `--${k}`));
+  return `usage: vecbus ${`${c.name} ${c.args}`.trim()}\n\n${c.summary}\noptions: ${opts.join(", ")}`;
+}
+
+function findCommand(argv: string[]): Command {
+  const cmd = COMMANDS.find((c) => c.name === argv.slice(0, 2).join(" ")) ?? COMMANDS.find((c) => c.name === argv[0]);
+  if (cmd) return cmd;
+  if (COMMANDS.some((c) => c.name.startsWith(`${argv[0]} `))) {
+    throw new UsageError(argv[1] === undefined ? `"${argv[0]}" needs a subcommand` : `unknown command "${argv[0]} ${argv[1]}"`);
+  }
+  throw new UsageError(`unknown command "${argv[0]}"`);
+}
+
+function parse(cmd: Command, args: string[]): Parsed {
+  let r;
+  try {
+    r = parseArgs({ args, options: { ...cmd.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    // Node's message goes on to explain `--` for positionals, which is rarely what was meant.
+    throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ""));
+  }
+  const p = { values: r.values as Values, positionals: r.positionals };
+  if (!flag(p, "help") && p.positionals.length !== cmd.positionals.length) {
+    const want = cmd.positionals.length === 0 ? "no arguments" : cmd.positionals.join(" ");
+    throw new UsageError(`expected ${want}, got ${p.positionals.length === 0 ? "none" : p.positionals.map((x) => `"${x}"`).join(" ")}`);
+  }
+  return p;
+}
+
+function help(topic: string[]): number {
+  const cmd = topic.length > 0 ? COMMANDS.find((c) => c.name === topic.join(" ")) : undefined;
+  if (topic.length > 0 && !cmd) throw new UsageError(`unknown command "${topic.join(" ")}"`);
+  console.log(cmd ? commandUsage(cmd) : usage());
+  return 0;
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  if (argv.length === 0 || ["help", "--help", "-h"].includes(argv[0])) return help(argv.slice(1));
+  const cmd = findCommand(argv);
+  try {
+    const p = parse(cmd, argv.slice(cmd.name.split(" ").length));
+    if (flag(p, "help")) {
+      console.log(commandUsage(cmd));
+      return 0;
+    }
+    return await cmd.run(p);
+  } catch (e) {
+    if (e instanceof UsageError) e.command ??= cmd;
+    throw e;
+  }
+}
+
+function report(e: unknown, json: boolean): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`vecbus: ${e.message}\n\n${e.command ? commandUsage(e.command) : usage()}\n`);
+    return 2;
+  }
+  const err = e instanceof VecbusError ? e.toBody() : { code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
+  process.stderr.write(e instanceof VecbusError ? `error ${err.code}: ${err.message}\n` : `error: ${err.message}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: err })}\n`);
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    return report(e, argv.includes("--json"));
+  }
+}
+
+// `vecbus query ... | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(0);
+});
+
+// Exit explicitly, so an actor timer or a half-closed socket cannot keep a finished
+// command alive; but only once the output is flushed, as writes to a pipe are async.
+main(process.argv.slice(2)).then((code) => {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+});

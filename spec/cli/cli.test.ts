@@ -1,0 +1,260 @@
+// The `vecbus` command, run as a child process the way users run it, against
+// a real nats-server with every actor in the test process.
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import test from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { freePort, stopOrphan } from "../../cli/nats-server.js";
+import { progress } from "../../cli/progress.js";
+import { formatValue, table } from "../../cli/table.js";
+import { randomVectors, startEnv, tempDir } from "../harness.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLI = ["--import", "tsx", "cli/main.ts"];
+const CHILD_ENV = { ...process.env, VECBUS_LOG: "warn" };
+const execFileAsync = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function vecbus(args: string[], natsUrl?: string): Promise<Run> {
+  const argv = [...CLI, ...args, ...(natsUrl ? ["--nats-url", natsUrl] : [])];
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, argv, { cwd: ROOT, env: CHILD_ENV });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof err.code !== "number") throw e;
+    return { code: err.code, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+/** Runs a command with --json, expecting success. */
+async function vecbusJson<T>(args: string[], natsUrl: string): Promise<T> {
+  const r = await vecbus([...args, "--json"], natsUrl);
+  assert.equal(r.code, 0, `vecbus ${args.join(" ")} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+function writeJsonl(dir: string, name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+const DIM = 8;
+const ROWS = 200;
+const vectors = randomVectors(ROWS, DIM, 7);
+const rowLines = vectors.map((vector, id) => JSON.stringify({ id, vector, tag: id % 2 === 0 ? "even" : "odd" }));
+
+test("vecbus data and admin commands", async (t) => {
+  const env = await startEnv({ tag: "cli" });
+  const url = env.nats.url;
+  try {
+    await t.test("collection create, list, describe and drop with --json", async () => {
+      const created = await vecbusJson<{ collection_name: string; num_shards: number }>(
+        ["collection", "create", "scratch", "--dim", "3", "--id-type", "string", "--shards", "2"],
+        url,
+      );
+      assert.equal(created.collection_name, "scratch");
+      assert.equal(created.num_shards, 2);
+      assert.ok((await vecbusJson<string[]>(["collection", "list"], url)).includes("scratch"));
+
+      const described = await vecbusJson<{ schema: { fields: { name: string; type: string; dim?: number }[] } }>(["collection", "describe", "scratch"], url);
+      assert.deepEqual(
+        described.schema.fields.map((f) => [f.name, f.type, f.dim]),
+        [
+          ["id", "VarChar", undefined],
+          ["vector", "FloatVector", 3],
+        ],
+      );
+      const text = await vecbus(["collection", "describe", "scratch"], url);
+      assert.match(text.stdout, /shards\s+2/);
+      assert.match(text.stdout, /vector\s+FloatVector/);
+
+      assert.deepEqual(await vecbusJson(["collection", "drop", "scratch"], url), { dropped: true });
+      assert.ok(!(await vecbusJson<string[]>(["collection", "list"], url)).includes("scratch"));
+    });
+
+    await t.test("insert from a JSONL file, then stats", async () => {
+      await vecbusJson(["collection", "create", "docs", "--dim", String(DIM), "--metric", "L2", "--shards", "2"], url);
+      const file = writeJsonl(env.dataDir, "rows.jsonl", rowLines);
+      const r = await vecbus(["insert", "docs", "--file", file, "--batch", "64", "--json"], url);
+      assert.equal(r.code, 0, r.stderr);
+      const reply = JSON.parse(r.stdout) as { insert_count: number; ids: number[] };
+      assert.equal(reply.insert_count, ROWS);
+      assert.equal(reply.ids.length, ROWS);
+      assert.match(r.stderr, /inserted 200 rows in [\d.]+ s \(\d+ rows\/s\)/);
+      assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS });
+    });
+
+    await t.test("search --json returns the nearest id first", async () => {
+      const vector = JSON.stringify(vectors[42]);
+      const results = await vecbusJson<{ id: number; distance: number; entity: { tag?: string } }[][]>(
+        ["search", "docs", "--vector", vector, "--limit", "3", "--output-fields", "tag"],
+        url,
+      );
+      assert.equal(results.length, 1);
+      assert.equal(results[0].length, 3);
+      assert.equal(results[0][0].id, 42);
+      assert.equal(results[0][0].entity.tag, "even");
+      const text = await vecbus(["search", "docs", "--vector", vector, "--limit", "1"], url);
+      assert.match(text.stdout, /rank\s+id\s+distance/);
+      assert.match(text.stdout, /\n\s+1\s+42\s/);
+    });
+
+    await t.test("query and get", async () => {
+      const rows = await vecbusJson<{ id: number; tag: string }[]>(["query", "docs", "--filter", "id < 5", "--output-fields", "tag"], url);
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.tag]),
+        [
+          [0, "even"],
+          [1, "odd"],
+          [2, "even"],
+          [3, "odd"],
+          [4, "even"],
+        ],
+      );
+      const table = await vecbus(["query", "docs", "--filter", "id < 2", "--output-fields", "tag"], url);
+      assert.match(table.stdout, /^id\s+tag\n/);
+
+      const got = await vecbusJson<{ id: number }[]>(["get", "docs", "--ids", "7,3,9999"], url);
+      assert.deepEqual(got, [{ id: 7 }, { id: 3 }]);
+      const asJsonList = await vecbusJson<{ id: number; vector: number[] }[]>(["get", "docs", "--ids", "[5]", "--output-fields", "vector"], url);
+      assert.equal(asJsonList[0].vector.length, DIM);
+    });
+
+    await t.test("delete by ids and by filter", async () => {
+      const byIds = await vecbus(["delete", "docs", "--ids", "1,2"], url);
+      assert.equal(byIds.code, 0, byIds.stderr);
+      assert.equal(byIds.stdout.trim(), "deleted 2 rows");
+      assert.deepEqual(await vecbusJson(["delete", "docs", "--filter", "id >= 190"], url), { delete_count: 10 });
+      assert.deepEqual(await vecbusJson(["get", "docs", "--ids", "1,2,3"], url), [{ id: 3 }]);
+      assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS - 12 });
+    });
+
+    await t.test("status shows nodes and shards", async () => {
+      const status = await vecbusJson<{ nodes: { role: string }[]; shards: { collection_name: string }[] }>(["status"], url);
+      assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "proxy", "streaming"]);
+      assert.equal(status.shards.filter((s) => s.collection_name === "docs").length, 2);
+      const text = await vecbus(["status"], url);
+      assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);
+      assert.match(text.stdout, /\nshards\ncollection\s+shard\s+owner\s+epoch\s+rows\s+wal stream\s+wal last seq/);
+    });
+
+    await t.test("a bad line stops the insert and names its line", async () => {
+      const file = writeJsonl(env.dataDir, "bad.jsonl", [rowLines[0], rowLines[1], "{not json"]);
+      const r = await vecbus(["insert", "docs", "--file", file], url);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /error INVALID_ARGUMENT: .*bad\.jsonl line 3: not valid JSON/);
+      assert.match(r.stderr, /inserted 0 rows/);
+    });
+
+    await t.test("usage errors exit 2, an unknown collection exits 1", async () => {
+      const unknownCommand = await vecbus(["frobnicate"], url);
+      assert.equal(unknownCommand.code, 2);
+      assert.match(unknownCommand.stderr, /unknown command "frobnicate"[\s\S]*usage: vecbus/);
+      const badFlag = await vecbus(["collection", "list", "--bogus"], url);
+      assert.equal(badFlag.code, 2);
+      assert.match(badFlag.stderr, /--bogus/);
+
+      const missing = await vecbus(["collection", "describe", "nope"], url);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /error COLLECTION_NOT_FOUND: /);
+      const missingJson = await vecbus(["collection", "describe", "nope", "--json"], url);
+      assert.equal(missingJson.code, 1);
+      assert.equal(JSON.parse(missingJson.stdout).error.code, "COLLECTION_NOT_FOUND");
+    });
+  } finally {
+    await env.close();
+  }
+});
+
+test("table: numbers right-aligned, long values previewed", () => {
+  const out = table(
+    ["id", "name", "vector"],
+    [
+      [7, "a", [0.123, 0.5, 1, 2, 3]],
+      [1234, "bb", new Float32Array([0.25, 1])],
+    ],
+  );
+  assert.equal(out, ["  id  name  vector", "----  ----  ------------------", "   7  a     [0.12, 0.5, …] (5)", "1234  bb    [0.25, 1]"].join("\n"));
+  assert.equal(formatValue({ k: "x".repeat(60) }).length, 40);
+  assert.equal(formatValue(12345678901234567890n), "12345678901234567890");
+  assert.equal(formatValue(undefined), "");
+});
+
+test("progress: silent off a terminal except for the summary", () => {
+  let written = "";
+  const p = progress("rows", { isTTY: false, write: (s: string) => (written += s) });
+  p.update(10, 100);
+  p.done("did 100 rows");
+  assert.equal(written, "did 100 rows\n");
+  written = "";
+  const tty = progress("rows", { isTTY: true, write: (s: string) => (written += s) });
+  tty.update(10, 100);
+  tty.update(20, 100);
+  tty.done("done");
+  assert.match(written, /^\rrows: 10\/100 \(10%\)[^\r]*\r\x1b\[Kdone\n$/);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The url from serve's ready line; fails if serve exits or takes more than 30 s. */
+function readyUrl(child: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve not ready in 30 s:\n${stderr()}`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`serve exited with ${code} before it was ready:\n${stderr()}`)));
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = /^vecbus ready on (\S+)$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+}
+
+test("vecbus serve runs until SIGTERM and stops its nats-server", async () => {
+  const dataDir = tempDir("cli-serve");
+  const port = await freePort();
+  const child = spawn(process.execPath, [...CLI, "serve", "--data", dataDir, "--port", String(port)], { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    const url = await readyUrl(child, () => stderr);
+    assert.equal(url, `nats://127.0.0.1:${port}`);
+    const natsPid = Number(fs.readFileSync(path.join(dataDir, "nats-server.pid"), "utf8").trim());
+    assert.ok(alive(natsPid));
+    assert.match(fs.readFileSync(path.join(dataDir, "node-id"), "utf8"), /^serve-[0-9a-f]{8}\n$/);
+
+    assert.deepEqual(await vecbusJson(["collection", "list"], url), []);
+
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, stderr);
+    assert.ok(!alive(natsPid), "nats-server is still running after serve exited");
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    // A serve killed above leaves its nats-server behind.
+    await stopOrphan(path.join(dataDir, "nats-server.pid"));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
