@@ -6,7 +6,7 @@ import { Coordinator } from "../actors/coordinator.js";
 import { Proxy } from "../actors/proxy.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import { connectNats, openContext } from "../runtime/context.js";
+import { closeConnection, connectNats, openContext } from "../runtime/context.js";
 
 export const ROLES = ["streaming", "coordinator", "proxy"] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,7 +34,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const stop = async () => {
     for (const r of running.reverse()) {
       await r.actor.stop().catch(() => undefined);
-      await r.nc.drain().catch(() => undefined);
+      await closeConnection(r.nc);
     }
   };
   try {
@@ -42,7 +42,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     // the first request it takes finds everything it routes to.
     for (const role of ROLES.filter((r) => roles.includes(r))) {
       const id = `${opts.nodeId}-${role}`;
-      const nc = await connectNats(opts.natsUrl, `vecbus-${id}`);
+      const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true });
       const ctx = await openContext(nc, opts.prefix ?? DEFAULT_PREFIX, role);
       const actor = role === "streaming" ? new StreamingNode(ctx, id) : role === "coordinator" ? new Coordinator(ctx, id) : new Proxy(ctx, id);
       running.push({ actor, nc });

@@ -6,7 +6,7 @@ import type { ApiMethod, ApiReplies } from "../protocol/api.js";
 import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
-import { connectNats } from "./context.js";
+import { closeConnection, connectNats } from "./context.js";
 import { DEFAULT_TIMEOUT_MS, request } from "./rpc.js";
 
 export interface ClientOptions {
@@ -29,7 +29,7 @@ export class VecbusClient {
   }
 
   static async connect(url = "nats://127.0.0.1:4222", opts: ClientOptions = {}): Promise<VecbusClient> {
-    return new VecbusClient(await connectNats(url, "vecbus-client"), opts);
+    return new VecbusClient(await connectNats(url, "vecbus-client", { reconnectForever: false }), opts);
   }
 
   /** Any API method by name, for methods added after this client was written. */
@@ -38,7 +38,7 @@ export class VecbusClient {
   }
 
   async close(): Promise<void> {
-    await this.nc.drain();
+    await closeConnection(this.nc);
   }
 
   create_collection(args: {

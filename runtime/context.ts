@@ -22,9 +22,13 @@ export interface ActorContext {
   log: Logger;
 }
 
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+/**
+ * Actors reconnect forever (a NATS restart must not end them); clients give up
+ * after the library's default attempts, so a request fails instead of hanging.
+ */
+export async function connectNats(url: string, name: string, opts: { reconnectForever: boolean }): Promise<NatsConnection> {
   try {
-    return await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    return await connect({ servers: url, name, maxReconnectAttempts: opts.reconnectForever ? -1 : 10, reconnectTimeWait: 500 });
   } catch (e) {
     throw new VecbusError("UNAVAILABLE", `cannot connect to NATS at ${url} (${(e as Error).message}); start it with "vecbus serve" or pass --nats-url`);
   }
@@ -38,4 +42,18 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file" });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS });
   return { nc, js, jsm, names, meta: new MetaStore(metaKv), sessions, log: logger(logName) };
+}
+
+/**
+ * Drains (lets pending replies go out) when the server is there; a drain on a
+ * connection that is reconnecting would wait for the server forever, so it is
+ * cut short and the connection closed.
+ */
+export async function closeConnection(nc: NatsConnection, drainMs = 3_000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+  await Promise.race([nc.drain().catch(() => undefined), cut]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }
