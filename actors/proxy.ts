@@ -208,7 +208,7 @@ export class Proxy {
     }
     const limit = optInt(args, "limit", LIMITS.topKMax, 1, LIMITS.topKMax);
     const pk = primaryField(meta.schema).name;
-    const parts = await this.allShards(meta, { kind: "query", filter, limit, output_fields: optStringList(args, "output_fields") });
+    const parts = await this.allShards(meta, { kind: "query", filter, limit, output_fields: rowFields(args) });
     return parts
       .flat()
       .sort((a, b) => comparePk(a[pk] as PrimaryKey, b[pk] as PrimaryKey))
@@ -220,7 +220,7 @@ export class Proxy {
     const meta = await this.collection(args);
     const ids = checkIds(meta.schema, args.ids);
     const pk = primaryField(meta.schema).name;
-    const outputFields = optStringList(args, "output_fields");
+    const outputFields = rowFields(args);
     const groups = groupByShard(ids, (id) => id, meta.num_shards);
     const parts = await Promise.all([...groups].map(([shard, part]) => this.toShard(meta, shard, { kind: "get", ids: part, output_fields: outputFields })));
     const byId = new Map<PrimaryKey, Row>();
@@ -309,6 +309,11 @@ export class Proxy {
     const session = await this.ctx.sessions.get(SessionKey.node("streaming", a.value.owner));
     return !session || session.operation !== "PUT";
   }
+}
+
+/** query and get return every field unless output_fields is given, as MilvusClient does. */
+function rowFields(args: Args): string[] {
+  return args.output_fields === undefined || args.output_fields === null ? ["*"] : optStringList(args, "output_fields");
 }
 
 function describe(meta: CollectionMeta): CollectionDescription {

@@ -125,8 +125,15 @@ test("vecbus data and admin commands", async (t) => {
       const table = await vecbus(["query", "docs", "--filter", "id < 2", "--output-fields", "tag"], url);
       assert.match(table.stdout, /^id\s+tag\n/);
 
-      const got = await vecbusJson<{ id: number }[]>(["get", "docs", "--ids", "7,3,9999"], url);
-      assert.deepEqual(got, [{ id: 7 }, { id: 3 }]);
+      const got = await vecbusJson<{ id: number; tag: string; vector: number[] }[]>(["get", "docs", "--ids", "7,3,9999"], url);
+      assert.deepEqual(
+        got.map((r) => [r.id, r.tag, r.vector.length]),
+        [
+          [7, "odd", DIM],
+          [3, "odd", DIM],
+        ],
+        "without --output-fields, get returns every field",
+      );
       const asJsonList = await vecbusJson<{ id: number; vector: number[] }[]>(["get", "docs", "--ids", "[5]", "--output-fields", "vector"], url);
       assert.equal(asJsonList[0].vector.length, DIM);
     });
@@ -136,7 +143,7 @@ test("vecbus data and admin commands", async (t) => {
       assert.equal(byIds.code, 0, byIds.stderr);
       assert.equal(byIds.stdout.trim(), "deleted 2 rows");
       assert.deepEqual(await vecbusJson(["delete", "docs", "--filter", "id >= 190"], url), { delete_count: 10 });
-      assert.deepEqual(await vecbusJson(["get", "docs", "--ids", "1,2,3"], url), [{ id: 3 }]);
+      assert.deepEqual(await vecbusJson(["get", "docs", "--ids", "1,2,3", "--output-fields", "id"], url), [{ id: 3 }]);
       assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS - 12 });
     });
 
