@@ -3,7 +3,7 @@
 // connection, as it would in its own process.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Coordinator } from "../actors/coordinator.js";
-import { Proxy } from "../actors/proxy.js";
+import { Proxy } from "../actors/proxy/proxy.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { closeConnection, connectNats, openContext } from "../runtime/context.js";

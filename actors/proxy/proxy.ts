@@ -1,0 +1,85 @@
+// Proxy: serves the public API on <prefix>.api.v1.<method> in a queue group,
+// so any number of proxies share the load. It checks every request against
+// the collection's schema, assigns auto ids, routes rows to shards by primary
+// key hash, fans reads out to every shard and reduces the answers. It keeps
+// no state of its own: collection meta is read from the meta bucket.
+//
+// Takes: the public API (ApiMethod + a msgpack map). Sends: CoordinatorMsg, ShardMsg.
+import { match } from "ts-pattern";
+import { isApiMethod, type ApiMethod, type ApiReplies } from "../../protocol/api.js";
+import type { Args } from "../../protocol/args.js";
+import { VecbusError } from "../../protocol/errors.js";
+import { decodeMap } from "../../runtime/codec.js";
+import type { ActorContext } from "../../runtime/context.js";
+import { Mailbox } from "../../runtime/mailbox.js";
+import { Session } from "../../runtime/session.js";
+import { ProxyCore, type ProxyOptions } from "./core.js";
+import * as ddl from "./ddl.js";
+import * as dml from "./dml.js";
+import * as reads from "./reads.js";
+
+interface ApiRequest {
+  method: ApiMethod;
+  args: Args;
+}
+
+export class Proxy {
+  private readonly session: Session;
+  private readonly core: ProxyCore;
+  private mailbox: Mailbox<ApiRequest> | undefined;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly nodeId: string,
+    opts: ProxyOptions = { shardRetryMs: 20_000, shardAttemptMs: 10_000 },
+  ) {
+    this.session = new Session(ctx.sessions, "proxy", nodeId, ctx.log);
+    this.core = new ProxyCore(ctx, opts);
+  }
+
+  async start(): Promise<void> {
+    await this.session.start();
+    await this.core.start();
+    this.mailbox = new Mailbox<ApiRequest>(this.ctx.nc, {
+      subject: this.ctx.names.apiWildcard(),
+      queue: this.ctx.names.proxyQueue(),
+      maxInFlight: 256,
+      parse: (data, subject) => this.parse(data, subject),
+      handle: (req) => this.handle(req),
+      log: this.ctx.log,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.mailbox?.stop();
+    this.core.stop();
+    await this.session.stop();
+  }
+
+  private parse(data: Uint8Array, subject: string): ApiRequest {
+    const method = this.ctx.names.apiMethod(subject) ?? "";
+    if (!isApiMethod(method)) {
+      throw new VecbusError("UNKNOWN_METHOD", `unknown method "${method}"; see the README's API section for the method list`);
+    }
+    return { method, args: decodeMap(data) };
+  }
+
+  private handle({ method, args }: ApiRequest): Promise<ApiReplies[ApiMethod]> {
+    const core = this.core;
+    return match(method)
+      .with("create_collection", () => ddl.createCollection(core, args))
+      .with("drop_collection", () => ddl.dropCollection(core, args))
+      .with("has_collection", async () => (await core.findCollection(args)) !== null)
+      .with("list_collections", () => ddl.listCollections(core))
+      .with("describe_collection", async () => ddl.describe(await core.collection(args)))
+      .with("get_collection_stats", () => ddl.collectionStats(core, args))
+      .with("insert", () => dml.insert(core, args))
+      .with("upsert", () => dml.upsert(core, args))
+      .with("delete", () => dml.remove(core, args))
+      .with("search", () => reads.search(core, args))
+      .with("query", () => reads.query(core, args))
+      .with("get", () => reads.get(core, args))
+      .with("status", () => ddl.clusterStatus(core))
+      .exhaustive();
+  }
+}
