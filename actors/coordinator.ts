@@ -10,7 +10,8 @@
 import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
-import type { CoordinatorMsg, CoordinatorReplies, ShardAssignment } from "../protocol/messages.js";
+import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ShardAssignment } from "../protocol/messages.js";
+import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, SessionKey } from "../protocol/subjects.js";
 import { decodeMap } from "../runtime/codec.js";
 import type { ActorContext } from "../runtime/context.js";
@@ -75,6 +76,12 @@ export class Coordinator {
     return match(msg)
       .with({ kind: "create_collection" }, (m) => this.onCreateCollection(m))
       .with({ kind: "drop_collection" }, (m) => this.onDropCollection(m))
+      .with({ kind: "rename_collection" }, (m) => this.onRenameCollection(m))
+      .with({ kind: "create_partition" }, (m) => this.onCreatePartition(m))
+      .with({ kind: "drop_partition" }, (m) => this.onDropPartition(m))
+      .with({ kind: "create_alias" }, (m) => this.onCreateAlias(m))
+      .with({ kind: "alter_alias" }, (m) => this.onAlterAlias(m))
+      .with({ kind: "drop_alias" }, (m) => this.onDropAlias(m))
       .with({ kind: "allocate_ids" }, (m) => this.onAllocateIds(m))
       .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.tso.allocate(m.count) }))
       .exhaustive();
@@ -82,9 +89,7 @@ export class Coordinator {
 
   private async onCreateCollection(m: Extract<CoordinatorMsg, { kind: "create_collection" }>): Promise<CollectionMeta> {
     const key = MetaKey.collection(m.name);
-    if (await this.ctx.meta.get(key)) {
-      throw new VecbusError("COLLECTION_ALREADY_EXISTS", `collection "${m.name}" already exists; drop it first or pick another name`);
-    }
+    await this.assertNameFree(m.name);
     if ((await liveNodes(this.ctx.sessions, "streaming")).length === 0) {
       throw new VecbusError("UNAVAILABLE", "no streaming node is running; start one with `vecbus start streaming`");
     }
@@ -96,6 +101,8 @@ export class Coordinator {
       num_shards: m.num_shards,
       metric_type: m.metric_type,
       created_at: Date.now(),
+      partitions: m.partitions,
+      consistency_level: m.consistency_level,
     };
     for (let s = 0; s < meta.num_shards; s++) {
       await createWalStream(this.ctx.jsm, { stream: this.ctx.names.walStream(id, s), subject: this.ctx.names.walSubject(id, s) });
@@ -118,6 +125,10 @@ export class Coordinator {
   private async onDropCollection(m: Extract<CoordinatorMsg, { kind: "drop_collection" }>): Promise<{ dropped: boolean }> {
     const cur = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(m.name));
     if (!cur) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${m.name}" does not exist`);
+    const aliases = await this.aliasesOf(m.name);
+    if (aliases.length > 0) {
+      throw new VecbusError("INVALID_ARGUMENT", `collection "${m.name}" still has aliases (${aliases.join(", ")}); drop them first with drop_alias`);
+    }
     await this.ctx.meta.delete(MetaKey.collection(m.name), cur.revision);
     for (let s = 0; s < cur.value.num_shards; s++) {
       await this.ctx.meta.delete(MetaKey.shard(cur.value.id, s)).catch(() => undefined);
@@ -125,6 +136,113 @@ export class Coordinator {
     await this.deleteStreams(cur.value);
     this.ctx.log.info("dropped collection", { name: m.name, id: cur.value.id });
     return { dropped: true };
+  }
+
+  /** The new key is written before the old one goes, so a crash in between leaves both names, never neither. */
+  private async onRenameCollection(m: Extract<CoordinatorMsg, { kind: "rename_collection" }>): Promise<CollectionMeta> {
+    const cur = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(m.old_name));
+    if (!cur) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${m.old_name}" does not exist`);
+    await this.assertNameFree(m.new_name);
+    const renamed: CollectionMeta = { ...cur.value, name: m.new_name };
+    await this.ctx.meta.create(MetaKey.collection(m.new_name), renamed);
+    try {
+      await this.ctx.meta.delete(MetaKey.collection(m.old_name), cur.revision);
+    } catch (e) {
+      await this.ctx.meta.delete(MetaKey.collection(m.new_name));
+      throw e;
+    }
+    for (const alias of await this.aliasesOf(m.old_name)) {
+      await this.ctx.meta.casUpdate<AliasMeta>(MetaKey.alias(alias), (a) => (a ? { ...a, collection_name: m.new_name } : undefined));
+    }
+    for (let s = 0; s < renamed.num_shards; s++) {
+      await this.ctx.meta.casUpdate<ShardAssignment>(MetaKey.shard(renamed.id, s), (a) => (a ? { ...a, collection_name: m.new_name } : undefined));
+    }
+    this.ctx.log.info("renamed collection", { from: m.old_name, to: m.new_name });
+    return renamed;
+  }
+
+  private async onCreatePartition(m: Extract<CoordinatorMsg, { kind: "create_partition" }>): Promise<CollectionMeta> {
+    return this.updateCollection(m.collection_name, (c) => {
+      if (c.partitions.includes(m.partition_name)) {
+        throw new VecbusError("PARTITION_ALREADY_EXISTS", `partition "${m.partition_name}" already exists in "${c.name}"`);
+      }
+      if (c.partitions.length >= PARTITIONS_MAX) {
+        throw new VecbusError("INVALID_ARGUMENT", `a collection has at most ${PARTITIONS_MAX} partitions`);
+      }
+      return { ...c, partitions: [...c.partitions, m.partition_name] };
+    });
+  }
+
+  /** Meta first, so no new row can enter the partition; then every shard deletes its rows through the WAL. */
+  private async onDropPartition(m: Extract<CoordinatorMsg, { kind: "drop_partition" }>): Promise<CollectionMeta> {
+    const meta = await this.updateCollection(m.collection_name, (c) => {
+      if (!c.partitions.includes(m.partition_name)) throw unknownPartition(c.name, m.partition_name);
+      return { ...c, partitions: c.partitions.filter((p) => p !== m.partition_name) };
+    });
+    for (let s = 0; s < meta.num_shards; s++) {
+      await request(this.ctx.nc, this.ctx.names.shardSubject(meta.id, s), { kind: "drop_partition", partition_name: m.partition_name });
+    }
+    return meta;
+  }
+
+  private async updateCollection(name: string, fn: (c: CollectionMeta) => CollectionMeta): Promise<CollectionMeta> {
+    const next = await this.ctx.meta.casUpdate<CollectionMeta>(MetaKey.collection(name), (c) => {
+      if (!c) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist`);
+      return fn(c);
+    });
+    return next!;
+  }
+
+  private async onCreateAlias(m: Extract<CoordinatorMsg, { kind: "create_alias" }>): Promise<AliasMeta> {
+    await this.assertCollection(m.collection_name);
+    if (await this.ctx.meta.get(MetaKey.collection(m.alias))) {
+      throw new VecbusError("ALIAS_ALREADY_EXISTS", `"${m.alias}" is already a collection name; an alias needs a name of its own`);
+    }
+    const alias: AliasMeta = { alias: m.alias, collection_name: m.collection_name };
+    try {
+      await this.ctx.meta.create(MetaKey.alias(m.alias), alias);
+    } catch (e) {
+      if (e instanceof VecbusError && e.code === "CONFLICT") {
+        throw new VecbusError("ALIAS_ALREADY_EXISTS", `alias "${m.alias}" already exists; use alter_alias to point it elsewhere`);
+      }
+      throw e;
+    }
+    return alias;
+  }
+
+  private async onAlterAlias(m: Extract<CoordinatorMsg, { kind: "alter_alias" }>): Promise<AliasMeta> {
+    await this.assertCollection(m.collection_name);
+    const next = await this.ctx.meta.casUpdate<AliasMeta>(MetaKey.alias(m.alias), (a) => {
+      if (!a) throw new VecbusError("ALIAS_NOT_FOUND", `alias "${m.alias}" does not exist; create it with create_alias`);
+      return { ...a, collection_name: m.collection_name };
+    });
+    return next!;
+  }
+
+  private async onDropAlias(m: Extract<CoordinatorMsg, { kind: "drop_alias" }>): Promise<{ dropped: boolean }> {
+    const cur = await this.ctx.meta.get<AliasMeta>(MetaKey.alias(m.alias));
+    if (!cur) throw new VecbusError("ALIAS_NOT_FOUND", `alias "${m.alias}" does not exist`);
+    await this.ctx.meta.delete(MetaKey.alias(m.alias), cur.revision);
+    return { dropped: true };
+  }
+
+  private async assertCollection(name: string): Promise<void> {
+    if (!(await this.ctx.meta.get(MetaKey.collection(name)))) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist`);
+  }
+
+  /** Collections and aliases share one namespace, as in Milvus. */
+  private async assertNameFree(name: string): Promise<void> {
+    if (await this.ctx.meta.get(MetaKey.collection(name))) {
+      throw new VecbusError("COLLECTION_ALREADY_EXISTS", `collection "${name}" already exists; drop it first or pick another name`);
+    }
+    if (await this.ctx.meta.get(MetaKey.alias(name))) {
+      throw new VecbusError("COLLECTION_ALREADY_EXISTS", `"${name}" is an alias; drop the alias first or pick another name`);
+    }
+  }
+
+  private async aliasesOf(collection: string): Promise<string[]> {
+    const all = await this.ctx.meta.list<AliasMeta>(MetaKey.aliasesPrefix);
+    return [...all.values()].filter((a) => a.value.collection_name === collection).map((a) => a.value.alias);
   }
 
   private async onAllocateIds(m: Extract<CoordinatorMsg, { kind: "allocate_ids" }>): Promise<{ start: number }> {

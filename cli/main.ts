@@ -9,9 +9,10 @@ import path from "node:path";
 import readline from "node:readline";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ClusterStatus, CollectionDescription, Hit } from "../protocol/api.js";
+import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
-import type { CollectionSchema, MetricType } from "../protocol/schema.js";
+import type { CollectionSchema, FieldSchema, MetricType } from "../protocol/schema.js";
 import { VecbusClient } from "../runtime/client.js";
 import { ROLES, startCluster, type Cluster, type Role } from "./cluster.js";
 import { runBench } from "./bench.js";
@@ -111,6 +112,27 @@ function list(p: Parsed, name: string): string[] | undefined {
     ?.split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+}
+
+/** --partitions a,b: a read restricted to some partitions (absent: every partition). */
+function partitionNames(p: Parsed): string[] | undefined {
+  const names = list(p, "partitions");
+  if (names !== undefined && names.length === 0) throw new UsageError("--partitions needs at least one partition name");
+  return names;
+}
+
+/** --consistency LEVEL in any letter case, checked here so a typo never waits on NATS. */
+function consistency(p: Parsed): ConsistencyLevel | undefined {
+  const s = str(p, "consistency");
+  if (s === undefined) return undefined;
+  const level = CONSISTENCY_LEVELS.find((l) => l.toLowerCase() === s.trim().toLowerCase());
+  if (!level) throw new UsageError(`--consistency must be one of ${CONSISTENCY_LEVELS.join(", ")}; got "${s}"`);
+  return level;
+}
+
+/** Names one per line, or a placeholder for none. */
+function lines(names: string[], none: string): string {
+  return names.length > 0 ? names.join("\n") : none;
 }
 
 function natsUrl(p: Parsed): string {
@@ -307,7 +329,7 @@ function collectionCommands(): ClientCommandSpec[] {
   return [
     {
       name: "collection create",
-      args: "NAME --dim N [--metric L2|IP|COSINE] [--id-type int|string] [--auto-id] [--shards N] | --schema FILE.json",
+      args: `NAME --dim N [--metric L2|IP|COSINE] [--id-type int|string] [--auto-id] [--shards N] [--consistency ${CONSISTENCY_LEVELS.join("|")}] | --schema FILE.json [--partitions N]`,
       summary: "create a collection",
       positionals: ["NAME"],
       options: {
@@ -317,6 +339,8 @@ function collectionCommands(): ClientCommandSpec[] {
         "auto-id": { type: "boolean" },
         shards: { type: "string" },
         schema: { type: "string" },
+        consistency: { type: "string" },
+        partitions: { type: "string" },
       },
       plan: planCreate,
     },
@@ -350,6 +374,19 @@ function collectionCommands(): ClientCommandSpec[] {
       },
     },
     {
+      name: "collection rename",
+      args: "OLD NEW",
+      summary: "rename a collection (its aliases follow it)",
+      positionals: ["OLD", "NEW"],
+      plan: (p) => {
+        const [old_name, new_name] = p.positionals;
+        return async (client) => {
+          const d = await client.call("rename_collection", { old_name, new_name });
+          return { data: d, text: `renamed collection ${old_name} to ${d.collection_name}` };
+        };
+      },
+    },
+    {
       name: "collection stats",
       args: "NAME",
       summary: "show a collection's row count",
@@ -364,23 +401,46 @@ function collectionCommands(): ClientCommandSpec[] {
 
 function planCreate(p: Parsed): Action {
   const collection_name = p.positionals[0];
-  const common = { collection_name, metric_type: str(p, "metric") as MetricType | undefined, num_shards: int(p, "shards") };
+  const num_partitions = int(p, "partitions");
+  if (num_partitions !== undefined && num_partitions < 1) throw new UsageError(`--partitions must be at least 1, got ${num_partitions}`);
+  const common = {
+    collection_name,
+    metric_type: str(p, "metric") as MetricType | undefined,
+    num_shards: int(p, "shards"),
+    consistency_level: consistency(p),
+    num_partitions,
+  };
   const schemaFile = str(p, "schema");
-  let args: Parameters<VecbusClient["create_collection"]>[0];
+  let args: Record<string, unknown>;
   if (schemaFile !== undefined) {
     if (["dim", "id-type", "auto-id"].some((k) => p.values[k] !== undefined)) {
       throw new UsageError("--schema takes the place of --dim, --id-type and --auto-id; give one or the other");
     }
-    args = { ...common, schema: readJsonFile(schemaFile) as CollectionSchema };
+    const schema = readJsonFile(schemaFile) as CollectionSchema;
+    if (num_partitions !== undefined && !hasPartitionKey(schema)) {
+      throw new UsageError(`--partitions needs a partition key: give one field of ${schemaFile} "is_partition_key": true`);
+    }
+    args = { ...common, schema };
   } else {
     const dimension = int(p, "dim");
     if (dimension === undefined) throw new UsageError("collection create needs --dim N (or --schema FILE.json)");
+    if (num_partitions !== undefined) throw new UsageError("--partitions needs a partition-key field, so it goes with --schema FILE.json");
     args = { ...common, dimension, id_type: str(p, "id-type") as "int" | "string" | undefined, auto_id: flag(p, "auto-id") };
   }
   return async (client) => {
-    const d = await client.create_collection(args);
-    return { data: d, text: `created collection ${d.collection_name} (id ${d.collection_id}, ${plural(d.num_shards, "shard")}, metric ${d.metric_type})` };
+    const d = await client.call("create_collection", args);
+    const parts = d.num_partitions > 1 ? `, ${plural(d.num_partitions, "partition")}` : "";
+    return {
+      data: d,
+      text: `created collection ${d.collection_name} (id ${d.collection_id}, ${plural(d.num_shards, "shard")}${parts}, metric ${d.metric_type}, consistency ${d.consistency_level})`,
+    };
   };
+}
+
+/** The server rejects a bad schema with a better message; this only decides whether --partitions means anything. */
+function hasPartitionKey(schema: unknown): boolean {
+  const fields = (schema as { fields?: unknown } | null)?.fields;
+  return Array.isArray(fields) && fields.some((f) => (f as FieldSchema | null)?.is_partition_key === true);
 }
 
 function describeText(d: CollectionDescription): string {
@@ -388,35 +448,166 @@ function describeText(d: CollectionDescription): string {
     ["collection", d.collection_name],
     ["id", d.collection_id],
     ["shards", d.num_shards],
+    ["partitions", d.num_partitions],
     ["metric", d.metric_type],
+    ["consistency", d.consistency_level],
+    ["aliases", (d.aliases ?? []).join(", ")],
     ["dynamic", d.schema.enable_dynamic_field],
     ["created", isoTime(d.created_at)],
   ]);
   const fields = table(
-    ["name", "type", "primary", "auto_id", "dim", "max_length"],
-    d.schema.fields.map((f) => [f.name, f.type, f.is_primary === true, f.auto_id === true, f.dim, f.max_length]),
+    ["name", "type", "primary", "auto_id", "dim", "max_length", "element_type", "max_capacity", "nullable", "default", "partition_key"],
+    d.schema.fields.map((f) => [
+      f.name,
+      f.type,
+      f.is_primary === true,
+      f.auto_id === true,
+      f.dim,
+      f.max_length,
+      f.element_type,
+      f.max_capacity,
+      f.nullable === true ? true : undefined,
+      defaultCell(f),
+      f.is_partition_key === true ? true : undefined,
+    ]),
   );
   return `${head}\n\n${fields}`;
+}
+
+/** Strings are quoted, so an empty default is told apart from none. */
+function defaultCell(f: FieldSchema): unknown {
+  return typeof f.default_value === "string" ? JSON.stringify(f.default_value) : f.default_value;
+}
+
+// ---- partition and alias commands
+
+function partitionCommands(): ClientCommandSpec[] {
+  const named = (verb: string, summary: string, run: (client: VecbusClient, collection_name: string, partition_name: string) => Promise<Output>): ClientCommandSpec => ({
+    name: `partition ${verb}`,
+    args: "COLLECTION NAME",
+    summary,
+    positionals: ["COLLECTION", "NAME"],
+    plan: (p) => {
+      const [collection_name, partition_name] = p.positionals;
+      return (client) => run(client, collection_name, partition_name);
+    },
+  });
+  return [
+    named("create", "create a partition", async (client, collection_name, partition_name) => {
+      const r = await client.call("create_partition", { collection_name, partition_name });
+      return { data: r, text: `created partition ${partition_name} in ${collection_name}` };
+    }),
+    named("drop", "drop a partition and its rows", async (client, collection_name, partition_name) => {
+      const r = await client.call("drop_partition", { collection_name, partition_name });
+      return { data: r, text: `dropped partition ${partition_name} from ${collection_name}` };
+    }),
+    named("has", "whether a collection has a partition", async (client, collection_name, partition_name) => {
+      const r = await client.call("has_partition", { collection_name, partition_name });
+      return { data: r, text: `partition ${partition_name} ${r ? "exists" : "does not exist"} in ${collection_name}` };
+    }),
+    {
+      name: "partition list",
+      args: "COLLECTION",
+      summary: "list a collection's partitions",
+      positionals: ["COLLECTION"],
+      plan: (p) => async (client) => {
+        const names = await client.call("list_partitions", { collection_name: p.positionals[0] });
+        return { data: names, text: lines(names, "(no partitions)") };
+      },
+    },
+  ];
+}
+
+function aliasCommands(): ClientCommandSpec[] {
+  const pointing = (verb: "create" | "alter", summary: string): ClientCommandSpec => ({
+    name: `alias ${verb}`,
+    args: "ALIAS COLLECTION",
+    summary,
+    positionals: ["ALIAS", "COLLECTION"],
+    plan: (p) => {
+      const [alias, collection_name] = p.positionals;
+      return async (client) => {
+        const r = await client.call(`${verb}_alias`, { alias, collection_name });
+        return { data: r, text: `${verb === "create" ? "created" : "altered"} alias ${alias} -> ${collection_name}` };
+      };
+    },
+  });
+  return [
+    pointing("create", "create an alias: another name for a collection"),
+    pointing("alter", "point an existing alias at another collection"),
+    {
+      name: "alias drop",
+      args: "ALIAS",
+      summary: "drop an alias (the collection stays)",
+      positionals: ["ALIAS"],
+      plan: (p) => async (client) => {
+        const r = await client.call("drop_alias", { alias: p.positionals[0] });
+        return { data: r, text: `dropped alias ${p.positionals[0]}` };
+      },
+    },
+    {
+      name: "alias describe",
+      args: "ALIAS",
+      summary: "show the collection an alias names",
+      positionals: ["ALIAS"],
+      plan: (p) => async (client) => {
+        const a = await client.call("describe_alias", { alias: p.positionals[0] });
+        return { data: a, text: pairs([["alias", a.alias], ["collection", a.collection_name]]) };
+      },
+    },
+    {
+      name: "alias list",
+      args: "[--collection NAME]",
+      summary: "list aliases, of every collection or of one",
+      options: { collection: { type: "string" } },
+      plan: (p) => {
+        const collection_name = str(p, "collection");
+        return async (client) => {
+          const r = await client.call("list_aliases", collection_name === undefined ? {} : { collection_name });
+          return { data: r, text: await aliasTable(client, r.aliases, r.collection_name) };
+        };
+      },
+    },
+  ];
+}
+
+/** list_aliases gives names only; for people each is shown with its collection. */
+async function aliasTable(client: VecbusClient, aliases: string[], collection?: string): Promise<string> {
+  if (aliases.length === 0) return "(no aliases)";
+  const targets = await Promise.all(
+    aliases.map(async (alias) => {
+      if (collection !== undefined) return collection;
+      try {
+        return (await client.call("describe_alias", { alias })).collection_name;
+      } catch (e) {
+        // Dropped since the list was read.
+        if (e instanceof VecbusError && e.code === "ALIAS_NOT_FOUND") return undefined;
+        throw e;
+      }
+    }),
+  );
+  const rows = aliases.map((a, i) => [a, targets[i]]).filter(([, c]) => c !== undefined);
+  return rows.length === 0 ? "(no aliases)" : table(["alias", "collection"], rows);
 }
 
 // ---- write commands
 
 function writeCommands(): ClientCommandSpec[] {
-  const fileOptions: Options = { file: { type: "string" }, batch: { type: "string" } };
+  const fileOptions: Options = { file: { type: "string" }, batch: { type: "string" }, partition: { type: "string" } };
   const fromFile = (mode: WriteMode) => (p: Parsed) => {
     const file = need(p, "file");
-    const opts = { name: p.positionals[0], file, fileBytes: fileSize(file), batch: positiveInt(p, "batch", 1000), keepIds: flag(p, "json") };
+    const opts = { name: p.positionals[0], file, fileBytes: fileSize(file), batch: positiveInt(p, "batch", 1000), keepIds: flag(p, "json"), partition: str(p, "partition") };
     return (client: VecbusClient) => writeFile(client, mode, opts);
   };
   return [
-    { name: "insert", args: "NAME --file rows.jsonl [--batch 1000]", summary: "insert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("insert") },
-    { name: "upsert", args: "NAME --file rows.jsonl [--batch 1000]", summary: "upsert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("upsert") },
+    { name: "insert", args: "NAME --file rows.jsonl [--batch 1000] [--partition NAME]", summary: "insert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("insert") },
+    { name: "upsert", args: "NAME --file rows.jsonl [--batch 1000] [--partition NAME]", summary: "upsert rows from a JSON-lines file", positionals: ["NAME"], options: fileOptions, plan: fromFile("upsert") },
     {
       name: "delete",
-      args: "NAME --ids 1,2,3 | --filter EXPR",
+      args: "NAME --ids 1,2,3 | --filter EXPR [--partition NAME]",
       summary: "delete rows by primary key or by filter",
       positionals: ["NAME"],
-      options: { ids: { type: "string" }, filter: { type: "string" } },
+      options: { ids: { type: "string" }, filter: { type: "string" }, partition: { type: "string" } },
       plan: planDelete,
     },
   ];
@@ -426,9 +617,9 @@ function planDelete(p: Parsed): Action {
   const ids = str(p, "ids");
   const filter = str(p, "filter");
   if ((ids === undefined) === (filter === undefined)) throw new UsageError("delete needs exactly one of --ids or --filter");
-  const args = { collection_name: p.positionals[0], ids: ids === undefined ? undefined : parseIds(ids), filter };
+  const args = { collection_name: p.positionals[0], ids: ids === undefined ? undefined : parseIds(ids), filter, partition_name: str(p, "partition") };
   return async (client) => {
-    const r = await client.delete(args);
+    const r = await client.call("delete", args);
     return { data: r, text: `deleted ${plural(r.delete_count, "row")}` };
   };
 }
@@ -454,6 +645,8 @@ interface WriteOptions {
   batch: number;
   /** Only --json prints the ids; a large file's ids are not worth holding otherwise. */
   keepIds: boolean;
+  /** Absent: the _default partition (or, with a partition key, the key's). */
+  partition?: string;
 }
 
 function fileSize(file: string): number {
@@ -532,9 +725,9 @@ function parseRow(file: string, line: string, lineNo: number): Row {
 
 /** The client refuses a request over the NATS payload limit before sending it, so splitting one cannot write a row twice. */
 async function sendBatch(client: VecbusClient, mode: WriteMode, opts: WriteOptions, batch: Batch, state: WriteState): Promise<void> {
-  const args = { collection_name: opts.name, data: batch.rows };
+  const args = { collection_name: opts.name, data: batch.rows, partition_name: opts.partition };
   try {
-    const { ids } = mode === "insert" ? await client.insert(args) : await client.upsert(args);
+    const { ids } = await client.call(mode, args);
     if (opts.keepIds) for (const id of ids) state.ids.push(id);
     state.rows += ids.length;
     state.lastLine = batch.lines[batch.lines.length - 1];
@@ -564,35 +757,50 @@ function readCommands(): ClientCommandSpec[] {
   return [
     {
       name: "search",
-      args: "NAME --vector '[0.1,...]' | --vectors-file FILE.json [--limit 10] [--filter EXPR] [--output-fields a,b]",
+      args: `NAME --vector '[0.1,...]' | --vectors-file FILE.json [--limit 10] [--filter EXPR] [--output-fields a,b]${READ_SCOPE_ARGS}`,
       summary: "nearest neighbours of one or more vectors",
       positionals: ["NAME"],
-      options: { vector: { type: "string" }, "vectors-file": { type: "string" }, limit: { type: "string" }, filter: { type: "string" }, "output-fields": { type: "string" } },
+      options: {
+        vector: { type: "string" },
+        "vectors-file": { type: "string" },
+        limit: { type: "string" },
+        filter: { type: "string" },
+        "output-fields": { type: "string" },
+        ...READ_SCOPE_OPTIONS,
+      },
       plan: planSearch,
     },
     {
       name: "query",
-      args: "NAME --filter EXPR [--limit N] [--output-fields a,b]",
+      args: `NAME --filter EXPR [--limit N] [--output-fields a,b]${READ_SCOPE_ARGS}`,
       summary: "rows matching a filter",
       positionals: ["NAME"],
-      options: { filter: { type: "string" }, limit: { type: "string" }, "output-fields": { type: "string" } },
+      options: { filter: { type: "string" }, limit: { type: "string" }, "output-fields": { type: "string" }, ...READ_SCOPE_OPTIONS },
       plan: (p) => {
-        const args = { collection_name: p.positionals[0], filter: str(p, "filter"), limit: int(p, "limit"), output_fields: list(p, "output-fields") };
-        return async (client) => rowsOutput(await client.query(args));
+        const args = { collection_name: p.positionals[0], filter: str(p, "filter"), limit: int(p, "limit"), output_fields: list(p, "output-fields"), ...readScope(p) };
+        return async (client) => rowsOutput(await client.call("query", args));
       },
     },
     {
       name: "get",
-      args: "NAME --ids 1,2,3 [--output-fields a,b]",
+      args: `NAME --ids 1,2,3 [--output-fields a,b]${READ_SCOPE_ARGS}`,
       summary: "rows by primary key (--ids may be a JSON list)",
       positionals: ["NAME"],
-      options: { ids: { type: "string" }, "output-fields": { type: "string" } },
+      options: { ids: { type: "string" }, "output-fields": { type: "string" }, ...READ_SCOPE_OPTIONS },
       plan: (p) => {
-        const args = { collection_name: p.positionals[0], ids: parseIds(need(p, "ids")), output_fields: list(p, "output-fields") };
-        return async (client) => rowsOutput(await client.get(args));
+        const args = { collection_name: p.positionals[0], ids: parseIds(need(p, "ids")), output_fields: list(p, "output-fields"), ...readScope(p) };
+        return async (client) => rowsOutput(await client.call("get", args));
       },
     },
   ];
+}
+
+const READ_SCOPE_ARGS = ` [--partitions a,b] [--consistency ${CONSISTENCY_LEVELS.join("|")}]`;
+const READ_SCOPE_OPTIONS: Options = { partitions: { type: "string" }, consistency: { type: "string" } };
+
+/** Which partitions a read looks at and how fresh it must be; absent fields leave the server's defaults. */
+function readScope(p: Parsed): { partition_names?: string[]; consistency_level?: ConsistencyLevel } {
+  return { partition_names: partitionNames(p), consistency_level: consistency(p) };
 }
 
 /** Integers when every id looks like one, else strings; a JSON list says exactly which. */
@@ -621,9 +829,10 @@ function planSearch(p: Parsed): Action {
     limit: int(p, "limit"),
     filter: str(p, "filter"),
     output_fields: list(p, "output-fields"),
+    ...readScope(p),
   };
   return async (client) => {
-    const results = await client.search(args);
+    const results = await client.call("search", args);
     return { data: results, text: results.map((hits, q) => (results.length > 1 ? `query ${q + 1}\n${hitsTable(hits)}` : hitsTable(hits))).join("\n\n") };
   };
 }
@@ -721,7 +930,7 @@ async function runWithClient(p: Parsed, action: Action): Promise<number> {
 
 const COMMANDS: Command[] = [
   ...serverCommands(),
-  ...[...collectionCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
+  ...[...collectionCommands(), ...partitionCommands(), ...aliasCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
 ];
 
 function usage(): string {

@@ -1,6 +1,8 @@
 // The public API: method names and the shapes of their replies. Requests
 // arrive as untyped msgpack maps; the proxy checks each field it reads with
 // the helpers in this folder, so these types describe the checked form.
+import type { ConsistencyLevel } from "./collection.js";
+import type { AliasMeta } from "./messages.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
 
@@ -11,10 +13,21 @@ export const API_METHODS = [
   "list_collections",
   "describe_collection",
   "get_collection_stats",
+  "rename_collection",
+  "create_partition",
+  "drop_partition",
+  "has_partition",
+  "list_partitions",
+  "create_alias",
+  "drop_alias",
+  "alter_alias",
+  "describe_alias",
+  "list_aliases",
   "insert",
   "upsert",
   "delete",
   "search",
+  "hybrid_search",
   "query",
   "get",
   "status",
@@ -32,6 +45,9 @@ export interface CollectionDescription {
   num_shards: number;
   metric_type: MetricType;
   created_at: number;
+  consistency_level: ConsistencyLevel;
+  num_partitions: number;
+  aliases: string[];
 }
 
 export interface Hit {
@@ -70,10 +86,21 @@ export interface ApiReplies {
   list_collections: string[];
   describe_collection: CollectionDescription;
   get_collection_stats: { row_count: number };
-  insert: { insert_count: number; ids: PrimaryKey[] };
-  upsert: { upsert_count: number; ids: PrimaryKey[] };
-  delete: { delete_count: number };
+  rename_collection: CollectionDescription;
+  create_partition: { created: boolean };
+  drop_partition: { dropped: boolean };
+  has_partition: boolean;
+  list_partitions: string[];
+  create_alias: { created: boolean };
+  drop_alias: { dropped: boolean };
+  alter_alias: { altered: boolean };
+  describe_alias: AliasMeta;
+  list_aliases: { aliases: string[]; collection_name?: string };
+  insert: { insert_count: number; ids: PrimaryKey[]; timestamp: bigint };
+  upsert: { upsert_count: number; ids: PrimaryKey[]; timestamp: bigint };
+  delete: { delete_count: number; timestamp: bigint };
   search: Hit[][];
+  hybrid_search: Hit[][];
   query: Row[];
   get: Row[];
   status: ClusterStatus;

@@ -1,15 +1,32 @@
 // Turning create_collection requests into a checked schema. Pure: the
 // coordinator calls it before anything is written.
 import { VecbusError } from "./errors.js";
-import { DataType, DYNAMIC_FIELD, MetricType, type CollectionSchema, type FieldSchema } from "./schema.js";
+import { checkValueAt } from "./rows.js";
+import {
+  ARRAY_ELEMENT_TYPES,
+  DataType,
+  DYNAMIC_FIELD,
+  MetricType,
+  typeName,
+  type ArrayElementType,
+  type CollectionSchema,
+  type FieldSchema,
+} from "./schema.js";
+
+// Other modules import it from here; it lives in schema.ts so that rows.ts, which this file imports, need not import this file back.
+export { describeFields } from "./schema.js";
 
 export const LIMITS = {
   nameLengthMax: 255,
   dimMax: 32768,
   varCharLengthMax: 65535,
   fieldsMax: 64,
+  vectorFieldsMax: 4,
+  arrayCapacityMax: 4096,
   topKMax: 16384,
   nqMax: 16384,
+  /** Milvus 2.5 quotaAndLimits.limits.maxGroupSize. */
+  groupSizeMax: 10,
 } as const;
 
 export interface CollectionMeta {
@@ -19,6 +36,19 @@ export interface CollectionMeta {
   num_shards: number;
   metric_type: MetricType;
   created_at: number;
+  /** Always holds "_default" (or, with a partition key, the numbered key partitions). */
+  partitions: string[];
+  consistency_level: ConsistencyLevel;
+}
+
+export const CONSISTENCY_LEVELS = ["Strong", "Bounded", "Session", "Eventually"] as const;
+export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];
+
+export function checkConsistency(v: unknown, dflt: ConsistencyLevel): ConsistencyLevel {
+  if (v === undefined || v === null) return dflt;
+  const found = CONSISTENCY_LEVELS.find((l) => typeof v === "string" && l.toLowerCase() === v.toLowerCase());
+  if (!found) throw new VecbusError("INVALID_ARGUMENT", `consistency_level must be one of ${CONSISTENCY_LEVELS.join(", ")}; got ${JSON.stringify(v)}`);
+  return found;
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -87,13 +117,25 @@ export function checkSchema(raw: unknown): CollectionSchema {
   if (pk.auto_id && pk.type !== "Int64") {
     throw new VecbusError("SCHEMA_INVALID", `auto_id needs an Int64 primary field; "${pk.name}" is ${pk.type}`);
   }
-  if (!fields.some((f) => f.type === "FloatVector")) {
-    throw new VecbusError("SCHEMA_INVALID", "the schema needs a FloatVector field (with `dim`)");
+  const vectors = fields.filter((f) => f.type === "FloatVector").length;
+  if (vectors === 0) throw new VecbusError("SCHEMA_INVALID", "the schema needs a FloatVector field (with `dim`)");
+  if (vectors > LIMITS.vectorFieldsMax) {
+    throw new VecbusError("SCHEMA_INVALID", `a collection has at most ${LIMITS.vectorFieldsMax} FloatVector fields; got ${vectors}`);
   }
-  if (fields.filter((f) => f.type === "FloatVector").length > 1) {
-    throw new VecbusError("SCHEMA_INVALID", "this version supports one FloatVector field per collection");
-  }
+  checkPartitionKey(fields);
   return { fields, enable_dynamic_field: s.enable_dynamic_field === true };
+}
+
+function checkPartitionKey(fields: FieldSchema[]): void {
+  const keys = fields.filter((f) => f.is_partition_key);
+  if (keys.length > 1) throw new VecbusError("SCHEMA_INVALID", `at most one partition key field; found ${keys.map((f) => f.name).join(", ")}`);
+  const key = keys[0];
+  if (!key) return;
+  if (key.is_primary) throw new VecbusError("SCHEMA_INVALID", `the primary field "${key.name}" cannot also be the partition key`);
+  if (key.type !== "Int64" && key.type !== "VarChar") {
+    throw new VecbusError("SCHEMA_INVALID", `partition key field "${key.name}" must be Int64 or VarChar, not ${key.type}`);
+  }
+  if (key.nullable) throw new VecbusError("SCHEMA_INVALID", `partition key field "${key.name}" cannot be nullable`);
 }
 
 function checkField(raw: unknown, i: number): FieldSchema {
@@ -116,28 +158,75 @@ function checkField(raw: unknown, i: number): FieldSchema {
   const out: FieldSchema = { name, type };
   if (f.is_primary === true) out.is_primary = true;
   if (f.auto_id === true) out.auto_id = true;
-  if (type === "FloatVector") {
-    if (!Number.isInteger(f.dim) || (f.dim as number) < 1 || (f.dim as number) > LIMITS.dimMax) {
-      throw new VecbusError("SCHEMA_INVALID", `vector field "${name}" needs an integer dim between 1 and ${LIMITS.dimMax}; got ${JSON.stringify(f.dim)}`);
-    }
-    out.dim = f.dim as number;
-  }
-  if (type === "VarChar") {
-    const ml = f.max_length ?? LIMITS.varCharLengthMax;
-    if (!Number.isInteger(ml) || (ml as number) < 1 || (ml as number) > LIMITS.varCharLengthMax) {
-      throw new VecbusError("SCHEMA_INVALID", `VarChar field "${name}" needs max_length between 1 and ${LIMITS.varCharLengthMax}`);
-    }
-    out.max_length = ml as number;
-  }
+  if (type === "FloatVector") out.dim = checkDim(name, f.dim);
+  if (type === "VarChar") out.max_length = checkMaxLength(`VarChar field "${name}"`, f.max_length ?? LIMITS.varCharLengthMax);
+  if (type === "Array") checkArrayField(out, f);
+  if (checkNullable(out, f.nullable)) out.nullable = true;
+  if (f.default_value !== undefined) out.default_value = checkDefault(out, f.default_value);
+  if (f.is_partition_key === true) out.is_partition_key = true;
   return out;
 }
 
-// pymilvus sends DataType names ("INT64", "FLOAT_VECTOR"); the wire docs use "Int64". Accept both.
+function checkDim(name: string, dim: unknown): number {
+  if (!Number.isInteger(dim) || (dim as number) < 1 || (dim as number) > LIMITS.dimMax) {
+    throw new VecbusError("SCHEMA_INVALID", `vector field "${name}" needs an integer dim between 1 and ${LIMITS.dimMax}; got ${JSON.stringify(dim)}`);
+  }
+  return dim as number;
+}
+
+function checkMaxLength(what: string, ml: unknown): number {
+  if (!Number.isInteger(ml) || (ml as number) < 1 || (ml as number) > LIMITS.varCharLengthMax) {
+    throw new VecbusError("SCHEMA_INVALID", `${what} needs max_length between 1 and ${LIMITS.varCharLengthMax}; got ${JSON.stringify(ml)}`);
+  }
+  return ml as number;
+}
+
+function checkArrayField(out: FieldSchema, f: Record<string, unknown>): void {
+  const element = typeof f.element_type === "string" ? canonicalType(f.element_type) : undefined;
+  if (!element || !(ARRAY_ELEMENT_TYPES as readonly string[]).includes(element)) {
+    throw new VecbusError(
+      "SCHEMA_INVALID",
+      `Array field "${out.name}" needs an element_type, one of ${ARRAY_ELEMENT_TYPES.join(", ")}; got ${JSON.stringify(f.element_type)}`,
+    );
+  }
+  const cap = f.max_capacity;
+  if (!Number.isInteger(cap) || (cap as number) < 1 || (cap as number) > LIMITS.arrayCapacityMax) {
+    throw new VecbusError(
+      "SCHEMA_INVALID",
+      `Array field "${out.name}" needs an integer max_capacity between 1 and ${LIMITS.arrayCapacityMax}; got ${JSON.stringify(cap)}`,
+    );
+  }
+  out.element_type = element as ArrayElementType;
+  out.max_capacity = cap as number;
+  // Unlike a VarChar field, Milvus has no default length for VarChar elements.
+  if (element === "VarChar") out.max_length = checkMaxLength(`Array<VarChar> field "${out.name}"`, f.max_length);
+}
+
+function checkNullable(out: FieldSchema, nullable: unknown): boolean {
+  if (nullable === undefined || nullable === null || nullable === false) return false;
+  if (nullable !== true) throw new VecbusError("SCHEMA_INVALID", `field "${out.name}": nullable must be true or false; got ${JSON.stringify(nullable)}`);
+  if (out.is_primary) throw new VecbusError("SCHEMA_INVALID", `primary field "${out.name}" cannot be nullable`);
+  if (out.type === "FloatVector") throw new VecbusError("SCHEMA_INVALID", `vector field "${out.name}" cannot be nullable`);
+  return true;
+}
+
+/** Returns the default normalized as a row value would be, so rows can store it as is. */
+function checkDefault(out: FieldSchema, value: unknown): unknown {
+  const refuse = (why: string) => new VecbusError("SCHEMA_INVALID", `field "${out.name}" cannot have a default_value: ${why}`);
+  if (out.is_primary) throw refuse("it is the primary key");
+  if (out.type === "FloatVector" || out.type === "JSON" || out.type === "Array") {
+    throw refuse(`${typeName(out)} fields do not support defaults (as in Milvus)`);
+  }
+  if (value === null) throw refuse("the default may not be null; leave it out, and use nullable: true to store missing values as null");
+  try {
+    return checkValueAt(out, value, `default_value of field "${out.name}"`);
+  } catch (e) {
+    throw new VecbusError("SCHEMA_INVALID", (e as Error).message);
+  }
+}
+
+// pymilvus sends DataType names ("INT64", "FLOAT_VECTOR", "ARRAY"); the wire docs use "Int64". Accept both.
 function canonicalType(t: string): DataType | undefined {
   const key = t.replace(/_/g, "").toLowerCase();
   return Object.values(DataType).find((d) => d.toLowerCase() === key);
-}
-
-export function describeFields(schema: CollectionSchema): string {
-  return schema.fields.map((f) => f.name).join(", ");
 }

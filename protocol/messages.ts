@@ -1,45 +1,101 @@
 // Internal actor messages. Each actor takes one union tagged by `kind` and
 // dispatches with an exhaustive match, so adding a kind here is a compile
 // error until every handler takes it.
-import type { CollectionMeta } from "./collection.js";
+import type { CollectionMeta, ConsistencyLevel } from "./collection.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
 import type { Hit } from "./api.js";
 
 /** Requests the coordinator serves (subject: Names.coordinatorSubject()). */
 export type CoordinatorMsg =
-  | { kind: "create_collection"; name: string; schema: CollectionSchema; num_shards: number; metric_type: MetricType }
+  | {
+      kind: "create_collection";
+      name: string;
+      schema: CollectionSchema;
+      num_shards: number;
+      metric_type: MetricType;
+      consistency_level: ConsistencyLevel;
+      partitions: string[];
+    }
   | { kind: "drop_collection"; name: string }
+  | { kind: "rename_collection"; old_name: string; new_name: string }
+  | { kind: "create_partition"; collection_name: string; partition_name: string }
+  | { kind: "drop_partition"; collection_name: string; partition_name: string }
+  | { kind: "create_alias"; alias: string; collection_name: string }
+  | { kind: "alter_alias"; alias: string; collection_name: string }
+  | { kind: "drop_alias"; alias: string }
   | { kind: "allocate_ids"; count: number }
   | { kind: "allocate_ts"; count: number };
 
 export interface CoordinatorReplies {
   create_collection: CollectionMeta;
   drop_collection: { dropped: boolean };
+  rename_collection: CollectionMeta;
+  create_partition: CollectionMeta;
+  drop_partition: CollectionMeta;
+  create_alias: AliasMeta;
+  alter_alias: AliasMeta;
+  drop_alias: { dropped: boolean };
   /** ids [start, start + count) are the caller's alone. */
   allocate_ids: { start: number };
   /** the first of `count` consecutive hybrid timestamps. */
   allocate_ts: { ts: bigint };
 }
 
-/** Requests a shard owner serves (subject: Names.shardSubject(cid, shard)). */
+/**
+ * Which rows a shard request may touch. `partition_names` absent means every
+ * partition; `guarantee_ts` is the consistency guarantee: the shard answers
+ * only once it has applied every write with a smaller timestamp.
+ */
+export interface ReadScope {
+  partition_names?: string[];
+  guarantee_ts?: bigint;
+}
+
+/** Range search: only hits between the bounds count, the way round depending on the metric (see storage/reduce.ts inRange). */
+export interface SearchRange {
+  radius: number;
+  range_filter?: number;
+}
+
+/**
+ * Group-by search: `limit` counts groups of up to `size` hits sharing a value
+ * of `field`. With `values` (one list per query vector) only those groups are
+ * searched, as many as listed: the proxy's second round for group members.
+ */
+export interface GroupBy {
+  field: string;
+  size: number;
+  values?: unknown[][];
+}
+
+/** Requests a shard owner serves (subject: Names.shardSubject(cid, shard)). Rows carry their partition in PARTITION_FIELD. */
 export type ShardMsg =
   | { kind: "insert"; rows: Row[] }
-  | { kind: "delete"; ids: PrimaryKey[] }
-  | { kind: "delete_by_filter"; filter: string }
-  | { kind: "search"; vectors: Float32Array[]; limit: number; filter?: string; output_fields: string[] }
-  | { kind: "query"; filter?: string; output_fields: string[]; limit: number }
-  | { kind: "get"; ids: PrimaryKey[]; output_fields: string[] }
-  | { kind: "stats" };
+  | ({ kind: "delete"; ids: PrimaryKey[] } & ReadScope)
+  | ({ kind: "delete_by_filter"; filter: string } & ReadScope)
+  | ({ kind: "search"; vectors: Float32Array[]; anns_field: string; limit: number; filter?: string; output_fields: string[]; range?: SearchRange; group_by?: GroupBy } & ReadScope)
+  | ({ kind: "query"; filter?: string; output_fields: string[]; limit: number; count?: boolean } & ReadScope)
+  | ({ kind: "get"; ids: PrimaryKey[]; output_fields: string[] } & ReadScope)
+  | { kind: "stats" }
+  | { kind: "drop_partition"; partition_name: string };
 
+/** Writes report the timestamp of their WAL record: Session reads wait for it. */
 export interface ShardReplies {
-  insert: { insert_count: number };
-  delete: { delete_count: number };
-  delete_by_filter: { delete_count: number };
+  insert: { insert_count: number; timestamp: bigint };
+  delete: { delete_count: number; timestamp: bigint };
+  delete_by_filter: { delete_count: number; timestamp: bigint };
   search: Hit[][];
   query: Row[];
   get: Row[];
   stats: { row_count: number; wal_last_seq: number };
+  drop_partition: { delete_count: number; timestamp: bigint };
+}
+
+/** The value of an alias key in the meta bucket. */
+export interface AliasMeta {
+  alias: string;
+  collection_name: string;
 }
 
 /** The value of a shard key in the meta bucket: who owns it, under which epoch. */

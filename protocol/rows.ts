@@ -1,16 +1,16 @@
 // Row validation against a schema. Every row that reaches a WAL has passed
 // through `checkRows`, so storage code can trust field types and dimensions.
 import { VecbusError } from "./errors.js";
-import { describeFields } from "./collection.js";
-import { DYNAMIC_FIELD, INTEGER_RANGES, primaryField, type CollectionSchema, type FieldSchema } from "./schema.js";
+import { describeFields, DYNAMIC_FIELD, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 
 export type PrimaryKey = number | string;
 export type Row = Record<string, unknown>;
 
 /**
  * Normalizes client rows: vectors become Float32Array, int64s numbers, extra
- * keys move into `$meta` (or are rejected). With `autoIds`, the primary key
- * must be absent and the given ids are filled in.
+ * keys move into `$meta` (or are rejected), absent values become the field's
+ * default or null. With `autoIds`, the primary key must be absent and the
+ * given ids are filled in.
  */
 export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: number[]): Row[] {
   if (!Array.isArray(data) || data.length === 0) {
@@ -30,11 +30,7 @@ export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: num
         out[f.name] = autoIds[i];
         continue;
       }
-      const v = row[f.name];
-      if (v === undefined || v === null) {
-        throw new VecbusError("MISSING_FIELD", `row ${i}: field "${f.name}" (${f.type}) is missing`);
-      }
-      out[f.name] = checkValue(f, v, i);
+      out[f.name] = fieldValue(f, row[f.name], i);
     }
     const extra = Object.keys(row).filter((k) => !schema.fields.some((f) => f.name === k));
     if (extra.length > 0) {
@@ -55,9 +51,22 @@ export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: num
   });
 }
 
+// As in Milvus, a default also replaces an explicit null, nullable or not.
+function fieldValue(f: FieldSchema, v: unknown, i: number): unknown {
+  if (v !== undefined && v !== null) return checkValue(f, v, i);
+  if (f.default_value !== undefined) return f.default_value;
+  if (f.nullable) return null;
+  const what = v === null ? "is null, and the field is not nullable" : "is missing";
+  throw new VecbusError("MISSING_FIELD", `row ${i}: field "${f.name}" (${typeName(f)}) ${what}`);
+}
+
 export function checkValue(f: FieldSchema, v: unknown, i: number): unknown {
-  const bad = (want: string) =>
-    new VecbusError("INVALID_FIELD_VALUE", `row ${i}: field "${f.name}" must be ${want}, got ${describeValue(v)}`);
+  return checkValueAt(f, v, `row ${i}: field "${f.name}"`);
+}
+
+/** `where` starts every error message, e.g. `row 3: field "tags" element 2`. */
+export function checkValueAt(f: FieldSchema, v: unknown, where: string): unknown {
+  const bad = (want: string) => new VecbusError("INVALID_FIELD_VALUE", `${where} must be ${want}, got ${describeValue(v)}`);
   switch (f.type) {
     case "Bool":
       if (typeof v !== "boolean") throw bad("a boolean");
@@ -83,9 +92,22 @@ export function checkValue(f: FieldSchema, v: unknown, i: number): unknown {
       return v;
     case "JSON":
       return normalizeJson(v);
+    case "Array":
+      return checkArray(f, v, where);
     case "FloatVector":
-      return checkVector(f, v, `row ${i}: field "${f.name}"`);
+      return checkVector(f, v, where);
   }
+}
+
+function checkArray(f: FieldSchema, v: unknown, where: string): unknown[] {
+  if (!Array.isArray(v)) {
+    throw new VecbusError("INVALID_FIELD_VALUE", `${where} must be a list of ${f.element_type}, got ${describeValue(v)}`);
+  }
+  if (v.length > f.max_capacity!) {
+    throw new VecbusError("INVALID_FIELD_VALUE", `${where} holds ${v.length} elements; its max_capacity is ${f.max_capacity}`);
+  }
+  const element: FieldSchema = { name: f.name, type: f.element_type!, max_length: f.max_length };
+  return v.map((x, j) => checkValueAt(element, x, `${where} element ${j}`));
 }
 
 /** A vector given as numbers or as `bin` of little-endian float32. */
@@ -110,7 +132,7 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
     throw new VecbusError("INVALID_FIELD_VALUE", `${where} must be a list of numbers or bin of float32, got ${describeValue(v)}`);
   }
   if (vec.length !== f.dim) {
-    throw new VecbusError("DIMENSION_MISMATCH", `${where} has ${vec.length} dimensions but the collection's dimension is ${f.dim}`);
+    throw new VecbusError("DIMENSION_MISMATCH", `${where} has ${vec.length} dimensions but field "${f.name}"'s dimension is ${f.dim}`);
   }
   for (let j = 0; j < vec.length; j++) {
     if (!Number.isFinite(vec[j])) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: element ${j} is not a finite number`);

@@ -11,9 +11,14 @@ export const DataType = {
   Double: "Double",
   VarChar: "VarChar",
   JSON: "JSON",
+  Array: "Array",
   FloatVector: "FloatVector",
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
+
+/** What an Array field may hold: the scalar types, as in Milvus (no nested arrays, JSON or vectors). */
+export const ARRAY_ELEMENT_TYPES = ["Bool", "Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar"] as const;
+export type ArrayElementType = (typeof ARRAY_ELEMENT_TYPES)[number];
 
 export const MetricType = { L2: "L2", IP: "IP", COSINE: "COSINE" } as const;
 export type MetricType = (typeof MetricType)[keyof typeof MetricType];
@@ -25,8 +30,18 @@ export interface FieldSchema {
   auto_id?: boolean;
   /** FloatVector only. */
   dim?: number;
-  /** VarChar only: the longest value in UTF-8 bytes... measured as characters, as Milvus does. */
+  /** VarChar, and Array of VarChar (per element): the longest value, measured in characters as Milvus does. */
   max_length?: number;
+  /** Array only. */
+  element_type?: ArrayElementType;
+  /** Array only: the most elements a value may have. */
+  max_capacity?: number;
+  /** A missing or null value is stored as null instead of being rejected. */
+  nullable?: boolean;
+  /** Stored when a row leaves the field out or sends null; already normalized like a row value. */
+  default_value?: unknown;
+  /** Rows are routed to numbered partitions by this field's hash (one per collection). */
+  is_partition_key?: boolean;
 }
 
 export interface CollectionSchema {
@@ -53,6 +68,11 @@ export function isNumericType(t: DataType): boolean {
   return isIntegerType(t) || t === "Float" || t === "Double";
 }
 
+/** The type as people read it in messages: "Array<Int64>" rather than "Array". */
+export function typeName(f: FieldSchema): string {
+  return f.type === "Array" ? `Array<${f.element_type}>` : f.type;
+}
+
 export function primaryField(schema: CollectionSchema): FieldSchema {
   const f = schema.fields.find((x) => x.is_primary);
   if (!f) throw new Error("schema has no primary field");
@@ -61,4 +81,12 @@ export function primaryField(schema: CollectionSchema): FieldSchema {
 
 export function vectorFields(schema: CollectionSchema): FieldSchema[] {
   return schema.fields.filter((f) => f.type === "FloatVector");
+}
+
+export function describeFields(schema: CollectionSchema): string {
+  return schema.fields.map((f) => f.name).join(", ");
+}
+
+export function partitionKeyField(schema: CollectionSchema): FieldSchema | undefined {
+  return schema.fields.find((f) => f.is_partition_key);
 }

@@ -64,6 +64,8 @@ export class Names {
 export const MetaKey = {
   collection: (name: string) => `collections.${name}`,
   collectionsPrefix: "collections.>",
+  alias: (name: string) => `aliases.${name}`,
+  aliasesPrefix: "aliases.>",
   shard: (collectionId: number, shard: number) => `shards.${collectionId}.${shard}`,
   shardsPrefix: "shards.>",
   counter: (name: string) => `counters.${name}`,

@@ -16,7 +16,28 @@ export interface ClientOptions {
 
 type Vector = number[] | Float32Array;
 
+/** `search_params`, and a hybrid_search entry's `param`: radius (and range_filter) make it a range search. */
+export interface SearchParams {
+  metric_type?: MetricType;
+  params?: { radius?: number; range_filter?: number; [tuning: string]: unknown };
+}
+
+/** One search of a hybrid_search (pymilvus AnnSearchRequest). */
+export interface AnnSearchRequest {
+  data: Vector[];
+  anns_field?: string;
+  limit?: number;
+  filter?: string;
+  param?: SearchParams;
+}
+
+export type RankerSpec = { strategy: "rrf"; params?: { k?: number } } | { strategy: "weighted"; params: { weights: number[]; norm_score?: boolean } };
+
+const WRITES = new Set<ApiMethod>(["insert", "upsert", "delete"]);
+const READS = new Set<ApiMethod>(["search", "query", "get", "hybrid_search"]);
+
 export class VecbusClient {
+  private sessionTs = 0n;
   private readonly names: Names;
   private readonly timeoutMs: number;
 
@@ -32,9 +53,17 @@ export class VecbusClient {
     return new VecbusClient(await connectNats(url, "vecbus-client", { reconnectForever: false }), opts);
   }
 
-  /** Any API method by name, for methods added after this client was written. */
-  call<M extends ApiMethod>(method: M, args: Record<string, unknown> = {}): Promise<ApiReplies[M]> {
-    return request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), args, this.timeoutMs);
+  /**
+   * Any API method by name, for methods added after this client was written.
+   * The client remembers its newest write's timestamp and sends it with
+   * every read as `guarantee_timestamp`, which Session consistency waits for.
+   */
+  async call<M extends ApiMethod>(method: M, args: Record<string, unknown> = {}): Promise<ApiReplies[M]> {
+    const body = READS.has(method) && args.guarantee_timestamp === undefined && this.sessionTs > 0n ? { ...args, guarantee_timestamp: this.sessionTs } : args;
+    const reply = await request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), body, this.timeoutMs);
+    const ts = (reply as { timestamp?: unknown } | null)?.timestamp;
+    if (WRITES.has(method) && (typeof ts === "bigint" || typeof ts === "number") && BigInt(ts) > this.sessionTs) this.sessionTs = BigInt(ts);
+    return reply;
   }
 
   async close(): Promise<void> {
@@ -78,10 +107,26 @@ export class VecbusClient {
   delete(args: { collection_name: string; ids?: PrimaryKey[]; filter?: string }) {
     return this.call("delete", args);
   }
-  search(args: { collection_name: string; data: Vector[]; limit?: number; filter?: string; output_fields?: string[]; anns_field?: string }) {
+  search(args: {
+    collection_name: string;
+    data: Vector[];
+    limit?: number;
+    offset?: number;
+    filter?: string;
+    output_fields?: string[];
+    anns_field?: string;
+    search_params?: SearchParams;
+    group_by_field?: string;
+    group_size?: number;
+    strict_group_size?: boolean;
+  }) {
     return this.call("search", args);
   }
-  query(args: { collection_name: string; filter?: string; output_fields?: string[]; limit?: number }) {
+  hybrid_search(args: { collection_name: string; reqs: AnnSearchRequest[]; ranker?: RankerSpec; limit?: number; offset?: number; output_fields?: string[] }) {
+    return this.call("hybrid_search", args);
+  }
+  /** `output_fields: ["count(*)"]` returns `[{"count(*)": n}]`. */
+  query(args: { collection_name: string; filter?: string; output_fields?: string[]; limit?: number; offset?: number }) {
     return this.call("query", args);
   }
   get(args: { collection_name: string; ids: PrimaryKey[]; output_fields?: string[] }) {

@@ -16,6 +16,11 @@
 //   operand, division or remainder by zero, or a NaN result gives null, which
 //   then fails every comparison.
 // - `like` and the contains functions are false when the value has the wrong type.
+// - A null value (a nullable field, or JSON null) is `is null` and fails every
+//   comparison, like a missing key.
+// - Schema Array fields are typed: their element type is checked at compile time
+//   against the other operand of a comparison, `tags[i]`, and the contains
+//   functions; an index past the end reads as missing.
 
 import { VecbusError } from "../protocol/errors.js";
 import {
@@ -28,7 +33,7 @@ import {
   type LiteralValue,
   type PathKey,
 } from "../protocol/filter/index.js";
-import { DYNAMIC_FIELD, isNumericType, type CollectionSchema, type FieldSchema } from "../protocol/schema.js";
+import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
 
 import type { Row } from "../protocol/rows.js";
 
@@ -39,6 +44,8 @@ type StaticType = "number" | "string" | "bool" | "array" | "any";
 
 interface Compiled {
   type: StaticType;
+  /** For arrays: the type of every element, "any" when unknown or mixed. */
+  element?: StaticType;
   /** Set when the expression is a schema field used as is, so type errors can name its declared type. */
   field?: FieldSchema;
   run: (row: Row) => unknown;
@@ -99,7 +106,7 @@ const TYPE_NAMES: Record<StaticType, string> = {
 };
 
 function describe(c: Compiled, e: Expr): string {
-  return c.field ? `field "${c.field.name}" (${c.field.type})` : `${formatExpr(e)} (${TYPE_NAMES[c.type]})`;
+  return c.field ? `field "${c.field.name}" (${typeName(c.field)})` : `${formatExpr(e)} (${TYPE_NAMES[c.type]})`;
 }
 
 function typeError(message: string): VecbusError {
@@ -118,11 +125,17 @@ function literalType(v: LiteralValue): StaticType {
   return "number";
 }
 
-function fieldType(f: FieldSchema): StaticType {
-  if (isNumericType(f.type)) return "number";
-  if (f.type === "VarChar") return "string";
-  if (f.type === "Bool") return "bool";
-  // JSON, and element types the schema may gain later (Array), are checked per row.
+function literal(value: LiteralValue): Compiled {
+  if (!Array.isArray(value)) return { type: literalType(value), run: () => value };
+  const types = new Set(value.map(literalType));
+  return { type: "array", element: types.size === 1 ? [...types][0] : "any", run: () => value };
+}
+
+/** JSON is checked per row. */
+function scalarType(t: DataType): StaticType {
+  if (isNumericType(t)) return "number";
+  if (t === "VarChar") return "string";
+  if (t === "Bool") return "bool";
   return "any";
 }
 
@@ -135,10 +148,8 @@ class Compiler {
 
   compile(e: Expr): Compiled {
     switch (e.kind) {
-      case "literal": {
-        const value = e.value;
-        return { type: literalType(value), run: () => value };
-      }
+      case "literal":
+        return literal(e.value);
       case "field":
         return this.field(e.name, e.path);
       case "neg": {
@@ -201,7 +212,7 @@ class Compiler {
       case "in": {
         const x = this.compile(e.operand);
         for (const v of e.values) {
-          checkComparable("==", x, e.operand, { type: literalType(v), run: () => v }, { kind: "literal", value: v });
+          checkComparable("==", x, e.operand, literal(v), { kind: "literal", value: v });
         }
         const xr = x.run;
         const contains = membership(e.values);
@@ -255,7 +266,8 @@ class Compiler {
     const f = this.fields.get(name);
     if (f) {
       if (f.type === "FloatVector") throw typeError(`vector field "${name}" cannot be used in a filter`);
-      const type = fieldType(f);
+      if (f.type === "Array") return arrayField(f, path);
+      const type = scalarType(f.type);
       if (path.length === 0) return { type, field: f, run: (row) => row[name] };
       if (type !== "any") throw typeError(`field "${name}" (${f.type}) has no elements to access with [${JSON.stringify(path[0])}]`);
       return { type: "any", run: (row) => walk(row[name], path) };
@@ -271,8 +283,9 @@ class Compiler {
 
   private call(e: CallExpr): Compiled {
     const args = e.args.map((a) => this.compile(a));
-    const family = e.fn.startsWith("json_") ? "a JSON" : "an array or JSON";
-    requireType(args[0], e.args[0], [], `${e.fn} needs ${family} field`);
+    const json = e.fn.startsWith("json_");
+    const hint = json && args[0].type === "array" ? `; use ${e.fn.replace("json_", "array_")} for Array fields` : "";
+    requireType(args[0], e.args[0], json ? [] : ["array"], `${e.fn} needs ${json ? "a JSON" : "an array or JSON"} field${hint}`);
     const target = args[0].run;
     if (e.fn === "array_length") {
       return {
@@ -285,6 +298,7 @@ class Compiler {
     }
     const needle = args[1].run;
     if (e.fn === "json_contains" || e.fn === "array_contains") {
+      checkElement(e.fn, args[0], e.args[0], args[1], e.args[1]);
       return {
         type: "bool",
         run: (row) => {
@@ -295,6 +309,7 @@ class Compiler {
       };
     }
     requireType(args[1], e.args[1], ["array"], `${e.fn} needs an array as its second argument`);
+    checkElements(e.fn, args[0], e.args[0], args[1], e.args[1]);
     const every = e.fn.endsWith("_all");
     return {
       type: "bool",
@@ -309,11 +324,52 @@ class Compiler {
   }
 }
 
+/** A schema Array field; `tags[i]` reads one element, which has the declared element type. */
+function arrayField(f: FieldSchema, path: PathKey[]): Compiled {
+  const name = f.name;
+  const element = scalarType(f.element_type!);
+  if (path.length === 0) return { type: "array", element, field: f, run: (row) => row[name] };
+  const [index] = path;
+  if (path.length > 1 || typeof index !== "number") {
+    const written = path.map((k) => `[${JSON.stringify(k)}]`).join("");
+    throw typeError(`field "${name}" (${typeName(f)}) takes one integer index, as ${name}[0]; ${name}${written} is not one`);
+  }
+  return { type: element, run: (row) => walk(row[name], path) };
+}
+
+const plural = (t: StaticType): string => TYPE_NAMES[t].replace(/^an? /, "") + "s";
+
+/** Two types that are both known and differ; undefined (not an array) and "any" clash with nothing. */
+const clash = (a: StaticType | undefined, b: StaticType | undefined): boolean => !!a && !!b && a !== "any" && b !== "any" && a !== b;
+
+/** The element type of `target` against the value looked for, when both are known. */
+function checkElement(fn: string, target: Compiled, te: Expr, needle: Compiled, ne: Expr): void {
+  if (clash(target.element, needle.type)) {
+    throw typeError(`${fn}: the elements of ${describe(target, te)} are ${plural(target.element!)}, but ${describe(needle, ne)} is not`);
+  }
+}
+
+/** As checkElement, for each of the values looked for. */
+function checkElements(fn: string, target: Compiled, te: Expr, needles: Compiled, ne: Expr): void {
+  if (ne.kind === "literal" && Array.isArray(ne.value)) {
+    for (const v of ne.value) checkElement(fn, target, te, literal(v), { kind: "literal", value: v });
+    return;
+  }
+  if (clash(target.element, needles.element)) {
+    throw typeError(
+      `${fn}: the elements of ${describe(target, te)} are ${plural(target.element!)}, but those of ${describe(needles, ne)} are ${plural(needles.element!)}`,
+    );
+  }
+}
+
 function checkComparable(op: CompareOp, l: Compiled, le: Expr, r: Compiled, re: Expr): void {
   if (l.type === "any" || r.type === "any") return;
   if (l.type !== r.type) throw typeError(`cannot compare ${describe(l, le)} with ${describe(r, re)}`);
+  if (clash(l.element, r.element)) {
+    throw typeError(`cannot compare ${describe(l, le)} with ${describe(r, re)}: their elements differ in type`);
+  }
   if (op !== "==" && op !== "!=" && (l.type === "bool" || l.type === "array")) {
-    throw typeError(`"${op}" cannot order ${describe(l, le)}; only == and != apply to ${TYPE_NAMES[l.type].replace(/^an? /, "")}s`);
+    throw typeError(`"${op}" cannot order ${describe(l, le)}; only == and != apply to ${plural(l.type)}`);
   }
 }
 

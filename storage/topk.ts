@@ -1,35 +1,36 @@
 // Keeps the k best items seen so far in a binary heap whose root is the worst
-// kept item, so each offer is O(log k). Used for per-segment search and for
-// reducing results across shards.
+// kept item, so each offer is O(log k). Used for per-segment search.
+
+/** Negative when a ranks ahead of b, positive when after, 0 when equal. */
+export type Order<T> = (a: T, b: T) => number;
 
 export class TopK<T> {
-  private readonly heap: { score: number; item: T }[] = [];
+  private readonly heap: T[] = [];
 
-  /** `better(a, b)` is true when score a ranks ahead of score b. */
   constructor(
     private readonly k: number,
-    private readonly better: (a: number, b: number) => boolean,
+    private readonly order: Order<T>,
   ) {}
 
-  offer(score: number, item: T): void {
+  offer(item: T): void {
     if (this.k <= 0) return;
     const h = this.heap;
     if (h.length < this.k) {
-      h.push({ score, item });
+      h.push(item);
       this.up(h.length - 1);
-    } else if (this.better(score, h[0].score)) {
-      h[0] = { score, item };
+    } else if (this.order(item, h[0]) < 0) {
+      h[0] = item;
       this.down(0);
     }
   }
 
   /** Best first. */
-  sorted(): { score: number; item: T }[] {
-    return [...this.heap].sort((a, b) => (this.better(a.score, b.score) ? -1 : this.better(b.score, a.score) ? 1 : 0));
+  sorted(): T[] {
+    return [...this.heap].sort(this.order);
   }
 
   private worse(i: number, j: number): boolean {
-    return this.better(this.heap[j].score, this.heap[i].score);
+    return this.order(this.heap[i], this.heap[j]) > 0;
   }
 
   private up(i: number): void {
@@ -55,8 +56,4 @@ export class TopK<T> {
       i = w;
     }
   }
-}
-
-export function scoreOrder(largerIsBetter: boolean): (a: number, b: number) => boolean {
-  return largerIsBetter ? (a, b) => a > b : (a, b) => a < b;
 }

@@ -1,18 +1,31 @@
 // What every proxy handler shares: collection lookup, the coordinator, and
 // delivery to shard owners with retry across owner changes.
-import type { Args } from "../../protocol/args.js";
-import { checkName, type CollectionMeta } from "../../protocol/collection.js";
+import { optFilter, type Args } from "../../protocol/args.js";
+import { checkConsistency, checkName, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { CoordinatorMsg, CoordinatorReplies, ShardAssignment, ShardMsg, ShardReplies } from "../../protocol/messages.js";
+import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ReadScope, ShardAssignment, ShardMsg, ShardReplies } from "../../protocol/messages.js";
+import { parseFilter } from "../../protocol/filter/index.js";
+import { prunePartitions, unknownPartition } from "../../protocol/partitions.js";
+import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
+import { composeTs } from "../../protocol/timestamp.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { isUnavailable, request } from "../../runtime/rpc.js";
+import { refuseWithPartitionKey } from "./ddl.js";
 
 export interface ProxyOptions {
   /** How long a request waits for a shard that is between owners (restart, failover). */
   shardRetryMs: number;
   /** One attempt's timeout: longer than the session TTL, so an owner that died mid-request is known dead by then. */
   shardAttemptMs: number;
+}
+
+/** How stale a Bounded read may be, as Milvus's default. */
+const BOUNDED_STALENESS_MS = 5_000;
+
+function sessionTs(v: unknown): bigint {
+  if ((typeof v === "number" && Number.isInteger(v) && v >= 0) || (typeof v === "bigint" && v >= 0n)) return BigInt(v);
+  throw new VecbusError("INVALID_ARGUMENT", "guarantee_timestamp must be a write's `timestamp` as returned by insert, upsert or delete");
 }
 
 export class ProxyCore {
@@ -33,9 +46,14 @@ export class ProxyCore {
     this.assignmentWatch?.stop();
   }
 
+  /** A collection by its name or by one of its aliases. */
   async findCollection(args: Args): Promise<CollectionMeta | null> {
     const name = checkName("collection_name", args.collection_name);
-    return (await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(name)))?.value ?? null;
+    const direct = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(name));
+    if (direct) return direct.value;
+    const alias = await this.ctx.meta.get<AliasMeta>(MetaKey.alias(name));
+    if (!alias) return null;
+    return (await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(alias.value.collection_name)))?.value ?? null;
   }
 
   async collection(args: Args): Promise<CollectionMeta> {
@@ -44,6 +62,35 @@ export class ProxyCore {
       throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${String(args.collection_name)}" does not exist; list_collections shows the ones that do`);
     }
     return meta;
+  }
+
+  /**
+   * The partitions and consistency guarantee of a read. Strong: a timestamp
+   * from the oracle, so every write acknowledged before the read is seen.
+   * Bounded: the clock minus the staleness bound. Session: the newest write
+   * timestamp the client has seen (`guarantee_timestamp`). Eventually: none.
+   */
+  async readScope(meta: CollectionMeta, args: Args): Promise<ReadScope> {
+    const scope: ReadScope = {};
+    const names = args.partition_names;
+    const key = partitionKeyField(meta.schema);
+    if (key) {
+      if (names !== undefined && names !== null) refuseWithPartitionKey(meta, "partition_names");
+      const filter = optFilter(args);
+      const pruned = filter === undefined ? undefined : prunePartitions(parseFilter(filter), key.name, meta.partitions.length);
+      if (pruned) scope.partition_names = [...pruned];
+    } else if (names !== undefined && names !== null) {
+      if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+        throw new VecbusError("INVALID_ARGUMENT", "partition_names must be a list of partition names");
+      }
+      for (const n of names) if (!meta.partitions.includes(n)) throw unknownPartition(meta.name, n);
+      if (names.length > 0) scope.partition_names = names;
+    }
+    const level = checkConsistency(args.consistency_level, meta.consistency_level);
+    if (level === "Strong") scope.guarantee_ts = (await this.coordinator({ kind: "allocate_ts", count: 1 })).ts;
+    else if (level === "Bounded") scope.guarantee_ts = composeTs(Date.now() - BOUNDED_STALENESS_MS, 0);
+    else if (level === "Session" && args.guarantee_timestamp != null) scope.guarantee_ts = sessionTs(args.guarantee_timestamp);
+    return scope;
   }
 
   coordinator<K extends CoordinatorMsg["kind"]>(msg: Extract<CoordinatorMsg, { kind: K }>): Promise<CoordinatorReplies[K]> {

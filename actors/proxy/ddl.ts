@@ -2,9 +2,11 @@
 // coordinator; reads of meta come straight from the meta bucket.
 import type { ClusterStatus, CollectionDescription, ShardStatus } from "../../protocol/api.js";
 import { optInt, type Args } from "../../protocol/args.js";
-import { checkMetric, checkName, checkSchema, quickSchema, type CollectionMeta } from "../../protocol/collection.js";
+import { checkConsistency, checkMetric, checkName, checkSchema, quickSchema, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { ShardAssignment, ShardReplies } from "../../protocol/messages.js";
+import type { AliasMeta, ShardAssignment, ShardReplies } from "../../protocol/messages.js";
+import { DEFAULT_PARTITION, PARTITION_KEY_PARTITIONS_DEFAULT, PARTITIONS_MAX, partitionKeyNames } from "../../protocol/partitions.js";
+import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { request } from "../../runtime/rpc.js";
 import { liveNodes } from "../../runtime/session.js";
@@ -24,8 +26,78 @@ export async function createCollection(core: ProxyCore, args: Args): Promise<Col
     schema,
     num_shards: optInt(args, "num_shards", 1, 1, 16),
     metric_type: checkMetric(args.metric_type),
+    consistency_level: checkConsistency(args.consistency_level, "Bounded"),
+    partitions: partitionKeyField(schema)
+      ? partitionKeyNames(optInt(args, "num_partitions", PARTITION_KEY_PARTITIONS_DEFAULT, 1, PARTITIONS_MAX))
+      : [DEFAULT_PARTITION],
   });
-  return describe(meta);
+  return describe(core, meta);
+}
+
+export async function renameCollection(core: ProxyCore, args: Args): Promise<CollectionDescription> {
+  const old_name = checkName("old_name", args.old_name);
+  const new_name = checkName("new_name", args.new_name);
+  return describe(core, await core.coordinator({ kind: "rename_collection", old_name, new_name }));
+}
+
+export async function createPartition(core: ProxyCore, args: Args): Promise<{ created: boolean }> {
+  const meta = await core.collection(args);
+  refuseWithPartitionKey(meta, "create_partition");
+  await core.coordinator({ kind: "create_partition", collection_name: meta.name, partition_name: checkName("partition_name", args.partition_name) });
+  return { created: true };
+}
+
+export async function dropPartition(core: ProxyCore, args: Args): Promise<{ dropped: boolean }> {
+  const meta = await core.collection(args);
+  refuseWithPartitionKey(meta, "drop_partition");
+  const partition = checkName("partition_name", args.partition_name);
+  if (partition === DEFAULT_PARTITION) throw new VecbusError("INVALID_ARGUMENT", `the ${DEFAULT_PARTITION} partition cannot be dropped`);
+  await core.coordinator({ kind: "drop_partition", collection_name: meta.name, partition_name: partition });
+  return { dropped: true };
+}
+
+/** With a partition key, vecbus owns the partitions: they are routing buckets, not user containers. */
+export function refuseWithPartitionKey(meta: CollectionMeta, what: string): void {
+  const key = partitionKeyField(meta.schema);
+  if (key) throw new VecbusError("INVALID_ARGUMENT", `${what} is not allowed: "${meta.name}" routes rows to partitions by its partition key "${key.name}"`);
+}
+
+export async function hasPartition(core: ProxyCore, args: Args): Promise<boolean> {
+  const meta = await core.collection(args);
+  return meta.partitions.includes(checkName("partition_name", args.partition_name));
+}
+
+export async function listPartitions(core: ProxyCore, args: Args): Promise<string[]> {
+  return (await core.collection(args)).partitions;
+}
+
+export async function createAlias(core: ProxyCore, args: Args): Promise<{ created: boolean }> {
+  await core.coordinator({ kind: "create_alias", alias: checkName("alias", args.alias), collection_name: checkName("collection_name", args.collection_name) });
+  return { created: true };
+}
+
+export async function alterAlias(core: ProxyCore, args: Args): Promise<{ altered: boolean }> {
+  await core.coordinator({ kind: "alter_alias", alias: checkName("alias", args.alias), collection_name: checkName("collection_name", args.collection_name) });
+  return { altered: true };
+}
+
+export function dropAlias(core: ProxyCore, args: Args): Promise<{ dropped: boolean }> {
+  return core.coordinator({ kind: "drop_alias", alias: checkName("alias", args.alias) });
+}
+
+export async function describeAlias(core: ProxyCore, args: Args): Promise<AliasMeta> {
+  const alias = checkName("alias", args.alias);
+  const a = await core.ctx.meta.get<AliasMeta>(MetaKey.alias(alias));
+  if (!a) throw new VecbusError("ALIAS_NOT_FOUND", `alias "${alias}" does not exist`);
+  return a.value;
+}
+
+/** Every alias, or those of one collection (given by name or by one of its aliases). */
+export async function listAliases(core: ProxyCore, args: Args): Promise<{ aliases: string[]; collection_name?: string }> {
+  const target = args.collection_name === undefined || args.collection_name === null ? undefined : (await core.collection(args)).name;
+  const all = await core.ctx.meta.list<AliasMeta>(MetaKey.aliasesPrefix);
+  const aliases = [...all.values()].map((a) => a.value).filter((a) => target === undefined || a.collection_name === target);
+  return { aliases: aliases.map((a) => a.alias).sort(), ...(target === undefined ? {} : { collection_name: target }) };
 }
 
 export function dropCollection(core: ProxyCore, args: Args): Promise<{ dropped: boolean }> {
@@ -43,7 +115,7 @@ export async function collectionStats(core: ProxyCore, args: Args): Promise<{ ro
   return { row_count: stats.reduce((n, s) => n + s.row_count, 0) };
 }
 
-export function describe(meta: CollectionMeta): CollectionDescription {
+export async function describe(core: ProxyCore, meta: CollectionMeta): Promise<CollectionDescription> {
   return {
     collection_name: meta.name,
     collection_id: meta.id,
@@ -51,6 +123,9 @@ export function describe(meta: CollectionMeta): CollectionDescription {
     num_shards: meta.num_shards,
     metric_type: meta.metric_type,
     created_at: meta.created_at,
+    consistency_level: meta.consistency_level,
+    num_partitions: meta.partitions.length,
+    aliases: (await listAliases(core, { collection_name: meta.name })).aliases,
   };
 }
 

@@ -1,15 +1,17 @@
 // Writes: rows are checked against the schema as a whole batch before any
 // shard sees them, then split by primary-key hash.
-import { optFilter, type Args } from "../../protocol/args.js";
+import { optFilter, optString, type Args } from "../../protocol/args.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { ShardReplies } from "../../protocol/messages.js";
+import { DEFAULT_PARTITION, PARTITION_FIELD, partitionKeyPartition, unknownPartition } from "../../protocol/partitions.js";
 import { checkIds, checkRows, type PrimaryKey, type Row } from "../../protocol/rows.js";
-import { primaryField } from "../../protocol/schema.js";
+import { partitionKeyField, primaryField } from "../../protocol/schema.js";
+import { refuseWithPartitionKey } from "./ddl.js";
 import { groupByShard } from "../../protocol/sharding.js";
 import type { ProxyCore } from "./core.js";
 
-export async function insert(core: ProxyCore, args: Args): Promise<{ insert_count: number; ids: PrimaryKey[] }> {
+export async function insert(core: ProxyCore, args: Args): Promise<{ insert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
   const meta = await core.collection(args);
   const pk = primaryField(meta.schema);
   let autoIds: number[] | undefined;
@@ -21,38 +23,61 @@ export async function insert(core: ProxyCore, args: Args): Promise<{ insert_coun
     }
   }
   const rows = checkRows(meta.schema, args.data, autoIds);
-  await writeRows(core, meta, rows);
-  return { insert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey) };
+  const timestamp = await writeRows(core, meta, placeRows(meta, args, rows));
+  return { insert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey), timestamp };
 }
 
 /** Upsert always carries the primary key, auto_id or not: it names the row to replace. */
-export async function upsert(core: ProxyCore, args: Args): Promise<{ upsert_count: number; ids: PrimaryKey[] }> {
+export async function upsert(core: ProxyCore, args: Args): Promise<{ upsert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
   const meta = await core.collection(args);
   const pk = primaryField(meta.schema);
   const rows = checkRows(meta.schema, args.data);
-  await writeRows(core, meta, rows);
-  return { upsert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey) };
+  const timestamp = await writeRows(core, meta, placeRows(meta, args, rows));
+  return { upsert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey), timestamp };
 }
 
-async function writeRows(core: ProxyCore, meta: CollectionMeta, rows: Row[]): Promise<void> {
+/** Labels each row with its partition (checked rows cannot carry the label themselves: it is not a field). */
+function placeRows(meta: CollectionMeta, args: Args, rows: Row[]): Row[] {
+  const key = partitionKeyField(meta.schema);
+  if (key) {
+    if (args.partition_name !== undefined && args.partition_name !== null) refuseWithPartitionKey(meta, "partition_name");
+    for (const r of rows) r[PARTITION_FIELD] = partitionKeyPartition(r[key.name], meta.partitions.length);
+    return rows;
+  }
+  const partition = optString(args, "partition_name") ?? DEFAULT_PARTITION;
+  if (!meta.partitions.includes(partition)) throw unknownPartition(meta.name, partition);
+  for (const r of rows) r[PARTITION_FIELD] = partition;
+  return rows;
+}
+
+/** Resolves with the newest WAL timestamp among the shards written: a Session read waits for it. */
+async function writeRows(core: ProxyCore, meta: CollectionMeta, rows: Row[]): Promise<bigint> {
   const pk = primaryField(meta.schema).name;
   const groups = groupByShard(rows, (r) => r[pk] as PrimaryKey, meta.num_shards);
-  await Promise.all([...groups].map(([shard, part]) => core.toShard(meta, shard, { kind: "insert", rows: part })));
+  return newest(await Promise.all([...groups].map(([shard, part]) => core.toShard(meta, shard, { kind: "insert", rows: part }))));
 }
 
-export async function remove(core: ProxyCore, args: Args): Promise<{ delete_count: number }> {
+function newest(replies: { timestamp: bigint }[]): bigint {
+  return replies.reduce((m, r) => (BigInt(r.timestamp) > m ? BigInt(r.timestamp) : m), 0n);
+}
+
+export async function remove(core: ProxyCore, args: Args): Promise<{ delete_count: number; timestamp: bigint }> {
   const meta = await core.collection(args);
   const filter = optFilter(args);
   const hasIds = args.ids !== undefined && args.ids !== null;
   if (hasIds === (filter !== undefined)) {
     throw new VecbusError("INVALID_ARGUMENT", "delete needs exactly one of `ids` (a list of primary keys) or `filter` (an expression)");
   }
+  const partition = optString(args, "partition_name");
+  if (partition !== undefined && partitionKeyField(meta.schema)) refuseWithPartitionKey(meta, "partition_name");
+  if (partition !== undefined && !meta.partitions.includes(partition)) throw unknownPartition(meta.name, partition);
+  const scope = partition === undefined ? {} : { partition_names: [partition] };
   let replies: ShardReplies["delete"][];
-  if (filter !== undefined) replies = await core.allShards(meta, { kind: "delete_by_filter", filter });
+  if (filter !== undefined) replies = await core.allShards(meta, { kind: "delete_by_filter", filter, ...scope });
   else {
     const ids = checkIds(meta.schema, args.ids);
     const groups = groupByShard(ids, (id) => id, meta.num_shards);
-    replies = await Promise.all([...groups].map(([shard, part]) => core.toShard(meta, shard, { kind: "delete", ids: part })));
+    replies = await Promise.all([...groups].map(([shard, part]) => core.toShard(meta, shard, { kind: "delete", ids: part, ...scope })));
   }
-  return { delete_count: replies.reduce((n, r) => n + r.delete_count, 0) };
+  return { delete_count: replies.reduce((n, r) => n + r.delete_count, 0), timestamp: newest(replies) };
 }

@@ -11,9 +11,11 @@ import { MetaKey } from "../../protocol/subjects.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Session } from "../../runtime/session.js";
 import { Shard } from "./shard.js";
+import { TimestampPool } from "./ts-pool.js";
 
 export class StreamingNode {
   private readonly session: Session;
+  private readonly clock: TimestampPool;
   private readonly shards = new Map<string, Shard>();
   private transitions: Promise<void> = Promise.resolve();
   private watcher: { stop(): void } | undefined;
@@ -23,6 +25,7 @@ export class StreamingNode {
     readonly nodeId: string,
   ) {
     this.session = new Session(ctx.sessions, "streaming", nodeId, ctx.log);
+    this.clock = new TimestampPool(ctx);
   }
 
   /** Resolves once every shard assigned to this node at start-up is open and serving. */
@@ -61,6 +64,6 @@ export class StreamingNode {
     if (!mine || this.shards.has(key)) return;
     const meta = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(a.collection_name));
     if (!meta || meta.value.id !== a.collection_id) return;
-    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch));
+    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch, this.clock));
   }
 }

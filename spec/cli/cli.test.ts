@@ -11,7 +11,8 @@ import { promisify } from "node:util";
 import { freePort, stopOrphan } from "../../cli/nats-server.js";
 import { progress } from "../../cli/progress.js";
 import { formatValue, table } from "../../cli/table.js";
-import { randomVectors, startEnv, tempDir } from "../harness.js";
+import { startEnv, tempDir } from "../harness.js";
+import { randomVectors } from "../random.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = ["--import", "tsx", "cli/main.ts"];
@@ -41,6 +42,23 @@ async function vecbusJson<T>(args: string[], natsUrl: string): Promise<T> {
   const r = await vecbus([...args, "--json"], natsUrl);
   assert.equal(r.code, 0, `vecbus ${args.join(" ")} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * A table as printed by the CLI, as records keyed by header. Column extents come
+ * from the dashes under the headers, so blank cells read as "".
+ */
+function parseTable(text: string): Record<string, string>[] {
+  const lines = text.split("\n");
+  const dashesAt = lines.findIndex((l) => /^-+( +-+)*$/.test(l));
+  assert.ok(dashesAt > 0, `no table in:\n${text}`);
+  const cols: [number, number][] = [];
+  for (const m of lines[dashesAt].matchAll(/-+/g)) cols.push([m.index, m.index + m[0].length]);
+  const cells = (line: string) => cols.map(([a, b], i) => line.slice(a, i === cols.length - 1 ? undefined : b).trim());
+  const headers = cells(lines[dashesAt - 1]);
+  const body = lines.slice(dashesAt + 1);
+  const end = body.findIndex((l) => l.trim() === "");
+  return (end < 0 ? body : body.slice(0, end)).map((l) => Object.fromEntries(cells(l).map((c, i) => [headers[i], c])));
 }
 
 function writeJsonl(dir: string, name: string, lines: string[]): string {
@@ -142,7 +160,7 @@ test("vecbus data and admin commands", async (t) => {
       const byIds = await vecbus(["delete", "docs", "--ids", "1,2"], url);
       assert.equal(byIds.code, 0, byIds.stderr);
       assert.equal(byIds.stdout.trim(), "deleted 2 rows");
-      assert.deepEqual(await vecbusJson(["delete", "docs", "--filter", "id >= 190"], url), { delete_count: 10 });
+      assert.equal((await vecbusJson<{ delete_count: number }>(["delete", "docs", "--filter", "id >= 190"], url)).delete_count, 10);
       assert.deepEqual(await vecbusJson(["get", "docs", "--ids", "1,2,3", "--output-fields", "id"], url), [{ id: 3 }]);
       assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS - 12 });
     });
@@ -154,6 +172,171 @@ test("vecbus data and admin commands", async (t) => {
       const text = await vecbus(["status"], url);
       assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);
       assert.match(text.stdout, /\nshards\ncollection\s+shard\s+owner\s+epoch\s+rows\s+wal stream\s+wal last seq/);
+    });
+
+    await t.test("partitions: create, list, has, write into one, read only it, drop", async () => {
+      await vecbusJson(["collection", "create", "parted", "--dim", "3", "--metric", "L2"], url);
+      const created = await vecbus(["partition", "create", "parted", "p1"], url);
+      assert.equal(created.code, 0, created.stderr);
+      assert.equal(created.stdout.trim(), "created partition p1 in parted");
+      assert.deepEqual((await vecbusJson<string[]>(["partition", "list", "parted"], url)).sort(), ["_default", "p1"]);
+      assert.deepEqual((await vecbus(["partition", "list", "parted"], url)).stdout.split("\n").filter(Boolean).sort(), ["_default", "p1"]);
+      assert.equal(await vecbusJson(["partition", "has", "parted", "p1"], url), true);
+      assert.equal(await vecbusJson(["partition", "has", "parted", "p2"], url), false);
+      assert.match((await vecbus(["partition", "has", "parted", "p2"], url)).stdout, /^partition p2 does not exist in parted$/m);
+
+      const row = (id: number) => JSON.stringify({ id, vector: [id, 0, 0], tag: `t${id}` });
+      const inP1 = writeJsonl(env.dataDir, "p1.jsonl", [row(1), row(2), row(3)]);
+      assert.equal((await vecbusJson<{ insert_count: number }>(["insert", "parted", "--file", inP1, "--partition", "p1"], url)).insert_count, 3);
+      const inDefault = writeJsonl(env.dataDir, "default.jsonl", [row(10), row(11)]);
+      assert.equal((await vecbusJson<{ insert_count: number }>(["insert", "parted", "--file", inDefault], url)).insert_count, 2);
+      const upP1 = writeJsonl(env.dataDir, "p1-up.jsonl", [row(4)]);
+      assert.equal((await vecbusJson<{ upsert_count: number }>(["upsert", "parted", "--file", upP1, "--partition", "p1"], url)).upsert_count, 1);
+
+      const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+      assert.deepEqual(ids(await vecbusJson(["query", "parted", "--filter", "id >= 0", "--partitions", "p1", "--consistency", "Strong"], url)), [1, 2, 3, 4]);
+      assert.deepEqual(ids(await vecbusJson(["query", "parted", "--filter", "id >= 0", "--partitions", "_default"], url)), [10, 11]);
+      assert.deepEqual(ids(await vecbusJson(["query", "parted", "--filter", "id >= 0", "--partitions", "p1,_default", "--consistency", "eventually"], url)), [1, 2, 3, 4, 10, 11]);
+      assert.deepEqual(ids(await vecbusJson(["get", "parted", "--ids", "1,10", "--partitions", "p1"], url)), [1]);
+      const hits = await vecbusJson<{ id: number }[][]>(["search", "parted", "--vector", "[10,0,0]", "--limit", "2", "--partitions", "p1", "--consistency", "Session"], url);
+      assert.deepEqual(ids(hits[0]), [4, 3]);
+
+      assert.equal((await vecbusJson<{ delete_count: number }>(["delete", "parted", "--ids", "1,10", "--partition", "p1"], url)).delete_count, 1);
+      assert.deepEqual(ids(await vecbusJson(["get", "parted", "--ids", "1,10"], url)), [10]);
+
+      const unknown = await vecbus(["query", "parted", "--filter", "id >= 0", "--partitions", "nope"], url);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /error PARTITION_NOT_FOUND: /);
+      const badLevel = await vecbus(["query", "parted", "--filter", "id >= 0", "--consistency", "Sometimes"], url);
+      assert.equal(badLevel.code, 2);
+      assert.match(badLevel.stderr, /--consistency must be one of Strong, Bounded, Session, Eventually/);
+
+      assert.deepEqual(await vecbusJson(["partition", "drop", "parted", "p1"], url), { dropped: true });
+      assert.deepEqual(await vecbusJson(["partition", "list", "parted"], url), ["_default"]);
+      assert.deepEqual(ids(await vecbusJson(["query", "parted", "--filter", "id >= 0"], url)), [10, 11]);
+    });
+
+    await t.test("aliases: create, describe, list, use as a collection name, alter, drop", async () => {
+      await vecbusJson(["collection", "create", "aliased", "--dim", "3"], url);
+      await vecbusJson(["collection", "create", "aliased2", "--dim", "3"], url);
+      const file = writeJsonl(env.dataDir, "aliased.jsonl", [JSON.stringify({ id: 5, vector: [1, 2, 3], tag: "five" })]);
+      await vecbusJson(["insert", "aliased", "--file", file], url);
+
+      const created = await vecbus(["alias", "create", "current", "aliased"], url);
+      assert.equal(created.code, 0, created.stderr);
+      assert.equal(created.stdout.trim(), "created alias current -> aliased");
+      assert.deepEqual(await vecbusJson(["alias", "describe", "current"], url), { alias: "current", collection_name: "aliased" });
+      assert.match((await vecbus(["alias", "describe", "current"], url)).stdout, /^alias\s+current\ncollection\s+aliased$/m);
+      assert.ok((await vecbusJson<{ aliases: string[] }>(["alias", "list"], url)).aliases.includes("current"));
+      assert.deepEqual(await vecbusJson(["alias", "list", "--collection", "aliased"], url), { aliases: ["current"], collection_name: "aliased" });
+      const listed = parseTable((await vecbus(["alias", "list"], url)).stdout);
+      assert.ok(listed.some((r) => r.alias === "current" && r.collection === "aliased"), JSON.stringify(listed));
+
+      assert.deepEqual(await vecbusJson(["get", "current", "--ids", "5", "--output-fields", "tag"], url), [{ id: 5, tag: "five" }]);
+      assert.match((await vecbus(["collection", "describe", "aliased"], url)).stdout, /^aliases\s+current$/m);
+
+      assert.deepEqual(await vecbusJson(["alias", "alter", "current", "aliased2"], url), { altered: true });
+      assert.deepEqual(await vecbusJson(["alias", "describe", "current"], url), { alias: "current", collection_name: "aliased2" });
+      assert.deepEqual(await vecbusJson(["get", "current", "--ids", "5"], url), []);
+      assert.deepEqual(await vecbusJson(["alias", "list", "--collection", "aliased"], url), { aliases: [], collection_name: "aliased" });
+      assert.equal((await vecbus(["alias", "list", "--collection", "aliased"], url)).stdout.trim(), "(no aliases)");
+
+      assert.deepEqual(await vecbusJson(["alias", "drop", "current"], url), { dropped: true });
+      const gone = await vecbus(["alias", "describe", "current"], url);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /error ALIAS_NOT_FOUND: /);
+    });
+
+    await t.test("collection rename", async () => {
+      await vecbusJson(["collection", "create", "before", "--dim", "3"], url);
+      const file = writeJsonl(env.dataDir, "before.jsonl", [JSON.stringify({ id: 1, vector: [1, 1, 1] })]);
+      await vecbusJson(["insert", "before", "--file", file], url);
+      const r = await vecbus(["collection", "rename", "before", "after"], url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "renamed collection before to after");
+      const names = await vecbusJson<string[]>(["collection", "list"], url);
+      assert.ok(names.includes("after") && !names.includes("before"), names.join(","));
+      assert.equal((await vecbusJson<{ collection_name: string }>(["collection", "describe", "after"], url)).collection_name, "after");
+      assert.deepEqual(await vecbusJson(["get", "after", "--ids", "1", "--output-fields", "id"], url), [{ id: 1 }]);
+      const again = await vecbusJson<{ collection_name: string }>(["collection", "rename", "after", "before"], url);
+      assert.equal(again.collection_name, "before");
+      const missing = await vecbus(["collection", "rename", "after", "x"], url);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /error COLLECTION_NOT_FOUND: /);
+    });
+
+    await t.test("create with a schema file: consistency, partition key, and describe's new columns", async () => {
+      const schemaFile = path.join(env.dataDir, "schema.json");
+      fs.writeFileSync(
+        schemaFile,
+        JSON.stringify({
+          fields: [
+            { name: "id", type: "Int64", is_primary: true },
+            { name: "vector", type: "FloatVector", dim: 3 },
+            { name: "tags", type: "Array", element_type: "VarChar", max_capacity: 4, max_length: 16 },
+            { name: "note", type: "VarChar", max_length: 32, nullable: true },
+            { name: "label", type: "VarChar", max_length: 8, default_value: "none" },
+            { name: "tenant", type: "Int64", is_partition_key: true },
+          ],
+          enable_dynamic_field: false,
+        }),
+      );
+      const created = await vecbus(["collection", "create", "rich", "--schema", schemaFile, "--consistency", "strong", "--partitions", "4"], url);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /created collection rich \(id \d+, 1 shard, 4 partitions, metric \w+, consistency Strong\)/);
+
+      const d = await vecbusJson<{ consistency_level: string; num_partitions: number; aliases: string[] }>(["collection", "describe", "rich"], url);
+      assert.equal(d.consistency_level, "Strong");
+      assert.equal(d.num_partitions, 4);
+      assert.deepEqual(d.aliases, []);
+      assert.equal((await vecbusJson<string[]>(["partition", "list", "rich"], url)).length, 4);
+
+      const text = (await vecbus(["collection", "describe", "rich"], url)).stdout;
+      assert.match(text, /^consistency\s+Strong$/m);
+      assert.match(text, /^partitions\s+4$/m);
+      assert.match(text, /^aliases$/m);
+      const fields = Object.fromEntries(parseTable(text).map((r) => [r.name, r]));
+      const none = { dim: "", max_length: "", element_type: "", max_capacity: "", nullable: "", default: "", partition_key: "" };
+      assert.deepEqual(fields.id, { ...none, name: "id", type: "Int64", primary: "true", auto_id: "false" });
+      assert.deepEqual(fields.vector, { ...none, name: "vector", type: "FloatVector", primary: "false", auto_id: "false", dim: "3" });
+      assert.deepEqual(fields.tags, {
+        ...none,
+        name: "tags",
+        type: "Array",
+        primary: "false",
+        auto_id: "false",
+        max_length: "16",
+        element_type: "VarChar",
+        max_capacity: "4",
+      });
+      assert.deepEqual(fields.note, { ...none, name: "note", type: "VarChar", primary: "false", auto_id: "false", max_length: "32", nullable: "true" });
+      assert.deepEqual(fields.label, { ...none, name: "label", type: "VarChar", primary: "false", auto_id: "false", max_length: "8", default: '"none"' });
+      assert.deepEqual(fields.tenant, { ...none, name: "tenant", type: "Int64", primary: "false", auto_id: "false", partition_key: "true" });
+
+      const noKey = await vecbus(["collection", "create", "nokey", "--dim", "3", "--partitions", "4"], url);
+      assert.equal(noKey.code, 2);
+      assert.match(noKey.stderr, /--partitions needs a partition-key field/);
+    });
+
+    await t.test("help lists the new commands", async () => {
+      const r = await vecbus(["help"]);
+      assert.equal(r.code, 0);
+      for (const c of [
+        "collection rename OLD NEW",
+        "partition create COLLECTION NAME",
+        "partition drop COLLECTION NAME",
+        "partition has COLLECTION NAME",
+        "partition list COLLECTION",
+        "alias create ALIAS COLLECTION",
+        "alias alter ALIAS COLLECTION",
+        "alias drop ALIAS",
+        "alias describe ALIAS",
+        "alias list",
+      ]) {
+        assert.ok(r.stdout.includes(`  ${c} `), `help lacks "${c}":\n${r.stdout}`);
+      }
+      assert.match((await vecbus(["help", "query"])).stdout, /--partitions VALUE, --consistency VALUE/);
+      assert.match((await vecbus(["help", "insert"])).stdout, /--partition VALUE/);
     });
 
     await t.test("a bad line stops the insert and names its line", async () => {

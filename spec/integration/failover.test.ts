@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
-import { randomVectors, startEnv } from "../harness.js";
+import { randomVectors } from "../random.js";
+import { startEnv } from "../harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 

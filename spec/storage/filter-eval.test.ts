@@ -275,6 +275,114 @@ describe("filter evaluator: compile-time errors", () => {
   });
 });
 
+const typed: CollectionSchema = {
+  enable_dynamic_field: false,
+  fields: [
+    { name: "id", type: "Int64", is_primary: true },
+    { name: "tags", type: "Array", element_type: "Int64", max_capacity: 8 },
+    { name: "labels", type: "Array", element_type: "VarChar", max_capacity: 8, max_length: 16, nullable: true },
+    { name: "bits", type: "Array", element_type: "Bool", max_capacity: 2 },
+    { name: "nick", type: "VarChar", max_length: 16, nullable: true },
+    { name: "rank", type: "Int32", nullable: true },
+    { name: "meta", type: "JSON" },
+    { name: "vec", type: "FloatVector", dim: 2 },
+    { name: "vec2", type: "FloatVector", dim: 3 },
+  ],
+};
+
+const typedRows: Row[] = [
+  { id: 1, tags: [1, 2, 3], labels: ["x", "y"], bits: [true], nick: "ann", rank: 5, meta: { t: [1] } },
+  { id: 2, tags: [4], labels: null, bits: [false, true], nick: null, rank: null, meta: null },
+  { id: 3, tags: [], labels: [], bits: [], nick: "", rank: 0, meta: {} },
+];
+
+const typedIds = (text: string): unknown[] => typedRows.filter(compileFilterText(text, typed)).map((r) => r.id);
+
+function rejectsTyped(text: string, ...fragments: string[]): void {
+  assert.throws(
+    () => compileFilterText(text, typed),
+    (err: unknown) => {
+      assert.ok(err instanceof VecbusError, String(err));
+      assert.equal(err.code, "FILTER_TYPE", err.message);
+      for (const frag of fragments) assert.ok(err.message.includes(frag), `${JSON.stringify(err.message)} lacks ${JSON.stringify(frag)}`);
+      return true;
+    },
+    text,
+  );
+}
+
+describe("filter evaluator: Array fields", () => {
+  it("evaluates the array functions on typed arrays", () => {
+    assert.deepEqual(typedIds("array_contains(tags, 2)"), [1]);
+    assert.deepEqual(typedIds(`array_contains(labels, "y")`), [1]);
+    assert.deepEqual(typedIds("array_contains_all(tags, [3, 1])"), [1]);
+    assert.deepEqual(typedIds("array_contains_all(tags, [])"), [1, 2, 3]);
+    assert.deepEqual(typedIds("array_contains_any(tags, [4, 9])"), [2]);
+    assert.deepEqual(typedIds("array_length(tags) == 0"), [3]);
+    assert.deepEqual(typedIds("array_length(labels) >= 0"), [1, 3]); // null has no length
+    assert.deepEqual(typedIds("array_contains(bits, true)"), [1, 2]);
+  });
+
+  it("indexes elements with their element type", () => {
+    assert.deepEqual(typedIds("tags[0] > 3"), [2]);
+    assert.deepEqual(typedIds("tags[2] == 3"), [1]);
+    assert.deepEqual(typedIds("tags[1] >= 0"), [1]); // past the end reads as missing
+    assert.deepEqual(typedIds("tags[0] + 1 in [2, 5]"), [1, 2]);
+    assert.deepEqual(typedIds(`labels[0] like "x%"`), [1]);
+    assert.deepEqual(typedIds("bits[1]"), [2]);
+    assert.deepEqual(typedIds("not bits[0]"), [2, 3]);
+  });
+
+  it("compares whole arrays by deep equality", () => {
+    assert.deepEqual(typedIds("tags == [1, 2, 3]"), [1]);
+    assert.deepEqual(typedIds("tags != [4]"), [1, 3]);
+    assert.deepEqual(typedIds("tags in [[4], []]"), [2, 3]);
+    assert.deepEqual(typedIds(`labels == ["x", "y"]`), [1]);
+  });
+
+  it("keeps the json_ functions for JSON", () => {
+    assert.deepEqual(typedIds(`json_contains(meta["t"], 1)`), [1]);
+    rejectsTyped("json_contains(tags, 1)", "json_contains needs a JSON field", 'field "tags" (Array<Int64>)', "use array_contains");
+  });
+
+  it("rejects type errors, naming the field and its element type", () => {
+    rejectsTyped("tags == 3", 'cannot compare field "tags" (Array<Int64>) with 3 (a number)');
+    rejectsTyped(`tags == ["a"]`, 'field "tags" (Array<Int64>)', "elements differ");
+    rejectsTyped(`tags in [["a"]]`, 'field "tags" (Array<Int64>)', "elements differ");
+    rejectsTyped("tags < [1]", '"<" cannot order field "tags" (Array<Int64>)');
+    rejectsTyped(`tags[0] == "x"`, 'cannot compare tags[0] (a number) with "x" (a string)');
+    rejectsTyped(`labels[0] > 1`, "labels[0] (a string)");
+    rejectsTyped(`array_contains(tags, "x")`, 'array_contains: the elements of field "tags" (Array<Int64>) are numbers', '"x" (a string)');
+    rejectsTyped(`array_contains(tags, [1])`, "are numbers", "[1] (an array)");
+    rejectsTyped(`array_contains_any(tags, [1, "x"])`, 'field "tags" (Array<Int64>)', '"x" (a string)');
+    rejectsTyped(`array_contains_all(tags, labels)`, 'those of field "labels" (Array<VarChar>) are strings');
+    rejectsTyped(`tags["a"] == 1`, 'field "tags" (Array<Int64>) takes one integer index', 'tags["a"]');
+    rejectsTyped(`tags[0][1] == 1`, "takes one integer index", "tags[0][1]");
+    rejectsTyped(`tags + 1 > 2`, '"+" needs numbers', 'field "tags" (Array<Int64>)');
+    rejectsTyped(`tags`, "a filter must be a boolean expression", 'field "tags" (Array<Int64>)');
+    rejectsTyped(`array_length(rank) == 1`, 'field "rank" (Int32)');
+  });
+});
+
+describe("filter evaluator: nullable fields", () => {
+  it("tests is null and is not null", () => {
+    assert.deepEqual(typedIds("nick is null"), [2]);
+    assert.deepEqual(typedIds("nick is not null"), [1, 3]);
+    assert.deepEqual(typedIds("labels is null"), [2]);
+    assert.deepEqual(typedIds("rank is not null and rank >= 0"), [1, 3]);
+  });
+
+  it("makes every comparison with a null value false", () => {
+    assert.deepEqual(typedIds(`nick != "ann"`), [3]);
+    assert.deepEqual(typedIds("rank != 5"), [3]);
+    assert.deepEqual(typedIds("rank < 100"), [1, 3]);
+    assert.deepEqual(typedIds("rank not in [5]"), [3]);
+    assert.deepEqual(typedIds("rank * 0 == 0"), [1, 3]);
+    assert.deepEqual(typedIds(`nick like "%"`), [1, 3]);
+    assert.deepEqual(typedIds("not (rank == 5)"), [2, 3]);
+  });
+});
+
 describe("filter evaluator: API", () => {
   it("compiles a hand-built tree", () => {
     const tree: Expr = { kind: "compare", op: ">", left: { kind: "field", name: "age", path: [] }, right: { kind: "literal", value: 20 } };

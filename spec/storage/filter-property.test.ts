@@ -7,6 +7,7 @@ import { it } from "node:test";
 import type { CollectionSchema } from "../../protocol/schema.js";
 import { compileFilterText } from "../../storage/filter-eval.js";
 import type { Row } from "../../protocol/rows.js";
+import { rng } from "../random.js";
 
 const schema: CollectionSchema = {
   enable_dynamic_field: true,
@@ -17,6 +18,8 @@ const schema: CollectionSchema = {
     { name: "name", type: "VarChar", max_length: 32 },
     { name: "flag", type: "Bool" },
     { name: "meta", type: "JSON" },
+    { name: "tags", type: "Array", element_type: "Int64", max_capacity: 4 },
+    { name: "rank", type: "Int32", nullable: true },
     { name: "vec", type: "FloatVector", dim: 2 },
   ],
 };
@@ -25,12 +28,15 @@ type Key = string | number;
 type CmpOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 type ArithOp = "+" | "-" | "*" | "/" | "%" | "**";
 
-/** A reference into JSON data: `meta[...]` or the dynamic field (`key[...]` or `$meta["key"][...]`). */
-type Ref = { src: "meta"; path: Key[] } | { src: "dyn"; path: Key[]; viaMeta: boolean };
+/**
+ * A reference into JSON data: `meta[...]` or the dynamic field (`key[...]` or `$meta["key"][...]`);
+ * or the typed Array<Int64> field, whole (`tags`) or one element (`tags[i]`).
+ */
+type Ref = { src: "meta"; path: Key[] } | { src: "dyn"; path: Key[]; viaMeta: boolean } | { src: "tags"; path: [] | [number] };
 
 type Num =
   | { k: "lit"; v: number | bigint }
-  | { k: "col"; name: "id" | "age" | "score" }
+  | { k: "col"; name: "id" | "age" | "score" | "rank" }
   | { k: "ref"; ref: Ref }
   | { k: "arith"; op: ArithOp; l: Num; r: Num }
   | { k: "neg"; x: Num }
@@ -48,23 +54,13 @@ type Bool =
   | { k: "range"; lo: Num; lop: "<" | "<="; x: Num; hop: "<" | "<="; hi: Num; reversed: boolean }
   | { k: "in"; x: Num | Str; isStr: boolean; vals: (number | bigint | string)[]; neg: boolean }
   | { k: "like"; x: Str; pattern: string }
-  | { k: "isNull"; ref: Ref | "meta" | "name"; neg: boolean }
+  | { k: "isNull"; ref: Ref | "meta" | "name" | "rank" | "tags"; neg: boolean }
   | { k: "contains"; fn: string; ref: Ref; arg: (number | string)[] | number | string }
   | { k: "not"; x: Bool }
   | { k: "and" | "or"; l: Bool; r: Bool };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const rand = mulberry32(0x5eed);
+const rand = rng(0x5eed);
 const chance = (p: number): boolean => rand() < p;
 const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -83,6 +79,8 @@ function genRow(): Row {
     score: pick(FLOATS),
     name: pick(NAMES),
     flag: chance(0.5),
+    tags: Array.from({ length: int(0, 4) }, () => int(0, 4)),
+    rank: chance(0.3) ? null : int(-5, 50),
     vec: [0, 0],
   };
   if (!chance(0.1)) row.meta = chance(0.1) ? null : genMeta();
@@ -113,7 +111,11 @@ function genTags(): unknown[] {
 // ---------------------------------------------------------------- expressions
 
 function genRef(kind: "num" | "str" | "list"): Ref {
-  if (kind === "list") return chance(0.7) ? { src: "meta", path: ["tags"] } : { src: "dyn", path: ["list"], viaMeta: chance(0.5) };
+  if (kind === "list") {
+    const r = rand();
+    return r < 0.4 ? { src: "meta", path: ["tags"] } : r < 0.7 ? { src: "tags", path: [] } : { src: "dyn", path: ["list"], viaMeta: chance(0.5) };
+  }
+  if (kind === "num" && chance(0.15)) return { src: "tags", path: [int(0, 4)] };
   if (chance(0.6)) {
     const path: Key[] = kind === "num" ? pick([["a"], ["b", "c"], ["tags", int(0, 2)], ["s"]]) : pick([["s"], ["a"], ["tags", 0]]);
     return { src: "meta", path };
@@ -133,7 +135,7 @@ function genNum(depth: number): Num {
   if (depth <= 0 || r < 0.5) {
     const leaf = rand();
     if (leaf < 0.3) return { k: "lit", v: genNumLit() };
-    if (leaf < 0.7) return { k: "col", name: pick(["id", "age", "age", "score"] as const) };
+    if (leaf < 0.7) return { k: "col", name: pick(["id", "age", "age", "score", "rank"] as const) };
     if (leaf < 0.93) return { k: "ref", ref: genRef("num") };
     return { k: "len", ref: genRef("list") };
   }
@@ -181,14 +183,17 @@ function genBool(depth: number): Bool {
   }
   if (leaf < 0.65) return { k: "like", x: genStr(), pattern: genPattern() };
   if (leaf < 0.72) {
-    const ref = pick(["meta", "name", "ref", "ref"] as const);
+    const ref = pick(["meta", "name", "rank", "tags", "ref", "ref"] as const);
     return { k: "isNull", ref: ref === "ref" ? genRef(pick(["num", "str"] as const)) : ref, neg: chance(0.5) };
   }
   if (leaf < 0.82) {
-    const fn = pick(["json_contains", "json_contains_all", "json_contains_any", "array_contains", "array_contains_all", "array_contains_any"]);
-    const elem = (): number | string => (chance(0.6) ? int(0, 4) : pick(["x", "y", "z"]));
+    const ref = genRef("list");
+    // The typed field takes only the array_* spellings and Int64 elements; anything else is a compile-time error.
+    const typed = ref.src === "tags";
+    const fn = pick(["array_contains", "array_contains_all", "array_contains_any", ...(typed ? [] : ["json_contains", "json_contains_all", "json_contains_any"])]);
+    const elem = (): number | string => (typed || chance(0.6) ? int(0, 4) : pick(["x", "y", "z"]));
     const arg = fn.endsWith("_all") || fn.endsWith("_any") ? Array.from({ length: int(0, 3) }, elem) : elem();
-    return { k: "contains", fn, ref: genRef("list"), arg };
+    return { k: "contains", fn, ref, arg };
   }
   if (leaf < 0.88) return { k: "boolEq", op: pick(["==", "!="] as const), l: pick(["flag", "dynBool"] as const), v: chance(0.5) };
   if (leaf < 0.94) return { k: pick(["flag", "dynBool"] as const) };
@@ -255,6 +260,7 @@ class Renderer {
   private ref(ref: Ref): string {
     const path = (keys: Key[]): string => keys.map((k) => `[${typeof k === "string" ? JSON.stringify(k) : k}]`).join("");
     if (ref.src === "meta") return `meta${path(ref.path)}`;
+    if (ref.src === "tags") return `tags${path(ref.path)}`;
     const [first, ...rest] = ref.path;
     return ref.viaMeta ? `$meta${path(ref.path)}` : `${first}${path(rest)}`;
   }
@@ -327,7 +333,7 @@ class Renderer {
       case "like":
         return [`${this.str(e.x)} ${this.kw("like")} ${this.pattern(e.pattern)}`, P.postfix];
       case "isNull": {
-        const target = e.ref === "meta" || e.ref === "name" ? e.ref : this.ref(e.ref);
+        const target = typeof e.ref === "string" ? e.ref : this.ref(e.ref);
         return [`${target} ${this.kw("is")} ${e.neg ? this.kw("not") + " " : ""}${this.kw("null")}`, P.postfix];
       }
       case "contains": {
@@ -382,7 +388,7 @@ function refCompare(op: CmpOp, a: unknown, b: unknown): boolean {
 }
 
 function refLookup(row: Row, ref: Ref): unknown {
-  let v: unknown = ref.src === "meta" ? row.meta : row.$meta;
+  let v: unknown = ref.src === "meta" ? row.meta : ref.src === "tags" ? row.tags : row.$meta;
   for (const key of ref.path) {
     if (typeof key === "number") v = Array.isArray(v) ? v[key] : undefined;
     else v = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
@@ -494,7 +500,7 @@ function refBool(e: Bool, row: Row): boolean {
       return typeof x === "string" && refLike(x, e.pattern);
     }
     case "isNull": {
-      const v = e.ref === "meta" || e.ref === "name" ? row[e.ref] : refLookup(row, e.ref);
+      const v = typeof e.ref === "string" ? row[e.ref] : refLookup(row, e.ref);
       return (v === null || v === undefined) !== e.neg;
     }
     case "contains": {

@@ -1,0 +1,35 @@
+// Timestamps for WAL records come from the coordinator's oracle in windows,
+// so a write is not a round trip to the coordinator. Each window is above
+// every timestamp the oracle issued before it, so a write acknowledged
+// before a reader asked the oracle for its guarantee is always below it.
+import type { CoordinatorReplies } from "../../protocol/messages.js";
+import type { ActorContext } from "../../runtime/context.js";
+import { request } from "../../runtime/rpc.js";
+
+const WINDOW = 1024;
+/** A window's timestamps are used only while it is fresh: record timestamps track wall time for Bounded reads. */
+const WINDOW_MAX_AGE_MS = 50;
+
+export class TimestampPool {
+  private next = 0n;
+  private end = 0n;
+  private fetchedAt = 0;
+  private refill: Promise<void> | undefined;
+
+  constructor(private readonly ctx: ActorContext) {}
+
+  async take(): Promise<bigint> {
+    while (this.next >= this.end || Date.now() - this.fetchedAt > WINDOW_MAX_AGE_MS) {
+      this.refill ??= this.fetch().finally(() => (this.refill = undefined));
+      await this.refill;
+    }
+    return this.next++;
+  }
+
+  private async fetch(): Promise<void> {
+    const { ts } = await request<CoordinatorReplies["allocate_ts"]>(this.ctx.nc, this.ctx.names.coordinatorSubject(), { kind: "allocate_ts", count: WINDOW }, 5_000);
+    this.next = BigInt(ts);
+    this.end = this.next + BigInt(WINDOW);
+    this.fetchedAt = Date.now();
+  }
+}
