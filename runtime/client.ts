@@ -3,6 +3,7 @@
 // NATS request to <prefix>.api.v1.<method>.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ApiMethod, ApiReplies } from "../protocol/api.js";
+import type { ConsistencyLevel } from "../protocol/collection.js";
 import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
@@ -35,6 +36,14 @@ export type RankerSpec = { strategy: "rrf"; params?: { k?: number } } | { strate
 
 const WRITES = new Set<ApiMethod>(["insert", "upsert", "delete"]);
 const READS = new Set<ApiMethod>(["search", "query", "get", "hybrid_search"]);
+
+/** What every read takes: which partitions, and how fresh the answer must be. */
+export type ReadOptions = {
+  partition_names?: string[];
+  consistency_level?: ConsistencyLevel;
+  /** Session consistency waits for this write timestamp; the client fills it in from its own writes. */
+  guarantee_timestamp?: bigint;
+};
 
 export class VecbusClient {
   private sessionTs = 0n;
@@ -80,8 +89,40 @@ export class VecbusClient {
     id_type?: "int" | "string";
     auto_id?: boolean;
     num_shards?: number;
+    num_partitions?: number;
+    consistency_level?: ConsistencyLevel;
   }) {
     return this.call("create_collection", args);
+  }
+  rename_collection(args: { old_name: string; new_name: string }) {
+    return this.call("rename_collection", args);
+  }
+  create_partition(args: { collection_name: string; partition_name: string }) {
+    return this.call("create_partition", args);
+  }
+  drop_partition(args: { collection_name: string; partition_name: string }) {
+    return this.call("drop_partition", args);
+  }
+  has_partition(args: { collection_name: string; partition_name: string }) {
+    return this.call("has_partition", args);
+  }
+  list_partitions(args: { collection_name: string }) {
+    return this.call("list_partitions", args);
+  }
+  create_alias(args: { alias: string; collection_name: string }) {
+    return this.call("create_alias", args);
+  }
+  alter_alias(args: { alias: string; collection_name: string }) {
+    return this.call("alter_alias", args);
+  }
+  drop_alias(args: { alias: string }) {
+    return this.call("drop_alias", args);
+  }
+  describe_alias(args: { alias: string }) {
+    return this.call("describe_alias", args);
+  }
+  list_aliases(args: { collection_name?: string } = {}) {
+    return this.call("list_aliases", args);
   }
   drop_collection(args: { collection_name: string }) {
     return this.call("drop_collection", args);
@@ -98,16 +139,16 @@ export class VecbusClient {
   get_collection_stats(args: { collection_name: string }) {
     return this.call("get_collection_stats", args);
   }
-  insert(args: { collection_name: string; data: Row[] }) {
+  insert(args: { collection_name: string; data: Row[]; partition_name?: string }) {
     return this.call("insert", args);
   }
-  upsert(args: { collection_name: string; data: Row[] }) {
+  upsert(args: { collection_name: string; data: Row[]; partition_name?: string }) {
     return this.call("upsert", args);
   }
-  delete(args: { collection_name: string; ids?: PrimaryKey[]; filter?: string }) {
+  delete(args: { collection_name: string; ids?: PrimaryKey[]; filter?: string; partition_name?: string }) {
     return this.call("delete", args);
   }
-  search(args: {
+  search(args: ReadOptions & {
     collection_name: string;
     data: Vector[];
     limit?: number;
@@ -122,14 +163,14 @@ export class VecbusClient {
   }) {
     return this.call("search", args);
   }
-  hybrid_search(args: { collection_name: string; reqs: AnnSearchRequest[]; ranker?: RankerSpec; limit?: number; offset?: number; output_fields?: string[] }) {
+  hybrid_search(args: ReadOptions & { collection_name: string; reqs: AnnSearchRequest[]; ranker?: RankerSpec; limit?: number; offset?: number; output_fields?: string[] }) {
     return this.call("hybrid_search", args);
   }
   /** `output_fields: ["count(*)"]` returns `[{"count(*)": n}]`. */
-  query(args: { collection_name: string; filter?: string; output_fields?: string[]; limit?: number; offset?: number }) {
+  query(args: ReadOptions & { collection_name: string; filter?: string; output_fields?: string[]; limit?: number; offset?: number }) {
     return this.call("query", args);
   }
-  get(args: { collection_name: string; ids: PrimaryKey[]; output_fields?: string[] }) {
+  get(args: ReadOptions & { collection_name: string; ids: PrimaryKey[]; output_fields?: string[] }) {
     return this.call("get", args);
   }
   status() {

@@ -57,4 +57,24 @@ describe("consistency", () => {
     }
     await assert.rejects(c.call("query", { collection_name: "c", filter: "id < 3", consistency_level: "Sometimes" }), (e: unknown) => e instanceof VecbusError && e.code === "INVALID_ARGUMENT");
   });
+
+  test("consistency - an upsert replaces a row atomically: readers never see 0 or 2 copies", async () => {
+    const c = env.client;
+    await c.insert({ collection_name: "c", data: [{ id: 5000, vector: [0, 0], version: 0 }] });
+    let stop = false;
+    const seen: number[] = [];
+    const readers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const rows = await c.query({ collection_name: "c", filter: "id == 5000", output_fields: ["version"], consistency_level: "Eventually" });
+        seen.push(rows.length);
+        if (rows.length !== 1) return;
+      }
+    });
+    for (let v = 1; v <= 100; v++) await c.upsert({ collection_name: "c", data: [{ id: 5000, vector: [v, v], version: v }] });
+    stop = true;
+    await Promise.all(readers);
+    assert.ok(seen.length > 50, `readers ran concurrently (${seen.length} reads)`);
+    assert.ok(seen.every((n) => n === 1), `copies seen: ${[...new Set(seen)]}`);
+    assert.deepEqual(await c.get({ collection_name: "c", ids: [5000], output_fields: ["version"] }), [{ id: 5000, version: 100 }]);
+  });
 });

@@ -101,4 +101,43 @@ describe("partitions and aliases", () => {
     await rejectsWith(c.call("rename_collection", { old_name: "fresh", new_name: "v2" }), "COLLECTION_ALREADY_EXISTS");
     await rejectsWith(c.call("rename_collection", { old_name: "ghost", new_name: "x" }), "COLLECTION_NOT_FOUND");
   });
+
+  test("partition key - rows route by key hash; filters on the key read only its partitions", async () => {
+    const c = env.client;
+    await c.create_collection({
+      collection_name: "tenants",
+      metric_type: "L2",
+      num_shards: 2,
+      num_partitions: 8,
+      schema: {
+        fields: [
+          { name: "id", type: "Int64", is_primary: true },
+          { name: "tenant", type: "VarChar", max_length: 16, is_partition_key: true },
+          { name: "v", type: "FloatVector", dim: 2 },
+        ],
+      },
+    });
+    const parts = await c.list_partitions({ collection_name: "tenants" });
+    assert.equal(parts.length, 8);
+    const tenants = ["acme", "globex", "initech", "umbrella", "hooli"];
+    await c.insert({ collection_name: "tenants", data: Array.from({ length: 100 }, (_, i) => ({ id: i, tenant: tenants[i % 5], v: [i, 1] })) });
+    for (const t of tenants) {
+      const rows = await c.query({ collection_name: "tenants", filter: `tenant == "${t}"`, output_fields: ["tenant"] });
+      assert.equal(rows.length, 20, t);
+      assert.ok(rows.every((r) => r.tenant === t));
+    }
+    const two = await c.query({ collection_name: "tenants", filter: `tenant in ["acme", "hooli"] and id < 50`, output_fields: [] });
+    assert.deepEqual(
+      two.map((r) => r.id),
+      Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 === 0 || i % 5 === 4),
+    );
+    const [hits] = await c.search({ collection_name: "tenants", data: [[0, 1]], limit: 3, filter: 'tenant == "globex"', output_fields: ["tenant"] });
+    assert.deepEqual(
+      hits.map((h: Hit) => h.id),
+      [1, 6, 11],
+    );
+    await rejectsWith(c.create_partition({ collection_name: "tenants", partition_name: "extra" }), "INVALID_ARGUMENT", /partition key/);
+    await rejectsWith(c.insert({ collection_name: "tenants", partition_name: "_default_0", data: [{ id: 500, tenant: "acme", v: [1, 1] }] }), "INVALID_ARGUMENT", /partition key/);
+    await rejectsWith(c.query({ collection_name: "tenants", filter: "id > 0", partition_names: ["_default_0"] }), "INVALID_ARGUMENT", /partition key/);
+  });
 });
