@@ -1,6 +1,8 @@
 // Readers for request fields: each returns the checked value or throws
 // INVALID_ARGUMENT naming the field, so handlers never see an unchecked value.
 import { VecbusError } from "./errors.js";
+import { formatExpr } from "./filter/ast.js";
+import { parseFilter } from "./filter/index.js";
 
 export type Args = Record<string, unknown>;
 
@@ -37,8 +39,17 @@ export function optBool(args: Args, name: string, dflt: boolean): boolean {
   return v;
 }
 
-/** A filter expression; blank means "no filter". */
+/**
+ * A filter expression; blank means "no filter". Templates (`{name}`) are
+ * filled from `filter_params` here and the expression is sent on as plain
+ * text, so shards never see parameters. `expr`/`expr_params` are pymilvus's
+ * names in hybrid search requests.
+ */
 export function optFilter(args: Args): string | undefined {
-  const f = optString(args, "filter");
-  return f && f.trim() !== "" ? f : undefined;
+  const f = optString(args, "filter") ?? optString(args, "expr");
+  if (!f || f.trim() === "") return undefined;
+  const params = args.filter_params ?? args.expr_params;
+  if (params === undefined || params === null) return f;
+  if (typeof params !== "object" || Array.isArray(params)) throw new VecbusError("INVALID_ARGUMENT", "filter_params must be a map of template name to value");
+  return formatExpr(parseFilter(f, params as Record<string, unknown>));
 }

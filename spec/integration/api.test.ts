@@ -205,4 +205,22 @@ describe("api", () => {
     assert.ok(s.shards.length > 0);
     assert.ok(s.shards.every((x) => x.owner === "test-streaming"));
   });
+
+  test("api - filter templates take their values from filter_params", async () => {
+    const c = env.client;
+    await c.create_collection({ collection_name: "tpl", dimension: 2, num_shards: 2 });
+    await c.insert({ collection_name: "tpl", data: Array.from({ length: 20 }, (_, i) => ({ id: i, vector: [i, 1], city: i % 2 ? "Oslo" : "Rome" })) });
+    const rows = await c.call("query", { collection_name: "tpl", filter: "id >= {lo} and city in {cities}", filter_params: { lo: 15, cities: ["Oslo"] }, output_fields: [] });
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [15, 17, 19],
+    );
+    const [hits] = await c.call("search", { collection_name: "tpl", data: [[0, 1]], limit: 2, filter: "city == {c}", filter_params: { c: "Oslo" } });
+    assert.deepEqual(
+      hits.map((h: Hit) => h.id),
+      [1, 3],
+    );
+    assert.equal((await c.call("delete", { collection_name: "tpl", filter: "id < {n}", filter_params: { n: 5 } })).delete_count, 5);
+    await assert.rejects(c.call("query", { collection_name: "tpl", filter: "id > {missing}", filter_params: { other: 1 } }), /missing/);
+  });
 });
