@@ -37,7 +37,10 @@ export function unknownPartition(collection: string, name: string): VecbusError 
  */
 export function prunePartitions(expr: Expr, keyField: string, numPartitions: number): Set<string> | undefined {
   const isKey = (e: Expr) => e.kind === "field" && e.name === keyField && e.path.length === 0;
-  const of = (values: unknown[]) => new Set(values.map((v) => partitionKeyPartition(typeof v === "bigint" ? Number(v) : v, numPartitions)));
+  // Only values a key can hold prune; anything else (1.5, true, a list) leaves the filter to reject or match nothing.
+  const keyLike = (v: unknown) => typeof v === "string" || (typeof v === "number" && Number.isSafeInteger(v)) || typeof v === "bigint";
+  const of = (values: unknown[]) =>
+    values.every(keyLike) ? new Set(values.map((v) => partitionKeyPartition(typeof v === "bigint" ? Number(v) : v, numPartitions))) : undefined;
   switch (expr.kind) {
     case "compare":
       if (expr.op !== "==") return undefined;

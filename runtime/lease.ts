@@ -11,7 +11,8 @@ export class Lease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
-  private ticking = false;
+  /** The check in progress: a slow KV round trip must not let two checks race on the same revision. */
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly kv: KV,
@@ -31,24 +32,31 @@ export class Lease {
     return this.leading;
   }
 
-  private async tick(): Promise<void> {
-    // A slow KV round trip must not let two checks race on the same revision.
-    if (this.ticking) return;
-    this.ticking = true;
+  private tick(): Promise<void> {
+    this.running ??= this.check().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async check(): Promise<void> {
+    let held = false;
     try {
-      let held = false;
-      try {
-        held = await this.tryHold();
-      } catch (e) {
-        this.log.warn("lease check failed", { key: this.key, error: String(e) });
+      held = await this.tryHold();
+    } catch (e) {
+      this.log.warn("lease check failed", { key: this.key, error: String(e) });
+    }
+    if (held === this.leading) return;
+    this.leading = held;
+    this.log.info(held ? "took the lease" : "lost the lease", { key: this.key });
+    try {
+      await this.onChange(held);
+    } catch (e) {
+      // A takeover that failed half-way (say, the oracle could not read its bound) is undone;
+      // the next check finds the key still ours and tries again.
+      this.log.error("leadership change failed", { key: this.key, error: String(e) });
+      if (held) {
+        this.leading = false;
+        await this.onChange(false).catch(() => undefined);
       }
-      if (held !== this.leading) {
-        this.leading = held;
-        this.log.info(held ? "took the lease" : "lost the lease", { key: this.key });
-        await this.onChange(held);
-      }
-    } finally {
-      this.ticking = false;
     }
   }
 
@@ -72,6 +80,7 @@ export class Lease {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.running;
     if (this.leading) {
       this.leading = false;
       await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => undefined);

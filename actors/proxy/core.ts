@@ -86,6 +86,8 @@ export class ProxyCore {
       for (const n of names) if (!meta.partitions.includes(n)) throw unknownPartition(meta.name, n);
       if (names.length > 0) scope.partition_names = names;
     }
+    // Without a restriction a read covers the partitions that exist: rows of a dropped partition stay hidden.
+    scope.partition_names ??= meta.partitions;
     const level = checkConsistency(args.consistency_level, meta.consistency_level);
     if (level === "Strong") scope.guarantee_ts = (await this.coordinator({ kind: "allocate_ts", count: 1 })).ts;
     else if (level === "Bounded") scope.guarantee_ts = composeTs(Date.now() - BOUNDED_STALENESS_MS, 0);

@@ -20,7 +20,7 @@ test("partitions - a filter on the key names the partitions it can match", () =>
 });
 
 test("partitions - anything that may match other keys reads every partition", () => {
-  for (const f of ['k != "a"', 'k not in ["a"]', 'k == "a" or x > 3', "x == 1", 'k like "a%"', 'not (k == "a")', 'k["x"] == 1']) {
+  for (const f of ["k == 1.5", "k in [1, 2.5]", "k == true", 'k != "a"', 'k not in ["a"]', 'k == "a" or x > 3', "x == 1", 'k like "a%"', 'not (k == "a")', 'k["x"] == 1']) {
     assert.equal(prune(f), undefined, f);
   }
 });
