@@ -318,6 +318,165 @@ test("vecbus data and admin commands", async (t) => {
       assert.match(noKey.stderr, /--partitions needs a partition-key field/);
     });
 
+    await t.test("search surface: anns field, offset, range, group-by, filter params, count, hybrid search", async () => {
+      // Two vector fields on two shards. On vec_a row i lies at distance i² from the origin;
+      // on vec_b at (b(i) - 5)² from [0,5,0,0], where b is a permutation of 0..39.
+      const N = 40;
+      const b = (i: number) => (i * 7) % N;
+      const schemaFile = path.join(env.dataDir, "two-vectors.json");
+      fs.writeFileSync(
+        schemaFile,
+        JSON.stringify({
+          fields: [
+            { name: "id", type: "Int64", is_primary: true },
+            { name: "vec_a", type: "FloatVector", dim: 4 },
+            { name: "vec_b", type: "FloatVector", dim: 4 },
+            { name: "tag", type: "VarChar", max_length: 8 },
+          ],
+        }),
+      );
+      const created = await vecbusJson<{ num_shards: number }>(["collection", "create", "multi", "--schema", schemaFile, "--shards", "2", "--metric", "L2", "--consistency", "Strong"], url);
+      assert.equal(created.num_shards, 2);
+      const ids = Array.from({ length: N }, (_, i) => i);
+      const file = writeJsonl(env.dataDir, "multi.jsonl", ids.map((i) => JSON.stringify({ id: i, vec_a: [i, 0, 0, 0], vec_b: [0, b(i), 0, 0], tag: `g${i % 4}` })));
+      assert.equal((await vecbusJson<{ insert_count: number }>(["insert", "multi", "--file", file], url)).insert_count, N);
+
+      type Hits = { id: number; distance: number; entity: { tag?: string } }[][];
+      const hitIds = (r: Hits) => r[0].map((h) => h.id);
+      const dA = (i: number) => i * i;
+      const dB = (i: number) => (b(i) - 5) ** 2;
+      const nearest = (d: (i: number) => number, keep: (i: number) => boolean = () => true) => ids.filter(keep).sort((x, y) => d(x) - d(y) || x - y);
+
+      // Which vector field to search, and a page of the results after --offset.
+      const noField = await vecbus(["search", "multi", "--vector", "[0,5,0,0]"], url);
+      assert.equal(noField.code, 1);
+      assert.match(noField.stderr, /error INVALID_ARGUMENT: anns_field is required/);
+      const onB = ["search", "multi", "--vector", "[0,5,0,0]", "--anns-field", "vec_b"];
+      const seven = await vecbusJson<Hits>([...onB, "--limit", "7"], url);
+      assert.deepEqual(hitIds(seven), nearest(dB).slice(0, 7));
+      const paged = await vecbusJson<Hits>([...onB, "--limit", "4", "--offset", "3"], url);
+      assert.deepEqual(paged[0], seven[0].slice(3));
+      const pagedTable = parseTable((await vecbus([...onB, "--limit", "4", "--offset", "3"], url)).stdout);
+      assert.deepEqual(
+        pagedTable.map((r) => [r.rank, r.id]),
+        seven[0].slice(3).map((h, i) => [String(i + 4), String(h.id)]),
+        "ranks continue after the offset",
+      );
+
+      // Range search: L2 keeps range_filter <= d < radius.
+      const onA = ["search", "multi", "--vector", "[0,0,0,0]", "--anns-field", "vec_a"];
+      const ranged = await vecbusJson<Hits>([...onA, "--radius", "26", "--range-filter", "4", "--limit", "20"], url);
+      assert.deepEqual(hitIds(ranged), [2, 3, 4, 5]);
+      assert.ok(ranged[0].every((h) => h.distance >= 4 && h.distance < 26), JSON.stringify(ranged));
+      const withinRadius = await vecbusJson<Hits>([...onA, "--radius", "10", "--limit", "20"], url);
+      assert.deepEqual(hitIds(withinRadius), [0, 1, 2, 3]);
+      const noRadius = await vecbus([...onA, "--range-filter", "4"], url);
+      assert.equal(noRadius.code, 1);
+      assert.match(noRadius.stderr, /error INVALID_ARGUMENT: .*range_filter needs a radius/);
+
+      // Group by: at most --limit groups of up to --group-size hits, best group first.
+      const grouped = await vecbusJson<Hits>([...onA, "--group-by", "tag", "--group-size", "2", "--limit", "3"], url);
+      assert.deepEqual(hitIds(grouped), [0, 4, 1, 5, 2, 6]);
+      assert.deepEqual([...new Set(grouped[0].map((h) => h.entity.tag))], ["g0", "g1", "g2"]);
+      const groupTable = parseTable((await vecbus([...onA, "--group-by", "tag", "--group-size", "2", "--limit", "2", "--offset", "1"], url)).stdout);
+      assert.deepEqual(
+        groupTable.map((r) => [r.group, r.tag, r.id]),
+        [
+          ["2", "g1", "1"],
+          ["2", "g1", "5"],
+          ["3", "g2", "2"],
+          ["3", "g2", "6"],
+        ],
+      );
+      const sizeAlone = await vecbus([...onA, "--group-size", "2"], url);
+      assert.equal(sizeAlone.code, 2);
+      assert.match(sizeAlone.stderr, /--group-size needs --group-by/);
+
+      // Filter templates.
+      const templated = await vecbusJson<Hits>([...onA, "--filter", "id >= {low}", "--filter-params", '{"low": 30}', "--limit", "3"], url);
+      assert.deepEqual(hitIds(templated), [30, 31, 32]);
+      const notMap = await vecbus([...onA, "--filter", "id >= {low}", "--filter-params", "[30]"], url);
+      assert.equal(notMap.code, 2);
+      assert.match(notMap.stderr, /--filter-params must be a JSON map/);
+
+      // query: --count, --offset, and no filter with --limit.
+      assert.deepEqual(await vecbusJson(["query", "multi", "--count"], url), [{ "count(*)": N }]);
+      assert.equal((await vecbus(["query", "multi", "--count"], url)).stdout.trim(), `${N} rows match`);
+      assert.equal((await vecbus(["query", "multi", "--count", "--filter", "id < 10"], url)).stdout.trim(), "10 rows match");
+      assert.equal((await vecbus(["query", "multi", "--count", "--filter", "tag == {t}", "--filter-params", '{"t": "g1"}'], url)).stdout.trim(), "10 rows match");
+      const rowIds = (rows: { id: number }[]) => rows.map((r) => r.id);
+      assert.deepEqual(rowIds(await vecbusJson(["query", "multi", "--filter", "id >= 20", "--limit", "2", "--offset", "3", "--output-fields", "tag"], url)), [23, 24]);
+      assert.deepEqual(await vecbusJson(["query", "multi", "--limit", "3", "--offset", "5", "--output-fields", "tag"], url), [
+        { id: 5, tag: "g1" },
+        { id: 6, tag: "g2" },
+        { id: 7, tag: "g3" },
+      ]);
+      for (const [args, message] of [
+        [[], /query needs --filter EXPR, or --limit N/],
+        [["--count", "--limit", "3"], /--count counts every matching row/],
+        [["--filter", "id > 0", "--offset", "3"], /--offset needs --limit/],
+      ] as [string[], RegExp][]) {
+        const r = await vecbus(["query", "multi", ...args], url);
+        assert.equal(r.code, 2, `query ${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+      }
+
+      // hybrid-search: each entry of --reqs is a search; the ranker fuses their ranks.
+      const reqsFile = path.join(env.dataDir, "reqs.json");
+      fs.writeFileSync(
+        reqsFile,
+        JSON.stringify([
+          { data: [[0, 0, 0, 0]], anns_field: "vec_a", limit: 5 },
+          { data: [[0, 5, 0, 0]], anns_field: "vec_b", limit: 5, filter: "id < 30" },
+        ]),
+      );
+      const lists = [nearest(dA).slice(0, 5), nearest(dB, (i) => i < 30).slice(0, 5)];
+      const dist = [dA, dB];
+      const fused = (score: (req: number, rank: number, d: number) => number) => {
+        const scores = new Map<number, number>();
+        lists.forEach((list, req) => list.forEach((id, rank) => scores.set(id, (scores.get(id) ?? 0) + score(req, rank, dist[req](id)))));
+        return [...scores].sort(([x, s], [y, t]) => t - s || x - y);
+      };
+      const expectHits = (got: Hits, want: [number, number][]) => {
+        assert.deepEqual(hitIds(got), want.map(([id]) => id));
+        got[0].forEach((h, i) => assert.ok(Math.abs(h.distance - want[i][1]) < 1e-9, `hit ${h.id}: score ${h.distance}, expected ${want[i][1]}`));
+      };
+      const hybrid = ["hybrid-search", "multi", "--reqs", reqsFile];
+
+      const rrf = fused((_, rank) => 1 / (10 + rank + 1));
+      expectHits(await vecbusJson<Hits>([...hybrid, "--ranker", "rrf", "--k", "10", "--limit", "5", "--output-fields", "tag"], url), rrf.slice(0, 5));
+      expectHits(await vecbusJson<Hits>([...hybrid, "--k", "10", "--limit", "3", "--offset", "2"], url), rrf.slice(2, 5));
+      const rrfDefault = fused((_, rank) => 1 / (60 + rank + 1));
+      expectHits(await vecbusJson<Hits>(hybrid, url), rrfDefault.slice(0, 10));
+
+      const weights = [0.7, 0.3];
+      const weighted = fused((req, _, d) => weights[req] * (1 - (2 * Math.atan(d)) / Math.PI));
+      expectHits(await vecbusJson<Hits>([...hybrid, "--ranker", "weighted", "--weights", "0.7,0.3", "--limit", "6"], url), weighted.slice(0, 6));
+      const weightedTable = parseTable((await vecbus([...hybrid, "--weights", "0.7,0.3", "--limit", "4", "--output-fields", "tag"], url)).stdout);
+      assert.deepEqual(
+        weightedTable.map((r) => [r.rank, r.id, r.tag]),
+        weighted.slice(0, 4).map(([id], i) => [String(i + 1), String(id), `g${id % 4}`]),
+      );
+      assert.ok(weightedTable.every((r) => r.score !== undefined && r.score !== ""), "the fused score column is headed score");
+
+      const oneWeight = await vecbus([...hybrid, "--weights", "1"], url);
+      assert.equal(oneWeight.code, 1);
+      assert.match(oneWeight.stderr, /error INVALID_ARGUMENT: .*one weight per search/);
+      for (const [args, message] of [
+        [["--ranker", "weighted"], /--ranker weighted needs --weights/],
+        [["--ranker", "rrf", "--weights", "0.5,0.5"], /--weights goes with --ranker weighted/],
+        [["--ranker", "max"], /--ranker must be rrf or weighted/],
+        [["--k", "ten"], /--k must be a number/],
+      ] as [string[], RegExp][]) {
+        const r = await vecbus([...hybrid, ...args], url);
+        assert.equal(r.code, 2, `hybrid-search ${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+      }
+      const noReqs = await vecbus(["hybrid-search", "multi"], url);
+      assert.equal(noReqs.code, 2);
+      assert.match(noReqs.stderr, /--reqs is required/);
+    });
+
     await t.test("help lists the new commands", async () => {
       const r = await vecbus(["help"]);
       assert.equal(r.code, 0);
@@ -332,11 +491,22 @@ test("vecbus data and admin commands", async (t) => {
         "alias drop ALIAS",
         "alias describe ALIAS",
         "alias list",
+        "hybrid-search NAME --reqs FILE.json",
       ]) {
         assert.ok(r.stdout.includes(`  ${c} `), `help lacks "${c}":\n${r.stdout}`);
       }
       assert.match((await vecbus(["help", "query"])).stdout, /--partitions VALUE, --consistency VALUE/);
       assert.match((await vecbus(["help", "insert"])).stdout, /--partition VALUE/);
+      const search = (await vecbus(["help", "search"])).stdout;
+      for (const f of ["--anns-field FIELD", "--offset N", "--radius X", "--range-filter X", "--group-by FIELD", "--group-size N", "--filter-params JSON"]) {
+        assert.ok(search.includes(f), `help search lacks ${f}:\n${search}`);
+      }
+      const query = (await vecbus(["help", "query"])).stdout;
+      for (const f of ["--offset N", "--count", "--filter-params JSON"]) assert.ok(query.includes(f), `help query lacks ${f}:\n${query}`);
+      const hybrid = (await vecbus(["help", "hybrid-search"])).stdout;
+      for (const f of ["--ranker rrf|weighted", "--k 60", "--weights 0.7,0.3", "--limit 10", "--offset N", "--output-fields a,b"]) {
+        assert.ok(hybrid.includes(f), `help hybrid-search lacks ${f}:\n${hybrid}`);
+      }
     });
 
     await t.test("a bad line stops the insert and names its line", async () => {
