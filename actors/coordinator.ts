@@ -317,10 +317,27 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Shard keys (and their WAL streams) whose collection is gone: left by a drop
+   * that crashed half-way. Assignments are read before collections, so a
+   * collection created in between is seen and its new shards are kept.
+   */
+  private async collectOrphanShards(): Promise<void> {
+    const assignments = await this.ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix);
+    const live = new Set([...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((c) => c.value.id));
+    for (const [key, { value: a, revision }] of assignments) {
+      if (live.has(a.collection_id)) continue;
+      await this.ctx.meta.delete(key, revision).catch(() => undefined);
+      await deleteWalStream(this.ctx.jsm, this.ctx.names.walStream(a.collection_id, a.shard));
+      this.ctx.log.info("removed an orphaned shard", { collection: a.collection_name, shard: a.shard });
+    }
+  }
+
   private async sweep(): Promise<void> {
     if (this.sweeping || !this.lease.isLeader) return;
     this.sweeping = true;
     try {
+      await this.collectOrphanShards();
       await this.assignShards();
     } catch (e) {
       const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");

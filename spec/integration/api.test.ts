@@ -223,4 +223,23 @@ describe("api", () => {
     assert.equal((await c.call("delete", { collection_name: "tpl", filter: "id < {n}", filter_params: { n: 5 } })).delete_count, 5);
     await assert.rejects(c.call("query", { collection_name: "tpl", filter: "id > {missing}", filter_params: { other: 1 } }), /missing/);
   });
+
+  test("api - the coordinator removes shards whose collection vanished in a half-done drop", async () => {
+    const c = env.client;
+    const d = await c.create_collection({ collection_name: "orphan", dimension: 2 });
+    const { Kvm } = await import("@nats-io/kv");
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const kv = await new Kvm(c.nc).open("vecbus_meta");
+    // What a coordinator that crashed right after deleting the collection key leaves behind.
+    await kv.delete("collections.orphan");
+    const jsm = await jetstreamManager(c.nc);
+    let gone = false;
+    for (let i = 0; i < 60 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const key = await kv.get(`shards.${d.collection_id}.0`);
+      gone = !key || key.operation !== "PUT";
+    }
+    assert.ok(gone, "the orphaned shard key is removed by the sweep");
+    await assert.rejects(jsm.streams.info(`vecbus_WAL_${d.collection_id}_0`));
+  });
 });
