@@ -5,20 +5,22 @@
 //
 // Takes: CoordinatorMsg on <prefix>.int.coord.
 // Writes: collections.<name>, shards.<cid>.<shard>, counters.*, tso (meta bucket);
-//         creates and deletes WAL streams.
+//         creates and deletes WAL streams; deletes a dropped collection's
+//         segments.<cid>.<shard> keys and segment objects.
 // Invariant: a collection key exists only once all its WAL streams exist.
 import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
-import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ShardAssignment } from "../protocol/messages.js";
+import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ShardAssignment, ShardSegments } from "../protocol/messages.js";
 import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
-import { MetaKey, SessionKey } from "../protocol/subjects.js";
+import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
 import { decodeMap } from "../runtime/codec.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Lease } from "../runtime/lease.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { request } from "../runtime/rpc.js";
 import { liveNodes, Session } from "../runtime/session.js";
+import { BlobStore } from "../storage/object-store.js";
 import { createWalStream, deleteWalStream } from "../storage/wal.js";
 import { TimestampOracle } from "./tso.js";
 
@@ -32,6 +34,7 @@ export class Coordinator {
   private mailbox: Mailbox<CoordinatorMsg> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private blobs: BlobStore | undefined;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -137,6 +140,7 @@ export class Coordinator {
       await this.ctx.meta.delete(MetaKey.shard(cur.value.id, s)).catch(() => undefined);
     }
     await this.deleteStreams(cur.value);
+    await this.deleteSegments(cur.value.id);
     this.ctx.log.info("dropped collection", { name: m.name, id: cur.value.id });
     return { dropped: true };
   }
@@ -268,6 +272,17 @@ export class Coordinator {
   }
 
   /**
+   * Keys first: an object whose key is gone is never read again, so a crash
+   * between the two leaves only garbage. Objects no key named (an interrupted
+   * flush's) go too.
+   */
+  private async deleteSegments(collectionId: number): Promise<void> {
+    for (const key of (await this.ctx.meta.list(MetaKey.segmentsOf(collectionId))).keys()) await this.ctx.meta.delete(key);
+    this.blobs ??= await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+    for (const o of await this.blobs.list()) if (ObjectName.ofCollection(collectionId, o.name)) await this.blobs.delete(o.name);
+  }
+
+  /**
    * Gives every shard without a live owner to the least-loaded live streaming
    * node, bumping the shard epoch so the previous owner knows it was replaced.
    */
@@ -324,7 +339,7 @@ export class Coordinator {
    */
   private async collectOrphanShards(): Promise<void> {
     const assignments = await this.ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix);
-    const live = new Set([...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((c) => c.value.id));
+    const live = await this.liveCollectionIds();
     for (const [key, { value: a, revision }] of assignments) {
       if (live.has(a.collection_id)) continue;
       await this.ctx.meta.delete(key, revision).catch(() => undefined);
@@ -333,11 +348,31 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Segments whose collection is gone: left by a drop that crashed half-way,
+   * or claimed by a shard that opened while its collection was being dropped.
+   * Keys are read before collections, as for shards.
+   */
+  private async collectOrphanSegments(): Promise<void> {
+    const keys = await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsPrefix);
+    const live = await this.liveCollectionIds();
+    const orphaned = new Set([...keys.values()].map((k) => k.value.collection_id).filter((id) => !live.has(id)));
+    for (const id of orphaned) {
+      await this.deleteSegments(id);
+      this.ctx.log.info("removed orphaned segments", { collection_id: id });
+    }
+  }
+
+  private async liveCollectionIds(): Promise<Set<number>> {
+    return new Set([...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((c) => c.value.id));
+  }
+
   private async sweep(): Promise<void> {
     if (this.sweeping || !this.lease.isLeader) return;
     this.sweeping = true;
     try {
       await this.collectOrphanShards();
+      await this.collectOrphanSegments();
       await this.assignShards();
     } catch (e) {
       const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");

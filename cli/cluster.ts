@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Coordinator } from "../actors/coordinator.js";
 import { Proxy } from "../actors/proxy/proxy.js";
 import { StreamingNode } from "../actors/streaming/node.js";
+import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { closeConnection, connectNats, openContext } from "../runtime/context.js";
 
@@ -18,6 +19,12 @@ export interface ClusterOptions {
   roles?: readonly Role[];
   /** Node ids are `<nodeId>-<role>`; a stable id lets a restarted process take back its shards and lease at once. */
   nodeId: string;
+  /**
+   * When streaming nodes seal growing segments. Unset fields come from
+   * VECBUS_SEGMENT_ROWS_MAX and VECBUS_SEAL_IDLE_MS, else the defaults
+   * (100000 rows, 10000 ms): the environment reaches `vecbus serve` and `start`.
+   */
+  seal?: Partial<SealOptions>;
 }
 
 export interface Cluster {
@@ -44,7 +51,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const id = `${opts.nodeId}-${role}`;
       const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true });
       const ctx = await openContext(nc, opts.prefix ?? DEFAULT_PREFIX, role);
-      const actor = role === "streaming" ? new StreamingNode(ctx, id) : role === "coordinator" ? new Coordinator(ctx, id) : new Proxy(ctx, id);
+      const actor = role === "streaming" ? new StreamingNode(ctx, id, sealOptions(opts.seal)) : role === "coordinator" ? new Coordinator(ctx, id) : new Proxy(ctx, id);
       running.push({ actor, nc });
       await actor.start();
     }
@@ -53,4 +60,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw e;
   }
   return { stop };
+}
+
+function sealOptions(given: Partial<SealOptions> = {}): SealOptions {
+  return {
+    segmentRowsMax: given.segmentRowsMax ?? envInt("VECBUS_SEGMENT_ROWS_MAX") ?? SEAL_DEFAULTS.segmentRowsMax,
+    sealIdleMs: given.sealIdleMs ?? envInt("VECBUS_SEAL_IDLE_MS") ?? SEAL_DEFAULTS.sealIdleMs,
+  };
+}
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got "${raw}"`);
+  return n;
 }

@@ -30,6 +30,7 @@ export const API_METHODS = [
   "hybrid_search",
   "query",
   "get",
+  "flush",
   "status",
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
@@ -72,6 +73,8 @@ export interface ShardStatus {
   wal_stream: string;
   wal_last_seq: number;
   row_count: number | null;
+  /** Sealed segments the owner holds, flushed or on their way. */
+  segments: number | null;
 }
 
 export interface ClusterStatus {
@@ -103,5 +106,6 @@ export interface ApiReplies {
   hybrid_search: Hit[][];
   query: Row[];
   get: Row[];
+  flush: { flushed_segments: number };
   status: ClusterStatus;
 }

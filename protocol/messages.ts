@@ -78,7 +78,8 @@ export type ShardMsg =
   | ({ kind: "query"; filter?: string; output_fields: string[]; limit: number; count?: boolean } & ReadScope)
   | ({ kind: "get"; ids: PrimaryKey[]; output_fields: string[] } & ReadScope)
   | { kind: "stats" }
-  | { kind: "drop_partition"; partition_name: string };
+  | { kind: "drop_partition"; partition_name: string }
+  | { kind: "flush" };
 
 /** Writes report the timestamp of their WAL record: Session reads wait for it. */
 export interface ShardReplies {
@@ -88,8 +89,10 @@ export interface ShardReplies {
   search: Hit[][];
   query: Row[];
   get: Row[];
-  stats: { row_count: number; wal_last_seq: number };
+  stats: { row_count: number; wal_last_seq: number; segments: number };
   drop_partition: { delete_count: number; timestamp: bigint };
+  /** Segments written to the object store by this flush (and by earlier ones it waited for). */
+  flush: { flushed_segments: number };
 }
 
 /** The value of an alias key in the meta bucket. */
@@ -105,6 +108,34 @@ export interface ShardAssignment {
   shard: number;
   owner: string;
   epoch: number;
+}
+
+/** A sealed segment as committed in its shard's segments key; `object` and `delete_logs` are object store names. */
+export interface SegmentRef {
+  segment_id: number;
+  object: string;
+  row_count: number;
+  seq_from: number;
+  seq_to: number;
+  pk_min: PrimaryKey | null;
+  pk_max: PrimaryKey | null;
+  /** Each holds a msgpack list of primary keys deleted from the segment, oldest log first. */
+  delete_logs: string[];
+  state: "flushed";
+}
+
+/**
+ * The value of a shard's segments key: what the object store holds of the
+ * shard as of WAL sequence `checkpoint_seq`. The WAL from checkpoint_seq + 1
+ * on holds the rest. `epoch` is the owner that wrote it: an owner with a
+ * lower epoch may not write it again.
+ */
+export interface ShardSegments {
+  collection_id: number;
+  shard: number;
+  epoch: number;
+  checkpoint_seq: number;
+  segments: SegmentRef[];
 }
 
 /** One record of a shard's write-ahead log. */

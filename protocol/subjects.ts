@@ -68,8 +68,24 @@ export const MetaKey = {
   aliasesPrefix: "aliases.>",
   shard: (collectionId: number, shard: number) => `shards.${collectionId}.${shard}`,
   shardsPrefix: "shards.>",
+  segments: (collectionId: number, shard: number) => `segments.${collectionId}.${shard}`,
+  segmentsOf: (collectionId: number) => `segments.${collectionId}.*`,
+  segmentsPrefix: "segments.>",
   counter: (name: string) => `counters.${name}`,
   tso: "tso",
+} as const;
+
+// Object names inside the segment bucket. An owner names a segment by its id
+// (its last WAL sequence) and a delete log by the checkpoint of the flush
+// that wrote it, both above the committed checkpoint, so it never overwrites
+// a committed object; the owner's epoch in the name keeps a stale owner's
+// uploads from overwriting a newer owner's objects of the same id.
+export const ObjectName = {
+  segment: (collectionId: number, shard: number, segmentId: number, epoch: number) => `seg/${collectionId}/${shard}/${segmentId}-${epoch}`,
+  deleteLog: (collectionId: number, shard: number, segmentId: number, checkpoint: number, epoch: number) =>
+    `del/${collectionId}/${shard}/${segmentId}/${checkpoint}-${epoch}`,
+  /** Whether an object (committed or left over from an interrupted flush) belongs to a collection. */
+  ofCollection: (collectionId: number, name: string) => name.startsWith(`seg/${collectionId}/`) || name.startsWith(`del/${collectionId}/`),
 } as const;
 
 // Keys inside the session bucket (its TTL makes a silent actor's key vanish).

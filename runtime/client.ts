@@ -173,6 +173,10 @@ export class VecbusClient {
   get(args: ReadOptions & { collection_name: string; ids: PrimaryKey[]; output_fields?: string[] }) {
     return this.call("get", args);
   }
+  /** Seals and writes every shard's growing segment to the object store; resolves once they are committed. */
+  flush(args: { collection_name: string }) {
+    return this.call("flush", args);
+  }
   status() {
     return this.call("status");
   }

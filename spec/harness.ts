@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
 import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
 import { VecbusClient } from "../runtime/client.js";
@@ -13,6 +14,8 @@ export interface TestEnv {
   dataDir: string;
   cluster: Cluster | undefined;
   client: VecbusClient;
+  /** Stops the actors and starts them again (same node id) on the same server: a restart from what NATS stored. */
+  restart(): Promise<void>;
   /** Stops actors, client and server, and removes the store. */
   close(): Promise<void>;
 }
@@ -21,13 +24,15 @@ export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `vecbus-${tag}-`));
 }
 
-export async function startEnv(opts: { roles?: readonly Role[] | "none"; tag?: string } = {}): Promise<TestEnv> {
+export async function startEnv(opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions> } = {}): Promise<TestEnv> {
   const dataDir = tempDir(opts.tag ?? "test");
   const nats = await startNatsServer({ dataDir });
+  const roles = opts.roles;
+  const start = () => (roles === "none" ? Promise.resolve(undefined) : startCluster({ natsUrl: nats.url, nodeId: "test", roles, seal: opts.seal }));
   let cluster: Cluster | undefined;
   let client: VecbusClient | undefined;
   try {
-    if (opts.roles !== "none") cluster = await startCluster({ natsUrl: nats.url, nodeId: "test", roles: opts.roles });
+    cluster = await start();
     client = await VecbusClient.connect(nats.url, { timeoutMs: 20_000 });
   } catch (e) {
     await cluster?.stop();
@@ -37,8 +42,15 @@ export async function startEnv(opts: { roles?: readonly Role[] | "none"; tag?: s
   return {
     nats,
     dataDir,
-    cluster,
+    get cluster() {
+      return cluster;
+    },
     client,
+    restart: async () => {
+      await cluster?.stop();
+      cluster = undefined;
+      cluster = await start();
+    },
     close: async () => {
       await client!.close().catch(() => undefined);
       await cluster?.stop();

@@ -2,31 +2,36 @@
 // (smaller is closer); IP and COSINE are similarities (larger is closer).
 import type { MetricType } from "../protocol/schema.js";
 
-export type DistanceFn = (a: Float32Array, b: Float32Array) => number;
+/**
+ * `b` may be a whole column of row-major vectors: the vector compared starts
+ * at `bAt`, so a sealed segment's rows need no view object each.
+ */
+export type DistanceFn = (a: Float32Array, b: Float32Array, bAt?: number) => number;
 
-function l2sq(a: Float32Array, b: Float32Array): number {
+function l2sq(a: Float32Array, b: Float32Array, bAt = 0): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
+    const d = a[i] - b[bAt + i];
     s += d * d;
   }
   return s;
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
+function dot(a: Float32Array, b: Float32Array, bAt = 0): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  for (let i = 0; i < a.length; i++) s += a[i] * b[bAt + i];
   return s;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
+function cosine(a: Float32Array, b: Float32Array, bAt = 0): number {
   let ab = 0;
   let aa = 0;
   let bb = 0;
   for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
+    const y = b[bAt + i];
+    ab += a[i] * y;
     aa += a[i] * a[i];
-    bb += b[i] * b[i];
+    bb += y * y;
   }
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }

@@ -49,14 +49,18 @@ export class MetaStore {
    * returns the next one, or undefined to leave the key alone.
    */
   async casUpdate<T>(key: string, fn: (cur: T | null) => T | undefined, attempts = 20): Promise<T | undefined> {
+    return (await this.casVersioned(key, fn, attempts))?.value;
+  }
+
+  /** casUpdate that also returns the key's revision, for a writer that goes on writing against it. */
+  async casVersioned<T>(key: string, fn: (cur: T | null) => T | undefined, attempts = 20): Promise<Versioned<T> | null> {
     for (let i = 0; i < attempts; i++) {
       const cur = await this.get<T>(key);
       const next = fn(cur ? cur.value : null);
-      if (next === undefined) return cur?.value;
+      if (next === undefined) return cur;
       try {
-        if (cur) await this.update(key, next, cur.revision);
-        else await this.create(key, next);
-        return next;
+        const revision = cur ? await this.update(key, next, cur.revision) : await this.create(key, next);
+        return { value: next, revision };
       } catch (e) {
         if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
       }

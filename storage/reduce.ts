@@ -1,10 +1,10 @@
 // The pure parts of search that segments and the proxy share: one ranking
 // order for hits, range-search bounds, top-k with offset across shards, and
-// group-by within a segment and across shards. No I/O beyond the callback
-// `groupedSearch` is given, so each piece is unit-tested on its own.
+// group-by within a segment and across shards. No I/O beyond the callbacks
+// `groupedSearch` and `mergedSearch` are given, so each piece is unit-tested on its own.
 import type { Hit } from "../protocol/api.js";
-import type { SearchRange } from "../protocol/messages.js";
-import type { PrimaryKey } from "../protocol/rows.js";
+import type { GroupBy, SearchRange } from "../protocol/messages.js";
+import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { MetricType } from "../protocol/schema.js";
 import { largerIsCloser } from "./distance.js";
 import type { Order } from "./topk.js";
@@ -41,6 +41,14 @@ export function inRange(metric: MetricType, r: SearchRange): (d: number) => bool
 /** One query vector's hits from every shard (each shard sent its top offset + limit) → ranks offset..offset+limit-1. */
 export function mergeTop<T extends Ranked>(lists: T[][], order: Order<Ranked>, offset: number, limit: number): T[] {
   return lists.flat().sort(order).slice(offset, offset + limit);
+}
+
+/** Rows from several sources (shards, segments), each in primary-key order → ranks offset..offset+limit-1 in primary-key order. */
+export function mergeRows(parts: Row[][], pkField: string, offset: number, limit: number): Row[] {
+  return parts
+    .flat()
+    .sort((a, b) => comparePk(a[pkField] as PrimaryKey, b[pkField] as PrimaryKey))
+    .slice(offset, offset + limit);
 }
 
 /**
@@ -125,4 +133,27 @@ export async function groupedSearch(
     }),
   );
   return reduced.map((r, q) => fillGroups(r.groups, second.flatMap((hits) => hits?.[q] ?? []), w).flat());
+}
+
+export interface MergeWindow {
+  order: Order<Ranked>;
+  offset: number;
+  limit: number;
+  group?: GroupBy;
+}
+
+/**
+ * A search over several sources that rank with one order — the shards of a
+ * collection, or the segments of a shard: each sends its best offset + limit
+ * hits (or groups), merged by a top-k, or by `groupedSearch`'s two rounds;
+ * `search` gets the second round's group-by, naming the groups it asks for.
+ */
+export async function mergedSearch(sources: number, search: (source: number, secondRound?: GroupBy) => Promise<Hit[][]>, w: MergeWindow): Promise<Hit[][]> {
+  const group = w.group;
+  if (group) {
+    const window = { key: (h: Hit) => h.entity[group.field], order: w.order, offset: w.offset, limit: w.limit, size: group.size };
+    return groupedSearch(sources, (s, values) => search(s, values && { ...group, values }), window);
+  }
+  const per = await Promise.all(Array.from({ length: sources }, (_, s) => search(s)));
+  return per[0].map((_, q) => mergeTop(per.map((r) => r[q]), w.order, w.offset, w.limit));
 }

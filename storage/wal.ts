@@ -39,13 +39,14 @@ export async function deleteWalStream(jsm: JetStreamManager, stream: string): Pr
 export class ShardWal {
   private constructor(
     private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
     readonly loc: WalLocation,
     private last: number,
   ) {}
 
   /** Opens an existing stream; its current last sequence is where appends continue. */
   static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation): Promise<ShardWal> {
-    return new ShardWal(js, loc, await lastSequence(jsm, loc.stream));
+    return new ShardWal(js, jsm, loc, await lastSequence(jsm, loc.stream));
   }
 
   get lastSeq(): number {
@@ -98,10 +99,19 @@ export class ShardWal {
   }
 
   /** Re-reads the tail from the server and applies what others appended since we last knew it. */
-  async catchUp(jsm: JetStreamManager, apply: (rec: WalRecord, seq: number) => void): Promise<number> {
+  async catchUp(apply: (rec: WalRecord, seq: number) => void): Promise<number> {
     const known = this.last;
-    this.last = await lastSequence(jsm, this.loc.stream);
+    this.last = await lastSequence(this.jsm, this.loc.stream);
     return this.replay(known, apply);
+  }
+
+  /**
+   * Drops the records up to and including `checkpoint`, once the object store
+   * holds what they wrote. The stream keeps its last sequence (also across
+   * server restarts), so appends stay fenced against it.
+   */
+  async purgeThrough(checkpoint: number): Promise<void> {
+    await this.jsm.streams.purge(this.loc.stream, { seq: checkpoint + 1 });
   }
 }
 

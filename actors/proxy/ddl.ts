@@ -144,6 +144,7 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
         wal_stream: ctx.names.walStream(a.collection_id, a.shard),
         wal_last_seq: stats?.wal_last_seq ?? 0,
         row_count: stats?.row_count ?? null,
+        segments: stats?.segments ?? null,
       };
     }),
   );

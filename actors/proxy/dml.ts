@@ -81,3 +81,9 @@ export async function remove(core: ProxyCore, args: Args): Promise<{ delete_coun
   }
   return { delete_count: replies.reduce((n, r) => n + r.delete_count, 0), timestamp: newest(replies) };
 }
+
+/** Seals every shard's growing segment and waits until the object store holds all of the collection's rows written before. */
+export async function flush(core: ProxyCore, args: Args): Promise<{ flushed_segments: number }> {
+  const replies = await core.allShards(await core.collection(args), { kind: "flush" });
+  return { flushed_segments: replies.reduce((n, r) => n + r.flushed_segments, 0) };
+}

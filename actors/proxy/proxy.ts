@@ -48,6 +48,8 @@ export class Proxy {
       handle: (req) => this.handle(req),
       log: this.ctx.log,
     });
+    // The subscription reaches the server with the next flush: until then a client would find no responder.
+    await this.ctx.nc.flush();
   }
 
   async stop(): Promise<void> {
@@ -90,6 +92,7 @@ export class Proxy {
       .with("hybrid_search", () => reads.hybridSearch(core, args))
       .with("query", () => reads.query(core, args))
       .with("get", () => reads.get(core, args))
+      .with("flush", () => dml.flush(core, args))
       .with("status", () => ddl.clusterStatus(core))
       .exhaustive();
   }

@@ -11,7 +11,7 @@ import { describeFields, primaryField, typeName, vectorFields, type DataType, ty
 import { groupByShard } from "../../protocol/sharding.js";
 import { largerIsCloser } from "../../storage/distance.js";
 import { checkRanker, fuse } from "../../storage/rankers.js";
-import { comparePk, COUNT_ALL, groupedSearch, hitOrder, mergeTop } from "../../storage/reduce.js";
+import { COUNT_ALL, hitOrder, mergedSearch, mergeRows } from "../../storage/reduce.js";
 import type { ProxyCore } from "./core.js";
 
 /** One checked vector search: a `search` request, or one entry of hybrid_search's `reqs`. */
@@ -77,14 +77,12 @@ async function runSearch(core: ProxyCore, meta: CollectionMeta, plan: SearchPlan
     group_by: plan.group,
     ...scope,
   };
-  const order = hitOrder(largerIsCloser(meta.metric_type));
-  const group = plan.group;
-  if (!group) {
-    const perShard = await core.allShards(meta, msg);
-    return plan.vectors.map((_, q) => mergeTop(perShard.map((r) => r[q]), order, plan.offset, plan.limit));
-  }
-  const window = { key: (h: Hit) => h.entity[group.field], order, offset: plan.offset, limit: plan.limit, size: group.size };
-  return groupedSearch(meta.num_shards, (shard, values) => core.toShard(meta, shard, values ? { ...msg, group_by: { ...group, values } } : msg), window);
+  return mergedSearch(meta.num_shards, (shard, second) => core.toShard(meta, shard, second ? { ...msg, group_by: second } : msg), {
+    order: hitOrder(largerIsCloser(meta.metric_type)),
+    offset: plan.offset,
+    limit: plan.limit,
+    group: plan.group,
+  });
 }
 
 function subSearches(meta: CollectionMeta, args: Args): SearchPlan[] {
@@ -209,11 +207,7 @@ export async function query(core: ProxyCore, args: Args): Promise<Row[]> {
   const { limit, offset } = queryPage(args, filter);
   const pk = primaryField(meta.schema).name;
   const msg = { kind: "query" as const, filter, limit: offset + limit, output_fields: rowFields(args), ...(await core.readScope(meta, args)) };
-  const parts = await core.allShards(meta, msg);
-  return parts
-    .flat()
-    .sort((a, b) => comparePk(a[pk] as PrimaryKey, b[pk] as PrimaryKey))
-    .slice(offset, offset + limit);
+  return mergeRows(await core.allShards(meta, msg), pk, offset, limit);
 }
 
 /** `output_fields: ["count(*)"]` counts the matching rows instead of returning them; as in Milvus it cannot be paged. */

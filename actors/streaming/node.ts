@@ -4,13 +4,15 @@
 // deleted. Shard transitions run one at a time, in the order the keys changed.
 //
 // Takes: ShardMsg on <prefix>.int.shard.<cid>.<shard> (per open shard, see shard.ts).
-// Reads: shards.>, collections.<name> (meta bucket). Writes: its WAL streams.
+// Reads: shards.>, collections.<name> (meta bucket).
+// Writes: its WAL streams, segments.<cid>.<shard> (meta bucket), segment blobs and delete logs (object store).
 import type { CollectionMeta } from "../../protocol/collection.js";
 import type { ShardAssignment } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Session } from "../../runtime/session.js";
-import { Shard } from "./shard.js";
+import { BlobStore } from "../../storage/object-store.js";
+import { SEAL_DEFAULTS, Shard, type SealOptions } from "./shard.js";
 import { TimestampPool } from "./ts-pool.js";
 
 export class StreamingNode {
@@ -19,10 +21,12 @@ export class StreamingNode {
   private readonly shards = new Map<string, Shard>();
   private transitions: Promise<void> = Promise.resolve();
   private watcher: { stop(): void } | undefined;
+  private blobs: BlobStore | undefined;
 
   constructor(
     private readonly ctx: ActorContext,
     readonly nodeId: string,
+    private readonly seal: SealOptions = SEAL_DEFAULTS,
   ) {
     this.session = new Session(ctx.sessions, "streaming", nodeId, ctx.log);
     this.clock = new TimestampPool(ctx);
@@ -31,6 +35,7 @@ export class StreamingNode {
   /** Resolves once every shard assigned to this node at start-up is open and serving. */
   async start(): Promise<void> {
     await this.session.start();
+    this.blobs = await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
     this.watcher = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key, value) => this.onAssignment(key, value));
     await this.transitions;
   }
@@ -64,6 +69,6 @@ export class StreamingNode {
     if (!mine || this.shards.has(key)) return;
     const meta = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(a.collection_name));
     if (!meta || meta.value.id !== a.collection_id) return;
-    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch, this.clock));
+    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch, { clock: this.clock, blobs: this.blobs!, seal: this.seal }));
   }
 }

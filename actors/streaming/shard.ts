@@ -1,7 +1,13 @@
-// One shard owned by this streaming node: its WAL, its growing segment, and
-// the mailbox on the shard's subject. Writes are appended to the WAL one at a
-// time in arrival order and applied to the segment only after JetStream acks
-// them, so the segment is always a prefix of the WAL.
+// One shard owned by this streaming node: its WAL, its segments, and the
+// mailbox on the shard's subject. Writes are appended to the WAL one at a
+// time in arrival order and applied to the segments only after JetStream acks
+// them, so the segments always hold a prefix of the WAL.
+//
+// Sealing happens in that same order (no write interleaves): the growing
+// segment becomes a sealed one when it reaches segmentRowsMax rows, after
+// sealIdleMs without writes, or on `flush`. Each seal queues a flush, which
+// uploads and commits in the background while writes go on into a fresh
+// growing segment; flushes run one at a time, in seal order.
 import { match } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
@@ -13,14 +19,33 @@ import { decodeMap } from "../../runtime/codec.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { compileFilterText, type RowPredicate } from "../../storage/filter-eval.js";
-import { GrowingSegment } from "../../storage/growing-segment.js";
+import type { BlobStore } from "../../storage/object-store.js";
+import type { SealedSegment } from "../../storage/sealed-segment.js";
 import { compileProjection } from "../../storage/projection.js";
 import { COUNT_ALL } from "../../storage/reduce.js";
+import { SegmentSet } from "../../storage/segment-set.js";
+import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { ShardWal } from "../../storage/wal.js";
 import type { TimestampPool } from "./ts-pool.js";
 
 const TICK_INTERVAL_MS = 200;
 const READ_WAIT_MAX_MS = 5_000;
+
+export interface SealOptions {
+  /** A growing segment is sealed once it has taken this many rows (replaced and deleted ones count: they use memory). */
+  segmentRowsMax: number;
+  /** ... or once it has had no write for this long. */
+  sealIdleMs: number;
+}
+
+/** Several segments per million 128-d rows; 100k × 128-d is a 51 MB blob, about a second to upload. */
+export const SEAL_DEFAULTS: SealOptions = { segmentRowsMax: 100_000, sealIdleMs: 10_000 };
+
+export interface ShardDeps {
+  clock: TimestampPool;
+  blobs: BlobStore;
+  seal: SealOptions;
+}
 
 interface WriteResult {
   count: number;
@@ -31,7 +56,10 @@ export class Shard {
   private mailbox: Mailbox<ShardMsg> | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private pendingWrites = 0;
-  private readonly segment: GrowingSegment;
+  /** Flushes, one at a time in seal order. */
+  private flushes: Promise<unknown> = Promise.resolve();
+  private flushesPending = 0;
+  private readonly segments: SegmentSet;
   /** Every vector field: rows arrive with them as msgpack bin and are revived to Float32Array. */
   private readonly vectorFields: FieldSchema[];
   private readonly pkField: string;
@@ -39,6 +67,11 @@ export class Shard {
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
   private appliedTs = 0n;
   private tickTimer: NodeJS.Timeout | undefined;
+  /** The WAL sequence of the last record applied, and its value at the last seal. */
+  private appliedSeq: number;
+  private sealedSeq: number;
+  /** The last write or seal: the idle seal counts from it. */
+  private lastActivityMs = Date.now();
 
   private constructor(
     private readonly ctx: ActorContext,
@@ -46,23 +79,39 @@ export class Shard {
     readonly shard: number,
     readonly epoch: number,
     private readonly wal: ShardWal,
-    private readonly clock: TimestampPool,
+    private readonly store: SegmentStore,
+    sealed: SealedSegment[],
+    private readonly deps: ShardDeps,
   ) {
     this.vectorFields = vectorFields(meta.schema);
     this.pkField = primaryField(meta.schema).name;
-    this.segment = new GrowingSegment(this.pkField);
+    this.segments = new SegmentSet(meta.schema, sealed);
+    this.appliedSeq = this.sealedSeq = store.checkpoint;
   }
 
-  /** Rebuilds the growing segment from the whole WAL, then starts serving. */
-  static async open(ctx: ActorContext, meta: CollectionMeta, shard: number, epoch: number, clock: TimestampPool): Promise<Shard> {
+  /** Loads the flushed segments, replays the WAL after their checkpoint, then starts serving. */
+  static async open(ctx: ActorContext, meta: CollectionMeta, shard: number, epoch: number, deps: ShardDeps): Promise<Shard> {
+    const started = Date.now();
     const wal = await ShardWal.open(ctx.js, ctx.jsm, {
       stream: ctx.names.walStream(meta.id, shard),
       subject: ctx.names.walSubject(meta.id, shard),
     });
-    const s = new Shard(ctx, meta, shard, epoch, wal, clock);
-    const started = Date.now();
-    const records = await wal.replay(0, (rec) => s.apply(rec));
-    ctx.log.info("opened shard", { collection: meta.name, shard, epoch, records, rows: s.segment.rowCount, ms: Date.now() - started });
+    const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch });
+    const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
+    const replay = wal.replay(store.checkpoint, (rec, seq) => s.apply(rec, seq));
+    // A flush sealed during the replay waits for it: its purge must not race the replay's reads.
+    s.flushes = replay;
+    const records = await replay;
+    ctx.log.info("opened shard", {
+      collection: meta.name,
+      shard,
+      epoch,
+      segments: segments.length,
+      checkpoint: store.checkpoint,
+      records,
+      rows: s.segments.rowCount,
+      ms: Date.now() - started,
+    });
     s.mailbox = new Mailbox<ShardMsg>(ctx.nc, {
       subject: ctx.names.shardSubject(meta.id, shard),
       // One subscriber answers even if two nodes briefly both think they own the shard.
@@ -72,7 +121,10 @@ export class Shard {
       handle: (msg) => s.handle(msg),
       log: ctx.log,
     });
-    s.tickTimer = setInterval(() => void s.tick().catch(() => undefined), TICK_INTERVAL_MS);
+    s.tickTimer = setInterval(() => {
+      void s.tick().catch(() => undefined);
+      s.sealIfIdle();
+    }, TICK_INTERVAL_MS);
     s.tickTimer.unref();
     return s;
   }
@@ -81,6 +133,7 @@ export class Shard {
     clearInterval(this.tickTimer);
     await this.mailbox?.stop();
     await this.writes.catch(() => undefined);
+    await this.flushes;
   }
 
   private async handle(msg: ShardMsg): Promise<ShardReplies[ShardMsg["kind"]]> {
@@ -91,19 +144,19 @@ export class Shard {
       .with({ kind: "delete" }, (m) => {
         const inScope = this.scope(m);
         // Without a partition restriction every id is deleted, present or not (it may be in flight).
-        return this.onDelete(() => (inScope ? this.segment.get(m.ids, (r) => r).filter(inScope).map((r) => r[this.pkField] as PrimaryKey) : m.ids));
+        return this.onDelete(() => (inScope ? this.segments.get(m.ids, (r) => r).filter(inScope).map((r) => r[this.pkField] as PrimaryKey) : m.ids));
       })
       .with({ kind: "delete_by_filter" }, (m) => {
         const predicate = this.scope(m)!;
-        return this.onDelete(() => this.segment.matchingIds(predicate));
+        return this.onDelete(() => this.segments.matchingIds(predicate));
       })
       .with({ kind: "drop_partition" }, (m) => {
         const predicate = this.scope({ partition_names: [m.partition_name] })!;
-        return this.onDelete(() => this.segment.matchingIds(predicate));
+        return this.onDelete(() => this.segments.matchingIds(predicate));
       })
       .with({ kind: "search" }, async (m) => {
         const field = this.vectorField(m.anns_field);
-        return this.segment.search({
+        return this.segments.search({
           queries: m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`)),
           field: field.name,
           metric: this.meta.metric_type,
@@ -117,15 +170,19 @@ export class Shard {
       })
       .with({ kind: "query" }, async (m) =>
         m.count
-          ? [{ [COUNT_ALL]: this.segment.count(this.scope(m)) }]
-          : this.segment.query(compileProjection(this.schema, m.output_fields), m.limit, this.scope(m)),
+          ? [{ [COUNT_ALL]: this.segments.count(this.scope(m)) }]
+          : this.segments.query(compileProjection(this.schema, m.output_fields), m.limit, this.scope(m)),
       )
       .with({ kind: "get" }, async (m) => {
         const inScope = this.scope(m);
         const project = compileProjection(this.schema, m.output_fields);
-        return inScope ? this.segment.get(m.ids, (r) => r).filter(inScope).map(project) : this.segment.get(m.ids, project);
+        return inScope ? this.segments.get(m.ids, (r) => r).filter(inScope).map(project) : this.segments.get(m.ids, project);
       })
-      .with({ kind: "stats" }, async () => ({ row_count: this.segment.rowCount, wal_last_seq: this.wal.lastSeq }))
+      .with({ kind: "stats" }, async () => ({ row_count: this.segments.rowCount, wal_last_seq: this.wal.lastSeq, segments: this.segments.sealedSegments.length }))
+      .with({ kind: "flush" }, async () => {
+        const { flushed } = await this.serialized(async () => this.seal());
+        return { flushed_segments: await flushed };
+      })
       .exhaustive();
   }
 
@@ -140,7 +197,7 @@ export class Shard {
    */
   private async tick(): Promise<void> {
     if (this.pendingWrites > 0) return;
-    const ts = await this.clock.take();
+    const ts = await this.deps.clock.take();
     if (this.pendingWrites === 0 && ts > this.appliedTs) this.appliedTs = ts;
   }
 
@@ -197,30 +254,67 @@ export class Shard {
    */
   private write(make: (ts: bigint) => WalRecord): Promise<WriteResult> {
     this.pendingWrites++;
-    const next = this.writes.then(async () => {
-      const rec = make(await this.clock.take());
-      if (rec.kind === "delete" && rec.ids.length === 0) return { count: 0, timestamp: rec.ts };
+    return this.serialized(async () => {
       try {
-        await this.wal.append(rec);
-      } catch (e) {
-        if (e instanceof VecbusError && e.code === "SHARD_NOT_READY") await this.wal.catchUp(this.ctx.jsm, (r) => this.apply(r));
-        throw e;
+        this.lastActivityMs = Date.now();
+        const rec = make(await this.deps.clock.take());
+        if (rec.kind === "delete" && rec.ids.length === 0) return { count: 0, timestamp: rec.ts };
+        let seq: number;
+        try {
+          seq = await this.wal.append(rec);
+        } catch (e) {
+          if (e instanceof VecbusError && e.code === "SHARD_NOT_READY") await this.wal.catchUp((r, at) => this.apply(r, at));
+          throw e;
+        }
+        return { count: this.apply(rec, seq), timestamp: rec.ts };
+      } finally {
+        this.pendingWrites--;
       }
-      return { count: this.apply(rec), timestamp: rec.ts };
     });
-    this.writes = next.catch(() => undefined).finally(() => this.pendingWrites--);
+  }
+
+  /** Runs `task` after every write and seal queued before it, and before any queued after. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(task);
+    this.writes = next.catch(() => undefined);
     return next;
   }
 
-  private apply(rec: WalRecord): number {
+  /** Applies one WAL record; called in WAL order only (start-up replay, then the write queue). */
+  private apply(rec: WalRecord, seq: number): number {
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
+    this.appliedSeq = seq;
     return match(rec)
       .with({ kind: "insert" }, (r) => {
         const rows = r.rows.map((row) => this.revive(row, "WAL row"));
-        this.segment.insert(rows, BigInt(r.ts));
+        this.segments.insert(rows, BigInt(r.ts));
+        if (this.segments.growingSize >= this.deps.seal.segmentRowsMax) this.seal();
         return rows.length;
       })
-      .with({ kind: "delete" }, (r) => this.segment.delete(r.ids))
+      .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
       .exhaustive();
+  }
+
+  /** Between writes, after sealIdleMs without any, if something is not flushed yet (or a flush failed). */
+  private sealIfIdle(): void {
+    const idle = this.pendingWrites === 0 && this.flushesPending === 0 && Date.now() - this.lastActivityMs >= this.deps.seal.sealIdleMs;
+    if (idle && this.appliedSeq > this.store.checkpoint) void this.serialized(async () => this.seal());
+  }
+
+  /**
+   * Seals the growing segment and queues the flush of everything not
+   * flushed yet; `flushed` resolves with the segments it wrote. Runs only
+   * where apply() may run, so the snapshot is of a WAL prefix.
+   */
+  private seal(): { flushed: Promise<number> } {
+    const seq = this.appliedSeq;
+    this.segments.seal({ segment_id: seq, collection_id: this.meta.id, shard: this.shard, seq_from: this.sealedSeq + 1, seq_to: seq });
+    this.sealedSeq = seq;
+    this.lastActivityMs = Date.now();
+    const snap: FlushSnapshot = { checkpoint: seq, segments: this.segments.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })) };
+    this.flushesPending++;
+    const flushed = this.flushes.then(() => this.store.commit(snap)).finally(() => this.flushesPending--);
+    this.flushes = flushed.catch((e) => this.ctx.log.warn("flush failed; the WAL keeps the records", { stream: this.wal.loc.stream, checkpoint: seq, error: String(e) }));
+    return { flushed };
   }
 }

@@ -1,7 +1,8 @@
 // Crash durability: SIGKILL `vecbus serve` (and its nats-server) in the middle
 // of an ingest, start it again on the same data dir, and find every acked
 // insert and delete, with no row twice and nothing unacked except the batch
-// that was in flight at the kill.
+// that was in flight at the kill. Once with the WAL alone, once with small
+// segments, so that seals, flushes and WAL purges run during the ingest.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -14,11 +15,11 @@ import { tempDir } from "../harness.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-function serve(dataDir: string, port: number): { child: ChildProcess; ready: Promise<string> } {
+function serve(dataDir: string, port: number, env: Record<string, string>): { child: ChildProcess; ready: Promise<string> } {
   const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", "--data", dataDir, "--port", String(port)], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, VECBUS_LOG: "warn" },
+    env: { ...process.env, VECBUS_LOG: "warn", ...env },
   });
   let out = "";
   let err = "";
@@ -41,10 +42,17 @@ function killHard(child: ChildProcess, dataDir: string): void {
   process.kill(pid, "SIGKILL");
 }
 
-test("durability - SIGKILL mid-ingest loses no acked write and duplicates nothing", { timeout: 120_000 }, async () => {
+const VARIANTS: [string, Record<string, string>][] = [
+  ["durability - SIGKILL mid-ingest loses no acked write and duplicates nothing", {}],
+  ["durability - the same with 300-row segments flushed during the ingest", { VECBUS_SEGMENT_ROWS_MAX: "300", VECBUS_SEAL_IDLE_MS: "500" }],
+];
+
+for (const [title, env] of VARIANTS) test(title, { timeout: 120_000 }, () => crashMidIngest(env));
+
+async function crashMidIngest(env: Record<string, string>): Promise<void> {
   const dataDir = tempDir("durability");
   const port = await freePort();
-  let proc = serve(dataDir, port);
+  let proc = serve(dataDir, port, env);
   let client: VecbusClient | undefined;
   try {
     const url = await proc.ready;
@@ -81,7 +89,7 @@ test("durability - SIGKILL mid-ingest loses no acked write and duplicates nothin
     await ingest;
     await client.close().catch(() => undefined);
 
-    proc = serve(dataDir, port);
+    proc = serve(dataDir, port, env);
     const url2 = await proc.ready;
     client = await VecbusClient.connect(url2, { timeoutMs: 20_000 });
     const rows = await client.query({ collection_name: "d", filter: "id >= 0", limit: 16384 });
@@ -94,6 +102,10 @@ test("durability - SIGKILL mid-ingest loses no acked write and duplicates nothin
     const unackedPresent = [...present].filter((id) => !acked.has(id));
     assert.ok(unackedPresent.length <= 50, "only the in-flight batch may appear unacked");
     assert.deepEqual(await client.get_collection_stats({ collection_name: "d" }), { row_count: present.size });
+    if (env.VECBUS_SEGMENT_ROWS_MAX) {
+      const segments = (await client.status()).shards.reduce((n, s) => n + (s.segments ?? 0), 0);
+      assert.ok(segments >= 4, `the restart loaded sealed segments (${segments})`);
+    }
 
     // The restarted cluster takes writes again.
     await client.insert({ collection_name: "d", data: [{ id: 1_000_000, vector: vec }] });
@@ -107,4 +119,4 @@ test("durability - SIGKILL mid-ingest loses no acked write and duplicates nothin
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}

@@ -106,7 +106,8 @@ describe("search", () => {
   const smallQueries = randomVectors(3, 3, 78);
 
   before(async () => {
-    env = await startEnv({ tag: "search" });
+    // Small segments: each shard seals each insert, so every search here also merges across sealed segments.
+    env = await startEnv({ tag: "search", seal: { segmentRowsMax: 60 } });
     await env.client.create_collection({
       collection_name: C,
       metric_type: "L2",

@@ -26,7 +26,7 @@ test("wal - a stale writer is fenced and catches up; replay returns every record
     // b still believes the tail is 0: its append must not land.
     await assert.rejects(b.append(rec(99)), (e: unknown) => e instanceof VecbusError && e.code === "SHARD_NOT_READY");
     const seen: number[] = [];
-    assert.equal(await b.catchUp(jsm, (r) => seen.push((r as { ids: number[] }).ids[0])), 2);
+    assert.equal(await b.catchUp((r) => seen.push((r as { ids: number[] }).ids[0])), 2);
     assert.deepEqual(seen, [1, 2]);
     assert.equal(await b.append(rec(3)), 3);
     // Now a is the stale one.

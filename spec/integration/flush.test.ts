@@ -1,0 +1,234 @@
+// Sealed segments end to end: growing segments seal at the row limit and on
+// `flush`, land in the object store, advance the shard checkpoint and purge
+// the WAL below it; a restarted cluster rebuilds every shard from its
+// segments plus the WAL tail and answers exactly as before; drop removes it all.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { ShardSegments } from "../../protocol/messages.js";
+import type { Row } from "../../protocol/rows.js";
+import { MetaKey, Names, ObjectName } from "../../protocol/subjects.js";
+import { MetaStore } from "../../storage/meta-store.js";
+import { BlobStore } from "../../storage/object-store.js";
+import { startEnv, type TestEnv } from "../harness.js";
+import { randomVectors, rng } from "../random.js";
+
+const C = "flushed";
+const SHARDS = 2;
+const ROWS_MAX = 100;
+const names = new Names();
+
+/** A row as query returns it with output_fields ["*"]: vectors as float32 values, dynamic keys at the top. */
+function makeRow(id: number, version: number, vector: number[], partition: boolean): Row {
+  const r = rng(id * 31 + version);
+  return {
+    id,
+    cat: Math.floor(r() * 5),
+    n: version * 1000 + id,
+    tag: r() < 0.25 ? null : `t${Math.floor(r() * 4)}`,
+    info: { version, nested: [id, "x", { ok: r() < 0.5 }] },
+    arr: Array.from({ length: id % 4 }, (_, k) => k + id),
+    vector: Array.from(Float32Array.from(vector)),
+    ...(id % 3 === 0 ? {} : { color: partition ? "red" : "blue" }),
+  };
+}
+
+describe("flush", () => {
+  let env: TestEnv;
+  let jsm: JetStreamManager;
+  let meta: MetaStore;
+  let blobs: BlobStore;
+  let cid: number;
+  /** What the collection must hold: id → row as read back. */
+  const expected = new Map<number, Row>();
+  const vectors = randomVectors(2_000, 8, 5);
+  const queries = randomVectors(3, 8, 6);
+
+  async function insert(ids: number[], version: number, partition = false): Promise<void> {
+    const rows = ids.map((id) => makeRow(id, version, vectors[id], partition));
+    await env.client.call("upsert", { collection_name: C, data: rows, ...(partition ? { partition_name: "p1" } : {}) });
+    for (const row of rows) expected.set(row.id as number, row);
+  }
+
+  async function remove(ids: number[]): Promise<void> {
+    await env.client.delete({ collection_name: C, ids });
+    for (const id of ids) expected.delete(id);
+  }
+
+  async function segmentsKey(shard: number): Promise<ShardSegments | undefined> {
+    return (await meta.get<ShardSegments>(MetaKey.segments(cid, shard)))?.value;
+  }
+
+  async function objectsOfCollection(): Promise<string[]> {
+    return (await blobs.list()).map((o) => o.name).filter((n) => ObjectName.ofCollection(cid, n));
+  }
+
+  /** Every answer the test compares across a restart. */
+  async function snapshot(): Promise<unknown> {
+    const c = env.client;
+    return {
+      all: await c.query({ collection_name: C, filter: "id >= 0", output_fields: ["*"], limit: 16384 }),
+      p1: await c.query({ collection_name: C, filter: "id >= 0", output_fields: [], partition_names: ["p1"], limit: 16384 }),
+      count: await c.query({ collection_name: C, filter: 'tag == "t1" or color == "red"', output_fields: ["count(*)"] }),
+      search: await c.search({ collection_name: C, data: queries, limit: 10, output_fields: ["n", "tag", "color"] }),
+      filtered: await c.search({ collection_name: C, data: queries, limit: 5, filter: "cat in [1, 3] and n % 2 == 0" }),
+      range: await c.search({ collection_name: C, data: queries, limit: 50, search_params: { params: { radius: 3, range_filter: 1 } } }),
+      grouped: await c.search({ collection_name: C, data: queries, limit: 3, group_by_field: "cat", group_size: 2 }),
+      get: await c.get({ collection_name: C, ids: [0, 1, 5, 40, 150, 399, 1500], output_fields: ["*"] }),
+      stats: await c.get_collection_stats({ collection_name: C }),
+    };
+  }
+
+  async function assertExpected(what: string): Promise<void> {
+    const rows = await env.client.query({ collection_name: C, filter: "id >= 0", output_fields: ["*"], limit: 16384 });
+    const want = [...expected.values()].sort((a, b) => (a.id as number) - (b.id as number));
+    assert.deepEqual(rows, want, what);
+  }
+
+  before(async () => {
+    env = await startEnv({ tag: "flush", seal: { segmentRowsMax: ROWS_MAX, sealIdleMs: 600_000 } });
+    jsm = await jetstreamManager(env.client.nc);
+    meta = new MetaStore(await new Kvm(env.client.nc).open(names.metaBucket()));
+    blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    const desc = await env.client.create_collection({
+      collection_name: C,
+      metric_type: "L2",
+      num_shards: SHARDS,
+      consistency_level: "Strong",
+      schema: {
+        enable_dynamic_field: true,
+        fields: [
+          { name: "id", type: "Int64", is_primary: true },
+          { name: "cat", type: "Int64" },
+          { name: "n", type: "Int64" },
+          { name: "tag", type: "VarChar", max_length: 8, nullable: true },
+          { name: "info", type: "JSON" },
+          { name: "arr", type: "Array", element_type: "Int64", max_capacity: 8 },
+          { name: "vector", type: "FloatVector", dim: 8 },
+        ],
+      },
+    });
+    cid = desc.collection_id;
+    await env.client.create_partition({ collection_name: C, partition_name: "p1" });
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  test("flush - growing segments seal at the row limit and are committed to the object store", async () => {
+    for (let b = 0; b < 12; b++) await insert(Array.from({ length: 50 }, (_, i) => b * 50 + i), 1, b % 4 === 3);
+    // ~300 rows per shard in 50-row batches: at least two seals each, committed in the background.
+    const deadline = Date.now() + 20_000;
+    for (let s = 0; s < SHARDS; s++) {
+      while (((await segmentsKey(s))?.segments.length ?? 0) < 2) {
+        assert.ok(Date.now() < deadline, `shard ${s} committed two segments in time`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const objects = await objectsOfCollection();
+    for (let s = 0; s < SHARDS; s++) {
+      const key = (await segmentsKey(s))!;
+      assert.ok(key.checkpoint_seq > 0 && key.epoch >= 1);
+      for (const seg of key.segments) {
+        assert.ok(objects.includes(seg.object), `${seg.object} is in the object store`);
+        assert.equal(seg.state, "flushed");
+        assert.ok(seg.row_count >= ROWS_MAX && seg.seq_from <= seg.seq_to && seg.seq_to <= key.checkpoint_seq);
+      }
+    }
+    const status = await env.client.status();
+    assert.ok(status.shards.filter((s) => s.collection_name === C).every((s) => (s.segments ?? 0) >= 2));
+    await assertExpected("after the row-limit seals");
+  });
+
+  test("flush - writes to sealed rows, the flush API, and the WAL purged below the checkpoint", async () => {
+    // Upserts and deletes of rows that now live in sealed segments, and of growing ones.
+    await insert([0, 1, 2, 3, 100, 101, 250], 2);
+    await remove([4, 5, 6, 102, 103, 598, 599, 12345]);
+    await insert([5, 700, 701], 3, true);
+    const flushed = await env.client.flush({ collection_name: C });
+    assert.ok(flushed.flushed_segments >= 1, "the growing rows became segments");
+    for (let s = 0; s < SHARDS; s++) {
+      const key = (await segmentsKey(s))!;
+      const wal = await jsm.streams.info(names.walStream(cid, s));
+      assert.equal(key.checkpoint_seq, wal.state.last_seq, `shard ${s}: the flush covers the whole WAL`);
+      assert.equal(wal.state.first_seq, key.checkpoint_seq + 1, `shard ${s}: the WAL is purged through the checkpoint`);
+      assert.equal(wal.state.messages, 0);
+      assert.ok(key.segments.some((seg) => seg.delete_logs.length > 0), `shard ${s}: deletes of sealed rows are logged`);
+    }
+    assert.deepEqual(await env.client.flush({ collection_name: C }), { flushed_segments: 0 }, "nothing new to flush");
+    await assertExpected("after the flush");
+  });
+
+  test("flush - a restarted cluster rebuilds every shard from its segments and the WAL tail", async () => {
+    // A WAL tail after the checkpoint: it is all the restart has of these writes.
+    await insert([1, 7, 800, 801, 802], 4);
+    await insert([803], 4, true);
+    await remove([2, 100, 700, 800]);
+    const before = await snapshot();
+    await assertExpected("before the restart");
+    await env.restart();
+    assert.deepEqual(await snapshot(), before, "every read answers as before the restart");
+    await assertExpected("after the restart");
+
+    // The restarted shards take writes, seal and flush again, and a second restart still agrees.
+    await insert(Array.from({ length: 120 }, (_, i) => 900 + i), 5);
+    await remove([0, 901]);
+    await env.client.flush({ collection_name: C });
+    await insert([3], 6);
+    const again = await snapshot();
+    await env.restart();
+    assert.deepEqual(await snapshot(), again);
+    await assertExpected("after the second restart");
+  });
+
+  test("flush - drop_collection deletes the segment keys and objects", async () => {
+    assert.ok((await objectsOfCollection()).length > 0);
+    await env.client.drop_collection({ collection_name: C });
+    assert.deepEqual(await objectsOfCollection(), []);
+    for (let s = 0; s < SHARDS; s++) assert.equal(await segmentsKey(s), undefined);
+  });
+
+  test("flush - the coordinator removes the segments of a collection that vanished in a half-done drop", async () => {
+    const c = env.client;
+    cid = (await c.create_collection({ collection_name: "orphan", dimension: 2, metric_type: "L2" })).collection_id;
+    await c.insert({ collection_name: "orphan", data: [{ id: 1, vector: [1, 2] }] });
+    await c.flush({ collection_name: "orphan" });
+    assert.equal((await objectsOfCollection()).length, 1);
+    // What a coordinator that crashed right after deleting the collection key leaves behind.
+    await meta.delete(MetaKey.collection("orphan"));
+    const deadline = Date.now() + 10_000;
+    while ((await segmentsKey(0)) !== undefined || (await objectsOfCollection()).length > 0) {
+      assert.ok(Date.now() < deadline, "the sweep removed the orphaned segments in time");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+});
+
+describe("flush - idle seal", () => {
+  test("flush - a growing segment without writes for sealIdleMs is sealed and flushed by itself", async () => {
+    const env = await startEnv({ tag: "flush-idle", seal: { segmentRowsMax: 100_000, sealIdleMs: 300 } });
+    try {
+      const c = env.client;
+      const { collection_id } = await c.create_collection({ collection_name: "idle", dimension: 4, metric_type: "L2" });
+      await c.insert({ collection_name: "idle", data: randomVectors(30, 4, 1).map((vector, id) => ({ id, vector })) });
+      const meta = new MetaStore(await new Kvm(c.nc).open(names.metaBucket()));
+      const jsm = await jetstreamManager(c.nc);
+      const deadline = Date.now() + 10_000;
+      let key: ShardSegments | undefined;
+      while (!(key = (await meta.get<ShardSegments>(MetaKey.segments(collection_id, 0)))?.value)?.segments.length) {
+        assert.ok(Date.now() < deadline, "the idle shard flushed in time");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(key.segments[0].row_count, 30);
+      // The purge follows the commit.
+      while ((await jsm.streams.info(names.walStream(collection_id, 0))).state.first_seq !== key.checkpoint_seq + 1) {
+        assert.ok(Date.now() < deadline, "the WAL was purged through the checkpoint in time");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(await c.get_collection_stats({ collection_name: "idle" }), { row_count: 30 });
+    } finally {
+      await env.close();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+// The segment store against a real NATS: commit, load with delete logs, and
+// fencing — once a newer owner has claimed the shard, an older owner's
+// commit fails before it can change the key or purge the WAL, and what it
+// uploaded is never read.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { VecbusError } from "../../protocol/errors.js";
+import type { ShardSegments } from "../../protocol/messages.js";
+import type { Row } from "../../protocol/rows.js";
+import type { CollectionSchema } from "../../protocol/schema.js";
+import { MetaKey } from "../../protocol/subjects.js";
+import { logger } from "../../runtime/log.js";
+import { MetaStore } from "../../storage/meta-store.js";
+import { BlobStore } from "../../storage/object-store.js";
+import { SegmentSet } from "../../storage/segment-set.js";
+import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
+import { createWalStream, ShardWal } from "../../storage/wal.js";
+import { startEnv } from "../harness.js";
+
+const SCHEMA: CollectionSchema = {
+  enable_dynamic_field: false,
+  fields: [
+    { name: "id", type: "Int64", is_primary: true },
+    { name: "v", type: "FloatVector", dim: 2 },
+  ],
+};
+const rows = (ids: number[]): Row[] => ids.map((id) => ({ id, v: Float32Array.from([id, -id]), $partition: "_default" }));
+
+function seal(set: SegmentSet, from: number, to: number): FlushSnapshot {
+  set.seal({ segment_id: to, collection_id: 9, shard: 0, seq_from: from, seq_to: to });
+  return { checkpoint: to, segments: set.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })) };
+}
+
+test("segment store - commit, reload with delete logs, and a stale owner fenced off", async () => {
+  const env = await startEnv({ roles: "none", tag: "segstore" });
+  try {
+    const nc = env.client.nc;
+    const jsm = await jetstreamManager(nc);
+    const loc = { stream: "T_WAL_9_0", subject: "t.wal.9.0" };
+    await createWalStream(jsm, loc);
+    const wal = await ShardWal.open(jetstream(nc), jsm, loc);
+    for (let i = 1; i <= 6; i++) await wal.append({ kind: "delete", ts: BigInt(i), epoch: 1, ids: [i] });
+    const meta = new MetaStore(await new Kvm(nc).create("t_meta", { history: 5 }));
+    const blobs = await BlobStore.open(nc, "t_segments");
+    const deps = { meta, blobs, wal, log: logger("test") };
+    const shard = { collectionId: 9, shard: 0 };
+
+    const a = await SegmentStore.open(deps, { ...shard, epoch: 1 });
+    assert.deepEqual([a.store.checkpoint, a.segments.length], [0, 0]);
+    const set = new SegmentSet(SCHEMA, a.segments);
+    set.insert(rows([1, 2, 3, 4]), 1n);
+    assert.equal(await a.store.commit(seal(set, 1, 2)), 1);
+    set.delete([2]);
+    set.insert(rows([3, 10]), 2n);
+    assert.equal(await a.store.commit(seal(set, 3, 4)), 1);
+    assert.equal(await a.store.commit(seal(set, 5, 4)), 0, "nothing after the checkpoint: no commit");
+    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 5);
+
+    const b = await SegmentStore.open(deps, { ...shard, epoch: 2 });
+    assert.equal(b.store.checkpoint, 4);
+    const reloaded = new SegmentSet(SCHEMA, b.segments);
+    const ids = (s: SegmentSet) => s.matchingIds(() => true).sort((x, y) => (x as number) - (y as number));
+    assert.deepEqual(ids(reloaded), [1, 3, 4, 10], "the delete of 2 and the re-insert of 3 came back from the delete logs");
+    assert.deepEqual(ids(reloaded), ids(set));
+
+    // The old owner goes on: its seal uploads, but its commit fails, and it purges nothing.
+    set.insert(rows([20]), 3n);
+    const replaced = (e: unknown) => e instanceof VecbusError && e.code === "SHARD_NOT_READY" && /newer owner/.test(e.message);
+    await assert.rejects(a.store.commit(seal(set, 5, 6)), replaced);
+    const key = (await meta.get<ShardSegments>(MetaKey.segments(9, 0)))!.value;
+    assert.deepEqual([key.epoch, key.checkpoint_seq, key.segments.length], [2, 4, 2]);
+    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 5, "records 5 and 6 stay in the WAL");
+    assert.ok((await blobs.list()).some((o) => o.name === "seg/9/0/6-1"), "the stale upload exists, as garbage nothing names");
+    const objects = (await blobs.list()).length;
+    set.insert(rows([21]), 4n);
+    await assert.rejects(a.store.commit(seal(set, 7, 7)), replaced);
+    assert.equal((await blobs.list()).length, objects, "once fenced, the old owner uploads nothing more");
+    await assert.rejects(SegmentStore.open(deps, { ...shard, epoch: 1 }), replaced);
+
+    // The new owner commits on top of what it claimed.
+    reloaded.insert(rows([30]), 3n);
+    assert.equal(await b.store.commit(seal(reloaded, 5, 6)), 1);
+    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 7);
+  } finally {
+    await env.close();
+  }
+});

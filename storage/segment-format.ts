@@ -1,0 +1,181 @@
+// The blob of one sealed segment. Columnar, so that a reader in any language
+// can take the vectors without touching the rows, and written once: a segment
+// never changes after sealing (its deletes live in separate delete logs).
+//
+//   0   "VBSG"                      magic
+//   4   u16 LE version, u16 0
+//   8   u32 LE manifest length
+//   12  manifest (plain msgpack map, SegmentManifest)
+//       zero padding to a multiple of 8: the data section starts here
+//       columns, each at data start + its `offset`, each offset a multiple of 8
+//
+// Column kinds: `int64` / `uint64` little-endian 8-byte integers (Int64
+// primary keys, the `$ts` write timestamps), `float32` little-endian float32,
+// row-major, `dim` per row (vector fields), `msgpack` one msgpack array with a
+// value (or nil) per row (VarChar keys, scalar, JSON and Array fields, `$meta`,
+// `$partition`). Pure: no I/O.
+import { VecbusError } from "../protocol/errors.js";
+import type { PrimaryKey } from "../protocol/rows.js";
+import { decode, encode } from "../runtime/codec.js";
+import { comparePk } from "./reduce.js";
+
+const MAGIC = 0x47534256; // "VBSG" read as a little-endian u32
+const VERSION = 1;
+const HEADER_BYTES = 12;
+const ALIGN = 8;
+/** The column of write timestamps; `$` keeps it apart from schema field names. */
+export const TS_COLUMN = "$ts";
+
+export type ColumnKind = "int64" | "uint64" | "float32" | "msgpack";
+
+export interface ColumnEntry {
+  name: string;
+  kind: ColumnKind;
+  /** From the start of the data section. */
+  offset: number;
+  length: number;
+  dim?: number;
+}
+
+/** Who a segment belongs to and which WAL records it holds the rows of. */
+export interface SegmentHead {
+  segment_id: number;
+  collection_id: number;
+  shard: number;
+  seq_from: number;
+  seq_to: number;
+}
+
+export interface SegmentManifest extends SegmentHead {
+  row_count: number;
+  ts_min: bigint;
+  ts_max: bigint;
+  pk: { field: string; type: "Int64" | "VarChar"; min: PrimaryKey | null; max: PrimaryKey | null };
+  columns: ColumnEntry[];
+}
+
+export interface VectorColumn {
+  dim: number;
+  data: Float32Array;
+}
+
+/** A segment's rows as columns, all of the same length. */
+export interface SegmentColumns {
+  pk: { field: string; type: "Int64" | "VarChar"; values: PrimaryKey[] };
+  timestamps: BigUint64Array;
+  /** Scalar, JSON and Array fields, `$meta` and `$partition`: one value (or null) per row. */
+  scalars: Map<string, unknown[]>;
+  vectors: Map<string, VectorColumn>;
+}
+
+export function encodeSegment(head: SegmentHead, cols: SegmentColumns): { bytes: Uint8Array; manifest: SegmentManifest } {
+  const parts: { name: string; kind: ColumnKind; bytes: Uint8Array; dim?: number }[] = [
+    { name: cols.pk.field, kind: cols.pk.type === "Int64" ? "int64" : "msgpack", bytes: pkBytes(cols.pk) },
+    { name: TS_COLUMN, kind: "uint64", bytes: bytesOf(cols.timestamps) },
+  ];
+  for (const [name, values] of cols.scalars) parts.push({ name, kind: "msgpack", bytes: encode(values) });
+  for (const [name, v] of cols.vectors) parts.push({ name, kind: "float32", bytes: bytesOf(v.data), dim: v.dim });
+  const columns: ColumnEntry[] = [];
+  let offset = 0;
+  for (const p of parts) {
+    columns.push({ name: p.name, kind: p.kind, offset, length: p.bytes.byteLength, ...(p.dim === undefined ? {} : { dim: p.dim }) });
+    offset = alignUp(offset + p.bytes.byteLength);
+  }
+  const manifest: SegmentManifest = { ...head, ...summary(cols), columns };
+  const packed = encode(manifest);
+  const dataStart = alignUp(HEADER_BYTES + packed.byteLength);
+  const bytes = new Uint8Array(dataStart + offset);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint16(4, VERSION, true);
+  view.setUint32(8, packed.byteLength, true);
+  bytes.set(packed, HEADER_BYTES);
+  parts.forEach((p, i) => bytes.set(p.bytes, dataStart + columns[i].offset));
+  return { bytes, manifest };
+}
+
+/**
+ * Reads a blob from any byte offset. Vectors are views of `bytes` when they
+ * sit 4-aligned in memory, else copied once; the other columns are decoded.
+ */
+export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; columns: SegmentColumns } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < HEADER_BYTES || view.getUint32(0, true) !== MAGIC) throw corrupt("it does not start with the segment magic");
+  const version = view.getUint16(4, true);
+  if (version !== VERSION) throw corrupt(`its format version ${version} is not ${VERSION}`);
+  const manifestEnd = HEADER_BYTES + view.getUint32(8, true);
+  if (manifestEnd > bytes.byteLength) throw corrupt("its manifest runs past the end");
+  const manifest = decode(bytes.subarray(HEADER_BYTES, manifestEnd)) as SegmentManifest;
+  manifest.ts_min = BigInt(manifest.ts_min);
+  manifest.ts_max = BigInt(manifest.ts_max);
+  const dataStart = alignUp(manifestEnd);
+  const n = manifest.row_count;
+  const columns: SegmentColumns = { pk: { field: manifest.pk.field, type: manifest.pk.type, values: [] }, timestamps: new BigUint64Array(0), scalars: new Map(), vectors: new Map() };
+  for (const c of manifest.columns) {
+    const start = dataStart + c.offset;
+    if (start + c.length > bytes.byteLength) throw corrupt(`column "${c.name}" runs past the end`);
+    const raw = bytes.subarray(start, start + c.length);
+    if (c.name === manifest.pk.field) columns.pk.values = c.kind === "int64" ? readInt64s(raw, n) : (decode(raw) as PrimaryKey[]);
+    else if (c.name === TS_COLUMN) {
+      const a = aligned(raw, 8);
+      columns.timestamps = new BigUint64Array(a.buffer, a.byteOffset, n);
+    } else if (c.kind === "float32") {
+      const a = aligned(raw, 4);
+      columns.vectors.set(c.name, { dim: c.dim!, data: new Float32Array(a.buffer, a.byteOffset, n * c.dim!) });
+    }
+    else columns.scalars.set(c.name, decode(raw) as unknown[]);
+  }
+  return { manifest, columns };
+}
+
+function summary(cols: SegmentColumns): Pick<SegmentManifest, "row_count" | "ts_min" | "ts_max" | "pk"> {
+  const pks = cols.pk.values;
+  let min: PrimaryKey | null = null;
+  let max: PrimaryKey | null = null;
+  for (const k of pks) {
+    if (min === null || comparePk(k, min) < 0) min = k;
+    if (max === null || comparePk(k, max) > 0) max = k;
+  }
+  let tsMin = pks.length > 0 ? cols.timestamps[0] : 0n;
+  let tsMax = tsMin;
+  for (const t of cols.timestamps) {
+    if (t < tsMin) tsMin = t;
+    if (t > tsMax) tsMax = t;
+  }
+  return { row_count: pks.length, ts_min: tsMin, ts_max: tsMax, pk: { field: cols.pk.field, type: cols.pk.type, min, max } };
+}
+
+function pkBytes(pk: SegmentColumns["pk"]): Uint8Array {
+  if (pk.type === "VarChar") return encode(pk.values);
+  const out = new Uint8Array(pk.values.length * 8);
+  const view = new DataView(out.buffer);
+  pk.values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return out;
+}
+
+function readInt64s(raw: Uint8Array, n: number): number[] {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  return Array.from({ length: n }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+}
+
+// Typed arrays are in platform byte order: little-endian on every platform Node runs vecbus on (x64, arm64).
+function bytesOf(a: Float32Array | BigUint64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * `raw` itself when typed arrays of `width`-byte elements can view it in
+ * place, else a copy starting at 0 (made with the constructor: a Buffer's
+ * `slice` would be another view).
+ */
+function aligned(raw: Uint8Array, width: number): Uint8Array {
+  return raw.byteOffset % width === 0 ? raw : new Uint8Array(raw);
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+function corrupt(why: string): VecbusError {
+  return new VecbusError("INTERNAL", `a segment blob is unreadable: ${why}`);
+}

@@ -1,0 +1,171 @@
+// A shard's flushed state: sealed segment blobs and delete logs in the object
+// store, committed by one compare-and-set of the shard's segments key.
+//
+// Crash safety. A flush (1) writes new objects under names nothing committed
+// uses (see ObjectName), (2) commits them with the checkpoint by CAS, (3) then purges the WAL
+// through the checkpoint, (4) then deletes the objects of segments with no
+// live row left. Before (2) completes the key still names the previous state
+// and the WAL still holds every record after its checkpoint: what (1) wrote
+// is garbage, never read. After (2) the key and the objects hold every
+// record up to the checkpoint and the WAL every record after it, so a crash
+// before (3) or (4) only leaves records or objects no one needs.
+//
+// Fencing. Opening a shard claims the key: it writes the owner's epoch by
+// CAS, refusing a key already written by a higher epoch. Every commit is a
+// CAS on the revision the owner last wrote, so once a newer owner has claimed
+// the key, an older owner's commit fails and it can purge nothing.
+import { VecbusError } from "../protocol/errors.js";
+import type { SegmentRef, ShardSegments } from "../protocol/messages.js";
+import type { PrimaryKey } from "../protocol/rows.js";
+import { MetaKey, ObjectName } from "../protocol/subjects.js";
+import { decode, encode } from "../runtime/codec.js";
+import type { Logger } from "../runtime/log.js";
+import type { MetaStore } from "./meta-store.js";
+import type { BlobStore } from "./object-store.js";
+import { SealedSegment } from "./sealed-segment.js";
+import type { ShardWal } from "./wal.js";
+
+export interface ShardRef {
+  collectionId: number;
+  shard: number;
+  epoch: number;
+}
+
+export interface StoreDeps {
+  meta: MetaStore;
+  blobs: BlobStore;
+  wal: ShardWal;
+  log: Logger;
+}
+
+/** Taken where writes are serialized: every sealed segment and how many deletes it had then. */
+export interface FlushSnapshot {
+  /** The last WAL sequence applied: the segments reflect every record up to it. */
+  checkpoint: number;
+  segments: { segment: SealedSegment; deletions: number }[];
+}
+
+interface Committed {
+  ref: SegmentRef;
+  /** How many of the segment's deletes its delete logs hold. */
+  logged: number;
+}
+
+export class SegmentStore {
+  /** Set once a commit found the key written by someone else: a newer owner, so this one uploads nothing more. */
+  private fenced = false;
+
+  private constructor(
+    private readonly deps: StoreDeps,
+    private readonly shard: ShardRef,
+    private revision: number,
+    private checkpointSeq: number,
+    private committed: Map<number, Committed>,
+  ) {}
+
+  /** Claims the shard's key for this owner and loads the committed segments with their deletes applied. */
+  static async open(deps: StoreDeps, shard: ShardRef): Promise<{ store: SegmentStore; segments: SealedSegment[] }> {
+    const key = MetaKey.segments(shard.collectionId, shard.shard);
+    const claimed = await deps.meta.casVersioned<ShardSegments>(key, (cur) => {
+      if (cur && cur.epoch > shard.epoch) {
+        throw new VecbusError("SHARD_NOT_READY", `shard ${shard.shard} of collection ${shard.collectionId} belongs to a newer owner (epoch ${cur.epoch} > ${shard.epoch})`);
+      }
+      return { ...(cur ?? { collection_id: shard.collectionId, shard: shard.shard, checkpoint_seq: 0, segments: [] }), epoch: shard.epoch };
+    });
+    const state = claimed!.value;
+    if (deps.wal.lastSeq < state.checkpoint_seq) {
+      throw new VecbusError("INTERNAL", `the WAL ${deps.wal.loc.stream} ends at ${deps.wal.lastSeq}, before the checkpoint ${state.checkpoint_seq}: the stream was reset`);
+    }
+    const segments = await Promise.all(state.segments.map((ref) => load(deps.blobs, ref)));
+    const committed = new Map(state.segments.map((ref, i) => [ref.segment_id, { ref, logged: segments[i].deletedCount }]));
+    return { store: new SegmentStore(deps, shard, claimed!.revision, state.checkpoint_seq, committed), segments };
+  }
+
+  /** The WAL sequence the committed segments reflect. */
+  get checkpoint(): number {
+    return this.checkpointSeq;
+  }
+
+  /**
+   * Writes what the snapshot has that the committed state lacks and commits
+   * it; resolves with the number of segments written. Calls must not overlap
+   * and must come in snapshot order.
+   */
+  async commit(snap: FlushSnapshot): Promise<number> {
+    if (this.fenced) throw this.replaced();
+    if (snap.checkpoint <= this.checkpointSeq) return 0;
+    const refs: SegmentRef[] = [];
+    const logged = new Map<number, number>();
+    let written = 0;
+    for (const { segment, deletions } of snap.segments) {
+      const id = segment.head.segment_id;
+      const prev = this.committed.get(id);
+      let ref = prev?.ref;
+      if (!ref) {
+        ref = await this.upload(segment);
+        written++;
+      }
+      const from = prev?.logged ?? 0;
+      if (deletions > from) ref = await this.logDeletes(ref, segment.deletedPks(from, deletions), snap.checkpoint);
+      refs.push(ref);
+      logged.set(id, deletions);
+    }
+    const { collectionId: collection_id, shard, epoch } = this.shard;
+    const next: ShardSegments = { collection_id, shard, epoch, checkpoint_seq: snap.checkpoint, segments: refs };
+    try {
+      this.revision = await this.deps.meta.update(MetaKey.segments(collection_id, shard), next, this.revision);
+    } catch (e) {
+      if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
+      this.fenced = true;
+      throw this.replaced();
+    }
+    const dropped = [...this.committed.values()].filter((c) => !logged.has(c.ref.segment_id)).map((c) => c.ref);
+    this.checkpointSeq = snap.checkpoint;
+    this.committed = new Map(refs.map((ref) => [ref.segment_id, { ref, logged: logged.get(ref.segment_id)! }]));
+    await this.cleanUp(snap.checkpoint, dropped);
+    return written;
+  }
+
+  private replaced(): VecbusError {
+    return new VecbusError("SHARD_NOT_READY", `shard ${this.shard.shard} of collection ${this.shard.collectionId} has a newer owner than epoch ${this.shard.epoch}`);
+  }
+
+  private async upload(segment: SealedSegment): Promise<SegmentRef> {
+    const started = Date.now();
+    const { bytes, manifest } = segment.encode();
+    const object = ObjectName.segment(this.shard.collectionId, this.shard.shard, manifest.segment_id, this.shard.epoch);
+    await this.deps.blobs.put(object, bytes);
+    const ms = Date.now() - started;
+    this.deps.log.info("flushed segment", { object, rows: manifest.row_count, bytes: bytes.byteLength, ms, mbPerS: Math.round(bytes.byteLength / 1e3 / Math.max(ms, 1)) });
+    const { segment_id, row_count, seq_from, seq_to } = manifest;
+    return { segment_id, object, row_count, seq_from, seq_to, pk_min: manifest.pk.min, pk_max: manifest.pk.max, delete_logs: [], state: "flushed" };
+  }
+
+  private async logDeletes(ref: SegmentRef, pks: PrimaryKey[], checkpoint: number): Promise<SegmentRef> {
+    const name = ObjectName.deleteLog(this.shard.collectionId, this.shard.shard, ref.segment_id, checkpoint, this.shard.epoch);
+    await this.deps.blobs.put(name, encode(pks));
+    return { ...ref, delete_logs: [...ref.delete_logs, name] };
+  }
+
+  /** After a commit nothing here is needed for correctness: a failure is logged, and the next flush purges further. */
+  private async cleanUp(checkpoint: number, dropped: SegmentRef[]): Promise<void> {
+    try {
+      await this.deps.wal.purgeThrough(checkpoint);
+      for (const ref of dropped) for (const name of [ref.object, ...ref.delete_logs]) await this.deps.blobs.delete(name);
+    } catch (e) {
+      this.deps.log.warn("cleaning up after a flush failed", { stream: this.deps.wal.loc.stream, checkpoint, error: String(e) });
+    }
+  }
+}
+
+async function load(blobs: BlobStore, ref: SegmentRef): Promise<SealedSegment> {
+  const segment = SealedSegment.decode(await mustGet(blobs, ref.object));
+  for (const name of ref.delete_logs) segment.delete(decode(await mustGet(blobs, name)) as PrimaryKey[]);
+  return segment;
+}
+
+async function mustGet(blobs: BlobStore, name: string): Promise<Uint8Array> {
+  const bytes = await blobs.get(name);
+  if (!bytes) throw new VecbusError("INTERNAL", `object ${name} is committed in the meta store but missing from the object store`);
+  return bytes;
+}
