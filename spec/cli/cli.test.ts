@@ -8,7 +8,7 @@ import readline from "node:readline";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { freePort, stopOrphan } from "../../cli/nats-server.js";
+import { alive, freePort, stopOrphan } from "../../cli/nats-server.js";
 import { progress } from "../../cli/progress.js";
 import { formatValue, table } from "../../cli/table.js";
 import { startEnv, tempDir } from "../harness.js";
@@ -565,14 +565,6 @@ test("progress: silent off a terminal except for the summary", () => {
   assert.match(written, /^\rrows: 10\/100 \(10%\)[^\r]*\r\x1b\[Kdone\n$/);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The url from serve's ready line; fails if serve exits or takes more than 30 s. */
 function readyUrl(child: ChildProcess, stderr: () => string): Promise<string> {

@@ -2,18 +2,9 @@
 // the actors keep serving and nothing already stored changes.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import { decode, encode } from "../../runtime/codec.js";
 import { startEnv, type TestEnv } from "../harness.js";
-
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof VecbusError, `expected a VecbusError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
+import { rejectsWith } from "../assert.js";
 
 describe("errors", () => {
   let env: TestEnv;

@@ -1,14 +1,10 @@
 // Partitions, aliases and rename through the API, on a multi-shard collection.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import type { Hit } from "../../protocol/api.js";
 import { randomVectors } from "../random.js";
 import { startEnv, type TestEnv } from "../harness.js";
-
-async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => e instanceof VecbusError && e.code === code && (!message || message.test(e.message)));
-}
+import { rejectsWith } from "../assert.js";
 
 describe("partitions and aliases", () => {
   let env: TestEnv;

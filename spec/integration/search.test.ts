@@ -9,6 +9,7 @@ import type { Hit } from "../../protocol/api.js";
 import type { MetricType } from "../../protocol/schema.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors, rng } from "../random.js";
+import { rejectsWith } from "../assert.js";
 
 // A type, not an interface, so that it is assignable to the client's Row.
 type Film = {
@@ -89,14 +90,6 @@ function referenceGroups(all: Ref[], key: (f: Film) => unknown, offset: number, 
   const keys: unknown[] = [];
   for (const h of all) if (!keys.includes(key(h.row)) && keys.length < offset + limit) keys.push(key(h.row));
   return keys.slice(offset).flatMap((k) => all.filter((h) => key(h.row) === k).slice(0, size));
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: { code?: string; message: string }) => {
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 describe("search", () => {
