@@ -141,7 +141,9 @@ export interface ShardSegments {
 /** One record of a shard's write-ahead log. */
 export type WalRecord =
   | { kind: "insert"; ts: bigint; epoch: number; rows: Row[] }
-  | { kind: "delete"; ts: bigint; epoch: number; ids: PrimaryKey[] };
+  | { kind: "delete"; ts: bigint; epoch: number; ids: PrimaryKey[] }
+  /** Written by a new owner before it serves: any older owner's next append is fenced by it. */
+  | { kind: "fence"; ts: bigint; epoch: number };
 
 /** The value of a session key: an actor that is alive. */
 export interface SessionInfo {

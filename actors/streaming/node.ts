@@ -15,11 +15,14 @@ import { BlobStore } from "../../storage/object-store.js";
 import { SEAL_DEFAULTS, Shard, type SealOptions } from "./shard.js";
 import { TimestampPool } from "./ts-pool.js";
 
+const OPEN_RETRY_MS = 1_000;
+
 export class StreamingNode {
   private readonly session: Session;
   private readonly clock: TimestampPool;
   private readonly shards = new Map<string, Shard>();
   private transitions: Promise<void> = Promise.resolve();
+  private stopped = false;
   private watcher: { stop(): void } | undefined;
   private blobs: BlobStore | undefined;
 
@@ -41,6 +44,7 @@ export class StreamingNode {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.watcher?.stop();
     await this.transitions;
     await Promise.all([...this.shards.values()].map((s) => s.close()));
@@ -54,8 +58,18 @@ export class StreamingNode {
 
   private onAssignment(key: string, a: ShardAssignment | null): void {
     this.transitions = this.transitions.then(() => this.transition(key, a)).catch((e) => {
-      this.ctx.log.error("shard transition failed", { key, error: String(e) });
+      // A shard this node owns but failed to open would stay unserved: its session is alive, so
+      // the coordinator never moves it. Try again with the key as it is then.
+      this.ctx.log.error("shard transition failed; retrying", { key, error: String(e) });
+      if (!this.stopped) setTimeout(() => void this.reread(key), OPEN_RETRY_MS).unref();
     });
+  }
+
+  private async reread(key: string): Promise<void> {
+    if (this.stopped) return;
+    const cur = await this.ctx.meta.get<ShardAssignment>(key).catch(() => undefined);
+    if (cur === undefined) setTimeout(() => void this.reread(key), OPEN_RETRY_MS).unref();
+    else this.onAssignment(key, cur?.value ?? null);
   }
 
   private async transition(key: string, a: ShardAssignment | null): Promise<void> {

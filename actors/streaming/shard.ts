@@ -55,6 +55,8 @@ interface WriteResult {
 export class Shard {
   private mailbox: Mailbox<ShardMsg> | undefined;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The epoch of a newer owner seen in the log; set once, never cleared. */
+  private fencedBy: number | undefined;
   private pendingWrites = 0;
   /** Flushes, one at a time in seal order. */
   private flushes: Promise<unknown> = Promise.resolve();
@@ -102,6 +104,7 @@ export class Shard {
     // A flush sealed during the replay waits for it: its purge must not race the replay's reads.
     s.flushes = replay;
     const records = await replay;
+    await s.claimLog();
     ctx.log.info("opened shard", {
       collection: meta.name,
       shard,
@@ -137,6 +140,7 @@ export class Shard {
   }
 
   private async handle(msg: ShardMsg): Promise<ShardReplies[ShardMsg["kind"]]> {
+    if (this.fencedBy !== undefined) throw this.fencedError();
     // An absent field arrives as nil from clients of other languages: treat both as "no guarantee".
     if ("guarantee_ts" in msg && msg.guarantee_ts != null) await this.waitFor(msg.guarantee_ts);
     return match(msg)
@@ -259,11 +263,14 @@ export class Shard {
         this.lastActivityMs = Date.now();
         const rec = make(await this.deps.clock.take());
         if (rec.kind === "delete" && rec.ids.length === 0) return { count: 0, timestamp: rec.ts };
+        if (this.fencedBy !== undefined) throw this.fencedError();
         let seq: number;
         try {
           seq = await this.wal.append(rec);
         } catch (e) {
-          if (e instanceof VecbusError && e.code === "SHARD_NOT_READY") await this.wal.catchUp((r, at) => this.apply(r, at));
+          // Fenced by another writer, or the ack was lost after the record was stored: either way the
+          // log may hold records this segment lacks. Apply them before anything else is served.
+          await this.wal.catchUp((r, at) => this.apply(r, at)).catch((ce) => this.ctx.log.warn("WAL catch-up failed", { error: String(ce) }));
           throw e;
         }
         return { count: this.apply(rec, seq), timestamp: rec.ts };
@@ -284,6 +291,7 @@ export class Shard {
   private apply(rec: WalRecord, seq: number): number {
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
+    if (rec.epoch > this.epoch) this.fence(rec.epoch);
     return match(rec)
       .with({ kind: "insert" }, (r) => {
         const rows = r.rows.map((row) => this.revive(row, "WAL row"));
@@ -292,7 +300,39 @@ export class Shard {
         return rows.length;
       })
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
+      .with({ kind: "fence" }, () => 0)
       .exhaustive();
+  }
+
+  /**
+   * Appends a fence record before serving: an owner that missed the
+   * reassignment fails its next append on it and learns it was replaced. It
+   * carries the newest applied timestamp (the oracle may not be up yet at
+   * start-up, and a fence writes no data).
+   */
+  private async claimLog(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const seq = await this.wal.append({ kind: "fence", ts: this.appliedTs, epoch: this.epoch });
+        this.apply({ kind: "fence", ts: this.appliedTs, epoch: this.epoch }, seq);
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await this.wal.catchUp((r, at) => this.apply(r, at));
+      }
+    }
+  }
+
+  /** A newer owner wrote to the log: stop serving at once; the node closes the shard when its key changes. */
+  private fence(epoch: number): void {
+    if (this.fencedBy !== undefined) return;
+    this.fencedBy = epoch;
+    this.ctx.log.warn("shard fenced by a newer owner", { collection: this.meta.name, shard: this.shard, epoch: this.epoch, newer: epoch });
+    void this.mailbox?.stop();
+  }
+
+  private fencedError(): VecbusError {
+    return new VecbusError("SHARD_NOT_READY", `shard ${this.shard} of "${this.meta.name}" moved to a newer owner (epoch ${this.fencedBy}); try again`);
   }
 
   /** Between writes, after sealIdleMs without any, if something is not flushed yet (or a flush failed). */

@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { decode } from "../../runtime/codec.js";
 import { randomVectors } from "../random.js";
 import { startEnv } from "../harness.js";
 
@@ -40,7 +42,14 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     assert.equal(rows.length, 396);
     const after = (await c.status()).shards.filter((s) => s.collection_name === "f");
     assert.ok(after.every((s) => s.owner === "test-streaming"));
-    assert.ok(after.some((s) => s.epoch === 2), "moved shards carry a higher epoch");
+    const moved = after.filter((s) => s.epoch === 2);
+    assert.ok(moved.length > 0, "moved shards carry a higher epoch");
+    // The new owner claimed each moved shard's log: the old owner's next append would be fenced.
+    const jsm = await jetstreamManager(c.nc);
+    for (const s of moved) {
+      const last = await jsm.direct.getMessage(s.wal_stream, { last_by_subj: `vecbus.wal.${s.wal_stream.split("_")[2]}.${s.shard}` });
+      assert.deepEqual(decode(last!.data), { kind: "fence", ts: (decode(last!.data) as { ts: unknown }).ts, epoch: 2 });
+    }
     await c.insert({ collection_name: "f", data: [{ id: 1000, vector: [1, 1, 1, 1] }] });
     assert.deepEqual(await c.get_collection_stats({ collection_name: "f" }), { row_count: 397 });
   } finally {
