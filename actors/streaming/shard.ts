@@ -30,6 +30,8 @@ import type { TimestampPool } from "./ts-pool.js";
 
 const TICK_INTERVAL_MS = 200;
 const READ_WAIT_MAX_MS = 5_000;
+/** How often a read whose guarantee is ahead of the oracle's clock asks again. */
+const GUARANTEE_POLL_MS = 20;
 
 export interface SealOptions {
   /** A growing segment is sealed once it has taken this many rows (replaced and deleted ones count: they use memory). */
@@ -199,9 +201,9 @@ export class Shard {
    * applied, so the safe time can move up to it. Idle shards do this every
    * TICK_INTERVAL_MS; a read whose guarantee is ahead does it at once.
    */
-  private async tick(): Promise<void> {
+  private async tick(target = 0n): Promise<void> {
     if (this.pendingWrites > 0) return;
-    const ts = await this.deps.clock.take();
+    const ts = await this.deps.clock.take(target);
     if (this.pendingWrites === 0 && ts > this.appliedTs) this.appliedTs = ts;
   }
 
@@ -214,7 +216,8 @@ export class Shard {
         throw new VecbusError("TIMEOUT", `shard ${this.shard} of "${this.meta.name}" did not reach the read's guarantee timestamp within ${READ_WAIT_MAX_MS} ms`);
       }
       await this.writes;
-      await this.tick();
+      await this.tick(g);
+      if (this.appliedTs < g) await new Promise((r) => setTimeout(r, GUARANTEE_POLL_MS));
     }
   }
 

@@ -18,12 +18,19 @@ export class TimestampPool {
 
   constructor(private readonly ctx: ActorContext) {}
 
-  async take(): Promise<bigint> {
-    while (this.next >= this.end || Date.now() - this.fetchedAt > WINDOW_MAX_AGE_MS) {
-      this.refill ??= this.fetch().finally(() => (this.refill = undefined));
-      await this.refill;
-    }
+  /**
+   * The next timestamp. A window below `atLeast` (a reader's guarantee, taken
+   * from the oracle after this window) is replaced by a fresh one once.
+   */
+  async take(atLeast = 0n): Promise<bigint> {
+    if (this.next < atLeast) await this.refilled();
+    while (this.next >= this.end || Date.now() - this.fetchedAt > WINDOW_MAX_AGE_MS) await this.refilled();
     return this.next++;
+  }
+
+  private refilled(): Promise<void> {
+    this.refill ??= this.fetch().finally(() => (this.refill = undefined));
+    return this.refill;
   }
 
   private async fetch(): Promise<void> {
