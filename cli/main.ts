@@ -635,6 +635,16 @@ function writeCommands(): ClientCommandSpec[] {
       options: { ids: { type: "string" }, filter: { type: "string" }, partition: { type: "string" } },
       plan: planDelete,
     },
+    {
+      name: "flush",
+      args: "NAME",
+      summary: "seal every shard's growing segment and wait until the object store holds it",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.flush({ collection_name: p.positionals[0] });
+        return { data: r, text: `flushed ${plural(r.flushed_segments, "segment")}` };
+      },
+    },
   ];
 }
 
@@ -1073,8 +1083,8 @@ function statusText(s: ClusterStatus): string {
     s.nodes.map((n) => [n.role, n.node_id, n.host, n.pid, isoTime(n.started_at)]),
   );
   const shards = table(
-    ["collection", "shard", "owner", "epoch", "rows", "wal stream", "wal last seq"],
-    s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.wal_stream, x.wal_last_seq]),
+    ["collection", "shard", "owner", "epoch", "rows", "segments", "wal stream", "wal last seq"],
+    s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.segments ?? undefined, x.wal_stream, x.wal_last_seq]),
   );
   return `nodes\n${nodes}\n\nshards\n${shards}`;
 }

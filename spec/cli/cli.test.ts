@@ -165,13 +165,23 @@ test("vecbus data and admin commands", async (t) => {
       assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS - 12 });
     });
 
+    await t.test("flush writes the growing rows as a sealed segment", async () => {
+      const r = await vecbusJson<{ flushed_segments: number }>(["flush", "docs"], url);
+      assert.ok(r.flushed_segments >= 1);
+      const s = await vecbusJson<{ shards: { collection_name: string; segments: number }[] }>(["status"], url);
+      assert.ok(s.shards.filter((x) => x.collection_name === "docs").every((x) => x.segments >= 1));
+      assert.deepEqual(await vecbusJson(["collection", "stats", "docs"], url), { row_count: ROWS - 12 }, "no row lost or doubled by the flush");
+      const text = await vecbus(["status"], url);
+      assert.match(text.stdout, /segments/);
+    });
+
     await t.test("status shows nodes and shards", async () => {
       const status = await vecbusJson<{ nodes: { role: string }[]; shards: { collection_name: string }[] }>(["status"], url);
       assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "proxy", "streaming"]);
       assert.equal(status.shards.filter((s) => s.collection_name === "docs").length, 2);
       const text = await vecbus(["status"], url);
       assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);
-      assert.match(text.stdout, /\nshards\ncollection\s+shard\s+owner\s+epoch\s+rows\s+wal stream\s+wal last seq/);
+      assert.match(text.stdout, /\nshards\ncollection\s+shard\s+owner\s+epoch\s+rows\s+segments\s+wal stream\s+wal last seq/);
     });
 
     await t.test("partitions: create, list, has, write into one, read only it, drop", async () => {
