@@ -12,6 +12,7 @@ import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
 import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ShardAssignment, ShardSegments } from "../protocol/messages.js";
+import { needsBuild, sameSpec, taskMsgId, type IndexMeta, type BuildIndexTask } from "../protocol/indexes.js";
 import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
 import { decodeMap } from "../runtime/codec.js";
@@ -21,6 +22,7 @@ import { Mailbox } from "../runtime/mailbox.js";
 import { request } from "../runtime/rpc.js";
 import { liveNodes, Session } from "../runtime/session.js";
 import { BlobStore } from "../storage/object-store.js";
+import { ensureTaskStream, publishTask, TASK_DUPLICATE_WINDOW_MS } from "../storage/tasks.js";
 import { createWalStream, deleteWalStream } from "../storage/wal.js";
 import { TimestampOracle } from "./tso.js";
 
@@ -34,6 +36,8 @@ export class Coordinator {
   private mailbox: Mailbox<CoordinatorMsg> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** msgID -> when this leader last queued that build task: re-queued only once the duplicate window has passed. */
+  private readonly queued = new Map<string, number>();
   private blobs: BlobStore | undefined;
 
   constructor(
@@ -58,6 +62,7 @@ export class Coordinator {
   private async onLeadership(leading: boolean): Promise<void> {
     if (leading) {
       await this.tso.init();
+      await ensureTaskStream(this.ctx.jsm, this.ctx.names);
       this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {
         subject: this.ctx.names.coordinatorSubject(),
         // Two leaders can overlap for a moment around a failover: one answer per request.
@@ -89,6 +94,8 @@ export class Coordinator {
       .with({ kind: "drop_alias" }, (m) => this.onDropAlias(m))
       .with({ kind: "allocate_ids" }, (m) => this.onAllocateIds(m))
       .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.tso.allocate(m.count) }))
+      .with({ kind: "create_index" }, (m) => this.onCreateIndex(m))
+      .with({ kind: "drop_index" }, (m) => this.onDropIndex(m))
       .exhaustive();
   }
 
@@ -234,6 +241,97 @@ export class Coordinator {
     return { dropped: true };
   }
 
+  /** Declares the indexes not declared yet (an identical one is a no-op) and queues builds for flushed segments. */
+  private async onCreateIndex(m: Extract<CoordinatorMsg, { kind: "create_index" }>): Promise<IndexMeta[]> {
+    const { start } = await this.onAllocate("index_build", m.indexes.length);
+    let result: IndexMeta[] = [];
+    const meta = await this.ctx.meta.casUpdate<CollectionMeta>(MetaKey.collection(m.collection_name), (c) => {
+      if (!c) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${m.collection_name}" does not exist`);
+      const indexes = { ...(c.indexes ?? {}) };
+      let changed = false;
+      result = m.indexes.map((spec, i) => {
+        const cur = indexes[spec.field_name];
+        if (cur) {
+          if (sameSpec(cur, spec)) return cur;
+          throw new VecbusError(
+            "INVALID_ARGUMENT",
+            `field "${spec.field_name}" already has index "${cur.index_name}" (${cur.index_type}); a field has one index: drop_index it first to change it`,
+          );
+        }
+        const clash = Object.values(indexes).find((ix) => ix.index_name === spec.index_name);
+        if (clash) throw new VecbusError("INVALID_ARGUMENT", `index_name "${spec.index_name}" is already used by field "${clash.field_name}"; pick another index_name`);
+        const ix: IndexMeta = { ...spec, build: start + i, created_at: Date.now() };
+        indexes[spec.field_name] = ix;
+        changed = true;
+        return ix;
+      });
+      return changed ? { ...c, indexes } : undefined;
+    });
+    if (meta) await this.queueIndexBuilds([meta]).catch((e) => this.ctx.log.warn("queueing index builds failed; the sweep retries", { error: String(e) }));
+    this.ctx.log.info("created index", { collection: m.collection_name, indexes: result.map((r) => r.index_name) });
+    return result;
+  }
+
+  /** Meta first (from then on nothing counts the index), then the segments' records of it and its files. */
+  private async onDropIndex(m: Extract<CoordinatorMsg, { kind: "drop_index" }>): Promise<{ dropped: boolean }> {
+    let dropped: IndexMeta | undefined;
+    const meta = await this.updateCollection(m.collection_name, (c) => {
+      dropped = Object.values(c.indexes ?? {}).find((ix) => ix.index_name === m.index_name);
+      if (!dropped) throw new VecbusError("INDEX_NOT_FOUND", `collection "${c.name}" has no index "${m.index_name}"; list_indexes shows its indexes`);
+      const { [dropped.field_name]: _gone, ...rest } = c.indexes ?? {};
+      return { ...c, indexes: rest };
+    });
+    const ix = dropped!;
+    try {
+      for (const key of (await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(meta.id))).keys()) {
+        await this.ctx.meta.casUpdate<ShardSegments>(key, (cur) => {
+          if (!cur || !cur.segments.some((s) => s.indexes?.[ix.field_name]?.build === ix.build)) return undefined;
+          const segments = cur.segments.map((s) => {
+            if (s.indexes?.[ix.field_name]?.build !== ix.build) return s;
+            const { [ix.field_name]: _old, ...others } = s.indexes;
+            return { ...s, indexes: others };
+          });
+          return { ...cur, segments };
+        });
+      }
+      this.blobs ??= await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+      for (const o of await this.blobs.list()) if (ObjectName.isIndexOf(meta.id, ix.field_name, ix.build, o.name)) await this.blobs.delete(o.name);
+    } catch (e) {
+      this.ctx.log.warn("removing a dropped index's files failed; they are never read", { collection: meta.name, index: ix.index_name, error: String(e) });
+    }
+    this.ctx.log.info("dropped index", { collection: meta.name, index: ix.index_name });
+    return { dropped: true };
+  }
+
+  /**
+   * Queues a build task for every flushed segment that lacks the current
+   * build of an index on its field. Tasks carry a msgID, so queueing one
+   * again within the duplicate window is free; this leader also skips those
+   * it queued within the window.
+   */
+  private async queueIndexBuilds(only?: CollectionMeta[]): Promise<void> {
+    const collections = (only ?? [...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value)).filter((c) =>
+      Object.values(c.indexes ?? {}).some(needsBuild),
+    );
+    const now = Date.now();
+    for (const [id, at] of this.queued) if (now - at > TASK_DUPLICATE_WINDOW_MS) this.queued.delete(id);
+    for (const c of collections) {
+      const keys = await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id));
+      for (const { value: state } of keys.values()) {
+        for (const seg of state.segments) {
+          for (const ix of Object.values(c.indexes ?? {})) {
+            if (!needsBuild(ix) || seg.indexes?.[ix.field_name]?.build === ix.build) continue;
+            const task: BuildIndexTask = { kind: "build_index", collection_id: c.id, shard: state.shard, segment_id: seg.segment_id, field_name: ix.field_name, index: ix };
+            const msgId = taskMsgId(task);
+            if (this.queued.has(msgId)) continue;
+            await publishTask(this.ctx.js, this.ctx.names, task, msgId);
+            this.queued.set(msgId, now);
+          }
+        }
+      }
+    }
+  }
+
   private async assertCollection(name: string): Promise<void> {
     if (!(await this.ctx.meta.get(MetaKey.collection(name)))) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist`);
   }
@@ -374,6 +472,7 @@ export class Coordinator {
       await this.collectOrphanShards();
       await this.collectOrphanSegments();
       await this.assignShards();
+      await this.queueIndexBuilds();
     } catch (e) {
       const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");
       if (!quiet) this.ctx.log.warn("shard sweep failed", { error: String(e) });

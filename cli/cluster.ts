@@ -3,13 +3,14 @@
 // connection, as it would in its own process.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Coordinator } from "../actors/coordinator.js";
+import { DataNode, type DataNodeOptions } from "../actors/data.js";
 import { Proxy } from "../actors/proxy/proxy.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { closeConnection, connectNats, openContext } from "../runtime/context.js";
 
-export const ROLES = ["streaming", "coordinator", "proxy"] as const;
+export const ROLES = ["streaming", "coordinator", "data", "proxy"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ClusterOptions {
@@ -25,6 +26,8 @@ export interface ClusterOptions {
    * (100000 rows, 10000 ms): the environment reaches `vecbus serve` and `start`.
    */
   seal?: Partial<SealOptions>;
+  /** Data node options (ack wait, build threads); unset fields take DATA_DEFAULTS. */
+  data?: Partial<DataNodeOptions>;
 }
 
 export interface Cluster {
@@ -51,7 +54,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const id = `${opts.nodeId}-${role}`;
       const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true });
       const ctx = await openContext(nc, opts.prefix ?? DEFAULT_PREFIX, role);
-      const actor = role === "streaming" ? new StreamingNode(ctx, id, sealOptions(opts.seal)) : role === "coordinator" ? new Coordinator(ctx, id) : new Proxy(ctx, id);
+      const actor =
+        role === "streaming"
+          ? new StreamingNode(ctx, id, sealOptions(opts.seal))
+          : role === "coordinator"
+            ? new Coordinator(ctx, id)
+            : role === "data"
+              ? new DataNode(ctx, id, opts.data)
+              : new Proxy(ctx, id);
       running.push({ actor, nc });
       await actor.start();
     }

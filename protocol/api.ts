@@ -2,6 +2,7 @@
 // arrive as untyped msgpack maps; the proxy checks each field it reads with
 // the helpers in this folder, so these types describe the checked form.
 import type { ConsistencyLevel } from "./collection.js";
+import type { IndexParams, IndexType } from "./indexes.js";
 import type { AliasMeta } from "./messages.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
@@ -32,6 +33,10 @@ export const API_METHODS = [
   "get",
   "flush",
   "status",
+  "create_index",
+  "describe_index",
+  "list_indexes",
+  "drop_index",
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
@@ -49,6 +54,22 @@ export interface CollectionDescription {
   consistency_level: ConsistencyLevel;
   num_partitions: number;
   aliases: string[];
+}
+
+/** describe_index: an index and how far its builds have come. */
+export interface IndexDescription {
+  field_name: string;
+  index_name: string;
+  index_type: IndexType;
+  metric_type: MetricType;
+  params: IndexParams;
+  /** Finished: every flushed segment has its index; InProgress: some wait for a data node; Failed: a build failed for good. */
+  state: "Finished" | "InProgress" | "Failed";
+  /** Rows of flushed segments whose index for the field is built. */
+  indexed_rows: number;
+  /** Rows of flushed segments plus rows in growing segments. */
+  total_rows: number;
+  pending_index_rows: number;
 }
 
 export interface Hit {
@@ -108,4 +129,8 @@ export interface ApiReplies {
   get: Row[];
   flush: { flushed_segments: number };
   status: ClusterStatus;
+  create_index: { created: boolean };
+  describe_index: IndexDescription;
+  list_indexes: string[];
+  drop_index: { dropped: boolean };
 }

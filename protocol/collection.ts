@@ -1,5 +1,6 @@
 // Turning create_collection requests into a checked schema. Pure: the
 // coordinator calls it before anything is written.
+import type { IndexMeta } from "./indexes.js";
 import { VecbusError } from "./errors.js";
 import { checkValueAt } from "./rows.js";
 import {
@@ -39,6 +40,8 @@ export interface CollectionMeta {
   /** Always holds "_default" (or, with a partition key, the numbered key partitions). */
   partitions: string[];
   consistency_level: ConsistencyLevel;
+  /** Vector indexes by field name (see protocol/indexes.ts); absent means none. */
+  indexes?: Record<string, IndexMeta>;
 }
 
 export const CONSISTENCY_LEVELS = ["Strong", "Bounded", "Session", "Eventually"] as const;

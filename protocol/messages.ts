@@ -5,6 +5,7 @@ import type { CollectionMeta, ConsistencyLevel } from "./collection.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
 import type { Hit } from "./api.js";
+import type { IndexMeta, IndexSpec, SegmentIndexRef } from "./indexes.js";
 
 /** Requests the coordinator serves (subject: Names.coordinatorSubject()). */
 export type CoordinatorMsg =
@@ -25,7 +26,10 @@ export type CoordinatorMsg =
   | { kind: "alter_alias"; alias: string; collection_name: string }
   | { kind: "drop_alias"; alias: string }
   | { kind: "allocate_ids"; count: number }
-  | { kind: "allocate_ts"; count: number };
+  | { kind: "allocate_ts"; count: number }
+  /** Declares indexes (already checked against the schema by the proxy) and queues builds for flushed segments. */
+  | { kind: "create_index"; collection_name: string; indexes: IndexSpec[] }
+  | { kind: "drop_index"; collection_name: string; index_name: string };
 
 export interface CoordinatorReplies {
   create_collection: CollectionMeta;
@@ -40,6 +44,8 @@ export interface CoordinatorReplies {
   allocate_ids: { start: number };
   /** the first of `count` consecutive hybrid timestamps. */
   allocate_ts: { ts: bigint };
+  create_index: IndexMeta[];
+  drop_index: { dropped: boolean };
 }
 
 /**
@@ -89,7 +95,8 @@ export interface ShardReplies {
   search: Hit[][];
   query: Row[];
   get: Row[];
-  stats: { row_count: number; wal_last_seq: number; segments: number };
+  /** growing_rows: rows taken by the growing segment (not yet sealed). */
+  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number };
   drop_partition: { delete_count: number; timestamp: bigint };
   /** Segments written to the object store by this flush (and by earlier ones it waited for). */
   flush: { flushed_segments: number };
@@ -122,6 +129,8 @@ export interface SegmentRef {
   /** Each holds a msgpack list of primary keys deleted from the segment, oldest log first. */
   delete_logs: string[];
   state: "flushed";
+  /** Built vector indexes by field, recorded by data nodes (the shard owner keeps them as it finds them). */
+  indexes?: Record<string, SegmentIndexRef>;
 }
 
 /**

@@ -5,6 +5,7 @@
 //   <prefix>.int.coord                  coordinator (only the lease holder subscribes)
 //   <prefix>.int.shard.<cid>.<shard>    the streaming node that owns a shard
 //   <prefix>.wal.<cid>.<shard>          the subject captured by that shard's WAL stream
+//   <prefix>.task.<kind>.<cid>.<shard>  tasks for data nodes (work-queue stream <prefix>_TASKS)
 //
 // Buckets and streams cannot contain dots, so they use `<prefix>_...`. The
 // prefix is limited to letters, digits, '_' and '-' for that reason.
@@ -55,6 +56,20 @@ export class Names {
   objectBucket(): string {
     return `${this.prefix}_segments`;
   }
+  /** The tasks work queue (build_index, ...): one stream, a message per task, removed once acked. */
+  taskStream(): string {
+    return `${this.prefix}_TASKS`;
+  }
+  taskWildcard(): string {
+    return `${this.prefix}.task.>`;
+  }
+  taskSubject(kind: string, collectionId: number, shard: number): string {
+    return `${this.prefix}.task.${kind}.${collectionId}.${shard}`;
+  }
+  /** The durable pull consumer every data node shares. */
+  dataConsumer(): string {
+    return `${this.prefix}-data`;
+  }
   proxyQueue(): string {
     return `${this.prefix}-proxy`;
   }
@@ -84,8 +99,13 @@ export const ObjectName = {
   segment: (collectionId: number, shard: number, segmentId: number, epoch: number) => `seg/${collectionId}/${shard}/${segmentId}-${epoch}`,
   deleteLog: (collectionId: number, shard: number, segmentId: number, checkpoint: number, epoch: number) =>
     `del/${collectionId}/${shard}/${segmentId}/${checkpoint}-${epoch}`,
+  /** A segment's built index of one field; `build` is the index declaration's build number. */
+  index: (collectionId: number, shard: number, segmentId: number, field: string, build: number) => `idx/${collectionId}/${shard}/${segmentId}/${field}-${build}`,
   /** Whether an object (committed or left over from an interrupted flush) belongs to a collection. */
-  ofCollection: (collectionId: number, name: string) => name.startsWith(`seg/${collectionId}/`) || name.startsWith(`del/${collectionId}/`),
+  ofCollection: (collectionId: number, name: string) =>
+    name.startsWith(`seg/${collectionId}/`) || name.startsWith(`del/${collectionId}/`) || name.startsWith(`idx/${collectionId}/`),
+  /** Whether an object is a built index of a field under a given build. */
+  isIndexOf: (collectionId: number, field: string, build: number, name: string) => name.startsWith(`idx/${collectionId}/`) && name.endsWith(`/${field}-${build}`),
 } as const;
 
 // Keys inside the session bucket (its TTL makes a silent actor's key vanish).

@@ -180,4 +180,21 @@ export class VecbusClient {
   status() {
     return this.call("status");
   }
+  /** pymilvus: index_params entries {field_name, index_type, metric_type?, index_name?, params?}. */
+  create_index(args: {
+    collection_name: string;
+    index_params: { field_name: string; index_type?: string; metric_type?: MetricType; index_name?: string; params?: Record<string, unknown> }[];
+  }) {
+    return this.call("create_index", args);
+  }
+  /** By index_name, or by field_name; with neither, the collection's only index. */
+  describe_index(args: { collection_name: string; index_name?: string; field_name?: string }) {
+    return this.call("describe_index", args);
+  }
+  list_indexes(args: { collection_name: string; field_name?: string }) {
+    return this.call("list_indexes", args);
+  }
+  drop_index(args: { collection_name: string; index_name: string }) {
+    return this.call("drop_index", args);
+  }
 }

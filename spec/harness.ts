@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { DataNodeOptions } from "../actors/data.js";
 import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
 import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
@@ -24,11 +25,13 @@ export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `vecbus-${tag}-`));
 }
 
-export async function startEnv(opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions> } = {}): Promise<TestEnv> {
+export async function startEnv(
+  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions> } = {},
+): Promise<TestEnv> {
   const dataDir = tempDir(opts.tag ?? "test");
   const nats = await startNatsServer({ dataDir });
   const roles = opts.roles;
-  const start = () => (roles === "none" ? Promise.resolve(undefined) : startCluster({ natsUrl: nats.url, nodeId: "test", roles, seal: opts.seal }));
+  const start = () => (roles === "none" ? Promise.resolve(undefined) : startCluster({ natsUrl: nats.url, nodeId: "test", roles, seal: opts.seal, data: opts.data }));
   let cluster: Cluster | undefined;
   let client: VecbusClient | undefined;
   try {

@@ -111,13 +111,31 @@ export class SegmentStore {
       logged.set(id, deletions);
     }
     const { collectionId: collection_id, shard, epoch } = this.shard;
-    const next: ShardSegments = { collection_id, shard, epoch, checkpoint_seq: snap.checkpoint, segments: refs };
-    try {
-      this.revision = await this.deps.meta.update(MetaKey.segments(collection_id, shard), next, this.revision);
-    } catch (e) {
-      if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
-      this.fenced = true;
-      throw this.replaced();
+    const key = MetaKey.segments(collection_id, shard);
+    for (;;) {
+      const next: ShardSegments = { collection_id, shard, epoch, checkpoint_seq: snap.checkpoint, segments: refs };
+      try {
+        this.revision = await this.deps.meta.update(key, next, this.revision);
+        break;
+      } catch (e) {
+        if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
+        // Data nodes (recording a built index) and the coordinator (dropping one) change the key
+        // too, but only the segments' `indexes`: same epoch, same checkpoint. Take theirs and retry.
+        const cur = await this.deps.meta.get<ShardSegments>(key);
+        if (!cur || cur.value.epoch !== epoch || cur.value.checkpoint_seq !== this.checkpointSeq) {
+          this.fenced = true;
+          throw this.replaced();
+        }
+        const theirs = new Map(cur.value.segments.map((r) => [r.segment_id, r.indexes]));
+        const withIndexes = (r: SegmentRef): SegmentRef => {
+          const { indexes: _mine, ...rest } = r;
+          const ix = theirs.get(r.segment_id);
+          return ix && Object.keys(ix).length > 0 ? { ...rest, indexes: ix } : rest;
+        };
+        for (let i = 0; i < refs.length; i++) refs[i] = withIndexes(refs[i]);
+        for (const c of this.committed.values()) c.ref = withIndexes(c.ref);
+        this.revision = cur.revision;
+      }
     }
     const dropped = [...this.committed.values()].filter((c) => !logged.has(c.ref.segment_id)).map((c) => c.ref);
     this.checkpointSeq = snap.checkpoint;
@@ -151,7 +169,9 @@ export class SegmentStore {
   private async cleanUp(checkpoint: number, dropped: SegmentRef[]): Promise<void> {
     try {
       await this.deps.wal.purgeThrough(checkpoint);
-      for (const ref of dropped) for (const name of [ref.object, ...ref.delete_logs]) await this.deps.blobs.delete(name);
+      for (const ref of dropped) {
+        for (const name of [ref.object, ...ref.delete_logs, ...Object.values(ref.indexes ?? {}).map((i) => i.object)]) await this.deps.blobs.delete(name);
+      }
     } catch (e) {
       this.deps.log.warn("cleaning up after a flush failed", { stream: this.deps.wal.loc.stream, checkpoint, error: String(e) });
     }

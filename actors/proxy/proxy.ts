@@ -16,6 +16,7 @@ import { Session } from "../../runtime/session.js";
 import { ProxyCore, type ProxyOptions } from "./core.js";
 import * as ddl from "./ddl.js";
 import * as dml from "./dml.js";
+import * as indexes from "./indexes.js";
 import * as reads from "./reads.js";
 
 interface ApiRequest {
@@ -94,6 +95,10 @@ export class Proxy {
       .with("get", () => reads.get(core, args))
       .with("flush", () => dml.flush(core, args))
       .with("status", () => ddl.clusterStatus(core))
+      .with("create_index", () => indexes.createIndex(core, args))
+      .with("describe_index", () => indexes.describeIndex(core, args))
+      .with("list_indexes", () => indexes.listIndexes(core, args))
+      .with("drop_index", () => indexes.dropIndex(core, args))
       .exhaustive();
   }
 }

@@ -184,7 +184,7 @@ export class Shard {
         const project = compileProjection(this.schema, m.output_fields);
         return inScope ? this.segments.get(m.ids, (r) => r).filter(inScope).map(project) : this.segments.get(m.ids, project);
       })
-      .with({ kind: "stats" }, async () => ({ row_count: this.segments.rowCount, wal_last_seq: this.wal.lastSeq, segments: this.segments.sealedSegments.length }))
+      .with({ kind: "stats" }, async () => ({ row_count: this.segments.rowCount, wal_last_seq: this.wal.lastSeq, segments: this.segments.sealedSegments.length, growing_rows: this.segments.growingSize }))
       .with({ kind: "flush" }, async () => {
         const { flushed } = await this.serialized(async () => this.seal());
         return { flushed_segments: await flushed };

@@ -177,7 +177,7 @@ test("vecbus data and admin commands", async (t) => {
 
     await t.test("status shows nodes and shards", async () => {
       const status = await vecbusJson<{ nodes: { role: string }[]; shards: { collection_name: string }[] }>(["status"], url);
-      assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "proxy", "streaming"]);
+      assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "streaming"]);
       assert.equal(status.shards.filter((s) => s.collection_name === "docs").length, 2);
       const text = await vecbus(["status"], url);
       assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);

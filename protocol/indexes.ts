@@ -1,0 +1,189 @@
+// Vector indexes: the index types create_index takes, their parameters, and
+// how they map onto usearch. Pure: no I/O.
+//
+// An index is declared on one FloatVector field (one index per field) and
+// lives in the collection meta (`CollectionMeta.indexes`, keyed by field).
+// Each declaration gets a `build` number from the coordinator; a segment's
+// built index is recorded in its SegmentRef under the field, with the build
+// it was made for, so a dropped and re-created index never counts an old
+// build's files.
+import type { Args } from "./args.js";
+import { checkName, type CollectionMeta } from "./collection.js";
+import { VecbusError } from "./errors.js";
+import type { MetricType } from "./schema.js";
+
+export const INDEX_TYPES = ["FLAT", "HNSW", "HNSW_SQ", "AUTOINDEX"] as const;
+export type IndexType = (typeof INDEX_TYPES)[number];
+
+export const SQ_TYPES = ["FP16", "BF16"] as const;
+export type SqType = (typeof SQ_TYPES)[number];
+
+export interface IndexParams {
+  M?: number;
+  efConstruction?: number;
+  sq_type?: SqType;
+}
+
+/** An index as declared by create_index (the checked form). */
+export interface IndexSpec {
+  field_name: string;
+  index_name: string;
+  index_type: IndexType;
+  metric_type: MetricType;
+  params: IndexParams;
+}
+
+/** As stored in the collection meta: the spec plus the build number the coordinator gave it. */
+export interface IndexMeta extends IndexSpec {
+  build: number;
+  created_at: number;
+}
+
+/** A built index of one segment's field, recorded in the segment's SegmentRef. */
+export interface SegmentIndexRef {
+  object: string;
+  index_type: IndexType;
+  params: IndexParams;
+  build: number;
+  bytes: number;
+}
+
+/** What the data node hands to usearch. */
+export interface UsearchConfig {
+  metric: "l2sq" | "ip" | "cos";
+  quantization: "f32" | "f16" | "bf16";
+  connectivity: number;
+  expansion_add: number;
+}
+
+export const HNSW_DEFAULTS = { M: 16, efConstruction: 128 } as const;
+const M_RANGE = [2, 2048] as const;
+const EF_RANGE = [8, 512] as const;
+
+export function usearchMetric(m: MetricType): UsearchConfig["metric"] {
+  return m === "L2" ? "l2sq" : m === "IP" ? "ip" : "cos";
+}
+
+/** Whether segments need a build for this index (FLAT is exact search: nothing to build). */
+export function needsBuild(ix: { index_type: IndexType }): boolean {
+  return ix.index_type !== "FLAT";
+}
+
+export function usearchConfig(ix: IndexSpec): UsearchConfig {
+  const p = ix.params;
+  return {
+    metric: usearchMetric(ix.metric_type),
+    quantization: ix.index_type === "HNSW_SQ" ? (p.sq_type === "BF16" ? "bf16" : "f16") : "f32",
+    connectivity: p.M ?? HNSW_DEFAULTS.M,
+    expansion_add: p.efConstruction ?? HNSW_DEFAULTS.efConstruction,
+  };
+}
+
+function intParam(params: Record<string, unknown>, name: string, range: readonly [number, number], dflt: number): number {
+  const raw = params[name];
+  if (raw === undefined || raw === null) return dflt;
+  const v = typeof raw === "bigint" ? Number(raw) : typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]) {
+    throw new VecbusError("INVALID_ARGUMENT", `index param ${name} must be an integer from ${range[0]} to ${range[1]}; got ${JSON.stringify(String(raw))}`);
+  }
+  return v;
+}
+
+function checkParams(type: IndexType, raw: unknown): IndexParams {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new VecbusError("INVALID_ARGUMENT", "index params must be a map, e.g. {M: 16, efConstruction: 128}");
+  const params = raw as Record<string, unknown>;
+  const allowed = type === "HNSW" ? ["M", "efConstruction"] : type === "HNSW_SQ" ? ["M", "efConstruction", "sq_type"] : [];
+  const unknown = Object.keys(params).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    const takes = allowed.length > 0 ? `it takes ${allowed.join(", ")}` : "it takes no params";
+    throw new VecbusError("INVALID_ARGUMENT", `index type ${type} does not take param(s) ${unknown.join(", ")}; ${takes}`);
+  }
+  if (type === "FLAT") return {};
+  if (type === "AUTOINDEX") return { M: HNSW_DEFAULTS.M, efConstruction: HNSW_DEFAULTS.efConstruction };
+  const out: IndexParams = {
+    M: intParam(params, "M", M_RANGE, HNSW_DEFAULTS.M),
+    efConstruction: intParam(params, "efConstruction", EF_RANGE, HNSW_DEFAULTS.efConstruction),
+  };
+  if (type === "HNSW_SQ") {
+    const sq = params.sq_type ?? "FP16";
+    const found = SQ_TYPES.find((t) => typeof sq === "string" && t === sq.toUpperCase());
+    if (!found) throw new VecbusError("INVALID_ARGUMENT", `sq_type ${JSON.stringify(sq)} is not supported; use ${SQ_TYPES.join(" or ")} (8-bit quantization loses too much recall)`);
+    out.sq_type = found;
+  }
+  return out;
+}
+
+/** Checks one entry of create_index's index_params against the collection. */
+export function checkIndexParam(meta: CollectionMeta, raw: unknown): IndexSpec {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new VecbusError("INVALID_ARGUMENT", "each entry of index_params must be a map {field_name, index_type, metric_type?, params?}");
+  }
+  const p = raw as Args;
+  const field_name = checkName("field_name", p.field_name);
+  const field = meta.schema.fields.find((f) => f.name === field_name);
+  if (!field) {
+    const vectors = meta.schema.fields.filter((f) => f.type === "FloatVector").map((f) => f.name);
+    throw new VecbusError("FIELD_NOT_FOUND", `collection "${meta.name}" has no field "${field_name}"; its vector fields are ${vectors.join(", ")}`);
+  }
+  if (field.type !== "FloatVector") {
+    throw new VecbusError("INVALID_ARGUMENT", `field "${field_name}" is ${field.type}: only FloatVector fields can be indexed`);
+  }
+  const typeRaw = p.index_type ?? "AUTOINDEX";
+  const index_type = INDEX_TYPES.find((t) => typeof typeRaw === "string" && t === typeRaw.toUpperCase());
+  if (!index_type) {
+    throw new VecbusError("INVALID_ARGUMENT", `index_type ${JSON.stringify(typeRaw)} is not supported; use one of ${INDEX_TYPES.join(", ")}`);
+  }
+  const metricRaw = p.metric_type;
+  if (metricRaw !== undefined && metricRaw !== null && (typeof metricRaw !== "string" || metricRaw.toUpperCase() !== meta.metric_type)) {
+    throw new VecbusError(
+      "INVALID_ARGUMENT",
+      `metric_type ${JSON.stringify(metricRaw)} differs from the collection's metric ${meta.metric_type}; leave it out or pass ${meta.metric_type}`,
+    );
+  }
+  const index_name = p.index_name === undefined || p.index_name === null || p.index_name === "" ? field_name : checkName("index_name", p.index_name);
+  return { field_name, index_name, index_type, metric_type: meta.metric_type, params: checkParams(index_type, p.params) };
+}
+
+/** Checks create_index's `index_params` list: at least one entry, one per field, distinct names. */
+export function checkIndexParams(meta: CollectionMeta, raw: unknown): IndexSpec[] {
+  const list = raw && typeof raw === "object" && !Array.isArray(raw) ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new VecbusError("INVALID_ARGUMENT", "index_params must be a non-empty list of {field_name, index_type, metric_type?, params?}");
+  }
+  const specs = list.map((p) => checkIndexParam(meta, p));
+  const fields = new Set<string>();
+  const names = new Set<string>();
+  for (const s of specs) {
+    if (fields.has(s.field_name)) throw new VecbusError("INVALID_ARGUMENT", `index_params names field "${s.field_name}" twice; a field has one index`);
+    if (names.has(s.index_name)) throw new VecbusError("INVALID_ARGUMENT", `index_params uses index_name "${s.index_name}" twice`);
+    fields.add(s.field_name);
+    names.add(s.index_name);
+  }
+  return specs;
+}
+
+export function sameSpec(a: IndexSpec, b: IndexSpec): boolean {
+  return a.index_name === b.index_name && a.index_type === b.index_type && JSON.stringify(sortKeys(a.params)) === JSON.stringify(sortKeys(b.params));
+}
+
+function sortKeys(o: object): [string, unknown][] {
+  return Object.entries(o).sort((x, y) => x[0].localeCompare(y[0]));
+}
+
+/** A build_index task on the tasks work queue. */
+export interface BuildIndexTask {
+  kind: "build_index";
+  collection_id: number;
+  shard: number;
+  segment_id: number;
+  field_name: string;
+  index: IndexMeta;
+}
+
+export type Task = BuildIndexTask;
+
+/** The msgID that makes duplicate publishes of one task collapse. */
+export function taskMsgId(t: BuildIndexTask): string {
+  return `build_index.${t.collection_id}.${t.shard}.${t.segment_id}.${t.field_name}.${t.index.build}`;
+}

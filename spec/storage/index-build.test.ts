@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { Index, MetricKind, ScalarKind } from "usearch";
+import { usearchConfig } from "../../protocol/indexes.js";
+import { buildIndex } from "../../storage/index-build.js";
+import { tempDir } from "../harness.js";
+
+function randomVectors(n: number, dim: number, seed = 1): Float32Array {
+  let s = seed;
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    out[i] = s / 2147483648 - 0.5;
+  }
+  return out;
+}
+
+test("the worker builds an HNSW index in which each vector finds itself", async () => {
+  const n = 2000;
+  const dim = 32;
+  const vectors = randomVectors(n, dim);
+  const copy = vectors.slice();
+  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } });
+  const built = await buildIndex(vectors, dim, config);
+  assert.equal(built.rows, n);
+  assert.equal(vectors.byteLength, 0, "the vectors' buffer was transferred to the worker");
+  const dir = tempDir("idx");
+  try {
+    const file = path.join(dir, "i.usearch");
+    fs.writeFileSync(file, built.bytes);
+    const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+    index.view(file);
+    assert.equal(index.size(), n);
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      const r = index.search(copy.subarray(i * dim, (i + 1) * dim), 1, 1);
+      if (Number(r.keys[0]) === i) found++;
+    }
+    assert.ok(found / n >= 0.99, `recall@1 of own vector ${found}/${n}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("HNSW_SQ builds with f16 quantization and an empty segment builds an empty index", async () => {
+  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW_SQ", metric_type: "COSINE", params: { sq_type: "FP16" } });
+  assert.equal(config.quantization, "f16");
+  assert.equal(config.metric, "cos");
+  const built = await buildIndex(randomVectors(100, 8), 8, config);
+  assert.equal(built.rows, 100);
+  const empty = await buildIndex(new Float32Array(0), 8, config);
+  assert.equal(empty.rows, 0);
+  assert.ok(empty.bytes.byteLength > 0);
+});

@@ -1,0 +1,55 @@
+// Builds a usearch index off the event loop, in a worker thread
+// (storage/index-worker.ts holds its code). The vectors' buffer is transferred to the worker
+// (the caller's array is unusable afterwards); the saved index comes back as
+// the bytes of a usearch file, which `Index.view()`/`load()` read.
+import os from "node:os";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import { VecbusError } from "../protocol/errors.js";
+import type { UsearchConfig } from "../protocol/indexes.js";
+import { INDEX_WORKER_SOURCE } from "./index-worker.js";
+
+interface BuildRequest {
+  usearchPath: string;
+  vectors: ArrayBuffer;
+  dim: number;
+  config: UsearchConfig;
+  /** usearch's add() threads; 0 means every core. */
+  threads: number;
+}
+
+type BuildReply = { ok: true; bytes: ArrayBuffer; rows: number; ms: number } | { ok: false; error: string };
+
+const usearchPath = createRequire(import.meta.url).resolve("usearch");
+
+export function defaultBuildThreads(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+/**
+ * Row-major float32 vectors, `dim` per row, keyed by row position. Takes
+ * ownership of `vectors`' buffer when it spans the whole buffer, else copies.
+ */
+export async function buildIndex(
+  vectors: Float32Array,
+  dim: number,
+  config: UsearchConfig,
+  threads = defaultBuildThreads(),
+): Promise<{ bytes: Uint8Array; rows: number; ms: number }> {
+  if (dim < 1 || vectors.length % dim !== 0) throw new VecbusError("INTERNAL", `cannot index ${vectors.length} floats as ${dim}-d vectors`);
+  const whole = vectors.byteOffset === 0 && vectors.byteLength === vectors.buffer.byteLength && vectors.buffer instanceof ArrayBuffer;
+  const buffer = whole ? (vectors.buffer as ArrayBuffer) : vectors.slice().buffer;
+  const req: BuildRequest = { usearchPath, vectors: buffer, dim, config, threads };
+  const worker = new Worker(INDEX_WORKER_SOURCE, { eval: true, workerData: req, transferList: [buffer] });
+  try {
+    const reply = await new Promise<BuildReply>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new VecbusError("INTERNAL", `the index build worker exited (code ${code}) without a result`)));
+    });
+    if (!reply.ok) throw new VecbusError("INTERNAL", `building the index failed: ${reply.error}`);
+    return { bytes: new Uint8Array(reply.bytes), rows: reply.rows, ms: reply.ms };
+  } finally {
+    await worker.terminate();
+  }
+}
