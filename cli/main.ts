@@ -543,6 +543,57 @@ function partitionCommands(): ClientCommandSpec[] {
   ];
 }
 
+function indexCommands(): ClientCommandSpec[] {
+  return [
+    {
+      name: "index create",
+      args: "COLLECTION --field F [--type AUTOINDEX|HNSW|HNSW_SQ|FLAT] [--params JSON] [--name NAME]",
+      summary: "declare a vector index; data nodes build it for every flushed segment",
+      positionals: ["COLLECTION"],
+      options: { field: { type: "string" }, type: { type: "string" }, params: { type: "string" }, name: { type: "string" } },
+      plan: (p) => {
+        const params = str(p, "params") === undefined ? undefined : parseJsonMap(need(p, "params"), "--params");
+        const index = { field_name: need(p, "field"), index_type: str(p, "type") ?? "AUTOINDEX", index_name: str(p, "name"), params };
+        return async (client) => {
+          const r = await client.create_index({ collection_name: p.positionals[0], index_params: [index] });
+          return { data: r, text: `created index ${index.index_name ?? index.field_name} (${index.index_type}) on ${p.positionals[0]}.${index.field_name}` };
+        };
+      },
+    },
+    {
+      name: "index describe",
+      args: "COLLECTION [--name NAME]",
+      summary: "an index's type, parameters and build progress",
+      positionals: ["COLLECTION"],
+      options: { name: { type: "string" } },
+      plan: (p) => async (client) => {
+        const d = await client.describe_index({ collection_name: p.positionals[0], index_name: str(p, "name") });
+        return { data: d, text: pairs(Object.entries(d)) };
+      },
+    },
+    {
+      name: "index list",
+      args: "COLLECTION",
+      summary: "list a collection's indexes",
+      positionals: ["COLLECTION"],
+      plan: (p) => async (client) => {
+        const names = await client.list_indexes({ collection_name: p.positionals[0] });
+        return { data: names, text: lines(names, "(no indexes)") };
+      },
+    },
+    {
+      name: "index drop",
+      args: "COLLECTION NAME",
+      summary: "drop an index and its built files",
+      positionals: ["COLLECTION", "NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.drop_index({ collection_name: p.positionals[0], index_name: p.positionals[1] });
+        return { data: r, text: `dropped index ${p.positionals[1]} of ${p.positionals[0]}` };
+      },
+    },
+  ];
+}
+
 function aliasCommands(): ClientCommandSpec[] {
   const pointing = (verb: "create" | "alter", summary: string): ClientCommandSpec => ({
     name: `alias ${verb}`,
@@ -926,14 +977,18 @@ function filterArgs(p: Parsed): { filter?: string; filter_params?: Record<string
   const raw = str(p, "filter-params");
   if (raw === undefined) return { filter };
   if (filter === undefined) throw new UsageError("--filter-params fills the templates of a --filter; give --filter EXPR too");
+  return { filter, filter_params: parseJsonMap(raw, "--filter-params", `of template name to value, e.g. '{"low": 10}'`) };
+}
+
+function parseJsonMap(raw: string, flagName: string, what = `, e.g. '{"M": 16}'`): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch (e) {
-    throw new UsageError(`--filter-params is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError(`${flagName} is not valid JSON: ${(e as Error).message}`);
   }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new UsageError(`--filter-params must be a JSON map of template name to value, e.g. '{"low": 10}'`);
-  return { filter, filter_params: v as Record<string, unknown> };
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new UsageError(`${flagName} must be a JSON map ${what}`);
+  return v as Record<string, unknown>;
 }
 
 function planHybridSearch(p: Parsed): Action {
@@ -1116,7 +1171,7 @@ async function runWithClient(p: Parsed, action: Action): Promise<number> {
 
 const COMMANDS: Command[] = [
   ...serverCommands(),
-  ...[...collectionCommands(), ...partitionCommands(), ...aliasCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
+  ...[...collectionCommands(), ...partitionCommands(), ...aliasCommands(), ...indexCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
 ];
 
 function usage(): string {

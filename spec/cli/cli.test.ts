@@ -175,6 +175,26 @@ test("vecbus data and admin commands", async (t) => {
       assert.match(text.stdout, /segments/);
     });
 
+    await t.test("index create, describe until built, list, drop", async () => {
+      const created = await vecbus(["index", "create", "docs", "--field", "vector", "--type", "HNSW", "--params", '{"M": 8}'], url);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /created index vector \(HNSW\)/);
+      assert.deepEqual(await vecbusJson(["index", "list", "docs"], url), ["vector"]);
+      let d: { index_type: string; state: string; indexed_rows: number; total_rows: number } | undefined;
+      for (let i = 0; i < 100; i++) {
+        d = await vecbusJson(["index", "describe", "docs"], url);
+        if (d!.state === "Finished") break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(d!.index_type, "HNSW");
+      assert.equal(d!.state, "Finished", "the data node built every flushed segment's index");
+      assert.equal(d!.indexed_rows, d!.total_rows);
+      const bad = await vecbus(["index", "create", "docs", "--field", "vector", "--params", "[1]"], url);
+      assert.equal(bad.code, 2);
+      assert.equal((await vecbus(["index", "drop", "docs", "vector"], url)).code, 0);
+      assert.deepEqual(await vecbusJson(["index", "list", "docs"], url), []);
+    });
+
     await t.test("status shows nodes and shards", async () => {
       const status = await vecbusJson<{ nodes: { role: string }[]; shards: { collection_name: string }[] }>(["status"], url);
       assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "streaming"]);
