@@ -82,7 +82,8 @@ export class Coordinator {
     }
   }
 
-  private handle(msg: CoordinatorMsg): Promise<CoordinatorReplies[CoordinatorMsg["kind"]]> {
+  private async handle(msg: CoordinatorMsg): Promise<CoordinatorReplies[CoordinatorMsg["kind"]]> {
+    if (!this.lease.isFresh) throw new VecbusError("NOT_LEADER", "this coordinator has not renewed its lease lately; another one may be taking over, try again");
     return match(msg)
       .with({ kind: "create_collection" }, (m) => this.onCreateCollection(m))
       .with({ kind: "drop_collection" }, (m) => this.onDropCollection(m))

@@ -11,6 +11,7 @@ export class Lease {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private leading = false;
+  private renewedAt = 0;
   /** The check in progress: a slow KV round trip must not let two checks race on the same revision. */
   private running: Promise<void> | undefined;
 
@@ -32,6 +33,15 @@ export class Lease {
     return this.leading;
   }
 
+  /**
+   * Leading, and renewed recently enough that no standby can have taken over:
+   * a leader that was stalled (or cut off) longer than that must not answer
+   * until it has renewed again.
+   */
+  get isFresh(): boolean {
+    return this.leading && Date.now() - this.renewedAt < SESSION_TTL_MS / 2;
+  }
+
   private tick(): Promise<void> {
     this.running ??= this.check().finally(() => (this.running = undefined));
     return this.running;
@@ -41,6 +51,7 @@ export class Lease {
     let held = false;
     try {
       held = await this.tryHold();
+      if (held) this.renewedAt = Date.now();
     } catch (e) {
       this.log.warn("lease check failed", { key: this.key, error: String(e) });
     }

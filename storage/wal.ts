@@ -8,6 +8,9 @@ import type { WalRecord } from "../protocol/messages.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
 
+/** How long a replay may go without a message before it gives up (the node retries the open). */
+const REPLAY_STALL_MS = 30_000;
+
 /** JetStream's "stream not found". */
 const STREAM_NOT_FOUND = 10059;
 
@@ -86,14 +89,30 @@ export class ShardWal {
       opt_start_seq: after + 1,
     });
     const messages = await consumer.consume({ max_messages: 512 });
+    // A stream deleted (or a server lost) mid-replay would otherwise leave this waiting forever.
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        stalled = true;
+        messages.stop();
+      }, REPLAY_STALL_MS);
+    };
+    arm();
     try {
       for await (const m of messages) {
+        arm();
         apply(decode(m.data) as WalRecord, m.seq);
         count++;
         if (m.seq >= tail) break;
       }
     } finally {
+      clearTimeout(watchdog);
       messages.stop();
+    }
+    if (stalled) {
+      throw new VecbusError("UNAVAILABLE", `replay of ${this.loc.stream} received nothing for ${REPLAY_STALL_MS / 1000} s before reaching sequence ${tail}`);
     }
     return count;
   }

@@ -2,6 +2,7 @@
 // so a write is not a round trip to the coordinator. Each window is above
 // every timestamp the oracle issued before it, so a write acknowledged
 // before a reader asked the oracle for its guarantee is always below it.
+import { VecbusError } from "../../protocol/errors.js";
 import type { CoordinatorReplies } from "../../protocol/messages.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { request } from "../../runtime/rpc.js";
@@ -9,6 +10,9 @@ import { request } from "../../runtime/rpc.js";
 const WINDOW = 1024;
 /** A window's timestamps are used only while it is fresh: record timestamps track wall time for Bounded reads. */
 const WINDOW_MAX_AGE_MS = 50;
+
+/** How long a window request waits out a coordinator failover (no leader, or one not renewed lately). */
+const FAILOVER_WAIT_MS = 8_000;
 
 export class TimestampPool {
   private next = 0n;
@@ -34,9 +38,22 @@ export class TimestampPool {
   }
 
   private async fetch(): Promise<void> {
-    const { ts } = await request<CoordinatorReplies["allocate_ts"]>(this.ctx.nc, this.ctx.names.coordinatorSubject(), { kind: "allocate_ts", count: WINDOW }, 5_000);
+    const { ts } = await this.ask();
     this.next = BigInt(ts);
     this.end = this.next + BigInt(WINDOW);
     this.fetchedAt = Date.now();
+  }
+
+  private async ask(): Promise<CoordinatorReplies["allocate_ts"]> {
+    const deadline = Date.now() + FAILOVER_WAIT_MS;
+    for (;;) {
+      try {
+        return await request<CoordinatorReplies["allocate_ts"]>(this.ctx.nc, this.ctx.names.coordinatorSubject(), { kind: "allocate_ts", count: WINDOW }, 5_000);
+      } catch (e) {
+        const passing = e instanceof VecbusError && (e.code === "NOT_LEADER" || e.code === "UNAVAILABLE");
+        if (!passing || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 }
