@@ -2,6 +2,7 @@
 // through `checkRows`, so storage code can trust field types and dimensions.
 import { VecbusError } from "./errors.js";
 import { describeFields, DYNAMIC_FIELD, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
+import { float32View } from "./binary.js";
 
 export type PrimaryKey = number | string;
 export type Row = Record<string, unknown>;
@@ -118,7 +119,7 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
     if (v.byteLength % 4 !== 0) {
       throw new VecbusError("INVALID_FIELD_VALUE", `${where}: a binary vector must be little-endian float32 (${v.byteLength} bytes is not a multiple of 4)`);
     }
-    vec = v.byteOffset % 4 === 0 ? new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4) : new Float32Array(new Uint8Array(v).buffer);
+    vec = float32View(v);
   } else if (Array.isArray(v)) {
     vec = new Float32Array(v.length);
     for (let j = 0; j < v.length; j++) {

@@ -14,6 +14,7 @@
 // row-major, `dim` per row (vector fields), `msgpack` one msgpack array with a
 // value (or nil) per row (VarChar keys, scalar, JSON and Array fields, `$meta`,
 // `$partition`). Pure: no I/O.
+import { aligned, float32View } from "../protocol/binary.js";
 import { VecbusError } from "../protocol/errors.js";
 import type { PrimaryKey } from "../protocol/rows.js";
 import { decode, encode } from "../runtime/codec.js";
@@ -120,8 +121,7 @@ export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; c
       const a = aligned(raw, 8);
       columns.timestamps = new BigUint64Array(a.buffer, a.byteOffset, n);
     } else if (c.kind === "float32") {
-      const a = aligned(raw, 4);
-      columns.vectors.set(c.name, { dim: c.dim!, data: new Float32Array(a.buffer, a.byteOffset, n * c.dim!) });
+      columns.vectors.set(c.name, { dim: c.dim!, data: float32View(raw, n * c.dim!) });
     }
     else columns.scalars.set(c.name, decode(raw) as unknown[]);
   }
@@ -161,15 +161,6 @@ function readInt64s(raw: Uint8Array, n: number): number[] {
 // Typed arrays are in platform byte order: little-endian on every platform Node runs vecbus on (x64, arm64).
 function bytesOf(a: Float32Array | BigUint64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/**
- * `raw` itself when typed arrays of `width`-byte elements can view it in
- * place, else a copy starting at 0 (made with the constructor: a Buffer's
- * `slice` would be another view).
- */
-function aligned(raw: Uint8Array, width: number): Uint8Array {
-  return raw.byteOffset % width === 0 ? raw : new Uint8Array(raw);
 }
 
 function alignUp(n: number): number {
