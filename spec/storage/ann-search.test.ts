@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { usearchConfig } from "../../protocol/indexes.js";
+import type { MetricType } from "../../protocol/schema.js";
+import { annSearch, type AnnRequest } from "../../storage/ann-search.js";
+import { distanceFn, largerIsCloser } from "../../storage/distance.js";
+import { buildIndex } from "../../storage/index-build.js";
+import { hitOrder, type Ranked } from "../../storage/reduce.js";
+import { TopK } from "../../storage/topk.js";
+import { EF_MAX, VectorIndex } from "../../storage/vector-index.js";
+import { tempDir } from "../harness.js";
+import { rng } from "../random.js";
+
+// 24-d uniform random rows are hard enough for ef to matter (recall@10 ~0.74
+// at ef 16, ~0.99 at ef 128), and 50k rows put the exact/index switch for
+// limit 10 at ~8% selectivity, between the 1% and 10% filters below.
+const DIM = 24;
+const LIMIT = 10;
+const QUERIES = 50;
+
+interface Fixture {
+  metric: MetricType;
+  rows: number;
+  data: Float32Array;
+  index: VectorIndex;
+}
+
+type Hit = Ranked & { slot: number };
+
+const dir = tempDir("ann");
+let l2: Fixture;
+let ip: Fixture;
+
+async function fixture(metric: MetricType, rows: number, seed: number): Promise<Fixture> {
+  const r = rng(seed);
+  const data = new Float32Array(rows * DIM).map(() => r() * 2 - 1);
+  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: metric, params: { M: 16, efConstruction: 128 } });
+  const file = path.join(dir, `${metric}.usearch`);
+  fs.writeFileSync(file, (await buildIndex(data.slice(), DIM, config)).bytes);
+  return { metric, rows, data, index: new VectorIndex(file, DIM, config) };
+}
+
+before(async () => {
+  [l2, ip] = await Promise.all([fixture("L2", 50_000, 1), fixture("IP", 10_000, 2)]);
+});
+
+after(() => {
+  l2.index.close();
+  ip.index.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function queries(seed: number): Float32Array[] {
+  const r = rng(seed);
+  return Array.from({ length: QUERIES }, () => new Float32Array(DIM).map(() => r() * 2 - 1));
+}
+
+/** What a segment does: exact distances, Milvus order, ties by primary key (here the slot). */
+function rank(f: Fixture, q: Float32Array, slots: ArrayLike<number>, limit = LIMIT): Hit[] {
+  const dist = distanceFn(f.metric);
+  const top = new TopK<Hit>(limit, hitOrder(largerIsCloser(f.metric)));
+  for (let i = 0; i < slots.length; i++) top.offer({ distance: dist(q, f.data, slots[i] * DIM), id: slots[i], slot: slots[i] });
+  return top.sorted();
+}
+
+function search(f: Fixture, q: Float32Array, passing: number[], ef: number) {
+  return annSearch({ candidates: (k) => f.index.search(q, k, ef), slotCount: f.rows, passing, limit: LIMIT, rank: (slots) => rank(f, q, slots) });
+}
+
+function slotsWhere(f: Fixture, keep: (slot: number) => boolean): number[] {
+  return Array.from({ length: f.rows }, (_, s) => s).filter(keep);
+}
+
+/** Mean share of the exact hits found. */
+function recall(found: ArrayLike<number>[], exact: Hit[][]): number {
+  let hit = 0;
+  let all = 0;
+  exact.forEach((truth, q) => {
+    const got = new Set(Array.from(found[q]));
+    hit += truth.filter((h) => got.has(h.slot)).length;
+    all += truth.length;
+  });
+  return hit / all;
+}
+
+test("a larger ef finds more of the true neighbours, and k beyond ef widens the search", () => {
+  const qs = queries(11);
+  const every = slotsWhere(l2, () => true);
+  const exact = qs.map((q) => rank(l2, q, every));
+  assert.equal(l2.index.size, l2.rows);
+  const at = (k: number, ef: number) => recall(qs.map((q) => l2.index.search(q, k, ef).subarray(0, LIMIT)), exact);
+  const low = at(LIMIT, 16);
+  const high = at(LIMIT, 128);
+  assert.ok(low < high - 0.1, `recall@10 at ef 16 ${low}, at ef 128 ${high}`);
+  assert.ok(high >= 0.95, `recall@10 at ef 128 ${high}`);
+  // usearch searches with expansion max(ef, k): 100 candidates from the ef 16 view are as good as ef 100.
+  assert.ok(at(100, 16) >= 0.95, `recall@10 of k=100 at ef 16 ${at(100, 16)}`);
+  // ef rounds up to a rung of the ladder, and stops at EF_MAX.
+  assert.equal(at(LIMIT, 1), low);
+  assert.equal(at(LIMIT, 10 * EF_MAX), at(LIMIT, EF_MAX));
+});
+
+test("filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% and 50%", () => {
+  const r = rng(12);
+  for (const [selectivity, strategy] of [[0.01, "exact"], [0.1, "index"], [0.5, "index"]] as const) {
+    const qs = queries(13);
+    const found: number[][] = [];
+    const exact: Hit[][] = [];
+    for (const q of qs) {
+      const passing = slotsWhere(l2, () => r() < selectivity);
+      const res = search(l2, q, passing, 128);
+      assert.equal(res.strategy, strategy, `at ${selectivity * 100}%`);
+      const pass = new Set(passing);
+      assert.ok(res.hits.every((h) => pass.has(h.slot)), "a hit failed the filter");
+      found.push(res.hits.map((h) => h.slot));
+      exact.push(rank(l2, q, passing));
+    }
+    const rec = recall(found, exact);
+    assert.ok(rec >= 0.95, `recall@10 at ${selectivity * 100}%: ${rec}`);
+  }
+});
+
+test("dead slots never come back, even when they are the nearest", () => {
+  for (const q of queries(14).slice(0, 20)) {
+    // Kill each query's 50 true nearest: exactly what the index returns first.
+    const dead = new Set(rank(l2, q, slotsWhere(l2, () => true), 50).map((h) => h.slot));
+    const live = slotsWhere(l2, (s) => !dead.has(s));
+    const res = search(l2, q, live, 128);
+    assert.equal(res.strategy, "index");
+    assert.equal(res.hits.length, LIMIT);
+    assert.ok(res.hits.every((h) => !dead.has(h.slot)));
+  }
+});
+
+test("inner product: larger is closer, on both paths", () => {
+  const r = rng(15);
+  for (const [selectivity, strategy] of [[0.01, "exact"], [0.5, "index"]] as const) {
+    const found: number[][] = [];
+    const exact: Hit[][] = [];
+    for (const q of queries(16)) {
+      const passing = slotsWhere(ip, () => r() < selectivity);
+      const res = search(ip, q, passing, 128);
+      assert.equal(res.strategy, strategy);
+      for (let i = 1; i < res.hits.length; i++) assert.ok(res.hits[i - 1].distance >= res.hits[i].distance, "hits are not best (largest) first");
+      found.push(res.hits.map((h) => h.slot));
+      exact.push(rank(ip, q, passing));
+    }
+    const rec = recall(found, exact);
+    assert.ok(rec >= 0.95, `IP recall@10 at ${selectivity * 100}%: ${rec}`);
+  }
+});
+
+/** An index over slots 0..size-1 whose nearest are the lowest slots. */
+function fake(size: number, passing: number[], rank: (slots: ArrayLike<number>) => number[]): { asked: number[]; req: AnnRequest<number> } {
+  const asked: number[] = [];
+  const candidates = (k: number) => {
+    asked.push(k);
+    return Array.from({ length: Math.min(k, size) }, (_, s) => s);
+  };
+  return { asked, req: { candidates, slotCount: size, passing, limit: LIMIT, rank } };
+}
+
+test("too few hits from the candidates widen k, then fall back to the exact scan", () => {
+  const all = Array.from({ length: 100_000 }, (_, s) => s);
+  // A range bound that only slots >= 2000 meet: the first rounds come up short.
+  const far = (slots: ArrayLike<number>) => Array.from(slots).filter((s) => s >= 2000).slice(0, LIMIT);
+  const widened = fake(100_000, all, far);
+  const res = annSearch(widened.req);
+  assert.deepEqual(widened.asked, [20, 80, 320, 1280, 5120]);
+  assert.deepEqual(res, { hits: far(all), strategy: "index", rounds: 5 });
+
+  // Nothing within range anywhere: widening stops once the scan is cheaper.
+  const none = fake(100_000, all, () => []);
+  assert.deepEqual(annSearch(none.req), { hits: [], strategy: "exact", rounds: 5 });
+  assert.deepEqual(none.asked, [20, 80, 320, 1280, 5120]);
+
+  // An index that returns fewer than asked has no more to give.
+  const small = fake(100_000, all, far);
+  small.req.candidates = (k) => {
+    small.asked.push(k);
+    return [0, 1, 2];
+  };
+  assert.equal(annSearch(small.req).strategy, "exact");
+  assert.deepEqual(small.asked, [20]);
+
+  assert.deepEqual(annSearch(fake(10, [], far).req), { hits: [], strategy: "exact", rounds: 0 });
+});

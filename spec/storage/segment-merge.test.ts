@@ -1,0 +1,117 @@
+// Merging sealed segments keeps exactly their live rows, in source then slot
+// order, across every column kind, and refuses sources of different schemas.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { VecbusError } from "../../protocol/errors.js";
+import type { PrimaryKey } from "../../protocol/rows.js";
+import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "../../storage/segment-format.js";
+import { mergeColumns } from "../../storage/segment-merge.js";
+import { rng } from "../random.js";
+
+const HEAD: SegmentHead = { segment_id: 99, collection_id: 3, shard: 0, seq_from: 1, seq_to: 300 };
+
+/** A segment of `n` rows whose pks start at `base`; every column derives from the pk so rows can be checked one by one. */
+function segment(base: number, n: number, pkType: "Int64" | "VarChar", seed: number): SegmentColumns {
+  const r = rng(seed);
+  const ids = Array.from({ length: n }, (_, i) => base + i);
+  return {
+    pk: { field: "id", type: pkType, values: ids.map((id): PrimaryKey => (pkType === "Int64" ? id * 2 ** 20 : `k-${id}`)) },
+    timestamps: BigUint64Array.from(ids, (id) => 1n << 40n | BigInt(id)),
+    scalars: new Map<string, unknown[]>([
+      ["title", ids.map((id) => (id % 4 === 0 ? null : `t${id}`))],
+      ["meta", ids.map((id) => (id % 3 === 0 ? null : { id, tags: [id % 2, "x"] }))],
+    ]),
+    vectors: new Map([
+      ["dense", { dim: 8, data: Float32Array.from({ length: n * 8 }, () => r() * 2 - 1) }],
+      ["tiny", { dim: 3, data: Float32Array.from({ length: n * 3 }, () => r()) }],
+    ]),
+  };
+}
+
+/** The row at `slot` of `cols`, vectors as plain arrays. */
+function row(cols: SegmentColumns, slot: number): unknown[] {
+  return [
+    cols.pk.values[slot],
+    cols.timestamps[slot],
+    ...[...cols.scalars.values()].map((v) => v[slot]),
+    ...[...cols.vectors.values()].map(({ dim, data }) => [...data.subarray(slot * dim, (slot + 1) * dim)]),
+  ];
+}
+
+function rows(cols: SegmentColumns): unknown[][] {
+  return cols.pk.values.map((_, slot) => row(cols, slot));
+}
+
+describe("segment merge", () => {
+  for (const pkType of ["Int64", "VarChar"] as const) {
+    test(`segment merge - ${pkType} keys: exactly the live rows, in source then slot order, byte-exact`, () => {
+      const sources = [segment(0, 40, pkType, 1), segment(100, 25, pkType, 2), segment(200, 60, pkType, 3)];
+      const dead = [
+        new Set([0, 1, 2, 17, 39]), // a run at the start and a slot at the end
+        new Set<number>(), // nothing dead: one run
+        new Set(Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 3 !== 1)), // every run a single slot
+      ];
+      const merged = mergeColumns(sources.map((columns, i) => ({ columns, isDead: (s: number) => dead[i].has(s) })));
+
+      const want = sources.flatMap((cols, i) => rows(cols).filter((_, slot) => !dead[i].has(slot)));
+      assert.equal(merged.pk.values.length, 35 + 25 + 20);
+      assert.deepEqual(rows(merged), want);
+      assert.deepEqual([merged.pk.field, merged.pk.type], ["id", pkType]);
+      assert.deepEqual([...merged.scalars.keys()], ["title", "meta"]);
+      assert.deepEqual([...merged.vectors].map(([k, v]) => [k, v.dim, v.data.length]), [["dense", 8, 80 * 8], ["tiny", 3, 80 * 3]]);
+      assert.ok(merged.timestamps instanceof BigUint64Array);
+
+      const back = decodeSegment(encodeSegment(HEAD, merged).bytes);
+      assert.deepEqual(back.columns, merged);
+      assert.equal(back.manifest.row_count, 80);
+    });
+  }
+
+  test("segment merge - all-dead and empty sources contribute nothing", () => {
+    const merged = mergeColumns([
+      { columns: segment(0, 10, "Int64", 4), isDead: () => true },
+      { columns: segment(50, 0, "Int64", 5), isDead: () => false },
+    ]);
+    assert.deepEqual(rows(merged), []);
+    assert.deepEqual([...merged.vectors.values()].map((v) => v.data.length), [0, 0]);
+    assert.deepEqual([...merged.scalars.values()], [[], []]);
+  });
+
+  test("segment merge - sources of different schemas are refused", () => {
+    const internal = (e: unknown) => e instanceof VecbusError && e.code === "INTERNAL";
+    const ok = { columns: segment(0, 5, "Int64", 6), isDead: () => false };
+    const variant = (change: (c: SegmentColumns) => void) => {
+      const columns = segment(10, 5, "Int64", 7);
+      change(columns);
+      return [ok, { columns, isDead: () => false }];
+    };
+    assert.throws(() => mergeColumns(variant((c) => c.vectors.set("dense", { dim: 4, data: new Float32Array(20) }))), internal);
+    assert.throws(() => mergeColumns(variant((c) => c.vectors.delete("tiny"))), internal);
+    assert.throws(() => mergeColumns(variant((c) => c.scalars.set("extra", [1, 2, 3, 4, 5]))), internal);
+    assert.throws(() => mergeColumns(variant((c) => (c.pk.type = "VarChar"))), internal);
+    assert.throws(() => mergeColumns([]), internal);
+  });
+
+  test("segment merge - 100k rows of 128 dims merge quickly", () => {
+    const n = 100_000;
+    const dim = 128;
+    const big = (base: number): SegmentColumns => ({
+      pk: { field: "id", type: "Int64", values: Array.from({ length: n }, (_, i) => base + i) },
+      timestamps: new BigUint64Array(n),
+      scalars: new Map([["s", new Array<unknown>(n).fill(null)]]),
+      vectors: new Map([["v", { dim, data: new Float32Array(n * dim).map((_, i) => i) }]]),
+    });
+    const sources = [
+      { columns: big(0), isDead: (s: number) => s % 1000 === 0 },
+      { columns: big(n), isDead: () => false },
+    ];
+    const started = performance.now();
+    const merged = mergeColumns(sources);
+    const ms = performance.now() - started;
+    assert.equal(merged.pk.values.length, 2 * n - 100);
+    const v = merged.vectors.get("v")!.data;
+    assert.deepEqual([...v.subarray(0, 2)], [dim, dim + 1], "slot 0 was dead, so slot 1 comes first");
+    assert.equal(v[(2 * n - 100 - 1) * dim], (n - 1) * dim);
+    assert.ok(ms < 2000, `merge took ${ms.toFixed(0)} ms`);
+  });
+});
