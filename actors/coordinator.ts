@@ -11,8 +11,8 @@
 import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
-import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ShardAssignment, ShardSegments } from "../protocol/messages.js";
-import { needsBuild, sameSpec, taskMsgId, type IndexMeta, type BuildIndexTask } from "../protocol/indexes.js";
+import { placementKey, type CompactionRecord, type AliasMeta, type CoordinatorMsg, type CoordinatorReplies, type Placement, type SegmentRef, type ShardAssignment, type ShardSegments } from "../protocol/messages.js";
+import { COMPACTED_SEGMENT_BASE, needsBuild, sameSpec, taskMsgId, type BuildIndexTask, type CompactTask, type IndexMeta } from "../protocol/indexes.js";
 import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
 import { decodeMap } from "../runtime/codec.js";
@@ -22,11 +22,22 @@ import { Mailbox } from "../runtime/mailbox.js";
 import { request } from "../runtime/rpc.js";
 import { liveNodes, Session } from "../runtime/session.js";
 import { BlobStore } from "../storage/object-store.js";
+import { COMPACTION_DEFAULTS, planCompactions, type CompactionPolicy } from "../storage/compaction-plan.js";
+import { SEAL_DEFAULTS } from "./streaming/shard.js";
 import { ensureTaskStream, publishTask, TASK_DUPLICATE_WINDOW_MS } from "../storage/tasks.js";
 import { createWalStream, deleteWalStream } from "../storage/wal.js";
 import { TimestampOracle } from "./tso.js";
 
 const SWEEP_INTERVAL_MS = 2_000;
+
+export interface CoordinatorOptions {
+  /** When segments are merged (sizes in rows; see storage/compaction-plan.ts). */
+  compaction: CompactionPolicy;
+  /** Whether the sweep plans compactions by itself; `compact` works either way. */
+  autoCompaction: boolean;
+}
+
+export const COORDINATOR_DEFAULTS: CoordinatorOptions = { compaction: COMPACTION_DEFAULTS(SEAL_DEFAULTS.segmentRowsMax), autoCompaction: true };
 const SHARD_READY_TIMEOUT_MS = 15_000;
 
 export class Coordinator {
@@ -43,6 +54,7 @@ export class Coordinator {
   constructor(
     private readonly ctx: ActorContext,
     readonly nodeId: string,
+    private readonly opts: CoordinatorOptions = COORDINATOR_DEFAULTS,
   ) {
     this.session = new Session(ctx.sessions, "coordinator", nodeId, ctx.log);
     this.lease = new Lease(ctx.sessions, SessionKey.coordinatorLease, nodeId, ctx.log, (leading) => this.onLeadership(leading));
@@ -97,6 +109,9 @@ export class Coordinator {
       .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.tso.allocate(m.count) }))
       .with({ kind: "create_index" }, (m) => this.onCreateIndex(m))
       .with({ kind: "drop_index" }, (m) => this.onDropIndex(m))
+      .with({ kind: "load_collection" }, (m) => this.onLoad(m.collection_name, true))
+      .with({ kind: "release_collection" }, (m) => this.onLoad(m.collection_name, false))
+      .with({ kind: "compact" }, (m) => this.onCompact(m.collection_name))
       .exhaustive();
   }
 
@@ -148,6 +163,7 @@ export class Coordinator {
       await this.ctx.meta.delete(MetaKey.shard(cur.value.id, s)).catch(() => undefined);
     }
     await this.deleteStreams(cur.value);
+    await this.ctx.meta.delete(MetaKey.placement(cur.value.id)).catch(() => undefined);
     await this.deleteSegments(cur.value.id);
     this.ctx.log.info("dropped collection", { name: m.name, id: cur.value.id });
     return { dropped: true };
@@ -302,6 +318,106 @@ export class Coordinator {
     }
     this.ctx.log.info("dropped index", { collection: meta.name, index: ix.index_name });
     return { dropped: true };
+  }
+
+  /** Plans every shard's compaction as Milvus's manual compact does, queues the tasks, and records them for get_compaction_state. */
+  private async onCompact(name: string): Promise<{ compaction_id: number }> {
+    const meta = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(name));
+    if (!meta) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${name}" does not exist`);
+    const { start: id } = await this.onAllocate("compaction_id", 1);
+    const tasks = await this.queueCompactions(meta.value, true);
+    await this.ctx.meta.create(MetaKey.compaction(id), { compaction_id: id, collection_id: meta.value.id, created_at: Date.now(), tasks } satisfies CompactionRecord);
+    this.ctx.log.info("compaction queued", { collection: name, compaction_id: id, tasks: tasks.length });
+    return { compaction_id: id };
+  }
+
+  /**
+   * Plans compactions for every shard of a collection (storage/compaction-plan.ts)
+   * and queues a task per group. Automatic plans repeat every sweep; their
+   * msgID (the source ids) makes a repeat collapse into the queued task.
+   */
+  private async queueCompactions(c: CollectionMeta, manual: boolean): Promise<CompactionRecord["tasks"]> {
+    const tasks: CompactionRecord["tasks"] = [];
+    const now = Date.now();
+    for (const { value: state } of (await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
+      const candidates = state.segments.map((r) => ({ segment_id: r.segment_id, rows: r.row_count, deleted: r.deleted_count ?? 0 }));
+      for (const sources of planCompactions(candidates, this.opts.compaction, manual)) {
+        const probe: CompactTask = { kind: "compact", collection_id: c.id, shard: state.shard, sources, target: 0 };
+        const msgId = taskMsgId(probe);
+        if (!manual && this.queued.has(msgId)) continue;
+        const { start } = await this.onAllocate("compacted_segment", 1);
+        const task: CompactTask = { ...probe, target: COMPACTED_SEGMENT_BASE + start };
+        await publishTask(this.ctx.js, this.ctx.names, task, msgId);
+        this.queued.set(msgId, now);
+        tasks.push({ shard: state.shard, sources, target: task.target });
+      }
+    }
+    return tasks;
+  }
+
+  /** Load state lives in the collection meta; the placement follows at once (and at every sweep). */
+  private async onLoad(name: string, load: boolean): Promise<CollectionMeta> {
+    const meta = await this.updateCollection(name, (c) => {
+      const { released: _was, ...rest } = c;
+      return load ? rest : { ...rest, released: true };
+    });
+    await this.placeSegments([meta]);
+    this.ctx.log.info(load ? "loaded collection" : "released collection", { name });
+    return meta;
+  }
+
+  /**
+   * Places the sealed segments of loaded collections on live query nodes:
+   * a segment is placed once every index declared on the collection is built
+   * for it (until then its shard owner serves it), on the node with the
+   * fewest rows placed, and stays there while that node lives. A released
+   * collection, or a cluster without query nodes, places nothing: shard
+   * owners then serve every segment themselves.
+   */
+  private async placeSegments(only?: CollectionMeta[]): Promise<void> {
+    const nodes = (await liveNodes(this.ctx.sessions, "query")).map((n) => n.node_id);
+    const collections = only ?? [...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value);
+    const placed = await this.ctx.meta.list<Placement>(MetaKey.placementPrefix);
+    const rows = new Map<string, number>(nodes.map((n) => [n, 0]));
+    for (const { value } of placed.values()) for (const e of Object.values(value.segments)) if (rows.has(e.node)) rows.set(e.node, rows.get(e.node)! + e.rows);
+    for (const c of collections) {
+      const loaded = !c.released;
+      const wanted: { key: string; rows: number; builds: Record<string, number> }[] = [];
+      if (loaded) {
+        for (const { value: state } of (await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
+          for (const ref of state.segments) {
+            const builds = indexBuilds(c, ref);
+            if (builds) wanted.push({ key: placementKey(state.shard, ref.segment_id), rows: ref.row_count - (ref.deleted_count ?? 0), builds });
+          }
+        }
+      }
+      const cur = placed.get(MetaKey.placement(c.id))?.value;
+      const next: Placement = { collection_id: c.id, loaded, segments: {} };
+      for (const w of wanted) {
+        const old = cur?.segments[w.key];
+        if (old && rows.has(old.node)) {
+          next.segments[w.key] = sameBuilds(old.builds, w.builds) ? old : { ...old, state: "loading", builds: w.builds };
+          continue;
+        }
+        if (nodes.length === 0) continue;
+        const node = [...rows.entries()].sort((a, b) => a[1] - b[1])[0][0];
+        rows.set(node, rows.get(node)! + w.rows);
+        next.segments[w.key] = { node, state: "loading", rows: w.rows, builds: w.builds };
+      }
+      if (cur && JSON.stringify(cur) === JSON.stringify(next)) continue;
+      // A query node may have marked an entry loaded since the list: keep its word when the entry is unchanged.
+      await this.ctx.meta.casUpdate<Placement>(MetaKey.placement(c.id), (now) => {
+        const merged: Placement = { ...next, segments: { ...next.segments } };
+        for (const [k, e] of Object.entries(merged.segments)) {
+          const theirs = now?.segments[k];
+          if (theirs && theirs.node === e.node && sameBuilds(theirs.builds, e.builds)) merged.segments[k] = theirs;
+        }
+        return now && JSON.stringify(now) === JSON.stringify(merged) ? undefined : merged;
+      });
+    }
+    if (only) return;
+    const live = new Set(collections.map((c) => c.id));
+    for (const [key, { value, revision }] of placed) if (!live.has(value.collection_id)) await this.ctx.meta.delete(key, revision).catch(() => undefined);
   }
 
   /**
@@ -474,6 +590,10 @@ export class Coordinator {
       await this.collectOrphanSegments();
       await this.assignShards();
       await this.queueIndexBuilds();
+      await this.placeSegments();
+      if (this.opts.autoCompaction) {
+        for (const { value } of (await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()) await this.queueCompactions(value, false);
+      }
     } catch (e) {
       const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");
       if (!quiet) this.ctx.log.warn("shard sweep failed", { error: String(e) });
@@ -481,4 +601,19 @@ export class Coordinator {
       this.sweeping = false;
     }
   }
+}
+
+/** The index builds a segment is served with, by field; undefined while one is not built yet. */
+function indexBuilds(c: CollectionMeta, ref: SegmentRef): Record<string, number> | undefined {
+  const builds: Record<string, number> = {};
+  for (const ix of Object.values(c.indexes ?? {})) {
+    if (!needsBuild(ix)) continue;
+    if (ref.indexes?.[ix.field_name]?.build !== ix.build) return undefined;
+    builds[ix.field_name] = ix.build;
+  }
+  return builds;
+}
+
+function sameBuilds(a: Record<string, number>, b: Record<string, number>): boolean {
+  return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 }

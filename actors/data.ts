@@ -11,21 +11,26 @@
 // the stream redelivers the task after the consumer's ack_wait (a live node
 // keeps extending it while it works).
 //
+// compact: see compact() below.
+//
 // Takes: Task messages on <prefix>.task.> (stream <prefix>_TASKS, consumer <prefix>-data).
 // Reads: collections.> , segments.<cid>.<shard> (meta bucket), segment blobs.
 // Writes: index objects (object store), the segments' `indexes` records (meta bucket).
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
-import { usearchConfig, type BuildIndexTask, type SegmentIndexRef, type Task } from "../protocol/indexes.js";
-import type { ShardSegments } from "../protocol/messages.js";
+import { needsBuild, taskMsgId, usearchConfig, type BuildIndexTask, type CompactTask, type IndexMeta, type SegmentIndexRef, type Task } from "../protocol/indexes.js";
+import type { SegmentRef, ShardReplies, ShardSegments } from "../protocol/messages.js";
+import type { PrimaryKey } from "../protocol/rows.js";
 import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../storage/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
-import { decodeSegment } from "../storage/segment-format.js";
+import { decodeSegment, encodeSegment, type VectorColumn } from "../storage/segment-format.js";
+import { mergeColumns } from "../storage/segment-merge.js";
+import { request } from "../runtime/rpc.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
 export interface DataNodeOptions {
@@ -42,6 +47,8 @@ export interface DataNodeOptions {
 export const DATA_DEFAULTS: DataNodeOptions = { ackWaitMs: 60_000, buildThreads: defaultBuildThreads(), maxAttempts: 10, beforeCommit: undefined };
 
 const RETRY_DELAY_MS = 5_000;
+/** The shard owner downloads the compacted segment before it swaps it in. */
+const SWAP_TIMEOUT_MS = 60_000;
 
 type Outcome = "committed" | "done" | "gone" | "obsolete" | "stopped";
 
@@ -105,7 +112,7 @@ export class DataNode {
       if (outcome === "stopped") return;
       await m.ackAck().catch(() => undefined);
       this.finished.push({ task, outcome });
-      this.ctx.log.info("task done", { kind: task.kind, collection_id: task.collection_id, shard: task.shard, segment_id: task.segment_id, outcome });
+      this.ctx.log.info("task done", { task: taskMsgId(task), outcome });
     } catch (e) {
       const attempt = m.info.deliveryCount;
       if (attempt >= this.opts.maxAttempts) {
@@ -122,6 +129,7 @@ export class DataNode {
 
   private run(task: Task): Promise<Outcome> {
     if (task.kind === "build_index") return this.buildIndex(task);
+    if (task.kind === "compact") return this.compact(task);
     throw new VecbusError("INTERNAL", `unknown task kind ${JSON.stringify((task as { kind: unknown }).kind)}`);
   }
 
@@ -144,14 +152,9 @@ export class DataNode {
     if (!blob) return "gone";
     const column = decodeSegment(blob).columns.vectors.get(field);
     if (!column) throw new VecbusError("INTERNAL", `segment ${ref.object} has no vector column "${field}"`);
-    const built = await buildIndex(column.data, column.dim, usearchConfig(ix), this.opts.buildThreads);
-    if (this.stopping) return "stopped";
-    const object = ObjectName.index(cid, shard, segment_id, field, ix.build);
-    await this.blobs!.put(object, built.bytes, { index_type: ix.index_type, rows: String(built.rows) });
-    this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes.byteLength, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
+    const record = await this.buildAndUpload(cid, shard, segment_id, ix, column);
     if (this.opts.beforeCommit) await this.opts.beforeCommit(task);
     if (this.stopping) return "stopped";
-    const record: SegmentIndexRef = { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes.byteLength };
     let outcome: Outcome = "gone";
     await this.ctx.meta.casUpdate<ShardSegments>(key, (cur) => {
       outcome = "gone";
@@ -167,7 +170,76 @@ export class DataNode {
       return { ...cur, segments };
     });
     // The segment went while we built: what we uploaded is named by no one.
-    if (outcome === "gone") await this.blobs!.delete(object);
+    if (outcome === "gone") await this.blobs!.delete(record.object);
     return outcome;
+  }
+
+  private async buildAndUpload(cid: number, shard: number, segmentId: number, ix: IndexMeta, column: VectorColumn): Promise<SegmentIndexRef> {
+    const built = await buildIndex(column.data, column.dim, usearchConfig(ix), this.opts.buildThreads);
+    const object = ObjectName.index(cid, shard, segmentId, ix.field_name, ix.build);
+    await this.blobs!.put(object, built.bytes, { index_type: ix.index_type, rows: String(built.rows) });
+    this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes.byteLength, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
+    return { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes.byteLength };
+  }
+
+  /**
+   * compact: merge the sources' live rows (their delete logs applied) into a
+   * new segment, build its indexes, upload it all under the target's names,
+   * then ask the shard owner to swap it in. The owner refuses when a source
+   * went meanwhile (another compaction, or all its rows deleted); then what
+   * was uploaded is deleted. A task run again after a lost reply finds the
+   * target committed.
+   */
+  private async compact(task: CompactTask): Promise<Outcome> {
+    const { collection_id: cid, shard, sources, target } = task;
+    const meta = await this.collectionById(cid);
+    if (!meta) return "gone";
+    const state = (await this.ctx.meta.get<ShardSegments>(MetaKey.segments(cid, shard)))?.value;
+    if (state?.segments.some((s) => s.segment_id === target)) return "done";
+    const refs = sources.map((id) => state?.segments.find((s) => s.segment_id === id));
+    if (refs.some((r) => r === undefined)) return "obsolete";
+    const started = Date.now();
+    const parts = await Promise.all(
+      refs.map(async (ref) => {
+        const blob = await this.blobs!.get(ref!.object);
+        if (!blob) throw new VecbusError("INTERNAL", `segment object ${ref!.object} is missing`);
+        const { columns } = decodeSegment(blob);
+        const dead = new Set<PrimaryKey>();
+        for (const name of ref!.delete_logs) {
+          const log = await this.blobs!.get(name);
+          if (!log) throw new VecbusError("INTERNAL", `delete log ${name} is missing`);
+          for (const pk of decode(log) as PrimaryKey[]) dead.add(pk);
+        }
+        return { columns, isDead: (slot: number) => dead.has(columns.pk.values[slot]) };
+      }),
+    );
+    const columns = mergeColumns(parts);
+    const head = { segment_id: target, collection_id: cid, shard, seq_from: Math.min(...refs.map((r) => r!.seq_from)), seq_to: Math.max(...refs.map((r) => r!.seq_to)) };
+    const { bytes, manifest } = encodeSegment(head, columns);
+    const object = ObjectName.compactedSegment(cid, shard, target);
+    await this.blobs!.put(object, bytes);
+    const indexes: Record<string, SegmentIndexRef> = {};
+    for (const ix of Object.values(meta.indexes ?? {}).filter(needsBuild)) {
+      indexes[ix.field_name] = await this.buildAndUpload(cid, shard, target, ix, columns.vectors.get(ix.field_name)!);
+    }
+    if (this.opts.beforeCommit) await this.opts.beforeCommit(task);
+    if (this.stopping) return "stopped";
+    const segment: SegmentRef = {
+      segment_id: target,
+      object,
+      row_count: manifest.row_count,
+      seq_from: head.seq_from,
+      seq_to: head.seq_to,
+      pk_min: manifest.pk.min,
+      pk_max: manifest.pk.max,
+      delete_logs: [],
+      state: "flushed",
+      ...(Object.keys(indexes).length > 0 ? { indexes } : {}),
+    };
+    const reply = await request<ShardReplies["swap_segments"]>(this.ctx.nc, this.ctx.names.shardSubject(cid, shard), { kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
+    this.ctx.log.info("compacted segments", { collection: meta.name, shard, sources, target, rows: manifest.row_count, swapped: reply.swapped, ms: Date.now() - started });
+    if (reply.swapped) return "committed";
+    for (const name of [object, ...Object.values(indexes).map((i) => i.object)]) await this.blobs!.delete(name);
+    return "obsolete";
   }
 }

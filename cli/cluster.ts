@@ -2,15 +2,17 @@
 // tests, or one role for `vecbus start <role>`. Each role gets its own NATS
 // connection, as it would in its own process.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Coordinator } from "../actors/coordinator.js";
+import { Coordinator, type CoordinatorOptions } from "../actors/coordinator.js";
+import { COMPACTION_DEFAULTS } from "../storage/compaction-plan.js";
 import { DataNode, type DataNodeOptions } from "../actors/data.js";
 import { Proxy } from "../actors/proxy/proxy.js";
+import { QueryNode } from "../actors/query.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { closeConnection, connectNats, openContext } from "../runtime/context.js";
 
-export const ROLES = ["streaming", "coordinator", "data", "proxy"] as const;
+export const ROLES = ["streaming", "coordinator", "data", "query", "proxy"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ClusterOptions {
@@ -28,6 +30,10 @@ export interface ClusterOptions {
   seal?: Partial<SealOptions>;
   /** Data node options (ack wait, build threads); unset fields take DATA_DEFAULTS. */
   data?: Partial<DataNodeOptions>;
+  /** Whether the coordinator compacts by itself (default: on unless VECBUS_AUTO_COMPACTION=0). */
+  autoCompaction?: boolean;
+  /** Where a query node keeps downloaded segment and index files (default: under the OS temp dir). */
+  cacheDir?: string;
 }
 
 export interface Cluster {
@@ -58,10 +64,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         role === "streaming"
           ? new StreamingNode(ctx, id, sealOptions(opts.seal))
           : role === "coordinator"
-            ? new Coordinator(ctx, id)
+            ? new Coordinator(ctx, id, coordinatorOptions(opts))
             : role === "data"
               ? new DataNode(ctx, id, opts.data)
-              : new Proxy(ctx, id);
+              : role === "query"
+                ? new QueryNode(ctx, id, { cacheDir: opts.cacheDir })
+                : new Proxy(ctx, id);
       running.push({ actor, nc });
       await actor.start();
     }
@@ -70,6 +78,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw e;
   }
   return { stop };
+}
+
+function coordinatorOptions(opts: ClusterOptions): CoordinatorOptions {
+  const env = process.env.VECBUS_AUTO_COMPACTION;
+  return {
+    compaction: COMPACTION_DEFAULTS(sealOptions(opts.seal).segmentRowsMax),
+    autoCompaction: opts.autoCompaction ?? (env === undefined || env === "" ? true : env !== "0"),
+  };
 }
 
 function sealOptions(given: Partial<SealOptions> = {}): SealOptions {

@@ -281,7 +281,12 @@ async function serve(p: Parsed): Promise<number> {
   const data = str(p, "data");
   if (url !== undefined) {
     const signalled = untilSignal();
-    const cluster = await startCluster({ natsUrl: url, prefix: str(p, "prefix"), nodeId: data ? stableNodeId(path.resolve(data)) : randomNodeId() });
+    const cluster = await startCluster({
+      natsUrl: url,
+      prefix: str(p, "prefix"),
+      nodeId: data ? stableNodeId(path.resolve(data)) : randomNodeId(),
+      cacheDir: data ? path.join(path.resolve(data), "query-cache") : undefined,
+    });
     console.log(`vecbus ready on ${url}`);
     await signalled;
     await stopWithin(cluster);
@@ -296,7 +301,7 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
   const natsExit = new Promise<string>((resolve) => nats.process.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), nodeId: stableNodeId(dataDir) });
+    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), nodeId: stableNodeId(dataDir), cacheDir: path.join(dataDir, "query-cache") });
   } catch (e) {
     await nats.stop();
     throw e;
@@ -409,6 +414,65 @@ function collectionCommands(): ClientCommandSpec[] {
           const d = await client.call("rename_collection", { old_name, new_name });
           return { data: d, text: `renamed collection ${old_name} to ${d.collection_name}` };
         };
+      },
+    },
+    {
+      name: "collection load",
+      args: "NAME [--timeout SECONDS]",
+      summary: "load a collection onto the query nodes and wait until it is served",
+      positionals: ["NAME"],
+      options: { timeout: { type: "string" } },
+      plan: (p) => async (client) => {
+        const r = await client.load_collection({ collection_name: p.positionals[0], timeout: positiveInt(p, "timeout", 60) });
+        return { data: r, text: `collection ${p.positionals[0]}: ${r.state}` };
+      },
+    },
+    {
+      name: "collection release",
+      args: "NAME",
+      summary: "release a collection: its reads are refused until it is loaded again",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.release_collection({ collection_name: p.positionals[0] });
+        return { data: r, text: `collection ${p.positionals[0]}: ${r.state}` };
+      },
+    },
+    {
+      name: "collection load-state",
+      args: "NAME",
+      summary: "NotLoad, Loading (with progress) or Loaded",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const r = await client.get_load_state({ collection_name: p.positionals[0] });
+        return { data: r, text: pairs([["collection", p.positionals[0]], ["state", r.state], ["progress", `${r.progress}%`]]) };
+      },
+    },
+    {
+      name: "collection compact",
+      args: "NAME [--wait]",
+      summary: "merge small segments and drop deleted rows; --wait follows it to the end",
+      positionals: ["NAME"],
+      options: { wait: { type: "boolean" } },
+      plan: (p) => async (client) => {
+        const { compaction_id } = await client.compact({ collection_name: p.positionals[0] });
+        let state = await client.get_compaction_state({ compaction_id });
+        while (flag(p, "wait") && state.state !== "Completed") {
+          if (!flag(p, "json")) process.stderr.write(`\rcompaction ${compaction_id}: ${state.completed}/${state.completed + state.executing} tasks done`);
+          await new Promise((r) => setTimeout(r, 500));
+          state = await client.get_compaction_state({ compaction_id });
+        }
+        if (flag(p, "wait") && !flag(p, "json")) process.stderr.write("\n");
+        return { data: state, text: pairs(Object.entries(state)) };
+      },
+    },
+    {
+      name: "collection compaction-state",
+      args: "ID",
+      summary: "whether a compaction started by `collection compact` is done",
+      positionals: ["ID"],
+      plan: (p) => async (client) => {
+        const r = await client.get_compaction_state({ compaction_id: Number(p.positionals[0]) });
+        return { data: r, text: pairs(Object.entries(r)) };
       },
     },
     {
@@ -1123,7 +1187,7 @@ function statusCommands(): ClientCommandSpec[] {
     {
       name: "status",
       args: "",
-      summary: "live nodes and shard owners",
+      summary: "live nodes, shard owners and segments (state, rows, index, who serves them)",
       plan: () => async (client) => {
         const s = await client.status();
         return { data: s, text: statusText(s) };
@@ -1141,7 +1205,11 @@ function statusText(s: ClusterStatus): string {
     ["collection", "shard", "owner", "epoch", "rows", "segments", "wal stream", "wal last seq"],
     s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.segments ?? undefined, x.wal_stream, x.wal_last_seq]),
   );
-  return `nodes\n${nodes}\n\nshards\n${shards}`;
+  const segments = table(
+    ["collection", "shard", "segment", "state", "rows", "deleted", "index", "served by"],
+    s.segments.map((x) => [x.collection_name, x.shard, x.segment_id ?? "growing", x.state, x.rows, x.deleted, x.index, x.served_by]),
+  );
+  return `nodes\n${nodes}\n\nshards\n${shards}\n\nsegments\n${segments}`;
 }
 
 // ---- dispatch

@@ -37,6 +37,11 @@ export const API_METHODS = [
   "describe_index",
   "list_indexes",
   "drop_index",
+  "load_collection",
+  "release_collection",
+  "get_load_state",
+  "compact",
+  "get_compaction_state",
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 
@@ -72,6 +77,12 @@ export interface IndexDescription {
   pending_index_rows: number;
 }
 
+/** get_load_state, as pymilvus names the states; progress is the percentage of placed rows loaded. */
+export interface LoadState {
+  state: "NotExist" | "NotLoad" | "Loading" | "Loaded";
+  progress: number;
+}
+
 export interface Hit {
   id: PrimaryKey;
   distance: number;
@@ -98,12 +109,43 @@ export interface ShardStatus {
   segments: number | null;
 }
 
+/** One segment in `status`: a shard's growing segment, or a sealed one with where it is served. */
+export interface SegmentStatus {
+  collection_name: string;
+  shard: number;
+  /** null for the growing segment. */
+  segment_id: number | null;
+  /** Growing: taking writes; Flushed: in the object store; Indexed: every declared index built. */
+  state: "Growing" | "Flushed" | "Indexed";
+  /** Live rows (for the growing segment: rows written to it). */
+  rows: number;
+  deleted: number;
+  /** Built index types by field, e.g. "vector:HNSW". */
+  index: string;
+  /** `query <node>` once a query node serves it (`loading` while it loads), else `streaming <owner>`. */
+  served_by: string;
+}
+
 export interface ClusterStatus {
   nodes: NodeStatus[];
   shards: ShardStatus[];
+  segments: SegmentStatus[];
+}
+
+/** get_compaction_state: Completed once every task of the compaction ran (or found its segments gone). */
+export interface CompactionState {
+  compaction_id: number;
+  state: "Executing" | "Completed";
+  executing: number;
+  completed: number;
 }
 
 export interface ApiReplies {
+  load_collection: LoadState;
+  release_collection: LoadState;
+  get_load_state: LoadState;
+  compact: { compaction_id: number };
+  get_compaction_state: CompactionState;
   create_collection: CollectionDescription;
   drop_collection: { dropped: boolean };
   has_collection: boolean;

@@ -42,6 +42,8 @@ export interface CollectionMeta {
   consistency_level: ConsistencyLevel;
   /** Vector indexes by field name (see protocol/indexes.ts); absent means none. */
   indexes?: Record<string, IndexMeta>;
+  /** Set by release_collection, cleared by load_collection: a released collection serves no read. */
+  released?: boolean;
 }
 
 export const CONSISTENCY_LEVELS = ["Strong", "Bounded", "Session", "Eventually"] as const;

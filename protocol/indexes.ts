@@ -181,9 +181,27 @@ export interface BuildIndexTask {
   index: IndexMeta;
 }
 
-export type Task = BuildIndexTask;
+/**
+ * A compact task: merge the live rows of `sources` (segments of one shard)
+ * into one new segment `target`, with its indexes built, and have the shard
+ * owner swap it in.
+ */
+export interface CompactTask {
+  kind: "compact";
+  collection_id: number;
+  shard: number;
+  sources: number[];
+  target: number;
+}
+
+export type Task = BuildIndexTask | CompactTask;
+
+/** Compacted segments take ids from here up, above any WAL sequence (which names the segments shards seal). */
+export const COMPACTED_SEGMENT_BASE = 2 ** 40;
 
 /** The msgID that makes duplicate publishes of one task collapse. */
-export function taskMsgId(t: BuildIndexTask): string {
-  return `build_index.${t.collection_id}.${t.shard}.${t.segment_id}.${t.field_name}.${t.index.build}`;
+export function taskMsgId(t: Task): string {
+  return t.kind === "build_index"
+    ? `build_index.${t.collection_id}.${t.shard}.${t.segment_id}.${t.field_name}.${t.index.build}`
+    : `compact.${t.collection_id}.${t.shard}.${t.sources.join("-")}`;
 }

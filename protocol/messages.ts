@@ -29,7 +29,11 @@ export type CoordinatorMsg =
   | { kind: "allocate_ts"; count: number }
   /** Declares indexes (already checked against the schema by the proxy) and queues builds for flushed segments. */
   | { kind: "create_index"; collection_name: string; indexes: IndexSpec[] }
-  | { kind: "drop_index"; collection_name: string; index_name: string };
+  | { kind: "drop_index"; collection_name: string; index_name: string }
+  | { kind: "load_collection"; collection_name: string }
+  /** Plans and queues compactions of every shard (the `compact` API). */
+  | { kind: "compact"; collection_name: string }
+  | { kind: "release_collection"; collection_name: string };
 
 export interface CoordinatorReplies {
   create_collection: CollectionMeta;
@@ -46,6 +50,9 @@ export interface CoordinatorReplies {
   allocate_ts: { ts: bigint };
   create_index: IndexMeta[];
   drop_index: { dropped: boolean };
+  load_collection: CollectionMeta;
+  compact: { compaction_id: number };
+  release_collection: CollectionMeta;
 }
 
 /**
@@ -80,12 +87,25 @@ export type ShardMsg =
   | { kind: "insert"; rows: Row[] }
   | ({ kind: "delete"; ids: PrimaryKey[] } & ReadScope)
   | ({ kind: "delete_by_filter"; filter: string } & ReadScope)
-  | ({ kind: "search"; vectors: Float32Array[]; anns_field: string; limit: number; filter?: string; output_fields: string[]; range?: SearchRange; group_by?: GroupBy } & ReadScope)
+  | ({
+      kind: "search";
+      vectors: Float32Array[];
+      anns_field: string;
+      limit: number;
+      filter?: string;
+      output_fields: string[];
+      range?: SearchRange;
+      group_by?: GroupBy;
+      /** HNSW search breadth on indexed segments (search_params.params.ef). */
+      ef?: number;
+    } & ReadScope)
   | ({ kind: "query"; filter?: string; output_fields: string[]; limit: number; count?: boolean } & ReadScope)
   | ({ kind: "get"; ids: PrimaryKey[]; output_fields: string[] } & ReadScope)
   | { kind: "stats" }
   | { kind: "drop_partition"; partition_name: string }
-  | { kind: "flush" };
+  | { kind: "flush" }
+  /** From a data node: replace `sources` with the compacted `segment` (already in the object store), if they are all still there. */
+  | { kind: "swap_segments"; sources: number[]; segment: SegmentRef };
 
 /** Writes report the timestamp of their WAL record: Session reads wait for it. */
 export interface ShardReplies {
@@ -96,10 +116,88 @@ export interface ShardReplies {
   query: Row[];
   get: Row[];
   /** growing_rows: rows taken by the growing segment (not yet sealed). */
-  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number };
+  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number; served_by_query_nodes?: number };
   drop_partition: { delete_count: number; timestamp: bigint };
   /** Segments written to the object store by this flush (and by earlier ones it waited for). */
   flush: { flushed_segments: number };
+  swap_segments: { swapped: boolean };
+}
+
+/** Where one sealed segment is served: a query node, and whether it has loaded it yet. */
+export interface PlacementEntry {
+  node: string;
+  state: "loading" | "loaded";
+  rows: number;
+  /** The index builds the node is to open, by field: a new build means loading again. */
+  builds: Record<string, number>;
+}
+
+/**
+ * The value of a collection's placement key, written by the coordinator (who
+ * serves what) and by query nodes (what they have loaded). Entries are keyed
+ * by `placementKey(shard, segment_id)`. `loaded` mirrors the collection's
+ * load state: a released collection has no entries.
+ */
+export interface Placement {
+  collection_id: number;
+  loaded: boolean;
+  segments: Record<string, PlacementEntry>;
+}
+
+export function placementKey(shard: number, segmentId: number): string {
+  return `${shard}-${segmentId}`;
+}
+
+/** One sealed segment of a read sent to a query node, with the slots dead as of the read. */
+export interface SegmentSlice {
+  shard: number;
+  segment_id: number;
+  dead: number[];
+}
+
+/** The rows a read may see on a query node: as ReadScope, without the guarantee (the shard owner waited for it). */
+export interface RemoteScope {
+  partition_names?: string[];
+  filter?: string;
+}
+
+/** Requests a query node serves (subject: Names.querySubject(node)), sent by shard owners. */
+export type QueryNodeMsg =
+  | ({
+      kind: "search";
+      collection_id: number;
+      segments: SegmentSlice[];
+      vectors: Float32Array[];
+      anns_field: string;
+      limit: number;
+      output_fields: string[];
+      range?: SearchRange;
+      group_by?: GroupBy;
+      ef?: number;
+    } & RemoteScope)
+  | ({ kind: "query"; collection_id: number; segments: SegmentSlice[]; output_fields: string[]; limit: number } & RemoteScope)
+  | ({ kind: "count"; collection_id: number; segments: SegmentSlice[] } & RemoteScope)
+  | ({ kind: "matching_ids"; collection_id: number; segments: SegmentSlice[] } & RemoteScope)
+  /** Rows by slot: the shard owner knows from its keys which slots hold the ids asked for. */
+  | { kind: "get"; collection_id: number; segments: { shard: number; segment_id: number; slots: number[] }[]; output_fields: string[] }
+  | { kind: "stats" };
+
+export interface QueryNodeReplies {
+  search: Hit[][];
+  query: Row[];
+  count: { count: number };
+  matching_ids: PrimaryKey[];
+  get: Row[];
+  /** Loaded segments, keyed as placement entries, per collection id. */
+  stats: { segments: { collection_id: number; shard: number; segment_id: number; rows: number; indexes: string[] }[] };
+}
+
+/** What `compact` queued, kept so get_compaction_state can tell when it is done. */
+export interface CompactionRecord {
+  compaction_id: number;
+  collection_id: number;
+  created_at: number;
+  tasks: { shard: number; sources: number[]; target: number }[];
 }
 
 /** The value of an alias key in the meta bucket. */
@@ -128,6 +226,8 @@ export interface SegmentRef {
   pk_max: PrimaryKey | null;
   /** Each holds a msgpack list of primary keys deleted from the segment, oldest log first. */
   delete_logs: string[];
+  /** How many of the segment's rows its delete logs mark deleted: compaction triggers on it. */
+  deleted_count?: number;
   state: "flushed";
   /** Built vector indexes by field, recorded by data nodes (the shard owner keeps them as it finds them). */
   indexes?: Record<string, SegmentIndexRef>;

@@ -4,6 +4,7 @@
 //   <prefix>.api.v1.<method>            public API, request-reply, proxies in a queue group
 //   <prefix>.int.coord                  coordinator (only the lease holder subscribes)
 //   <prefix>.int.shard.<cid>.<shard>    the streaming node that owns a shard
+//   <prefix>.int.query.<node>           one query node (reads of its loaded segments)
 //   <prefix>.wal.<cid>.<shard>          the subject captured by that shard's WAL stream
 //   <prefix>.task.<kind>.<cid>.<shard>  tasks for data nodes (work-queue stream <prefix>_TASKS)
 //
@@ -40,6 +41,10 @@ export class Names {
   }
   shardSubject(collectionId: number, shard: number): string {
     return `${this.prefix}.int.shard.${collectionId}.${shard}`;
+  }
+  /** One query node: shard owners send it the reads of the segments it has loaded. */
+  querySubject(nodeId: string): string {
+    return `${this.prefix}.int.query.${nodeId}`;
   }
   walSubject(collectionId: number, shard: number): string {
     return `${this.prefix}.wal.${collectionId}.${shard}`;
@@ -86,19 +91,26 @@ export const MetaKey = {
   segments: (collectionId: number, shard: number) => `segments.${collectionId}.${shard}`,
   segmentsOf: (collectionId: number) => `segments.${collectionId}.*`,
   segmentsPrefix: "segments.>",
+  /** Which query node serves each sealed segment of a collection (Placement). */
+  placement: (collectionId: number) => `placement.${collectionId}`,
+  placementPrefix: "placement.>",
+  /** A compaction started by the `compact` API (CompactionRecord). */
+  compaction: (id: number) => `compactions.${id}`,
   counter: (name: string) => `counters.${name}`,
   tso: "tso",
 } as const;
 
 // Object names inside the segment bucket. An owner names a segment by its id
-// (its last WAL sequence) and a delete log by the checkpoint of the flush
-// that wrote it, both above the committed checkpoint, so it never overwrites
-// a committed object; the owner's epoch in the name keeps a stale owner's
+// (its last WAL sequence, or a number above every sequence for a compaction's
+// output) and a delete log by the segment and its first delete, so it never
+// overwrites a committed object; the owner's epoch in the name keeps a stale owner's
 // uploads from overwriting a newer owner's objects of the same id.
 export const ObjectName = {
   segment: (collectionId: number, shard: number, segmentId: number, epoch: number) => `seg/${collectionId}/${shard}/${segmentId}-${epoch}`,
-  deleteLog: (collectionId: number, shard: number, segmentId: number, checkpoint: number, epoch: number) =>
-    `del/${collectionId}/${shard}/${segmentId}/${checkpoint}-${epoch}`,
+  /** A compaction's output: its id is new, so no epoch is needed to keep it apart. */
+  compactedSegment: (collectionId: number, shard: number, segmentId: number) => `seg/${collectionId}/${shard}/${segmentId}-c`,
+  /** A segment's deletes from its `first`-th on: an owner logs each delete of a segment once, so names never repeat within an epoch. */
+  deleteLog: (collectionId: number, shard: number, segmentId: number, first: number, epoch: number) => `del/${collectionId}/${shard}/${segmentId}/${first}-${epoch}`,
   /** A segment's built index of one field; `build` is the index declaration's build number. */
   index: (collectionId: number, shard: number, segmentId: number, field: string, build: number) => `idx/${collectionId}/${shard}/${segmentId}/${field}-${build}`,
   /** Whether an object (committed or left over from an interrupted flush) belongs to a collection. */

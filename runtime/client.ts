@@ -45,6 +45,15 @@ export type ReadOptions = {
   guarantee_timestamp?: bigint;
 };
 
+
+/** One entry of create_index's (and create_collection's) index_params. */
+export interface IndexParam {
+  field_name: string;
+  index_type?: string;
+  metric_type?: MetricType;
+  index_name?: string;
+  params?: Record<string, unknown>;
+}
 export class VecbusClient {
   private sessionTs = 0n;
   private readonly names: Names;
@@ -91,8 +100,32 @@ export class VecbusClient {
     num_shards?: number;
     num_partitions?: number;
     consistency_level?: ConsistencyLevel;
+    /** Indexes created with the collection; quick setup (dimension) gets AUTOINDEX without them. */
+    index_params?: IndexParam[];
   }) {
     return this.call("create_collection", args);
+  }
+
+  /** Resolves once every placed segment is loaded on a query node (or after `timeout` seconds with TIMEOUT). */
+  load_collection(args: { collection_name: string; timeout?: number }) {
+    return this.call("load_collection", args);
+  }
+
+  release_collection(args: { collection_name: string }) {
+    return this.call("release_collection", args);
+  }
+
+  get_load_state(args: { collection_name: string }) {
+    return this.call("get_load_state", args);
+  }
+
+  /** Queues compactions of every shard; get_compaction_state tells when they are done. */
+  compact(args: { collection_name: string }) {
+    return this.call("compact", args);
+  }
+
+  get_compaction_state(args: { compaction_id: number }) {
+    return this.call("get_compaction_state", args);
   }
   rename_collection(args: { old_name: string; new_name: string }) {
     return this.call("rename_collection", args);
@@ -183,7 +216,7 @@ export class VecbusClient {
   /** pymilvus: index_params entries {field_name, index_type, metric_type?, index_name?, params?}. */
   create_index(args: {
     collection_name: string;
-    index_params: { field_name: string; index_type?: string; metric_type?: MetricType; index_name?: string; params?: Record<string, unknown> }[];
+    index_params: IndexParam[];
   }) {
     return this.call("create_index", args);
   }

@@ -26,12 +26,24 @@ export function tempDir(tag: string): string {
 }
 
 export async function startEnv(
-  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions> } = {},
+  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions>; autoCompaction?: boolean } = {},
 ): Promise<TestEnv> {
   const dataDir = tempDir(opts.tag ?? "test");
   const nats = await startNatsServer({ dataDir });
   const roles = opts.roles;
-  const start = () => (roles === "none" ? Promise.resolve(undefined) : startCluster({ natsUrl: nats.url, nodeId: "test", roles, seal: opts.seal, data: opts.data }));
+  const start = () =>
+    roles === "none"
+      ? Promise.resolve(undefined)
+      : startCluster({
+          natsUrl: nats.url,
+          nodeId: "test",
+          roles,
+          seal: opts.seal,
+          data: opts.data,
+          cacheDir: path.join(dataDir, "query-cache"),
+          // Off unless a test asks: tests that count segments must not see them merged behind their back.
+          autoCompaction: opts.autoCompaction ?? false,
+        });
   let cluster: Cluster | undefined;
   let client: VecbusClient | undefined;
   try {

@@ -36,6 +36,7 @@ import {
 import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
 
 import type { Row } from "../protocol/rows.js";
+import { partitionOf } from "../protocol/partitions.js";
 
 export type RowPredicate = (row: Row) => boolean;
 
@@ -60,6 +61,14 @@ export function compileFilter(expr: Expr, schema: CollectionSchema): RowPredicat
 
 export function compileFilterText(text: string, schema: CollectionSchema, params?: Record<string, unknown>): RowPredicate {
   return compileFilter(parseFilter(text, params), schema);
+}
+
+/** The rows a read may see: its partitions and its filter, or undefined for every row. */
+export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): RowPredicate | undefined {
+  const filter = scope.filter ? compileFilterText(scope.filter, schema) : undefined;
+  if (!scope.partition_names) return filter;
+  const partitions = new Set(scope.partition_names);
+  return filter ? (row) => partitions.has(partitionOf(row)) && filter(row) : (row) => partitions.has(partitionOf(row));
 }
 
 /** Identifiers the expression reads, as written: schema fields, dynamic keys, or "$meta". */

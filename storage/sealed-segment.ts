@@ -1,30 +1,32 @@
 // A sealed segment in memory: the rows a growing segment held when it was
 // sealed, as columns (one Float32Array per vector field, one array per other
-// field), with a primary-key index. Its rows never change; deletes since
-// sealing only mark slots dead, and are remembered in the order they came so
-// that each flush can log the ones the previous flush did not.
+// field), with its keys (storage/segment-keys.ts): its rows never change,
+// deletes since sealing only mark slots dead.
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
 import type { DistanceFn } from "./distance.js";
-import { Segment } from "./segment.js";
+import { Segment, type AnnIndex } from "./segment.js";
+import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
 
 export class SealedSegment extends Segment {
-  private readonly index = new Map<PrimaryKey, number>();
-  private readonly dead: Uint8Array;
-  private readonly deletions: number[] = [];
   private readonly View: new (slot: number) => Row;
 
+  /**
+   * `dead`, on a query node, is the shard owner's list of dead slots as of
+   * one request; without it the segment's own keys say which rows live.
+   */
   constructor(
     readonly head: SegmentHead,
     private readonly columns: SegmentColumns,
+    readonly keys: SegmentKeys = new SegmentKeys(columns.pk.values),
+    private readonly dead?: { bitmap: Uint8Array; count: number },
+    private readonly indexes?: ReadonlyMap<string, AnnIndex>,
   ) {
     super(columns.pk.field);
-    columns.pk.values.forEach((pk, slot) => this.index.set(pk, slot));
-    this.dead = new Uint8Array(columns.pk.values.length);
     this.View = rowView(columns);
   }
 
@@ -53,52 +55,77 @@ export class SealedSegment extends Segment {
     return new SealedSegment(head, columns);
   }
 
-  static decode(bytes: Uint8Array): SealedSegment {
+  /** A blob's segment; `keys` carries the deletes of a segment already known under another form (a handoff reversed). */
+  static decode(bytes: Uint8Array, keys?: SegmentKeys): SealedSegment {
     const { manifest, columns } = decodeSegment(bytes);
     const { segment_id, collection_id, shard, seq_from, seq_to } = manifest;
-    return new SealedSegment({ segment_id, collection_id, shard, seq_from, seq_to }, columns);
+    return new SealedSegment({ segment_id, collection_id, shard, seq_from, seq_to }, columns, keys);
+  }
+
+  /** The same rows with the given slots dead instead of this segment's own deletes (shares the columns). */
+  withDead(deadSlots: ArrayLike<number>): SealedSegment {
+    const bitmap = new Uint8Array(this.keys.slotCount);
+    let count = 0;
+    for (let i = 0; i < deadSlots.length; i++) {
+      const s = deadSlots[i];
+      if (s >= 0 && s < bitmap.length && bitmap[s] === 0) {
+        bitmap[s] = 1;
+        count++;
+      }
+    }
+    return new SealedSegment(this.head, this.columns, this.keys, { bitmap, count }, this.indexes);
+  }
+
+  /** The same segment, searched through these vector indexes (by field) where they help. */
+  withIndexes(indexes: ReadonlyMap<string, AnnIndex>): SealedSegment {
+    return new SealedSegment(this.head, this.columns, this.keys, this.dead, indexes);
+  }
+
+  protected override annIndex(field: string): AnnIndex | undefined {
+    return this.indexes?.get(field);
   }
 
   encode(): ReturnType<typeof encodeSegment> {
     return encodeSegment(this.head, this.columns);
   }
 
-  get rowCount(): number {
-    return this.dead.length - this.deletions.length;
+  /** The partition label of every slot: what a shard owner keeps of a segment a query node serves. */
+  get partitions(): unknown[] {
+    return this.columns.scalars.get(PARTITION_FIELD)!;
   }
 
-  /** Deletes since sealing; `deletedPks(a, b)` names the a-th to (b-1)-th of them. */
+  get rowCount(): number {
+    return this.dead ? this.keys.slotCount - this.dead.count : this.keys.liveCount;
+  }
+
   get deletedCount(): number {
-    return this.deletions.length;
+    return this.keys.deletedCount;
   }
 
   deletedPks(from: number, to: number): PrimaryKey[] {
-    return this.deletions.slice(from, to).map((s) => this.pkAt(s));
+    return this.keys.deletedPks(from, to);
   }
 
   delete(ids: PrimaryKey[]): number {
-    let n = 0;
-    for (const id of ids) {
-      const slot = this.index.get(id);
-      if (slot === undefined || this.dead[slot]) continue;
-      this.dead[slot] = 1;
-      this.deletions.push(slot);
-      n++;
-    }
-    return n;
+    return this.keys.delete(ids);
+  }
+
+  /** Rows at the given slots, live or not: a shard owner asks for slots it knows are live. */
+  rowsAt(slots: number[], project: (row: Row) => Row): Row[] {
+    return slots.filter((s) => s >= 0 && s < this.keys.slotCount).map((s) => project(this.rowAt(s)));
   }
 
   protected get slotCount(): number {
-    return this.dead.length;
+    return this.keys.slotCount;
   }
 
   protected isLive(slot: number): boolean {
-    return this.dead[slot] === 0;
+    return this.dead ? this.dead.bitmap[slot] === 0 : this.keys.isLive(slot);
   }
 
   protected slotOf(pk: PrimaryKey): number | undefined {
-    const slot = this.index.get(pk);
-    return slot !== undefined && this.dead[slot] === 0 ? slot : undefined;
+    const slot = this.keys.liveSlot(pk);
+    return slot !== undefined && this.isLive(slot) ? slot : undefined;
   }
 
   protected pkAt(slot: number): PrimaryKey {

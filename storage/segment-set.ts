@@ -1,19 +1,49 @@
 // A shard's rows: the growing segment that takes writes and the sealed
-// segments before it. Invariant: a primary key is live in at most one of
-// them, so a write of a key that lives in a sealed segment marks it dead
-// there (last write wins) and reads can simply add up what each segment sees.
+// segments before it, some of them served by query nodes (RemoteSegment).
+// Invariant: a primary key is live in at most one segment, so a write of a
+// key that lives in a sealed segment marks it dead there (last write wins)
+// and reads can simply add up what each segment sees.
+//
+// A read is planned in one synchronous step: the local segments answer at
+// once, and each query node is sent its segments with their dead slots as of
+// that step. So every read sees one moment of the shard, and a segment is
+// answered by exactly one side: handOff and takeBack swap its two forms
+// between reads, never during one.
 import type { Hit } from "../protocol/api.js";
-import type { GroupBy } from "../protocol/messages.js";
+import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
-import { primaryField, type CollectionSchema } from "../protocol/schema.js";
+import { primaryField, type CollectionSchema, type MetricType } from "../protocol/schema.js";
 import { largerIsCloser } from "./distance.js";
-import type { RowPredicate } from "./filter-eval.js";
+import { compileScope } from "./filter-eval.js";
 import { GrowingSegment } from "./growing-segment.js";
-import type { Projection } from "./projection.js";
+import { compileProjection } from "./projection.js";
 import { hitOrder, mergedSearch, mergeRows } from "./reduce.js";
+import { RemoteSegment } from "./remote-segment.js";
 import { SealedSegment } from "./sealed-segment.js";
-import type { Segment, SegmentSearch } from "./segment.js";
+import type { Segment } from "./segment.js";
 import type { SegmentHead } from "./segment-format.js";
+
+export type SealedForm = SealedSegment | RemoteSegment;
+
+/** How a shard owner reaches query nodes. */
+export type RemoteCall = <K extends QueryNodeMsg["kind"]>(node: string, msg: Extract<QueryNodeMsg, { kind: K }>) => Promise<QueryNodeReplies[K]>;
+
+export interface SetSearch extends RemoteScope {
+  vectors: Float32Array[];
+  field: string;
+  metric: MetricType;
+  limit: number;
+  output_fields: string[];
+  range?: SearchRange;
+  groupBy?: GroupBy;
+  ef?: number;
+}
+
+/** One read's view: local segments, and per query node the slices it is asked for. */
+interface Plan {
+  local: Segment[];
+  remote: Map<string, SegmentSlice[]>;
+}
 
 export class SegmentSet {
   private readonly pkField: string;
@@ -21,21 +51,23 @@ export class SegmentSet {
 
   constructor(
     private readonly schema: CollectionSchema,
-    private sealed: SealedSegment[],
+    private sealed: SealedForm[],
+    private readonly collectionId: number,
+    private readonly remote: RemoteCall,
   ) {
     this.pkField = primaryField(schema).name;
     this.growing = new GrowingSegment(this.pkField);
   }
 
   get rowCount(): number {
-    return this.all().reduce((n, s) => n + s.rowCount, 0);
+    return this.growing.rowCount + this.sealed.reduce((n, s) => n + s.rowCount, 0);
   }
 
   get growingSize(): number {
     return this.growing.size;
   }
 
-  get sealedSegments(): readonly SealedSegment[] {
+  get sealedSegments(): readonly SealedForm[] {
     return this.sealed;
   }
 
@@ -46,7 +78,7 @@ export class SegmentSet {
   }
 
   delete(ids: PrimaryKey[]): number {
-    return this.all().reduce((n, s) => n + s.delete(ids), 0);
+    return this.growing.delete(ids) + this.sealed.reduce((n, s) => n + s.delete(ids), 0);
   }
 
   /**
@@ -61,39 +93,162 @@ export class SegmentSet {
     if (rows.length > 0) this.sealed.push(SealedSegment.fromRows(head, this.schema, rows, timestamps));
   }
 
-  async search(req: SegmentSearch): Promise<Hit[][]> {
-    const all = this.all();
-    if (all.length === 1) return all[0].search(req);
+  /** From now on a query node answers for the segment; its rows here are dropped. */
+  handOff(segmentId: number, node: string): boolean {
+    const i = this.sealed.findIndex((s) => s.head.segment_id === segmentId);
+    const s = this.sealed[i];
+    if (!(s instanceof SealedSegment)) return false;
+    this.sealed[i] = new RemoteSegment(s.head, s.keys, s.partitions, node);
+    return true;
+  }
+
+  /** Points a served segment at the node that now has it loaded. */
+  reroute(segmentId: number, node: string): void {
+    const s = this.sealed.find((x) => x.head.segment_id === segmentId);
+    if (s instanceof RemoteSegment) s.node = node;
+  }
+
+  /** A served segment whose node is gone, back from its blob: `load` gets the segment's keys, deletes included. */
+  async takeBack(segmentId: number, load: (keys: RemoteSegment["keys"]) => Promise<SealedSegment>): Promise<void> {
+    const s = this.sealed.find((x) => x.head.segment_id === segmentId);
+    if (!(s instanceof RemoteSegment)) return;
+    const local = await load(s.keys);
+    const i = this.sealed.indexOf(s);
+    if (i >= 0) this.sealed[i] = local;
+  }
+
+  /**
+   * Compaction: `merged` holds the rows that were live in `sources` when the
+   * data node read them; those that died since die in it too. False (and no
+   * change) when a source is gone already.
+   */
+  replace(sources: number[], merged: SealedSegment): boolean {
+    const olds = sources.map((id) => this.sealed.find((s) => s.head.segment_id === id));
+    if (olds.some((s) => s === undefined)) return false;
+    const dead = merged.keys.pks.filter((pk) => !olds.some((s) => s!.keys.liveSlot(pk) !== undefined));
+    merged.delete(dead);
+    this.sealed = [...this.sealed.filter((s) => !olds.includes(s)), merged];
+    return true;
+  }
+
+  async search(req: SetSearch): Promise<Hit[][]> {
+    const plan = this.plan();
+    const project = compileProjection(this.schema, req.groupBy ? [...req.output_fields, req.groupBy.field] : req.output_fields);
+    const filter = compileScope(this.schema, req);
     const g = req.groupBy;
-    // A second-round request names its groups per query vector: each segment returns all it has of them.
+    // A second-round request names its groups per query vector: each source returns all it has of them.
     const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : req.limit;
-    const search = async (i: number, second?: GroupBy) => all[i].search(second ? { ...req, groupBy: second } : req);
-    return mergedSearch(all.length, search, { order: hitOrder(largerIsCloser(req.metric)), offset: 0, limit, group: g });
+    const nodes = [...plan.remote];
+    const local = { queries: req.vectors, field: req.field, metric: req.metric, limit: req.limit, project, filter, range: req.range };
+    const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => {
+      const groupBy = second ?? g;
+      if (i < plan.local.length) return plan.local[i].search({ ...local, groupBy });
+      const [node, segments] = nodes[i - plan.local.length];
+      const { vectors, field, output_fields, range, ef, filter: text, partition_names } = req;
+      return this.remote(node, {
+        kind: "search",
+        collection_id: this.collectionId,
+        segments,
+        vectors,
+        anns_field: field,
+        limit: req.limit,
+        output_fields,
+        range,
+        group_by: groupBy,
+        ef,
+        filter: text,
+        partition_names,
+      });
+    };
+    const sources = plan.local.length + nodes.length;
+    if (sources === 1 && !g?.values) return search(0);
+    return mergedSearch(sources, search, { order: hitOrder(largerIsCloser(req.metric)), offset: 0, limit, group: g });
   }
 
-  count(filter?: RowPredicate): number {
-    return this.all().reduce((n, s) => n + s.count(filter), 0);
+  async count(scope: RemoteScope): Promise<number> {
+    const plan = this.plan();
+    const filter = compileScope(this.schema, scope);
+    const local = plan.local.reduce((n, s) => n + s.count(filter), 0);
+    const remote = await this.fanOut(plan, (segments) => ({ kind: "count" as const, collection_id: this.collectionId, segments, ...remoteScope(scope) }));
+    return remote.reduce((n, r) => n + r.count, local);
   }
 
-  query(project: Projection, limit: number, filter?: RowPredicate): Row[] {
-    return mergeRows(
-      this.all().map((s) => s.query(project, limit, filter)),
-      this.pkField,
-      0,
+  async query(outputFields: string[], limit: number, scope: RemoteScope): Promise<Row[]> {
+    const plan = this.plan();
+    const project = compileProjection(this.schema, outputFields);
+    const filter = compileScope(this.schema, scope);
+    const local = plan.local.map((s) => s.query(project, limit, filter));
+    const remote = await this.fanOut(plan, (segments) => ({
+      kind: "query" as const,
+      collection_id: this.collectionId,
+      segments,
+      output_fields: outputFields,
       limit,
+      ...remoteScope(scope),
+    }));
+    return mergeRows([...local, ...remote], this.pkField, 0, limit);
+  }
+
+  /** Runs in write order (delete by filter): its answer must be of the moment the delete is logged. */
+  async matchingIds(scope: RemoteScope): Promise<PrimaryKey[]> {
+    const plan = this.plan();
+    const filter = compileScope(this.schema, scope);
+    if (!scope.filter && scope.partition_names) {
+      // Dropping a partition: the owner knows every segment's partition labels, no query node is asked.
+      const partitions = new Set(scope.partition_names);
+      return [
+        ...plan.local.flatMap((s) => s.matchingIds(filter!)),
+        ...this.sealed.filter((s): s is RemoteSegment => s instanceof RemoteSegment).flatMap((s) => s.idsIn(partitions)),
+      ];
+    }
+    const local = plan.local.flatMap((s) => (filter ? s.matchingIds(filter) : s.matchingIds(() => true)));
+    const remote = await this.fanOut(plan, (segments) => ({ kind: "matching_ids" as const, collection_id: this.collectionId, segments, ...remoteScope(scope) }));
+    return [...local, ...remote.flat()];
+  }
+
+  /** Each key is live in one segment at most, so the rows come back once each. */
+  async get(ids: PrimaryKey[], outputFields: string[], partitions?: string[]): Promise<Row[]> {
+    const project = compileProjection(this.schema, outputFields);
+    const inScope = compileScope(this.schema, { partition_names: partitions });
+    const local = [this.growing, ...this.sealed.filter((s): s is SealedSegment => s instanceof SealedSegment)];
+    const rows = local.flatMap((s) => (inScope ? s.get(ids, (r) => r).filter(inScope).map(project) : s.get(ids, project)));
+    const wanted = partitions && new Set(partitions);
+    const byNode = new Map<string, { shard: number; segment_id: number; slots: number[] }[]>();
+    for (const s of this.sealed) {
+      if (!(s instanceof RemoteSegment)) continue;
+      const slots = ids.map((id) => s.keys.liveSlot(id)).filter((slot): slot is number => slot !== undefined && (!wanted || wanted.has(s.partitionAt(slot))));
+      if (slots.length === 0) continue;
+      const list = byNode.get(s.node) ?? [];
+      list.push({ shard: s.head.shard, segment_id: s.head.segment_id, slots });
+      byNode.set(s.node, list);
+    }
+    const remote = await Promise.all(
+      [...byNode].map(([node, segments]) => this.remote(node, { kind: "get", collection_id: this.collectionId, segments, output_fields: outputFields })),
     );
+    return [...rows, ...remote.flat()];
   }
 
-  matchingIds(filter: RowPredicate): PrimaryKey[] {
-    return this.all().flatMap((s) => s.matchingIds(filter));
+  private plan(): Plan {
+    const local: Segment[] = [this.growing];
+    const remote = new Map<string, SegmentSlice[]>();
+    for (const s of this.sealed) {
+      if (s instanceof SealedSegment) {
+        local.push(s);
+        continue;
+      }
+      if (s.rowCount === 0) continue;
+      const list = remote.get(s.node) ?? [];
+      list.push({ shard: s.head.shard, segment_id: s.head.segment_id, dead: s.keys.deadSlots() });
+      remote.set(s.node, list);
+    }
+    return { local, remote };
   }
 
-  /** Each key is live in one segment at most, so the rows come back once each, grouped by segment. */
-  get(ids: PrimaryKey[], project: Projection): Row[] {
-    return this.all().flatMap((s) => s.get(ids, project));
+  private fanOut<K extends "count" | "query" | "matching_ids">(plan: Plan, make: (segments: SegmentSlice[]) => Extract<QueryNodeMsg, { kind: K }>): Promise<QueryNodeReplies[K][]> {
+    return Promise.all([...plan.remote].map(([node, segments]) => this.remote<K>(node, make(segments))));
   }
+}
 
-  private all(): Segment[] {
-    return [this.growing, ...this.sealed];
-  }
+function remoteScope(scope: RemoteScope): RemoteScope {
+  return { filter: scope.filter, partition_names: scope.partition_names };
 }

@@ -23,6 +23,8 @@ import type { Logger } from "../runtime/log.js";
 import type { MetaStore } from "./meta-store.js";
 import type { BlobStore } from "./object-store.js";
 import { SealedSegment } from "./sealed-segment.js";
+import type { SegmentKeys } from "./segment-keys.js";
+import type { SealedForm } from "./segment-set.js";
 import type { ShardWal } from "./wal.js";
 
 export interface ShardRef {
@@ -42,7 +44,9 @@ export interface StoreDeps {
 export interface FlushSnapshot {
   /** The last WAL sequence applied: the segments reflect every record up to it. */
   checkpoint: number;
-  segments: { segment: SealedSegment; deletions: number }[];
+  segments: { segment: SealedForm; deletions: number }[];
+  /** Segments already in the object store, not committed yet (a compaction's output). */
+  uploaded?: Map<number, SegmentRef>;
 }
 
 interface Committed {
@@ -93,20 +97,22 @@ export class SegmentStore {
    */
   async commit(snap: FlushSnapshot): Promise<number> {
     if (this.fenced) throw this.replaced();
-    if (snap.checkpoint <= this.checkpointSeq) return 0;
+    const sameSegments = snap.segments.length === this.committed.size && snap.segments.every((s) => this.committed.has(s.segment.head.segment_id));
+    if (snap.checkpoint < this.checkpointSeq || (snap.checkpoint === this.checkpointSeq && sameSegments)) return 0;
     const refs: SegmentRef[] = [];
     const logged = new Map<number, number>();
     let written = 0;
     for (const { segment, deletions } of snap.segments) {
       const id = segment.head.segment_id;
       const prev = this.committed.get(id);
-      let ref = prev?.ref;
+      let ref = prev?.ref ?? snap.uploaded?.get(id);
       if (!ref) {
+        if (!(segment instanceof SealedSegment)) throw new VecbusError("INTERNAL", `segment ${id} is served by a query node but was never committed`);
         ref = await this.upload(segment);
         written++;
       }
       const from = prev?.logged ?? 0;
-      if (deletions > from) ref = await this.logDeletes(ref, segment.deletedPks(from, deletions), snap.checkpoint);
+      if (deletions > from) ref = { ...(await this.logDeletes(ref, segment.deletedPks(from, deletions), from)), deleted_count: deletions };
       refs.push(ref);
       logged.set(id, deletions);
     }
@@ -144,6 +150,18 @@ export class SegmentStore {
     return written;
   }
 
+  /** A segment uploaded by someone else (a compaction), to be committed by this owner. */
+  async fetch(ref: SegmentRef): Promise<SealedSegment> {
+    return SealedSegment.decode(await mustGet(this.deps.blobs, ref.object));
+  }
+
+  /** A committed segment again from its blob, with keys that already know its deletes (a handoff reversed). */
+  async reload(segmentId: number, keys: SegmentKeys): Promise<SealedSegment> {
+    const c = this.committed.get(segmentId);
+    if (!c) throw new VecbusError("INTERNAL", `segment ${segmentId} of shard ${this.shard.shard} is not committed`);
+    return SealedSegment.decode(await mustGet(this.deps.blobs, c.ref.object), keys);
+  }
+
   private replaced(): VecbusError {
     return new VecbusError("SHARD_NOT_READY", `shard ${this.shard.shard} of collection ${this.shard.collectionId} has a newer owner than epoch ${this.shard.epoch}`);
   }
@@ -159,8 +177,8 @@ export class SegmentStore {
     return { segment_id, object, row_count, seq_from, seq_to, pk_min: manifest.pk.min, pk_max: manifest.pk.max, delete_logs: [], state: "flushed" };
   }
 
-  private async logDeletes(ref: SegmentRef, pks: PrimaryKey[], checkpoint: number): Promise<SegmentRef> {
-    const name = ObjectName.deleteLog(this.shard.collectionId, this.shard.shard, ref.segment_id, checkpoint, this.shard.epoch);
+  private async logDeletes(ref: SegmentRef, pks: PrimaryKey[], first: number): Promise<SegmentRef> {
+    const name = ObjectName.deleteLog(this.shard.collectionId, this.shard.shard, ref.segment_id, first, this.shard.epoch);
     await this.deps.blobs.put(name, encode(pks));
     return { ...ref, delete_logs: [...ref.delete_logs, name] };
   }

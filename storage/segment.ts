@@ -11,6 +11,8 @@ import type { RowPredicate } from "./filter-eval.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
+import { annSearch } from "./ann-search.js";
+import { EF_DEFAULT } from "./vector-index.js";
 
 export interface SegmentSearch {
   queries: Float32Array[];
@@ -23,6 +25,14 @@ export interface SegmentSearch {
   filter?: RowPredicate;
   range?: SearchRange;
   groupBy?: GroupBy;
+  /** HNSW search breadth where a vector index is used. */
+  ef?: number;
+}
+
+/** A vector index over a segment's slots (storage/vector-index.ts). */
+export interface AnnIndex {
+  /** Up to k slots, nearest first, searched with breadth ef. */
+  search(query: Float32Array, k: number, ef: number): ArrayLike<number>;
 }
 
 interface Candidate extends Ranked {
@@ -48,12 +58,30 @@ export abstract class Segment {
   /** Scores slots against one query vector. */
   protected abstract distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number;
 
-  /** Exact search: every live row that passes the filter is scored. */
+  /**
+   * With a vector index on the field, a plain top-k goes through annSearch
+   * (exact over the passing rows when few pass, else the index with
+   * oversampling); group-by and range searches, and segments without an
+   * index, score every live row that passes the filter.
+   */
   search(req: SegmentSearch): Hit[][] {
     const slots = this.matching(req.filter);
     const order = hitOrder(largerIsCloser(req.metric));
+    const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
+    const ef = req.ef ?? EF_DEFAULT;
     return req.queries.map((query, q) => {
-      const picked = req.groupBy ? this.bestGroups(slots, query, req, req.groupBy, q, order) : this.best(slots, query, req, order);
+      const picked = req.groupBy
+        ? this.bestGroups(slots, query, req, req.groupBy, q, order)
+        : index
+          ? annSearch({
+              // Only a share of the candidates pass the filter: search as much wider, up to 4×, to keep recall.
+              candidates: (k) => index.search(query, k, ef * Math.min(4, Math.max(1, this.slotCount / Math.max(1, slots.length)))),
+              slotCount: this.slotCount,
+              passing: slots,
+              limit: req.limit,
+              rank: (some) => this.best(some, query, req, order),
+            }).hits
+          : this.best(slots, query, req, order);
       return picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) }));
     });
   }
@@ -82,7 +110,12 @@ export abstract class Segment {
     return out;
   }
 
-  private best(slots: number[], query: Float32Array, req: SegmentSearch, order: Order<Ranked>): Candidate[] {
+  /** The segment's index of a vector field, if it has one loaded. */
+  protected annIndex(_field: string): AnnIndex | undefined {
+    return undefined;
+  }
+
+  private best(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, order: Order<Ranked>): Candidate[] {
     const top = new TopK<Candidate>(req.limit, order);
     this.score(slots, query, req, (c) => top.offer(c));
     return top.sorted();
@@ -98,10 +131,11 @@ export abstract class Segment {
   }
 
   /** Visits every slot within the search's range with its distance to the query. */
-  private score(slots: number[], query: Float32Array, req: SegmentSearch, visit: (c: Candidate) => void): void {
+  private score(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, visit: (c: Candidate) => void): void {
     const distance = this.distanceTo(query, req.field, distanceFn(req.metric));
     const keep = req.range ? inRange(req.metric, req.range) : () => true;
-    for (const slot of slots) {
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
       const d = distance(slot);
       if (keep(d)) visit({ distance: d, id: this.pkAt(slot), slot });
     }

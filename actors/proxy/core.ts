@@ -12,6 +12,7 @@ import { composeTs } from "../../protocol/timestamp.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { isUnavailable, request } from "../../runtime/rpc.js";
 import { refuseWithPartitionKey } from "./ddl.js";
+import { requireLoaded } from "./load.js";
 
 export interface ProxyOptions {
   /** How long a request waits for a shard that is between owners (restart, failover). */
@@ -71,6 +72,7 @@ export class ProxyCore {
    * timestamp the client has seen (`guarantee_timestamp`). Eventually: none.
    */
   async readScope(meta: CollectionMeta, args: Args): Promise<ReadScope> {
+    requireLoaded(meta);
     const scope: ReadScope = {};
     const names = args.partition_names;
     const key = partitionKeyField(meta.schema);

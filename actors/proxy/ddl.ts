@@ -1,12 +1,13 @@
 // Collection administration and cluster status. Collection changes go to the
 // coordinator; reads of meta come straight from the meta bucket.
-import type { ClusterStatus, CollectionDescription, ShardStatus } from "../../protocol/api.js";
+import type { ClusterStatus, CollectionDescription, SegmentStatus, ShardStatus } from "../../protocol/api.js";
 import { optInt, type Args } from "../../protocol/args.js";
 import { checkConsistency, checkMetric, checkName, checkSchema, quickSchema, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { AliasMeta, ShardAssignment, ShardReplies } from "../../protocol/messages.js";
+import { placementKey, type AliasMeta, type Placement, type ShardAssignment, type ShardReplies, type ShardSegments } from "../../protocol/messages.js";
 import { DEFAULT_PARTITION, PARTITION_KEY_PARTITIONS_DEFAULT, PARTITIONS_MAX, partitionKeyNames } from "../../protocol/partitions.js";
-import { partitionKeyField } from "../../protocol/schema.js";
+import { checkIndexParams, needsBuild } from "../../protocol/indexes.js";
+import { partitionKeyField, vectorFields } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { request } from "../../runtime/rpc.js";
 import { liveNodes } from "../../runtime/session.js";
@@ -20,17 +21,27 @@ export async function createCollection(core: ProxyCore, args: Args): Promise<Col
   else {
     throw new VecbusError("INVALID_ARGUMENT", "create_collection needs either `dimension` (quick setup) or a full `schema`");
   }
+  const metric_type = checkMetric(args.metric_type);
+  // As MilvusClient: index_params create indexes with the collection; quick setup gets AUTOINDEX.
+  const draft = { name, schema, metric_type } as CollectionMeta;
+  const indexes =
+    args.index_params !== undefined && args.index_params !== null
+      ? checkIndexParams(draft, args.index_params)
+      : args.schema === undefined || args.schema === null
+        ? checkIndexParams(draft, [{ field_name: vectorFields(schema)[0].name, index_type: "AUTOINDEX" }])
+        : [];
   const meta = await core.coordinator({
     kind: "create_collection",
     name,
     schema,
     num_shards: optInt(args, "num_shards", 1, 1, 16),
-    metric_type: checkMetric(args.metric_type),
+    metric_type,
     consistency_level: checkConsistency(args.consistency_level, "Bounded"),
     partitions: partitionKeyField(schema)
       ? partitionKeyNames(optInt(args, "num_partitions", PARTITION_KEY_PARTITIONS_DEFAULT, 1, PARTITIONS_MAX))
       : [DEFAULT_PARTITION],
   });
+  if (indexes.length > 0) await core.coordinator({ kind: "create_index", collection_name: name, indexes });
   return describe(core, meta);
 }
 
@@ -133,9 +144,13 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
   const { ctx } = core;
   const nodes = await liveNodes(ctx.sessions);
   const assignments = await ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix);
+  const collections = new Map([...(await ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((c) => [c.value.id, c.value]));
+  const segments: SegmentStatus[] = [];
   const shards: ShardStatus[] = await Promise.all(
     [...assignments.values()].map(async ({ value: a }) => {
       const stats = await request<ShardReplies["stats"]>(ctx.nc, ctx.names.shardSubject(a.collection_id, a.shard), { kind: "stats" }, 2_000).catch(() => null);
+      const meta = collections.get(a.collection_id);
+      if (meta) segments.push(...(await segmentStatus(core, meta, a, stats?.growing_rows ?? 0)));
       return {
         collection_name: a.collection_name,
         shard: a.shard,
@@ -150,5 +165,29 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
   );
   shards.sort((a, b) => a.collection_name.localeCompare(b.collection_name) || a.shard - b.shard);
   nodes.sort((a, b) => a.role.localeCompare(b.role) || a.node_id.localeCompare(b.node_id));
-  return { nodes, shards };
+  segments.sort((a, b) => a.collection_name.localeCompare(b.collection_name) || a.shard - b.shard || (a.segment_id ?? Infinity) - (b.segment_id ?? Infinity));
+  return { nodes, shards, segments };
+}
+
+/** A shard's segments as the meta bucket has them: committed ones with their indexes and placement, and the growing one. */
+async function segmentStatus(core: ProxyCore, meta: CollectionMeta, a: ShardAssignment, growingRows: number): Promise<SegmentStatus[]> {
+  const state = (await core.ctx.meta.get<ShardSegments>(MetaKey.segments(meta.id, a.shard)))?.value;
+  const placed = (await core.ctx.meta.get<Placement>(MetaKey.placement(meta.id)))?.value.segments ?? {};
+  const declared = Object.values(meta.indexes ?? {}).filter(needsBuild);
+  const out: SegmentStatus[] = (state?.segments ?? []).map((ref) => {
+    const built = Object.entries(ref.indexes ?? {}).filter(([field, ix]) => meta.indexes?.[field]?.build === ix.build);
+    const p = placed[placementKey(a.shard, ref.segment_id)];
+    return {
+      collection_name: meta.name,
+      shard: a.shard,
+      segment_id: ref.segment_id,
+      state: declared.length > 0 && built.length === declared.length ? "Indexed" : "Flushed",
+      rows: ref.row_count - (ref.deleted_count ?? 0),
+      deleted: ref.deleted_count ?? 0,
+      index: built.map(([field, ix]) => `${field}:${ix.index_type}`).join(",") || "-",
+      served_by: p ? `query ${p.node}${p.state === "loaded" ? "" : " (loading)"}` : `streaming ${a.owner}`,
+    };
+  });
+  out.push({ collection_name: meta.name, shard: a.shard, segment_id: null, state: "Growing", rows: growingRows, deleted: 0, index: "-", served_by: `streaming ${a.owner}` });
+  return out;
 }

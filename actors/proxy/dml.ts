@@ -10,6 +10,7 @@ import { partitionKeyField, primaryField } from "../../protocol/schema.js";
 import { refuseWithPartitionKey } from "./ddl.js";
 import { groupByShard } from "../../protocol/sharding.js";
 import type { ProxyCore } from "./core.js";
+import { requireLoaded } from "./load.js";
 
 export async function insert(core: ProxyCore, args: Args): Promise<{ insert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
   const meta = await core.collection(args);
@@ -72,6 +73,8 @@ export async function remove(core: ProxyCore, args: Args): Promise<{ delete_coun
   if (partition !== undefined && partitionKeyField(meta.schema)) refuseWithPartitionKey(meta, "partition_name");
   if (partition !== undefined && !meta.partitions.includes(partition)) throw unknownPartition(meta.name, partition);
   const scope = partition === undefined ? {} : { partition_names: [partition] };
+  // Finding the rows to delete reads sealed segments, which only a loaded collection serves.
+  if (filter !== undefined || partition !== undefined) requireLoaded(meta);
   let replies: ShardReplies["delete"][];
   if (filter !== undefined) replies = await core.allShards(meta, { kind: "delete_by_filter", filter, ...scope });
   else {

@@ -14,9 +14,11 @@ import type { ActorContext } from "../../runtime/context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { Session } from "../../runtime/session.js";
 import { ProxyCore, type ProxyOptions } from "./core.js";
+import * as compaction from "./compaction.js";
 import * as ddl from "./ddl.js";
 import * as dml from "./dml.js";
 import * as indexes from "./indexes.js";
+import * as load from "./load.js";
 import * as reads from "./reads.js";
 
 interface ApiRequest {
@@ -99,6 +101,11 @@ export class Proxy {
       .with("describe_index", () => indexes.describeIndex(core, args))
       .with("list_indexes", () => indexes.listIndexes(core, args))
       .with("drop_index", () => indexes.dropIndex(core, args))
+      .with("load_collection", () => load.loadCollection(core, args))
+      .with("release_collection", () => load.releaseCollection(core, args))
+      .with("get_load_state", () => load.getLoadState(core, args))
+      .with("compact", () => compaction.compact(core, args))
+      .with("get_compaction_state", () => compaction.compactionState(core, args))
       .exhaustive();
   }
 }

@@ -24,6 +24,7 @@ interface SearchPlan {
   output_fields: string[];
   range?: SearchRange;
   group?: { field: string; size: number };
+  ef?: number;
 }
 
 /** Milvus groups search hits by fields whose values compare exactly. */
@@ -40,6 +41,7 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
     output_fields: optStringList(args, "output_fields"),
     range: searchRange(meta.metric_type, args.search_params, "search_params"),
     group: groupBy(meta, args),
+    ef: searchEf(args.search_params, "search_params"),
   };
   if (plan.range && plan.group) {
     throw invalid("a range search (search_params.params.radius) cannot also group by a field, as in Milvus; leave out one of the two");
@@ -75,6 +77,7 @@ async function runSearch(core: ProxyCore, meta: CollectionMeta, plan: SearchPlan
     output_fields: plan.output_fields,
     range: plan.range,
     group_by: plan.group,
+    ef: plan.ef,
     ...scope,
   };
   return mergedSearch(meta.num_shards, (shard, second) => core.toShard(meta, shard, second ? { ...msg, group_by: second } : msg), {
@@ -111,6 +114,7 @@ function subSearch(meta: CollectionMeta, raw: unknown, outputFields: string[]): 
     output_fields: outputFields,
     // pymilvus's AnnSearchRequest calls it `param`; accept `params` too.
     range: searchRange(meta.metric_type, r.param ?? r.params, "param"),
+    ef: searchEf(r.param ?? r.params, "param"),
   };
 }
 
@@ -152,10 +156,19 @@ function page(args: Args, defaultLimit: number): { limit: number; offset: number
   return { limit, offset };
 }
 
+/** `params.ef`: how wide HNSW searches (Milvus's range; vecbus searches at most 512 wide). */
+function searchEf(raw: unknown, name: string): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const sp = asMap(raw, name);
+  if (sp.params === undefined || sp.params === null) return undefined;
+  const params = asMap(sp.params, `${name}.params`);
+  return params.ef === undefined || params.ef === null ? undefined : optInt(params, "ef", 64, 1, 32768);
+}
+
 /**
  * `{metric_type?, params: {radius?, range_filter?}}`: a range search when
- * radius is given. Other params (nprobe, ef, ...) tune indexes, which exact
- * search does not have, so they are ignored.
+ * radius is given. Other params (nprobe, ...) tune index types vecbus does not
+ * have, so they are ignored.
  */
 function searchRange(metric: MetricType, raw: unknown, name: string): SearchRange | undefined {
   if (raw === undefined || raw === null) return undefined;

@@ -11,17 +11,17 @@
 import { match } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { ReadScope, ShardMsg, ShardReplies, WalRecord } from "../../protocol/messages.js";
-import { partitionOf } from "../../protocol/partitions.js";
+import { placementKey, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
 import { checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
-import { primaryField, vectorFields, type CollectionSchema, type FieldSchema } from "../../protocol/schema.js";
+import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
 import { decodeMap } from "../../runtime/codec.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
-import { compileFilterText, type RowPredicate } from "../../storage/filter-eval.js";
+import { isUnavailable, request } from "../../runtime/rpc.js";
+import { MetaKey } from "../../protocol/subjects.js";
 import type { BlobStore } from "../../storage/object-store.js";
-import type { SealedSegment } from "../../storage/sealed-segment.js";
-import { compileProjection } from "../../storage/projection.js";
+import { RemoteSegment } from "../../storage/remote-segment.js";
+import { SealedSegment } from "../../storage/sealed-segment.js";
 import { COUNT_ALL } from "../../storage/reduce.js";
 import { SegmentSet } from "../../storage/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
@@ -32,6 +32,11 @@ const TICK_INTERVAL_MS = 200;
 const READ_WAIT_MAX_MS = 5_000;
 /** How often a read whose guarantee is ahead of the oracle's clock asks again. */
 const GUARANTEE_POLL_MS = 20;
+/** One request to a query node. */
+const REMOTE_TIMEOUT_MS = 10_000;
+/** How long a read waits for a segment whose query node went away to be served again (session TTL + a load). */
+const REMOTE_RETRY_MS = 20_000;
+const REMOTE_RETRY_PAUSE_MS = 200;
 
 export interface SealOptions {
   /** A growing segment is sealed once it has taken this many rows (replaced and deleted ones count: they use memory). */
@@ -76,6 +81,10 @@ export class Shard {
   private sealedSeq: number;
   /** The last write or seal: the idle seal counts from it. */
   private lastActivityMs = Date.now();
+  private placementWatch: { stop(): void } | undefined;
+  private placement: Placement | null = null;
+  /** Segments being downloaded back from the object store because no query node serves them. */
+  private readonly takingBack = new Set<number>();
 
   private constructor(
     private readonly ctx: ActorContext,
@@ -89,7 +98,7 @@ export class Shard {
   ) {
     this.vectorFields = vectorFields(meta.schema);
     this.pkField = primaryField(meta.schema).name;
-    this.segments = new SegmentSet(meta.schema, sealed);
+    this.segments = new SegmentSet(meta.schema, sealed, meta.id, (node, msg) => request(ctx.nc, ctx.names.querySubject(node), msg, REMOTE_TIMEOUT_MS));
     this.appliedSeq = this.sealedSeq = store.checkpoint;
   }
 
@@ -126,6 +135,7 @@ export class Shard {
       handle: (msg) => s.handle(msg),
       log: ctx.log,
     });
+    s.placementWatch = await ctx.meta.watch<Placement>(MetaKey.placement(meta.id), (_key, p) => s.onPlacement(p));
     s.tickTimer = setInterval(() => {
       void s.tick().catch(() => undefined);
       s.sealIfIdle();
@@ -136,6 +146,7 @@ export class Shard {
 
   async close(): Promise<void> {
     clearInterval(this.tickTimer);
+    this.placementWatch?.stop();
     await this.mailbox?.stop();
     await this.writes.catch(() => undefined);
     await this.flushes;
@@ -148,52 +159,48 @@ export class Shard {
     return match(msg)
       .with({ kind: "insert" }, (m) => this.onInsert(m.rows))
       .with({ kind: "delete" }, (m) => {
-        const inScope = this.scope(m);
+        const partitions = m.partition_names;
         // Without a partition restriction every id is deleted, present or not (it may be in flight).
-        return this.onDelete(() => (inScope ? this.segments.get(m.ids, (r) => r).filter(inScope).map((r) => r[this.pkField] as PrimaryKey) : m.ids));
+        if (!partitions) return this.onDelete(async () => m.ids);
+        return this.onDelete(() => this.reading(async () => (await this.segments.get(m.ids, [], partitions)).map((r) => r[this.pkField] as PrimaryKey)));
       })
-      .with({ kind: "delete_by_filter" }, (m) => {
-        const predicate = this.scope(m)!;
-        return this.onDelete(() => this.segments.matchingIds(predicate));
-      })
-      .with({ kind: "drop_partition" }, (m) => {
-        const predicate = this.scope({ partition_names: [m.partition_name] })!;
-        return this.onDelete(() => this.segments.matchingIds(predicate));
-      })
-      .with({ kind: "search" }, async (m) => {
+      .with({ kind: "delete_by_filter" }, (m) => this.onDelete(() => this.reading(() => this.segments.matchingIds(m))))
+      .with({ kind: "drop_partition" }, (m) => this.onDelete(() => this.segments.matchingIds({ partition_names: [m.partition_name] })))
+      .with({ kind: "search" }, (m) => {
         const field = this.vectorField(m.anns_field);
-        return this.segments.search({
-          queries: m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`)),
-          field: field.name,
-          metric: this.meta.metric_type,
-          limit: m.limit,
-          // Grouped hits carry their group's value: the proxy regroups across shards by it.
-          project: compileProjection(this.schema, m.group_by ? [...m.output_fields, m.group_by.field] : m.output_fields),
-          filter: this.scope(m),
-          range: m.range,
-          groupBy: m.group_by,
-        });
+        const vectors = m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`));
+        return this.reading(() =>
+          this.segments.search({
+            vectors,
+            field: field.name,
+            metric: this.meta.metric_type,
+            limit: m.limit,
+            output_fields: m.output_fields,
+            filter: m.filter,
+            partition_names: m.partition_names,
+            range: m.range,
+            groupBy: m.group_by,
+            ef: m.ef,
+          }),
+        );
       })
-      .with({ kind: "query" }, async (m) =>
-        m.count
-          ? [{ [COUNT_ALL]: this.segments.count(this.scope(m)) }]
-          : this.segments.query(compileProjection(this.schema, m.output_fields), m.limit, this.scope(m)),
+      .with({ kind: "query" }, (m) =>
+        this.reading(async () => (m.count ? [{ [COUNT_ALL]: await this.segments.count(m) }] : this.segments.query(m.output_fields, m.limit, m))),
       )
-      .with({ kind: "get" }, async (m) => {
-        const inScope = this.scope(m);
-        const project = compileProjection(this.schema, m.output_fields);
-        return inScope ? this.segments.get(m.ids, (r) => r).filter(inScope).map(project) : this.segments.get(m.ids, project);
-      })
-      .with({ kind: "stats" }, async () => ({ row_count: this.segments.rowCount, wal_last_seq: this.wal.lastSeq, segments: this.segments.sealedSegments.length, growing_rows: this.segments.growingSize }))
+      .with({ kind: "get" }, (m) => this.reading(() => this.segments.get(m.ids, m.output_fields, m.partition_names)))
+      .with({ kind: "stats" }, async () => ({
+        row_count: this.segments.rowCount,
+        wal_last_seq: this.wal.lastSeq,
+        segments: this.segments.sealedSegments.length,
+        growing_rows: this.segments.growingSize,
+        served_by_query_nodes: this.segments.sealedSegments.filter((x) => x instanceof RemoteSegment).length,
+      }))
       .with({ kind: "flush" }, async () => {
         const { flushed } = await this.serialized(async () => this.seal());
         return { flushed_segments: await flushed };
       })
+      .with({ kind: "swap_segments" }, (m) => this.swap(m.sources, m.segment))
       .exhaustive();
-  }
-
-  private get schema(): CollectionSchema {
-    return this.meta.schema;
   }
 
   /**
@@ -221,12 +228,52 @@ export class Shard {
     }
   }
 
-  /** The rows a request may see: its partitions and its filter, or undefined for all rows. */
-  private scope(m: ReadScope & { filter?: string }): RowPredicate | undefined {
-    const filter = m.filter ? compileFilterText(m.filter, this.schema) : undefined;
-    if (!m.partition_names) return filter;
-    const partitions = new Set(m.partition_names);
-    return filter ? (row) => partitions.has(partitionOf(row)) && filter(row) : (row) => partitions.has(partitionOf(row));
+  /**
+   * Handoff. A segment a query node reports loaded is answered there from
+   * the next read on, and its rows here are dropped; a served segment that
+   * lost its query node (and no other took it) while the collection is
+   * loaded comes back here from its blob. Both swaps happen between reads.
+   */
+  private onPlacement(p: Placement | null): void {
+    this.placement = p;
+    const entries = p?.segments ?? {};
+    for (const seg of this.segments.sealedSegments) {
+      const id = seg.head.segment_id;
+      const e = entries[placementKey(this.shard, id)];
+      if (e?.state === "loaded") {
+        if (seg instanceof SealedSegment && this.segments.handOff(id, e.node)) {
+          this.ctx.log.info("handed off a segment", { collection: this.meta.name, shard: this.shard, segment: id, node: e.node });
+        } else if (seg instanceof RemoteSegment && seg.node !== e.node) this.segments.reroute(id, e.node);
+      } else if (!e && p?.loaded && seg instanceof RemoteSegment) this.takeBack(id);
+    }
+  }
+
+  private takeBack(id: number): void {
+    if (this.takingBack.has(id)) return;
+    this.takingBack.add(id);
+    void this.segments
+      .takeBack(id, (keys) => this.store.reload(id, keys))
+      .then(() => this.ctx.log.info("took a segment back from the query nodes", { collection: this.meta.name, shard: this.shard, segment: id }))
+      .catch((e) => this.ctx.log.warn("taking a segment back failed; reads of it wait", { segment: id, error: String(e) }))
+      .finally(() => {
+        this.takingBack.delete(id);
+        // The placement may have moved on while the blob downloaded.
+        this.onPlacement(this.placement);
+      });
+  }
+
+  /** A read that reaches query nodes is planned again when one of them is gone or not ready, until REMOTE_RETRY_MS. */
+  private async reading<T>(read: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + REMOTE_RETRY_MS;
+    for (;;) {
+      try {
+        return await read();
+      } catch (e) {
+        const transient = isUnavailable(e) || (e instanceof VecbusError && (e.code === "SHARD_NOT_READY" || e.code === "TIMEOUT"));
+        if (!transient || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, REMOTE_RETRY_PAUSE_MS));
+      }
+    }
   }
 
   private vectorField(name: string): FieldSchema {
@@ -243,13 +290,13 @@ export class Shard {
 
   private async onInsert(rows: Row[]): Promise<ShardReplies["insert"]> {
     const revived = rows.map((r, i) => this.revive(r, `row ${i}`));
-    const { count, timestamp } = await this.write((ts) => ({ kind: "insert", ts, epoch: this.epoch, rows: revived }));
+    const { count, timestamp } = await this.write(async (ts) => ({ kind: "insert", ts, epoch: this.epoch, rows: revived }));
     return { insert_count: count, timestamp };
   }
 
   /** `ids` runs in write order, so a delete by filter sees every write queued before it. */
-  private async onDelete(ids: () => PrimaryKey[]): Promise<ShardReplies["delete"]> {
-    const { count, timestamp } = await this.write((ts) => ({ kind: "delete", ts, epoch: this.epoch, ids: ids() }));
+  private async onDelete(ids: () => Promise<PrimaryKey[]>): Promise<ShardReplies["delete"]> {
+    const { count, timestamp } = await this.write(async (ts) => ({ kind: "delete", ts, epoch: this.epoch, ids: await ids() }));
     return { delete_count: count, timestamp };
   }
 
@@ -259,12 +306,12 @@ export class Shard {
    * another writer got in: re-read the tail so this node's segment includes
    * it, and let the client retry.
    */
-  private write(make: (ts: bigint) => WalRecord): Promise<WriteResult> {
+  private write(make: (ts: bigint) => WalRecord | Promise<WalRecord>): Promise<WriteResult> {
     this.pendingWrites++;
     return this.serialized(async () => {
       try {
         this.lastActivityMs = Date.now();
-        const rec = make(await this.deps.clock.take());
+        const rec = await make(await this.deps.clock.take());
         if (rec.kind === "delete" && rec.ids.length === 0) return { count: 0, timestamp: rec.ts };
         if (this.fencedBy !== undefined) throw this.fencedError();
         let seq: number;
@@ -354,10 +401,34 @@ export class Shard {
     this.segments.seal({ segment_id: seq, collection_id: this.meta.id, shard: this.shard, seq_from: this.sealedSeq + 1, seq_to: seq });
     this.sealedSeq = seq;
     this.lastActivityMs = Date.now();
-    const snap: FlushSnapshot = { checkpoint: seq, segments: this.segments.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })) };
+    return { flushed: this.queueCommit() };
+  }
+
+  /**
+   * Compaction's swap: the compacted segment (downloaded first, outside the
+   * write order) replaces its sources between two writes, and the new
+   * segment list is committed like a flush, at the last seal's checkpoint.
+   * The sources' objects are deleted by that commit.
+   */
+  private async swap(sources: number[], ref: SegmentRef): Promise<ShardReplies["swap_segments"]> {
+    const merged = await this.store.fetch(ref);
+    return this.serialized(async () => {
+      if (!this.segments.replace(sources, merged)) return { swapped: false };
+      this.ctx.log.info("swapped in a compacted segment", { collection: this.meta.name, shard: this.shard, sources, segment: ref.segment_id, rows: merged.rowCount });
+      await this.queueCommit(new Map([[ref.segment_id, ref]]));
+      return { swapped: true };
+    });
+  }
+
+  private queueCommit(uploaded?: FlushSnapshot["uploaded"]): Promise<number> {
+    const snap: FlushSnapshot = {
+      checkpoint: this.sealedSeq,
+      segments: this.segments.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })),
+      uploaded,
+    };
     this.flushesPending++;
     const flushed = this.flushes.then(() => this.store.commit(snap)).finally(() => this.flushesPending--);
-    this.flushes = flushed.catch((e) => this.ctx.log.warn("flush failed; the WAL keeps the records", { stream: this.wal.loc.stream, checkpoint: seq, error: String(e) }));
-    return { flushed };
+    this.flushes = flushed.catch((e) => this.ctx.log.warn("flush failed; the WAL keeps the records", { stream: this.wal.loc.stream, checkpoint: snap.checkpoint, error: String(e) }));
+    return flushed;
   }
 }

@@ -176,6 +176,8 @@ test("vecbus data and admin commands", async (t) => {
     });
 
     await t.test("index create, describe until built, list, drop", async () => {
+      // Quick setup declared AUTOINDEX; this test declares its own.
+      assert.equal((await vecbus(["index", "drop", "docs", "vector"], url)).code, 0);
       const created = await vecbus(["index", "create", "docs", "--field", "vector", "--type", "HNSW", "--params", '{"M": 8}'], url);
       assert.equal(created.code, 0, created.stderr);
       assert.match(created.stdout, /created index vector \(HNSW\)/);
@@ -197,7 +199,7 @@ test("vecbus data and admin commands", async (t) => {
 
     await t.test("status shows nodes and shards", async () => {
       const status = await vecbusJson<{ nodes: { role: string }[]; shards: { collection_name: string }[] }>(["status"], url);
-      assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "streaming"]);
+      assert.deepEqual([...new Set(status.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "query", "streaming"]);
       assert.equal(status.shards.filter((s) => s.collection_name === "docs").length, 2);
       const text = await vecbus(["status"], url);
       assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);

@@ -201,7 +201,7 @@ describe("api", () => {
 
   test("api - status lists every actor and shard", async () => {
     const s = await env.client.status();
-    assert.deepEqual([...new Set(s.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "streaming"]);
+    assert.deepEqual([...new Set(s.nodes.map((n) => n.role))].sort(), ["coordinator", "data", "proxy", "query", "streaming"]);
     assert.ok(s.shards.length > 0);
     assert.ok(s.shards.every((x) => x.owner === "test-streaming"));
   });

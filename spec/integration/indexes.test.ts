@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
 import { Index, MetricKind, ScalarKind } from "usearch";
 import { DataNode } from "../../actors/data.js";
-import type { IndexDescription } from "../../protocol/api.js";
+import type { CollectionDescription, IndexDescription } from "../../protocol/api.js";
 import type { BuildIndexTask, Task } from "../../protocol/indexes.js";
 import type { ShardSegments } from "../../protocol/messages.js";
 import { MetaKey, Names } from "../../protocol/subjects.js";
@@ -24,6 +24,13 @@ import { randomVectors } from "../random.js";
 
 const names = new Names();
 const DIM = 16;
+
+/** Quick setup declares AUTOINDEX; these tests declare their own. */
+async function createUnindexed(c: VecbusClient, args: Parameters<VecbusClient["create_collection"]>[0]): Promise<CollectionDescription> {
+  const desc = await c.create_collection(args);
+  await c.drop_index({ collection_name: desc.collection_name, index_name: "vector" });
+  return desc;
+}
 
 async function fill(client: VecbusClient, name: string, from: number, count: number): Promise<void> {
   const vectors = randomVectors(count, DIM, from + 1);
@@ -61,7 +68,7 @@ describe("indexes", () => {
 
   test("create_index checks its arguments", async () => {
     const c = env.client;
-    await c.create_collection({ collection_name: "ixv", dimension: DIM, metric_type: "L2" });
+    await createUnindexed(c, { collection_name: "ixv", dimension: DIM, metric_type: "L2" });
     const one = (p: Record<string, unknown>) => c.call("create_index", { collection_name: "ixv", index_params: [{ field_name: "vector", index_type: "HNSW", ...p }] });
     await rejectsWith(c.call("create_index", { collection_name: "ixv" }), "INVALID_ARGUMENT", /index_params/);
     await rejectsWith(one({ field_name: "nope" }), "FIELD_NOT_FOUND", /no field "nope".*vector/);
@@ -91,7 +98,7 @@ describe("indexes", () => {
   test("HNSW builds for every flushed segment; list and drop", async () => {
     const c = env.client;
     const name = "ixh";
-    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
+    const desc = await createUnindexed(c, { collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
     await fill(c, name, 0, 500);
     await c.create_index({ collection_name: name, index_params: [{ field_name: "vector", index_type: "HNSW", index_name: "vidx", params: { M: 8, efConstruction: 64 } }] });
     await fill(c, name, 500, 250);
@@ -158,7 +165,7 @@ describe("index build tasks", () => {
   test("a data node stopped mid-task and a task queued twice still give one index per segment", async () => {
     const c = env.client;
     const name = "ixt";
-    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "COSINE" });
+    const desc = await createUnindexed(c, { collection_name: name, dimension: DIM, metric_type: "COSINE" });
     await fill(c, name, 0, 300);
     await c.flush({ collection_name: name });
     await c.create_index({ collection_name: name, index_params: [{ field_name: "vector", index_type: "HNSW_SQ", index_name: "vidx", params: { sq_type: "BF16" } }] });
@@ -190,12 +197,13 @@ describe("index build tasks", () => {
       assert.equal(d.indexed_rows, 300);
       // Let the redelivered and duplicate tasks run too.
       const deadline = Date.now() + 15_000;
-      const forStuck = () => b.finished.filter((f) => f.task.segment_id === stuck.segment_id);
+      const segmentOf = (t: Task) => (t.kind === "build_index" ? t.segment_id : undefined);
+      const forStuck = () => b.finished.filter((f) => segmentOf(f.task) === stuck.segment_id);
       while (forStuck().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       const outcomes = forStuck().map((f) => f.outcome);
       assert.ok(outcomes.length >= 2, `outcomes for the stuck segment: ${outcomes}`);
       assert.equal(outcomes.filter((o) => o === "committed").length, 1, `outcomes: ${outcomes}`);
-      const committed = b.finished.filter((f) => f.outcome === "committed").map((f) => f.task.segment_id);
+      const committed = b.finished.filter((f) => f.outcome === "committed").map((f) => segmentOf(f.task));
       assert.equal(new Set(committed).size, committed.length, "each segment committed once");
 
       const meta = new MetaStore(await new Kvm(c.nc).open(names.metaBucket()));

@@ -16,7 +16,7 @@ import { GrowingSegment } from "../../storage/growing-segment.js";
 import { compileProjection } from "../../storage/projection.js";
 import { SealedSegment } from "../../storage/sealed-segment.js";
 import type { SegmentSearch } from "../../storage/segment.js";
-import { SegmentSet } from "../../storage/segment-set.js";
+import { SegmentSet, type SetSearch } from "../../storage/segment-set.js";
 import { rng } from "../random.js";
 
 const SCHEMA: CollectionSchema = {
@@ -45,43 +45,52 @@ function makeRow(r: () => number, id: number): Row {
 /** The sealed segments as a restart finds them: decoded from their blobs, their deletes applied again. */
 function reloaded(set: SegmentSet): SegmentSet {
   const sealed = set.sealedSegments.map((s) => {
+    assert.ok(s instanceof SealedSegment);
     const back = SealedSegment.decode(s.encode().bytes);
     back.delete(s.deletedPks(0, s.deletedCount));
     return back;
   });
-  return new SegmentSet(SCHEMA, sealed);
+  return localSet(sealed);
+}
+
+function localSet(sealed: SealedSegment[]): SegmentSet {
+  return new SegmentSet(SCHEMA, sealed, 1, () => Promise.reject(new Error("no query node in this test")));
 }
 
 async function assertSameReads(set: SegmentSet, ref: GrowingSegment, r: () => number, at: string): Promise<void> {
   const project = compileProjection(SCHEMA, ["*"]);
-  const filters = [undefined, compileFilterText('tag == "t1" or color == "red"', SCHEMA), compileFilterText("g < 4", SCHEMA)];
+  const texts = [undefined, 'tag == "t1" or color == "red"', "g < 4"];
   const queries = [0, 1].map(() => Float32Array.from({ length: 4 }, () => r() * 2 - 1));
   const ids = Array.from({ length: 30 }, () => Math.floor(r() * KEYS));
   assert.equal(set.rowCount, ref.rowCount, `${at}: row count`);
-  for (const [i, filter] of filters.entries()) {
+  for (const [i, text] of texts.entries()) {
     const where = `${at}, filter ${i}`;
+    const filter = text === undefined ? undefined : compileFilterText(text, SCHEMA);
     for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
       const base: SegmentSearch = { queries, field: "v", metric, limit: 7, project, filter };
-      const searches: SegmentSearch[] = [
-        base,
-        { ...base, range: metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 } },
-        { ...base, limit: 3, groupBy: { field: "g", size: 2 } },
-        { ...base, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
+      const searches: [SetSearch, SegmentSearch][] = [
+        [{ vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], filter: text }, base],
+        [{ vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], filter: text, range: metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 } }, { ...base, range: metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 } }],
+        [{ vectors: queries, field: "v", metric, limit: 3, output_fields: ["*"], filter: text, groupBy: { field: "g", size: 2 } }, { ...base, limit: 3, groupBy: { field: "g", size: 2 } }],
+        [
+          { vectors: queries, field: "v", metric, limit: 3, output_fields: ["*"], filter: text, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
+          { ...base, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
+        ],
       ];
-      for (const [k, req] of searches.entries()) assert.deepEqual(await set.search(req), ref.search(req), `${where}: ${metric} search ${k}`);
+      for (const [k, [req, same]] of searches.entries()) assert.deepEqual(await set.search(req), ref.search(same), `${where}: ${metric} search ${k}`);
     }
-    assert.deepEqual(set.query(project, 25, filter), ref.query(project, 25, filter), `${where}: query`);
-    assert.equal(set.count(filter), ref.count(filter), `${where}: count`);
-    if (filter) assert.deepEqual(set.matchingIds(filter).sort(), ref.matchingIds(filter).sort(), `${where}: matching ids`);
+    assert.deepEqual(await set.query(["*"], 25, { filter: text }), ref.query(project, 25, filter), `${where}: query`);
+    assert.equal(await set.count({ filter: text }), ref.count(filter), `${where}: count`);
+    if (filter) assert.deepEqual((await set.matchingIds({ filter: text })).sort(), ref.matchingIds(filter).sort(), `${where}: matching ids`);
   }
   const byId = (rows: Row[]) => [...rows].sort((a, b) => (a.id as number) - (b.id as number));
-  assert.deepEqual(byId(set.get(ids, project)), byId(ref.get(ids, project)), `${at}: get`);
+  assert.deepEqual(byId(await set.get(ids, ["*"])), byId(ref.get(ids, project)), `${at}: get`);
 }
 
 test("segment set - growing plus sealed segments read exactly like one segment under upserts, deletes, seals and reloads", async () => {
   for (let seed = 1; seed <= 6; seed++) {
     const r = rng(seed);
-    let set = new SegmentSet(SCHEMA, []);
+    let set = localSet([]);
     const ref = new GrowingSegment("id");
     let seq = 0;
     let sealedAt = 0;
@@ -111,7 +120,7 @@ test("segment set - growing plus sealed segments read exactly like one segment u
 
 test("segment set - sealing drops segments whose rows are all deleted, and an all-dead growing segment seals to nothing", () => {
   const r = rng(99);
-  const set = new SegmentSet(SCHEMA, []);
+  const set = localSet([]);
   set.insert([makeRow(r, 1), makeRow(r, 2)], 1n);
   set.seal({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 });
   set.insert([makeRow(r, 3)], 2n);

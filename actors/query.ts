@@ -1,0 +1,281 @@
+// Query node: loads the sealed segments the coordinator places on it and
+// answers shard owners' reads of them. A segment is its blob (columns) plus
+// the usearch files of its indexed fields, downloaded once into a local cache
+// directory (objects never change, so a cached file is always good) and
+// opened as read-only views. Reads carry the segment's dead slots as of the
+// read, so a query node keeps no delete state of its own.
+//
+// Placement: this node watches placement.<cid> keys; for every entry naming
+// it, it loads the segment (one at a time, to bound memory) and then marks
+// the entry `loaded` by CAS: from then on the shard owner sends it the
+// segment's reads and drops its own copy. A segment no longer placed here is
+// dropped after a grace period (reads planned before the move may still come).
+//
+// Takes: QueryNodeMsg on <prefix>.int.query.<node>.
+// Reads: placement.>, segments.<cid>.<shard>, collections.> (meta bucket); segment and index objects.
+// Writes: the `state` of its own entries in placement.<cid>.
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { match } from "ts-pattern";
+import type { Hit } from "../protocol/api.js";
+import type { CollectionMeta } from "../protocol/collection.js";
+import { VecbusError } from "../protocol/errors.js";
+import { usearchConfig } from "../protocol/indexes.js";
+import { placementKey, type GroupBy, type Placement, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
+import { checkVector } from "../protocol/rows.js";
+import { primaryField } from "../protocol/schema.js";
+import { MetaKey } from "../protocol/subjects.js";
+import { decodeMap } from "../runtime/codec.js";
+import type { ActorContext } from "../runtime/context.js";
+import { Mailbox } from "../runtime/mailbox.js";
+import { Session } from "../runtime/session.js";
+import { largerIsCloser } from "../storage/distance.js";
+import { compileScope } from "../storage/filter-eval.js";
+import { BlobStore } from "../storage/object-store.js";
+import { compileProjection } from "../storage/projection.js";
+import { hitOrder, mergedSearch, mergeRows } from "../storage/reduce.js";
+import { SealedSegment } from "../storage/sealed-segment.js";
+import { VectorIndex } from "../storage/vector-index.js";
+
+/** How long a segment moved away stays answerable here. */
+const UNLOAD_GRACE_MS = 5_000;
+
+export interface QueryNodeOptions {
+  /** Where downloaded segment and index files are kept; defaults to a directory under the OS temp dir. */
+  cacheDir?: string;
+}
+
+interface Loaded {
+  collectionId: number;
+  segment: SealedSegment;
+  indexes: Map<string, VectorIndex>;
+  builds: Record<string, number>;
+  files: string[];
+}
+
+export class QueryNode {
+  private readonly session: Session;
+  private readonly cacheDir: string;
+  private blobs: BlobStore | undefined;
+  private mailbox: Mailbox<QueryNodeMsg> | undefined;
+  private watcher: { stop(): void } | undefined;
+  /** By `<cid>/<placement key>`. */
+  private readonly loaded = new Map<string, Loaded>();
+  private readonly placements = new Map<number, Placement>();
+  private loads: Promise<void> = Promise.resolve();
+  private readonly collections = new Map<number, CollectionMeta>();
+  private stopped = false;
+  /** Collections with a later look scheduled (a load failed or is not committed yet). */
+  private readonly retrying = new Set<number>();
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly nodeId: string,
+    opts: QueryNodeOptions = {},
+  ) {
+    this.session = new Session(ctx.sessions, "query", nodeId, ctx.log);
+    this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-query-${nodeId}`);
+  }
+
+  async start(): Promise<void> {
+    await fs.mkdir(this.cacheDir, { recursive: true });
+    this.blobs = await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+    this.mailbox = new Mailbox<QueryNodeMsg>(this.ctx.nc, {
+      subject: this.ctx.names.querySubject(this.nodeId),
+      maxInFlight: 16,
+      parse: (data) => decodeMap(data) as QueryNodeMsg,
+      handle: (msg) => this.handle(msg),
+      log: this.ctx.log,
+    });
+    await this.session.start();
+    this.watcher = await this.ctx.meta.watch<Placement>(MetaKey.placementPrefix, (key, p) => this.onPlacement(key, p));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watcher?.stop();
+    await this.mailbox?.stop();
+    await this.loads;
+    for (const l of this.loaded.values()) for (const ix of l.indexes.values()) ix.close();
+    this.loaded.clear();
+    await this.session.stop();
+  }
+
+  private onPlacement(key: string, p: Placement | null): void {
+    const cid = Number(key.slice(key.indexOf(".") + 1));
+    if (p) this.placements.set(cid, p);
+    else this.placements.delete(cid);
+    this.loads = this.loads.then(() => this.reconcile(cid)).catch((e) => this.ctx.log.warn("loading segments failed; retrying", { collection_id: cid, error: String(e) }));
+    void this.loads.then(() => {
+      // Something failed or changed while loading: look again a little later.
+      if (this.stopped || this.retrying.has(cid) || this.pending(cid).length === 0) return;
+      this.retrying.add(cid);
+      setTimeout(() => {
+        this.retrying.delete(cid);
+        this.onPlacement(key, this.placements.get(cid) ?? null);
+      }, 1_000).unref();
+    });
+  }
+
+  /** This node's entries of a collection that it has not loaded (or not with the placed builds). */
+  private pending(cid: number): [string, PlacementEntry][] {
+    const p = this.placements.get(cid);
+    return Object.entries(p?.segments ?? {}).filter(([k, e]) => {
+      if (e.node !== this.nodeId) return false;
+      const l = this.loaded.get(`${cid}/${k}`);
+      return !l || JSON.stringify(l.builds) !== JSON.stringify(e.builds) || e.state !== "loaded";
+    });
+  }
+
+  private async reconcile(cid: number): Promise<void> {
+    if (this.stopped) return;
+    for (const [k, e] of this.pending(cid)) {
+      const id = `${cid}/${k}`;
+      const have = this.loaded.get(id);
+      if (!have || JSON.stringify(have.builds) !== JSON.stringify(e.builds)) {
+        const l = await this.load(cid, k, e);
+        if (!l) continue;
+        this.loaded.set(id, l);
+        if (have) this.release(have, l.files);
+      }
+      await this.markLoaded(cid, k, e.builds);
+    }
+    const placed = this.placements.get(cid)?.segments ?? {};
+    for (const [id, l] of this.loaded) {
+      if (l.collectionId !== cid) continue;
+      const k = id.slice(id.indexOf("/") + 1);
+      if (placed[k]?.node === this.nodeId) continue;
+      setTimeout(() => {
+        const again = this.placements.get(cid)?.segments[k];
+        if (again?.node === this.nodeId || this.loaded.get(id) !== l) return;
+        this.loaded.delete(id);
+        this.release(l, []);
+        this.ctx.log.info("unloaded segment", { collection_id: cid, segment: k });
+      }, UNLOAD_GRACE_MS).unref();
+    }
+  }
+
+  private async load(cid: number, k: string, e: PlacementEntry): Promise<Loaded | undefined> {
+    const started = Date.now();
+    const [shard, segmentId] = k.split("-").map(Number);
+    const meta = await this.collection(cid);
+    const state = await this.ctx.meta.get<ShardSegments>(MetaKey.segments(cid, shard));
+    const ref = state?.value.segments.find((s) => s.segment_id === segmentId);
+    if (!meta || !ref) return undefined;
+    const blobFile = await this.cached(ref.object);
+    const segment = SealedSegment.decode(await fs.readFile(blobFile));
+    const indexes = new Map<string, VectorIndex>();
+    const files = [blobFile];
+    for (const [field, build] of Object.entries(e.builds)) {
+      const ix = ref.indexes?.[field];
+      const declared = meta.indexes?.[field];
+      if (!ix || ix.build !== build || !declared) return undefined;
+      const file = await this.cached(ix.object);
+      files.push(file);
+      const dim = meta.schema.fields.find((f) => f.name === field)!.dim!;
+      indexes.set(field, new VectorIndex(file, dim, usearchConfig(declared)));
+    }
+    this.ctx.log.info("loaded segment", { collection: meta.name, shard, segment: segmentId, rows: segment.rowCount, indexes: [...indexes.keys()], ms: Date.now() - started });
+    return { collectionId: cid, segment: segment.withIndexes(indexes), indexes, builds: e.builds, files };
+  }
+
+  private release(l: Loaded, keep: string[]): void {
+    for (const ix of l.indexes.values()) ix.close();
+    for (const f of l.files) if (!keep.includes(f)) void fs.rm(f, { force: true });
+  }
+
+  private async markLoaded(cid: number, k: string, builds: Record<string, number>): Promise<void> {
+    await this.ctx.meta.casUpdate<Placement>(MetaKey.placement(cid), (p) => {
+      const e = p?.segments[k];
+      if (!p || !e || e.node !== this.nodeId || e.state === "loaded" || JSON.stringify(e.builds) !== JSON.stringify(builds)) return undefined;
+      return { ...p, segments: { ...p.segments, [k]: { ...e, state: "loaded" } } };
+    });
+  }
+
+  /** An object's local copy, downloaded on first use. */
+  private async cached(object: string): Promise<string> {
+    const file = path.join(this.cacheDir, object.replaceAll("/", "_"));
+    try {
+      await fs.access(file);
+      return file;
+    } catch {
+      const bytes = await this.blobs!.get(object);
+      if (!bytes) throw new VecbusError("INTERNAL", `object ${object} is placed on this node but missing from the object store`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, bytes);
+      await fs.rename(tmp, file);
+      return file;
+    }
+  }
+
+  private async collection(cid: number): Promise<CollectionMeta | undefined> {
+    const all = await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix);
+    const meta = [...all.values()].map((v) => v.value).find((c) => c.id === cid);
+    if (meta) this.collections.set(cid, meta);
+    return meta;
+  }
+
+  private async handle(msg: QueryNodeMsg): Promise<QueryNodeReplies[QueryNodeMsg["kind"]]> {
+    if (msg.kind === "stats") {
+      const segments = [...this.loaded.entries()].map(([id, l]) => {
+        const [shard, segment_id] = id.slice(id.indexOf("/") + 1).split("-").map(Number);
+        return { collection_id: l.collectionId, shard, segment_id, rows: l.segment.rowCount, indexes: [...l.indexes.keys()] };
+      });
+      return { segments };
+    }
+    const meta = this.collections.get(msg.collection_id) ?? (await this.collection(msg.collection_id));
+    if (!meta) throw new VecbusError("COLLECTION_NOT_FOUND", `collection ${msg.collection_id} is not known to query node ${this.nodeId}`);
+    const schema = meta.schema;
+    return match(msg)
+      .with({ kind: "search" }, async (m) => {
+        const field = schema.fields.find((f) => f.name === m.anns_field);
+        if (!field) throw new VecbusError("FIELD_NOT_FOUND", `"${m.anns_field}" is not a vector field of "${meta.name}"`);
+        const segments = this.views(m.collection_id, m.segments);
+        const req = {
+          queries: m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`)),
+          field: field.name,
+          metric: meta.metric_type,
+          limit: m.limit,
+          project: compileProjection(schema, m.group_by ? [...m.output_fields, m.group_by.field] : m.output_fields),
+          filter: compileScope(schema, m),
+          range: m.range,
+          ef: m.ef ?? undefined,
+        };
+        const g = m.group_by ?? undefined;
+        const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : m.limit;
+        const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => segments[i].search({ ...req, groupBy: second ?? g });
+        if (segments.length === 1 && !g?.values) return search(0);
+        return mergedSearch(segments.length, search, { order: hitOrder(largerIsCloser(meta.metric_type)), offset: 0, limit, group: g });
+      })
+      .with({ kind: "query" }, async (m) => {
+        const project = compileProjection(schema, m.output_fields);
+        const filter = compileScope(schema, m);
+        return mergeRows(this.views(m.collection_id, m.segments).map((s) => s.query(project, m.limit, filter)), primaryField(schema).name, 0, m.limit);
+      })
+      .with({ kind: "count" }, async (m) => {
+        const filter = compileScope(schema, m);
+        return { count: this.views(m.collection_id, m.segments).reduce((n, s) => n + s.count(filter), 0) };
+      })
+      .with({ kind: "matching_ids" }, async (m) => {
+        const filter = compileScope(schema, m) ?? (() => true);
+        return this.views(m.collection_id, m.segments).flatMap((s) => s.matchingIds(filter));
+      })
+      .with({ kind: "get" }, async (m) => {
+        const project = compileProjection(schema, m.output_fields);
+        return m.segments.flatMap((s) => this.segment(m.collection_id, s).rowsAt(s.slots, project));
+      })
+      .exhaustive();
+  }
+
+  private segment(cid: number, s: { shard: number; segment_id: number }): SealedSegment {
+    const l = this.loaded.get(`${cid}/${placementKey(s.shard, s.segment_id)}`);
+    if (!l) throw new VecbusError("SHARD_NOT_READY", `segment ${s.segment_id} of shard ${s.shard} is not loaded on query node ${this.nodeId} (yet); try again`);
+    return l.segment;
+  }
+
+  /** Each slice's segment as of the read: the shard owner's dead slots instead of any of our own. */
+  private views(cid: number, slices: SegmentSlice[]): SealedSegment[] {
+    return slices.map((s) => this.segment(cid, s).withDead(s.dead));
+  }
+}

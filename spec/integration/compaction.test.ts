@@ -1,0 +1,129 @@
+// Compaction end to end: small segments merge and deleted rows go, the
+// merged segment is indexed and served by the query node, the replaced
+// objects are garbage-collected, and a restart finds exactly the live rows.
+// A second cluster with automatic compaction on merges small segments and
+// rewrites a segment with many deletes by itself.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Kvm } from "@nats-io/kv";
+import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
+import type { ShardSegments } from "../../protocol/messages.js";
+import type { Row } from "../../protocol/rows.js";
+import { MetaKey, Names } from "../../protocol/subjects.js";
+import type { VecbusClient } from "../../runtime/client.js";
+import { MetaStore } from "../../storage/meta-store.js";
+import { BlobStore } from "../../storage/object-store.js";
+import { startEnv, type TestEnv } from "../harness.js";
+import { randomVectors } from "../random.js";
+
+const DIM = 8;
+const names = new Names();
+
+function rows(from: number, count: number): Row[] {
+  return randomVectors(count, DIM, from + 3).map((vector, i) => ({ id: from + i, vector, n: from + i }));
+}
+
+async function until(what: string, ok: () => Promise<boolean>, ms = 40_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function segments(env: TestEnv, cid: number): Promise<ShardSegments["segments"]> {
+  const meta = new MetaStore(await new Kvm(env.client.nc).open(names.metaBucket()));
+  return (await meta.get<ShardSegments>(MetaKey.segments(cid, 0)))?.value.segments ?? [];
+}
+
+async function ids(c: VecbusClient, name: string): Promise<number[]> {
+  const got = await c.query({ collection_name: name, filter: "id >= 0", output_fields: ["id"], consistency_level: "Strong" });
+  return got.map((r) => r.id as number).sort((a, b) => a - b);
+}
+
+/** Five flushed segments of 60 rows (small next to the 200-row seal size). */
+async function smallSegments(c: VecbusClient, name: string): Promise<void> {
+  for (let i = 0; i < 300; i += 60) {
+    await c.insert({ collection_name: name, data: rows(i, 60) });
+    await c.flush({ collection_name: name });
+  }
+}
+
+describe("compaction", () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startEnv({ tag: "compact", seal: { segmentRowsMax: 200, sealIdleMs: 600_000 } });
+  });
+  after(async () => env?.close());
+
+  test("compact merges small segments and drops deleted rows; objects are collected; a restart finds the same rows", async () => {
+    const c = env.client;
+    const name = "cm";
+    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
+    await smallSegments(c, name);
+    await c.delete({ collection_name: name, ids: [1, 2, 3, 61, 299] });
+    await c.flush({ collection_name: name });
+    const before = await segments(env, desc.collection_id);
+    assert.equal(before.length, 5);
+    const expected = (await ids(c, name)).filter(() => true);
+    assert.equal(expected.length, 295);
+
+    const { compaction_id } = await c.compact({ collection_name: name });
+    await until("compaction", async () => (await c.get_compaction_state({ compaction_id })).state === "Completed");
+    const after = await segments(env, desc.collection_id);
+    assert.ok(after.length < before.length, `${after.length} segments after compaction`);
+    const merged = after.filter((s) => s.segment_id >= COMPACTED_SEGMENT_BASE);
+    assert.ok(merged.length >= 1);
+    for (const s of merged) {
+      assert.ok(s.indexes?.vector, "the merged segment was indexed by the compaction");
+      assert.equal(s.deleted_count ?? 0, 0, "deleted rows were dropped, not carried over");
+    }
+    assert.equal(after.reduce((n, s) => n + s.row_count - (s.deleted_count ?? 0), 0), 295);
+    assert.deepEqual(await ids(c, name), expected);
+
+    // The replaced segments' objects are gone; the merged ones are there.
+    const blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    const objects = new Set((await blobs.list()).map((o) => o.name));
+    const replaced = before.filter((s) => !after.some((a) => a.segment_id === s.segment_id));
+    for (const s of replaced) for (const o of [s.object, ...s.delete_logs]) assert.ok(!objects.has(o), `${o} was collected`);
+    for (const s of merged) assert.ok(objects.has(s.object));
+
+    // The query node takes the merged segment; reads stay exact, and deletes still reach it.
+    await until("the merged segment served", async () => (await c.status()).segments.some((s) => s.segment_id !== null && s.segment_id >= COMPACTED_SEGMENT_BASE && /^query .*[^)]$/.test(s.served_by)));
+    await c.delete({ collection_name: name, ids: [100] });
+    const [q] = randomVectors(1, DIM, 42);
+    const hits = (await c.search({ collection_name: name, data: [q], limit: 300, consistency_level: "Strong" }))[0];
+    assert.equal(hits.length, 294);
+    assert.ok(!hits.some((h) => [1, 2, 3, 61, 100, 299].includes(h.id as number)));
+
+    await env.restart();
+    assert.deepEqual(await ids(c, name), expected.filter((id) => id !== 100));
+    assert.deepEqual(await c.get_collection_stats({ collection_name: name }), { row_count: 294 });
+  });
+});
+
+describe("automatic compaction", () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startEnv({ tag: "autocompact", seal: { segmentRowsMax: 200, sealIdleMs: 600_000 }, autoCompaction: true });
+  });
+  after(async () => env?.close());
+
+  test("small segments merge, and a segment with many deletes is rewritten, without being asked", async () => {
+    const c = env.client;
+    const name = "ca";
+    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
+    await smallSegments(c, name);
+    await until("small segments merged", async () => (await segments(env, desc.collection_id)).length <= 2);
+    assert.equal((await ids(c, name)).length, 300);
+
+    await c.insert({ collection_name: name, data: rows(1000, 200) });
+    await c.flush({ collection_name: name });
+    const big = (await segments(env, desc.collection_id)).find((s) => s.seq_to > 0 && s.row_count === 200 && s.segment_id < COMPACTED_SEGMENT_BASE);
+    assert.ok(big, "a full 200-row segment");
+    await c.delete({ collection_name: name, filter: "id >= 1000 and id < 1060" });
+    await c.flush({ collection_name: name });
+    await until("the segment with 30% deleted rows rewritten", async () => !(await segments(env, desc.collection_id)).some((s) => s.segment_id === big.segment_id));
+    assert.equal((await ids(c, name)).length, 300 + 140);
+  });
+});
