@@ -238,7 +238,7 @@ export class QueryNode {
           metric: meta.metric_type,
           limit: m.limit,
           project: compileProjection(schema, m.group_by ? [...m.output_fields, m.group_by.field] : m.output_fields),
-          filter: compileScope(schema, m),
+          scope: compileScope(schema, m),
           range: m.range,
           ef: m.ef ?? undefined,
         };
@@ -250,16 +250,16 @@ export class QueryNode {
       })
       .with({ kind: "query" }, async (m) => {
         const project = compileProjection(schema, m.output_fields);
-        const filter = compileScope(schema, m);
-        return mergeRows(this.views(m.collection_id, m.segments).map((s) => s.query(project, m.limit, filter)), primaryField(schema).name, 0, m.limit);
+        const scope = compileScope(schema, m);
+        return mergeRows(this.views(m.collection_id, m.segments).map((s) => s.query(project, m.limit, scope)), primaryField(schema).name, 0, m.limit);
       })
       .with({ kind: "count" }, async (m) => {
-        const filter = compileScope(schema, m);
-        return { count: this.views(m.collection_id, m.segments).reduce((n, s) => n + s.count(filter), 0) };
+        const scope = compileScope(schema, m);
+        return { count: this.views(m.collection_id, m.segments).reduce((n, s) => n + s.count(scope), 0) };
       })
       .with({ kind: "matching_ids" }, async (m) => {
-        const filter = compileScope(schema, m) ?? (() => true);
-        return this.views(m.collection_id, m.segments).flatMap((s) => s.matchingIds(filter));
+        const scope = compileScope(schema, m);
+        return this.views(m.collection_id, m.segments).flatMap((s) => s.matchingIds(scope));
       })
       .with({ kind: "get" }, async (m) => {
         const project = compileProjection(schema, m.output_fields);

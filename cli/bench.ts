@@ -4,9 +4,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { PrimaryKey } from "../protocol/rows.js";
 import { VecbusClient } from "../runtime/client.js";
+import { distanceFn, largerIsCloser } from "../storage/distance.js";
+import { hitOrder } from "../storage/reduce.js";
+import { TopK } from "../storage/topk.js";
 import { startCluster } from "./cluster.js";
-import { startNatsServer } from "./nats-server.js";
+import { alive, freePort, startNatsServer } from "./nats-server.js";
 import { progress } from "./progress.js";
 
 export interface BenchOptions {
@@ -19,6 +24,14 @@ export interface BenchOptions {
   limit: number;
   shards: number;
   metric: "L2" | "IP" | "COSINE";
+  /** Query vectors whose exact top-`limit` is computed here to measure recall. */
+  recallQueries: number;
+  /**
+   * Run vecbus as a `vecbus serve` child process, report its memory, then
+   * SIGKILL it and its nats-server and time the restart until every row is
+   * served again.
+   */
+  restart: boolean;
 }
 
 export interface BenchPhase {
@@ -33,6 +46,12 @@ export interface BenchPhase {
 export interface BenchReport {
   options: BenchOptions;
   phases: BenchPhase[];
+  /** Mean recall@limit of `search` (default ef) against exact search, over recallQueries query vectors. */
+  recall: number;
+  /** With restart: resident memory of the vecbus process (every actor) and of its nats-server, now and at peak. */
+  memory_mb?: { vecbus_rss: number; vecbus_peak: number; nats_rss: number; nats_peak: number };
+  /** With restart: seconds from the restart until every acked row is served and searchable again, and the rows found. */
+  recovery?: { ready_seconds: number; rows: number };
 }
 
 function rng(seed: number): () => number {
@@ -90,21 +109,100 @@ function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));
 }
 
-export async function runBench(opts: BenchOptions): Promise<BenchReport> {
-  let cleanup = async () => {};
-  let url = opts.natsUrl;
-  if (!url) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-"));
+/** A vecbus to run against: a given one, one in this process, or (restart) a `vecbus serve` child. */
+interface Target {
+  url: string;
+  /** With a child process: SIGKILL it and its nats-server, start it again, resolve when it says ready. */
+  crash?: () => Promise<void>;
+  memory?: () => BenchReport["memory_mb"];
+  stop(): Promise<void>;
+}
+
+async function startTarget(opts: BenchOptions): Promise<Target> {
+  if (opts.natsUrl) return { url: opts.natsUrl, stop: async () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-"));
+  const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+  if (!opts.restart) {
     const nats = await startNatsServer({ dataDir: dir });
-    const cluster = await startCluster({ natsUrl: nats.url, nodeId: "bench" });
-    url = nats.url;
-    cleanup = async () => {
-      await cluster.stop();
-      await nats.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+    const cluster = await startCluster({ natsUrl: nats.url, nodeId: "bench", cacheDir: path.join(dir, "query-cache") });
+    return {
+      url: nats.url,
+      stop: async () => {
+        await cluster.stop();
+        await nats.stop();
+        remove();
+      },
     };
   }
-  const client = await VecbusClient.connect(url, { timeoutMs: 120_000 });
+  const port = await freePort();
+  let child = await spawnServe(dir, port);
+  const natsPid = () => Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8"));
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    crash: async () => {
+      const pid = natsPid();
+      child.kill("SIGKILL");
+      process.kill(pid, "SIGKILL");
+      while (alive(pid) || (child.exitCode === null && child.signalCode === null)) await new Promise((r) => setTimeout(r, 20));
+      child = await spawnServe(dir, port);
+    },
+    memory: () => {
+      const v = memoryOf(child.pid!);
+      const n = memoryOf(natsPid());
+      return { vecbus_rss: v.rss, vecbus_peak: v.peak, nats_rss: n.rss, nats_peak: n.peak };
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      remove();
+    },
+  };
+}
+
+/** This same CLI, as a `vecbus serve` child process; resolves once it prints that it is ready. */
+async function spawnServe(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "serve", "--data", dataDir, "--port", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, VECBUS_LOG: process.env.VECBUS_LOG ?? "warn" },
+  });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (/vecbus ready on/.test(out)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`vecbus serve exited (${code}) before it was ready:\n${err}`)));
+  });
+  return child;
+}
+
+/** VmRSS and VmHWM from /proc, in MB. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(status.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0);
+  return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) };
+}
+
+/** Waits until a condition holds, showing what it is waiting for; returns the seconds it took. */
+async function waitFor(label: string, check: () => Promise<{ done: boolean; at: number; total?: number }>): Promise<number> {
+  const bar = progress(label);
+  const start = performance.now();
+  for (;;) {
+    const s = await check().catch(() => ({ done: false, at: 0, total: undefined }));
+    bar.update(s.at, s.total);
+    if (s.done) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seconds = round((performance.now() - start) / 1000, 1);
+  bar.done(`${label}: ${seconds} s`);
+  return seconds;
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const target = await startTarget(opts);
+  let client = await VecbusClient.connect(target.url, { timeoutMs: 120_000 });
   const name = `bench_${Date.now()}`;
   try {
     await client.create_collection({ collection_name: name, dimension: opts.dim, metric_type: opts.metric, num_shards: opts.shards });
@@ -119,10 +217,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         return n;
       }),
     );
+    phases.push(await timed("flush", 1, 1, async () => (await client.flush({ collection_name: name }), 1)));
+    const built = await waitFor("index build and load", async () => {
+      const ix = await client.describe_index({ collection_name: name });
+      const load = await client.get_load_state({ collection_name: name });
+      return { done: ix.state === "Finished" && load.state === "Loaded", at: ix.indexed_rows, total: ix.total_rows };
+    });
+    phases.push({ phase: "index build and load", ops: opts.rows, seconds: built, per_second: Math.round(opts.rows / built), p50_ms: 0, p99_ms: 0 });
     const queries = Array.from({ length: opts.queries }, () => vector(r, opts.dim) as unknown as number[]);
+    const answers: PrimaryKey[][] = [];
     phases.push(
       await timed("search", opts.queries, opts.concurrency, async (i) => {
-        await client.search({ collection_name: name, data: [queries[i]], limit: opts.limit });
+        answers[i] = (await client.search({ collection_name: name, data: [queries[i]], limit: opts.limit }))[0].map((h) => h.id);
         return 1;
       }),
     );
@@ -138,10 +244,47 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         return 1;
       }),
     );
+    const recall = recallOf(opts, queries.slice(0, opts.recallQueries), answers);
+    const report: BenchReport = { options: opts, phases, recall };
+    if (target.crash) {
+      report.memory_mb = target.memory!();
+      await client.close().catch(() => undefined);
+      const started = performance.now();
+      await target.crash();
+      client = await VecbusClient.connect(target.url, { timeoutMs: 120_000 });
+      let rows = 0;
+      await waitFor("restart until every row is served", async () => {
+        const load = await client.get_load_state({ collection_name: name });
+        rows = ((await client.query({ collection_name: name, filter: "id >= 0", output_fields: ["count(*)"], consistency_level: "Strong" }))[0]["count(*)"] as number) ?? 0;
+        const hits = await client.search({ collection_name: name, data: [queries[0]], limit: opts.limit });
+        return { done: load.state === "Loaded" && rows === opts.rows && hits[0].length === opts.limit, at: rows, total: opts.rows };
+      });
+      report.recovery = { ready_seconds: round((performance.now() - started) / 1000, 1), rows };
+    }
     await client.drop_collection({ collection_name: name });
-    return { options: opts, phases };
+    return report;
   } finally {
     await client.close().catch(() => undefined);
-    await cleanup();
+    await target.stop();
   }
+}
+
+/** Exact top-`limit` of each query over the same vectors the insert phase generated (regenerated, not kept). */
+function recallOf(opts: BenchOptions, queries: number[][], answers: PrimaryKey[][]): number {
+  if (queries.length === 0) return 1;
+  const dist = distanceFn(opts.metric);
+  const order = hitOrder(largerIsCloser(opts.metric));
+  const qs = queries.map((q) => Float32Array.from(q));
+  const tops = qs.map(() => new TopK<{ id: number; distance: number }>(opts.limit, order));
+  const r = rng(42);
+  for (let id = 0; id < opts.rows; id++) {
+    const v = vector(r, opts.dim);
+    for (let q = 0; q < qs.length; q++) tops[q].offer({ id, distance: dist(qs[q], v) });
+  }
+  let found = 0;
+  tops.forEach((t, q) => {
+    const want = new Set(t.sorted().map((h) => h.id));
+    found += answers[q].filter((id) => want.has(id as number)).length;
+  });
+  return round(found / (qs.length * opts.limit), 4);
 }

@@ -200,8 +200,8 @@ function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--concurrency 8] [--limit 10] [--shards 1] [--metric L2] [--json]",
-      summary: "measure ingest and search through the API (starts its own vecbus without --nats-url)",
+      args: "[--nats-url URL | --restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 50] [--concurrency 8] [--limit 10] [--shards 1] [--metric L2] [--json]",
+      summary: "measure ingest, indexing, search and recall through the API (starts its own vecbus without --nats-url; --restart runs it as a child process, reports its memory, SIGKILLs and restarts it)",
       positionals: [],
       options: {
         "nats-url": { type: "string" },
@@ -213,6 +213,8 @@ function serverCommands(): Command[] {
         limit: { type: "string" },
         shards: { type: "string" },
         metric: { type: "string" },
+        "recall-queries": { type: "string" },
+        restart: { type: "boolean" },
         json: { type: "boolean" },
       },
       run: bench,
@@ -331,12 +333,19 @@ async function bench(p: Parsed): Promise<number> {
     limit: positiveInt(p, "limit", 10),
     shards: positiveInt(p, "shards", 1),
     metric,
+    recallQueries: int(p, "recall-queries") ?? 50,
+    restart: flag(p, "restart"),
   });
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     const o = report.options;
     console.log(`${o.rows} rows × ${o.dim}-d, ${o.metric}, ${o.shards} shard(s), batch ${o.batch}, ${o.concurrency} in flight, top-${o.limit}`);
     console.log(table(["phase", "ops", "seconds", "per second", "p50 ms", "p99 ms"], report.phases.map((x) => [x.phase, x.ops, x.seconds, x.per_second, x.p50_ms, x.p99_ms])));
+    console.log(`recall@${o.limit} of search against exact search (${Math.min(o.recallQueries, o.queries)} queries): ${report.recall}`);
+    const m = report.memory_mb;
+    if (m) console.log(`memory: vecbus process (every actor) ${m.vecbus_rss} MB resident, ${m.vecbus_peak} MB peak; its nats-server ${m.nats_rss} MB, ${m.nats_peak} MB peak`);
+    const rec = report.recovery;
+    if (rec) console.log(`after SIGKILL of vecbus and nats-server: every row served and searchable again ${rec.ready_seconds} s after the restart began (${rec.rows} rows)`);
   }
   return 0;
 }
@@ -909,7 +918,7 @@ function readCommands(): ClientCommandSpec[] {
       name: "search",
       args:
         `NAME --vector '[0.1,...]' | --vectors-file FILE.json [--anns-field FIELD] [--limit 10] [--offset N] [--filter EXPR] [--filter-params JSON]` +
-        ` [--output-fields a,b] [--radius X] [--range-filter X] [--group-by FIELD] [--group-size N]${READ_SCOPE_ARGS}`,
+        ` [--output-fields a,b] [--ef N] [--radius X] [--range-filter X] [--group-by FIELD] [--group-size N]${READ_SCOPE_ARGS}`,
       summary: "nearest neighbours of one or more vectors",
       positionals: ["NAME"],
       options: {
@@ -921,6 +930,7 @@ function readCommands(): ClientCommandSpec[] {
         filter: { type: "string" },
         "filter-params": { type: "string" },
         "output-fields": { type: "string" },
+        ef: { type: "string" },
         radius: { type: "string" },
         "range-filter": { type: "string" },
         "group-by": { type: "string" },
@@ -1016,7 +1026,7 @@ function planSearch(p: Parsed): Action {
     offset,
     ...filterArgs(p),
     output_fields: list(p, "output-fields"),
-    search_params: rangeParams(p),
+    search_params: searchParams(p),
     group_by_field,
     group_size,
     ...readScope(p),
@@ -1025,14 +1035,15 @@ function planSearch(p: Parsed): Action {
 }
 
 /**
- * --radius and --range-filter as `search_params.params`. A --range-filter
+ * --ef, --radius and --range-filter as `search_params.params`. A --range-filter
  * without --radius is sent as given: the server's answer says what is wrong.
  */
-function rangeParams(p: Parsed): SearchParams | undefined {
+function searchParams(p: Parsed): SearchParams | undefined {
   const radius = num(p, "radius");
   const range_filter = num(p, "range-filter");
-  if (radius === undefined && range_filter === undefined) return undefined;
-  return { params: { ...(radius === undefined ? {} : { radius }), ...(range_filter === undefined ? {} : { range_filter }) } };
+  const ef = int(p, "ef");
+  if (radius === undefined && range_filter === undefined && ef === undefined) return undefined;
+  return { params: { ...(radius === undefined ? {} : { radius }), ...(range_filter === undefined ? {} : { range_filter }), ...(ef === undefined ? {} : { ef }) } };
 }
 
 /** --filter with its --filter-params (a JSON map filling the filter's `{name}` templates). */

@@ -46,12 +46,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a process runs; a zombie (killed, its parent gone, not reaped yet: containers often lack an init that reaps) does not. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
   }
 }
 

@@ -17,10 +17,10 @@ export interface ClientOptions {
 
 type Vector = number[] | Float32Array;
 
-/** `search_params`, and a hybrid_search entry's `param`: radius (and range_filter) make it a range search. */
+/** `search_params`, and a hybrid_search entry's `param`: radius (and range_filter) make it a range search; ef is HNSW's search breadth. */
 export interface SearchParams {
   metric_type?: MetricType;
-  params?: { radius?: number; range_filter?: number; [tuning: string]: unknown };
+  params?: { radius?: number; range_filter?: number; ef?: number; [tuning: string]: unknown };
 }
 
 /** One search of a hybrid_search (pymilvus AnnSearchRequest). */

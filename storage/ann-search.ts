@@ -20,11 +20,18 @@ export interface AnnRequest<C> {
   candidates: (k: number) => ArrayLike<number>;
   /** Slots in the index (0..slotCount-1), dead ones included. */
   slotCount: number;
-  /** Live slots passing the filter, ascending (every live slot when there is no filter). */
-  passing: number[];
+  /** The live slots passing the filter (every live slot when there is no filter). */
+  passing: Passing;
   limit: number;
   /** Exact top-`limit` among the given slots, best first (the caller scores them with the exact distance, applies range bounds, breaks ties by primary key). */
   rank: (slots: ArrayLike<number>) => C[];
+}
+
+/** A set of slots: how many, membership, and (only computed when asked) the list in ascending order. */
+export interface Passing {
+  count: number;
+  has(slot: number): boolean;
+  list(): ArrayLike<number>;
 }
 
 export interface AnnResult<C> {
@@ -56,30 +63,40 @@ export const WIDEN = 4;
 
 export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
   const { passing, limit, slotCount } = req;
-  const exact = (rounds: number): AnnResult<C> => ({ hits: req.rank(passing), strategy: "exact", rounds });
-  if (passing.length === 0) return exact(0);
-  let k = Math.max(limit, Math.ceil((limit * OVERSAMPLE * slotCount) / passing.length));
-  if (passing.length <= k * CANDIDATE_COST_IN_ROWS) return exact(0);
+  const exact = (rounds: number): AnnResult<C> => ({ hits: req.rank(passing.list()), strategy: "exact", rounds });
+  if (passing.count === 0) return exact(0);
+  let k = Math.max(limit, Math.ceil((limit * OVERSAMPLE * slotCount) / passing.count));
+  if (passing.count <= k * CANDIDATE_COST_IN_ROWS) return exact(0);
   // Without a filter or dead rows there is nothing to drop.
-  const passes = passing.length < slotCount ? bitmap(passing, slotCount) : undefined;
+  const filtered = passing.count < slotCount;
   for (let rounds = 1; ; rounds++) {
     const found = req.candidates(k);
-    const hits = req.rank(passes ? kept(found, passes) : found);
+    const hits = req.rank(filtered ? kept(found, passing) : found);
     if (hits.length >= limit) return { hits, strategy: "index", rounds };
     // The index has nothing more to give, or more would cost more than the scan.
-    if (found.length < k || passing.length <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
+    if (found.length < k || passing.count <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
     k *= WIDEN;
   }
 }
 
-function bitmap(slots: number[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (const s of slots) out[s] = 1;
-  return out;
+/** A Passing over a list of slots. */
+export function passingSlots(slots: number[], slotCount: number): Passing {
+  let bits: Uint8Array | undefined;
+  return {
+    count: slots.length,
+    has: (slot) => {
+      if (!bits) {
+        bits = new Uint8Array(slotCount);
+        for (const s of slots) bits[s] = 1;
+      }
+      return bits[slot] === 1;
+    },
+    list: () => slots,
+  };
 }
 
-function kept(found: ArrayLike<number>, passes: Uint8Array): number[] {
+function kept(found: ArrayLike<number>, passing: Passing): number[] {
   const out: number[] = [];
-  for (let i = 0; i < found.length; i++) if (passes[found[i]] === 1) out.push(found[i]);
+  for (let i = 0; i < found.length; i++) if (passing.has(found[i])) out.push(found[i]);
   return out;
 }

@@ -36,7 +36,7 @@ import {
 import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
 
 import type { Row } from "../protocol/rows.js";
-import { partitionOf } from "../protocol/partitions.js";
+import type { Scope } from "./segment.js";
 
 export type RowPredicate = (row: Row) => boolean;
 
@@ -63,12 +63,12 @@ export function compileFilterText(text: string, schema: CollectionSchema, params
   return compileFilter(parseFilter(text, params), schema);
 }
 
-/** The rows a read may see: its partitions and its filter, or undefined for every row. */
-export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): RowPredicate | undefined {
-  const filter = scope.filter ? compileFilterText(scope.filter, schema) : undefined;
-  if (!scope.partition_names) return filter;
-  const partitions = new Set(scope.partition_names);
-  return filter ? (row) => partitions.has(partitionOf(row)) && filter(row) : (row) => partitions.has(partitionOf(row));
+/** The rows a read may see: its filter compiled, and its partitions as a set. */
+export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
+  return {
+    filter: scope.filter ? compileFilterText(scope.filter, schema) : undefined,
+    partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
+  };
 }
 
 /** Identifiers the expression reads, as written: schema fields, dynamic keys, or "$meta". */

@@ -36,7 +36,7 @@ export class RemoteSegment {
   }
 
   /** Live keys in the given partitions. */
-  idsIn(partitions: Set<string>): PrimaryKey[] {
+  idsIn(partitions: ReadonlySet<string>): PrimaryKey[] {
     const out: PrimaryKey[] = [];
     this.partitions.forEach((p, slot) => {
       if (this.keys.isLive(slot) && partitions.has(p as string)) out.push(this.keys.pks[slot]);

@@ -11,6 +11,8 @@ import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
+/** Each segment's distinct partition labels, shared by every view of its columns. */
+const LABELS = new WeakMap<SegmentColumns, ReadonlySet<string>>();
 
 export class SealedSegment extends Segment {
   private readonly View: new (slot: number) => Row;
@@ -64,6 +66,7 @@ export class SealedSegment extends Segment {
 
   /** The same rows with the given slots dead instead of this segment's own deletes (shares the columns). */
   withDead(deadSlots: ArrayLike<number>): SealedSegment {
+    if (deadSlots.length === 0 && !this.dead && this.keys.deletedCount === 0) return this;
     const bitmap = new Uint8Array(this.keys.slotCount);
     let count = 0;
     for (let i = 0; i < deadSlots.length; i++) {
@@ -83,6 +86,12 @@ export class SealedSegment extends Segment {
 
   protected override annIndex(field: string): AnnIndex | undefined {
     return this.indexes?.get(field);
+  }
+
+  protected override partitionLabels(): ReadonlySet<string> {
+    let labels = LABELS.get(this.columns);
+    if (!labels) LABELS.set(this.columns, (labels = new Set(this.partitions as string[])));
+    return labels;
   }
 
   encode(): ReturnType<typeof encodeSegment> {

@@ -134,12 +134,12 @@ export class SegmentSet {
   async search(req: SetSearch): Promise<Hit[][]> {
     const plan = this.plan();
     const project = compileProjection(this.schema, req.groupBy ? [...req.output_fields, req.groupBy.field] : req.output_fields);
-    const filter = compileScope(this.schema, req);
+    const scope = compileScope(this.schema, req);
     const g = req.groupBy;
     // A second-round request names its groups per query vector: each source returns all it has of them.
     const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : req.limit;
     const nodes = [...plan.remote];
-    const local = { queries: req.vectors, field: req.field, metric: req.metric, limit: req.limit, project, filter, range: req.range };
+    const local = { queries: req.vectors, field: req.field, metric: req.metric, limit: req.limit, project, scope, range: req.range };
     const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => {
       const groupBy = second ?? g;
       if (i < plan.local.length) return plan.local[i].search({ ...local, groupBy });
@@ -167,8 +167,7 @@ export class SegmentSet {
 
   async count(scope: RemoteScope): Promise<number> {
     const plan = this.plan();
-    const filter = compileScope(this.schema, scope);
-    const local = plan.local.reduce((n, s) => n + s.count(filter), 0);
+    const local = plan.local.reduce((n, s) => n + s.count(compileScope(this.schema, scope)), 0);
     const remote = await this.fanOut(plan, (segments) => ({ kind: "count" as const, collection_id: this.collectionId, segments, ...remoteScope(scope) }));
     return remote.reduce((n, r) => n + r.count, local);
   }
@@ -176,8 +175,8 @@ export class SegmentSet {
   async query(outputFields: string[], limit: number, scope: RemoteScope): Promise<Row[]> {
     const plan = this.plan();
     const project = compileProjection(this.schema, outputFields);
-    const filter = compileScope(this.schema, scope);
-    const local = plan.local.map((s) => s.query(project, limit, filter));
+    const compiled = compileScope(this.schema, scope);
+    const local = plan.local.map((s) => s.query(project, limit, compiled));
     const remote = await this.fanOut(plan, (segments) => ({
       kind: "query" as const,
       collection_id: this.collectionId,
@@ -192,16 +191,16 @@ export class SegmentSet {
   /** Runs in write order (delete by filter): its answer must be of the moment the delete is logged. */
   async matchingIds(scope: RemoteScope): Promise<PrimaryKey[]> {
     const plan = this.plan();
-    const filter = compileScope(this.schema, scope);
-    if (!scope.filter && scope.partition_names) {
+    const compiled = compileScope(this.schema, scope);
+    if (!scope.filter && compiled.partitions) {
       // Dropping a partition: the owner knows every segment's partition labels, no query node is asked.
-      const partitions = new Set(scope.partition_names);
+      const partitions = compiled.partitions;
       return [
-        ...plan.local.flatMap((s) => s.matchingIds(filter!)),
+        ...plan.local.flatMap((s) => s.matchingIds(compiled)),
         ...this.sealed.filter((s): s is RemoteSegment => s instanceof RemoteSegment).flatMap((s) => s.idsIn(partitions)),
       ];
     }
-    const local = plan.local.flatMap((s) => (filter ? s.matchingIds(filter) : s.matchingIds(() => true)));
+    const local = plan.local.flatMap((s) => s.matchingIds(compiled));
     const remote = await this.fanOut(plan, (segments) => ({ kind: "matching_ids" as const, collection_id: this.collectionId, segments, ...remoteScope(scope) }));
     return [...local, ...remote.flat()];
   }
@@ -209,9 +208,9 @@ export class SegmentSet {
   /** Each key is live in one segment at most, so the rows come back once each. */
   async get(ids: PrimaryKey[], outputFields: string[], partitions?: string[]): Promise<Row[]> {
     const project = compileProjection(this.schema, outputFields);
-    const inScope = compileScope(this.schema, { partition_names: partitions });
+    const scope = compileScope(this.schema, { partition_names: partitions });
     const local = [this.growing, ...this.sealed.filter((s): s is SealedSegment => s instanceof SealedSegment)];
-    const rows = local.flatMap((s) => (inScope ? s.get(ids, (r) => r).filter(inScope).map(project) : s.get(ids, project)));
+    const rows = local.flatMap((s) => s.get(ids, project, scope));
     const wanted = partitions && new Set(partitions);
     const byNode = new Map<string, { shard: number; segment_id: number; slots: number[] }[]>();
     for (const s of this.sealed) {

@@ -22,10 +22,13 @@ import { decode, encode } from "../runtime/codec.js";
 import type { Logger } from "../runtime/log.js";
 import type { MetaStore } from "./meta-store.js";
 import type { BlobStore } from "./object-store.js";
+import { RemoteSegment } from "./remote-segment.js";
 import { SealedSegment } from "./sealed-segment.js";
 import type { SegmentKeys } from "./segment-keys.js";
 import type { SealedForm } from "./segment-set.js";
 import type { ShardWal } from "./wal.js";
+
+const OPEN_PARALLEL = 2;
 
 export interface ShardRef {
   collectionId: number;
@@ -67,8 +70,13 @@ export class SegmentStore {
     private committed: Map<number, Committed>,
   ) {}
 
-  /** Claims the shard's key for this owner and loads the committed segments with their deletes applied. */
-  static async open(deps: StoreDeps, shard: ShardRef): Promise<{ store: SegmentStore; segments: SealedSegment[] }> {
+  /**
+   * Claims the shard's key for this owner and loads the committed segments
+   * with their deletes applied. A segment `servedBy` names a query node for
+   * keeps only its keys here (RemoteSegment). Two blobs at a time, so a
+   * restart holds two segments' rows at most beyond what it keeps.
+   */
+  static async open(deps: StoreDeps, shard: ShardRef, servedBy: (segmentId: number) => string | undefined = () => undefined): Promise<{ store: SegmentStore; segments: SealedForm[] }> {
     const key = MetaKey.segments(shard.collectionId, shard.shard);
     const claimed = await deps.meta.casVersioned<ShardSegments>(key, (cur) => {
       if (cur && cur.epoch > shard.epoch) {
@@ -80,7 +88,14 @@ export class SegmentStore {
     if (deps.wal.lastSeq < state.checkpoint_seq) {
       throw new VecbusError("INTERNAL", `the WAL ${deps.wal.loc.stream} ends at ${deps.wal.lastSeq}, before the checkpoint ${state.checkpoint_seq}: the stream was reset`);
     }
-    const segments = await Promise.all(state.segments.map((ref) => load(deps.blobs, ref)));
+    const segments: SealedForm[] = [];
+    for (let i = 0; i < state.segments.length; i += OPEN_PARALLEL) {
+      const loaded = await Promise.all(state.segments.slice(i, i + OPEN_PARALLEL).map((ref) => load(deps.blobs, ref)));
+      for (const seg of loaded) {
+        const node = servedBy(seg.head.segment_id);
+        segments.push(node ? new RemoteSegment(seg.head, seg.keys, seg.partitions, node) : seg);
+      }
+    }
     const committed = new Map(state.segments.map((ref, i) => [ref.segment_id, { ref, logged: segments[i].deletedCount }]));
     return { store: new SegmentStore(deps, shard, claimed!.revision, state.checkpoint_seq, committed), segments };
   }

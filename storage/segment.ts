@@ -11,7 +11,8 @@ import type { RowPredicate } from "./filter-eval.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
-import { annSearch } from "./ann-search.js";
+import { annSearch, passingSlots, type Passing } from "./ann-search.js";
+import { partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
 export interface SegmentSearch {
@@ -22,11 +23,17 @@ export interface SegmentSearch {
   /** Hits per query vector, or groups per query vector with groupBy. */
   limit: number;
   project: Projection;
-  filter?: RowPredicate;
+  scope?: Scope;
   range?: SearchRange;
   groupBy?: GroupBy;
   /** HNSW search breadth where a vector index is used. */
   ef?: number;
+}
+
+/** Which rows a read may see: those passing `filter`, in `partitions` (undefined: every partition). */
+export interface Scope {
+  filter?: RowPredicate;
+  partitions?: ReadonlySet<string>;
 }
 
 /** A vector index over a segment's slots (storage/vector-index.ts). */
@@ -65,53 +72,60 @@ export abstract class Segment {
    * index, score every live row that passes the filter.
    */
   search(req: SegmentSearch): Hit[][] {
-    const slots = this.matching(req.filter);
+    const selected = this.select(req.scope);
     const order = hitOrder(largerIsCloser(req.metric));
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
     const ef = req.ef ?? EF_DEFAULT;
     return req.queries.map((query, q) => {
       const picked = req.groupBy
-        ? this.bestGroups(slots, query, req, req.groupBy, q, order)
+        ? this.bestGroups(selected.list(), query, req, req.groupBy, q, order)
         : index
           ? annSearch({
               // Only a share of the candidates pass the filter: search as much wider, up to 4×, to keep recall.
-              candidates: (k) => index.search(query, k, ef * Math.min(4, Math.max(1, this.slotCount / Math.max(1, slots.length)))),
+              candidates: (k) => index.search(query, k, ef * Math.min(4, Math.max(1, this.slotCount / Math.max(1, selected.count)))),
               slotCount: this.slotCount,
-              passing: slots,
+              passing: selected,
               limit: req.limit,
               rank: (some) => this.best(some, query, req, order),
             }).hits
-          : this.best(slots, query, req, order);
+          : this.best(selected.list(), query, req, order);
       return picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) }));
     });
   }
 
-  count(filter?: RowPredicate): number {
-    return filter ? this.matching(filter).length : this.rowCount;
+  count(scope?: Scope): number {
+    return this.select(scope).count;
   }
 
-  /** Rows passing the filter in primary-key order, at most `limit`. */
-  query(project: Projection, limit: number, filter?: RowPredicate): Row[] {
-    const slots = this.matching(filter);
+  /** Rows in scope in primary-key order, at most `limit`. */
+  query(project: Projection, limit: number, scope?: Scope): Row[] {
+    const slots = Array.from(this.select(scope).list());
     slots.sort((a, b) => comparePk(this.pkAt(a), this.pkAt(b)));
     return slots.slice(0, limit).map((s) => project(this.rowAt(s)));
   }
 
-  matchingIds(filter: RowPredicate): PrimaryKey[] {
-    return this.matching(filter).map((s) => this.pkAt(s));
+  matchingIds(scope?: Scope): PrimaryKey[] {
+    return Array.from(this.select(scope).list(), (s) => this.pkAt(s));
   }
 
-  get(ids: PrimaryKey[], project: Projection): Row[] {
+  get(ids: PrimaryKey[], project: Projection, scope?: Scope): Row[] {
     const out: Row[] = [];
     for (const id of ids) {
       const slot = this.slotOf(id);
-      if (slot !== undefined) out.push(project(this.rowAt(slot)));
+      if (slot === undefined) continue;
+      const row = this.rowAt(slot);
+      if (inScope(row, scope)) out.push(project(row));
     }
     return out;
   }
 
   /** The segment's index of a vector field, if it has one loaded. */
   protected annIndex(_field: string): AnnIndex | undefined {
+    return undefined;
+  }
+
+  /** Every partition label the segment's rows carry, when known without a scan. */
+  protected partitionLabels(): ReadonlySet<string> | undefined {
     return undefined;
   }
 
@@ -122,11 +136,11 @@ export abstract class Segment {
   }
 
   /** Groups need the whole ranking: a group's members can be anywhere in it. */
-  private bestGroups(slots: number[], query: Float32Array, req: SegmentSearch, g: GroupBy, q: number, order: Order<Ranked>): Candidate[] {
+  private bestGroups(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, g: GroupBy, q: number, order: Order<Ranked>): Candidate[] {
     const only = g.values && new Set(g.values[q]);
     const groupOf = (slot: number) => this.rowAt(slot)[g.field];
     const ranked: Candidate[] = [];
-    this.score(only ? slots.filter((s) => only.has(groupOf(s))) : slots, query, req, (c) => ranked.push(c));
+    this.score(only ? Array.from(slots).filter((s) => only.has(groupOf(s))) : slots, query, req, (c) => ranked.push(c));
     return groupTop(ranked.sort(order), (c) => groupOf(c.slot), only ? only.size : req.limit, g.size).flat();
   }
 
@@ -141,10 +155,40 @@ export abstract class Segment {
     }
   }
 
-  private matching(filter?: RowPredicate): number[] {
+  /**
+   * The live rows in scope. A partition restriction that covers every
+   * partition the segment holds is no restriction; without one and without
+   * a filter nothing is scanned (an ANN search then costs no pass over the
+   * rows): the count is the live count and the list is made only if asked.
+   */
+  private select(scope: Scope = {}): Passing {
+    let partitions = scope.partitions;
+    const own = partitions && this.partitionLabels();
+    if (partitions && own) {
+      if (![...own].some((p) => partitions!.has(p))) return passingSlots([], this.slotCount);
+      if ([...own].every((p) => partitions!.has(p))) partitions = undefined;
+    }
+    const filter = scope.filter;
+    const n = this.slotCount;
+    if (!partitions && !filter) {
+      let live: number[] | undefined;
+      return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
+    }
+    const out: number[] = [];
+    for (let s = 0; s < n; s++) if (this.isLive(s) && inScope(this.rowAt(s), { filter, partitions })) out.push(s);
+    return passingSlots(out, n);
+  }
+
+  private liveSlots(): number[] {
     const out: number[] = [];
     const n = this.slotCount;
-    for (let s = 0; s < n; s++) if (this.isLive(s) && (!filter || filter(this.rowAt(s)))) out.push(s);
+    for (let s = 0; s < n; s++) if (this.isLive(s)) out.push(s);
     return out;
   }
+}
+
+function inScope(row: Row, scope?: Scope): boolean {
+  if (!scope) return true;
+  if (scope.partitions && !scope.partitions.has(partitionOf(row))) return false;
+  return !scope.filter || scope.filter(row);
 }

@@ -23,7 +23,7 @@ import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment } from "../../storage/remote-segment.js";
 import { SealedSegment } from "../../storage/sealed-segment.js";
 import { COUNT_ALL } from "../../storage/reduce.js";
-import { SegmentSet } from "../../storage/segment-set.js";
+import { SegmentSet, type SealedForm } from "../../storage/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { ShardWal } from "../../storage/wal.js";
 import type { TimestampPool } from "./ts-pool.js";
@@ -93,7 +93,7 @@ export class Shard {
     readonly epoch: number,
     private readonly wal: ShardWal,
     private readonly store: SegmentStore,
-    sealed: SealedSegment[],
+    sealed: SealedForm[],
     private readonly deps: ShardDeps,
   ) {
     this.vectorFields = vectorFields(meta.schema);
@@ -109,7 +109,13 @@ export class Shard {
       stream: ctx.names.walStream(meta.id, shard),
       subject: ctx.names.walSubject(meta.id, shard),
     });
-    const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch });
+    // Segments a query node has loaded stay there: only their keys are kept here.
+    const placed = (await ctx.meta.get<Placement>(MetaKey.placement(meta.id)))?.value.segments ?? {};
+    const servedBy = (id: number) => {
+      const e = placed[placementKey(shard, id)];
+      return e?.state === "loaded" ? e.node : undefined;
+    };
+    const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch }, servedBy);
     const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
     const replay = wal.replay(store.checkpoint, (rec, seq) => s.apply(rec, seq));
     // A flush sealed during the replay waits for it: its purge must not race the replay's reads.

@@ -4,7 +4,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { usearchConfig } from "../../protocol/indexes.js";
 import type { MetricType } from "../../protocol/schema.js";
-import { annSearch, type AnnRequest } from "../../storage/ann-search.js";
+import { annSearch, passingSlots, type AnnRequest } from "../../storage/ann-search.js";
 import { distanceFn, largerIsCloser } from "../../storage/distance.js";
 import { buildIndex } from "../../storage/index-build.js";
 import { hitOrder, type Ranked } from "../../storage/reduce.js";
@@ -66,7 +66,7 @@ function rank(f: Fixture, q: Float32Array, slots: ArrayLike<number>, limit = LIM
 }
 
 function search(f: Fixture, q: Float32Array, passing: number[], ef: number) {
-  return annSearch({ candidates: (k) => f.index.search(q, k, ef), slotCount: f.rows, passing, limit: LIMIT, rank: (slots) => rank(f, q, slots) });
+  return annSearch({ candidates: (k) => f.index.search(q, k, ef), slotCount: f.rows, passing: passingSlots(passing, f.rows), limit: LIMIT, rank: (slots) => rank(f, q, slots) });
 }
 
 function slotsWhere(f: Fixture, keep: (slot: number) => boolean): number[] {
@@ -159,7 +159,7 @@ function fake(size: number, passing: number[], rank: (slots: ArrayLike<number>) 
     asked.push(k);
     return Array.from({ length: Math.min(k, size) }, (_, s) => s);
   };
-  return { asked, req: { candidates, slotCount: size, passing, limit: LIMIT, rank } };
+  return { asked, req: { candidates, slotCount: size, passing: passingSlots(passing, size), limit: LIMIT, rank } };
 }
 
 test("too few hits from the candidates widen k, then fall back to the exact scan", () => {

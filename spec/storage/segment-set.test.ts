@@ -63,25 +63,31 @@ async function assertSameReads(set: SegmentSet, ref: GrowingSegment, r: () => nu
   const queries = [0, 1].map(() => Float32Array.from({ length: 4 }, () => r() * 2 - 1));
   const ids = Array.from({ length: 30 }, () => Math.floor(r() * KEYS));
   assert.equal(set.rowCount, ref.rowCount, `${at}: row count`);
+  const partitionChoices = [undefined, ["p1"], ["p1", "_default"]];
   for (const [i, text] of texts.entries()) {
-    const where = `${at}, filter ${i}`;
-    const filter = text === undefined ? undefined : compileFilterText(text, SCHEMA);
-    for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
-      const base: SegmentSearch = { queries, field: "v", metric, limit: 7, project, filter };
-      const searches: [SetSearch, SegmentSearch][] = [
-        [{ vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], filter: text }, base],
-        [{ vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], filter: text, range: metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 } }, { ...base, range: metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 } }],
-        [{ vectors: queries, field: "v", metric, limit: 3, output_fields: ["*"], filter: text, groupBy: { field: "g", size: 2 } }, { ...base, limit: 3, groupBy: { field: "g", size: 2 } }],
-        [
-          { vectors: queries, field: "v", metric, limit: 3, output_fields: ["*"], filter: text, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
-          { ...base, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
-        ],
-      ];
-      for (const [k, [req, same]] of searches.entries()) assert.deepEqual(await set.search(req), ref.search(same), `${where}: ${metric} search ${k}`);
+    for (const partition_names of partitionChoices) {
+      const where = `${at}, filter ${i}, partitions ${partition_names}`;
+      const scope = { filter: text === undefined ? undefined : compileFilterText(text, SCHEMA), partitions: partition_names && new Set(partition_names) };
+      const raw = { filter: text, partition_names };
+      for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
+        const base: SegmentSearch = { queries, field: "v", metric, limit: 7, project, scope };
+        const asked: SetSearch = { vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], ...raw };
+        const range = metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 };
+        const searches: [SetSearch, SegmentSearch][] = [
+          [asked, base],
+          [{ ...asked, range }, { ...base, range }],
+          [{ ...asked, limit: 3, groupBy: { field: "g", size: 2 } }, { ...base, limit: 3, groupBy: { field: "g", size: 2 } }],
+          [
+            { ...asked, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
+            { ...base, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
+          ],
+        ];
+        for (const [k, [req, same]] of searches.entries()) assert.deepEqual(await set.search(req), ref.search(same), `${where}: ${metric} search ${k}`);
+      }
+      assert.deepEqual(await set.query(["*"], 25, raw), ref.query(project, 25, scope), `${where}: query`);
+      assert.equal(await set.count(raw), ref.count(scope), `${where}: count`);
+      assert.deepEqual((await set.matchingIds(raw)).sort(), ref.matchingIds(scope).sort(), `${where}: matching ids`);
     }
-    assert.deepEqual(await set.query(["*"], 25, { filter: text }), ref.query(project, 25, filter), `${where}: query`);
-    assert.equal(await set.count({ filter: text }), ref.count(filter), `${where}: count`);
-    if (filter) assert.deepEqual((await set.matchingIds({ filter: text })).sort(), ref.matchingIds(filter).sort(), `${where}: matching ids`);
   }
   const byId = (rows: Row[]) => [...rows].sort((a, b) => (a.id as number) - (b.id as number));
   assert.deepEqual(byId(await set.get(ids, ["*"])), byId(ref.get(ids, project)), `${at}: get`);
