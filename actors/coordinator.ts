@@ -50,6 +50,7 @@ export class Coordinator {
   /** msgID -> when this leader last queued that build task: re-queued only once the duplicate window has passed. */
   private readonly queued = new Map<string, number>();
   private blobs: BlobStore | undefined;
+  private placing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: ActorContext,
@@ -333,8 +334,8 @@ export class Coordinator {
 
   /**
    * Plans compactions for every shard of a collection (storage/compaction-plan.ts)
-   * and queues a task per group. Automatic plans repeat every sweep; their
-   * msgID (the source ids) makes a repeat collapse into the queued task.
+   * and queues a task per group. Automatic plans repeat every sweep: a group
+   * this leader queued within the duplicate window is not queued again.
    */
   private async queueCompactions(c: CollectionMeta, manual: boolean): Promise<CompactionRecord["tasks"]> {
     const tasks: CompactionRecord["tasks"] = [];
@@ -342,13 +343,14 @@ export class Coordinator {
     for (const { value: state } of (await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
       const candidates = state.segments.map((r) => ({ segment_id: r.segment_id, rows: r.row_count, deleted: r.deleted_count ?? 0 }));
       for (const sources of planCompactions(candidates, this.opts.compaction, manual)) {
-        const probe: CompactTask = { kind: "compact", collection_id: c.id, shard: state.shard, sources, target: 0 };
-        const msgId = taskMsgId(probe);
-        if (!manual && this.queued.has(msgId)) continue;
+        const planned = `compact.${c.id}.${state.shard}.${sources.join("-")}`;
+        if (!manual && this.queued.has(planned)) continue;
         const { start } = await this.onAllocate("compacted_segment", 1);
-        const task: CompactTask = { ...probe, target: COMPACTED_SEGMENT_BASE + start };
-        await publishTask(this.ctx.js, this.ctx.names, task, msgId);
-        this.queued.set(msgId, now);
+        const task: CompactTask = { kind: "compact", collection_id: c.id, shard: state.shard, sources, target: COMPACTED_SEGMENT_BASE + start };
+        // Each task has its own target, so a manual compact is never collapsed into an automatic one
+        // (the second to run finds its sources gone).
+        await publishTask(this.ctx.js, this.ctx.names, task);
+        this.queued.set(planned, now);
         tasks.push({ shard: state.shard, sources, target: task.target });
       }
     }
@@ -374,7 +376,14 @@ export class Coordinator {
    * collection, or a cluster without query nodes, places nothing: shard
    * owners then serve every segment themselves.
    */
-  private async placeSegments(only?: CollectionMeta[]): Promise<void> {
+  private placeSegments(only?: CollectionMeta[]): Promise<void> {
+    // A load and the sweep must not place the same segment on two nodes from two reads of the key.
+    const next = this.placing.then(() => this.place(only));
+    this.placing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async place(only?: CollectionMeta[]): Promise<void> {
     const nodes = (await liveNodes(this.ctx.sessions, "query")).map((n) => n.node_id);
     const collections = only ?? [...(await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value);
     const placed = await this.ctx.meta.list<Placement>(MetaKey.placementPrefix);
@@ -382,16 +391,18 @@ export class Coordinator {
     for (const { value } of placed.values()) for (const e of Object.values(value.segments)) if (rows.has(e.node)) rows.set(e.node, rows.get(e.node)! + e.rows);
     for (const c of collections) {
       const loaded = !c.released;
+      const cur = placed.get(MetaKey.placement(c.id))?.value;
       const wanted: { key: string; rows: number; builds: Record<string, number> }[] = [];
       if (loaded) {
         for (const { value: state } of (await this.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
           for (const ref of state.segments) {
-            const builds = indexBuilds(c, ref);
-            if (builds) wanted.push({ key: placementKey(state.shard, ref.segment_id), rows: ref.row_count - (ref.deleted_count ?? 0), builds });
+            const key = placementKey(state.shard, ref.segment_id);
+            // A placed segment waiting for a new index build stays where it is, served with what it has.
+            const builds = indexBuilds(c, ref) ?? cur?.segments[key]?.builds;
+            if (builds) wanted.push({ key, rows: ref.row_count - (ref.deleted_count ?? 0), builds });
           }
         }
       }
-      const cur = placed.get(MetaKey.placement(c.id))?.value;
       const next: Placement = { collection_id: c.id, loaded, segments: {} };
       for (const w of wanted) {
         const old = cur?.segments[w.key];

@@ -185,42 +185,34 @@ export class DataNode {
   /**
    * compact: merge the sources' live rows (their delete logs applied) into a
    * new segment, build its indexes, upload it all under the target's names,
-   * then ask the shard owner to swap it in. The owner refuses when a source
-   * went meanwhile (another compaction, or all its rows deleted); then what
-   * was uploaded is deleted. A task run again after a lost reply finds the
-   * target committed.
+   * then ask the shard owner to swap it in. Objects are written once: a
+   * repeat run (after a lost reply, or a node that died) reuses what an
+   * earlier run uploaded — the owner may already have swapped that version
+   * in, and it must stay the one its keys describe. The owner refuses when a
+   * source went meanwhile (another compaction, or all its rows deleted);
+   * then what was uploaded is deleted, unless the target is committed.
    */
   private async compact(task: CompactTask): Promise<Outcome> {
     const { collection_id: cid, shard, sources, target } = task;
     const meta = await this.collectionById(cid);
     if (!meta) return "gone";
-    const state = (await this.ctx.meta.get<ShardSegments>(MetaKey.segments(cid, shard)))?.value;
+    const key = MetaKey.segments(cid, shard);
+    const state = (await this.ctx.meta.get<ShardSegments>(key))?.value;
     if (state?.segments.some((s) => s.segment_id === target)) return "done";
     const refs = sources.map((id) => state?.segments.find((s) => s.segment_id === id));
     if (refs.some((r) => r === undefined)) return "obsolete";
     const started = Date.now();
-    const parts = await Promise.all(
-      refs.map(async (ref) => {
-        const blob = await this.blobs!.get(ref!.object);
-        if (!blob) throw new VecbusError("INTERNAL", `segment object ${ref!.object} is missing`);
-        const { columns } = decodeSegment(blob);
-        const dead = new Set<PrimaryKey>();
-        for (const name of ref!.delete_logs) {
-          const log = await this.blobs!.get(name);
-          if (!log) throw new VecbusError("INTERNAL", `delete log ${name} is missing`);
-          for (const pk of decode(log) as PrimaryKey[]) dead.add(pk);
-        }
-        return { columns, isDead: (slot: number) => dead.has(columns.pk.values[slot]) };
-      }),
-    );
-    const columns = mergeColumns(parts);
-    const head = { segment_id: target, collection_id: cid, shard, seq_from: Math.min(...refs.map((r) => r!.seq_from)), seq_to: Math.max(...refs.map((r) => r!.seq_to)) };
-    const { bytes, manifest } = encodeSegment(head, columns);
     const object = ObjectName.compactedSegment(cid, shard, target);
-    await this.blobs!.put(object, bytes);
+    const earlier = await this.blobs!.get(object);
+    const { manifest, columns } = earlier ? decodeSegment(earlier) : await this.merge(cid, shard, target, refs as SegmentRef[], object);
     const indexes: Record<string, SegmentIndexRef> = {};
     for (const ix of Object.values(meta.indexes ?? {}).filter(needsBuild)) {
-      indexes[ix.field_name] = await this.buildAndUpload(cid, shard, target, ix, columns.vectors.get(ix.field_name)!);
+      const name = ObjectName.index(cid, shard, target, ix.field_name, ix.build);
+      const size = await this.blobs!.size(name);
+      indexes[ix.field_name] =
+        size === undefined
+          ? await this.buildAndUpload(cid, shard, target, ix, columns.vectors.get(ix.field_name)!)
+          : { object: name, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: size };
     }
     if (this.opts.beforeCommit) await this.opts.beforeCommit(task);
     if (this.stopping) return "stopped";
@@ -228,8 +220,8 @@ export class DataNode {
       segment_id: target,
       object,
       row_count: manifest.row_count,
-      seq_from: head.seq_from,
-      seq_to: head.seq_to,
+      seq_from: manifest.seq_from,
+      seq_to: manifest.seq_to,
       pk_min: manifest.pk.min,
       pk_max: manifest.pk.max,
       delete_logs: [],
@@ -239,7 +231,31 @@ export class DataNode {
     const reply = await request<ShardReplies["swap_segments"]>(this.ctx.nc, this.ctx.names.shardSubject(cid, shard), { kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
     this.ctx.log.info("compacted segments", { collection: meta.name, shard, sources, target, rows: manifest.row_count, swapped: reply.swapped, ms: Date.now() - started });
     if (reply.swapped) return "committed";
+    if ((await this.ctx.meta.get<ShardSegments>(key))?.value.segments.some((s) => s.segment_id === target)) return "done";
     for (const name of [object, ...Object.values(indexes).map((i) => i.object)]) await this.blobs!.delete(name);
     return "obsolete";
+  }
+
+  /** The sources' live rows as one segment, uploaded as `object`. */
+  private async merge(cid: number, shard: number, target: number, refs: SegmentRef[], object: string): Promise<ReturnType<typeof decodeSegment>> {
+    const parts = await Promise.all(
+      refs.map(async (ref) => {
+        const blob = await this.blobs!.get(ref.object);
+        if (!blob) throw new VecbusError("INTERNAL", `segment object ${ref.object} is missing`);
+        const { columns } = decodeSegment(blob);
+        const dead = new Set<PrimaryKey>();
+        for (const name of ref.delete_logs) {
+          const log = await this.blobs!.get(name);
+          if (!log) throw new VecbusError("INTERNAL", `delete log ${name} is missing`);
+          for (const pk of decode(log) as PrimaryKey[]) dead.add(pk);
+        }
+        return { columns, isDead: (slot: number) => dead.has(columns.pk.values[slot]) };
+      }),
+    );
+    const columns = mergeColumns(parts);
+    const head = { segment_id: target, collection_id: cid, shard, seq_from: Math.min(...refs.map((r) => r.seq_from)), seq_to: Math.max(...refs.map((r) => r.seq_to)) };
+    const { bytes, manifest } = encodeSegment(head, columns);
+    await this.blobs!.put(object, bytes);
+    return { manifest, columns };
   }
 }

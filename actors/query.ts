@@ -1,8 +1,9 @@
 // Query node: loads the sealed segments the coordinator places on it and
 // answers shard owners' reads of them. A segment is its blob (columns) plus
 // the usearch files of its indexed fields, downloaded once into a local cache
-// directory (objects never change, so a cached file is always good) and
-// opened as read-only views. Reads carry the segment's dead slots as of the
+// directory (objects never change, so a cached file is always good): keys
+// and scalars are read into memory, vectors stay in the file and are read
+// as rows are scored, indexes are opened as read-only views. Reads carry the segment's dead slots as of the
 // read, so a query node keeps no delete state of its own.
 //
 // Placement: this node watches placement.<cid> keys; for every entry naming
@@ -97,7 +98,10 @@ export class QueryNode {
     this.watcher?.stop();
     await this.mailbox?.stop();
     await this.loads;
-    for (const l of this.loaded.values()) for (const ix of l.indexes.values()) ix.close();
+    for (const l of this.loaded.values()) {
+      l.segment.close();
+      for (const ix of l.indexes.values()) ix.close();
+    }
     this.loaded.clear();
     await this.session.stop();
   }
@@ -164,7 +168,7 @@ export class QueryNode {
     const ref = state?.value.segments.find((s) => s.segment_id === segmentId);
     if (!meta || !ref) return undefined;
     const blobFile = await this.cached(ref.object);
-    const segment = SealedSegment.decode(await fs.readFile(blobFile));
+    const segment = SealedSegment.open(blobFile);
     const indexes = new Map<string, VectorIndex>();
     const files = [blobFile];
     for (const [field, build] of Object.entries(e.builds)) {
@@ -181,6 +185,7 @@ export class QueryNode {
   }
 
   private release(l: Loaded, keep: string[]): void {
+    l.segment.close();
     for (const ix of l.indexes.values()) ix.close();
     for (const f of l.files) if (!keep.includes(f)) void fs.rm(f, { force: true });
   }

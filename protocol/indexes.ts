@@ -203,5 +203,5 @@ export const COMPACTED_SEGMENT_BASE = 2 ** 40;
 export function taskMsgId(t: Task): string {
   return t.kind === "build_index"
     ? `build_index.${t.collection_id}.${t.shard}.${t.segment_id}.${t.field_name}.${t.index.build}`
-    : `compact.${t.collection_id}.${t.shard}.${t.sources.join("-")}`;
+    : `compact.${t.collection_id}.${t.shard}.${t.target}`;
 }

@@ -28,6 +28,12 @@ export class BlobStore {
     return this.os.getBlob(name);
   }
 
+  /** The object's size in bytes, or undefined when there is no such object. */
+  async size(name: string): Promise<number | undefined> {
+    const info = await this.os.info(name);
+    return info && !info.deleted ? info.size : undefined;
+  }
+
   async delete(name: string): Promise<void> {
     if (await this.os.info(name)) await this.os.delete(name);
   }

@@ -104,11 +104,21 @@ function unsentGroups(sent: Hit[][], chosen: Hit[][], w: GroupWindow): unknown[]
   return chosen.filter((g) => !keys.has(w.key(g[0])) && (g.length < w.size || w.order(g[g.length - 1], bar) > 0)).map((g) => w.key(g[0]));
 }
 
-/** Adds second-round hits to their groups, keeping each group's best `size`; group order stays (their best hits cannot change). */
+/**
+ * Adds second-round hits to their groups, keeping each group's best `size`;
+ * group order stays (their best hits cannot change). A row the first round
+ * returned already is not added again: between the rounds it may have been
+ * rewritten into another group.
+ */
 export function fillGroups(groups: Hit[][], extra: Hit[], w: GroupWindow): Hit[][] {
   if (extra.length === 0) return groups;
   const byKey = new Map(groups.map((g) => [w.key(g[0]), [...g]]));
-  for (const h of extra) byKey.get(w.key(h))?.push(h);
+  const seen = new Set(groups.flat().map((h) => h.id));
+  for (const h of extra) {
+    if (seen.has(h.id)) continue;
+    seen.add(h.id);
+    byKey.get(w.key(h))?.push(h);
+  }
   return [...byKey.values()].map((g) => g.sort(w.order).slice(0, w.size));
 }
 

@@ -1,35 +1,55 @@
-// A sealed segment in memory: the rows a growing segment held when it was
-// sealed, as columns (one Float32Array per vector field, one array per other
-// field), with its keys (storage/segment-keys.ts): its rows never change,
-// deletes since sealing only mark slots dead.
+// A sealed segment: the rows a growing segment held when it was sealed, as
+// columns (one Float32Array per vector field, one array per other field),
+// with its keys (storage/segment-keys.ts): its rows never change, deletes
+// since sealing only mark slots dead. On a query node the vector columns
+// stay in the segment's local file and rows are read as they are scored.
+import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
 import type { DistanceFn } from "./distance.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
-import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "./segment-format.js";
+import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
-/** Each segment's distinct partition labels, shared by every view of its columns. */
-const LABELS = new WeakMap<SegmentColumns, ReadonlySet<string>>();
+
+/** Vector columns left in a local segment file (see readSegmentFile). */
+interface DiskVectors {
+  fd: number;
+  columns: Map<string, VectorsOnDisk>;
+}
+
+/** What every form of one segment's columns shares: its row view class (one per segment keeps property access fast), partition labels, file. */
+interface Shared {
+  View: new (slot: number) => Row;
+  labels?: ReadonlySet<string>;
+  disk?: DiskVectors;
+}
+const SHARED = new WeakMap<SegmentColumns, Shared>();
+
+interface SealedOptions {
+  keys?: SegmentKeys;
+  /** On a query node: the shard owner's dead slots as of one request, instead of the segment's own deletes. */
+  dead?: { bitmap: Uint8Array; count: number };
+  indexes?: ReadonlyMap<string, AnnIndex>;
+  disk?: DiskVectors;
+}
 
 export class SealedSegment extends Segment {
-  private readonly View: new (slot: number) => Row;
+  readonly keys: SegmentKeys;
+  private readonly shared: Shared;
 
-  /**
-   * `dead`, on a query node, is the shard owner's list of dead slots as of
-   * one request; without it the segment's own keys say which rows live.
-   */
   constructor(
     readonly head: SegmentHead,
     private readonly columns: SegmentColumns,
-    readonly keys: SegmentKeys = new SegmentKeys(columns.pk.values),
-    private readonly dead?: { bitmap: Uint8Array; count: number },
-    private readonly indexes?: ReadonlyMap<string, AnnIndex>,
+    private readonly opts: SealedOptions = {},
   ) {
     super(columns.pk.field);
-    this.View = rowView(columns);
+    this.keys = opts.keys ?? new SegmentKeys(columns.pk.values);
+    let shared = SHARED.get(columns);
+    if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, opts.disk), disk: opts.disk }));
+    this.shared = shared;
   }
 
   /** Columns from a growing segment's live rows; every schema field, `$meta` with dynamic fields, and the partition label. */
@@ -60,13 +80,28 @@ export class SealedSegment extends Segment {
   /** A blob's segment; `keys` carries the deletes of a segment already known under another form (a handoff reversed). */
   static decode(bytes: Uint8Array, keys?: SegmentKeys): SealedSegment {
     const { manifest, columns } = decodeSegment(bytes);
-    const { segment_id, collection_id, shard, seq_from, seq_to } = manifest;
-    return new SealedSegment({ segment_id, collection_id, shard, seq_from, seq_to }, columns, keys);
+    return new SealedSegment(headOf(manifest), columns, { keys });
+  }
+
+  /** A local segment file, its vectors left on disk; close() lets the file go. */
+  static open(file: string): SealedSegment {
+    const fd = fs.openSync(file, "r");
+    try {
+      const { manifest, columns, onDisk } = readSegmentFile(fd);
+      return new SealedSegment(headOf(manifest), columns, { disk: { fd, columns: onDisk } });
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.shared.disk) fs.closeSync(this.shared.disk.fd);
   }
 
   /** The same rows with the given slots dead instead of this segment's own deletes (shares the columns). */
   withDead(deadSlots: ArrayLike<number>): SealedSegment {
-    if (deadSlots.length === 0 && !this.dead && this.keys.deletedCount === 0) return this;
+    if (deadSlots.length === 0 && !this.opts.dead && this.keys.deletedCount === 0) return this;
     const bitmap = new Uint8Array(this.keys.slotCount);
     let count = 0;
     for (let i = 0; i < deadSlots.length; i++) {
@@ -76,22 +111,20 @@ export class SealedSegment extends Segment {
         count++;
       }
     }
-    return new SealedSegment(this.head, this.columns, this.keys, { bitmap, count }, this.indexes);
+    return new SealedSegment(this.head, this.columns, { ...this.opts, keys: this.keys, dead: { bitmap, count } });
   }
 
   /** The same segment, searched through these vector indexes (by field) where they help. */
   withIndexes(indexes: ReadonlyMap<string, AnnIndex>): SealedSegment {
-    return new SealedSegment(this.head, this.columns, this.keys, this.dead, indexes);
+    return new SealedSegment(this.head, this.columns, { ...this.opts, keys: this.keys, indexes });
   }
 
   protected override annIndex(field: string): AnnIndex | undefined {
-    return this.indexes?.get(field);
+    return this.opts.indexes?.get(field);
   }
 
   protected override partitionLabels(): ReadonlySet<string> {
-    let labels = LABELS.get(this.columns);
-    if (!labels) LABELS.set(this.columns, (labels = new Set(this.partitions as string[])));
-    return labels;
+    return (this.shared.labels ??= new Set(this.partitions as string[]));
   }
 
   encode(): ReturnType<typeof encodeSegment> {
@@ -104,7 +137,8 @@ export class SealedSegment extends Segment {
   }
 
   get rowCount(): number {
-    return this.dead ? this.keys.slotCount - this.dead.count : this.keys.liveCount;
+    const dead = this.opts.dead;
+    return dead ? this.keys.slotCount - dead.count : this.keys.liveCount;
   }
 
   get deletedCount(): number {
@@ -129,7 +163,8 @@ export class SealedSegment extends Segment {
   }
 
   protected isLive(slot: number): boolean {
-    return this.dead ? this.dead.bitmap[slot] === 0 : this.keys.isLive(slot);
+    const dead = this.opts.dead;
+    return dead ? dead.bitmap[slot] === 0 : this.keys.isLive(slot);
   }
 
   protected slotOf(pk: PrimaryKey): number | undefined {
@@ -142,20 +177,39 @@ export class SealedSegment extends Segment {
   }
 
   protected rowAt(slot: number): Row {
-    return new this.View(slot);
+    return new this.shared.View(slot);
   }
 
   protected distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number {
-    const { dim, data } = this.columns.vectors.get(field)!;
-    return (slot) => dist(query, data, slot * dim);
+    const inMemory = this.columns.vectors.get(field);
+    if (inMemory) return (slot) => dist(query, inMemory.data, slot * inMemory.dim);
+    const read = diskRows(this.shared.disk!, field);
+    return (slot) => dist(query, read(slot));
   }
+}
+
+function headOf(m: SegmentHead): SegmentHead {
+  const { segment_id, collection_id, shard, seq_from, seq_to } = m;
+  return { segment_id, collection_id, shard, seq_from, seq_to };
+}
+
+/** Reads one vector at a time from a segment file; the array returned is reused by the next read. */
+function diskRows(disk: DiskVectors, field: string, fresh = false): (slot: number) => Float32Array {
+  const { dim, offset } = disk.columns.get(field)!;
+  const bytes = dim * 4;
+  let row = new Float32Array(dim);
+  return (slot) => {
+    if (fresh) row = new Float32Array(dim);
+    fs.readSync(disk.fd, new Uint8Array(row.buffer), 0, bytes, offset + slot * bytes);
+    return row;
+  };
 }
 
 /**
  * Rows as filters and projections read them, without copying a column:
  * a one-slot object whose prototype has a getter per column.
  */
-function rowView(columns: SegmentColumns): new (slot: number) => Row {
+function rowView(columns: SegmentColumns, disk?: DiskVectors): new (slot: number) => Row {
   class View {
     [SLOT]: number;
     constructor(slot: number) {
@@ -172,5 +226,6 @@ function rowView(columns: SegmentColumns): new (slot: number) => Row {
   define(columns.pk.field, (s) => columns.pk.values[s]);
   for (const [name, values] of columns.scalars) define(name, (s) => values[s]);
   for (const [name, { dim, data }] of columns.vectors) define(name, (s) => data.subarray(s * dim, (s + 1) * dim));
+  for (const name of disk?.columns.keys() ?? []) define(name, diskRows(disk!, name, true));
   return View as unknown as new (slot: number) => Row;
 }

@@ -13,7 +13,8 @@
 // primary keys, the `$ts` write timestamps), `float32` little-endian float32,
 // row-major, `dim` per row (vector fields), `msgpack` one msgpack array with a
 // value (or nil) per row (VarChar keys, scalar, JSON and Array fields, `$meta`,
-// `$partition`). Pure: no I/O.
+// `$partition`). Pure but for readSegmentFile, which reads a local file.
+import fs from "node:fs";
 import { aligned, float32View } from "../protocol/binary.js";
 import { VecbusError } from "../protocol/errors.js";
 import type { PrimaryKey } from "../protocol/rows.js";
@@ -100,32 +101,76 @@ export function encodeSegment(head: SegmentHead, cols: SegmentColumns): { bytes:
  * sit 4-aligned in memory, else copied once; the other columns are decoded.
  */
 export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; columns: SegmentColumns } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < HEADER_BYTES || view.getUint32(0, true) !== MAGIC) throw corrupt("it does not start with the segment magic");
-  const version = view.getUint16(4, true);
-  if (version !== VERSION) throw corrupt(`its format version ${version} is not ${VERSION}`);
-  const manifestEnd = HEADER_BYTES + view.getUint32(8, true);
-  if (manifestEnd > bytes.byteLength) throw corrupt("its manifest runs past the end");
-  const manifest = decode(bytes.subarray(HEADER_BYTES, manifestEnd)) as SegmentManifest;
-  manifest.ts_min = BigInt(manifest.ts_min);
-  manifest.ts_max = BigInt(manifest.ts_max);
-  const dataStart = alignUp(manifestEnd);
-  const n = manifest.row_count;
-  const columns: SegmentColumns = { pk: { field: manifest.pk.field, type: manifest.pk.type, values: [] }, timestamps: new BigUint64Array(0), scalars: new Map(), vectors: new Map() };
+  const { manifest, dataStart } = readHead(bytes.byteLength, (at, len) => bytes.subarray(at, at + len));
+  const columns = emptyColumns(manifest);
   for (const c of manifest.columns) {
     const start = dataStart + c.offset;
     if (start + c.length > bytes.byteLength) throw corrupt(`column "${c.name}" runs past the end`);
     const raw = bytes.subarray(start, start + c.length);
-    if (c.name === manifest.pk.field) columns.pk.values = c.kind === "int64" ? readInt64s(raw, n) : (decode(raw) as PrimaryKey[]);
-    else if (c.name === TS_COLUMN) {
-      const a = aligned(raw, 8);
-      columns.timestamps = new BigUint64Array(a.buffer, a.byteOffset, n);
-    } else if (c.kind === "float32") {
-      columns.vectors.set(c.name, { dim: c.dim!, data: float32View(raw, n * c.dim!) });
-    }
-    else columns.scalars.set(c.name, decode(raw) as unknown[]);
+    if (c.kind === "float32") columns.vectors.set(c.name, { dim: c.dim!, data: float32View(raw, manifest.row_count * c.dim!) });
+    else readColumn(manifest, c, raw, columns);
   }
   return { manifest, columns };
+}
+
+/** Where a vector column sits in a segment file: its rows are read from there one at a time. */
+export interface VectorsOnDisk {
+  dim: number;
+  /** From the start of the file. */
+  offset: number;
+}
+
+/**
+ * A segment from a local file, without its vector columns: those stay on
+ * disk (a query node reads only the rows it scores), so memory holds the
+ * keys and scalars alone.
+ */
+export function readSegmentFile(fd: number): { manifest: SegmentManifest; columns: SegmentColumns; onDisk: Map<string, VectorsOnDisk> } {
+  const size = fs.fstatSync(fd).size;
+  const read = (at: number, len: number) => {
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, at);
+    return buf;
+  };
+  const { manifest, dataStart } = readHead(size, read);
+  const columns = emptyColumns(manifest);
+  const onDisk = new Map<string, VectorsOnDisk>();
+  for (const c of manifest.columns) {
+    const start = dataStart + c.offset;
+    if (start + c.length > size) throw corrupt(`column "${c.name}" runs past the end`);
+    if (c.kind === "float32") onDisk.set(c.name, { dim: c.dim!, offset: start });
+    else readColumn(manifest, c, read(start, c.length), columns);
+  }
+  return { manifest, columns, onDisk };
+}
+
+function readHead(size: number, read: (at: number, len: number) => Uint8Array): { manifest: SegmentManifest; dataStart: number } {
+  if (size < HEADER_BYTES) throw corrupt("it does not start with the segment magic");
+  const head = read(0, HEADER_BYTES);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw corrupt("it does not start with the segment magic");
+  const version = view.getUint16(4, true);
+  if (version !== VERSION) throw corrupt(`its format version ${version} is not ${VERSION}`);
+  const manifestEnd = HEADER_BYTES + view.getUint32(8, true);
+  if (manifestEnd > size) throw corrupt("its manifest runs past the end");
+  const manifest = decode(read(HEADER_BYTES, manifestEnd - HEADER_BYTES)) as SegmentManifest;
+  manifest.ts_min = BigInt(manifest.ts_min);
+  manifest.ts_max = BigInt(manifest.ts_max);
+  return { manifest, dataStart: alignUp(manifestEnd) };
+}
+
+function emptyColumns(manifest: SegmentManifest): SegmentColumns {
+  return { pk: { field: manifest.pk.field, type: manifest.pk.type, values: [] }, timestamps: new BigUint64Array(0), scalars: new Map(), vectors: new Map() };
+}
+
+/** Every column but the vectors. */
+function readColumn(manifest: SegmentManifest, c: ColumnEntry, raw: Uint8Array, columns: SegmentColumns): void {
+  const n = manifest.row_count;
+  if (c.name === manifest.pk.field) columns.pk.values = c.kind === "int64" ? readInt64s(raw, n) : (decode(raw) as PrimaryKey[]);
+  else if (c.name === TS_COLUMN) {
+    const a = aligned(raw, 8);
+    columns.timestamps = new BigUint64Array(a.buffer, a.byteOffset, n);
+  } else columns.scalars.set(c.name, decode(raw) as unknown[]);
 }
 
 function summary(cols: SegmentColumns): Pick<SegmentManifest, "row_count" | "ts_min" | "ts_max" | "pk"> {

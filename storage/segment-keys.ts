@@ -7,14 +7,39 @@
 import type { PrimaryKey } from "../protocol/rows.js";
 
 export class SegmentKeys {
-  private readonly slots = new Map<PrimaryKey, number>();
+  /** Made on first use: a query node, which reads by slot, never needs it, nor a segment no key falls in the range of. */
+  private slotsByPk: Map<PrimaryKey, number> | undefined;
   private readonly dead: Uint8Array;
   /** Dead slots in the order they died: each flush logs the ones the previous flush did not. */
   private readonly deletions: number[] = [];
 
   constructor(readonly pks: PrimaryKey[]) {
-    pks.forEach((pk, slot) => this.slots.set(pk, slot));
     this.dead = new Uint8Array(pks.length);
+  }
+
+  /** The smallest and largest key: most keys of a write or delete fall outside most segments' ranges. */
+  private bounds: [PrimaryKey, PrimaryKey] | undefined;
+
+  private mayHold(pk: PrimaryKey): boolean {
+    if (this.pks.length === 0) return false;
+    if (!this.bounds) {
+      let min = this.pks[0];
+      let max = min;
+      for (const k of this.pks) {
+        if (k < min) min = k;
+        if (k > max) max = k;
+      }
+      this.bounds = [min, max];
+    }
+    return pk >= this.bounds[0] && pk <= this.bounds[1];
+  }
+
+  private get slots(): Map<PrimaryKey, number> {
+    if (!this.slotsByPk) {
+      this.slotsByPk = new Map();
+      this.pks.forEach((pk, slot) => this.slotsByPk!.set(pk, slot));
+    }
+    return this.slotsByPk;
   }
 
   get slotCount(): number {
@@ -42,6 +67,7 @@ export class SegmentKeys {
   delete(ids: PrimaryKey[]): number {
     let n = 0;
     for (const id of ids) {
+      if (!this.mayHold(id)) continue;
       const slot = this.slots.get(id);
       if (slot === undefined || this.dead[slot]) continue;
       this.dead[slot] = 1;
@@ -57,6 +83,7 @@ export class SegmentKeys {
 
   /** The live slot holding a key, if any. */
   liveSlot(pk: PrimaryKey): number | undefined {
+    if (!this.mayHold(pk)) return undefined;
     const slot = this.slots.get(pk);
     return slot !== undefined && this.dead[slot] === 0 ? slot : undefined;
   }

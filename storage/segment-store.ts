@@ -149,6 +149,8 @@ export class SegmentStore {
         }
         const theirs = new Map(cur.value.segments.map((r) => [r.segment_id, r.indexes]));
         const withIndexes = (r: SegmentRef): SegmentRef => {
+          // A segment not committed yet (a compaction's output) keeps the indexes it came with.
+          if (!theirs.has(r.segment_id)) return r;
           const { indexes: _mine, ...rest } = r;
           const ix = theirs.get(r.segment_id);
           return ix && Object.keys(ix).length > 0 ? { ...rest, indexes: ix } : rest;

@@ -37,6 +37,7 @@ const REMOTE_TIMEOUT_MS = 10_000;
 /** How long a read waits for a segment whose query node went away to be served again (session TTL + a load). */
 const REMOTE_RETRY_MS = 20_000;
 const REMOTE_RETRY_PAUSE_MS = 200;
+const TAKE_BACK_RETRY_MS = 1_000;
 
 export interface SealOptions {
   /** A growing segment is sealed once it has taken this many rows (replaced and deleted ones count: they use memory). */
@@ -83,8 +84,10 @@ export class Shard {
   private lastActivityMs = Date.now();
   private placementWatch: { stop(): void } | undefined;
   private placement: Placement | null = null;
-  /** Segments being downloaded back from the object store because no query node serves them. */
+  /** Segments being downloaded back from the object store because no query node serves them, one at a time. */
   private readonly takingBack = new Set<number>();
+  private takeBacks: Promise<void> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     private readonly ctx: ActorContext,
@@ -151,6 +154,7 @@ export class Shard {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.tickTimer);
     this.placementWatch?.stop();
     await this.mailbox?.stop();
@@ -237,8 +241,9 @@ export class Shard {
   /**
    * Handoff. A segment a query node reports loaded is answered there from
    * the next read on, and its rows here are dropped; a served segment that
-   * lost its query node (and no other took it) while the collection is
-   * loaded comes back here from its blob. Both swaps happen between reads.
+   * lost its query node while the collection is loaded comes back here from
+   * its blob until another node has loaded it. Both swaps happen between
+   * reads.
    */
   private onPlacement(p: Placement | null): void {
     this.placement = p;
@@ -250,22 +255,30 @@ export class Shard {
         if (seg instanceof SealedSegment && this.segments.handOff(id, e.node)) {
           this.ctx.log.info("handed off a segment", { collection: this.meta.name, shard: this.shard, segment: id, node: e.node });
         } else if (seg instanceof RemoteSegment && seg.node !== e.node) this.segments.reroute(id, e.node);
-      } else if (!e && p?.loaded && seg instanceof RemoteSegment) this.takeBack(id);
+      } else if (seg instanceof RemoteSegment && p?.loaded && (!e || e.node !== seg.node)) {
+        // No query node has it, or the coordinator moved it off a node that died: serve it here meanwhile.
+        this.takeBack(id);
+      }
     }
   }
 
+  /** One download at a time, so a query node's death does not pull all its segments in at once; a failure is retried after a pause. */
   private takeBack(id: number): void {
-    if (this.takingBack.has(id)) return;
+    if (this.takingBack.has(id) || this.closed) return;
     this.takingBack.add(id);
-    void this.segments
-      .takeBack(id, (keys) => this.store.reload(id, keys))
-      .then(() => this.ctx.log.info("took a segment back from the query nodes", { collection: this.meta.name, shard: this.shard, segment: id }))
-      .catch((e) => this.ctx.log.warn("taking a segment back failed; reads of it wait", { segment: id, error: String(e) }))
-      .finally(() => {
+    this.takeBacks = this.takeBacks.then(async () => {
+      try {
+        if (!this.closed) await this.segments.takeBack(id, (keys) => this.store.reload(id, keys));
+        this.ctx.log.info("took a segment back from the query nodes", { collection: this.meta.name, shard: this.shard, segment: id });
         this.takingBack.delete(id);
-        // The placement may have moved on while the blob downloaded.
-        this.onPlacement(this.placement);
-      });
+      } catch (e) {
+        this.ctx.log.warn("taking a segment back failed; reads of it wait, retrying", { segment: id, error: String(e) });
+        await new Promise((r) => setTimeout(r, TAKE_BACK_RETRY_MS));
+        this.takingBack.delete(id);
+      }
+      // The placement may have moved on while the blob downloaded.
+      this.onPlacement(this.placement);
+    });
   }
 
   /** A read that reaches query nodes is planned again when one of them is gone or not ready, until REMOTE_RETRY_MS. */
@@ -413,17 +426,25 @@ export class Shard {
   /**
    * Compaction's swap: the compacted segment (downloaded first, outside the
    * write order) replaces its sources between two writes, and the new
-   * segment list is committed like a flush, at the last seal's checkpoint.
-   * The sources' objects are deleted by that commit.
+   * segment list is committed like a flush, at the last seal's checkpoint;
+   * the reply waits for that commit, the writes behind it do not. The commit
+   * deletes the sources' objects. A repeated request (the data node's reply
+   * was lost) finds the segment swapped in already and waits for its commit.
    */
   private async swap(sources: number[], ref: SegmentRef): Promise<ShardReplies["swap_segments"]> {
-    const merged = await this.store.fetch(ref);
-    return this.serialized(async () => {
-      if (!this.segments.replace(sources, merged)) return { swapped: false };
-      this.ctx.log.info("swapped in a compacted segment", { collection: this.meta.name, shard: this.shard, sources, segment: ref.segment_id, rows: merged.rowCount });
-      await this.queueCommit(new Map([[ref.segment_id, ref]]));
-      return { swapped: true };
+    const id = ref.segment_id;
+    const present = () => this.segments.sealedSegments.some((s) => s.head.segment_id === id);
+    const merged = present() ? undefined : await this.store.fetch(ref);
+    // The commit is wrapped so that the write queue moves on as soon as the swap is made.
+    const { committed } = await this.serialized(async () => {
+      if (present()) return { committed: this.flushes };
+      if (!merged || !this.segments.replace(sources, merged)) return { committed: undefined };
+      this.ctx.log.info("swapped in a compacted segment", { collection: this.meta.name, shard: this.shard, sources, segment: id, rows: merged.rowCount });
+      return { committed: this.queueCommit(new Map([[id, ref]])) };
     });
+    if (!committed) return { swapped: false };
+    await committed;
+    return { swapped: true };
   }
 
   private queueCommit(uploaded?: FlushSnapshot["uploaded"]): Promise<number> {
