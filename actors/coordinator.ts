@@ -416,6 +416,8 @@ export class Coordinator {
         next.segments[w.key] = { node, state: "loading", rows: w.rows, builds: w.builds };
       }
       if (cur && JSON.stringify(cur) === JSON.stringify(next)) continue;
+      const moved = Object.entries(next.segments).filter(([k, e]) => cur?.segments[k]?.node !== e.node).length;
+      if (moved > 0 || !loaded) this.ctx.log.info("placed segments", { collection: c.name, loaded, placed: Object.keys(next.segments).length, moved });
       // A query node may have marked an entry loaded since the list: keep its word when the entry is unchanged.
       await this.ctx.meta.casUpdate<Placement>(MetaKey.placement(c.id), (now) => {
         const merged: Placement = { ...next, segments: { ...next.segments } };

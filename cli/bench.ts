@@ -52,6 +52,8 @@ export interface BenchReport {
   memory_mb?: { vecbus_rss: number; vecbus_peak: number; nats_rss: number; nats_peak: number };
   /** With restart: seconds from the restart until every acked row is served and searchable again, and the rows found. */
   recovery?: { ready_seconds: number; rows: number };
+  /** With restart: the `vecbus serve` child's log. */
+  serve_log?: string;
 }
 
 function rng(seed: number): () => number {
@@ -132,6 +134,7 @@ function round(x: number, digits: number): number {
 /** A vecbus to run against: a given one, one in this process, or (restart) a `vecbus serve` child. */
 interface Target {
   url: string;
+  log?: string;
   /** With a child process: SIGKILL it and its nats-server, start it again, resolve when it says ready. */
   crash?: () => Promise<void>;
   memory?: () => BenchReport["memory_mb"];
@@ -159,6 +162,7 @@ async function startTarget(opts: BenchOptions): Promise<Target> {
   const natsPid = () => Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8"));
   return {
     url: `nats://127.0.0.1:${port}`,
+    log: `${dir}.serve.log`,
     crash: async () => {
       const pid = natsPid();
       child.kill("SIGKILL");
@@ -187,7 +191,12 @@ async function spawnServe(dataDir: string, port: number): Promise<ChildProcess> 
   });
   let out = "";
   let err = "";
-  child.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
+  // The child's log (VECBUS_LOG sets how much) goes to a file next to the data dir, for a look afterwards.
+  const log = fs.createWriteStream(`${dataDir}.serve.log`, { flags: "a" });
+  child.stderr!.on("data", (d) => {
+    err = (err + d).slice(-4000);
+    log.write(d);
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (d) => {
       out += d;
@@ -280,6 +289,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         return { done: load.state === "Loaded" && rows === opts.rows && hits[0].length === opts.limit, at: rows, total: opts.rows };
       });
       report.recovery = { ready_seconds: round((performance.now() - started) / 1000, 1), rows };
+      report.serve_log = target.log;
     }
     await client.drop_collection({ collection_name: name });
     return report;

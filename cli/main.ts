@@ -346,6 +346,7 @@ async function bench(p: Parsed): Promise<number> {
     if (m) console.log(`memory: vecbus process (every actor) ${m.vecbus_rss} MB resident, ${m.vecbus_peak} MB peak; its nats-server ${m.nats_rss} MB, ${m.nats_peak} MB peak`);
     const rec = report.recovery;
     if (rec) console.log(`after SIGKILL of vecbus and nats-server: every row served and searchable again ${rec.ready_seconds} s after the restart began (${rec.rows} rows)`);
+    if (report.serve_log) console.log(`vecbus serve's log: ${report.serve_log}`);
   }
   return 0;
 }

@@ -53,7 +53,9 @@ export class Lease {
       held = await this.tryHold();
       if (held) this.renewedAt = Date.now();
     } catch (e) {
-      this.log.warn("lease check failed", { key: this.key, error: String(e) });
+      // A slow round trip under load is not a lost lease: a leader keeps leading while its last renewal is fresh.
+      held = this.isFresh;
+      this.log.warn("lease check failed", { key: this.key, error: String(e), leading: held });
     }
     if (held === this.leading) return;
     this.leading = held;

@@ -180,6 +180,14 @@ export class SealedSegment extends Segment {
     return new this.shared.View(slot);
   }
 
+  protected override scanRow(): (slot: number) => Row {
+    const row = new this.shared.View(0) as Row & { [SLOT]: number };
+    return (slot) => {
+      row[SLOT] = slot;
+      return row;
+    };
+  }
+
   protected distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number {
     const inMemory = this.columns.vectors.get(field);
     if (inMemory) return (slot) => dist(query, inMemory.data, slot * inMemory.dim);

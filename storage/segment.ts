@@ -124,6 +124,11 @@ export abstract class Segment {
     return undefined;
   }
 
+  /** Rows for a scan that reads each one before it asks for the next: they may all be one reused object. */
+  protected scanRow(): (slot: number) => Row {
+    return (slot) => this.rowAt(slot);
+  }
+
   /** Every partition label the segment's rows carry, when known without a scan. */
   protected partitionLabels(): ReadonlySet<string> | undefined {
     return undefined;
@@ -175,7 +180,8 @@ export abstract class Segment {
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
     const out: number[] = [];
-    for (let s = 0; s < n; s++) if (this.isLive(s) && inScope(this.rowAt(s), { filter, partitions })) out.push(s);
+    const row = this.scanRow();
+    for (let s = 0; s < n; s++) if (this.isLive(s) && inScope(row(s), { filter, partitions })) out.push(s);
     return passingSlots(out, n);
   }
 

@@ -97,7 +97,7 @@ test("a larger ef finds more of the true neighbours, and k beyond ef widens the 
   assert.ok(high >= 0.95, `recall@10 at ef 128 ${high}`);
   // usearch searches with expansion max(ef, k): 100 candidates from the ef 16 view are as good as ef 100.
   assert.ok(at(100, 16) >= 0.95, `recall@10 of k=100 at ef 16 ${at(100, 16)}`);
-  // ef rounds up to a rung of the ladder, and stops at EF_MAX.
+  // An ef below the view's own breadth (16) searches as 16; one above EF_MAX as EF_MAX.
   assert.equal(at(LIMIT, 1), low);
   assert.equal(at(LIMIT, 10 * EF_MAX), at(LIMIT, EF_MAX));
 });
