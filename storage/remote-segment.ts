@@ -19,14 +19,6 @@ export class RemoteSegment {
     return this.keys.liveCount;
   }
 
-  get deletedCount(): number {
-    return this.keys.deletedCount;
-  }
-
-  deletedPks(from: number, to: number): PrimaryKey[] {
-    return this.keys.deletedPks(from, to);
-  }
-
   delete(ids: PrimaryKey[]): number {
     return this.keys.delete(ids);
   }

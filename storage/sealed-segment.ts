@@ -141,14 +141,6 @@ export class SealedSegment extends Segment {
     return dead ? this.keys.slotCount - dead.count : this.keys.liveCount;
   }
 
-  get deletedCount(): number {
-    return this.keys.deletedCount;
-  }
-
-  deletedPks(from: number, to: number): PrimaryKey[] {
-    return this.keys.deletedPks(from, to);
-  }
-
   delete(ids: PrimaryKey[]): number {
     return this.keys.delete(ids);
   }

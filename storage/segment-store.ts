@@ -96,7 +96,7 @@ export class SegmentStore {
         segments.push(node ? new RemoteSegment(seg.head, seg.keys, seg.partitions, node) : seg);
       }
     }
-    const committed = new Map(state.segments.map((ref, i) => [ref.segment_id, { ref, logged: segments[i].deletedCount }]));
+    const committed = new Map(state.segments.map((ref, i) => [ref.segment_id, { ref, logged: segments[i].keys.deletedCount }]));
     return { store: new SegmentStore(deps, shard, claimed!.revision, state.checkpoint_seq, committed), segments };
   }
 
@@ -127,7 +127,7 @@ export class SegmentStore {
         written++;
       }
       const from = prev?.logged ?? 0;
-      if (deletions > from) ref = { ...(await this.logDeletes(ref, segment.deletedPks(from, deletions), from)), deleted_count: deletions };
+      if (deletions > from) ref = { ...(await this.logDeletes(ref, segment.keys.deletedPks(from, deletions), from)), deleted_count: deletions };
       refs.push(ref);
       logged.set(id, deletions);
     }

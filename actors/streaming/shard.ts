@@ -450,7 +450,7 @@ export class Shard {
   private queueCommit(uploaded?: FlushSnapshot["uploaded"]): Promise<number> {
     const snap: FlushSnapshot = {
       checkpoint: this.sealedSeq,
-      segments: this.segments.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })),
+      segments: this.segments.sealedSegments.map((segment) => ({ segment, deletions: segment.keys.deletedCount })),
       uploaded,
     };
     this.flushesPending++;

@@ -204,6 +204,24 @@ test("vecbus data and admin commands", async (t) => {
       const text = await vecbus(["status"], url);
       assert.match(text.stdout, /^nodes\nrole\s+node\s+host\s+pid\s+up since/);
       assert.match(text.stdout, /\nshards\ncollection\s+shard\s+owner\s+epoch\s+rows\s+segments\s+wal stream\s+wal last seq/);
+      assert.match(text.stdout, /\nsegments\ncollection\s+shard\s+segment\s+state\s+rows\s+deleted\s+index\s+served by/);
+      const segments = parseTable(text.stdout.slice(text.stdout.indexOf("\nsegments\n") + "\nsegments\n".length));
+      assert.ok(segments.some((x) => x.collection === "docs" && x.segment === "growing" && x.state === "Growing"));
+      assert.ok(segments.some((x) => x.collection === "docs" && /^\d+$/.test(x.segment) && /^(streaming|query) /.test(x["served by"])));
+    });
+
+    await t.test("collection release, load, load-state, compact", async () => {
+      const released = await vecbus(["collection", "release", "docs"], url);
+      assert.equal(released.code, 0, released.stderr);
+      assert.equal(released.stdout.trim(), "collection docs: NotLoad");
+      const refused = await vecbus(["search", "docs", "--vector", JSON.stringify(Array.from({ length: DIM }, () => 0.1))], url);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /COLLECTION_NOT_LOADED.*load_collection/);
+      assert.equal((await vecbus(["collection", "load", "docs"], url)).stdout.trim(), "collection docs: Loaded");
+      assert.deepEqual(await vecbusJson(["collection", "load-state", "docs"], url), { state: "Loaded", progress: 100 });
+      const compacted = await vecbusJson<{ state: string; compaction_id: number }>(["collection", "compact", "docs", "--wait"], url);
+      assert.equal(compacted.state, "Completed");
+      assert.equal((await vecbusJson<{ state: string }>(["collection", "compaction-state", String(compacted.compaction_id)], url)).state, "Completed");
     });
 
     await t.test("partitions: create, list, has, write into one, read only it, drop", async () => {

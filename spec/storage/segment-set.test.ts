@@ -47,7 +47,7 @@ function reloaded(set: SegmentSet): SegmentSet {
   const sealed = set.sealedSegments.map((s) => {
     assert.ok(s instanceof SealedSegment);
     const back = SealedSegment.decode(s.encode().bytes);
-    back.delete(s.deletedPks(0, s.deletedCount));
+    back.delete(s.keys.deletedPks(0, s.keys.deletedCount));
     return back;
   });
   return localSet(sealed);

@@ -30,7 +30,7 @@ const rows = (ids: number[]): Row[] => ids.map((id) => ({ id, v: Float32Array.fr
 
 function seal(set: SegmentSet, from: number, to: number): FlushSnapshot {
   set.seal({ segment_id: to, collection_id: 9, shard: 0, seq_from: from, seq_to: to });
-  return { checkpoint: to, segments: set.sealedSegments.map((segment) => ({ segment, deletions: segment.deletedCount })) };
+  return { checkpoint: to, segments: set.sealedSegments.map((segment) => ({ segment, deletions: segment.keys.deletedCount })) };
 }
 
 test("segment store - commit, reload with delete logs, and a stale owner fenced off", async () => {
