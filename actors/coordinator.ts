@@ -29,6 +29,12 @@ import { createWalStream, deleteWalStream } from "../storage/wal.js";
 import { TimestampOracle } from "./tso.js";
 
 const SWEEP_INTERVAL_MS = 2_000;
+/**
+ * A sweep that has not finished by then is given up on (it goes on in the
+ * background, but the next one may start): one meta read that never answers
+ * must not stop shard assignment, index builds and placement for good.
+ */
+const SWEEP_DEADLINE_MS = 30_000;
 
 export interface CoordinatorOptions {
   /** When segments are merged (sizes in rows; see storage/compaction-plan.ts). */
@@ -378,7 +384,7 @@ export class Coordinator {
    */
   private placeSegments(only?: CollectionMeta[]): Promise<void> {
     // A load and the sweep must not place the same segment on two nodes from two reads of the key.
-    const next = this.placing.then(() => this.place(only));
+    const next = this.placing.then(() => withDeadline(SWEEP_DEADLINE_MS, "placing segments", () => this.place(only)));
     this.placing = next.catch(() => undefined);
     return next;
   }
@@ -599,14 +605,16 @@ export class Coordinator {
     if (this.sweeping || !this.lease.isLeader) return;
     this.sweeping = true;
     try {
-      await this.collectOrphanShards();
-      await this.collectOrphanSegments();
-      await this.assignShards();
-      await this.queueIndexBuilds();
-      await this.placeSegments();
-      if (this.opts.autoCompaction) {
-        for (const { value } of (await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()) await this.queueCompactions(value, false);
-      }
+      await withDeadline(SWEEP_DEADLINE_MS, "the sweep", async () => {
+        await this.collectOrphanShards();
+        await this.collectOrphanSegments();
+        await this.assignShards();
+        await this.queueIndexBuilds();
+        await this.placeSegments();
+        if (this.opts.autoCompaction) {
+          for (const { value } of (await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()) await this.queueCompactions(value, false);
+        }
+      });
     } catch (e) {
       const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");
       if (!quiet) this.ctx.log.warn("shard sweep failed", { error: String(e) });
@@ -629,4 +637,12 @@ function indexBuilds(c: CollectionMeta, ref: SegmentRef): Record<string, number>
 
 function sameBuilds(a: Record<string, number>, b: Record<string, number>): boolean {
   return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+}
+
+function withDeadline<T>(ms: number, what: string, run: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new VecbusError("TIMEOUT", `${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([run(), late]).finally(() => clearTimeout(timer));
 }

@@ -2,17 +2,21 @@
 // merged segment is indexed and served by the query node, the replaced
 // objects are garbage-collected, and a restart finds exactly the live rows.
 // A second cluster with automatic compaction on merges small segments and
-// rewrites a segment with many deletes by itself.
+// rewrites a segment with many deletes by itself; a third loses a data node
+// in the middle of a compaction.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Kvm } from "@nats-io/kv";
-import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
+import { DataNode } from "../../actors/data.js";
+import { COMPACTED_SEGMENT_BASE, type CompactTask, type Task } from "../../protocol/indexes.js";
 import type { ShardSegments } from "../../protocol/messages.js";
 import type { Row } from "../../protocol/rows.js";
 import { MetaKey, Names } from "../../protocol/subjects.js";
 import type { VecbusClient } from "../../runtime/client.js";
+import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { BlobStore } from "../../storage/object-store.js";
+import { publishTask } from "../../storage/tasks.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
 
@@ -125,5 +129,62 @@ describe("automatic compaction", () => {
     await c.flush({ collection_name: name });
     await until("the segment with 30% deleted rows rewritten", async () => !(await segments(env, desc.collection_id)).some((s) => s.segment_id === big.segment_id));
     assert.equal((await ids(c, name)).length, 300 + 140);
+  });
+});
+
+describe("a compaction task whose data node dies", () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startEnv({ tag: "compact-redeliver", roles: ["streaming", "coordinator", "query", "proxy"], seal: { segmentRowsMax: 200, sealIdleMs: 600_000 } });
+  });
+  after(async () => env?.close());
+
+  test("is redelivered, reuses what was uploaded, and commits once; a repeat finds it done", async () => {
+    const c = env.client;
+    const name = "cr";
+    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
+    // No index: the compaction has nothing to build, and no data node runs before node A.
+    await c.drop_index({ collection_name: name, index_name: "vector" });
+    await smallSegments(c, name);
+    await c.delete({ collection_name: name, ids: [10, 70] });
+    const expected = await ids(c, name);
+
+    // Node A takes the task, uploads the merged segment, and dies before it asks for the swap.
+    const ncA = await connectNats(env.nats.url, "data-a", { reconnectForever: false });
+    let taken!: (t: Task) => void;
+    const took = new Promise<Task>((r) => (taken = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const a = new DataNode(await openContext(ncA, names.prefix, "data-a"), "a", { ackWaitMs: 1_500, beforeCommit: async (t) => (taken(t), released) });
+    await a.start();
+    const { compaction_id } = await c.compact({ collection_name: name });
+    const task = (await took) as CompactTask;
+    const blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    const merged = `seg/${desc.collection_id}/0/${task.target}-c`;
+    assert.ok((await blobs.list()).some((o) => o.name === merged), "node A uploaded the merged segment");
+    await closeConnection(ncA, 200);
+    await a.stop().catch(() => undefined);
+    release();
+
+    const ncB = await connectNats(env.nats.url, "data-b", { reconnectForever: false });
+    const b = new DataNode(await openContext(ncB, names.prefix, "data-b"), "b", { ackWaitMs: 1_500 });
+    await b.start();
+    try {
+      await until("compaction", async () => (await c.get_compaction_state({ compaction_id })).state === "Completed");
+      assert.ok((await segments(env, desc.collection_id)).some((s) => s.segment_id === task.target));
+      assert.deepEqual(await ids(c, name), expected);
+      // The same task once more (a reply lost after the commit): it finds its target committed.
+      const ncP = await connectNats(env.nats.url, "pub", { reconnectForever: false });
+      assert.equal(await publishTask((await openContext(ncP, names.prefix, "pub")).js, names, task, "again"), true);
+      const ofTask = () => b.finished.filter((f) => f.task.kind === "compact" && f.task.target === task.target).map((f) => f.outcome);
+      await until("the repeat", async () => ofTask().length >= 2);
+      await closeConnection(ncP, 200);
+      assert.deepEqual(ofTask(), ["committed", "done"]);
+      assert.equal((await blobs.list()).filter((o) => o.name === merged).length, 1);
+      assert.deepEqual(await ids(c, name), expected);
+    } finally {
+      await b.stop();
+      await closeConnection(ncB, 200);
+    }
   });
 });
