@@ -222,13 +222,6 @@ export class QueryNode {
   }
 
   private async handle(msg: QueryNodeMsg): Promise<QueryNodeReplies[QueryNodeMsg["kind"]]> {
-    if (msg.kind === "stats") {
-      const segments = [...this.loaded.entries()].map(([id, l]) => {
-        const [shard, segment_id] = id.slice(id.indexOf("/") + 1).split("-").map(Number);
-        return { collection_id: l.collectionId, shard, segment_id, rows: l.segment.rowCount, indexes: [...l.indexes.keys()] };
-      });
-      return { segments };
-    }
     const meta = this.collections.get(msg.collection_id) ?? (await this.collection(msg.collection_id));
     if (!meta) throw new VecbusError("COLLECTION_NOT_FOUND", `collection ${msg.collection_id} is not known to query node ${this.nodeId}`);
     const schema = meta.schema;

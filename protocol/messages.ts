@@ -179,8 +179,7 @@ export type QueryNodeMsg =
   | ({ kind: "count"; collection_id: number; segments: SegmentSlice[] } & RemoteScope)
   | ({ kind: "matching_ids"; collection_id: number; segments: SegmentSlice[] } & RemoteScope)
   /** Rows by slot: the shard owner knows from its keys which slots hold the ids asked for. */
-  | { kind: "get"; collection_id: number; segments: { shard: number; segment_id: number; slots: number[] }[]; output_fields: string[] }
-  | { kind: "stats" };
+  | { kind: "get"; collection_id: number; segments: { shard: number; segment_id: number; slots: number[] }[]; output_fields: string[] };
 
 export interface QueryNodeReplies {
   search: Hit[][];
@@ -188,8 +187,6 @@ export interface QueryNodeReplies {
   count: { count: number };
   matching_ids: PrimaryKey[];
   get: Row[];
-  /** Loaded segments, keyed as placement entries, per collection id. */
-  stats: { segments: { collection_id: number; shard: number; segment_id: number; rows: number; indexes: string[] }[] };
 }
 
 /** What `compact` queued, kept so get_compaction_state can tell when it is done. */

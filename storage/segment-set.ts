@@ -167,7 +167,8 @@ export class SegmentSet {
 
   async count(scope: RemoteScope): Promise<number> {
     const plan = this.plan();
-    const local = plan.local.reduce((n, s) => n + s.count(compileScope(this.schema, scope)), 0);
+    const compiled = compileScope(this.schema, scope);
+    const local = plan.local.reduce((n, s) => n + s.count(compiled), 0);
     const remote = await this.fanOut(plan, (segments) => ({ kind: "count" as const, collection_id: this.collectionId, segments, ...remoteScope(scope) }));
     return remote.reduce((n, r) => n + r.count, local);
   }
