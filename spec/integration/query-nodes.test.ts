@@ -3,12 +3,14 @@
 // across it, load/release behave as in Milvus, and a query node that dies
 // gives its segments back.
 //
-// The hammer: while rows stream in and segments seal, flush, get indexed and
-// change hands, readers check that every read returns each live row exactly
+// The hammer: while rows stream in and segments seal, flush, get indexed,
+// change hands and are compacted (flushes every 700 rows leave small
+// segments), readers check that every read returns each live row exactly
 // once: all rows acked before the read, none twice, none never written.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { QueryNode } from "../../actors/query.js";
+import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
 import type { ShardReplies } from "../../protocol/messages.js";
 import type { Row } from "../../protocol/rows.js";
 import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
@@ -105,7 +107,16 @@ describe("query nodes", () => {
     assert.equal((await c.get_load_state({ collection_name: "nope" })).state, "NotExist");
   });
 
-  test("hammer: every read returns each live row exactly once through seals, index builds and handoffs", async () => {
+});
+
+describe("query nodes under load", () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startEnv({ tag: "query-hammer", seal: { segmentRowsMax: 300, sealIdleMs: 600_000 }, data: { ackWaitMs: 5_000 }, autoCompaction: true });
+  });
+  after(async () => env?.close());
+
+  test("hammer: every read returns each live row exactly once through seals, index builds, handoffs and compactions", async () => {
     const c = env.client;
     const name = "qh";
     const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
@@ -125,9 +136,19 @@ describe("query nodes", () => {
       }
     })();
     let reads = 0;
+    // Reads go on until a compacted segment has been swapped in and handed to the query node.
+    let compacted = false;
+    const deadline = Date.now() + 90_000;
+    const watcher = (async () => {
+      while (!compacted && Date.now() < deadline) {
+        const status = await c.status();
+        compacted = status.segments.some((x) => x.collection_name === name && (x.segment_id ?? 0) >= COMPACTED_SEGMENT_BASE && /^query [^ ]+$/.test(x.served_by));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
     const [q] = randomVectors(1, DIM, 5);
     const reader = async () => {
-      while (writing || reads < 40) {
+      while (writing || reads < 40 || (!compacted && Date.now() < deadline)) {
         const floor = acked;
         const ids = await allIds(c, name);
         assert.equal(new Set(ids).size, ids.length, "a row came back twice from query");
@@ -139,7 +160,8 @@ describe("query nodes", () => {
         reads++;
       }
     };
-    await Promise.all([writer, reader(), reader()]);
+    await Promise.all([writer, reader(), reader(), watcher]);
+    assert.ok(compacted, "a compacted segment was swapped in and handed off while reads went on");
     await until("handoffs", async () => (await served(env, desc.collection_id, 2)) > 0);
     assert.equal((await allIds(c, name)).length, total);
     assert.ok(reads >= 40);
