@@ -11,7 +11,7 @@
 import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
-import { placementKey, type CompactionRecord, type AliasMeta, type CoordinatorMsg, type CoordinatorReplies, type Placement, type SegmentRef, type ShardAssignment, type ShardSegments } from "../protocol/messages.js";
+import { placementKey, sameBuilds, type CompactionRecord, type AliasMeta, type CoordinatorMsg, type CoordinatorReplies, type Placement, type SegmentRef, type ShardAssignment, type ShardSegments } from "../protocol/messages.js";
 import { COMPACTED_SEGMENT_BASE, needsBuild, sameSpec, taskMsgId, type BuildIndexTask, type CompactTask, type IndexMeta } from "../protocol/indexes.js";
 import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
@@ -633,10 +633,6 @@ function indexBuilds(c: CollectionMeta, ref: SegmentRef): Record<string, number>
     builds[ix.field_name] = ix.build;
   }
   return builds;
-}
-
-function sameBuilds(a: Record<string, number>, b: Record<string, number>): boolean {
-  return JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 }
 
 function withDeadline<T>(ms: number, what: string, run: () => Promise<T>): Promise<T> {

@@ -23,7 +23,7 @@ import type { Hit } from "../protocol/api.js";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
 import { usearchConfig } from "../protocol/indexes.js";
-import { placementKey, type GroupBy, type Placement, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
+import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
@@ -128,7 +128,7 @@ export class QueryNode {
     return Object.entries(p?.segments ?? {}).filter(([k, e]) => {
       if (e.node !== this.nodeId) return false;
       const l = this.loaded.get(`${cid}/${k}`);
-      return !l || JSON.stringify(l.builds) !== JSON.stringify(e.builds) || e.state !== "loaded";
+      return !l || !sameBuilds(l.builds, e.builds) || e.state !== "loaded";
     });
   }
 
@@ -137,7 +137,7 @@ export class QueryNode {
     for (const [k, e] of this.pending(cid)) {
       const id = `${cid}/${k}`;
       const have = this.loaded.get(id);
-      if (!have || JSON.stringify(have.builds) !== JSON.stringify(e.builds)) {
+      if (!have || !sameBuilds(have.builds, e.builds)) {
         const l = await this.load(cid, k, e);
         if (!l) continue;
         this.loaded.set(id, l);
@@ -167,19 +167,19 @@ export class QueryNode {
     const state = await this.ctx.meta.get<ShardSegments>(MetaKey.segments(cid, shard));
     const ref = state?.value.segments.find((s) => s.segment_id === segmentId);
     if (!meta || !ref) return undefined;
+    const built = Object.entries(e.builds).map(([field, build]) => ({ field, ref: ref.indexes?.[field], declared: meta.indexes?.[field], build }));
+    // The placement is ahead of (or behind) the index records: the next placement change brings us back.
+    if (built.some((b) => !b.ref || b.ref.build !== b.build || !b.declared)) return undefined;
     const blobFile = await this.cached(ref.object);
-    const segment = SealedSegment.open(blobFile);
-    const indexes = new Map<string, VectorIndex>();
     const files = [blobFile];
-    for (const [field, build] of Object.entries(e.builds)) {
-      const ix = ref.indexes?.[field];
-      const declared = meta.indexes?.[field];
-      if (!ix || ix.build !== build || !declared) return undefined;
-      const file = await this.cached(ix.object);
+    const indexes = new Map<string, VectorIndex>();
+    for (const b of built) {
+      const file = await this.cached(b.ref!.object);
       files.push(file);
-      const dim = meta.schema.fields.find((f) => f.name === field)!.dim!;
-      indexes.set(field, new VectorIndex(file, dim, usearchConfig(declared)));
+      const dim = meta.schema.fields.find((f) => f.name === b.field)!.dim!;
+      indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!)));
     }
+    const segment = SealedSegment.open(blobFile);
     this.ctx.log.info("loaded segment", { collection: meta.name, shard, segment: segmentId, rows: segment.rowCount, indexes: [...indexes.keys()], ms: Date.now() - started });
     return { collectionId: cid, segment: segment.withIndexes(indexes), indexes, builds: e.builds, files };
   }
@@ -193,7 +193,7 @@ export class QueryNode {
   private async markLoaded(cid: number, k: string, builds: Record<string, number>): Promise<void> {
     await this.ctx.meta.casUpdate<Placement>(MetaKey.placement(cid), (p) => {
       const e = p?.segments[k];
-      if (!p || !e || e.node !== this.nodeId || e.state === "loaded" || JSON.stringify(e.builds) !== JSON.stringify(builds)) return undefined;
+      if (!p || !e || e.node !== this.nodeId || e.state === "loaded" || !sameBuilds(e.builds, builds)) return undefined;
       return { ...p, segments: { ...p.segments, [k]: { ...e, state: "loaded" } } };
     });
   }

@@ -148,6 +148,12 @@ export function placementKey(shard: number, segmentId: number): string {
   return `${shard}-${segmentId}`;
 }
 
+/** Whether two entries name the same index builds, whatever the order of their fields. */
+export function sameBuilds(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 /** One sealed segment of a read sent to a query node, with the slots dead as of the read. */
 export interface SegmentSlice {
   shard: number;
