@@ -31,11 +31,10 @@ import { decodeMap } from "../runtime/codec.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { Session } from "../runtime/session.js";
-import { largerIsCloser } from "../storage/distance.js";
 import { compileScope } from "../storage/filter-eval.js";
 import { BlobStore } from "../storage/object-store.js";
 import { compileProjection } from "../storage/projection.js";
-import { hitOrder, mergedSearch, mergeRows } from "../storage/reduce.js";
+import { mergeRows, segmentsSearch } from "../storage/reduce.js";
 import { SealedSegment } from "../storage/sealed-segment.js";
 import { VectorIndex } from "../storage/vector-index.js";
 
@@ -240,11 +239,9 @@ export class QueryNode {
           range: m.range,
           ef: m.ef ?? undefined,
         };
-        const g = m.group_by ?? undefined;
-        const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : m.limit;
-        const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => segments[i].search({ ...req, groupBy: second ?? g });
-        if (segments.length === 1 && !g?.values) return search(0);
-        return mergedSearch(segments.length, search, { order: hitOrder(largerIsCloser(meta.metric_type)), offset: 0, limit, group: g });
+        const group = m.group_by ?? undefined;
+        const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => segments[i].search({ ...req, groupBy: second ?? group });
+        return segmentsSearch(segments.length, search, { metric: meta.metric_type, limit: m.limit, group });
       })
       .with({ kind: "query" }, async (m) => {
         const project = compileProjection(schema, m.output_fields);

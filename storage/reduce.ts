@@ -167,3 +167,19 @@ export async function mergedSearch(sources: number, search: (source: number, sec
   const per = await Promise.all(Array.from({ length: sources }, (_, s) => search(s)));
   return per[0].map((_, q) => mergeTop(per.map((r) => r[q]), w.order, w.offset, w.limit));
 }
+
+/**
+ * A search over the segments one node answers for (a shard owner's, a query
+ * node's). A request that names its groups (a second round from above) asks
+ * each segment for all it has of them, as many as the longest list names.
+ */
+export function segmentsSearch(
+  sources: number,
+  search: (source: number, secondRound?: GroupBy) => Promise<Hit[][]>,
+  w: { metric: MetricType; limit: number; group?: GroupBy },
+): Promise<Hit[][]> {
+  const g = w.group;
+  if (sources === 1 && !g?.values) return search(0);
+  const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : w.limit;
+  return mergedSearch(sources, search, { order: hitOrder(largerIsCloser(w.metric)), offset: 0, limit, group: g });
+}

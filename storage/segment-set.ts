@@ -13,11 +13,10 @@ import type { Hit } from "../protocol/api.js";
 import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { primaryField, type CollectionSchema, type MetricType } from "../protocol/schema.js";
-import { largerIsCloser } from "./distance.js";
 import { compileScope } from "./filter-eval.js";
 import { GrowingSegment } from "./growing-segment.js";
 import { compileProjection } from "./projection.js";
-import { hitOrder, mergedSearch, mergeRows } from "./reduce.js";
+import { mergeRows, segmentsSearch } from "./reduce.js";
 import { RemoteSegment } from "./remote-segment.js";
 import { SealedSegment } from "./sealed-segment.js";
 import type { Segment } from "./segment.js";
@@ -136,8 +135,6 @@ export class SegmentSet {
     const project = compileProjection(this.schema, req.groupBy ? [...req.output_fields, req.groupBy.field] : req.output_fields);
     const scope = compileScope(this.schema, req);
     const g = req.groupBy;
-    // A second-round request names its groups per query vector: each source returns all it has of them.
-    const limit = g?.values ? Math.max(0, ...g.values.map((v) => v.length)) : req.limit;
     const nodes = [...plan.remote];
     const local = { queries: req.vectors, field: req.field, metric: req.metric, limit: req.limit, project, scope, range: req.range };
     const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => {
@@ -160,9 +157,7 @@ export class SegmentSet {
         partition_names,
       });
     };
-    const sources = plan.local.length + nodes.length;
-    if (sources === 1 && !g?.values) return search(0);
-    return mergedSearch(sources, search, { order: hitOrder(largerIsCloser(req.metric)), offset: 0, limit, group: g });
+    return segmentsSearch(plan.local.length + nodes.length, search, { metric: req.metric, limit: req.limit, group: g });
   }
 
   async count(scope: RemoteScope): Promise<number> {
@@ -212,7 +207,7 @@ export class SegmentSet {
     const scope = compileScope(this.schema, { partition_names: partitions });
     const local = [this.growing, ...this.sealed.filter((s): s is SealedSegment => s instanceof SealedSegment)];
     const rows = local.flatMap((s) => s.get(ids, project, scope));
-    const wanted = partitions && new Set(partitions);
+    const wanted = scope.partitions;
     const byNode = new Map<string, { shard: number; segment_id: number; slots: number[] }[]>();
     for (const s of this.sealed) {
       if (!(s instanceof RemoteSegment)) continue;
