@@ -90,7 +90,14 @@ export class MetaStore {
     // Taking the snapshot with keys()+get() first gives a clear "initial state loaded" point,
     // which a 2.9 KV watcher cannot signal for an empty bucket.
     const w = await this.kv.watch({ key: filter });
-    const snapshot = await this.list<T>(filter);
+    let snapshot: Map<string, Versioned<T>>;
+    try {
+      snapshot = await this.list<T>(filter);
+    } catch (e) {
+      // Left running, the watcher's heartbeat monitor would keep retrying on a closed connection, and keep the process alive.
+      w.stop();
+      throw e;
+    }
     for (const [k, v] of snapshot) onChange(k, v.value, v.revision);
     const revs = new Map<string, number>([...snapshot].map(([k, v]) => [k, v.revision]));
     void (async () => {

@@ -135,6 +135,8 @@ export class Shard {
       rows: s.segments.rowCount,
       ms: Date.now() - started,
     });
+    // Before the mailbox: if the watch cannot start, nothing is left subscribed.
+    s.placementWatch = await ctx.meta.watch<Placement>(MetaKey.placement(meta.id), (_key, p) => s.onPlacement(p));
     s.mailbox = new Mailbox<ShardMsg>(ctx.nc, {
       subject: ctx.names.shardSubject(meta.id, shard),
       // One subscriber answers even if two nodes briefly both think they own the shard.
@@ -144,7 +146,6 @@ export class Shard {
       handle: (msg) => s.handle(msg),
       log: ctx.log,
     });
-    s.placementWatch = await ctx.meta.watch<Placement>(MetaKey.placement(meta.id), (_key, p) => s.onPlacement(p));
     s.tickTimer = setInterval(() => {
       void s.tick().catch(() => undefined);
       s.sealIfIdle();
