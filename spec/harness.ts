@@ -9,6 +9,7 @@ import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
 import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
 import { VecbusClient } from "../runtime/client.js";
+import { CLIENT_TIMEOUT_MS } from "./timeouts.js";
 
 export interface TestEnv {
   nats: NatsServer;
@@ -48,7 +49,7 @@ export async function startEnv(
   let client: VecbusClient | undefined;
   try {
     cluster = await start();
-    client = await VecbusClient.connect(nats.url, { timeoutMs: 20_000 });
+    client = await VecbusClient.connect(nats.url, { timeoutMs: CLIENT_TIMEOUT_MS });
   } catch (e) {
     await cluster?.stop();
     await nats.stop();
