@@ -13,6 +13,7 @@ import { progress } from "../../cli/progress.js";
 import { formatValue, table } from "../../cli/table.js";
 import { startEnv, tempDir } from "../harness.js";
 import { randomVectors } from "../random.js";
+import { eventually, EVENTUALLY_MS } from "../timeouts.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = ["--import", "tsx", "cli/main.ts"];
@@ -183,13 +184,11 @@ test("vecbus data and admin commands", async (t) => {
       assert.match(created.stdout, /created index vector \(HNSW\)/);
       assert.deepEqual(await vecbusJson(["index", "list", "docs"], url), ["vector"]);
       let d: { index_type: string; state: string; indexed_rows: number; total_rows: number } | undefined;
-      for (let i = 0; i < 100; i++) {
+      await eventually("the data node to build every flushed segment's index", async () => {
         d = await vecbusJson(["index", "describe", "docs"], url);
-        if (d!.state === "Finished") break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+        return d!.state === "Finished";
+      });
       assert.equal(d!.index_type, "HNSW");
-      assert.equal(d!.state, "Finished", "the data node built every flushed segment's index");
       assert.equal(d!.indexed_rows, d!.total_rows);
       const bad = await vecbus(["index", "create", "docs", "--field", "vector", "--params", "[1]"], url);
       assert.equal(bad.code, 2);
@@ -616,10 +615,10 @@ test("progress: silent off a terminal except for the summary", () => {
 });
 
 
-/** The url from serve's ready line; fails if serve exits or takes more than 30 s. */
+/** The url from serve's ready line; fails if serve exits first or is not ready by the deadline. */
 function readyUrl(child: ChildProcess, stderr: () => string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve not ready in 30 s:\n${stderr()}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`serve not ready in ${EVENTUALLY_MS} ms:\n${stderr()}`)), EVENTUALLY_MS);
     child.once("exit", (code) => reject(new Error(`serve exited with ${code} before it was ready:\n${stderr()}`)));
     readline.createInterface({ input: child.stdout! }).on("line", (line) => {
       const m = /^vecbus ready on (\S+)$/.exec(line);
