@@ -11,14 +11,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { QueryNode } from "../../actors/query.js";
 import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
-import type { ShardReplies } from "../../protocol/messages.js";
 import type { Row } from "../../protocol/rows.js";
 import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
-import { request } from "../../runtime/rpc.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
+import { servedByQueryNodes } from "../shard-stats.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 import { Names } from "../../protocol/subjects.js";
 
 const DIM = 8;
@@ -28,23 +28,33 @@ function rows(from: number, count: number): Row[] {
   return randomVectors(count, DIM, from + 7).map((vector, i) => ({ id: from + i, vector, n: from + i }));
 }
 
-async function served(env: TestEnv, cid: number, shards: number): Promise<number> {
-  let n = 0;
-  for (let s = 0; s < shards; s++) n += (await request<ShardReplies["stats"]>(env.client.nc, names.shardSubject(cid, s), { kind: "stats" })).served_by_query_nodes ?? 0;
-  return n;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function served(env: TestEnv, cid: number, shards: number): Promise<number> {
+  return servedByQueryNodes(env.client.nc, cid, shards);
 }
 
 async function allIds(c: VecbusClient, name: string): Promise<number[]> {
   const got = await c.query({ collection_name: name, filter: "id >= 0", output_fields: ["id"], consistency_level: "Strong" });
   return got.map((r) => r.id as number);
+}
+
+/** The ids the test holds live, in the primary-key order query returns them in. */
+function sortedIds(live: Map<number, Row>): number[] {
+  return [...live.keys()].sort((a, b) => a - b);
+}
+
+/**
+ * One read of the hammer against what the writer did: every id acked before
+ * the read began is there, every id there was sent by the writer, none twice.
+ * A count would let a missing acked row hide behind a row of the batch in flight.
+ */
+function assertMembership(what: string, got: number[], ackedBefore: ReadonlySet<number>, sentAfter: ReadonlySet<number>): void {
+  const seen = new Set<number>();
+  const twice = got.filter((id) => seen.has(id) || (seen.add(id), false));
+  assert.deepEqual(twice, [], `${what}: rows that came back twice`);
+  const missing = [...ackedBefore].filter((id) => !seen.has(id));
+  assert.deepEqual(missing.slice(0, 20), [], `${what}: ${missing.length} rows acked before the read are missing`);
+  const unknown = got.filter((id) => !sentAfter.has(id));
+  assert.deepEqual(unknown.slice(0, 20), [], `${what}: rows that were never written`);
 }
 
 describe("query nodes", () => {
@@ -54,31 +64,33 @@ describe("query nodes", () => {
   });
   after(async () => env?.close());
 
-  test("flushed, indexed segments are handed off; reads and deletes stay exact; release and load", async () => {
+  test("query nodes - flushed, indexed segments are handed off; reads and deletes stay exact; release and load", { timeout: TEST_TIMEOUT_MS }, async () => {
     const c = env.client;
     const name = "qn";
     const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
-    const inserted: Row[] = [];
+    /** What the collection must hold, kept from what this test wrote and deleted. */
+    const live = new Map<number, Row>();
     for (let i = 0; i < 1200; i += 200) {
-      inserted.push(...rows(i, 200));
-      await c.insert({ collection_name: name, data: inserted.slice(i) });
+      const batch = rows(i, 200);
+      await c.insert({ collection_name: name, data: batch });
+      for (const r of batch) live.set(r.id as number, r);
     }
     await c.flush({ collection_name: name });
-    await until("segments served by the query node", async () => (await served(env, desc.collection_id, 2)) >= 4);
+    await eventually("segments served by the query node", async () => (await served(env, desc.collection_id, 2)) >= 4);
     assert.equal((await c.get_load_state({ collection_name: name })).state, "Loaded");
 
-    const ids = await allIds(c, name);
-    assert.equal(ids.length, 1200);
-    assert.equal(new Set(ids).size, 1200);
+    assert.deepEqual(await allIds(c, name), sortedIds(live));
     const [q] = randomVectors(1, DIM, 99);
+    const exactTop = (k: number) =>
+      [...live.values()]
+        .map((r) => ({ id: r.id as number, d: (r.vector as number[]).reduce((s, x, j) => s + (x - q[j]) ** 2, 0) }))
+        .sort((a, b) => a.d - b.d || a.id - b.id)
+        .slice(0, k)
+        .map((e) => e.id);
     const hits = (await c.search({ collection_name: name, data: [q], limit: 5, consistency_level: "Strong" }))[0];
-    const exact = inserted
-      .map((r) => ({ id: r.id as number, d: (r.vector as number[]).reduce((s, x, k) => s + (x - q[k]) ** 2, 0) }))
-      .sort((a, b) => a.d - b.d)
-      .slice(0, 5);
     assert.deepEqual(
       hits.map((h) => h.id),
-      exact.map((e) => e.id),
+      exactTop(5),
     );
     assert.deepEqual(await c.get({ collection_name: name, ids: [5, 700, 5000], output_fields: ["n"] }), [
       { id: 5, n: 5 },
@@ -87,26 +99,32 @@ describe("query nodes", () => {
 
     // Deletes, by id and by filter, and an upsert reach the segments the query node serves.
     await c.delete({ collection_name: name, ids: [5, 6] });
+    live.delete(5);
+    live.delete(6);
     await c.delete({ collection_name: name, filter: "n >= 1100" });
+    for (const [id, r] of live) if ((r.n as number) >= 1100) live.delete(id);
     await c.upsert({ collection_name: name, data: [{ id: 7, vector: q, n: -7 }] });
-    const after = await allIds(c, name);
-    assert.equal(after.length, 1200 - 2 - 100);
-    assert.ok(!after.includes(5) && !after.includes(1150));
+    live.set(7, { id: 7, vector: q, n: -7 });
+    assert.deepEqual(await allIds(c, name), sortedIds(live));
     assert.deepEqual(await c.get({ collection_name: name, ids: [7], output_fields: ["n"], consistency_level: "Strong" }), [{ id: 7, n: -7 }]);
-    const top = (await c.search({ collection_name: name, data: [q], limit: 1, consistency_level: "Strong" }))[0];
-    assert.equal(top[0].id, 7);
-    assert.deepEqual(await c.query({ collection_name: name, filter: "id >= 0", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 1098 }]);
+    const top = (await c.search({ collection_name: name, data: [q], limit: 3, consistency_level: "Strong" }))[0];
+    assert.deepEqual(
+      top.map((h) => h.id),
+      exactTop(3),
+    );
+    assert.deepEqual(await c.query({ collection_name: name, filter: "id >= 0", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": live.size }]);
 
     await c.release_collection({ collection_name: name });
     assert.equal((await c.get_load_state({ collection_name: name })).state, "NotLoad");
     await rejectsWith(c.search({ collection_name: name, data: [q], limit: 1 }), "COLLECTION_NOT_LOADED", /load_collection/);
     await rejectsWith(c.query({ collection_name: name, filter: "id > 0" }), "COLLECTION_NOT_LOADED");
-    await c.insert({ collection_name: name, data: rows(5000, 10) });
+    const late = rows(5000, 10);
+    await c.insert({ collection_name: name, data: late });
+    for (const r of late) live.set(r.id as number, r);
     assert.equal((await c.load_collection({ collection_name: name })).state, "Loaded");
-    assert.equal((await allIds(c, name)).length, 1108);
+    assert.deepEqual(await allIds(c, name), sortedIds(live));
     assert.equal((await c.get_load_state({ collection_name: "nope" })).state, "NotExist");
   });
-
 });
 
 describe("query nodes under load", () => {
@@ -116,21 +134,30 @@ describe("query nodes under load", () => {
   });
   after(async () => env?.close());
 
-  test("hammer: every read returns each live row exactly once through seals, index builds, handoffs and compactions", async () => {
+  test("query nodes - hammer: every read returns each live row exactly once through seals, index builds, handoffs and compactions", { timeout: TEST_TIMEOUT_MS }, async () => {
     const c = env.client;
     const name = "qh";
     const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
-    let acked = 0;
+    /** Ids the writer has sent (acked or in flight) and ids whose insert was acked. */
+    const sent = new Set<number>();
+    const acked = new Set<number>();
     let writing = true;
+    /** Set when any party fails, so the others stop instead of running on. */
+    let stop = false;
     const total = 3000;
     const writer = (async () => {
       try {
         for (let i = 0; i < total; i += 100) {
-          await c.insert({ collection_name: name, data: rows(i, 100) });
-          acked = i + 100;
+          const batch = rows(i, 100);
+          for (const r of batch) sent.add(r.id as number);
+          await c.insert({ collection_name: name, data: batch });
+          for (const r of batch) acked.add(r.id as number);
           if (i % 700 === 0) await c.flush({ collection_name: name });
         }
         await c.flush({ collection_name: name });
+      } catch (e) {
+        stop = true;
+        throw e;
       } finally {
         writing = false;
       }
@@ -138,32 +165,44 @@ describe("query nodes under load", () => {
     let reads = 0;
     // Reads go on until a compacted segment has been swapped in and handed to the query node.
     let compacted = false;
-    const deadline = Date.now() + 90_000;
-    const watcher = (async () => {
-      while (!compacted && Date.now() < deadline) {
+    const watcher = eventually(
+      "a compacted segment swapped in and handed off while reads go on",
+      async () => {
         const status = await c.status();
         compacted = status.segments.some((x) => x.collection_name === name && (x.segment_id ?? 0) >= COMPACTED_SEGMENT_BASE && /^query [^ ]+$/.test(x.served_by));
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    })();
+        return compacted || stop;
+      },
+      120_000,
+    ).catch((e) => {
+      stop = true;
+      throw e;
+    });
     const [q] = randomVectors(1, DIM, 5);
     const reader = async () => {
-      while (writing || reads < 40 || (!compacted && Date.now() < deadline)) {
-        const floor = acked;
-        const ids = await allIds(c, name);
-        assert.equal(new Set(ids).size, ids.length, "a row came back twice from query");
-        assert.ok(ids.length >= floor, `query saw ${ids.length} rows, ${floor} were acked before it`);
-        assert.ok(ids.every((id) => id >= 0 && id < total));
-        const hits = (await c.search({ collection_name: name, data: [q], limit: 16384, output_fields: ["id"], consistency_level: "Strong" }))[0];
-        assert.equal(new Set(hits.map((h) => h.id)).size, hits.length, "a row came back twice from search");
-        assert.ok(hits.length >= floor, `search saw ${hits.length} rows, ${floor} were acked before it`);
-        reads++;
+      try {
+        while (!stop && (writing || reads < 40 || !compacted)) {
+          const before = new Set(acked);
+          const ids = await allIds(c, name);
+          assertMembership("query", ids, before, sent);
+          const searchBefore = new Set(acked);
+          const hits = (await c.search({ collection_name: name, data: [q], limit: 16384, output_fields: ["id"], consistency_level: "Strong" }))[0];
+          assertMembership(
+            "search",
+            hits.map((h) => h.id as number),
+            searchBefore,
+            sent,
+          );
+          reads++;
+        }
+      } catch (e) {
+        stop = true;
+        throw e;
       }
     };
     await Promise.all([writer, reader(), reader(), watcher]);
     assert.ok(compacted, "a compacted segment was swapped in and handed off while reads went on");
-    await until("handoffs", async () => (await served(env, desc.collection_id, 2)) > 0);
-    assert.equal((await allIds(c, name)).length, total);
+    await eventually("handoffs", async () => (await served(env, desc.collection_id, 2)) > 0);
+    assert.deepEqual(await allIds(c, name), [...sent].sort((a, b) => a - b));
     assert.ok(reads >= 40);
   });
 });
@@ -175,26 +214,39 @@ describe("a query node that dies", () => {
   });
   after(async () => env?.close());
 
-  test("its segments go back to their shard owner and reads go on", async () => {
+  test("query nodes - a dead node's segments go back to their shard owner and reads go on", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const c = env.client;
     const nc = await connectNats(env.nats.url, "query-a", { reconnectForever: false });
     const node = new QueryNode(await openContext(nc, names.prefix, "query-a"), "query-a", { cacheDir: tempDir("qcache") });
     await node.start();
-    const name = "qd";
-    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
-    for (let i = 0; i < 600; i += 200) await c.insert({ collection_name: name, data: rows(i, 200) });
-    await c.flush({ collection_name: name });
-    await until("handoff", async () => (await served(env, desc.collection_id, 1)) >= 3);
-    assert.equal((await allIds(c, name)).length, 600);
+    try {
+      const name = "qd";
+      const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
+      const written: number[] = [];
+      for (let i = 0; i < 600; i += 200) {
+        const batch = rows(i, 200);
+        await c.insert({ collection_name: name, data: batch });
+        written.push(...batch.map((r) => r.id as number));
+      }
+      await c.flush({ collection_name: name });
+      await eventually("handoff", async () => (await served(env, desc.collection_id, 1)) >= 3);
+      assert.deepEqual(await allIds(c, name), written);
 
-    // No goodbye: the connection just goes, as when the process is killed.
-    await closeConnection(nc);
-    const started = Date.now();
-    assert.equal((await allIds(c, name)).length, 600);
-    await until("segments back on the shard owner", async () => (await served(env, desc.collection_id, 1)) === 0);
-    assert.ok(Date.now() - started < 20_000);
-    await c.delete({ collection_name: name, ids: [1] });
-    assert.equal((await allIds(c, name)).length, 599);
-    await node.stop().catch(() => undefined);
+      // No goodbye: the connection just goes, as when the process is killed.
+      await closeConnection(nc);
+      const started = Date.now();
+      // The read may wait while the owner takes the segments back; the client outwaits every retry window.
+      assert.deepEqual(await allIds(c, name), written);
+      t.diagnostic(`first read after the query node died answered in ${Date.now() - started} ms`);
+      await eventually("segments back on the shard owner", async () => (await served(env, desc.collection_id, 1)) === 0);
+      t.diagnostic(`segments back on the shard owner ${Date.now() - started} ms after the query node died`);
+      await c.delete({ collection_name: name, ids: [1] });
+      assert.deepEqual(
+        await allIds(c, name),
+        written.filter((id) => id !== 1),
+      );
+    } finally {
+      await node.stop().catch(() => undefined);
+    }
   });
 });
