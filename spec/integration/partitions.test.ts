@@ -2,9 +2,18 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Hit } from "../../protocol/api.js";
+import type { ShardMsg } from "../../protocol/messages.js";
+import type { Row } from "../../protocol/rows.js";
+import { Names } from "../../protocol/subjects.js";
+import { decode } from "../../runtime/codec.js";
+import { request } from "../../runtime/rpc.js";
 import { randomVectors } from "../random.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { rejectsWith } from "../assert.js";
+import { expectedPartition } from "../partition-hash.js";
+import { eventually } from "../timeouts.js";
+
+const names = new Names();
 
 describe("partitions and aliases", () => {
   let env: TestEnv;
@@ -36,7 +45,10 @@ describe("partitions and aliases", () => {
       Array.from({ length: 30 }, (_, i) => 30 + i),
     );
     const both = await c.call("query", { collection_name: "p", filter: "id >= 0", partition_names: ["red", "_default"], output_fields: [] });
-    assert.equal(both.length, 60);
+    assert.deepEqual(
+      both.map((r) => r.id),
+      Array.from({ length: 60 }, (_, i) => i),
+    );
     const [hits] = await c.call("search", { collection_name: "p", data: [vecs[0]], limit: 5, partition_names: ["red"] });
     assert.ok(hits.length === 5 && hits.every((h: Hit) => Number(h.id) >= 30), "search stays inside the partition");
     assert.deepEqual(await c.call("get", { collection_name: "p", ids: [1, 31], partition_names: ["red"], output_fields: [] }), [{ id: 31 }]);
@@ -100,7 +112,7 @@ describe("partitions and aliases", () => {
 
   test("partition key - rows route by key hash; filters on the key read only its partitions", async () => {
     const c = env.client;
-    await c.create_collection({
+    const desc = await c.create_collection({
       collection_name: "tenants",
       metric_type: "L2",
       num_shards: 2,
@@ -114,24 +126,77 @@ describe("partitions and aliases", () => {
       },
     });
     const parts = await c.list_partitions({ collection_name: "tenants" });
-    assert.equal(parts.length, 8);
+    assert.deepEqual(parts, Array.from({ length: 8 }, (_, i) => `_default_${i}`));
     const tenants = ["acme", "globex", "initech", "umbrella", "hooli"];
-    await c.insert({ collection_name: "tenants", data: Array.from({ length: 100 }, (_, i) => ({ id: i, tenant: tenants[i % 5], v: [i, 1] })) });
-    for (const t of tenants) {
-      const rows = await c.query({ collection_name: "tenants", filter: `tenant == "${t}"`, output_fields: ["tenant"] });
-      assert.equal(rows.length, 20, t);
-      assert.ok(rows.every((r) => r.tenant === t));
+    const tenantOf = (id: number) => tenants[id % 5];
+    await c.insert({ collection_name: "tenants", data: Array.from({ length: 100 }, (_, i) => ({ id: i, tenant: tenantOf(i), v: [i, 1] })) });
+
+    // The labels as stored: each shard is asked for one partition's rows at a time.
+    const stored = new Map<number, string[]>();
+    for (const p of parts) {
+      for (let s = 0; s < 2; s++) {
+        const msg: ShardMsg = { kind: "query", output_fields: [], limit: 16384, partition_names: [p] };
+        for (const r of await request<Row[]>(c.nc, names.shardSubject(desc.collection_id, s), msg)) stored.set(r.id as number, [...(stored.get(r.id as number) ?? []), p]);
+      }
     }
-    const two = await c.query({ collection_name: "tenants", filter: `tenant in ["acme", "hooli"] and id < 50`, output_fields: [] });
     assert.deepEqual(
-      two.map((r) => r.id),
-      Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 === 0 || i % 5 === 4),
+      [...stored].sort(([a], [b]) => a - b),
+      Array.from({ length: 100 }, (_, i) => [i, [expectedPartition(tenantOf(i), 8)]]),
+      "each row is stored once, in the partition its key hashes to",
     );
-    const [hits] = await c.search({ collection_name: "tenants", data: [[0, 1]], limit: 3, filter: 'tenant == "globex"', output_fields: ["tenant"] });
-    assert.deepEqual(
-      hits.map((h: Hit) => h.id),
-      [1, 6, 11],
+    assert.ok(new Set(tenants.map((t) => expectedPartition(t, 8))).size > 1, "the tenants spread over several partitions");
+
+    // What the proxy asks the shards for: a filter on the key names only the key's partitions.
+    const asked: (string[] | undefined)[] = [];
+    const spies = [0, 1].map((s) =>
+      c.nc.subscribe(names.shardSubject(desc.collection_id, s), {
+        callback: (_e, m) => {
+          const body = decode(m.data) as ShardMsg;
+          if (body.kind === "query" || body.kind === "search") asked.push(body.partition_names && [...body.partition_names].sort());
+        },
+      }),
     );
+    await c.nc.flush();
+    const scopes = async (read: () => Promise<unknown>): Promise<(string[] | undefined)[]> => {
+      asked.length = 0;
+      await read();
+      await eventually("both shards asked", () => asked.length === 2);
+      return [...asked];
+    };
+    const only = (...ts: string[]) => [...new Set(ts.map((t) => expectedPartition(t, 8)))].sort();
+    try {
+      for (const t of tenants) {
+        let rows: Row[] = [];
+        assert.deepEqual(await scopes(async () => (rows = await c.query({ collection_name: "tenants", filter: `tenant == "${t}"`, output_fields: ["tenant"] }))), [only(t), only(t)], t);
+        assert.deepEqual(
+          rows,
+          Array.from({ length: 100 }, (_, i) => i)
+            .filter((i) => tenantOf(i) === t)
+            .map((id) => ({ id, tenant: t })),
+          t,
+        );
+      }
+      let two: Row[] = [];
+      const filter = `tenant in ["acme", "hooli"] and id < 50`;
+      assert.deepEqual(await scopes(async () => (two = await c.query({ collection_name: "tenants", filter, output_fields: [] }))), [only("acme", "hooli"), only("acme", "hooli")]);
+      assert.deepEqual(
+        two.map((r) => r.id),
+        Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 === 0 || i % 5 === 4),
+      );
+      let hits: Hit[] = [];
+      assert.deepEqual(
+        await scopes(async () => ([hits] = await c.search({ collection_name: "tenants", data: [[0, 1]], limit: 3, filter: 'tenant == "globex"', output_fields: ["tenant"] }))),
+        [only("globex"), only("globex")],
+      );
+      assert.deepEqual(
+        hits.map((h: Hit) => h.id),
+        [1, 6, 11],
+      );
+      // A filter that is not on the key reads every partition.
+      assert.deepEqual(await scopes(() => c.query({ collection_name: "tenants", filter: "id < 10", output_fields: [] })), [parts, parts]);
+    } finally {
+      for (const sub of spies) sub.unsubscribe();
+    }
     await rejectsWith(c.create_partition({ collection_name: "tenants", partition_name: "extra" }), "INVALID_ARGUMENT", /partition key/);
     await rejectsWith(c.insert({ collection_name: "tenants", partition_name: "_default_0", data: [{ id: 500, tenant: "acme", v: [1, 1] }] }), "INVALID_ARGUMENT", /partition key/);
     await rejectsWith(c.query({ collection_name: "tenants", filter: "id > 0", partition_names: ["_default_0"] }), "INVALID_ARGUMENT", /partition key/);
