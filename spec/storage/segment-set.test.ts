@@ -1,45 +1,50 @@
-// A shard's segments against a single growing segment fed the same writes.
+// A shard's segments against an independent reference fed the same writes:
+// a map from primary key to row (spec/reference/store.ts) with brute-force
+// distances, and filters judged by the reference evaluator of
+// spec/reference/filter.ts.
 //
 // Strategy: random inserts (many re-using keys: upserts), deletes (present
 // and absent keys) and seals; now and then the sealed segments go through
 // the blob format and their delete lists, as a restart would load them.
+// Every step draws fresh random filters.
 // Invariants: after every step each read — search (plain, filtered, range,
 // group-by, a named-groups second round), query, count, get, matching ids,
-// row count — answers exactly as the single segment does.
+// row count — answers exactly as the reference does.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PARTITION_FIELD } from "../../protocol/partitions.js";
-import type { PrimaryKey, Row } from "../../protocol/rows.js";
+import { checkRows, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
-import { compileFilterText } from "../../storage/filter-eval.js";
-import { GrowingSegment } from "../../storage/growing-segment.js";
-import { compileProjection } from "../../storage/projection.js";
 import { SealedSegment } from "../../storage/sealed-segment.js";
-import type { SegmentSearch } from "../../storage/segment.js";
 import { SegmentSet, type SetSearch } from "../../storage/segment-set.js";
+import { FILTER_SCHEMA, filterGenerator, refBool, type FilterGenerator } from "../reference/filter.js";
+import { assertSameHits, RefStore, type RefSearch } from "../reference/store.js";
 import { rng } from "../random.js";
 
+// The reference filter schema (JSON `meta` nullable, as generated rows may leave it out), a 4-d vector and a small group-by field.
 const SCHEMA: CollectionSchema = {
   enable_dynamic_field: true,
   fields: [
-    { name: "id", type: "Int64", is_primary: true },
+    ...FILTER_SCHEMA.fields.filter((f) => f.type !== "FloatVector").map((f) => (f.name === "meta" ? { ...f, nullable: true } : f)),
     { name: "g", type: "Int64" },
-    { name: "tag", type: "VarChar", nullable: true, max_length: 20 },
     { name: "v", type: "FloatVector", dim: 4 },
   ],
 };
 const KEYS = 400;
 
-function makeRow(r: () => number, id: number): Row {
-  const row: Row = {
-    id,
-    g: Math.floor(r() * 9),
-    tag: r() < 0.3 ? null : `t${Math.floor(r() * 5)}`,
-    v: Float32Array.from({ length: 4 }, () => r() * 2 - 1),
-    [PARTITION_FIELD]: r() < 0.3 ? "p1" : "_default",
-  };
-  if (r() < 0.6) row.$meta = { color: r() < 0.5 ? "red" : "blue" };
+/** A generated row under key `id`, normalised as the proxy stores it, in partition p1 or _default. */
+function makeRow(gen: FilterGenerator, r: () => number, id: number): Row {
+  const { $meta, ...fields } = gen.row();
+  const [row] = checkRows(SCHEMA, [{ ...fields, ...($meta as object | undefined), id, g: Math.floor(r() * 9), v: Array.from({ length: 4 }, () => r() * 2 - 1) }]);
+  row[PARTITION_FIELD] = r() < 0.3 ? "p1" : "_default";
   return row;
+}
+
+/** What output_fields ["*"] returns for a stored row: every schema field (vectors as lists) and every dynamic key. */
+function entity(row: Row): Row {
+  const out: Row = {};
+  for (const f of SCHEMA.fields) out[f.name] = row[f.name] instanceof Float32Array ? Array.from(row[f.name] as Float32Array) : row[f.name];
+  return Object.assign(out, row.$meta);
 }
 
 /** The sealed segments as a restart finds them: decoded from their blobs, their deletes applied again. */
@@ -57,47 +62,51 @@ function localSet(sealed: SealedSegment[]): SegmentSet {
   return new SegmentSet(SCHEMA, sealed, 1, () => Promise.reject(new Error("no query node in this test")));
 }
 
-async function assertSameReads(set: SegmentSet, ref: GrowingSegment, r: () => number, at: string): Promise<void> {
-  const project = compileProjection(SCHEMA, ["*"]);
-  const texts = [undefined, 'tag == "t1" or color == "red"', "g < 4"];
+const byId = (rows: Row[]) => [...rows].sort((a, b) => (a.id as number) - (b.id as number));
+
+async function assertSameReads(set: SegmentSet, ref: RefStore, gen: FilterGenerator, r: () => number, at: string): Promise<void> {
+  const filters = [undefined, gen.filter(3), gen.filter(3)].map((tree) => tree && { text: gen.render(tree).text, pass: (row: Row) => refBool(tree, row) });
   const queries = [0, 1].map(() => Float32Array.from({ length: 4 }, () => r() * 2 - 1));
-  const ids = Array.from({ length: 30 }, () => Math.floor(r() * KEYS));
-  assert.equal(set.rowCount, ref.rowCount, `${at}: row count`);
-  const partitionChoices = [undefined, ["p1"], ["p1", "_default"]];
-  for (const [i, text] of texts.entries()) {
-    for (const partition_names of partitionChoices) {
-      const where = `${at}, filter ${i}, partitions ${partition_names}`;
-      const scope = { filter: text === undefined ? undefined : compileFilterText(text, SCHEMA), partitions: partition_names && new Set(partition_names) };
-      const raw = { filter: text, partition_names };
+  const ids = [...new Set(Array.from({ length: 30 }, () => Math.floor(r() * KEYS)))];
+  assert.equal(set.rowCount, ref.rows.size, `${at}: row count`);
+  for (const partition_names of [undefined, ["p1"], ["p1", "_default"]]) {
+    assert.deepEqual(byId(await set.get(ids, ["*"], partition_names)), byId(ref.get(ids, partition_names)), `${at}, partitions ${partition_names}: get`);
+    for (const [i, f] of filters.entries()) {
+      const where = `${at}, filter ${i} ${JSON.stringify(f?.text)}, partitions ${partition_names}`;
+      const raw = { filter: f?.text, partition_names };
+      const scope = { filter: f?.pass, partitions: partition_names };
       for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
-        const base: SegmentSearch = { queries, field: "v", metric, limit: 7, project, scope };
         const asked: SetSearch = { vectors: queries, field: "v", metric, limit: 7, output_fields: ["*"], ...raw };
         const range = metric === "L2" ? { radius: 2, range_filter: 0.5 } : { radius: 0 };
-        const searches: [SetSearch, SegmentSearch][] = [
-          [asked, base],
-          [{ ...asked, range }, { ...base, range }],
-          [{ ...asked, limit: 3, groupBy: { field: "g", size: 2 } }, { ...base, limit: 3, groupBy: { field: "g", size: 2 } }],
-          [
-            { ...asked, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
-            { ...base, limit: 3, groupBy: { field: "g", size: 3, values: [[1, 2], [5]] } },
-          ],
+        const named = [[1, 2], [5]];
+        const searches: [SetSearch, (q: number) => Partial<RefSearch>][] = [
+          [asked, () => ({})],
+          [{ ...asked, range }, () => ({ range })],
+          [{ ...asked, limit: 3, groupBy: { field: "g", size: 2 } }, () => ({ limit: 3, groupBy: { field: "g", size: 2 } })],
+          [{ ...asked, limit: 3, groupBy: { field: "g", size: 3, values: named } }, (q) => ({ limit: 3, groupBy: { field: "g", size: 3, values: named[q] } })],
         ];
-        for (const [k, [req, same]] of searches.entries()) assert.deepEqual(await set.search(req), ref.search(same), `${where}: ${metric} search ${k}`);
+        for (const [k, [req, same]] of searches.entries()) {
+          const got = await set.search(req);
+          assert.equal(got.length, queries.length);
+          queries.forEach((query, q) =>
+            assertSameHits(got[q], ref.search({ query, field: "v", metric, limit: 7, ...scope, ...same(q) }), `${where}: ${metric} search ${k} query ${q}`),
+          );
+        }
       }
-      assert.deepEqual(await set.query(["*"], 25, raw), ref.query(project, 25, scope), `${where}: query`);
-      assert.equal(await set.count(raw), ref.count(scope), `${where}: count`);
-      assert.deepEqual((await set.matchingIds(raw)).sort(), ref.matchingIds(scope).sort(), `${where}: matching ids`);
+      assert.deepEqual(await set.query(["*"], 25, raw), ref.query(25, scope.filter, partition_names), `${where}: query`);
+      assert.equal(await set.count(raw), ref.scoped(scope.filter, partition_names).length, `${where}: count`);
+      const want = ref.scoped(scope.filter, partition_names).map((row) => row.id as number);
+      assert.deepEqual((await set.matchingIds(raw)).sort(), want.sort(), `${where}: matching ids`);
     }
   }
-  const byId = (rows: Row[]) => [...rows].sort((a, b) => (a.id as number) - (b.id as number));
-  assert.deepEqual(byId(await set.get(ids, ["*"])), byId(ref.get(ids, project)), `${at}: get`);
 }
 
-test("segment set - growing plus sealed segments read exactly like one segment under upserts, deletes, seals and reloads", async () => {
+test("segment set - growing plus sealed segments read exactly like the reference under upserts, deletes, seals and reloads", async () => {
   for (let seed = 1; seed <= 6; seed++) {
     const r = rng(seed);
+    const gen = filterGenerator(r, { templates: false });
     let set = localSet([]);
-    const ref = new GrowingSegment("id");
+    const ref = new RefStore("id", entity);
     let seq = 0;
     let sealedAt = 0;
     for (let step = 0; step < 40; step++) {
@@ -105,11 +114,11 @@ test("segment set - growing plus sealed segments read exactly like one segment u
       const op = r();
       seq++;
       if (op < 0.55) {
-        const rows = Array.from({ length: 1 + Math.floor(r() * 40) }, () => makeRow(r, Math.floor(r() * KEYS)));
+        const rows = Array.from({ length: 1 + Math.floor(r() * 40) }, () => makeRow(gen, r, Math.floor(r() * KEYS)));
         // One batch never holds a key twice: the proxy's rows for a shard come from one request.
         const unique = [...new Map(rows.map((row) => [row.id as PrimaryKey, row])).values()];
         set.insert(unique, ts);
-        ref.insert(unique, ts);
+        ref.insert(unique);
       } else if (op < 0.8) {
         const ids = Array.from({ length: 1 + Math.floor(r() * 25) }, () => Math.floor(r() * KEYS));
         assert.equal(set.delete(ids), ref.delete(ids), `seed ${seed} step ${step}: delete count`);
@@ -118,7 +127,7 @@ test("segment set - growing plus sealed segments read exactly like one segment u
         sealedAt = seq;
         if (r() < 0.5) set = reloaded(set);
       }
-      await assertSameReads(set, ref, r, `seed ${seed} step ${step}`);
+      await assertSameReads(set, ref, gen, r, `seed ${seed} step ${step}`);
     }
     assert.ok(set.sealedSegments.length > 0, `seed ${seed}: the run sealed something`);
   }
@@ -126,13 +135,14 @@ test("segment set - growing plus sealed segments read exactly like one segment u
 
 test("segment set - sealing drops segments whose rows are all deleted, and an all-dead growing segment seals to nothing", () => {
   const r = rng(99);
+  const gen = filterGenerator(r);
   const set = localSet([]);
-  set.insert([makeRow(r, 1), makeRow(r, 2)], 1n);
+  set.insert([makeRow(gen, r, 1), makeRow(gen, r, 2)], 1n);
   set.seal({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 });
-  set.insert([makeRow(r, 3)], 2n);
+  set.insert([makeRow(gen, r, 3)], 2n);
   set.seal({ segment_id: 2, collection_id: 1, shard: 0, seq_from: 2, seq_to: 2 });
   assert.equal(set.sealedSegments.length, 2);
-  set.insert([makeRow(r, 1)], 3n);
+  set.insert([makeRow(gen, r, 1)], 3n);
   assert.equal(set.delete([2, 4]), 1);
   assert.equal(set.sealedSegments[0].rowCount, 0, "the upsert of 1 and the delete of 2 emptied the first segment");
   set.seal({ segment_id: 5, collection_id: 1, shard: 0, seq_from: 3, seq_to: 5 });
@@ -140,7 +150,7 @@ test("segment set - sealing drops segments whose rows are all deleted, and an al
     set.sealedSegments.map((s) => s.head.segment_id),
     [2, 5],
   );
-  set.insert([makeRow(r, 7)], 6n);
+  set.insert([makeRow(gen, r, 7)], 6n);
   set.delete([7]);
   set.seal({ segment_id: 7, collection_id: 1, shard: 0, seq_from: 6, seq_to: 7 });
   assert.equal(set.sealedSegments.length, 2);
