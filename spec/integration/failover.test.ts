@@ -5,14 +5,21 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { decode } from "../../runtime/codec.js";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { VecbusError } from "../../protocol/errors.js";
+import type { Row } from "../../protocol/rows.js";
+import { Names } from "../../protocol/subjects.js";
+import { composeTs } from "../../protocol/timestamp.js";
+import { decode, encode } from "../../runtime/codec.js";
+import { request } from "../../runtime/rpc.js";
+import { rejectsWith } from "../assert.js";
 import { randomVectors } from "../random.js";
 import { startEnv } from "../harness.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-test("failover - shards of a killed streaming node move to a live one", { timeout: 90_000 }, async () => {
+test("failover - shards of a killed streaming node move to a live one", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ tag: "failover" });
   const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "streaming", "--nats-url", env.nats.url, "--node-id", "doomed"], {
     cwd: ROOT,
@@ -37,9 +44,23 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     await c.delete({ collection_name: "f", ids: [0, 1, 2, 3] });
 
     child.kill("SIGKILL");
-    // The proxy waits out the ownerless shards; the answer is complete once they moved.
-    const rows = await c.query({ collection_name: "f", filter: "id >= 0", limit: 1000 });
-    assert.equal(rows.length, 396);
+    // The proxy waits out ownerless shards for 20 s and refuses a read it cannot complete; the
+    // reassignment may take longer on a loaded machine, so poll until a read is answered at all.
+    let rows: Row[] = [];
+    await eventually("the killed node's shards to be served again", async () => {
+      try {
+        rows = await c.query({ collection_name: "f", filter: "id >= 0", limit: 1000, output_fields: [] });
+        return true;
+      } catch (e) {
+        if (e instanceof VecbusError && ["UNAVAILABLE", "SHARD_NOT_READY", "TIMEOUT"].includes(e.code)) return false;
+        throw e;
+      }
+    });
+    assert.deepEqual(
+      rows.map((r) => r.id).sort((a, b) => (a as number) - (b as number)),
+      Array.from({ length: 396 }, (_, i) => i + 4),
+      "every acked row but the deleted ones, once each",
+    );
     const after = (await c.status()).shards.filter((s) => s.collection_name === "f");
     assert.ok(after.every((s) => s.owner === "test-streaming"));
     const moved = after.filter((s) => s.epoch === 2);
@@ -51,9 +72,37 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
       assert.deepEqual(decode(last!.data), { kind: "fence", ts: (decode(last!.data) as { ts: unknown }).ts, epoch: 2 });
     }
     await c.insert({ collection_name: "f", data: [{ id: 1000, vector: [1, 1, 1, 1] }] });
+    assert.deepEqual(await c.get({ collection_name: "f", ids: [1000], output_fields: [] }), [{ id: 1000 }]);
     assert.deepEqual(await c.get_collection_stats({ collection_name: "f" }), { row_count: 397 });
   } finally {
     child.kill("SIGKILL");
+    await env.close();
+  }
+});
+
+test("failover - an owner that finds a newer owner's fence in its WAL stops serving the shard and appends nothing after it", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const env = await startEnv({ tag: "fence" });
+  try {
+    const c = env.client;
+    const d = await c.create_collection({ collection_name: "z", dimension: 2, num_shards: 1 });
+    await c.insert({ collection_name: "z", data: [{ id: 1, vector: [1, 1] }] });
+    const [shard] = (await c.status()).shards.filter((s) => s.collection_name === "z");
+    const names = new Names();
+    // What a new owner that took the shard over writes before it serves; this owner missed the reassignment.
+    const fence = { kind: "fence", ts: composeTs(Date.now(), 0), epoch: shard.epoch + 1 };
+    const js = jetstream(c.nc);
+    const fenceSeq = (await js.publish(names.walSubject(d.collection_id, 0), encode(fence))).seq;
+
+    const subject = names.shardSubject(d.collection_id, 0);
+    const write = (id: number) => request(c.nc, subject, { kind: "insert", rows: [{ id, vector: [id, id] }] }, 10_000);
+    // The append is fenced by the record above; the owner reads the tail, finds the newer epoch and stops.
+    await rejectsWith(write(2), "SHARD_NOT_READY");
+    // No second chance: the owner no longer serves the shard, so the write is refused again (nobody answers).
+    await assert.rejects(write(3), (e: unknown) => e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "SHARD_NOT_READY"));
+    const jsm = await jetstreamManager(c.nc);
+    const last = await jsm.direct.getMessage(shard.wal_stream, { last_by_subj: names.walSubject(d.collection_id, 0) });
+    assert.equal(last!.seq, fenceSeq, "nothing was appended after the newer owner's fence");
+  } finally {
     await env.close();
   }
 });
