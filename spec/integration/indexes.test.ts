@@ -21,6 +21,7 @@ import { publishTask } from "../../storage/tasks.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const names = new Names();
 const DIM = 16;
@@ -44,14 +45,10 @@ async function segmentsOf(meta: MetaStore, cid: number): Promise<ShardSegments[]
   return [...(await meta.list<ShardSegments>(MetaKey.segmentsOf(cid))).values()].map((v) => v.value);
 }
 
-async function waitFinished(client: VecbusClient, name: string, ms = 30_000): Promise<IndexDescription> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const d = await client.describe_index({ collection_name: name, index_name: "vidx" });
-    if (d.state === "Finished") return d;
-    if (Date.now() > deadline) assert.fail(`index not finished: ${JSON.stringify(d)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+async function waitFinished(client: VecbusClient, name: string): Promise<IndexDescription> {
+  let d: IndexDescription | undefined;
+  await eventually(`index vidx of ${name} finished`, async () => (d = await client.describe_index({ collection_name: name, index_name: "vidx" })).state === "Finished");
+  return d!;
 }
 
 describe("indexes", () => {
@@ -66,7 +63,7 @@ describe("indexes", () => {
   });
   after(async () => env?.close());
 
-  test("create_index checks its arguments", async () => {
+  test("indexes - create_index checks its arguments", async () => {
     const c = env.client;
     await createUnindexed(c, { collection_name: "ixv", dimension: DIM, metric_type: "L2" });
     const one = (p: Record<string, unknown>) => c.call("create_index", { collection_name: "ixv", index_params: [{ field_name: "vector", index_type: "HNSW", ...p }] });
@@ -95,7 +92,7 @@ describe("indexes", () => {
     assert.deepEqual(await c.list_indexes({ collection_name: "ixv" }), []);
   });
 
-  test("HNSW builds for every flushed segment; list and drop", async () => {
+  test("indexes - HNSW builds for every flushed segment; list and drop", { timeout: TEST_TIMEOUT_MS }, async () => {
     const c = env.client;
     const name = "ixh";
     const desc = await createUnindexed(c, { collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
@@ -162,7 +159,7 @@ describe("index build tasks", () => {
   });
   after(async () => env?.close());
 
-  test("a data node stopped mid-task and a task queued twice still give one index per segment", async () => {
+  test("indexes - a data node stopped mid-task and a task queued twice still give one index per segment", { timeout: TEST_TIMEOUT_MS }, async () => {
     const c = env.client;
     const name = "ixt";
     const desc = await createUnindexed(c, { collection_name: name, dimension: DIM, metric_type: "COSINE" });
@@ -196,12 +193,10 @@ describe("index build tasks", () => {
       const d = await waitFinished(c, name);
       assert.equal(d.indexed_rows, 300);
       // Let the redelivered and duplicate tasks run too.
-      const deadline = Date.now() + 15_000;
       const segmentOf = (t: Task) => (t.kind === "build_index" ? t.segment_id : undefined);
       const forStuck = () => b.finished.filter((f) => segmentOf(f.task) === stuck.segment_id);
-      while (forStuck().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      await eventually("the redelivered and the duplicate task of the stuck segment", () => forStuck().length >= 2);
       const outcomes = forStuck().map((f) => f.outcome);
-      assert.ok(outcomes.length >= 2, `outcomes for the stuck segment: ${outcomes}`);
       assert.equal(outcomes.filter((o) => o === "committed").length, 1, `outcomes: ${outcomes}`);
       const committed = b.finished.filter((f) => f.outcome === "committed").map((f) => segmentOf(f.task));
       assert.equal(new Set(committed).size, committed.length, "each segment committed once");
