@@ -1,3 +1,6 @@
+// annSearch over a real usearch index: recall against the true neighbours
+// found by brute force in the test (spec/reference/store.ts distances, the
+// filter evaluated here), never against the ranking annSearch itself is given.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -11,6 +14,7 @@ import { hitOrder, type Ranked } from "../../storage/reduce.js";
 import { TopK } from "../../storage/topk.js";
 import { EF_MAX, VectorIndex } from "../../storage/vector-index.js";
 import { tempDir } from "../harness.js";
+import { near, refDistance, refRank } from "../reference/store.js";
 import { rng } from "../random.js";
 
 // 24-d uniform random rows are hard enough for ef to matter (recall@10 ~0.74
@@ -57,12 +61,19 @@ function queries(seed: number): Float32Array[] {
   return Array.from({ length: QUERIES }, () => new Float32Array(DIM).map(() => r() * 2 - 1));
 }
 
-/** What a segment does: exact distances, Milvus order, ties by primary key (here the slot). */
-function rank(f: Fixture, q: Float32Array, slots: ArrayLike<number>, limit = LIMIT): Hit[] {
+/** What a segment does, handed to annSearch: exact distances, Milvus order, ties by primary key (here the slot). */
+function rank(f: Fixture, q: Float32Array, slots: ArrayLike<number>): Hit[] {
   const dist = distanceFn(f.metric);
-  const top = new TopK<Hit>(limit, hitOrder(largerIsCloser(f.metric)));
+  const top = new TopK<Hit>(LIMIT, hitOrder(largerIsCloser(f.metric)));
   for (let i = 0; i < slots.length; i++) top.offer({ distance: dist(q, f.data, slots[i] * DIM), id: slots[i], slot: slots[i] });
   return top.sorted();
+}
+
+/** The true nearest `k` among the slots that pass `keep`, by brute force over every slot. */
+function truth(f: Fixture, q: Float32Array, keep: (slot: number) => boolean, k = LIMIT): Hit[] {
+  const scored: Hit[] = [];
+  for (let s = 0; s < f.rows; s++) if (keep(s)) scored.push({ distance: refDistance(f.metric, q, f.data.subarray(s * DIM, (s + 1) * DIM)), id: s, slot: s });
+  return refRank(f.metric, scored).slice(0, k);
 }
 
 function search(f: Fixture, q: Float32Array, passing: number[], ef: number) {
@@ -73,7 +84,12 @@ function slotsWhere(f: Fixture, keep: (slot: number) => boolean): number[] {
   return Array.from({ length: f.rows }, (_, s) => s).filter(keep);
 }
 
-/** Mean share of the exact hits found. */
+/** A scalar field of random values in [0, 1): `value < selectivity` passes about that share of the rows. */
+function field(f: Fixture, r: () => number): Float64Array {
+  return Float64Array.from({ length: f.rows }, r);
+}
+
+/** Mean share of the true hits found. */
 function recall(found: ArrayLike<number>[], exact: Hit[][]): number {
   let hit = 0;
   let all = 0;
@@ -85,10 +101,19 @@ function recall(found: ArrayLike<number>[], exact: Hit[][]): number {
   return hit / all;
 }
 
+/** The exact strategy is exact: the true top-k, in order, at the true distances. */
+function assertExact(got: Hit[], want: Hit[], where: string): void {
+  assert.deepEqual(
+    got.map((h) => h.slot),
+    want.map((h) => h.slot),
+    where,
+  );
+  got.forEach((h, i) => assert.ok(near(h.distance, want[i].distance), `${where}: distance at rank ${i}`));
+}
+
 test("a larger ef finds more of the true neighbours, and k beyond ef widens the search", () => {
   const qs = queries(11);
-  const every = slotsWhere(l2, () => true);
-  const exact = qs.map((q) => rank(l2, q, every));
+  const exact = qs.map((q) => truth(l2, q, () => true));
   assert.equal(l2.index.size, l2.rows);
   const at = (k: number, ef: number) => recall(qs.map((q) => l2.index.search(q, k, ef).subarray(0, LIMIT)), exact);
   const low = at(LIMIT, 16);
@@ -108,14 +133,17 @@ test("filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% an
     const qs = queries(13);
     const found: number[][] = [];
     const exact: Hit[][] = [];
-    for (const q of qs) {
-      const passing = slotsWhere(l2, () => r() < selectivity);
-      const res = search(l2, q, passing, 128);
-      assert.equal(res.strategy, strategy, `at ${selectivity * 100}%`);
-      const pass = new Set(passing);
-      assert.ok(res.hits.every((h) => pass.has(h.slot)), "a hit failed the filter");
+    for (const [i, q] of qs.entries()) {
+      const value = field(l2, r);
+      const keep = (s: number) => value[s] < selectivity;
+      const res = search(l2, q, slotsWhere(l2, keep), 128);
+      const where = `at ${selectivity * 100}%, query ${i}`;
+      assert.equal(res.strategy, strategy, where);
+      assert.ok(res.hits.every((h) => keep(h.slot)), `${where}: a hit failed the filter`);
+      const want = truth(l2, q, keep);
+      if (strategy === "exact") assertExact(res.hits, want, where);
       found.push(res.hits.map((h) => h.slot));
-      exact.push(rank(l2, q, passing));
+      exact.push(want);
     }
     const rec = recall(found, exact);
     assert.ok(rec >= 0.95, `recall@10 at ${selectivity * 100}%: ${rec}`);
@@ -125,7 +153,7 @@ test("filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% an
 test("dead slots never come back, even when they are the nearest", () => {
   for (const q of queries(14).slice(0, 20)) {
     // Kill each query's 50 true nearest: exactly what the index returns first.
-    const dead = new Set(rank(l2, q, slotsWhere(l2, () => true), 50).map((h) => h.slot));
+    const dead = new Set(truth(l2, q, () => true, 50).map((h) => h.slot));
     const live = slotsWhere(l2, (s) => !dead.has(s));
     const res = search(l2, q, live, 128);
     assert.equal(res.strategy, "index");
@@ -139,13 +167,17 @@ test("inner product: larger is closer, on both paths", () => {
   for (const [selectivity, strategy] of [[0.01, "exact"], [0.5, "index"]] as const) {
     const found: number[][] = [];
     const exact: Hit[][] = [];
-    for (const q of queries(16)) {
-      const passing = slotsWhere(ip, () => r() < selectivity);
-      const res = search(ip, q, passing, 128);
-      assert.equal(res.strategy, strategy);
-      for (let i = 1; i < res.hits.length; i++) assert.ok(res.hits[i - 1].distance >= res.hits[i].distance, "hits are not best (largest) first");
+    for (const [i, q] of queries(16).entries()) {
+      const value = field(ip, r);
+      const keep = (s: number) => value[s] < selectivity;
+      const res = search(ip, q, slotsWhere(ip, keep), 128);
+      const where = `IP at ${selectivity * 100}%, query ${i}`;
+      assert.equal(res.strategy, strategy, where);
+      for (let j = 1; j < res.hits.length; j++) assert.ok(res.hits[j - 1].distance >= res.hits[j].distance, `${where}: hits are not best (largest) first`);
+      const want = truth(ip, q, keep);
+      if (strategy === "exact") assertExact(res.hits, want, where);
       found.push(res.hits.map((h) => h.slot));
-      exact.push(rank(ip, q, passing));
+      exact.push(want);
     }
     const rec = recall(found, exact);
     assert.ok(rec >= 0.95, `IP recall@10 at ${selectivity * 100}%: ${rec}`);

@@ -14,7 +14,18 @@ function close(a: number, b: number): boolean {
   return Math.abs(a - b) < 1e-12;
 }
 
-/** The fused scores written out from the definitions, sorted larger first then by id. */
+/**
+ * Milvus's weighted-ranker normalisations onto (0, 1), larger is better,
+ * written out from its documentation: L2 1 - 2·atan(d)/π, IP 0.5 + atan(d)/π,
+ * COSINE (1 + d)/2.
+ */
+function normalized(metric: MetricType, d: number): number {
+  if (metric === "L2") return 1 - (2 * Math.atan(d)) / Math.PI;
+  if (metric === "IP") return 0.5 + Math.atan(d) / Math.PI;
+  return (1 + d) / 2;
+}
+
+/** The fused scores written out from the definitions (RRF: 1/(k + rank), rank from 1), sorted larger first then by id. */
 function reference(r: Ranker, lists: Hit[][], metric: MetricType): { id: number; score: number }[] {
   const ids = [...new Set(lists.flatMap((l) => l.map((h) => h.id as number)))];
   const score = (id: number) =>
@@ -23,7 +34,7 @@ function reference(r: Ranker, lists: Hit[][], metric: MetricType): { id: number;
       if (rank < 0) return sum;
       if (r.strategy === "rrf") return sum + 1 / (r.k + rank + 1);
       const d = l[rank].distance;
-      const s = r.norm_score ? normalizeScore(metric, d) : metric === "L2" ? -d : d;
+      const s = r.norm_score ? normalized(metric, d) : metric === "L2" ? -d : d;
       return sum + r.weights[i] * s;
     }, 0);
   return ids.map((id) => ({ id, score: score(id) })).sort((a, b) => b.score - a.score || a.id - b.id);
@@ -44,6 +55,14 @@ describe("rankers", () => {
     assert.equal(normalizeScore("COSINE", 1), 1);
     assert.equal(normalizeScore("COSINE", -1), 0);
     assert.equal(normalizeScore("COSINE", 0), 0.5);
+    const r = rng(4);
+    for (let i = 0; i < 200; i++) {
+      const d = (r() - 0.5) * 10 ** Math.floor(r() * 4);
+      for (const metric of ["L2", "IP", "COSINE"] as const) {
+        if (metric === "L2" && d < 0) continue;
+        assert.ok(close(normalizeScore(metric, d), normalized(metric, d)), `${metric} ${d}: ${normalizeScore(metric, d)}, want ${normalized(metric, d)}`);
+      }
+    }
   });
 
   test("rankers - RRF sums 1/(k + rank) over the lists a hit appears in", () => {
@@ -81,7 +100,7 @@ describe("rankers", () => {
       [3, 1],
     ]);
     const fused = fuse({ strategy: "weighted", weights: [0.8, 0.2], norm_score: true }, [a, b], "L2", 0, 3);
-    const n = (d: number) => 1 - (2 / Math.PI) * Math.atan(d);
+    const n = (d: number) => normalized("L2", d);
     assert.deepEqual(
       fused.map((h) => h.id),
       [1, 2, 3],

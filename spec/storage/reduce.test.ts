@@ -1,15 +1,16 @@
 // storage/reduce.ts and the segment search it serves: the hit order, range
 // bounds, top-k with offset across shards, and group-by across shards checked
-// against a brute-force reference over all rows. The shards here are plain
+// against a brute-force reference over all rows (spec/reference/store.ts,
+// which shares no code with storage/). The shards here are plain
 // GrowingSegments, so many random cases run in milliseconds.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Hit } from "../../protocol/api.js";
 import type { GroupBy, SearchRange } from "../../protocol/messages.js";
 import type { MetricType } from "../../protocol/schema.js";
-import { distanceFn } from "../../storage/distance.js";
 import { GrowingSegment } from "../../storage/growing-segment.js";
 import { fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../storage/reduce.js";
+import { refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
 import { rng } from "../random.js";
 
 interface TestRow {
@@ -35,21 +36,7 @@ const project = (row: Record<string, unknown>) => ({ id: row.id, g: row.g });
 
 /** Every row scored, best first (distance, then id): what any search must agree with. */
 function ranked(rows: TestRow[], q: Float32Array, metric: MetricType): { id: number; distance: number; g: number }[] {
-  const dist = distanceFn(metric);
-  const sign = metric === "L2" ? 1 : -1;
-  return rows.map((row) => ({ id: row.id, distance: dist(q, row.v), g: row.g })).sort((a, b) => sign * (a.distance - b.distance) || a.id - b.id);
-}
-
-/** Group-by written out the slow way: first `groups` distinct values in rank order, first `size` hits of each. */
-function referenceGroups(all: { id: number; g: number }[], groups: number, size: number): number[] {
-  const keys: number[] = [];
-  for (const h of all) if (!keys.includes(h.g) && keys.length < groups) keys.push(h.g);
-  return keys.flatMap((k) =>
-    all
-      .filter((h) => h.g === k)
-      .slice(0, size)
-      .map((h) => h.id),
-  );
+  return refRank(metric, rows.map((row) => ({ id: row.id, distance: refDistance(metric, q, row.v), g: row.g })));
 }
 
 describe("reduce", () => {
@@ -99,7 +86,7 @@ describe("reduce", () => {
       ["COSINE", { radius: 0.5 }],
     ];
     for (const [metric, range] of cases) {
-      const keep = (d: number) => (metric === "L2" ? d < range.radius && d >= (range.range_filter ?? -Infinity) : d > range.radius && d <= (range.range_filter ?? Infinity));
+      const keep = refInRange(metric, range.radius, range.range_filter);
       const want = ranked(rows, q, metric).filter((h) => keep(h.distance));
       assert.ok(want.length > 10, `${metric}: the case selects something`);
       const got = seg.search({ queries: [q], field: "v", metric, limit: 1000, project, range })[0];
@@ -139,7 +126,7 @@ describe("reduce", () => {
       };
       const got = await groupedSearch(3, run, w);
       for (const [q, query] of queries.entries()) {
-        const want = referenceGroups(ranked(rows, query, metric), w.offset + w.limit, w.size);
+        const want = refGroups(ranked(rows, query, metric), (h) => h.g, w.offset + w.limit, w.size).map((h) => h.id);
         const wantWindow = dropGroups(want, rows, w.offset);
         assert.deepEqual(
           got[q].map((h) => h.id),
