@@ -5,6 +5,7 @@ import { Kvm } from "@nats-io/kv";
 import { VecbusError } from "../../protocol/errors.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { startEnv } from "../harness.js";
+import { eventually } from "../timeouts.js";
 
 test("meta store - create, stale update and stale delete are CONFLICT; casUpdate retries", async () => {
   const env = await startEnv({ roles: "none", tag: "meta" });
@@ -26,7 +27,7 @@ test("meta store - create, stale update and stale delete are CONFLICT; casUpdate
     const w = await meta.watch("w.>", (k, v) => events.push([k, v]));
     await meta.put("w.a", 1);
     await meta.delete("w.a");
-    for (let i = 0; i < 50 && events.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually("the put and the delete reach the watcher", () => events.length >= 2);
     w.stop();
     assert.deepEqual(events, [
       ["w.a", 1],
