@@ -1,0 +1,53 @@
+// `vecbus serve` as a child process, the way users run it: started from the
+// sources with tsx, ready once it prints its "vecbus ready on URL" line.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+import { EVENTUALLY_MS } from "../timeouts.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CHILD_ENV = { ...process.env, VECBUS_LOG: "warn" };
+
+export interface ServeProcess {
+  child: ChildProcess;
+  /** The url from the ready line. */
+  url: string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  stderr(): string;
+  /** SIGKILLs the child if it still runs, and waits for it. */
+  kill(): Promise<void>;
+}
+
+/** Starts `vecbus serve` with these arguments and waits for its ready line; fails if it exits first or is not ready by the deadline. */
+export async function startServe(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve not ready in ${EVENTUALLY_MS} ms:\n${stderr}`)), EVENTUALLY_MS);
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`serve exited with ${code} before it was ready:\n${stderr}`));
+      });
+      readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+        const m = /^vecbus ready on (\S+)$/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    return { child, url, exited, stderr: () => stderr, kill };
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+}
