@@ -1,7 +1,8 @@
 // Sealed segments end to end: growing segments seal at the row limit and on
 // `flush`, land in the object store, advance the shard checkpoint and purge
 // the WAL below it; a restarted cluster rebuilds every shard from its
-// segments plus the WAL tail and answers exactly as before; drop removes it all.
+// segments plus the WAL tail, and every kind of read still agrees with a
+// brute-force answer from the rows the test wrote; drop removes it all.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
@@ -11,13 +12,18 @@ import type { Row } from "../../protocol/rows.js";
 import { MetaKey, Names, ObjectName } from "../../protocol/subjects.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { BlobStore } from "../../storage/object-store.js";
+import { assertHits, rank, referenceGroups } from "../brute-force.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors, rng } from "../random.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const C = "flushed";
 const SHARDS = 2;
 const ROWS_MAX = 100;
 const names = new Names();
+
+/** The fields of a row the reference reads use. */
+type LiveRow = Row & { id: number; cat: number; n: number; tag: string | null; color?: string; vector: number[] };
 
 /** A row as query returns it with output_fields ["*"]: vectors as float32 values, dynamic keys at the top. */
 function makeRow(id: number, version: number, vector: number[], partition: boolean): Row {
@@ -40,20 +46,27 @@ describe("flush", () => {
   let meta: MetaStore;
   let blobs: BlobStore;
   let cid: number;
-  /** What the collection must hold: id → row as read back. */
+  /** What the collection must hold: id → row as read back, and the partition each is in. */
   const expected = new Map<number, Row>();
+  const partitionOf = new Map<number, string>();
   const vectors = randomVectors(2_000, 8, 5);
   const queries = randomVectors(3, 8, 6);
 
   async function insert(ids: number[], version: number, partition = false): Promise<void> {
     const rows = ids.map((id) => makeRow(id, version, vectors[id], partition));
     await env.client.call("upsert", { collection_name: C, data: rows, ...(partition ? { partition_name: "p1" } : {}) });
-    for (const row of rows) expected.set(row.id as number, row);
+    for (const row of rows) {
+      expected.set(row.id as number, row);
+      partitionOf.set(row.id as number, partition ? "p1" : "_default");
+    }
   }
 
   async function remove(ids: number[]): Promise<void> {
     await env.client.delete({ collection_name: C, ids });
-    for (const id of ids) expected.delete(id);
+    for (const id of ids) {
+      expected.delete(id);
+      partitionOf.delete(id);
+    }
   }
 
   async function segmentsKey(shard: number): Promise<ShardSegments | undefined> {
@@ -64,26 +77,56 @@ describe("flush", () => {
     return (await blobs.list()).map((o) => o.name).filter((n) => ObjectName.ofCollection(cid, n));
   }
 
-  /** Every answer the test compares across a restart. */
-  async function snapshot(): Promise<unknown> {
-    const c = env.client;
-    return {
-      all: await c.query({ collection_name: C, filter: "id >= 0", output_fields: ["*"], limit: 16384 }),
-      p1: await c.query({ collection_name: C, filter: "id >= 0", output_fields: [], partition_names: ["p1"], limit: 16384 }),
-      count: await c.query({ collection_name: C, filter: 'tag == "t1" or color == "red"', output_fields: ["count(*)"] }),
-      search: await c.search({ collection_name: C, data: queries, limit: 10, output_fields: ["n", "tag", "color"] }),
-      filtered: await c.search({ collection_name: C, data: queries, limit: 5, filter: "cat in [1, 3] and n % 2 == 0" }),
-      range: await c.search({ collection_name: C, data: queries, limit: 50, search_params: { params: { radius: 3, range_filter: 1 } } }),
-      grouped: await c.search({ collection_name: C, data: queries, limit: 3, group_by_field: "cat", group_size: 2 }),
-      get: await c.get({ collection_name: C, ids: [0, 1, 5, 40, 150, 399, 1500], output_fields: ["*"] }),
-      stats: await c.get_collection_stats({ collection_name: C }),
-    };
-  }
-
   async function assertExpected(what: string): Promise<void> {
     const rows = await env.client.query({ collection_name: C, filter: "id >= 0", output_fields: ["*"], limit: 16384 });
     const want = [...expected.values()].sort((a, b) => (a.id as number) - (b.id as number));
     assert.deepEqual(rows, want, what);
+  }
+
+  /** Every kind of read, each against a brute-force answer from `expected`. */
+  async function assertReads(what: string): Promise<void> {
+    const c = env.client;
+    await assertExpected(what);
+    const live = [...expected.values()] as LiveRow[];
+    const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+    const p1 = await c.query({ collection_name: C, filter: "id >= 0", output_fields: [], partition_names: ["p1"], limit: 16384 });
+    assert.deepEqual(
+      p1,
+      live
+        .filter((r) => partitionOf.get(r.id) === "p1")
+        .sort(byId)
+        .map((r) => ({ id: r.id })),
+      `${what}: partition p1`,
+    );
+    const count = await c.query({ collection_name: C, filter: 'tag == "t1" or color == "red"', output_fields: ["count(*)"] });
+    assert.deepEqual(count, [{ "count(*)": live.filter((r) => r.tag === "t1" || r.color === "red").length }], `${what}: count`);
+    const vector = (r: LiveRow) => r.vector;
+    const search = await c.search({ collection_name: C, data: queries, limit: 10, output_fields: ["n", "tag"] });
+    const filtered = await c.search({ collection_name: C, data: queries, limit: 5, filter: "cat in [1, 3] and n % 2 == 0" });
+    const range = await c.search({ collection_name: C, data: queries, limit: 50, search_params: { params: { radius: 3, range_filter: 1 } } });
+    const grouped = await c.search({ collection_name: C, data: queries, limit: 3, group_by_field: "cat", group_size: 2 });
+    queries.forEach((q, i) => {
+      const all = rank(live, vector, q, "L2");
+      assertHits(search[i], all.slice(0, 10), `${what}: search ${i}`);
+      assert.deepEqual(
+        search[i].map((h) => h.entity),
+        all.slice(0, 10).map((h) => ({ id: h.id, n: h.row.n, tag: h.row.tag })),
+        `${what}: search ${i} entities`,
+      );
+      assertHits(filtered[i], rank(live, vector, q, "L2", (r) => (r.cat === 1 || r.cat === 3) && r.n % 2 === 0).slice(0, 5), `${what}: filtered search ${i}`);
+      // L2 range search keeps range_filter <= distance < radius.
+      assert.ok(range[i].length > 0, `${what}: range search ${i} finds rows in its band`);
+      assertHits(range[i], all.filter((h) => h.distance >= 1 && h.distance < 3).slice(0, 50), `${what}: range search ${i}`);
+      assertHits(grouped[i], referenceGroups(all, (r) => r.cat, 0, 3, 2), `${what}: grouped search ${i}`);
+    });
+    const asked = [0, 1, 5, 40, 150, 399, 1500];
+    const got = await c.get({ collection_name: C, ids: asked, output_fields: ["*"] });
+    assert.deepEqual(
+      [...got].sort((a, b) => (a.id as number) - (b.id as number)),
+      asked.filter((id) => expected.has(id)).map((id) => expected.get(id)),
+      `${what}: get`,
+    );
+    assert.deepEqual(await c.get_collection_stats({ collection_name: C }), { row_count: expected.size }, `${what}: stats`);
   }
 
   before(async () => {
@@ -119,13 +162,7 @@ describe("flush", () => {
   test("flush - growing segments seal at the row limit and are committed to the object store", async () => {
     for (let b = 0; b < 12; b++) await insert(Array.from({ length: 50 }, (_, i) => b * 50 + i), 1, b % 4 === 3);
     // ~300 rows per shard in 50-row batches: at least two seals each, committed in the background.
-    const deadline = Date.now() + 20_000;
-    for (let s = 0; s < SHARDS; s++) {
-      while (((await segmentsKey(s))?.segments.length ?? 0) < 2) {
-        assert.ok(Date.now() < deadline, `shard ${s} committed two segments in time`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    for (let s = 0; s < SHARDS; s++) await eventually(`shard ${s} committed two segments`, async () => ((await segmentsKey(s))?.segments.length ?? 0) >= 2);
     const objects = await objectsOfCollection();
     for (let s = 0; s < SHARDS; s++) {
       const key = (await segmentsKey(s))!;
@@ -160,26 +197,23 @@ describe("flush", () => {
     await assertExpected("after the flush");
   });
 
-  test("flush - a restarted cluster rebuilds every shard from its segments and the WAL tail", async () => {
+  test("flush - a restarted cluster rebuilds every shard from its segments and the WAL tail", { timeout: TEST_TIMEOUT_MS }, async () => {
     // A WAL tail after the checkpoint: it is all the restart has of these writes.
     await insert([1, 7, 800, 801, 802], 4);
     await insert([803], 4, true);
     await remove([2, 100, 700, 800]);
-    const before = await snapshot();
-    await assertExpected("before the restart");
+    await assertReads("before the restart");
     await env.restart();
-    assert.deepEqual(await snapshot(), before, "every read answers as before the restart");
-    await assertExpected("after the restart");
+    await assertReads("after the restart");
 
     // The restarted shards take writes, seal and flush again, and a second restart still agrees.
     await insert(Array.from({ length: 120 }, (_, i) => 900 + i), 5);
     await remove([0, 901]);
     await env.client.flush({ collection_name: C });
     await insert([3], 6);
-    const again = await snapshot();
+    await assertReads("before the second restart");
     await env.restart();
-    assert.deepEqual(await snapshot(), again);
-    await assertExpected("after the second restart");
+    await assertReads("after the second restart");
   });
 
   test("flush - drop_collection deletes the segment keys and objects", async () => {
@@ -197,16 +231,12 @@ describe("flush", () => {
     assert.equal((await objectsOfCollection()).length, 1);
     // What a coordinator that crashed right after deleting the collection key leaves behind.
     await meta.delete(MetaKey.collection("orphan"));
-    const deadline = Date.now() + 10_000;
-    while ((await segmentsKey(0)) !== undefined || (await objectsOfCollection()).length > 0) {
-      assert.ok(Date.now() < deadline, "the sweep removed the orphaned segments in time");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually("the sweep removed the orphaned segments", async () => (await segmentsKey(0)) === undefined && (await objectsOfCollection()).length === 0);
   });
 });
 
 describe("flush - idle seal", () => {
-  test("flush - a growing segment without writes for sealIdleMs is sealed and flushed by itself", async () => {
+  test("flush - a growing segment without writes for sealIdleMs is sealed and flushed by itself", { timeout: TEST_TIMEOUT_MS }, async () => {
     const env = await startEnv({ tag: "flush-idle", seal: { segmentRowsMax: 100_000, sealIdleMs: 300 } });
     try {
       const c = env.client;
@@ -214,18 +244,12 @@ describe("flush - idle seal", () => {
       await c.insert({ collection_name: "idle", data: randomVectors(30, 4, 1).map((vector, id) => ({ id, vector })) });
       const meta = new MetaStore(await new Kvm(c.nc).open(names.metaBucket()));
       const jsm = await jetstreamManager(c.nc);
-      const deadline = Date.now() + 10_000;
       let key: ShardSegments | undefined;
-      while (!(key = (await meta.get<ShardSegments>(MetaKey.segments(collection_id, 0)))?.value)?.segments.length) {
-        assert.ok(Date.now() < deadline, "the idle shard flushed in time");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal(key.segments[0].row_count, 30);
+      await eventually("the idle shard flushed", async () => ((key = (await meta.get<ShardSegments>(MetaKey.segments(collection_id, 0)))?.value)?.segments.length ?? 0) > 0);
+      const flushed = key!;
+      assert.equal(flushed.segments[0].row_count, 30);
       // The purge follows the commit.
-      while ((await jsm.streams.info(names.walStream(collection_id, 0))).state.first_seq !== key.checkpoint_seq + 1) {
-        assert.ok(Date.now() < deadline, "the WAL was purged through the checkpoint in time");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually("the WAL purged through the checkpoint", async () => (await jsm.streams.info(names.walStream(collection_id, 0))).state.first_seq === flushed.checkpoint_seq + 1);
       assert.deepEqual(await c.get_collection_stats({ collection_name: "idle" }), { row_count: 30 });
     } finally {
       await env.close();
