@@ -154,27 +154,28 @@ describe("partitions and aliases", () => {
     assert.ok(new Set(tenants.map((t) => expectedPartition(t, 8))).size > 1, "the tenants spread over several partitions");
 
     // What the proxy asks the shards for: a filter on the key names only the key's partitions.
-    const asked: (string[] | undefined)[] = [];
+    const asked: (string[] | null)[] = [];
     const spies = [0, 1].map((s) =>
       c.nc.subscribe(names.shardSubject(desc.collection_id, s), {
         callback: (_e, m) => {
           const body = decode(m.data) as ShardMsg;
-          if (body.kind === "query" || body.kind === "search") asked.push(body.partition_names && [...body.partition_names].sort());
+          if (body.kind === "query" || body.kind === "search") asked.push(body.partition_names ? [...body.partition_names].sort() : null);
         },
       }),
     );
     await c.nc.flush();
-    const scopes = async (read: () => Promise<unknown>): Promise<(string[] | undefined)[]> => {
+    /** The distinct partition scopes the shards were asked for during `read` (a retried request asks again, with the same scope). */
+    const scopes = async (read: () => Promise<unknown>): Promise<(string[] | null)[]> => {
       asked.length = 0;
       await read();
-      await eventually("both shards asked", () => asked.length === 2);
-      return [...asked];
+      await eventually("both shards asked", () => asked.length >= 2);
+      return [...new Set(asked.map((a) => JSON.stringify(a)))].map((a) => JSON.parse(a) as string[] | null);
     };
     const only = (...ts: string[]) => [...new Set(ts.map((t) => expectedPartition(t, 8)))].sort();
     try {
       for (const t of tenants) {
         let rows: Row[] = [];
-        assert.deepEqual(await scopes(async () => (rows = await c.query({ collection_name: "tenants", filter: `tenant == "${t}"`, output_fields: ["tenant"] }))), [only(t), only(t)], t);
+        assert.deepEqual(await scopes(async () => (rows = await c.query({ collection_name: "tenants", filter: `tenant == "${t}"`, output_fields: ["tenant"] }))), [only(t)], t);
         assert.deepEqual(
           rows,
           Array.from({ length: 100 }, (_, i) => i)
@@ -185,7 +186,7 @@ describe("partitions and aliases", () => {
       }
       let two: Row[] = [];
       const filter = `tenant in ["acme", "hooli"] and id < 50`;
-      assert.deepEqual(await scopes(async () => (two = await c.query({ collection_name: "tenants", filter, output_fields: [] }))), [only("acme", "hooli"), only("acme", "hooli")]);
+      assert.deepEqual(await scopes(async () => (two = await c.query({ collection_name: "tenants", filter, output_fields: [] }))), [only("acme", "hooli")]);
       assert.deepEqual(
         two.map((r) => r.id),
         Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 === 0 || i % 5 === 4),
@@ -193,14 +194,14 @@ describe("partitions and aliases", () => {
       let hits: Hit[] = [];
       assert.deepEqual(
         await scopes(async () => ([hits] = await c.search({ collection_name: "tenants", data: [[0, 1]], limit: 3, filter: 'tenant == "globex"', output_fields: ["tenant"] }))),
-        [only("globex"), only("globex")],
+        [only("globex")],
       );
       assert.deepEqual(
         hits.map((h: Hit) => h.id),
         [1, 6, 11],
       );
       // A filter that is not on the key reads every partition.
-      assert.deepEqual(await scopes(() => c.query({ collection_name: "tenants", filter: "id < 10", output_fields: [] })), [parts, parts]);
+      assert.deepEqual(await scopes(() => c.query({ collection_name: "tenants", filter: "id < 10", output_fields: [] })), [parts]);
     } finally {
       for (const sub of spies) sub.unsubscribe();
     }
