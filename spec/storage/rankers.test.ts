@@ -139,7 +139,7 @@ describe("rankers", () => {
           want.map((w) => w.id),
           `round ${round} ${ranker.strategy}`,
         );
-        got.forEach((h, i) => assert.ok(close(h.distance, want[i].score)));
+        got.forEach((h, i) => assert.ok(close(h.distance, want[i].score), `round ${round} ${ranker.strategy}: score of ${h.id} ${h.distance}, want ${want[i].score}`));
       }
     }
   });

@@ -10,7 +10,7 @@ import type { GroupBy, SearchRange } from "../../protocol/messages.js";
 import type { MetricType } from "../../protocol/schema.js";
 import { GrowingSegment } from "../../storage/growing-segment.js";
 import { fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../storage/reduce.js";
-import { refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
+import { near, refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
 import { rng } from "../random.js";
 
 interface TestRow {
@@ -63,23 +63,26 @@ describe("reduce", () => {
   test("reduce - mergeTop over shard top lists equals the global ranks offset..offset+limit-1", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const rows = makeRows(200, 7, seed);
-      const q = Float32Array.from([0.1, -0.2, 0.3, 0]);
+      const q = Float32Array.from([0.1, -0.2, 0.3, 0.4]);
       const metric: MetricType = seed % 2 ? "L2" : "IP";
       const offset = seed % 5;
       const limit = 3 + (seed % 4);
       const perShard = segments(rows, 3).map((s) => s.search({ queries: [q], field: "v", metric, limit: offset + limit, project })[0]);
-      const got = mergeTop(perShard, hitOrder(metric !== "L2"), offset, limit).map((h) => h.id);
-      const want = ranked(rows, q, metric)
-        .slice(offset, offset + limit)
-        .map((h) => h.id);
-      assert.deepEqual(got, want, `seed ${seed}`);
+      const got = mergeTop(perShard, hitOrder(metric !== "L2"), offset, limit);
+      const want = ranked(rows, q, metric).slice(offset, offset + limit);
+      assert.deepEqual(
+        got.map((h) => h.id),
+        want.map((h) => h.id),
+        `seed ${seed}`,
+      );
+      got.forEach((h, i) => assert.ok(near(h.distance, want[i].distance), `seed ${seed}: distance at rank ${offset + i}: ${h.distance}, want ${want[i].distance}`));
     }
   });
 
   test("reduce - segment range search returns exactly the rows in range, best first", () => {
     const rows = makeRows(300, 5, 3);
     const seg = segments(rows, 1)[0];
-    const q = Float32Array.from([0.5, 0.5, -0.5, 0]);
+    const q = Float32Array.from([0.5, 0.5, -0.5, 0.25]);
     const cases: [MetricType, SearchRange][] = [
       ["L2", { radius: 1.5, range_filter: 0.5 }],
       ["IP", { radius: 0, range_filter: 0.4 }],
