@@ -15,7 +15,7 @@ import { request } from "../../runtime/rpc.js";
 import { rejectsWith } from "../assert.js";
 import { randomVectors } from "../random.js";
 import { startEnv } from "../harness.js";
-import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+import { CLIENT_TIMEOUT_MS, eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -94,7 +94,7 @@ test("failover - an owner that finds a newer owner's fence in its WAL stops serv
     const fenceSeq = (await js.publish(names.walSubject(d.collection_id, 0), encode(fence))).seq;
 
     const subject = names.shardSubject(d.collection_id, 0);
-    const write = (id: number) => request(c.nc, subject, { kind: "insert", rows: [{ id, vector: [id, id] }] }, 10_000);
+    const write = (id: number) => request(c.nc, subject, { kind: "insert", rows: [{ id, vector: [id, id] }] }, CLIENT_TIMEOUT_MS);
     // The append is fenced by the record above; the owner reads the tail, finds the newer epoch and stops.
     await rejectsWith(write(2), "SHARD_NOT_READY");
     // No second chance: the owner no longer serves the shard, so the write is refused again (nobody answers).
