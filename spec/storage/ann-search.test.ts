@@ -111,7 +111,7 @@ function assertExact(got: Hit[], want: Hit[], where: string): void {
   got.forEach((h, i) => assert.ok(near(h.distance, want[i].distance), `${where}: distance at rank ${i}`));
 }
 
-test("a larger ef finds more of the true neighbours, and k beyond ef widens the search", () => {
+test("ann search - a larger ef finds more of the true neighbours, and k beyond ef widens the search", () => {
   const qs = queries(11);
   const exact = qs.map((q) => truth(l2, q, () => true));
   assert.equal(l2.index.size, l2.rows);
@@ -127,7 +127,7 @@ test("a larger ef finds more of the true neighbours, and k beyond ef widens the 
   assert.equal(at(LIMIT, 10 * EF_MAX), at(LIMIT, EF_MAX));
 });
 
-test("filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% and 50%", () => {
+test("ann search - filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% and 50%", () => {
   const r = rng(12);
   for (const [selectivity, strategy] of [[0.01, "exact"], [0.1, "index"], [0.5, "index"]] as const) {
     const qs = queries(13);
@@ -150,7 +150,7 @@ test("filtered search keeps recall@10 >= 0.95: exact scan at 1%, index at 10% an
   }
 });
 
-test("dead slots never come back, even when they are the nearest", () => {
+test("ann search - dead slots never come back, even when they are the nearest", () => {
   for (const q of queries(14).slice(0, 20)) {
     // Kill each query's 50 true nearest: exactly what the index returns first.
     const dead = new Set(truth(l2, q, () => true, 50).map((h) => h.slot));
@@ -162,7 +162,7 @@ test("dead slots never come back, even when they are the nearest", () => {
   }
 });
 
-test("inner product: larger is closer, on both paths", () => {
+test("ann search - inner product: larger is closer, on both paths", () => {
   const r = rng(15);
   for (const [selectivity, strategy] of [[0.01, "exact"], [0.5, "index"]] as const) {
     const found: number[][] = [];
@@ -194,7 +194,7 @@ function fake(size: number, passing: number[], rank: (slots: ArrayLike<number>) 
   return { asked, req: { candidates, slotCount: size, passing: passingSlots(passing, size), limit: LIMIT, rank } };
 }
 
-test("too few hits from the candidates widen k, then fall back to the exact scan", () => {
+test("ann search - too few hits from the candidates widen k, then fall back to the exact scan", () => {
   const all = Array.from({ length: 100_000 }, (_, s) => s);
   // A range bound that only slots >= 2000 meet: the first rounds come up short.
   const far = (slots: ArrayLike<number>) => Array.from(slots).filter((s) => s >= 2000).slice(0, LIMIT);

@@ -7,7 +7,7 @@ import { compileFilterText } from "../../storage/filter-eval.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
 
-it("compiled filters agree with a reference evaluator on 2000 random filters", () => {
+it("filter property - compiled filters agree with a reference evaluator on 2000 random filters", () => {
   const gen = filterGenerator(rng(0x5eed));
   const rows = Array.from({ length: 40 }, gen.row);
   let matched = 0;

@@ -17,7 +17,7 @@ function randomVectors(n: number, dim: number, seed = 1): Float32Array {
   return out;
 }
 
-test("the worker builds an HNSW index in which each vector finds itself", async () => {
+test("index build - the worker builds an HNSW index in which each vector finds itself", async () => {
   const n = 2000;
   const dim = 32;
   const vectors = randomVectors(n, dim);
@@ -44,7 +44,7 @@ test("the worker builds an HNSW index in which each vector finds itself", async 
   }
 });
 
-test("HNSW_SQ builds with f16 quantization and an empty segment builds an empty index", async () => {
+test("index build - HNSW_SQ builds with f16 quantization and an empty segment builds an empty index", async () => {
   const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW_SQ", metric_type: "COSINE", params: { sq_type: "FP16" } });
   assert.equal(config.quantization, "f16");
   assert.equal(config.metric, "cos");
