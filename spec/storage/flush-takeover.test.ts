@@ -6,32 +6,18 @@
 // index of a segment the commit drops is deleted with it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { COMPACTED_SEGMENT_BASE, type SegmentIndexRef } from "../../protocol/indexes.js";
 import type { SegmentRef, ShardSegments } from "../../protocol/messages.js";
-import type { Row } from "../../protocol/rows.js";
-import type { CollectionSchema } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { logger } from "../../runtime/log.js";
-import { MetaStore } from "../../storage/meta-store.js";
-import { BlobStore } from "../../storage/object-store.js";
 import { SealedSegment } from "../../storage/sealed-segment.js";
 import { SegmentSet } from "../../storage/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
-import { createWalStream, ShardWal } from "../../storage/wal.js";
 import { startEnv } from "../harness.js";
+import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";
 import { TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const CID = 7;
-const SCHEMA: CollectionSchema = {
-  enable_dynamic_field: false,
-  fields: [
-    { name: "id", type: "Int64", is_primary: true },
-    { name: "v", type: "FloatVector", dim: 2 },
-  ],
-};
-const rows = (ids: number[]): Row[] => ids.map((id) => ({ id, v: Float32Array.from([id, -id]), $partition: "_default" }));
 const index = (name: string): SegmentIndexRef => ({ object: `idx/${name}`, index_type: "HNSW", params: { M: 16 }, build: 1, bytes: 1 });
 
 function snapshot(set: SegmentSet, checkpoint: number, uploaded?: FlushSnapshot["uploaded"]): FlushSnapshot {
@@ -41,14 +27,7 @@ function snapshot(set: SegmentSet, checkpoint: number, uploaded?: FlushSnapshot[
 test("flush takeover - an owner that loses its commit to a data node's index record keeps the record", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ roles: "none", tag: "flush-takeover" });
   try {
-    const nc = env.client.nc;
-    const jsm = await jetstreamManager(nc);
-    const loc = { stream: "T_WAL_7_0", subject: "t.wal.7.0" };
-    await createWalStream(jsm, loc);
-    const wal = await ShardWal.open(jetstream(nc), jsm, loc);
-    for (let i = 1; i <= 6; i++) await wal.append({ kind: "delete", ts: BigInt(i), epoch: 1, ids: [i] });
-    const meta = new MetaStore(await new Kvm(nc).create("t_meta", { history: 5 }));
-    const blobs = await BlobStore.open(nc, "t_segments");
+    const { wal, meta, blobs } = await openShardStorage(env, CID);
     const key = MetaKey.segments(CID, 0);
     const committed = async () => (await meta.get<ShardSegments>(key))!.value;
     const indexesOf = (s: ShardSegments) => Object.fromEntries(s.segments.map((r) => [r.segment_id, r.indexes ?? null]));

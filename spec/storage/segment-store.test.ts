@@ -4,29 +4,15 @@
 // uploaded is never read.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { VecbusError } from "../../protocol/errors.js";
 import type { ShardSegments } from "../../protocol/messages.js";
-import type { Row } from "../../protocol/rows.js";
-import type { CollectionSchema } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { logger } from "../../runtime/log.js";
-import { MetaStore } from "../../storage/meta-store.js";
-import { BlobStore } from "../../storage/object-store.js";
 import { SegmentSet } from "../../storage/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
-import { createWalStream, ShardWal } from "../../storage/wal.js";
 import { startEnv } from "../harness.js";
+import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";
 
-const SCHEMA: CollectionSchema = {
-  enable_dynamic_field: false,
-  fields: [
-    { name: "id", type: "Int64", is_primary: true },
-    { name: "v", type: "FloatVector", dim: 2 },
-  ],
-};
-const rows = (ids: number[]): Row[] => ids.map((id) => ({ id, v: Float32Array.from([id, -id]), $partition: "_default" }));
 
 function seal(set: SegmentSet, from: number, to: number): FlushSnapshot {
   set.seal({ segment_id: to, collection_id: 9, shard: 0, seq_from: from, seq_to: to });
@@ -36,14 +22,7 @@ function seal(set: SegmentSet, from: number, to: number): FlushSnapshot {
 test("segment store - commit, reload with delete logs, and a stale owner fenced off", async () => {
   const env = await startEnv({ roles: "none", tag: "segstore" });
   try {
-    const nc = env.client.nc;
-    const jsm = await jetstreamManager(nc);
-    const loc = { stream: "T_WAL_9_0", subject: "t.wal.9.0" };
-    await createWalStream(jsm, loc);
-    const wal = await ShardWal.open(jetstream(nc), jsm, loc);
-    for (let i = 1; i <= 6; i++) await wal.append({ kind: "delete", ts: BigInt(i), epoch: 1, ids: [i] });
-    const meta = new MetaStore(await new Kvm(nc).create("t_meta", { history: 5 }));
-    const blobs = await BlobStore.open(nc, "t_segments");
+    const { jsm, stream, wal, meta, blobs } = await openShardStorage(env, 9);
     const deps = { meta, blobs, wal, log: logger("test") };
     const shard = { collectionId: 9, shard: 0 };
 
@@ -56,7 +35,7 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     set.insert(rows([3, 10]), 2n);
     assert.equal(await a.store.commit(seal(set, 3, 4)), 1);
     assert.equal(await a.store.commit(seal(set, 5, 4)), 0, "nothing after the checkpoint: no commit");
-    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 5);
+    assert.equal((await jsm.streams.info(stream)).state.first_seq, 5);
 
     const b = await SegmentStore.open(deps, { ...shard, epoch: 2 });
     assert.equal(b.store.checkpoint, 4);
@@ -72,7 +51,7 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     await assert.rejects(a.store.commit(seal(set, 5, 6)), replaced);
     const key = (await meta.get<ShardSegments>(MetaKey.segments(9, 0)))!.value;
     assert.deepEqual([key.epoch, key.checkpoint_seq, key.segments.length], [2, 4, 2]);
-    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 5, "records 5 and 6 stay in the WAL");
+    assert.equal((await jsm.streams.info(stream)).state.first_seq, 5, "records 5 and 6 stay in the WAL");
     assert.ok((await blobs.list()).some((o) => o.name === "seg/9/0/6-1"), "the stale upload exists, as garbage nothing names");
     const objects = (await blobs.list()).length;
     set.insert(rows([21]), 4n);
@@ -83,7 +62,7 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     // The new owner commits on top of what it claimed.
     reloaded.insert(rows([30]), 3n);
     assert.equal(await b.store.commit(seal(reloaded, 5, 6)), 1);
-    assert.equal((await jsm.streams.info(loc.stream)).state.first_seq, 7);
+    assert.equal((await jsm.streams.info(stream)).state.first_seq, 7);
   } finally {
     await env.close();
   }
