@@ -1,21 +1,19 @@
 // The `vecbus` command, run as a child process the way users run it, against
 // a real nats-server with every actor in the test process.
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import readline from "node:readline";
 import test from "node:test";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { alive, freePort, stopOrphan } from "../../cli/nats-server.js";
 import { progress } from "../../cli/progress.js";
 import { formatValue, table } from "../../cli/table.js";
 import { startEnv, tempDir } from "../harness.js";
 import { randomVectors } from "../random.js";
-import { eventually, EVENTUALLY_MS } from "../timeouts.js";
+import { eventually } from "../timeouts.js";
+import { ROOT, startServe, type ServeProcess } from "./serve-process.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = ["--import", "tsx", "cli/main.ts"];
 const CHILD_ENV = { ...process.env, VECBUS_LOG: "warn" };
 const execFileAsync = promisify(execFile);
@@ -615,45 +613,24 @@ test("progress: silent off a terminal except for the summary", () => {
 });
 
 
-/** The url from serve's ready line; fails if serve exits first or is not ready by the deadline. */
-function readyUrl(child: ChildProcess, stderr: () => string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve not ready in ${EVENTUALLY_MS} ms:\n${stderr()}`)), EVENTUALLY_MS);
-    child.once("exit", (code) => reject(new Error(`serve exited with ${code} before it was ready:\n${stderr()}`)));
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const m = /^vecbus ready on (\S+)$/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
-
 test("vecbus serve runs until SIGTERM and stops its nats-server", async () => {
   const dataDir = tempDir("cli-serve");
   const port = await freePort();
-  const child = spawn(process.execPath, [...CLI, "serve", "--data", dataDir, "--port", String(port)], { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let serve: ServeProcess | undefined;
   try {
-    const url = await readyUrl(child, () => stderr);
-    assert.equal(url, `nats://127.0.0.1:${port}`);
+    serve = await startServe(["--data", dataDir, "--port", String(port)]);
+    assert.equal(serve.url, `nats://127.0.0.1:${port}`);
     const natsPid = Number(fs.readFileSync(path.join(dataDir, "nats-server.pid"), "utf8").trim());
     assert.ok(alive(natsPid));
     assert.match(fs.readFileSync(path.join(dataDir, "node-id"), "utf8"), /^serve-[0-9a-f]{8}\n$/);
 
-    assert.deepEqual(await vecbusJson(["collection", "list"], url), []);
+    assert.deepEqual(await vecbusJson(["collection", "list"], serve.url), []);
 
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0, stderr);
+    serve.child.kill("SIGTERM");
+    assert.equal(await serve.exited, 0, serve.stderr());
     assert.ok(!alive(natsPid), "nats-server is still running after serve exited");
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
+    await serve?.kill();
     // A serve killed above leaves its nats-server behind.
     await stopOrphan(path.join(dataDir, "nats-server.pid"));
     fs.rmSync(dataDir, { recursive: true, force: true });
