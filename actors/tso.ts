@@ -1,6 +1,7 @@
 // The timestamp oracle kept by the coordinator. The highest physical time it
 // may hand out is persisted in meta before use, so a restarted (or new)
 // leader starts above everything an earlier leader could have issued.
+import { VecbusError } from "../protocol/errors.js";
 import { composeTs, LOGICAL_MAX } from "../protocol/timestamp.js";
 import { MetaKey } from "../protocol/subjects.js";
 import type { MetaStore } from "../storage/meta-store.js";
@@ -26,6 +27,10 @@ export class TimestampOracle {
 
   /** The first of `count` consecutive timestamps. */
   async allocate(count: number): Promise<bigint> {
+    // A range must fit in one millisecond's logical part, or the next allocation would overlap it.
+    if (!Number.isInteger(count) || count < 1 || count > LOGICAL_MAX) {
+      throw new VecbusError("INVALID_ARGUMENT", `a timestamp range holds 1 to ${LOGICAL_MAX} timestamps; got ${String(count)}`);
+    }
     const now = Date.now();
     if (now > this.physical) {
       this.physical = now;

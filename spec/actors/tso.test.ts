@@ -13,6 +13,7 @@ import { TimestampOracle } from "../../actors/tso.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { LOGICAL_MAX, physicalOf } from "../../protocol/timestamp.js";
 import { MetaStore } from "../../storage/meta-store.js";
+import { rejectsWith } from "../assert.js";
 import { startEnv, type TestEnv } from "../harness.js";
 
 const HOUR = 3_600_000;
@@ -114,5 +115,16 @@ describe("tso", () => {
     assert.ok((await ledger.bound()) >= newBound, "the stored bound stays at the new leader's");
     // ... and the new leader goes on from where it was.
     for (let i = 0; i < 20; i++) await ledger.allocate(next, 1024);
+  });
+
+  test("tso - a range that cannot fit in one millisecond is refused and hands out nothing", async (t) => {
+    const meta = await setUp(t);
+    const tso = new TimestampOracle(meta);
+    await tso.init();
+    const ledger = new Ledger(meta);
+    await ledger.allocate(tso, 1);
+    for (const count of [LOGICAL_MAX + 1, 0, -1, 1.5, Number.NaN]) await rejectsWith(tso.allocate(count), "INVALID_ARGUMENT", /1 to 262144 timestamps/);
+    await ledger.allocate(tso, LOGICAL_MAX);
+    await ledger.allocate(tso, 1);
   });
 });
