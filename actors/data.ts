@@ -200,7 +200,11 @@ export class DataNode {
     const state = (await this.ctx.meta.get<ShardSegments>(key))?.value;
     if (state?.segments.some((s) => s.segment_id === target)) return "done";
     const refs = sources.map((id) => state?.segments.find((s) => s.segment_id === id));
-    if (refs.some((r) => r === undefined)) return "obsolete";
+    if (refs.some((r) => r === undefined)) {
+      // An earlier run that died after uploading left its objects: no one else knows their names.
+      await this.discardUpload(cid, shard, target, meta);
+      return "obsolete";
+    }
     const started = Date.now();
     const object = ObjectName.compactedSegment(cid, shard, target);
     const earlier = await this.blobs!.get(object);
@@ -232,8 +236,15 @@ export class DataNode {
     this.ctx.log.info("compacted segments", { collection: meta.name, shard, sources, target, rows: manifest.row_count, swapped: reply.swapped, ms: Date.now() - started });
     if (reply.swapped) return "committed";
     if ((await this.ctx.meta.get<ShardSegments>(key))?.value.segments.some((s) => s.segment_id === target)) return "done";
-    for (const name of [object, ...Object.values(indexes).map((i) => i.object)]) await this.blobs!.delete(name);
+    await this.discardUpload(cid, shard, target, meta);
     return "obsolete";
+  }
+
+  /** Deletes what a compaction into `target` uploads (the merged segment and its indexes), where it exists. */
+  private async discardUpload(cid: number, shard: number, target: number, meta: CollectionMeta): Promise<void> {
+    const indexes = Object.values(meta.indexes ?? {}).filter(needsBuild);
+    const names = [ObjectName.compactedSegment(cid, shard, target), ...indexes.map((ix) => ObjectName.index(cid, shard, target, ix.field_name, ix.build))];
+    for (const name of names) await this.blobs!.delete(name);
   }
 
   /** The sources' live rows as one segment, uploaded as `object`. */

@@ -34,8 +34,10 @@ export class BlobStore {
     return info && !info.deleted ? info.size : undefined;
   }
 
+  /** Deletes the object if it exists (a deleted object keeps an info entry, marked deleted). */
   async delete(name: string): Promise<void> {
-    if (await this.os.info(name)) await this.os.delete(name);
+    const info = await this.os.info(name);
+    if (info && !info.deleted) await this.os.delete(name);
   }
 
   async list(): Promise<{ name: string; size: number; metadata: Record<string, string> }[]> {
