@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import { parseFilter, type Expr } from "../../protocol/filter/index.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
-import { compileFilter, compileFilterText, filterFields } from "../../storage/filter-eval.js";
+import { compileFilter, compileFilterText, compileScope, filterFields } from "../../storage/filter-eval.js";
 import type { Row } from "../../protocol/rows.js";
 
 const schema: CollectionSchema = {
@@ -405,5 +405,389 @@ describe("filter evaluator: API", () => {
     const want = passing((r) => r.age * 2 + 1 > 40 && r.name.includes("b") && r.meta.a !== 7);
     assert.ok(want.length > 1000 && want.length < many.length - 1000, "the filter splits the rows");
     assert.deepEqual(passing(pred), want);
+  });
+});
+
+// Cases aimed at mutants of storage/filter-eval.ts that the tests above let
+// survive; every expectation follows from the semantics in the module's header.
+describe("filter evaluator: edge cases", () => {
+  const dyn = (text: string, $meta: Record<string, unknown>): boolean => matches(text, { $meta });
+
+  it("filter errors - a type error's message is the full, prefixed sentence", () => {
+    assert.throws(
+      () => compileFilterText("name > 5", schema),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.message === 'filter type error: cannot compare field "name" (VarChar) with 5 (a number)',
+    );
+    assert.throws(
+      () => compileFilterText("flag < true", schema),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.message === 'filter type error: "<" cannot order field "flag" (Bool); only == and != apply to booleans',
+    );
+    assert.throws(
+      () => compileFilterText("vec == 1", schema),
+      (err: unknown) => err instanceof VecbusError && err.message === 'filter type error: vector field "vec" cannot be used in a filter',
+    );
+  });
+
+  it("filter errors - expressions without a field are described by their static type", () => {
+    rejects("(age > 1) + 1 > 0", "FILTER_TYPE", '"+" needs numbers', "(a boolean)");
+    rejects("[1, 2] < [3]", "FILTER_TYPE", '"<" cannot order [1, 2] (an array); only == and != apply to arrays');
+    rejects(`array_contains(meta, 1) + 1 > 0`, "FILTER_TYPE", "(a boolean)");
+    rejects(`1 == "a"`, "FILTER_TYPE", "cannot compare 1 (a number) with \"a\" (a string)");
+  });
+
+  it("filter errors - element clashes name the element types in the plural", () => {
+    assert.throws(
+      () => compileFilterText(`array_contains_all(tags, labels)`, typed),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.message ===
+          'filter type error: array_contains_all: the elements of field "tags" (Array<Int64>) are numbers, but those of field "labels" (Array<VarChar>) are strings',
+    );
+    rejectsTyped(`array_contains(labels, 1)`, 'the elements of field "labels" (Array<VarChar>) are strings, but 1 (a number) is not');
+    rejectsTyped(`array_contains(bits, 1)`, "are booleans");
+  });
+
+  it("filter errors - a mixed literal array clashes with no element type", () => {
+    // [1, "a"] has elements of no single type, so it may be compared with any array.
+    assert.doesNotThrow(() => compileFilterText(`tags == [1, "a"]`, typed));
+    assert.doesNotThrow(() => compileFilterText(`array_contains_all(tags, meta["t"])`, typed));
+    assert.deepEqual(typedIds(`tags == [1, "a"]`), []);
+  });
+
+  it("filter errors - a JSON function on an Array field hints at the array_ one, on other fields it does not", () => {
+    assert.throws(
+      () => compileFilterText("json_contains(tags, 1)", typed),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.message === 'filter type error: json_contains needs a JSON field; use array_contains for Array fields, but field "tags" (Array<Int64>) is not',
+    );
+    assert.throws(
+      () => compileFilterText(`json_contains(nick, "a")`, typed),
+      (err: unknown) =>
+        err instanceof VecbusError && err.message === 'filter type error: json_contains needs a JSON field, but field "nick" (VarChar) is not',
+    );
+  });
+
+  it("filter errors - indexing a scalar field or a second Array index is refused with the path written out", () => {
+    assert.throws(
+      () => compileFilterText(`age["x"] == 1`, schema),
+      (err: unknown) => err instanceof VecbusError && err.message === 'filter type error: field "age" (Int32) has no elements to access with ["x"]',
+    );
+    assert.throws(
+      () => compileFilterText(`tags[0]["k"] == 1`, typed),
+      (err: unknown) =>
+        err instanceof VecbusError &&
+        err.message === 'filter type error: field "tags" (Array<Int64>) takes one integer index, as tags[0]; tags[0]["k"] is not one',
+    );
+  });
+
+  it("filter errors - a Bool or Array comparison with == and != compiles", () => {
+    for (const text of ["bits == [true]", "bits != []", "bits[0] == true", "bits[0] != false"]) {
+      assert.doesNotThrow(() => compileFilterText(text, typed), text);
+    }
+    assert.deepEqual(typedIds("bits[0] != false"), [1]);
+    assert.deepEqual(typedIds("bits == [false, true]"), [2]);
+  });
+
+  it("JSON values - a value's prototype properties are not keys", () => {
+    assert.equal(dyn(`o["toString"] is null`, { o: {} }), true);
+    assert.equal(dyn(`o["constructor"] is null`, { o: { a: 1 } }), true);
+    assert.equal(dyn(`$meta["hasOwnProperty"] is null`, {}), true);
+    assert.equal(dyn(`o["length"] is null`, { o: [1, 2] }), true);
+    assert.equal(dyn(`o["k"] == 1`, { o: { k: 1 } }), true);
+  });
+
+  it("JSON values - a string key does not read through a null or a string", () => {
+    assert.equal(dyn(`o["k"] is null`, { o: null }), true);
+    assert.equal(dyn(`o["length"] is null`, { o: "abc" }), true);
+    assert.equal(dyn(`o[0] is null`, { o: "abc" }), true);
+    assert.equal(dyn(`o[0] is null`, { o: { "0": 1 } }), true);
+  });
+
+  it("JSON values - an index reads within the array only", () => {
+    assert.equal(dyn(`a[1] == 2`, { a: [1, 2] }), true);
+    assert.equal(dyn(`a[2] is null`, { a: [1, 2] }), true);
+    assert.equal(dyn(`a[0] is null`, { a: [] }), true);
+  });
+
+  it("comparisons - a numeric string is not a number", () => {
+    assert.equal(dyn(`s > 3`, { s: "5" }), false);
+    assert.equal(dyn(`s < 9`, { s: "5" }), false);
+    assert.equal(dyn(`s == 5`, { s: "5" }), false);
+    assert.equal(dyn(`s != 5`, { s: "5" }), false);
+    assert.equal(dyn(`s >= 5`, { s: "5" }), false);
+    assert.equal(dyn(`n <= "7"`, { n: 7 }), false);
+    assert.equal(dyn(`s in [5]`, { s: "5" }), false);
+    assert.equal(dyn(`s not in [5]`, { s: "5" }), true);
+  });
+
+  it("comparisons - != between values of different kinds is false", () => {
+    assert.equal(dyn(`s != true`, { s: "x" }), false);
+    assert.equal(dyn(`b != "true"`, { b: true }), false);
+    assert.equal(dyn(`a != o`, { a: [1], o: { "0": 1 } }), false);
+    assert.equal(dyn(`a == o`, { a: [1], o: { "0": 1 } }), false);
+    assert.equal(dyn(`o != a`, { a: [1], o: { "0": 1 } }), false);
+    assert.equal(dyn(`a != 1`, { a: [1] }), false);
+    assert.equal(dyn(`o != "x"`, { o: {} }), false);
+    // Same kinds: != is true when they differ.
+    assert.equal(dyn(`b != false`, { b: true }), true);
+    assert.equal(dyn(`o != p`, { o: { x: 1 }, p: { x: 2 } }), true);
+    assert.equal(dyn(`s != "y"`, { s: "x" }), true);
+  });
+
+  it("comparisons - ordering works on exactly equal, smaller and larger values", () => {
+    assert.equal(dyn(`x <= 3`, { x: 3 }), true);
+    assert.equal(dyn(`x >= 3`, { x: 3 }), true);
+    assert.equal(dyn(`x < 3`, { x: 3 }), false);
+    assert.equal(dyn(`x > 3`, { x: 3 }), false);
+    assert.equal(dyn(`x >= 3`, { x: 2 }), false);
+    assert.equal(dyn(`x <= 3`, { x: 4 }), false);
+    assert.equal(dyn(`s <= "b"`, { s: "b" }), true);
+    assert.equal(dyn(`s >= "b"`, { s: "a" }), false);
+    assert.equal(dyn(`s > "b"`, { s: "c" }), true);
+    assert.equal(dyn(`x < 3`, { x: 2n }), true);
+    assert.equal(dyn(`x > 3`, { x: 4n }), true);
+  });
+
+  it("comparisons - NaN in the data equals nothing and orders against nothing", () => {
+    assert.equal(dyn(`x == x`, { x: NaN }), false);
+    assert.equal(dyn(`x <= 1`, { x: NaN }), false);
+    assert.equal(dyn(`x >= 1`, { x: NaN }), false);
+  });
+
+  it("comparisons - a range needs both bounds to hold and a present operand", () => {
+    assert.equal(dyn(`1 < x < 3`, { x: 2 }), true);
+    assert.equal(dyn(`1 < x < 3`, { x: 3 }), false);
+    assert.equal(dyn(`1 < x < 3`, { x: 1 }), false);
+    assert.equal(dyn(`1 <= x <= 3`, {}), false);
+    assert.equal(dyn(`lo <= x <= hi`, { lo: 1, x: 2 }), false);
+    assert.equal(dyn(`"a" <= s < "c"`, { s: "b" }), true);
+  });
+
+  it("deep equality - arrays must match in length, order and element", () => {
+    assert.equal(dyn(`a == [1, 2]`, { a: [1, 2] }), true);
+    assert.equal(dyn(`a == [1, 2]`, { a: [1, 2, 3] }), false);
+    assert.equal(dyn(`a == [1, 2, 3]`, { a: [1, 2] }), false);
+    assert.equal(dyn(`a == [2, 1]`, { a: [1, 2] }), false);
+    assert.equal(dyn(`a == [[1], [2]]`, { a: [[1], [2]] }), true);
+    assert.equal(dyn(`a == [[1], [2]]`, { a: [[1], [3]] }), false);
+    assert.equal(dyn(`a == [[1]]`, { a: [{ "0": 1 }] }), false);
+    assert.equal(dyn(`a == [1]`, { a: [1n] }), true);
+    assert.equal(dyn(`a == [1]`, { a: [null] }), false);
+    assert.equal(dyn(`a == ["1"]`, { a: [1] }), false);
+  });
+
+  it("deep equality - objects must have the same keys with equal values", () => {
+    assert.equal(dyn(`o == p`, { o: { x: 1, y: [2] }, p: { y: [2], x: 1 } }), true);
+    assert.equal(dyn(`o == p`, { o: { x: 1, y: 2 }, p: { x: 1 } }), false);
+    assert.equal(dyn(`o == p`, { o: { x: 1 }, p: { y: 1 } }), false);
+    assert.equal(dyn(`o == p`, { o: { x: 1 }, p: { x: 2 } }), false);
+    assert.equal(dyn(`o == p`, { o: { x: null }, p: { x: null } }), true);
+    assert.equal(dyn(`o == p`, { o: { x: null }, p: { x: 0 } }), false);
+    assert.equal(dyn(`o == p`, { o: {}, p: {} }), true);
+    assert.equal(dyn(`o == p`, { o: { x: 1n }, p: { x: 1 } }), true);
+  });
+
+  it("in - booleans, strings and numbers are found by value, arrays by deep equality", () => {
+    assert.deepEqual(ids("flag in [true]"), [1, 3]);
+    assert.deepEqual(ids("flag not in [true]"), [2, 9007199254740995n]);
+    assert.equal(dyn(`x in [1, 2]`, { x: 2 }), true);
+    assert.equal(dyn(`x in ["2"]`, { x: 2 }), false);
+    assert.equal(dyn(`x in [2]`, { x: "2" }), false);
+    assert.equal(dyn(`x in [true]`, { x: 1 }), false);
+    assert.equal(dyn(`x in [[1, 2]]`, { x: [1, 2] }), true);
+    assert.equal(dyn(`x in [[1, 2]]`, { x: [2, 1] }), false);
+    assert.equal(dyn(`x in [1]`, { x: [1] }), false);
+    assert.equal(dyn(`x in [1]`, { x: { a: 1 } }), false);
+    assert.equal(dyn(`x in [[1]]`, { x: { "0": 1 } }), false);
+    assert.equal(dyn(`x not in [1]`, { x: null }), false);
+    assert.equal(dyn(`x not in [1]`, {}), false);
+    assert.equal(dyn(`x in [1]`, { x: null }), false);
+  });
+
+  it("in - bigints and numbers are found across representations, exactly", () => {
+    const big = 9007199254740993n; // 2^53 + 1, not a double
+    assert.equal(matches(`id in [9007199254740993]`, { id: big }), true);
+    assert.equal(matches(`id in [9007199254740993]`, { id: big + 1n }), false);
+    assert.equal(matches(`id in [7]`, { id: 7n }), true);
+    assert.equal(matches(`id in [8]`, { id: 7n }), false);
+    assert.equal(matches(`id in [9007199254740993]`, { id: 2 ** 53 }), false);
+    assert.equal(matches(`id not in [7]`, { id: 7n }), false);
+    assert.equal(matches(`id not in [9007199254740993]`, { id: big }), false);
+    assert.equal(dyn(`x in [9007199254740993, 1]`, { x: 1 }), true);
+    assert.equal(dyn(`x in [9007199254740993]`, { x: "9007199254740993" }), false);
+  });
+
+  it("arithmetic - a non-number operand gives null, which fails every comparison", () => {
+    assert.equal(dyn(`s + 1 == 1`, { s: "x" }), false);
+    assert.equal(dyn(`1 + s == 1`, { s: "x" }), false);
+    assert.equal(dyn(`s * 1 == 0`, { s: null }), false);
+    assert.equal(dyn(`-s == 0`, { s: "x" }), false);
+    assert.equal(dyn(`-s != 1`, { s: "x" }), false);
+    assert.equal(dyn(`(-s) is null`, { s: true }), true);
+    assert.equal(dyn(`(s + 1) is null`, {}), true);
+    assert.equal(dyn(`-x == -3`, { x: 3n }), true);
+    assert.equal(dyn(`x * 2 == 6`, { x: 3n }), true);
+  });
+
+  it("arithmetic - a NaN result gives null, so even != fails", () => {
+    assert.equal(dyn(`x ** 0.5 != 1`, { x: -8 }), false);
+    assert.equal(dyn(`(x ** 0.5) is null`, { x: -8 }), true);
+    assert.equal(dyn(`x / 0 != 1`, { x: 1 }), false);
+    assert.equal(dyn(`(x / 0) is null`, { x: 0 }), true);
+    assert.equal(dyn(`(x % 0) is null`, { x: 5 }), true);
+    assert.equal(dyn(`x ** 0.5 == 3`, { x: 9 }), true);
+  });
+
+  it("arithmetic - each operator computes its own result", () => {
+    assert.equal(dyn(`x + 2 == 9`, { x: 7 }), true);
+    assert.equal(dyn(`x - 2 == 5`, { x: 7 }), true);
+    assert.equal(dyn(`x * 2 == 14`, { x: 7 }), true);
+    assert.equal(dyn(`x / 2 == 3.5`, { x: 7 }), true);
+    assert.equal(dyn(`x % 4 == 3`, { x: 7 }), true);
+    assert.equal(dyn(`x ** 2 == 49`, { x: 7 }), true);
+    assert.equal(dyn(`0 / x == 0`, { x: 7 }), true);
+  });
+
+  it("logical - and / or / not treat a non-boolean JSON value as not true", () => {
+    assert.equal(dyn(`a and b`, { a: true, b: true }), true);
+    assert.equal(dyn(`a and b`, { a: true, b: 1 }), false);
+    assert.equal(dyn(`a and b`, { a: 1, b: true }), false);
+    assert.equal(dyn(`a or b`, { a: 1, b: "x" }), false);
+    assert.equal(dyn(`a or b`, { a: 1, b: true }), true);
+    assert.equal(dyn(`a or b`, { a: true, b: 0 }), true);
+    assert.equal(dyn(`not a`, { a: "true" }), true);
+    assert.equal(dyn(`not a`, { a: true }), false);
+  });
+
+  it("is null - a missing key is null, a present falsy value is not", () => {
+    assert.equal(dyn(`x is null`, {}), true);
+    assert.equal(dyn(`x is not null`, {}), false);
+    assert.equal(dyn(`x is null`, { x: 0 }), false);
+    assert.equal(dyn(`x is not null`, { x: false }), true);
+    assert.equal(dyn(`x is not null`, { x: "" }), true);
+    assert.equal(dyn(`x is null`, { x: null }), true);
+  });
+
+  it("like - every regular-expression character in a pattern is literal", () => {
+    const special = "^$.*+?()[]{}|/";
+    const row = { name: `a${special}b` };
+    assert.equal(matches(`name like "a^$.*+?()[]{}|/b"`, row), true);
+    for (let i = 0; i < special.length; i++) {
+      // The pattern with one special character replaced by "x" must not match, and the
+      // string with one special character replaced must not match the full pattern.
+      const c = special[i];
+      const other = `a${special.slice(0, i)}x${special.slice(i + 1)}b`;
+      assert.equal(matches(`name like "a^$.*+?()[]{}|/b"`, { name: other }), false, `${c} in the pattern`);
+    }
+    assert.equal(matches(`name like "a.b"`, { name: "a.b" }), true);
+    assert.equal(matches(`name like "a*"`, { name: "aaa" }), false);
+    assert.equal(matches(`name like "a+"`, { name: "aa" }), false);
+    assert.equal(matches(`name like "a?"`, { name: "" }), false);
+    assert.equal(matches(`name like "(a|b)"`, { name: "a" }), false);
+    assert.equal(matches(`name like "[ab]"`, { name: "a" }), false);
+    assert.equal(matches(`name like "a{2}"`, { name: "aa" }), false);
+    assert.equal(matches(`name like "^a$"`, { name: "a" }), false);
+  });
+
+  it("like - the pattern is anchored at both ends and wildcards match any characters", () => {
+    assert.equal(matches(`name like "b"`, { name: "abc" }), false);
+    assert.equal(matches(`name like "ab"`, { name: "abc" }), false);
+    assert.equal(matches(`name like "bc"`, { name: "abc" }), false);
+    assert.equal(matches(`name like "%b%"`, { name: "abc" }), true);
+    assert.equal(matches(`name like "a__"`, { name: "a\n\n" }), true);
+    assert.equal(matches(`name like "a_"`, { name: "abc" }), false);
+    assert.equal(matches(`name like "_"`, { name: "" }), false);
+  });
+
+  it("like - a backslash escapes the next character and a trailing one is literal", () => {
+    const like = (pattern: string, name: string): boolean =>
+      compileFilter({ kind: "like", operand: { kind: "field", name: "name", path: [] }, pattern }, schema)({ name });
+    assert.equal(like("a\\", "a\\"), true);
+    assert.equal(like("a\\", "a"), false);
+    assert.equal(like("a\\b", "ab"), true);
+    assert.equal(like("a\\\\", "a\\"), true);
+    assert.equal(like("\\%", "%"), true);
+    assert.equal(like("\\%", "x"), false);
+    assert.equal(like("\\_", "x"), false);
+    assert.equal(like("\\.", "x"), false);
+    assert.equal(like("\\.", "."), true);
+  });
+
+  it("contains functions - a non-array target or list gives false", () => {
+    assert.equal(dyn(`json_contains_any(a, b)`, { a: [1], b: 1 }), false);
+    assert.equal(dyn(`json_contains_all(a, b)`, { a: [1], b: "1" }), false);
+    assert.equal(dyn(`json_contains_any(a, [1])`, { a: { x: 1 } }), false);
+    assert.equal(dyn(`json_contains_all(a, [])`, { a: "x" }), false);
+    assert.equal(dyn(`json_contains_all(a, b)`, { a: [1, 2], b: [2, 1] }), true);
+    assert.equal(dyn(`json_contains_all(a, b)`, { a: [1, 2], b: [2, 3] }), false);
+    assert.equal(dyn(`json_contains_any(a, b)`, { a: [1, 2], b: [3, 2] }), true);
+    assert.equal(dyn(`json_contains(a, 1)`, { a: { x: 1 } }), false);
+    assert.equal(dyn(`array_length(a) == 0`, { a: "" }), false);
+    assert.equal(dyn(`array_length(a) == 2`, { a: [0, 0] }), true);
+  });
+
+  it("filterFields - lists every identifier once, in every kind of expression", () => {
+    assert.deepEqual(filterFields(parseFilter(`-a > 1`)), ["a"]);
+    assert.deepEqual(filterFields(parseFilter(`b in [1, 2]`)), ["b"]);
+    assert.deepEqual(filterFields(parseFilter(`c is null`)), ["c"]);
+    assert.deepEqual(filterFields(parseFilter(`d like "x%"`)), ["d"]);
+    assert.deepEqual(filterFields(parseFilter(`not e`)), ["e"]);
+    assert.deepEqual(filterFields(parseFilter(`f + g * f > h`)), ["f", "g", "h"]);
+    assert.deepEqual(filterFields(parseFilter(`lo < x <= hi`)), ["lo", "x", "hi"]);
+    assert.deepEqual(filterFields(parseFilter(`array_contains(t, v)`)), ["t", "v"]);
+    assert.deepEqual(filterFields(parseFilter(`1 < 2`)), []);
+    assert.deepEqual(filterFields(parseFilter(`true`)), []);
+  });
+
+  it("compileScope - compiles the filter and collects the partitions", () => {
+    const none = compileScope(schema, {});
+    assert.equal(none.filter, undefined);
+    assert.equal(none.partitions, undefined);
+    assert.equal(compileScope(schema, { filter: "" }).filter, undefined);
+    const s = compileScope(schema, { filter: "age > 20", partition_names: ["p1", "p2"] });
+    assert.deepEqual(rows.filter(s.filter!).map((r) => r.id), [2, 3, 9007199254740995n]);
+    assert.deepEqual([...s.partitions!].sort(), ["p1", "p2"]);
+    assert.deepEqual([...compileScope(schema, { partition_names: [] }).partitions!], []);
+  });
+
+  it("schema fields - each scalar type has its static type, JSON is checked per row", () => {
+    const wide: CollectionSchema = {
+      enable_dynamic_field: false,
+      fields: [
+        { name: "id", type: "Int64", is_primary: true },
+        { name: "f", type: "Float" },
+        { name: "i8", type: "Int8" },
+        { name: "s", type: "VarChar", max_length: 8 },
+        { name: "b", type: "Bool" },
+        { name: "j", type: "JSON" },
+      ],
+    };
+    const ok = (t: string): void => assert.doesNotThrow(() => compileFilterText(t, wide), t);
+    const bad = (t: string): void => assert.throws(() => compileFilterText(t, wide), VecbusError, t);
+    ok("f < 1.5");
+    ok("i8 + f > 0");
+    bad(`f == "x"`);
+    bad(`i8 == true`);
+    ok(`s == "x"`);
+    bad("s == 1");
+    bad(`s == true`);
+    ok("b == false");
+    ok("b");
+    bad(`b == "x"`);
+    bad("b == 1");
+    ok(`j == "x"`);
+    ok(`j == 1`);
+    ok(`j`);
+    ok(`j["k"] < 1`);
+    bad("s");
+    bad("f");
+    bad(`s["k"] == 1`);
+    bad(`b[0] == 1`);
+    bad(`id in ["1"]`);
   });
 });
