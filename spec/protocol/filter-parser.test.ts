@@ -321,3 +321,94 @@ describe("filter parser: syntax errors", () => {
     syntaxError("   ", 4, "expected a filter expression");
   });
 });
+
+/** Asserts that parsing `text` fails with exactly this message (position included). */
+function exactError(text: string, position: number, message: string, params?: Record<string, unknown>): void {
+  assert.throws(
+    () => parseFilter(text, params),
+    (err: unknown) => {
+      assert.ok(err instanceof VecbusError, `expected VecbusError, got ${String(err)}`);
+      assert.equal(err.code, "FILTER_SYNTAX");
+      assert.equal(err.message, `filter syntax error at position ${position}: ${message}`);
+      return true;
+    },
+    text,
+  );
+}
+
+describe("filter parser: token types", () => {
+  it("strings - a string whose text is an operator or keyword stays a string value", () => {
+    assert.deepEqual(parseFilter(`name == "not"`), cmp("==", f("name"), lit("not")));
+    assert.deepEqual(parseFilter(`s == "!"`), cmp("==", f("s"), lit("!")));
+    assert.deepEqual(parseFilter(`s == "-"`), cmp("==", f("s"), lit("-")));
+    assert.deepEqual(parseFilter(`s == "("`), cmp("==", f("s"), lit("(")));
+    assert.deepEqual(parseFilter(`array_length(")") == 1`), cmp("==", { kind: "call", fn: "array_length", args: [lit(")")] }, lit(1)));
+    assert.deepEqual(parseFilter(`s in ["]", "-", "[", ")"]`), { kind: "in", operand: f("s"), values: ["]", "-", "[", ")"], negated: false });
+  });
+
+  it("strings - a string in operator position is not an operator", () => {
+    exactError(`a "==" b`, 3, String.raw`expected an operator or end of input, found "\"==\""`);
+    exactError(`a "+" b`, 3, String.raw`expected an operator or end of input, found "\"+\""`);
+    exactError(`a "*" b`, 3, String.raw`expected an operator or end of input, found "\"*\""`);
+    exactError(`a "or" b`, 3, String.raw`expected an operator or end of input, found "\"or\""`);
+    exactError(`(s ")"`, 4, String.raw`expected ")" to close the "(" at position 1, found "\")\""`);
+    exactError(`(s ]`, 4, 'expected ")" to close the "(" at position 1, found "]"');
+    exactError(`a in "["`, 6, String.raw`expected a list like [1, 2] after "in", found "\"[\""`);
+    exactError(`a NOT IN 5`, 10, 'expected a list like [1, 2] after "IN", found "5"');
+  });
+});
+
+describe("filter parser: exact messages", () => {
+  it("ranges - a chain must keep one direction and stop after two comparisons", () => {
+    assert.deepEqual(parseFilter("3 > a >= 2"), { kind: "range", lower: lit(2), lowerOp: "<=", operand: f("a"), upperOp: "<", upper: lit(3) });
+    exactError("10 < age > 5", 10, 'expected "<" or "<=" to continue the range started by "<", found ">"');
+    exactError("10 >= age <= 5", 11, 'expected ">" or ">=" to continue the range started by ">=", found "<="');
+    exactError("a == b == c", 8, 'expected "and" or "or" after a comparison (only ranges like 1 < x <= 2 chain), found "=="');
+    exactError("1 != a < 2", 8, 'expected "and" or "or" after a comparison (only ranges like 1 < x <= 2 chain), found "<"');
+    exactError("1 < a < 2 < 3", 11, 'expected "and" or "or" after a range, found "<"');
+    exactError("3 > a >= 2 != 1", 12, 'expected "and" or "or" after a range, found "!="');
+  });
+
+  it("unary minus - only number literals fold, other literals keep a neg node", () => {
+    assert.deepEqual(parseFilter(`-"a" == x`), cmp("==", { kind: "neg", operand: lit("a") }, f("x")));
+    assert.deepEqual(parseFilter(`-true == x`), cmp("==", { kind: "neg", operand: lit(true) }, f("x")));
+    assert.deepEqual(parseFilter(`-[1] == x`), cmp("==", { kind: "neg", operand: lit([1]) }, f("x")));
+  });
+
+  it("is - only the keyword null may follow is / is not", () => {
+    exactError("a is 5", 6, 'expected "null" after "is", found "5"');
+    exactError("a is true", 6, 'expected "null" after "is", found "true"');
+    exactError(`a is "null"`, 6, String.raw`expected "null" after "is", found "\"null\""`);
+    exactError("a is not 5", 10, 'expected "null" after "is not", found "5"');
+  });
+
+  it("values - a missing value names the token before it when there is one", () => {
+    exactError("a == * 2", 6, 'expected a value after "==", found "*"');
+    exactError(") == 1", 1, 'expected a value, found ")"');
+    exactError("and a", 1, 'expected a value, found "and"');
+  });
+
+  it("calls - $meta is never a function and unknown names list the known ones", () => {
+    exactError("$meta(1)", 6, 'expected an operator or end of input, found "("');
+    exactError(
+      "foo(1) == 2",
+      1,
+      'expected a function name (json_contains, json_contains_all, json_contains_any, array_contains, array_contains_all, array_contains_any, array_length), found "foo"',
+    );
+    exactError("array_length() == 0", 14, "expected 1 argument for array_length, found 0");
+  });
+
+  it("element access - keys are strings or non-negative integers, closed by ]", () => {
+    assert.deepEqual(parseFilter("a[{k}] == 1", { k: 2 }), cmp("==", f("a", 2), lit(1)));
+    exactError("a[{k}] == 1", 3, 'expected a string key or a non-negative integer index inside [ ], found "{k}"', { k: -1 });
+    exactError("a[1 == 1", 5, 'expected "]" to close the element access, found "=="');
+  });
+
+  it("array literals - constants only: numbers after -, booleans, no keywords or stray commas", () => {
+    assert.deepEqual(parseFilter("a in [false, true, FALSE]"), { kind: "in", operand: f("a"), values: [false, true, false], negated: false });
+    exactError(`a in [-"x"]`, 8, String.raw`expected a number after "-", found "\"x\""`);
+    exactError("a in [-x]", 8, 'expected a number after "-", found "x"');
+    exactError("a in [,]", 7, 'expected a constant (number, string, boolean or array) in the array, found ","');
+    exactError("a in [null]", 7, 'expected a constant (number, string, boolean or array) in the array, found "null"');
+  });
+});
