@@ -158,4 +158,57 @@ describe("rankers", () => {
     rejects(() => checkRanker({ strategy: "max" }, 1), /"rrf" or "weighted"/);
     rejects(() => checkRanker("rrf", 1), /ranker must be a map/);
   });
+
+  test("rankers - checkRanker fills in Milvus's defaults for a null or missing ranker, params, k and norm_score", () => {
+    assert.deepEqual(checkRanker(null, 3), { strategy: "rrf", k: 60 });
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: null }, 1), { strategy: "rrf", k: 60 });
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: {} }, 1), { strategy: "rrf", k: 60 });
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: { k: null } }, 1), { strategy: "rrf", k: 60 });
+    assert.deepEqual(checkRanker({ strategy: "Weighted", params: { weights: [0.5], norm_score: null } }, 1), { strategy: "weighted", weights: [0.5], norm_score: true });
+    assert.deepEqual(checkRanker({ strategy: "weighted", params: { weights: [0.5], norm_score: false } }, 1), { strategy: "weighted", weights: [0.5], norm_score: false });
+    assert.deepEqual(checkRanker({ strategy: "weighted", params: { weights: [0.5], norm_score: true } }, 1), { strategy: "weighted", weights: [0.5], norm_score: true });
+  });
+
+  test("rankers - checkRanker accepts k strictly between 0 and 16384 and weights from 0 to 1 inclusive", () => {
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: { k: 1 } }, 1), { strategy: "rrf", k: 1 });
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: { k: 0.5 } }, 1), { strategy: "rrf", k: 0.5 });
+    assert.deepEqual(checkRanker({ strategy: "rrf", params: { k: 16383 } }, 1), { strategy: "rrf", k: 16383 });
+    assert.deepEqual(checkRanker({ strategy: "weighted", params: { weights: [0, 1, 0.25] } }, 3), { strategy: "weighted", weights: [0, 1, 0.25], norm_score: true });
+  });
+
+  test("rankers - checkRanker rejects a bad ranker with INVALID_ARGUMENT and a message naming the parameter and the value", () => {
+    const cases: [unknown, number, string][] = [
+      [[], 1, "ranker must be a map"],
+      [7, 1, "ranker must be a map"],
+      [{ strategy: "rrf", params: "k=10" }, 1, "ranker.params must be a map"],
+      [{ strategy: "rrf", params: [10] }, 1, "ranker.params must be a map"],
+      [{ strategy: 5 }, 1, 'ranker.strategy must be "rrf" or "weighted"; got 5'],
+      [{ strategy: null }, 1, 'ranker.strategy must be "rrf" or "weighted"; got null'],
+      [{ strategy: "sum" }, 1, 'ranker.strategy must be "rrf" or "weighted"; got "sum"'],
+      [{ strategy: "rrf", params: { k: 0 } }, 1, "ranker.params.k must be a number greater than 0 and less than 16384; got 0"],
+      [{ strategy: "rrf", params: { k: -1 } }, 1, "ranker.params.k must be a number greater than 0 and less than 16384; got -1"],
+      [{ strategy: "rrf", params: { k: 16384 } }, 1, "ranker.params.k must be a number greater than 0 and less than 16384; got 16384"],
+      [{ strategy: "rrf", params: { k: 20000 } }, 1, "ranker.params.k must be a number greater than 0 and less than 16384; got 20000"],
+      [{ strategy: "rrf", params: { k: "60" } }, 1, 'ranker.params.k must be a number greater than 0 and less than 16384; got "60"'],
+      [{ strategy: "weighted", params: { weights: [-0.1, 0.5] } }, 2, "ranker.params.weights must be a list of numbers from 0 to 1, one per entry of reqs; got [-0.1,0.5]"],
+      [{ strategy: "weighted", params: { weights: [0.5, 1.01] } }, 2, "ranker.params.weights must be a list of numbers from 0 to 1, one per entry of reqs; got [0.5,1.01]"],
+      [{ strategy: "weighted", params: { weights: ["0.5", 0.5] } }, 2, 'ranker.params.weights must be a list of numbers from 0 to 1, one per entry of reqs; got ["0.5",0.5]'],
+      [{ strategy: "weighted", params: { weights: 0.5 } }, 1, "ranker.params.weights must be a list of numbers from 0 to 1, one per entry of reqs; got 0.5"],
+      [{ strategy: "weighted", params: { weights: [0.2, 0.3, 0.5] } }, 2, "ranker.params.weights has 3 weights but reqs has 2 searches; give one weight per search"],
+      [{ strategy: "weighted", params: { weights: [1], norm_score: "true" } }, 1, 'ranker.params.norm_score must be true or false; got "true"'],
+      [{ strategy: "weighted", params: { weights: [1], norm_score: 1 } }, 1, "ranker.params.norm_score must be true or false; got 1"],
+    ];
+    for (const [raw, reqs, message] of cases) {
+      assert.throws(
+        () => checkRanker(raw, reqs),
+        (e: unknown) => {
+          assert.ok(e instanceof VecbusError, `${JSON.stringify(raw)}: threw ${String(e)}`);
+          assert.equal(e.code, "INVALID_ARGUMENT");
+          assert.equal(e.message, message);
+          return true;
+        },
+        JSON.stringify(raw),
+      );
+    }
+  });
 });
