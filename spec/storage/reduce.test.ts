@@ -9,7 +9,7 @@ import type { Hit } from "../../protocol/api.js";
 import type { GroupBy, SearchRange } from "../../protocol/messages.js";
 import type { MetricType } from "../../protocol/schema.js";
 import { GrowingSegment } from "../../storage/growing-segment.js";
-import { fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../storage/reduce.js";
+import { COUNT_ALL, fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../storage/reduce.js";
 import { near, refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
 import { rng } from "../random.js";
 
@@ -160,6 +160,109 @@ describe("reduce", () => {
         [2, 6],
       ],
     );
+  });
+});
+
+/** A hit of group `g` (the group-by field) at `distance`. */
+const gHit = (id: number, g: number, distance: number): Hit => ({ id, distance, entity: { g } });
+const ids = (groups: Hit[][]) => groups.map((g) => g.map((h) => h.id));
+
+/**
+ * Two first-round replies of 3 shards to a group-by with offset 1, limit 2,
+ * size 2 under L2 (each shard sends its best offset + limit = 3 groups, best
+ * group first, a group's hits best first). The merged ranking, worked out by
+ * hand:
+ *
+ * settled: 4(g4 .05) 1(g1 .10) 11(g1 .12) 5(g5 .20) 25(g5 .25) 2(g2 .30) 14(g4 .35) 3(g3 .40) 26(g5 .45) 6(g6 .50)
+ *   → groups g4 [4, 14], g1 [1, 11], g5 [5, 25]; after the offset [1, 11], [5, 25].
+ *   Shard 0 (best groups g1, g2, g3; its last sent group starts at .40) can
+ *   hold g5 hits only beyond .40, worse than g5's last .25; shard 1 (g4, g5,
+ *   g6, last at .50) can hold g1 hits only beyond .50, worse than g1's .12;
+ *   shard 2 sent fewer than 3 groups, so it has nothing more: no second round.
+ *
+ * open: 4(g4 .05) 1(g1 .10) 5(g5 .20) 2(g2 .21) 3(g3 .22) 25(g5 .25) 14(g4 .35) 26(g5 .45) 6(g6 .50)
+ *   → groups g4 [4, 14], g1 [1], g5 [5, 25]; after the offset [1], [5, 25].
+ *   Shard 0's last sent group starts at .22, so it may hold a g5 hit between
+ *   .22 and .25 that beats 25: ask it for g5. Shard 1 may hold any second g1
+ *   hit (g1 has 1 of 2): ask it for g1. Shard 2 sent 1 group: ask nothing.
+ */
+const firstRound = {
+  settled: [
+    [gHit(1, 1, 0.1), gHit(11, 1, 0.12), gHit(2, 2, 0.3), gHit(3, 3, 0.4)],
+    [gHit(4, 4, 0.05), gHit(14, 4, 0.35), gHit(5, 5, 0.2), gHit(6, 6, 0.5)],
+    [gHit(25, 5, 0.25), gHit(26, 5, 0.45)],
+  ],
+  open: [
+    [gHit(1, 1, 0.1), gHit(2, 2, 0.21), gHit(3, 3, 0.22)],
+    [gHit(4, 4, 0.05), gHit(14, 4, 0.35), gHit(5, 5, 0.2), gHit(6, 6, 0.5)],
+    [gHit(25, 5, 0.25), gHit(26, 5, 0.45)],
+  ],
+};
+const window121: GroupWindow = { key: (h) => h.entity.g, order: hitOrder(false), offset: 1, limit: 2, size: 2 };
+
+describe("reduce - group-by rounds worked out by hand", () => {
+  test("reduce - COUNT_ALL is Milvus's count(*) output field", () => {
+    assert.equal(COUNT_ALL, "count(*)");
+  });
+
+  test("reduce - reduceGroups asks no shard again when no unsent hit can enter a chosen group", () => {
+    const { groups, ask } = reduceGroups(firstRound.settled, window121);
+    assert.deepEqual(ids(groups), [
+      [1, 11],
+      [5, 25],
+    ]);
+    assert.deepEqual(ask, [[], [], []]);
+  });
+
+  test("reduce - reduceGroups asks a full shard for a chosen group it did not send that is short or whose last hit ranks after the shard's last group", () => {
+    const { groups, ask } = reduceGroups(firstRound.open, window121);
+    assert.deepEqual(ids(groups), [[1], [5, 25]]);
+    assert.deepEqual(ask, [[5], [1], []]);
+  });
+
+  test("reduce - fillGroups adds a row once, never a row the first round returned, and drops hits of groups not chosen", () => {
+    const w: GroupWindow = { ...window121, size: 3 };
+    const groups = [[gHit(1, 1, 0.1)], [gHit(5, 5, 0.2), gHit(25, 5, 0.25)]];
+    const extra = [
+      gHit(8, 1, 0.6),
+      gHit(25, 1, 0.15), // row 25 rewritten into g1 between the rounds: it stays where the first round put it
+      gHit(9, 9, 0.05), // g9 was not chosen
+      gHit(7, 5, 0.23),
+      gHit(8, 1, 0.6), // the same row from a second source
+    ];
+    assert.deepEqual(ids(fillGroups(groups, extra, w)), [
+      [1, 8],
+      [5, 7, 25],
+    ]);
+    assert.deepEqual(ids(fillGroups(groups, [], w)), [[1], [5, 25]]);
+  });
+
+  test("reduce - groupedSearch runs a second round only on the shards asked for a group, per query vector, and fills the groups", async () => {
+    const calls: [number, unknown[][] | undefined][] = [];
+    // Query 0 is the "open" case, query 1 the "settled" one.
+    const second: Record<number, Hit[][]> = {
+      0: [[gHit(7, 5, 0.23)], []],
+      1: [[gHit(8, 1, 0.6)], []],
+    };
+    const search = async (shard: number, values?: unknown[][]) => {
+      calls.push([shard, values]);
+      return values ? second[shard] : [firstRound.open[shard], firstRound.settled[shard]];
+    };
+    const got = await groupedSearch(3, search, window121);
+    assert.deepEqual(
+      got.map((q) => q.map((h) => h.id)),
+      [
+        [1, 8, 5, 7],
+        [1, 11, 5, 25],
+      ],
+    );
+    assert.deepEqual(calls, [
+      [0, undefined],
+      [1, undefined],
+      [2, undefined],
+      [0, [[5], []]],
+      [1, [[1], []]],
+    ]);
   });
 });
 
