@@ -6,18 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { optFilter } from "../../protocol/args.js";
-import { formatExpr, formatLiteral, parseFilter, type ArithOp, type CompareOp, type Expr, type LiteralValue, type PathKey } from "../../protocol/filter/index.js";
+import { formatExpr, formatLiteral, parseFilter, type Expr, type LiteralValue } from "../../protocol/filter/index.js";
+import { and, arith, cmp, f, lit, neg, not, or } from "./filter-trees.js";
 import { filterGenerator } from "../reference/filter.js";
 import { rng } from "../random.js";
 
-const f = (name: string, ...path: PathKey[]): Expr => ({ kind: "field", name, path });
-const lit = (value: LiteralValue): Expr => ({ kind: "literal", value });
-const cmp = (op: CompareOp, left: Expr, right: Expr): Expr => ({ kind: "compare", op, left, right });
-const and = (left: Expr, right: Expr): Expr => ({ kind: "logical", op: "and", left, right });
-const or = (left: Expr, right: Expr): Expr => ({ kind: "logical", op: "or", left, right });
-const not = (operand: Expr): Expr => ({ kind: "not", operand });
-const neg = (operand: Expr): Expr => ({ kind: "neg", operand });
-const arith = (op: ArithOp, left: Expr, right: Expr): Expr => ({ kind: "arith", op, left, right });
 const isNull = (operand: Expr, negated = false): Expr => ({ kind: "isNull", operand, negated });
 const like = (operand: Expr, pattern: string): Expr => ({ kind: "like", operand, pattern });
 const inList = (operand: Expr, values: LiteralValue[], negated = false): Expr => ({ kind: "in", operand, values, negated });

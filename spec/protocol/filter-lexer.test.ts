@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { VecbusError } from "../../protocol/errors.js";
 import { tokenize, type Token } from "../../protocol/filter/lexer.js";
+import { filterSyntaxError } from "./filter-trees.js";
 
 /** Asserts that tokenizing `src` fails with exactly this message (position included). */
-function lexError(src: string, position: number, message: string): void {
-  assert.throws(
-    () => tokenize(src),
-    (err: unknown) => {
-      assert.ok(err instanceof VecbusError, `expected VecbusError, got ${String(err)}`);
-      assert.equal(err.code, "FILTER_SYNTAX");
-      assert.equal(err.message, `filter syntax error at position ${position}: ${message}`);
-      return true;
-    },
-    src,
-  );
-}
+const lexError = (src: string, position: number, message: string): void => filterSyntaxError(() => tokenize(src), src, position, message);
 
 const eof = (pos: number): Token => ({ type: "eof", value: null, pos, text: "" });
 

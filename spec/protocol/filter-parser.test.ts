@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { VecbusError } from "../../protocol/errors.js";
-import { formatExpr, parseFilter, type CompareOp, type Expr, type LiteralValue, type PathKey } from "../../protocol/filter/index.js";
+import { formatExpr, parseFilter, type Expr, type LiteralValue } from "../../protocol/filter/index.js";
+import { and, arith, cmp, f, filterSyntaxError, lit, not, or } from "./filter-trees.js";
 
-const f = (name: string, ...path: PathKey[]): Expr => ({ kind: "field", name, path });
-const lit = (value: LiteralValue): Expr => ({ kind: "literal", value });
-const cmp = (op: CompareOp, left: Expr, right: Expr): Expr => ({ kind: "compare", op, left, right });
-const and = (left: Expr, right: Expr): Expr => ({ kind: "logical", op: "and", left, right });
-const or = (left: Expr, right: Expr): Expr => ({ kind: "logical", op: "or", left, right });
-const not = (operand: Expr): Expr => ({ kind: "not", operand });
-const arith = (op: "+" | "-" | "*" | "/" | "%" | "**", left: Expr, right: Expr): Expr => ({ kind: "arith", op, left, right });
 
 /** The literal on the right of `x == <text>`. */
 const valueOf = (text: string, params?: Record<string, unknown>): LiteralValue => {
@@ -323,18 +317,8 @@ describe("filter parser: syntax errors", () => {
 });
 
 /** Asserts that parsing `text` fails with exactly this message (position included). */
-function exactError(text: string, position: number, message: string, params?: Record<string, unknown>): void {
-  assert.throws(
-    () => parseFilter(text, params),
-    (err: unknown) => {
-      assert.ok(err instanceof VecbusError, `expected VecbusError, got ${String(err)}`);
-      assert.equal(err.code, "FILTER_SYNTAX");
-      assert.equal(err.message, `filter syntax error at position ${position}: ${message}`);
-      return true;
-    },
-    text,
-  );
-}
+const exactError = (text: string, position: number, message: string, params?: Record<string, unknown>): void =>
+  filterSyntaxError(() => parseFilter(text, params), text, position, message);
 
 describe("filter parser: token types", () => {
   it("strings - a string whose text is an operator or keyword stays a string value", () => {
