@@ -7,6 +7,19 @@ import type { AliasMeta } from "./messages.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
 
+/** How long the proxy waits for a shard that is between owners (restart, failover) before SHARD_NOT_READY. */
+export const SHARD_RETRY_MS = 20_000;
+/** One proxy-to-shard attempt: longer than the session TTL, so an owner that died mid-request is known dead by then. */
+export const SHARD_ATTEMPT_MS = 10_000;
+/**
+ * How long a client waits for a reply by default: above the proxy's worst
+ * case (its retry window plus a last attempt), so the client never gives up
+ * with a bare TIMEOUT while the proxy is still working towards an answer.
+ */
+export const CLIENT_TIMEOUT_MS = SHARD_RETRY_MS + SHARD_ATTEMPT_MS + 15_000;
+/** load_collection's `timeout` (seconds) when none is given, as pymilvus. */
+export const LOAD_TIMEOUT_DEFAULT_S = 60;
+
 export const API_METHODS = [
   "create_collection",
   "drop_collection",

@@ -2,16 +2,17 @@
 // pymilvus MilvusClient, so examples translate line by line; each method is one
 // NATS request to <prefix>.api.v1.<method>.
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ApiMethod, ApiReplies } from "../protocol/api.js";
+import { CLIENT_TIMEOUT_MS, LOAD_TIMEOUT_DEFAULT_S, type ApiMethod, type ApiReplies } from "../protocol/api.js";
 import type { ConsistencyLevel } from "../protocol/collection.js";
 import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import { closeConnection, connectNats } from "./context.js";
-import { DEFAULT_TIMEOUT_MS, request } from "./rpc.js";
+import { request } from "./rpc.js";
 
 export interface ClientOptions {
   prefix?: string;
+  /** How long a call waits for its reply; load_collection waits its `timeout` longer. */
   timeoutMs?: number;
 }
 
@@ -64,7 +65,7 @@ export class VecbusClient {
     opts: ClientOptions = {},
   ) {
     this.names = new Names(opts.prefix ?? DEFAULT_PREFIX);
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = opts.timeoutMs ?? CLIENT_TIMEOUT_MS;
   }
 
   static async connect(url = "nats://127.0.0.1:4222", opts: ClientOptions = {}): Promise<VecbusClient> {
@@ -76,9 +77,9 @@ export class VecbusClient {
    * The client remembers its newest write's timestamp and sends it with
    * every read as `guarantee_timestamp`, which Session consistency waits for.
    */
-  async call<M extends ApiMethod>(method: M, args: Record<string, unknown> = {}): Promise<ApiReplies[M]> {
+  async call<M extends ApiMethod>(method: M, args: Record<string, unknown> = {}, timeoutMs = this.timeoutMs): Promise<ApiReplies[M]> {
     const body = READS.has(method) && args.guarantee_timestamp === undefined && this.sessionTs > 0n ? { ...args, guarantee_timestamp: this.sessionTs } : args;
-    const reply = await request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), body, this.timeoutMs);
+    const reply = await request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), body, timeoutMs);
     const ts = (reply as { timestamp?: unknown } | null)?.timestamp;
     if (WRITES.has(method) && (typeof ts === "bigint" || typeof ts === "number") && BigInt(ts) > this.sessionTs) this.sessionTs = BigInt(ts);
     return reply;
@@ -107,8 +108,10 @@ export class VecbusClient {
   }
 
   /** Resolves once every placed segment is loaded on a query node (or after `timeout` seconds with TIMEOUT). */
+  /** The proxy answers only once loaded or after `timeout` seconds, so the client waits that much longer than for other calls. */
   load_collection(args: { collection_name: string; timeout?: number }) {
-    return this.call("load_collection", args);
+    const wait = typeof args.timeout === "number" && args.timeout > 0 ? args.timeout : LOAD_TIMEOUT_DEFAULT_S;
+    return this.call("load_collection", args, this.timeoutMs + wait * 1000);
   }
 
   release_collection(args: { collection_name: string }) {

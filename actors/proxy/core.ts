@@ -15,9 +15,9 @@ import { refuseWithPartitionKey } from "./ddl.js";
 import { requireLoaded } from "./load.js";
 
 export interface ProxyOptions {
-  /** How long a request waits for a shard that is between owners (restart, failover). */
+  /** protocol/api.ts SHARD_RETRY_MS, shorter in tests. */
   shardRetryMs: number;
-  /** One attempt's timeout: longer than the session TTL, so an owner that died mid-request is known dead by then. */
+  /** protocol/api.ts SHARD_ATTEMPT_MS, shorter in tests. */
   shardAttemptMs: number;
 }
 

@@ -4,13 +4,12 @@
 import type { Args } from "../../protocol/args.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { LoadState } from "../../protocol/api.js";
+import { LOAD_TIMEOUT_DEFAULT_S, type LoadState } from "../../protocol/api.js";
 import type { Placement } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import type { ProxyCore } from "./core.js";
 
 const LOAD_POLL_MS = 200;
-const LOAD_TIMEOUT_DEFAULT_S = 60;
 
 /** Waits until every placed segment is loaded, as MilvusClient.load_collection does, up to `timeout` seconds. */
 export async function loadCollection(core: ProxyCore, args: Args): Promise<LoadState> {

@@ -6,7 +6,7 @@
 //
 // Takes: the public API (ApiMethod + a msgpack map). Sends: CoordinatorMsg, ShardMsg.
 import { match } from "ts-pattern";
-import { isApiMethod, type ApiMethod, type ApiReplies } from "../../protocol/api.js";
+import { isApiMethod, SHARD_ATTEMPT_MS, SHARD_RETRY_MS, type ApiMethod, type ApiReplies } from "../../protocol/api.js";
 import type { Args } from "../../protocol/args.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { decodeMap } from "../../runtime/codec.js";
@@ -34,7 +34,7 @@ export class Proxy {
   constructor(
     private readonly ctx: ActorContext,
     readonly nodeId: string,
-    opts: ProxyOptions = { shardRetryMs: 20_000, shardAttemptMs: 10_000 },
+    opts: ProxyOptions = { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS },
   ) {
     this.session = new Session(ctx.sessions, "proxy", nodeId, ctx.log);
     this.core = new ProxyCore(ctx, opts);

@@ -14,7 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Row } from "../../protocol/rows.js";
-import type { VecbusClient } from "../../runtime/client.js";
+import { VecbusClient } from "../../runtime/client.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
@@ -63,6 +63,13 @@ describe("load and release", () => {
       await eventually("the second segment placed and not loaded", async () => (await c.get_load_state({ collection_name: C })).state === "Loading");
       assert.deepEqual(await c.get_load_state({ collection_name: C }), { state: "Loading", progress: 75 });
       await rejectsWith(c.load_collection({ collection_name: C, timeout: 1 }), "TIMEOUT", /still loading \(75%\) after 1 s/);
+      // A client whose own timeout is shorter than the load's still hears the proxy's answer: it waits the load's timeout longer.
+      const impatient = await VecbusClient.connect(env.nats.url, { timeoutMs: 500 });
+      try {
+        await rejectsWith(impatient.load_collection({ collection_name: C, timeout: 2 }), "TIMEOUT", /still loading \(75%\) after 2 s/);
+      } finally {
+        await impatient.close();
+      }
       assert.deepEqual(await c.get_load_state({ collection_name: C }), { state: "Loading", progress: 75 });
       // Meanwhile the shard owner serves the segment the query node lacks.
       assert.equal(await count(c), 400);
