@@ -37,6 +37,7 @@ import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type Dat
 
 import type { Row } from "../protocol/rows.js";
 import type { Scope } from "./segment.js";
+import { likeMatcher } from "./like-pattern.js";
 
 export type RowPredicate = (row: Row) => boolean;
 
@@ -232,13 +233,13 @@ class Compiler {
       case "like": {
         const x = this.compile(e.operand);
         requireType(x, e.operand, ["string"], "like needs a string");
-        const re = likeRegExp(e.pattern);
+        const like = likeMatcher(e.pattern);
         const xr = x.run;
         return {
           type: "bool",
           run: (row) => {
             const v = xr(row);
-            return typeof v === "string" && re.test(v);
+            return typeof v === "string" && like(v);
           },
         };
       }
@@ -466,26 +467,4 @@ function membership(values: LiteralValue[]): (v: unknown) => boolean {
     if (typeof v === "bigint") return values.some((e) => isNumeric(e) && order(v, e) === 0);
     return Array.isArray(v) && arrays.some((e) => deepEqual(v, e));
   };
-}
-
-/** `%` any run, `_` one character; `\%`, `\_` and `\\` stand for themselves. */
-function likeRegExp(pattern: string): RegExp {
-  let src = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\" && i + 1 < pattern.length) {
-      src += escapeRegExp(pattern[++i]);
-    } else if (c === "%") {
-      src += "[^]*";
-    } else if (c === "_") {
-      src += "[^]";
-    } else {
-      src += escapeRegExp(c);
-    }
-  }
-  return new RegExp(`^${src}$`, "u");
-}
-
-function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? "\\" + c : c;
 }

@@ -459,7 +459,7 @@ function refStr(e: Str, row: Row): unknown {
 }
 
 /** Backtracking LIKE over code points, independent of the RegExp translation. */
-function refLike(value: string, pattern: string): boolean {
+export function refLike(value: string, pattern: string): boolean {
   type Item = { any: true } | { one: true } | { ch: string };
   const items: Item[] = [];
   const p = Array.from(pattern);
