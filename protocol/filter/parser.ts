@@ -16,16 +16,53 @@ import {
   type RangeOp,
 } from "./ast.js";
 import { describeToken, syntaxError, tokenize, type Keyword, type Punct, type Token } from "./lexer.js";
+import { limit, limitText } from "../limits.js";
 
 const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(["==", "!=", "<", "<=", ">", ">="]);
 const FUNCTION_NAMES = Object.keys(FUNCTION_ARITY) as FunctionName[];
 
 export function parse(text: string, params?: Record<string, unknown>): Expr {
+  if (text.length > limit("filterLength")) {
+    throw syntaxError(limit("filterLength") + 1, `expected ${limitText("filterLength")}, found ${text.length}`);
+  }
   return new Parser(tokenize(text), params).parseFilter();
 }
 
+/** The nodes below an expression node, for its depth. */
+function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case "logical":
+    case "arith":
+    case "compare":
+      return [e.left, e.right];
+    case "range":
+      return [e.lower, e.operand, e.upper];
+    case "not":
+    case "neg":
+    case "in":
+    case "like":
+    case "isNull":
+      return [e.operand];
+    case "call":
+      return e.args;
+    case "literal":
+    case "field":
+      return [];
+  }
+}
+
+/**
+ * Recursive descent with two depth checks, so that neither the parser nor
+ * anything walking the tree later (evaluator, printer) can run out of stack:
+ * `nesting` counts the parser's own recursion (parentheses, unary operators,
+ * `**`, nested arrays, call arguments), and every node built records its
+ * depth, which catches the long and/or and arithmetic chains the loops build
+ * without recursing.
+ */
 class Parser {
   private i = 0;
+  private nesting = 0;
+  private readonly depths = new Map<Expr, number>();
 
   constructor(
     private readonly tokens: Token[],
@@ -68,11 +105,34 @@ class Parser {
     throw syntaxError(t.pos, `expected "${p}" ${context}, found ${describeToken(t)}`);
   }
 
+  private tooDeep(pos: number): never {
+    throw syntaxError(pos, `expected ${limitText("filterDepth")}, found more; use \`in [...]\` for long lists of alternatives`);
+  }
+
+  /** Records the depth of a node built at `pos` and returns it. */
+  private node<E extends Expr>(e: E, pos: number): E {
+    let depth = 0;
+    for (const c of children(e)) depth = Math.max(depth, this.depths.get(c) ?? 1);
+    if (depth + 1 > limit("filterDepth")) this.tooDeep(pos);
+    this.depths.set(e, depth + 1);
+    return e;
+  }
+
+  /** Runs one level of the parser's recursion. */
+  private nested<T>(pos: number, parse: () => T): T {
+    if (++this.nesting > limit("filterDepth")) this.tooDeep(pos);
+    try {
+      return parse();
+    } finally {
+      this.nesting--;
+    }
+  }
+
   private parseOr(): Expr {
     let left = this.parseAnd();
     while (this.isKeyword("or") || this.isPunct("||")) {
-      this.next();
-      left = { kind: "logical", op: "or", left, right: this.parseAnd() };
+      const op = this.next();
+      left = this.node({ kind: "logical", op: "or", left, right: this.parseAnd() }, op.pos);
     }
     return left;
   }
@@ -80,8 +140,8 @@ class Parser {
   private parseAnd(): Expr {
     let left = this.parseComparison();
     while (this.isKeyword("and") || this.isPunct("&&")) {
-      this.next();
-      left = { kind: "logical", op: "and", left, right: this.parseComparison() };
+      const op = this.next();
+      left = this.node({ kind: "logical", op: "and", left, right: this.parseComparison() }, op.pos);
     }
     return left;
   }
@@ -98,7 +158,7 @@ class Parser {
     this.next();
     const second = this.parseIn();
     const op2 = this.compareOp();
-    if (!op2) return { kind: "compare", op: op1.value as CompareOp, left: first, right: second };
+    if (!op2) return this.node({ kind: "compare", op: op1.value as CompareOp, left: first, right: second }, op1.pos);
 
     const ascending = (op: string): op is RangeOp => op === "<" || op === "<=";
     const descending = (op: string): boolean => op === ">" || op === ">=";
@@ -118,7 +178,7 @@ class Parser {
     }
     const extra = this.compareOp();
     if (extra) throw syntaxError(extra.pos, `expected "and" or "or" after a range, found "${extra.value}"`);
-    return range;
+    return this.node(range, op2.pos);
   }
 
   private parseIn(): Expr {
@@ -140,14 +200,15 @@ class Parser {
     } else {
       throw syntaxError(t.pos, `expected a list like [1, 2] after "${inToken.text}", found ${describeToken(t)}`);
     }
-    return { kind: "in", operand, values, negated };
+    if (values.length > limit("filterInList")) throw syntaxError(t.pos, `expected ${limitText("filterInList")}, found ${values.length}`);
+    return this.node({ kind: "in", operand, values, negated }, inToken.pos);
   }
 
   private parseAdditive(): Expr {
     let left = this.parseMultiplicative();
     for (let t = this.peek(); t.type === "punct" && (t.value === "+" || t.value === "-"); t = this.peek()) {
       this.next();
-      left = { kind: "arith", op: t.value, left, right: this.parseMultiplicative() };
+      left = this.node({ kind: "arith", op: t.value, left, right: this.parseMultiplicative() }, t.pos);
     }
     return left;
   }
@@ -156,24 +217,24 @@ class Parser {
     let left = this.parseUnary();
     for (let t = this.peek(); t.type === "punct" && (t.value === "*" || t.value === "/" || t.value === "%"); t = this.peek()) {
       this.next();
-      left = { kind: "arith", op: t.value, left, right: this.parseUnary() };
+      left = this.node({ kind: "arith", op: t.value, left, right: this.parseUnary() }, t.pos);
     }
     return left;
   }
 
   private parseUnary(): Expr {
     if (this.isKeyword("not") || this.isPunct("!")) {
-      this.next();
-      return { kind: "not", operand: this.parseUnary() };
+      const op = this.next();
+      return this.node({ kind: "not", operand: this.nested(op.pos, () => this.parseUnary()) }, op.pos);
     }
     if (this.isPunct("-")) {
-      this.next();
-      const operand = this.parseUnary();
+      const op = this.next();
+      const operand = this.nested(op.pos, () => this.parseUnary());
       // Folding keeps `-5` a literal, so it is allowed wherever constants are required.
       if (operand.kind === "literal" && (typeof operand.value === "number" || typeof operand.value === "bigint")) {
         return { kind: "literal", value: -operand.value };
       }
-      return { kind: "neg", operand };
+      return this.node({ kind: "neg", operand }, op.pos);
     }
     return this.parsePower();
   }
@@ -181,8 +242,8 @@ class Parser {
   private parsePower(): Expr {
     const base = this.parsePostfix();
     if (!this.isPunct("**")) return base;
-    this.next();
-    return { kind: "arith", op: "**", left: base, right: this.parseUnary() };
+    const op = this.next();
+    return this.node({ kind: "arith", op: "**", left: base, right: this.nested(op.pos, () => this.parseUnary()) }, op.pos);
   }
 
   private parsePostfix(): Expr {
@@ -194,7 +255,7 @@ class Parser {
       if (typeof pattern !== "string") {
         throw syntaxError(t.pos, `expected a string pattern after "${likeToken.text}", found ${describeToken(t)}`);
       }
-      return { kind: "like", operand, pattern };
+      return this.node({ kind: "like", operand, pattern }, likeToken.pos);
     }
     if (this.isKeyword("is")) {
       this.next();
@@ -204,7 +265,7 @@ class Parser {
       if (t.type !== "keyword" || t.value !== "null") {
         throw syntaxError(t.pos, `expected "null" after "is${negated ? " not" : ""}", found ${describeToken(t)}`);
       }
-      return { kind: "isNull", operand, negated };
+      return this.node({ kind: "isNull", operand, negated }, t.pos);
     }
     return operand;
   }
@@ -229,7 +290,7 @@ class Parser {
         if (t.value === "[") return { kind: "literal", value: this.parseArrayLiteral() };
         if (t.value === "(") {
           this.next();
-          const inner = this.parseOr();
+          const inner = this.nested(t.pos, () => this.parseOr());
           this.expectPunct(")", `to close the "(" at position ${t.pos}`);
           return inner;
         }
@@ -254,7 +315,7 @@ class Parser {
     const args: Expr[] = [];
     if (!this.isPunct(")")) {
       for (;;) {
-        args.push(this.parseOr());
+        args.push(this.nested(nameToken.pos, () => this.parseOr()));
         if (!this.isPunct(",")) break;
         this.next();
       }
@@ -264,7 +325,7 @@ class Parser {
     if (args.length !== arity) {
       throw syntaxError(close.pos, `expected ${arity} argument${arity === 1 ? "" : "s"} for ${name}, found ${args.length}`);
     }
-    return { kind: "call", fn: name, args };
+    return this.node({ kind: "call", fn: name, args }, nameToken.pos);
   }
 
   private parsePath(): PathKey[] {
@@ -304,7 +365,7 @@ class Parser {
       if (n.type !== "number") throw syntaxError(n.pos, `expected a number after "-", found ${describeToken(n)}`);
       return -n.value;
     }
-    if (t.type === "punct" && t.value === "[") return this.parseArrayLiteral();
+    if (t.type === "punct" && t.value === "[") return this.nested(t.pos, () => this.parseArrayLiteral());
     this.next();
     switch (t.type) {
       case "number":
@@ -322,14 +383,17 @@ class Parser {
     if (!this.params || !Object.hasOwn(this.params, t.value)) {
       throw syntaxError(t.pos, `expected a value for template {${t.value}} in the params, found none`);
     }
-    const convert = (v: unknown): LiteralValue => {
+    const convert = (v: unknown, depth: number): LiteralValue => {
       if (typeof v === "string" || typeof v === "boolean") return v;
       if (typeof v === "number" && Number.isFinite(v)) return v;
       if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
-      if (Array.isArray(v)) return v.map(convert);
+      if (Array.isArray(v)) {
+        if (depth > limit("filterDepth")) this.tooDeep(t.pos);
+        return v.map((x) => convert(x, depth + 1));
+      }
       const found = v === null ? "null" : typeof v === "number" ? String(v) : `a value of type ${typeof v}`;
       throw syntaxError(t.pos, `expected a number, string, boolean or array for template {${t.value}}, found ${found}`);
     };
-    return convert(this.params[t.value]);
+    return convert(this.params[t.value], this.nesting + 1);
   }
 }
