@@ -24,6 +24,7 @@
 
 import { VecbusError } from "../protocol/errors.js";
 import {
+  exprChildren,
   formatExpr,
   parseFilter,
   type ArithOp,
@@ -76,32 +77,8 @@ export function compileScope(schema: CollectionSchema, scope: { filter?: string;
 export function filterFields(expr: Expr): string[] {
   const names = new Set<string>();
   const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case "literal":
-        return;
-      case "field":
-        names.add(e.name);
-        return;
-      case "call":
-        e.args.forEach(visit);
-        return;
-      case "range":
-        [e.lower, e.operand, e.upper].forEach(visit);
-        return;
-      case "arith":
-      case "compare":
-      case "logical":
-        visit(e.left);
-        visit(e.right);
-        return;
-      case "neg":
-      case "not":
-      case "in":
-      case "like":
-      case "isNull":
-        visit(e.operand);
-        return;
-    }
+    if (e.kind === "field") names.add(e.name);
+    exprChildren(e).forEach(visit);
   };
   visit(expr);
   return [...names];

@@ -135,6 +135,29 @@ const PREC = {
   primary: 10,
 } as const;
 
+/** The expressions directly below a node, in source order. */
+export function exprChildren(e: Expr): Expr[] {
+  switch (e.kind) {
+    case "logical":
+    case "arith":
+    case "compare":
+      return [e.left, e.right];
+    case "range":
+      return [e.lower, e.operand, e.upper];
+    case "not":
+    case "neg":
+    case "in":
+    case "like":
+    case "isNull":
+      return [e.operand];
+    case "call":
+      return e.args;
+    case "literal":
+    case "field":
+      return [];
+  }
+}
+
 /** Renders an expression as filter text that parses back to the same tree. */
 export function formatExpr(expr: Expr): string {
   return format(expr, 0);

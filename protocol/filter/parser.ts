@@ -7,6 +7,7 @@
 
 import {
   FUNCTION_ARITY,
+  exprChildren,
   formatLiteral,
   type CompareOp,
   type Expr,
@@ -26,29 +27,6 @@ export function parse(text: string, params?: Record<string, unknown>): Expr {
     throw syntaxError(limit("filterLength") + 1, `expected ${limitText("filterLength")}, found ${text.length}`);
   }
   return new Parser(tokenize(text), params).parseFilter();
-}
-
-/** The nodes below an expression node, for its depth. */
-function children(e: Expr): Expr[] {
-  switch (e.kind) {
-    case "logical":
-    case "arith":
-    case "compare":
-      return [e.left, e.right];
-    case "range":
-      return [e.lower, e.operand, e.upper];
-    case "not":
-    case "neg":
-    case "in":
-    case "like":
-    case "isNull":
-      return [e.operand];
-    case "call":
-      return e.args;
-    case "literal":
-    case "field":
-      return [];
-  }
 }
 
 /**
@@ -112,7 +90,7 @@ class Parser {
   /** Records the depth of a node built at `pos` and returns it. */
   private node<E extends Expr>(e: E, pos: number): E {
     let depth = 0;
-    for (const c of children(e)) depth = Math.max(depth, this.depths.get(c) ?? 1);
+    for (const c of exprChildren(e)) depth = Math.max(depth, this.depths.get(c) ?? 1);
     if (depth + 1 > limit("filterDepth")) this.tooDeep(pos);
     this.depths.set(e, depth + 1);
     return e;
