@@ -17,8 +17,10 @@ export const SHARD_ATTEMPT_MS = 10_000;
  * with a bare TIMEOUT while the proxy is still working towards an answer.
  */
 export const CLIENT_TIMEOUT_MS = SHARD_RETRY_MS + SHARD_ATTEMPT_MS + 15_000;
-/** load_collection's `timeout` (seconds) when none is given, as pymilvus. */
-export const LOAD_TIMEOUT_DEFAULT_S = 60;
+/** load_collection's `timeout` in seconds: as given when positive, else 60 as pymilvus. */
+export function loadTimeoutS(timeout: unknown): number {
+  return typeof timeout === "number" && timeout > 0 ? timeout : 60;
+}
 
 export const API_METHODS = [
   "create_collection",

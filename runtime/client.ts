@@ -2,7 +2,7 @@
 // pymilvus MilvusClient, so examples translate line by line; each method is one
 // NATS request to <prefix>.api.v1.<method>.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CLIENT_TIMEOUT_MS, LOAD_TIMEOUT_DEFAULT_S, type ApiMethod, type ApiReplies } from "../protocol/api.js";
+import { CLIENT_TIMEOUT_MS, loadTimeoutS, type ApiMethod, type ApiReplies } from "../protocol/api.js";
 import type { ConsistencyLevel } from "../protocol/collection.js";
 import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
@@ -107,11 +107,13 @@ export class VecbusClient {
     return this.call("create_collection", args);
   }
 
-  /** Resolves once every placed segment is loaded on a query node (or after `timeout` seconds with TIMEOUT). */
-  /** The proxy answers only once loaded or after `timeout` seconds, so the client waits that much longer than for other calls. */
+  /**
+   * Resolves once every placed segment is loaded on a query node (or after
+   * `timeout` seconds with TIMEOUT); the proxy answers only then, so the
+   * client waits that much longer than for other calls.
+   */
   load_collection(args: { collection_name: string; timeout?: number }) {
-    const wait = typeof args.timeout === "number" && args.timeout > 0 ? args.timeout : LOAD_TIMEOUT_DEFAULT_S;
-    return this.call("load_collection", args, this.timeoutMs + wait * 1000);
+    return this.call("load_collection", args, this.timeoutMs + loadTimeoutS(args.timeout) * 1000);
   }
 
   release_collection(args: { collection_name: string }) {

@@ -4,7 +4,7 @@
 import type { Args } from "../../protocol/args.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { LOAD_TIMEOUT_DEFAULT_S, type LoadState } from "../../protocol/api.js";
+import { loadTimeoutS, type LoadState } from "../../protocol/api.js";
 import type { Placement } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import type { ProxyCore } from "./core.js";
@@ -14,7 +14,7 @@ const LOAD_POLL_MS = 200;
 /** Waits until every placed segment is loaded, as MilvusClient.load_collection does, up to `timeout` seconds. */
 export async function loadCollection(core: ProxyCore, args: Args): Promise<LoadState> {
   const meta = await core.collection(args);
-  const timeout = typeof args.timeout === "number" && args.timeout > 0 ? args.timeout : LOAD_TIMEOUT_DEFAULT_S;
+  const timeout = loadTimeoutS(args.timeout);
   await core.coordinator({ kind: "load_collection", collection_name: meta.name });
   const deadline = Date.now() + timeout * 1000;
   for (;;) {

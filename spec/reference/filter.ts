@@ -458,7 +458,7 @@ function refStr(e: Str, row: Row): unknown {
   return e.k === "lit" ? e.v : e.k === "name" ? row.name : refLookup(row, e.ref);
 }
 
-/** Backtracking LIKE over code points, independent of the RegExp translation. */
+/** Memoised LIKE over code points, independent of storage/like-pattern.ts. */
 export function refLike(value: string, pattern: string): boolean {
   type Item = { any: true } | { one: true } | { ch: string };
   const items: Item[] = [];
