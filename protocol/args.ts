@@ -2,7 +2,7 @@
 // INVALID_ARGUMENT naming the field, so handlers never see an unchecked value.
 import { VecbusError } from "./errors.js";
 import { formatExpr } from "./filter/ast.js";
-import { parseFilter } from "./filter/index.js";
+import { checkFilterLength, parseFilter } from "./filter/index.js";
 
 export type Args = Record<string, unknown>;
 
@@ -48,6 +48,7 @@ export function optBool(args: Args, name: string, dflt: boolean): boolean {
 export function optFilter(args: Args): string | undefined {
   const f = optString(args, "filter") ?? optString(args, "expr");
   if (!f || f.trim() === "") return undefined;
+  checkFilterLength(f);
   const params = args.filter_params ?? args.expr_params;
   if (params === undefined || params === null) return f;
   if (typeof params !== "object" || Array.isArray(params)) throw new VecbusError("INVALID_ARGUMENT", "filter_params must be a map of template name to value");

@@ -1,6 +1,8 @@
 import type { Expr } from "./ast.js";
 import { parse } from "./parser.js";
 
+export { checkFilterLength } from "./parser.js";
+
 export * from "./ast.js";
 
 /**

@@ -23,10 +23,18 @@ const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(["==", "!=", "<", "<
 const FUNCTION_NAMES = Object.keys(FUNCTION_ARITY) as FunctionName[];
 
 export function parse(text: string, params?: Record<string, unknown>): Expr {
+  return new Parser(tokenize(text), params).parseFilter();
+}
+
+/**
+ * The length bound of a filter as a client wrote it. Not part of `parse`: the
+ * proxy fills `{templates}` in and sends the printed filter on, which may be
+ * far longer (an `in` list of 65536 values) and is bounded by its parts.
+ */
+export function checkFilterLength(text: string): void {
   if (text.length > limit("filterLength")) {
     throw syntaxError(limit("filterLength") + 1, `expected ${limitText("filterLength")}, found ${text.length}`);
   }
-  return new Parser(tokenize(text), params).parseFilter();
 }
 
 /**

@@ -11,6 +11,7 @@ import { formatExpr, parseFilter } from "../../protocol/filter/index.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
 import { compileFilterText } from "../../storage/filter-eval.js";
 import { VecbusError } from "../../protocol/errors.js";
+import { optFilter } from "../../protocol/args.js";
 
 const schema: CollectionSchema = {
   enable_dynamic_field: true,
@@ -33,6 +34,7 @@ describe("filter limits", () => {
   it("filter limits - deep nesting of every kind is FILTER_SYNTAX naming VECBUS_FILTER_MAX_DEPTH, not a stack overflow", () => {
     refused("(".repeat(5000) + "age == 1" + ")".repeat(5000), "VECBUS_FILTER_MAX_DEPTH");
     refused("!".repeat(60_000) + "true", "VECBUS_FILTER_MAX_DEPTH");
+    refused("!".repeat(100_000) + "true", "VECBUS_FILTER_MAX_DEPTH");
     refused("-".repeat(5000) + "age > 0", "VECBUS_FILTER_MAX_DEPTH");
     refused(Array.from({ length: 2000 }, (_, i) => `age == ${i}`).join(" and "), "VECBUS_FILTER_MAX_DEPTH");
     refused("age == " + Array.from({ length: 3000 }, () => "1").join(" + "), "VECBUS_FILTER_MAX_DEPTH");
@@ -54,16 +56,25 @@ describe("filter limits", () => {
     assert.equal(compileFilterText(parens, schema)({ id: 1, age: 3, vec: [0, 0] }), true);
   });
 
-  it("filter limits - text over 65536 characters is FILTER_SYNTAX naming VECBUS_FILTER_MAX_LENGTH", () => {
+  it("filter limits - a request's filter over 65536 characters is FILTER_SYNTAX naming VECBUS_FILTER_MAX_LENGTH", () => {
     const pad = (n: number) => `age == 1${" ".repeat(n - 8)}`;
     assert.equal(pad(65_536).length, 65_536);
-    assert.doesNotThrow(() => parseFilter(pad(65_536)));
-    refused(pad(65_537), "VECBUS_FILTER_MAX_LENGTH");
+    assert.equal(optFilter({ filter: pad(65_536) }), pad(65_536));
+    for (const field of ["filter", "expr"]) {
+      assert.throws(
+        () => optFilter({ [field]: pad(65_537) }),
+        (e: unknown) => e instanceof VecbusError && e.code === "FILTER_SYNTAX" && e.message.includes("(VECBUS_FILTER_MAX_LENGTH)"),
+      );
+    }
   });
 
   it("filter limits - an in list holds at most 65536 values, written out or from a template", () => {
     const values = (n: number) => Array.from({ length: n }, (_, i) => i);
     assert.doesNotThrow(() => parseFilter("id in {ids}", { ids: values(65_536) }));
+    // The proxy sends the filter on printed with its template filled in, far over the length bound: the shard parses it.
+    const printed = optFilter({ filter: "id in {ids}", filter_params: { ids: values(65_536) } })!;
+    assert.ok(printed.length > 65_536);
+    assert.equal(compileFilterText(printed, schema)({ id: 65_535, age: 0, vec: [0, 0] }), true);
     refused("id in {ids}", "VECBUS_FILTER_MAX_IN", { ids: values(65_537) });
     // Written out, 65537 values need more than 65536 characters; with a raised
     // length limit the list bound would still hold (same check, same message).
