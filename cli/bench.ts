@@ -11,6 +11,7 @@ import { distanceFn, largerIsCloser } from "../storage/distance.js";
 import { hitOrder } from "../storage/reduce.js";
 import { TopK } from "../storage/topk.js";
 import { startCluster } from "./cluster.js";
+import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { alive, freePort, startNatsServer } from "./nats-server.js";
 import { progress } from "./progress.js";
 
@@ -147,7 +148,7 @@ async function startTarget(opts: BenchOptions): Promise<Target> {
   const remove = () => fs.rmSync(dir, { recursive: true, force: true });
   if (!opts.restart) {
     const nats = await startNatsServer({ dataDir: dir });
-    const cluster = await startCluster({ natsUrl: nats.url, nodeId: "bench", cacheDir: path.join(dir, "query-cache") });
+    const cluster = await startCluster({ natsUrl: nats.url, nodeId: "bench", cacheDir: path.join(dir, "query-cache"), credentials: nats.actorCredentials(DEFAULT_PREFIX) });
     return {
       url: nats.url,
       stop: async () => {

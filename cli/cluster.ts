@@ -9,11 +9,12 @@ import { Proxy } from "../actors/proxy/proxy.js";
 import { QueryNode } from "../actors/query.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
-import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import { closeConnection, connectNats, openContext } from "../runtime/context.js";
+import { actorInbox } from "../protocol/permissions.js";
+import { ROLES, type Role } from "../protocol/roles.js";
+import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
+import { closeConnection, connectNats, openContext, type ActorContext, type NatsAuth } from "../runtime/context.js";
 
-export const ROLES = ["streaming", "coordinator", "data", "query", "proxy"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export interface ClusterOptions {
   natsUrl: string;
@@ -34,6 +35,8 @@ export interface ClusterOptions {
   autoCompaction?: boolean;
   /** Where a query node keeps downloaded segment and index files (default: under the OS temp dir). */
   cacheDir?: string;
+  /** The credentials each role connects with (none: anonymous, for a server without auth). */
+  credentials?: (role: Role) => NatsAuth | undefined;
 }
 
 export interface Cluster {
@@ -41,11 +44,21 @@ export interface Cluster {
 }
 
 interface Running {
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+const ACTORS: Record<Role, (ctx: ActorContext, id: string, opts: ClusterOptions) => Running> = {
+  streaming: (ctx, id, opts) => new StreamingNode(ctx, id, sealOptions(opts.seal)),
+  coordinator: (ctx, id, opts) => new Coordinator(ctx, id, coordinatorOptions(opts)),
+  data: (ctx, id, opts) => new DataNode(ctx, id, opts.data),
+  query: (ctx, id, opts) => new QueryNode(ctx, id, { cacheDir: opts.cacheDir }),
+  proxy: (ctx, id) => new Proxy(ctx, id),
+};
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const roles = opts.roles ?? ROLES;
+  const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
   const running: { actor: Running; nc: NatsConnection }[] = [];
   const stop = async () => {
     for (const r of running.reverse()) {
@@ -54,22 +67,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
   };
   try {
-    // Streaming first: its shards replay while the others start; the proxy last, so
-    // the first request it takes finds everything it routes to.
+    // In ROLES order: streaming first (its shards replay while the others start), the
+    // proxy last, so the first request it takes finds everything it routes to.
     for (const role of ROLES.filter((r) => roles.includes(r))) {
       const id = `${opts.nodeId}-${role}`;
-      const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true });
-      const ctx = await openContext(nc, opts.prefix ?? DEFAULT_PREFIX, role);
-      const actor =
-        role === "streaming"
-          ? new StreamingNode(ctx, id, sealOptions(opts.seal))
-          : role === "coordinator"
-            ? new Coordinator(ctx, id, coordinatorOptions(opts))
-            : role === "data"
-              ? new DataNode(ctx, id, opts.data)
-              : role === "query"
-                ? new QueryNode(ctx, id, { cacheDir: opts.cacheDir })
-                : new Proxy(ctx, id);
+      const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true, auth: opts.credentials?.(role), inboxPrefix: actorInbox(names, role) });
+      const actor = ACTORS[role](await openContext(nc, names.prefix, role), id, opts);
       running.push({ actor, nc });
       await actor.start();
     }

@@ -11,12 +11,20 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ClusterStatus, CollectionDescription, Hit } from "../protocol/api.js";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
+import { SUPERUSER } from "../protocol/permissions.js";
+import { API_ROLES } from "../protocol/roles.js";
+import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { CollectionSchema, FieldSchema, MetricType } from "../protocol/schema.js";
+import { logger } from "../runtime/log.js";
 import { VecbusClient, type AnnSearchRequest, type RankerSpec, type SearchParams } from "../runtime/client.js";
 import { ROLES, startCluster, type Cluster, type Role } from "./cluster.js";
 import { runBench } from "./bench.js";
-import { startNatsServer } from "./nats-server.js";
+import { CONNECTION_HELP, CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "./connection.js";
+import { authFile } from "./nats-auth.js";
+import { checkRole, createUser, dropUser, grantRole, listUsers } from "./users.js";
+import { startNatsServer, type ServerSecurity } from "./nats-server.js";
+import { installProcessGuard } from "./process-guard.js";
 import { progress } from "./progress.js";
 import { columnsOf, jsonReplacer, pairs, table } from "./table.js";
 
@@ -64,15 +72,13 @@ class UsageError extends Error {
   }
 }
 
-const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
-const DEFAULT_DATA_DIR = "./vecbus-data";
 const DEFAULT_PORT = 4222;
 const STOP_TIMEOUT_MS = 15_000;
 // With nats-server gone, there is nothing left to flush: waiting longer only delays the exit.
 const STOP_WITHOUT_NATS_MS = 3_000;
 
 const CLIENT_OPTIONS: Options = {
-  "nats-url": { type: "string" },
+  ...CONNECTION_OPTIONS,
   prefix: { type: "string" },
   json: { type: "boolean" },
 };
@@ -160,10 +166,6 @@ function lines(names: string[], none: string): string {
   return names.length > 0 ? names.join("\n") : none;
 }
 
-function natsUrl(p: Parsed): string {
-  return str(p, "nats-url") ?? process.env.VECBUS_NATS_URL ?? DEFAULT_NATS_URL;
-}
-
 function readJsonFile(file: string): unknown {
   let text: string;
   try {
@@ -192,10 +194,16 @@ function serverCommands(): Command[] {
   return [
     {
       name: "serve",
-      args: "[--data DIR] [--port N] [--nats-url URL] [--prefix P]",
-      summary: "run nats-server and every actor in this process",
+      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--server URL] [--prefix P]",
+      summary: "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --server: actors only, against a running NATS)",
       positionals: [],
-      options: { data: { type: "string" }, port: { type: "string" }, "nats-url": { type: "string" }, prefix: { type: "string" } },
+      options: {
+        ...CONNECTION_OPTIONS,
+        port: { type: "string" },
+        prefix: { type: "string" },
+        "require-auth": { type: "boolean" },
+        insecure: { type: "boolean" },
+      },
       run: serve,
     },
     {
@@ -221,10 +229,10 @@ function serverCommands(): Command[] {
     },
     {
       name: "start",
-      args: `<${ROLES.join("|")}> --nats-url URL [--node-id ID] [--prefix P]`,
-      summary: "run one role against an existing NATS server",
+      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P]`,
+      summary: "run one role against an existing NATS server, as that role's NATS user",
       positionals: ["ROLE"],
-      options: { "nats-url": { type: "string" }, "node-id": { type: "string" }, prefix: { type: "string" } },
+      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" } },
       run: startRole,
     },
   ];
@@ -279,7 +287,7 @@ async function stopWithin(cluster: Cluster, ms = STOP_TIMEOUT_MS): Promise<void>
 }
 
 async function serve(p: Parsed): Promise<number> {
-  const url = str(p, "nats-url");
+  const url = str(p, "server") ?? str(p, "nats-url");
   const data = str(p, "data");
   if (url !== undefined) {
     const signalled = untilSignal();
@@ -288,6 +296,7 @@ async function serve(p: Parsed): Promise<number> {
       prefix: str(p, "prefix"),
       nodeId: data ? stableNodeId(path.resolve(data)) : randomNodeId(),
       cacheDir: data ? path.join(path.resolve(data), "query-cache") : undefined,
+      credentials: (r) => natsAuth(p.values, r),
     });
     console.log(`vecbus ready on ${url}`);
     await signalled;
@@ -297,18 +306,34 @@ async function serve(p: Parsed): Promise<number> {
   return serveWithNats(p, path.resolve(data ?? DEFAULT_DATA_DIR));
 }
 
+function security(p: Parsed): ServerSecurity {
+  if (flag(p, "insecure")) {
+    if (flag(p, "require-auth")) throw new UsageError("--insecure and --require-auth contradict each other");
+    process.stderr.write("warning: --insecure: every NATS client may publish to the WAL, change meta and read every reply; use it only for experiments on a private host\n");
+    return "insecure";
+  }
+  return { prefixes: [str(p, "prefix") ?? DEFAULT_PREFIX], requireAuth: flag(p, "require-auth") };
+}
+
 async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
   const signalled = untilSignal();
-  const nats = await startNatsServer({ dataDir, port: int(p, "port") ?? DEFAULT_PORT });
+  const nats = await startNatsServer({ dataDir, port: int(p, "port") ?? DEFAULT_PORT, security: security(p) });
   const natsExit = new Promise<string>((resolve) => nats.process.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), nodeId: stableNodeId(dataDir), cacheDir: path.join(dataDir, "query-cache") });
+    cluster = await startCluster({
+      natsUrl: nats.url,
+      prefix: str(p, "prefix"),
+      nodeId: stableNodeId(dataDir),
+      cacheDir: path.join(dataDir, "query-cache"),
+      credentials: nats.actorCredentials(str(p, "prefix") ?? DEFAULT_PREFIX),
+    });
   } catch (e) {
     await nats.stop();
     throw e;
   }
   console.log(`vecbus ready on ${nats.url}`);
+  if (nats.auth) console.log(`NATS users and passwords: ${authFile(dataDir)} (superuser "${SUPERUSER}")${nats.auth.require_auth ? "; connections without credentials are refused" : ""}`);
   const ended = await Promise.race([signalled.then(() => undefined), natsExit]);
   if (ended !== undefined) {
     process.stderr.write(`error: nats-server exited unexpectedly (${ended}); stopping\n`);
@@ -356,11 +381,84 @@ async function startRole(p: Parsed): Promise<number> {
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
   const nodeId = str(p, "node-id") ?? `${os.hostname()}-${process.pid}`;
   const signalled = untilSignal();
-  const cluster = await startCluster({ natsUrl: natsUrl(p), prefix: str(p, "prefix"), roles: [role as Role], nodeId });
+  const cluster = await startCluster({
+    natsUrl: natsUrl(p.values),
+    prefix: str(p, "prefix"),
+    roles: [role as Role],
+    nodeId,
+    credentials: (r) => natsAuth(p.values, r),
+  });
   console.log(`vecbus ${role} ready (node ${nodeId})`);
   await signalled;
   await stopWithin(cluster);
   return 0;
+}
+
+// ---- user commands (on the data dir of a serve on this host)
+
+function userDataDir(p: Parsed): string {
+  return path.resolve(str(p, "data") ?? process.env.VECBUS_DATA ?? DEFAULT_DATA_DIR);
+}
+
+function printUserChange(p: Parsed, data: Record<string, unknown>, text: string, reloaded: boolean): number {
+  if (flag(p, "json")) process.stdout.write(`${JSON.stringify({ ...data, reloaded })}\n`);
+  else console.log(reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at the next vecbus serve)`);
+  return 0;
+}
+
+function userCommands(): Command[] {
+  const common = { data: { type: "string" }, json: { type: "boolean" } } satisfies Options;
+  const roles = API_ROLES.join("|");
+  return [
+    {
+      name: "user create",
+      args: `NAME --role ${roles} [--password P] [--prefix P] [--data DIR] [--json]`,
+      summary: "add an API user (prints its password when one is made)",
+      positionals: ["NAME"],
+      options: { ...common, role: { type: "string" }, password: { type: "string" }, prefix: { type: "string" } },
+      run: async (p) => {
+        const role = checkRole(need(p, "role"));
+        const r = createUser(userDataDir(p), p.positionals[0], role, str(p, "password"), str(p, "prefix") ?? DEFAULT_PREFIX);
+        return printUserChange(p, { user: p.positionals[0], role, password: r.password }, `created user ${p.positionals[0]} (${role}), password ${r.password}`, r.reloaded);
+      },
+    },
+    {
+      name: "user drop",
+      args: "NAME [--data DIR] [--json]",
+      summary: "remove an API user",
+      positionals: ["NAME"],
+      options: common,
+      run: async (p) => {
+        const r = dropUser(userDataDir(p), p.positionals[0]);
+        return printUserChange(p, { user: p.positionals[0] }, `dropped user ${p.positionals[0]}`, r.reloaded);
+      },
+    },
+    {
+      name: "user grant",
+      args: `NAME ${roles} [--data DIR] [--json]`,
+      summary: "give an API user another role",
+      positionals: ["NAME", "ROLE"],
+      options: common,
+      run: async (p) => {
+        const role = checkRole(p.positionals[1]);
+        const r = grantRole(userDataDir(p), p.positionals[0], role);
+        return printUserChange(p, { user: p.positionals[0], role }, `user ${p.positionals[0]} is now ${role}`, r.reloaded);
+      },
+    },
+    {
+      name: "user list",
+      args: "[--data DIR] [--json]",
+      summary: "list API users and their roles",
+      positionals: [],
+      options: common,
+      run: async (p) => {
+        const rows = listUsers(userDataDir(p));
+        if (flag(p, "json")) process.stdout.write(`${JSON.stringify(rows)}\n`);
+        else console.log(rows.length > 0 ? table(["user", "role", "prefix"], rows.map((r) => [r.user, r.role, r.prefix])) : "no API users");
+        return 0;
+      },
+    },
+  ];
 }
 
 // ---- collection commands
@@ -1238,7 +1336,7 @@ function clientCommand(spec: ClientCommandSpec): Command {
 }
 
 async function runWithClient(p: Parsed, action: Action): Promise<number> {
-  const client = await VecbusClient.connect(natsUrl(p), { prefix: str(p, "prefix") });
+  const client = await VecbusClient.connect(natsUrl(p.values), { prefix: str(p, "prefix"), auth: natsAuth(p.values) });
   try {
     const out = await action(client);
     if (flag(p, "json")) process.stdout.write(`${JSON.stringify(out.data, jsonReplacer)}\n`);
@@ -1251,6 +1349,7 @@ async function runWithClient(p: Parsed, action: Action): Promise<number> {
 
 const COMMANDS: Command[] = [
   ...serverCommands(),
+  ...userCommands(),
   ...[...collectionCommands(), ...partitionCommands(), ...aliasCommands(), ...indexCommands(), ...writeCommands(), ...readCommands(), ...statusCommands()].map(clientCommand),
 ];
 
@@ -1264,7 +1363,7 @@ function usage(): string {
     "",
     ...rows.map(([a, s]) => `  ${a.padEnd(width)}  ${s}`),
     "",
-    `Client commands take --nats-url URL (default $VECBUS_NATS_URL or ${DEFAULT_NATS_URL}), --prefix P and --json.`,
+    `Client commands take ${CONNECTION_HELP}, --prefix P and --json.`,
   ].join("\n");
 }
 
@@ -1333,6 +1432,7 @@ function report(e: unknown, json: boolean): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  installProcessGuard(logger("process"));
   try {
     return await dispatch(argv);
   } catch (e) {

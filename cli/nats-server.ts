@@ -6,14 +6,30 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { Role } from "../protocol/roles.js";
+import { DEFAULT_PREFIX } from "../protocol/subjects.js";
+import type { NatsAuth } from "../runtime/context.js";
+import { actorUser, credentialsOf, ensureAuth, renderNatsConfig, type AuthFile } from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
   port: number;
   process: ChildProcess;
+  /** The users file the server runs with; undefined in insecure mode. */
+  auth: AuthFile | undefined;
+  /** The credentials of a user of the users file (none in insecure mode). */
+  credentials(user: string): NatsAuth | undefined;
+  /** The credentials an actor role of a prefix connects with (none in insecure mode). */
+  actorCredentials(prefix: string): (role: Role) => NatsAuth | undefined;
+  /** Permission violations nats-server logged (at most the last 100), for tests that check no actor was refused. */
+  violations(): string[];
   stop(): Promise<void>;
 }
+
+/** Secure (the default): per-role users and permissions from the data dir's users file; insecure: anyone may do anything. */
+export type ServerSecurity = { prefixes: readonly string[]; requireAuth: boolean } | "insecure";
 
 export function findNatsServer(): string {
   const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
@@ -81,13 +97,49 @@ export async function stopOrphan(pidFile: string): Promise<void> {
   if (!(await waitExit(pid, 10_000))) process.kill(pid, "SIGKILL");
 }
 
-export async function startNatsServer(opts: { dataDir: string; port?: number; bin?: string }): Promise<NatsServer> {
+function storeDir(dataDir: string): string {
+  return path.join(dataDir, "nats");
+}
+
+/** Writes the server config for this start: the package's nats.conf, plus users and permissions unless insecure. */
+export function writeServerConfig(dataDir: string, security: ServerSecurity): { file: string; auth: AuthFile | undefined } {
+  if (security === "insecure") return { file: natsConfPath(), auth: undefined };
+  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth);
+  return { file: renderServerConfig(dataDir, auth), auth };
+}
+
+/** (Re)writes `<data>/nats-server.conf` from a users file; mode 0600, since it holds the passwords. */
+export function renderServerConfig(dataDir: string, auth: AuthFile): string {
+  const file = path.join(dataDir, "nats-server.conf");
+  // The store dir is written into the config, not passed as -sd: nats-server refuses to reload a
+  // config whose JetStream store dir differs from the running one, and a -sd flag counts as different.
+  const shipped = fs.readFileSync(natsConfPath(), "utf8");
+  const base = shipped.replace(/^jetstream \{$/m, `jetstream {\n  store_dir: ${JSON.stringify(storeDir(dataDir))}`);
+  if (base === shipped) throw new Error(`${natsConfPath()} has no "jetstream {" line to put the store dir in`);
+  fs.writeFileSync(file, renderNatsConfig(base, auth), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+/** Makes a running nats-server of this data dir read its config again (after a user change); false when none runs. */
+export function reloadServer(dataDir: string): boolean {
+  const pidFile = path.join(dataDir, "nats-server.pid");
+  if (!fs.existsSync(pidFile)) return false;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
+  process.kill(pid, "SIGHUP");
+  return true;
+}
+
+export async function startNatsServer(opts: { dataDir: string; port?: number; bin?: string; security?: ServerSecurity }): Promise<NatsServer> {
   const bin = opts.bin ?? findNatsServer();
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const pidFile = path.join(opts.dataDir, "nats-server.pid");
   await stopOrphan(pidFile);
-  const child = spawn(bin, ["-c", natsConfPath(), "-p", String(port), "-sd", path.join(opts.dataDir, "nats"), "-P", pidFile], {
+  const { file: config, auth } = writeServerConfig(opts.dataDir, opts.security ?? { prefixes: [DEFAULT_PREFIX], requireAuth: false });
+  const storeFlag = auth ? [] : ["-sd", storeDir(opts.dataDir)];
+  const child = spawn(bin, ["-c", config, "-p", String(port), ...storeFlag, "-P", pidFile], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
@@ -105,13 +157,22 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
       reject(new Error(`nats-server exited with code ${code} before it was ready:\n${log}`));
     });
   });
-  // Keep draining stderr, unread, so the child never blocks on a full pipe.
+  // Keep draining stderr so the child never blocks on a full pipe; only permission violations are kept.
   child.stderr!.removeAllListeners("data");
-  child.stderr!.resume();
+  const violations: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on("line", (line) => {
+    if (!/Violation/.test(line)) return;
+    violations.push(line);
+    if (violations.length > 100) violations.shift();
+  });
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     process: child,
+    auth,
+    credentials: (user) => (auth ? credentialsOf(auth, user) : undefined),
+    actorCredentials: (prefix) => (role) => (auth ? credentialsOf(auth, actorUser(prefix, role)) : undefined),
+    violations: () => [...violations],
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -7,13 +7,16 @@ import type { ConsistencyLevel } from "../protocol/collection.js";
 import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
-import { closeConnection, connectNats } from "./context.js";
+import { userInbox } from "../protocol/permissions.js";
+import { closeConnection, connectNats, type NatsAuth } from "./context.js";
 import { request } from "./rpc.js";
 
 export interface ClientOptions {
   prefix?: string;
   /** How long a call waits for its reply; load_collection waits its `timeout` longer. */
   timeoutMs?: number;
+  /** Who to connect as: a user and password, an nkey seed file, a creds file; TLS files. */
+  auth?: NatsAuth;
 }
 
 type Vector = number[] | Float32Array;
@@ -68,8 +71,15 @@ export class VecbusClient {
     this.timeoutMs = opts.timeoutMs ?? CLIENT_TIMEOUT_MS;
   }
 
+  /**
+   * Connects as `opts.auth`'s user (anonymous without). A named user's replies
+   * travel on its own inbox prefix, which is the only one its NATS
+   * permissions let it subscribe to.
+   */
   static async connect(url = "nats://127.0.0.1:4222", opts: ClientOptions = {}): Promise<VecbusClient> {
-    return new VecbusClient(await connectNats(url, "vecbus-client", { reconnectForever: false }), opts);
+    const user = opts.auth?.user;
+    const inboxPrefix = user ? userInbox(new Names(opts.prefix ?? DEFAULT_PREFIX), user) : undefined;
+    return new VecbusClient(await connectNats(url, "vecbus-client", { reconnectForever: false, auth: opts.auth, inboxPrefix }), opts);
   }
 
   /**

@@ -1,7 +1,8 @@
 // What every actor gets: one NATS connection and the JetStream handles and
 // buckets built on it. Creating buckets here is idempotent, so any process
 // may be the first to start.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import fs from "node:fs";
+import { connect, credsAuthenticator, errors, nkeyAuthenticator, type Authenticator, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
@@ -23,14 +24,62 @@ export interface ActorContext {
 }
 
 /**
- * Actors reconnect forever (a NATS restart must not end them); clients give up
- * after the library's default attempts, so a request fails instead of hanging.
+ * How a connection proves who it is: a user and password, an nkey seed file
+ * (what `vecbus serve` does not generate, but a hand-written server config
+ * may use), a creds file (servers in NATS operator/JWT mode), and TLS files.
+ * Every field is optional: none is an anonymous connection.
  */
-export async function connectNats(url: string, name: string, opts: { reconnectForever: boolean }): Promise<NatsConnection> {
+export interface NatsAuth {
+  user?: string;
+  pass?: string;
+  nkeyFile?: string;
+  credsFile?: string;
+  tls?: { certFile?: string; keyFile?: string; caFile?: string };
+}
+
+export interface ConnectOptions {
+  /** Actors reconnect forever (a NATS restart must not end them); clients give up after the library's default attempts, so a request fails instead of hanging. */
+  reconnectForever: boolean;
+  auth?: NatsAuth;
+  /** Where replies to this connection travel (default `_INBOX`): actors and named users use a prefix only they may subscribe to. */
+  inboxPrefix?: string;
+}
+
+export async function connectNats(url: string, name: string, opts: ConnectOptions): Promise<NatsConnection> {
+  const auth = opts.auth ?? {};
   try {
-    return await connect({ servers: url, name, maxReconnectAttempts: opts.reconnectForever ? -1 : 10, reconnectTimeWait: 500 });
+    return await connect({
+      servers: url,
+      name,
+      maxReconnectAttempts: opts.reconnectForever ? -1 : 10,
+      reconnectTimeWait: 500,
+      inboxPrefix: opts.inboxPrefix,
+      user: auth.user,
+      pass: auth.pass,
+      authenticator: authenticator(auth),
+      tls: auth.tls ? { certFile: auth.tls.certFile, keyFile: auth.tls.keyFile, caFile: auth.tls.caFile } : undefined,
+    });
   } catch (e) {
-    throw new VecbusError("UNAVAILABLE", `cannot connect to NATS at ${url} (${(e as Error).message}); start it with "vecbus serve" or pass --nats-url`);
+    if (e instanceof VecbusError) throw e;
+    if (e instanceof errors.AuthorizationError) {
+      throw new VecbusError("UNAUTHENTICATED", `NATS at ${url} refused the credentials (${e.message}); pass --user/--password, --nkey or --creds of a user the server knows`);
+    }
+    throw new VecbusError("UNAVAILABLE", `cannot connect to NATS at ${url} (${(e as Error).message}); start it with "vecbus serve" or pass --server`);
+  }
+}
+
+function authenticator(auth: NatsAuth): Authenticator | undefined {
+  if (auth.credsFile) return credsAuthenticator(readCredential(auth.credsFile));
+  if (auth.nkeyFile) return nkeyAuthenticator(readCredential(auth.nkeyFile));
+  return undefined;
+}
+
+function readCredential(file: string): Uint8Array {
+  try {
+    // An nkey seed file may end with a newline that is not part of the seed.
+    return new TextEncoder().encode(fs.readFileSync(file, "utf8").trim());
+  } catch (e) {
+    throw new VecbusError("INVALID_ARGUMENT", `cannot read credentials file ${file}: ${(e as Error).message}`);
   }
 }
 
@@ -41,7 +90,9 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const kvm = new Kvm(nc);
   const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file" });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS });
-  return { nc, js, jsm, names, meta: new MetaStore(metaKv), sessions, log: logger(logName) };
+  const log = logger(logName);
+  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
+  return { nc, js, jsm, names, meta, sessions, log };
 }
 
 /**

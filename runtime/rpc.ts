@@ -32,6 +32,10 @@ export function transportError(e: unknown, subject: string, timeoutMs: number): 
   if (e instanceof natsErrors.NoRespondersError) {
     return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
   }
+  const denied = e instanceof natsErrors.PermissionViolationError ? e : e instanceof natsErrors.RequestError && e.cause instanceof natsErrors.PermissionViolationError ? e.cause : undefined;
+  if (denied) {
+    return new VecbusError("PERMISSION_DENIED", `this NATS user may not ${denied.operation} to ${denied.subject}; connect as a user whose role allows it`);
+  }
   if (e instanceof natsErrors.TimeoutError || (e instanceof natsErrors.RequestError && e.cause instanceof natsErrors.TimeoutError)) {
     return new VecbusError("TIMEOUT", `no reply on ${subject} within ${timeoutMs} ms`);
   }

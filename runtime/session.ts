@@ -47,7 +47,13 @@ export async function liveNodes(kv: KV, role?: string): Promise<SessionInfo[]> {
   for await (const k of await kv.keys(role ? SessionKey.nodesOf(role) : SessionKey.allNodes)) keys.push(k);
   for (const k of keys) {
     const e = await kv.get(k);
-    if (e && e.operation === "PUT") out.push(decode(e.value) as SessionInfo);
+    if (!e || e.operation !== "PUT") continue;
+    // Only actors may write session keys; a value that still cannot be read counts as no live node.
+    try {
+      out.push(decode(e.value) as SessionInfo);
+    } catch {
+      continue;
+    }
   }
   return out;
 }

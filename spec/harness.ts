@@ -8,6 +8,10 @@ import type { DataNodeOptions } from "../actors/data.js";
 import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
 import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { actorInbox, ANONYMOUS_USER, SUPERUSER } from "../protocol/permissions.js";
+import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
+import { closeConnection, connectNats, type NatsAuth } from "../runtime/context.js";
 import { VecbusClient } from "../runtime/client.js";
 import { CLIENT_TIMEOUT_MS } from "./timeouts.js";
 
@@ -16,6 +20,12 @@ export interface TestEnv {
   dataDir: string;
   cluster: Cluster | undefined;
   client: VecbusClient;
+  /** A connection as the superuser, for tests that look at (or tamper with) what actors store: the client's anonymous one may not. */
+  admin: NatsConnection;
+  /** The credentials actors of the harness's prefix connect with. */
+  credentials: (role: Role) => NatsAuth | undefined;
+  /** A connection as an actor of `role` opens it (its NATS user and inbox prefix), for tests that run an actor by hand. */
+  connectAs(role: Role, name: string): Promise<NatsConnection>;
   /** Stops the actors and starts them again (same node id) on the same server: a restart from what NATS stored. */
   restart(): Promise<void>;
   /** Stops actors, client and server, and removes the store. */
@@ -27,16 +37,20 @@ export function tempDir(tag: string): string {
 }
 
 export async function startEnv(
-  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions>; autoCompaction?: boolean } = {},
+  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions>; autoCompaction?: boolean; prefix?: string; prefixes?: string[]; refusalsExpected?: boolean } = {},
 ): Promise<TestEnv> {
   const dataDir = tempDir(opts.tag ?? "test");
-  const nats = await startNatsServer({ dataDir });
+  const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false } });
   const roles = opts.roles;
+  const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
+  const credentials = nats.actorCredentials(names.prefix);
   const start = () =>
     roles === "none"
       ? Promise.resolve(undefined)
       : startCluster({
           natsUrl: nats.url,
+          prefix: opts.prefix,
+          credentials,
           nodeId: "test",
           roles,
           seal: opts.seal,
@@ -47,9 +61,11 @@ export async function startEnv(
         });
   let cluster: Cluster | undefined;
   let client: VecbusClient | undefined;
+  let admin: NatsConnection | undefined;
   try {
     cluster = await start();
-    client = await VecbusClient.connect(nats.url, { timeoutMs: CLIENT_TIMEOUT_MS });
+    client = await VecbusClient.connect(nats.url, { timeoutMs: CLIENT_TIMEOUT_MS, prefix: opts.prefix });
+    admin = await connectNats(nats.url, "test-admin", { reconnectForever: false, auth: nats.credentials(SUPERUSER) });
   } catch (e) {
     await cluster?.stop();
     await nats.stop();
@@ -62,6 +78,9 @@ export async function startEnv(
       return cluster;
     },
     client,
+    admin,
+    credentials,
+    connectAs: (role, name) => connectNats(nats.url, name, { reconnectForever: false, auth: credentials(role), inboxPrefix: actorInbox(names, role) }),
     restart: async () => {
       await cluster?.stop();
       cluster = undefined;
@@ -69,9 +88,14 @@ export async function startEnv(
     },
     close: async () => {
       await client!.close().catch(() => undefined);
+      await closeConnection(admin!);
       await cluster?.stop();
       await nats.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // Every actor must get by with its role's permissions: a refusal of anyone but the anonymous user is a gap in the table
+      // (unless the test provokes refusals on purpose).
+      const refused = nats.violations().filter((line) => !line.includes(`"${ANONYMOUS_USER}"`));
+      if (refused.length > 0 && !opts.refusalsExpected) throw new Error(`nats-server refused vecbus users:\n${refused.join("\n")}`);
     },
   };
 }

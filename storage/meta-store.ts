@@ -19,12 +19,18 @@ export function isWrongLastSequence(e: unknown): boolean {
   return e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE;
 }
 
-export class MetaStore {
-  constructor(readonly kv: KV) {}
+/** Told of a value that cannot be read (a corrupt or forged write): the key is skipped, never fatal. */
+export type BadValueHandler = (key: string, error: string) => void;
 
+export class MetaStore {
+  constructor(
+    readonly kv: KV,
+    private readonly onBadValue: BadValueHandler = () => undefined,
+  ) {}
+
+  /** The key's live value; a value that cannot be decoded is INTERNAL naming the key (and reported), so only this key's users fail. */
   async get<T>(key: string): Promise<Versioned<T> | null> {
-    const e = await this.kv.get(key);
-    return live<T>(e);
+    return this.live<T>(await this.kv.get(key));
   }
 
   /** Writes only if the key is absent (or deleted); CONFLICT otherwise. */
@@ -75,7 +81,11 @@ export class MetaStore {
     for await (const k of await this.kv.keys(filter)) keys.push(k);
     await Promise.all(
       keys.map(async (k) => {
-        const v = await this.get<T>(k);
+        // One unreadable value must not hide the others: it is reported and left out.
+        const v = await this.get<T>(k).catch((e) => {
+          if (!(e instanceof BadValue)) throw e;
+          return null;
+        });
         if (v) out.set(k, v);
       }),
     );
@@ -104,10 +114,15 @@ export class MetaStore {
       for await (const e of w) {
         if ((revs.get(e.key) ?? 0) >= e.revision) continue;
         revs.set(e.key, e.revision);
-        const v = live<T>(e);
-        onChange(e.key, v ? v.value : null, e.revision);
+        try {
+          const v = this.live<T>(e);
+          onChange(e.key, v ? v.value : null, e.revision);
+        } catch (err) {
+          // A bad value (reported by live) or a failing handler skips this change; the watch goes on.
+          if (!(err instanceof BadValue)) this.onBadValue(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
+        }
       }
-    })();
+    })().catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`));
     return { stop: () => w.stop() };
   }
 
@@ -119,9 +134,21 @@ export class MetaStore {
       throw e;
     }
   }
+
+  private live<T>(e: KvEntry | null): Versioned<T> | null {
+    if (!e || e.operation !== "PUT") return null;
+    try {
+      return { value: decode(e.value) as T, revision: e.revision };
+    } catch (err) {
+      const msg = `meta key ${e.key} (revision ${e.revision}) holds a value that is not valid MessagePack (${(err as Error).message}); it is skipped`;
+      this.onBadValue(e.key, msg);
+      throw new BadValue(msg);
+    }
+  }
 }
 
-function live<T>(e: KvEntry | null): Versioned<T> | null {
-  if (!e || e.operation !== "PUT") return null;
-  return { value: decode(e.value) as T, revision: e.revision };
+class BadValue extends VecbusError {
+  constructor(message: string) {
+    super("INTERNAL", message);
+  }
 }

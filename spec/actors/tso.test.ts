@@ -57,7 +57,7 @@ describe("tso", () => {
 
   /** A fresh meta bucket per test, and the wall clock frozen at the real time (moved with t.mock.timers.tick). */
   async function setUp(t: TestContext): Promise<MetaStore> {
-    const meta = new MetaStore(await new Kvm(env.client.nc).create(`tso_${++bucket}`, { history: 5 }));
+    const meta = new MetaStore(await new Kvm(env.admin).create(`tso_${++bucket}`, { history: 5 }));
     t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
     return meta;
   }

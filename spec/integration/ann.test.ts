@@ -31,7 +31,7 @@ describe("approximate search", () => {
       await c.insert({ collection_name: "ann", data: vectors.slice(i, i + 2000).map((vector, k) => ({ id: i + k, vector, n: i + k })) });
     }
     await c.flush({ collection_name: "ann" });
-    await eventually("the segment handed to the query node", async () => (await servedByQueryNodes(c.nc, desc.collection_id, 1)) === 1);
+    await eventually("the segment handed to the query node", async () => (await servedByQueryNodes(env.admin, desc.collection_id, 1)) === 1);
   });
   after(async () => env?.close());
 

@@ -228,7 +228,7 @@ describe("api", () => {
     assert.deepEqual(await c.drop_collection({ collection_name: "gone" }), { dropped: true });
     assert.equal(await c.has_collection({ collection_name: "gone" }), false);
     // The drop deletes the streams before it replies.
-    assert.ok(await streamGone(await jetstreamManager(c.nc), `vecbus_WAL_${d.collection_id}_0`), "the WAL stream is deleted");
+    assert.ok(await streamGone(await jetstreamManager(env.admin), `vecbus_WAL_${d.collection_id}_0`), "the WAL stream is deleted");
     // The name is free again, with a new id and no old rows.
     const d2 = await c.create_collection({ collection_name: "gone", dimension: 2 });
     assert.notEqual(d2.collection_id, d.collection_id);
@@ -263,10 +263,10 @@ describe("api", () => {
   test("api - the coordinator removes shards whose collection vanished in a half-done drop", async () => {
     const c = env.client;
     const d = await c.create_collection({ collection_name: "orphan", dimension: 2 });
-    const kv = await new Kvm(c.nc).open("vecbus_meta");
+    const kv = await new Kvm(env.admin).open("vecbus_meta");
     // What a coordinator that crashed right after deleting the collection key leaves behind.
     await kv.delete("collections.orphan");
-    const jsm = await jetstreamManager(c.nc);
+    const jsm = await jetstreamManager(env.admin);
     await eventually("the sweep to remove the orphaned shard key", async () => {
       const key = await kv.get(`shards.${d.collection_id}.0`);
       return !key || key.operation !== "PUT";

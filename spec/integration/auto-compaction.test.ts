@@ -35,7 +35,7 @@ async function smallSegment(c: VecbusClient, name: string, from: number): Promis
 /** Every task published on the tasks subjects, as the coordinator sent it (a core subscription sees publishes the stream collapses). */
 function recordTasks(env: TestEnv): { tasks: Task[]; stop(): void } {
   const tasks: Task[] = [];
-  const sub = env.client.nc.subscribe(names.taskWildcard(), { callback: (_e, m) => void tasks.push(decode(m.data) as Task) });
+  const sub = env.admin.subscribe(names.taskWildcard(), { callback: (_e, m) => void tasks.push(decode(m.data) as Task) });
   return { tasks, stop: () => sub.unsubscribe() };
 }
 
@@ -46,25 +46,25 @@ describe("automatic compaction switch", () => {
     let cluster: Cluster | undefined;
     const seen = recordTasks(env);
     // No autoCompaction option: the coordinator reads the environment, as under `vecbus serve`.
-    const start = () => startCluster({ natsUrl: env.nats.url, nodeId: "ac", seal: SEAL, cacheDir: path.join(env.dataDir, "query-cache") });
+    const start = () => startCluster({ natsUrl: env.nats.url, credentials: env.credentials, nodeId: "ac", seal: SEAL, cacheDir: path.join(env.dataDir, "query-cache") });
     try {
       process.env.VECBUS_AUTO_COMPACTION = "0";
       cluster = await start();
       const c = env.client;
       const name = "ac";
       const { collection_id: cid } = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2" });
-      const indexed = (id: number) => async () => (await committedSegments(c.nc, cid)).some((s) => s.segment_id === id && s.indexes?.vector);
+      const indexed = (id: number) => async () => (await committedSegments(env.admin, cid)).some((s) => s.segment_id === id && s.indexes?.vector);
       for (let i = 0; i < 6; i++) await smallSegment(c, name, i * 60);
-      const six = (await committedSegments(c.nc, cid)).map((s) => s.segment_id);
+      const six = (await committedSegments(env.admin, cid)).map((s) => s.segment_id);
       assert.equal(six.length, 6);
       // The sweep that queues a segment's index build plans compactions right after it, and the one
       // data node works tasks in queue order: once a build queued after the sixth segment is done,
       // any compaction planned with six small segments has run (or was never queued).
       await eventually("the sixth segment indexed", indexed(six[5]));
       await smallSegment(c, name, 360);
-      const seventh = (await committedSegments(c.nc, cid)).map((s) => s.segment_id).find((id) => !six.includes(id))!;
+      const seventh = (await committedSegments(env.admin, cid)).map((s) => s.segment_id).find((id) => !six.includes(id))!;
       await eventually("the seventh segment indexed", indexed(seventh));
-      const off = await committedSegments(c.nc, cid);
+      const off = await committedSegments(env.admin, cid);
       assert.deepEqual(
         off.map((s) => s.segment_id),
         [...six, seventh],
@@ -83,10 +83,10 @@ describe("automatic compaction switch", () => {
       delete process.env.VECBUS_AUTO_COMPACTION;
       cluster = await start();
       await eventually("the small segments merged", async () => {
-        const now = await committedSegments(c.nc, cid);
+        const now = await committedSegments(env.admin, cid);
         return now.length < 7 && now.some((s) => s.segment_id >= COMPACTED_SEGMENT_BASE);
       });
-      const merged = await committedSegments(c.nc, cid);
+      const merged = await committedSegments(env.admin, cid);
       assert.equal(
         merged.reduce((n, s) => n + s.row_count - (s.deleted_count ?? 0), 0),
         420,
@@ -111,7 +111,7 @@ describe("a planned compaction waiting for a data node", () => {
       const c = env.client;
       const a = await c.create_collection({ collection_name: "a", dimension: DIM, metric_type: "L2" });
       for (let i = 0; i < 3; i++) await smallSegment(c, "a", i * 60);
-      const sources = (await committedSegments(c.nc, a.collection_id)).map((s) => s.segment_id);
+      const sources = (await committedSegments(env.admin, a.collection_id)).map((s) => s.segment_id);
       const compactsOfA = () => seen.tasks.filter((t) => t.kind === "compact" && t.collection_id === a.collection_id);
       await eventually("the compaction of a's small segments queued", () => compactsOfA().length > 0);
 
@@ -120,7 +120,7 @@ describe("a planned compaction waiting for a data node", () => {
       const b = await c.create_collection({ collection_name: "b", dimension: DIM, metric_type: "L2" });
       for (const from of [0, 60]) {
         await smallSegment(c, "b", from);
-        const ids = (await committedSegments(c.nc, b.collection_id)).map((s) => s.segment_id);
+        const ids = (await committedSegments(env.admin, b.collection_id)).map((s) => s.segment_id);
         await eventually(`the build of b's segment ${ids.at(-1)} queued`, () =>
           seen.tasks.some((t) => t.kind === "build_index" && t.collection_id === b.collection_id && t.segment_id === ids.at(-1)),
         );

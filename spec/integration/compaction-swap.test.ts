@@ -11,7 +11,7 @@ import { DataNode } from "../../actors/data.js";
 import type { CompactTask, Task } from "../../protocol/indexes.js";
 import type { Row } from "../../protocol/rows.js";
 import { Names, ObjectName } from "../../protocol/subjects.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
@@ -35,7 +35,7 @@ async function threeSegments(env: TestEnv, name: string): Promise<{ cid: number;
     await c.insert({ collection_name: name, data: rows(from, 60) });
     await c.flush({ collection_name: name });
   }
-  const sources = (await committedSegments(c.nc, cid)).map((s) => s.segment_id);
+  const sources = (await committedSegments(env.admin, cid)).map((s) => s.segment_id);
   assert.equal(sources.length, 3);
   return { cid, sources };
 }
@@ -44,12 +44,12 @@ async function threeSegments(env: TestEnv, name: string): Promise<{ cid: number;
 async function emptyFirstSource(env: TestEnv, name: string, cid: number, sources: number[]): Promise<void> {
   await env.client.delete({ collection_name: name, ids: range(0, 60) });
   await env.client.flush({ collection_name: name });
-  await eventually("the emptied source dropped", async () => !(await committedSegments(env.client.nc, cid)).some((s) => s.segment_id === sources[0]));
+  await eventually("the emptied source dropped", async () => !(await committedSegments(env.admin, cid)).some((s) => s.segment_id === sources[0]));
 }
 
 /** A data node that stops before its swap until `release` is called, reporting the task it holds. */
 async function heldDataNode(env: TestEnv, id: string) {
-  const nc = await connectNats(env.nats.url, id, { reconnectForever: false });
+  const nc = await env.connectAs("data", id);
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let taken!: (t: Task) => void;
@@ -78,7 +78,7 @@ test("compaction swap - refused when a source segment is gone; nothing committed
     await c.compact({ collection_name: name });
     const task = await held.took;
     assert.deepEqual(task.sources, sources);
-    const blobs = await BlobStore.open(c.nc, names.objectBucket());
+    const blobs = await BlobStore.open(env.admin, names.objectBucket());
     const merged = ObjectName.compactedSegment(cid, 0, task.target);
     assert.ok((await blobs.list()).some((o) => o.name === merged), "the data node uploaded the merged segment before asking for the swap");
 
@@ -92,7 +92,7 @@ test("compaction swap - refused when a source segment is gone; nothing committed
       "the owner refused the swap",
     );
     assert.deepEqual(
-      (await committedSegments(c.nc, cid)).map((s) => s.segment_id),
+      (await committedSegments(env.admin, cid)).map((s) => s.segment_id),
       sources.slice(1),
       "the committed list is the flush's, without the merged segment",
     );
@@ -108,7 +108,7 @@ test("compaction swap - a task redelivered after its data node died, whose sourc
   const env = await startEnv({ tag: "compact-orphan", ...SEGMENTS });
   let first: Awaited<ReturnType<typeof heldDataNode>> | undefined;
   let second: DataNode | undefined;
-  const nc = await connectNats(env.nats.url, "second-data", { reconnectForever: false });
+  const nc = await env.connectAs("data", "second-data");
   try {
     const c = env.client;
     const name = "co";
@@ -116,7 +116,7 @@ test("compaction swap - a task redelivered after its data node died, whose sourc
     first = await heldDataNode(env, "first-data");
     await c.compact({ collection_name: name });
     const task = await first.took;
-    const blobs = await BlobStore.open(c.nc, names.objectBucket());
+    const blobs = await BlobStore.open(env.admin, names.objectBucket());
     const merged = ObjectName.compactedSegment(cid, 0, task.target);
     assert.ok((await blobs.list()).some((o) => o.name === merged), "the first node uploaded the merged segment");
     // The first node goes away before its swap: the task is not acked and comes back after the ack wait.
@@ -133,7 +133,7 @@ test("compaction swap - a task redelivered after its data node died, whose sourc
     assert.deepEqual(node.finished.map((f) => f.outcome), ["obsolete"]);
     assert.ok(!(await blobs.list()).some((o) => o.name === merged), "the dead node's upload was deleted");
     assert.deepEqual(
-      (await committedSegments(c.nc, cid)).map((s) => s.segment_id),
+      (await committedSegments(env.admin, cid)).map((s) => s.segment_id),
       sources.slice(1),
     );
     assert.deepEqual(await liveIds(c, name), range(60, 120));

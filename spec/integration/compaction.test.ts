@@ -13,7 +13,7 @@ import type { ShardSegments } from "../../protocol/messages.js";
 import type { Row } from "../../protocol/rows.js";
 import { MetaKey, Names } from "../../protocol/subjects.js";
 import type { VecbusClient } from "../../runtime/client.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { publishTask } from "../../storage/tasks.js";
@@ -29,7 +29,7 @@ function rows(from: number, count: number): Row[] {
 }
 
 async function segments(env: TestEnv, cid: number): Promise<ShardSegments["segments"]> {
-  const meta = new MetaStore(await new Kvm(env.client.nc).open(names.metaBucket()));
+  const meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
   return (await meta.get<ShardSegments>(MetaKey.segments(cid, 0)))?.value.segments ?? [];
 }
 
@@ -108,7 +108,7 @@ describe("compaction", () => {
     assert.deepEqual(await stored(c, name), live.expected, "after compaction");
 
     // The replaced segments' objects are gone; the merged ones are there.
-    const blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    const blobs = await BlobStore.open(env.admin, names.objectBucket());
     const objects = new Set((await blobs.list()).map((o) => o.name));
     const replaced = before.filter((s) => !after.some((a) => a.segment_id === s.segment_id));
     for (const s of replaced) for (const o of [s.object, ...s.delete_logs]) assert.ok(!objects.has(o), `${o} was collected`);
@@ -172,7 +172,7 @@ describe("a compaction task whose data node dies", () => {
     await live.delete(c, name, [10, 70]);
 
     // Node A takes the task, uploads the merged segment, and dies before it asks for the swap.
-    const ncA = await connectNats(env.nats.url, "data-a", { reconnectForever: false });
+    const ncA = await env.connectAs("data", "data-a");
     let taken!: (t: Task) => void;
     const took = new Promise<Task>((r) => (taken = r));
     let release!: () => void;
@@ -181,14 +181,14 @@ describe("a compaction task whose data node dies", () => {
     await a.start();
     const { compaction_id } = await c.compact({ collection_name: name });
     const task = (await took) as CompactTask;
-    const blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    const blobs = await BlobStore.open(env.admin, names.objectBucket());
     const merged = `seg/${desc.collection_id}/0/${task.target}-c`;
     assert.ok((await blobs.list()).some((o) => o.name === merged), "node A uploaded the merged segment");
     await closeConnection(ncA, 200);
     await a.stop().catch(() => undefined);
     release();
 
-    const ncB = await connectNats(env.nats.url, "data-b", { reconnectForever: false });
+    const ncB = await env.connectAs("data", "data-b");
     const b = new DataNode(await openContext(ncB, names.prefix, "data-b"), "b", { ackWaitMs: 1_500 });
     await b.start();
     try {
@@ -196,7 +196,7 @@ describe("a compaction task whose data node dies", () => {
       assert.ok((await segments(env, desc.collection_id)).some((s) => s.segment_id === task.target));
       assert.deepEqual(await stored(c, name), live.expected, "after the compaction");
       // The same task once more (a reply lost after the commit): it finds its target committed.
-      const ncP = await connectNats(env.nats.url, "pub", { reconnectForever: false });
+      const ncP = await env.connectAs("coordinator", "pub");
       assert.equal(await publishTask((await openContext(ncP, names.prefix, "pub")).js, names, task, "again"), true);
       const ofTask = () => b.finished.filter((f) => f.task.kind === "compact" && f.task.target === task.target).map((f) => f.outcome);
       await eventually("the repeat", async () => ofTask().length >= 2);

@@ -14,8 +14,9 @@ import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-function coordinator(url: string, id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "coordinator", "--nats-url", url, "--node-id", id], {
+/** `vecbus start coordinator` on the serve's host: no credential flags, so it takes the coordinator's user from the data dir. */
+function coordinator(url: string, dataDir: string, id: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "coordinator", "--server", url, "--data", dataDir, "--node-id", id], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, VECBUS_LOG: "warn" },
@@ -30,17 +31,17 @@ test("coordinator failover - a standby takes the lease and continues timestamps 
   const env = await startEnv({ tag: "coord", roles: ["streaming", "data", "proxy"] });
   const children: ChildProcess[] = [];
   try {
-    const first = await coordinator(env.nats.url, "first");
+    const first = await coordinator(env.nats.url, env.dataDir, "first");
     children.push(first);
     const c = env.client;
     await c.create_collection({ collection_name: "k", dimension: 2, num_shards: 2 });
-    children.push(await coordinator(env.nats.url, "second"));
+    children.push(await coordinator(env.nats.url, env.dataDir, "second"));
     const before = await c.insert({ collection_name: "k", data: [{ id: 1, vector: [1, 1] }] });
 
     // The handover takes longer than the 3 s the bound normally runs ahead of the clock, so the clock alone would
     // carry the new leader past the old one's timestamps. A bound two minutes ahead (as the old leader could have
     // persisted under clock skew) can only be passed by reading it.
-    const meta = new MetaStore(await new Kvm(c.nc).open("vecbus_meta"));
+    const meta = new MetaStore(await new Kvm(env.admin).open("vecbus_meta"));
     const raised = Date.now() + 120_000;
     await meta.casUpdate<{ bound: number }>(MetaKey.tso, (cur) => ({ bound: Math.max(raised, cur?.bound ?? 0) }));
     assert.ok(physicalOf(before.timestamp) < raised);

@@ -21,7 +21,8 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 test("failover - shards of a killed streaming node move to a live one", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ tag: "failover" });
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "streaming", "--nats-url", env.nats.url, "--node-id", "doomed"], {
+  const { user, pass } = env.credentials("streaming")!;
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "streaming", "--nats-url", env.nats.url, "--user", user!, "--password", pass!, "--node-id", "doomed"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, VECBUS_LOG: "warn" },
@@ -66,7 +67,7 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     const moved = after.filter((s) => s.epoch === 2);
     assert.ok(moved.length > 0, "moved shards carry a higher epoch");
     // The new owner claimed each moved shard's log: the old owner's next append would be fenced.
-    const jsm = await jetstreamManager(c.nc);
+    const jsm = await jetstreamManager(env.admin);
     for (const s of moved) {
       const last = await jsm.direct.getMessage(s.wal_stream, { last_by_subj: `vecbus.wal.${s.wal_stream.split("_")[2]}.${s.shard}` });
       assert.deepEqual(decode(last!.data), { kind: "fence", ts: (decode(last!.data) as { ts: unknown }).ts, epoch: 2 });
@@ -90,16 +91,16 @@ test("failover - an owner that finds a newer owner's fence in its WAL stops serv
     const names = new Names();
     // What a new owner that took the shard over writes before it serves; this owner missed the reassignment.
     const fence = { kind: "fence", ts: composeTs(Date.now(), 0), epoch: shard.epoch + 1 };
-    const js = jetstream(c.nc);
+    const js = jetstream(env.admin);
     const fenceSeq = (await js.publish(names.walSubject(d.collection_id, 0), encode(fence))).seq;
 
     const subject = names.shardSubject(d.collection_id, 0);
-    const write = (id: number) => request(c.nc, subject, { kind: "insert", rows: [{ id, vector: [id, id] }] }, CLIENT_TIMEOUT_MS);
+    const write = (id: number) => request(env.admin, subject, { kind: "insert", rows: [{ id, vector: [id, id] }] }, CLIENT_TIMEOUT_MS);
     // The append is fenced by the record above; the owner reads the tail, finds the newer epoch and stops.
     await rejectsWith(write(2), "SHARD_NOT_READY");
     // No second chance: the owner no longer serves the shard, so the write is refused again (nobody answers).
     await assert.rejects(write(3), (e: unknown) => e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "SHARD_NOT_READY"));
-    const jsm = await jetstreamManager(c.nc);
+    const jsm = await jetstreamManager(env.admin);
     const last = await jsm.direct.getMessage(shard.wal_stream, { last_by_subj: names.walSubject(d.collection_id, 0) });
     assert.equal(last!.seq, fenceSeq, "nothing was appended after the newer owner's fence");
   } finally {

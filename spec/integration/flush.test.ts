@@ -131,9 +131,9 @@ describe("flush", () => {
 
   before(async () => {
     env = await startEnv({ tag: "flush", seal: { segmentRowsMax: ROWS_MAX, sealIdleMs: 600_000 } });
-    jsm = await jetstreamManager(env.client.nc);
-    meta = new MetaStore(await new Kvm(env.client.nc).open(names.metaBucket()));
-    blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    jsm = await jetstreamManager(env.admin);
+    meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
+    blobs = await BlobStore.open(env.admin, names.objectBucket());
     const desc = await env.client.create_collection({
       collection_name: C,
       metric_type: "L2",
@@ -242,8 +242,8 @@ describe("flush - idle seal", () => {
       const c = env.client;
       const { collection_id } = await c.create_collection({ collection_name: "idle", dimension: 4, metric_type: "L2" });
       await c.insert({ collection_name: "idle", data: randomVectors(30, 4, 1).map((vector, id) => ({ id, vector })) });
-      const meta = new MetaStore(await new Kvm(c.nc).open(names.metaBucket()));
-      const jsm = await jetstreamManager(c.nc);
+      const meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
+      const jsm = await jetstreamManager(env.admin);
       let key: ShardSegments | undefined;
       await eventually("the idle shard flushed", async () => ((key = (await meta.get<ShardSegments>(MetaKey.segments(collection_id, 0)))?.value)?.segments.length ?? 0) > 0);
       const flushed = key!;

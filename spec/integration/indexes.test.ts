@@ -13,7 +13,7 @@ import type { CollectionDescription, IndexDescription } from "../../protocol/api
 import type { BuildIndexTask, Task } from "../../protocol/indexes.js";
 import type { ShardSegments } from "../../protocol/messages.js";
 import { MetaKey, Names } from "../../protocol/subjects.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { BlobStore } from "../../storage/object-store.js";
@@ -58,8 +58,8 @@ describe("indexes", () => {
 
   before(async () => {
     env = await startEnv({ tag: "indexes", seal: { segmentRowsMax: 100, sealIdleMs: 600_000 }, data: { ackWaitMs: 5_000 } });
-    meta = new MetaStore(await new Kvm(env.client.nc).open(names.metaBucket()));
-    blobs = await BlobStore.open(env.client.nc, names.objectBucket());
+    meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
+    blobs = await BlobStore.open(env.admin, names.objectBucket());
   });
   after(async () => env?.close());
 
@@ -168,7 +168,7 @@ describe("index build tasks", () => {
     await c.create_index({ collection_name: name, index_params: [{ field_name: "vector", index_type: "HNSW_SQ", index_name: "vidx", params: { sq_type: "BF16" } }] });
 
     // Node A takes a task, uploads, and is stopped (its connection closed) before it commits.
-    const ncA = await connectNats(env.nats.url, "data-a", { reconnectForever: false });
+    const ncA = await env.connectAs("data", "data-a");
     const ctxA = await openContext(ncA, names.prefix, "data-a");
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
@@ -182,11 +182,11 @@ describe("index build tasks", () => {
     release();
 
     // The stuck task is also queued a second time, past the duplicate check.
-    const ncP = await connectNats(env.nats.url, "pub", { reconnectForever: false });
+    const ncP = await env.connectAs("coordinator", "pub");
     const ctxP = await openContext(ncP, names.prefix, "pub");
     assert.equal(await publishTask(ctxP.js, names, stuck, "another-id"), true);
 
-    const ncB = await connectNats(env.nats.url, "data-b", { reconnectForever: false });
+    const ncB = await env.connectAs("data", "data-b");
     const b = new DataNode(await openContext(ncB, names.prefix, "data-b"), "b", { ackWaitMs: 1_500 });
     await b.start();
     try {
@@ -201,11 +201,11 @@ describe("index build tasks", () => {
       const committed = b.finished.filter((f) => f.outcome === "committed").map((f) => segmentOf(f.task));
       assert.equal(new Set(committed).size, committed.length, "each segment committed once");
 
-      const meta = new MetaStore(await new Kvm(c.nc).open(names.metaBucket()));
+      const meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
       const segs = (await segmentsOf(meta, desc.collection_id)).flatMap((s) => s.segments);
       assert.equal(segs.length, 3);
       assert.ok(segs.every((s) => Object.keys(s.indexes ?? {}).length === 1 && s.indexes!.vector.index_type === "HNSW_SQ"));
-      const blobs = await BlobStore.open(c.nc, names.objectBucket());
+      const blobs = await BlobStore.open(env.admin, names.objectBucket());
       const objects = (await blobs.list()).filter((o) => o.name.startsWith(`idx/${desc.collection_id}/`));
       assert.deepEqual(objects.map((o) => o.name).sort(), segs.map((s) => s.indexes!.vector.object).sort());
     } finally {

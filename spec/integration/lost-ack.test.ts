@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { StreamingNode } from "../../actors/streaming/node.js";
 import type { Row } from "../../protocol/rows.js";
 import { Names } from "../../protocol/subjects.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import { startEnv } from "../harness.js";
 import { ackLoss } from "../lost-ack.js";
 import { randomVectors } from "../random.js";
@@ -25,7 +25,7 @@ function rows(from: number, count: number): Row[] {
 test("lost ack - an insert stored in the WAL whose ack was lost is caught up before the next write: no row lost or doubled", { timeout: TEST_TIMEOUT_MS }, async () => {
   // The test runs the streaming node itself, on a JetStream client that can lose an ack.
   const env = await startEnv({ tag: "lost-ack", roles: ["coordinator", "proxy"] });
-  const nc = await connectNats(env.nats.url, "lossy-streaming", { reconnectForever: false });
+  const nc = await env.connectAs("streaming", "lossy-streaming");
   let node: StreamingNode | undefined;
   try {
     const ctx = await openContext(nc, names.prefix, "lossy-streaming");

@@ -45,18 +45,18 @@ test("query cache - a restarted query node loads its segments from the cached fi
       await c.insert({ collection_name: name, data: written.slice(from) });
       await c.flush({ collection_name: name });
     }
-    const ids = (await committedSegments(c.nc, cid)).map((s) => s.segment_id);
+    const ids = (await committedSegments(env.admin, cid)).map((s) => s.segment_id);
     // Asked directly, a query node counts only the segments it has loaded (SHARD_NOT_READY otherwise).
     const count: QueryNodeMsg = { kind: "count", collection_id: cid, segments: ids.map((segment_id) => ({ shard: 0, segment_id, dead: [] })) };
     const loadedOnQueryNode = async () => {
       try {
-        return (await request<QueryNodeReplies["count"]>(c.nc, names.querySubject("test-query"), count)).count === 400;
+        return (await request<QueryNodeReplies["count"]>(env.admin, names.querySubject("test-query"), count)).count === 400;
       } catch {
         return false;
       }
     };
     await eventually("both segments loaded on the query node", loadedOnQueryNode);
-    const segments = await committedSegments(c.nc, cid);
+    const segments = await committedSegments(env.admin, cid);
     const objects = segments.flatMap((s) => [s.object, ...Object.values(s.indexes ?? {}).map((i) => i.object)]);
     assert.equal(objects.length, 4, "two segments, each with its index");
     const dir = path.join(env.dataDir, "query-cache");

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { QueryNode } from "../../actors/query.js";
 import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
 import type { Row } from "../../protocol/rows.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
@@ -29,7 +29,7 @@ function rows(from: number, count: number): Row[] {
 }
 
 function served(env: TestEnv, cid: number, shards: number): Promise<number> {
-  return servedByQueryNodes(env.client.nc, cid, shards);
+  return servedByQueryNodes(env.admin, cid, shards);
 }
 
 async function allIds(c: VecbusClient, name: string): Promise<number[]> {
@@ -216,7 +216,7 @@ describe("a query node that dies", () => {
 
   test("query nodes - a dead node's segments go back to their shard owner and reads go on", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const c = env.client;
-    const nc = await connectNats(env.nats.url, "query-a", { reconnectForever: false });
+    const nc = await env.connectAs("query", "query-a");
     const node = new QueryNode(await openContext(nc, names.prefix, "query-a"), "query-a", { cacheDir: tempDir("qcache") });
     await node.start();
     try {

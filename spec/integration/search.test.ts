@@ -271,7 +271,7 @@ describe("search", () => {
 
 test("search - a restarted streaming node revives every vector field from the WAL", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ tag: "search-replay", roles: ["coordinator", "proxy"] });
-  let streaming = await startCluster({ natsUrl: env.nats.url, nodeId: "replay", roles: ["streaming"] });
+  let streaming = await startCluster({ natsUrl: env.nats.url, credentials: env.credentials, nodeId: "replay", roles: ["streaming"] });
   try {
     const c = env.client;
     await c.create_collection({
@@ -289,7 +289,7 @@ test("search - a restarted streaming node revives every vector field from the WA
     const rows = films(200, 5);
     await c.insert({ collection_name: "two", data: rows.map((f) => ({ id: f.id, dense: new Float32Array(f.dense), small: f.small })) });
     await streaming.stop();
-    streaming = await startCluster({ natsUrl: env.nats.url, nodeId: "replay", roles: ["streaming"] });
+    streaming = await startCluster({ natsUrl: env.nats.url, credentials: env.credentials, nodeId: "replay", roles: ["streaming"] });
     const probes: ["dense" | "small", number[]][] = [
       ["dense", randomVectors(1, 8, 404)[0]],
       ["small", [0.3, -0.1, 0.2]],

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startCluster, type Cluster } from "../../cli/cluster.js";
+import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, type TestEnv } from "../harness.js";
@@ -25,8 +26,8 @@ describe("subject prefix", () => {
   let alt: VecbusClient;
   before(async () => {
     // Only the NATS server and a default-prefix client from the harness: the actors are started here with their prefix.
-    env = await startEnv({ tag: "prefix", roles: "none" });
-    clusters.push(await startCluster({ natsUrl: env.nats.url, prefix: PREFIX, nodeId: "alt", cacheDir: path.join(env.dataDir, "alt-cache"), autoCompaction: false }));
+    env = await startEnv({ tag: "prefix", roles: "none", prefixes: [DEFAULT_PREFIX, PREFIX] });
+    clusters.push(await startCluster({ natsUrl: env.nats.url, prefix: PREFIX, credentials: env.nats.actorCredentials(PREFIX), nodeId: "alt", cacheDir: path.join(env.dataDir, "alt-cache"), autoCompaction: false }));
     alt = await VecbusClient.connect(env.nats.url, { prefix: PREFIX, timeoutMs: CLIENT_TIMEOUT_MS });
   });
   after(async () => {
@@ -56,7 +57,7 @@ describe("subject prefix", () => {
   });
 
   test("subject prefix - two instances on one NATS server keep their collections, WALs and segments apart", { timeout: TEST_TIMEOUT_MS }, async () => {
-    clusters.push(await startCluster({ natsUrl: env.nats.url, nodeId: "dflt", cacheDir: path.join(env.dataDir, "dflt-cache"), autoCompaction: false }));
+    clusters.push(await startCluster({ natsUrl: env.nats.url, credentials: env.nats.actorCredentials(DEFAULT_PREFIX), nodeId: "dflt", cacheDir: path.join(env.dataDir, "dflt-cache"), autoCompaction: false }));
     const dflt = env.client;
     // Same collection name, and (both instances counting from the start) the same collection id and shard.
     await dflt.create_collection({ collection_name: "docs", dimension: DIM, metric_type: "L2" });

@@ -10,7 +10,7 @@ import { eventually } from "../timeouts.js";
 test("meta store - create, stale update and stale delete are CONFLICT; casUpdate retries", async () => {
   const env = await startEnv({ roles: "none", tag: "meta" });
   try {
-    const meta = new MetaStore(await new Kvm(env.client.nc).create("t_meta", { history: 5 }));
+    const meta = new MetaStore(await new Kvm(env.admin).create("t_meta", { history: 5 }));
     const conflict = (e: unknown) => e instanceof VecbusError && e.code === "CONFLICT";
     const r1 = await meta.create("k", { n: 1 });
     await assert.rejects(meta.create("k", { n: 2 }), conflict);

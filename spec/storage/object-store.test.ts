@@ -7,7 +7,7 @@ import { startEnv } from "../harness.js";
 test("blob store - multi-chunk round trip, metadata, list, delete", async () => {
   const env = await startEnv({ roles: "none", tag: "obj" });
   try {
-    const store = await BlobStore.open(env.client.nc, "t_segments");
+    const store = await BlobStore.open(env.admin, "t_segments");
     const big = new Uint8Array(3 * (1 << 20) + 123).map((_, i) => (i * 31) & 0xff);
     await store.put("seg-1", big, { rows: "42" });
     await store.put("seg-2", new Uint8Array([1, 2, 3]));

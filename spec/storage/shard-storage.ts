@@ -30,7 +30,7 @@ export interface ShardStorage {
 }
 
 export async function openShardStorage(env: TestEnv, cid: number): Promise<ShardStorage> {
-  const nc = env.client.nc;
+  const nc = env.admin;
   const jsm = await jetstreamManager(nc);
   const loc = { stream: `T_WAL_${cid}_0`, subject: `t.wal.${cid}.0` };
   await createWalStream(jsm, loc);

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { DataNode } from "../../actors/data.js";
 import type { BuildIndexTask } from "../../protocol/indexes.js";
 import { Names } from "../../protocol/subjects.js";
-import { closeConnection, connectNats, openContext } from "../../runtime/context.js";
+import { closeConnection, openContext } from "../../runtime/context.js";
 import { ensureTaskStream, publishTask } from "../../storage/tasks.js";
 import { startEnv } from "../harness.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
@@ -27,7 +27,7 @@ function build(segment_id: number): BuildIndexTask {
 
 test("tasks - a task queued twice within the duplicate window is stored once and run once", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ roles: "none", tag: "tasks" });
-  const nc = await connectNats(env.nats.url, "tasks-test", { reconnectForever: false });
+  const nc = await env.connectAs("data", "tasks-test");
   let node: DataNode | undefined;
   try {
     const ctx = await openContext(nc, names.prefix, "tasks-test");

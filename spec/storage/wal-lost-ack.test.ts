@@ -18,7 +18,7 @@ const idOf = (r: WalRecord) => (r as { ids: number[] }).ids[0];
 test("wal - an append whose ack was lost is found by re-reading the tail, once", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ roles: "none", tag: "wal-lost-ack" });
   try {
-    const nc = env.client.nc;
+    const nc = env.admin;
     const jsm = await jetstreamManager(nc);
     const loc = { stream: "T_WAL_ACK", subject: "t.wal.ack" };
     await createWalStream(jsm, loc);

@@ -14,7 +14,7 @@ const rec = (id: number): WalRecord => ({ kind: "delete", ts: T0 + BigInt(id), e
 test("wal - a stale writer is fenced and catches up; replay returns every record in order", async () => {
   const env = await startEnv({ roles: "none", tag: "wal" });
   try {
-    const nc = env.client.nc;
+    const nc = env.admin;
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const loc = { stream: "T_WAL", subject: "t.wal" };

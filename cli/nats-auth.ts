@@ -1,0 +1,132 @@
+// The NATS users of a `vecbus serve` data dir, and the nats-server config made
+// from them. The users file (`<data>/auth/users.json`, mode 0600 in a 0700
+// dir) holds a generated password per actor role and for the superuser
+// `admin`, plus the API users made with `vecbus user create`; the config is
+// rendered from it on every start and after every user change (which then
+// signals nats-server to reload).
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { actorPermissions, anonymousPermissions, ANONYMOUS_USER, apiUserPermissions, SUPERUSER, type Permissions } from "../protocol/permissions.js";
+import { ROLES, isApiRole, isRole, type ApiRole, type Role } from "../protocol/roles.js";
+import { Names } from "../protocol/subjects.js";
+import type { NatsAuth } from "../runtime/context.js";
+
+export type UserKind = "superuser" | Role | ApiRole;
+
+export interface UserEntry {
+  password: string;
+  role: UserKind;
+  /** The subject prefix its permissions are written for (`serve --prefix`); the superuser has every prefix. */
+  prefix: string;
+}
+
+export interface AuthFile {
+  format: 1;
+  /** Whether connections without credentials are refused (`serve --require-auth`). */
+  require_auth: boolean;
+  users: Record<string, UserEntry>;
+}
+
+const USER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+export function authFile(dataDir: string): string {
+  return path.join(dataDir, "auth", "users.json");
+}
+
+/** The NATS user an actor role connects as. */
+export function actorUser(prefix: string, role: Role): string {
+  return `${prefix}-${role}`;
+}
+
+function newPassword(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+export function readAuth(dataDir: string): AuthFile | undefined {
+  const file = authFile(dataDir);
+  if (!fs.existsSync(file)) return undefined;
+  const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as AuthFile;
+  if (parsed?.format !== 1 || typeof parsed.users !== "object" || parsed.users === null) {
+    throw new Error(`${file} is not a vecbus users file (format 1); move it away and vecbus serve writes a new one`);
+  }
+  return parsed;
+}
+
+export function writeAuth(dataDir: string, auth: AuthFile): void {
+  const dir = path.dirname(authFile(dataDir));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  const tmp = `${authFile(dataDir)}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, authFile(dataDir));
+}
+
+/** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */
+export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean): AuthFile {
+  const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
+  auth.require_auth = requireAuth;
+  auth.users[SUPERUSER] ??= { password: newPassword(), role: "superuser", prefix: "*" };
+  for (const prefix of prefixes) for (const role of ROLES) auth.users[actorUser(prefix, role)] ??= { password: newPassword(), role, prefix };
+  writeAuth(dataDir, auth);
+  return auth;
+}
+
+export function credentialsOf(auth: AuthFile, user: string): NatsAuth {
+  const entry = auth.users[user];
+  if (!entry) throw new Error(`no NATS user "${user}" in the users file`);
+  return { user, pass: entry.password };
+}
+
+/** Adds an API user (a password is made when none is given); refuses names taken by actors, the superuser or anonymous. */
+export function addApiUser(auth: AuthFile, name: string, role: ApiRole, prefix: string, password?: string): UserEntry {
+  if (!USER_NAME.test(name)) throw new Error(`user name "${name}" must be 1-32 letters, digits, '_' or '-', starting with a letter`);
+  const existing = auth.users[name];
+  if (name === ANONYMOUS_USER || (existing && !isApiRole(existing.role))) throw new Error(`"${name}" is a reserved user name`);
+  if (existing) throw new Error(`user "${name}" already exists; drop it first or grant it another role`);
+  const entry = { password: password ?? newPassword(), role, prefix };
+  auth.users[name] = entry;
+  return entry;
+}
+
+export function apiUser(auth: AuthFile, name: string): UserEntry {
+  const entry = auth.users[name];
+  if (!entry || !isApiRole(entry.role)) throw new Error(`no API user "${name}" (vecbus user list shows them)`);
+  return entry;
+}
+
+function permissionsOf(user: string, e: UserEntry): Permissions | undefined {
+  if (e.role === "superuser") return undefined;
+  const names = new Names(e.prefix);
+  if (isRole(e.role)) return actorPermissions(names, e.role);
+  return apiUserPermissions(names, user, e.role);
+}
+
+function renderPermissions(p: Permissions): string {
+  const list = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(", ")}]`;
+  return `{ publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} }${p.allowResponses ? ", allow_responses: true" : ""} }`;
+}
+
+/** nats-server config: the package's base settings plus every user with its permissions, and the anonymous user unless auth is required. */
+export function renderNatsConfig(base: string, auth: AuthFile): string {
+  const users = Object.entries(auth.users).map(([user, e]) => {
+    const perms = permissionsOf(user, e);
+    return `    { user: ${JSON.stringify(user)}, password: ${JSON.stringify(e.password)}${perms ? `, permissions: ${renderPermissions(perms)}` : ""} }`;
+  });
+  // Anonymous clients may call the API of every prefix that has actors here.
+  const prefixes = [...new Set(Object.values(auth.users).filter((e) => isRole(e.role)).map((e) => e.prefix))].map((p) => new Names(p));
+  if (!auth.require_auth) users.push(`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions(prefixes))} }`);
+  return [
+    base.trimEnd(),
+    "",
+    "# Written by vecbus serve from auth/users.json: edit users with `vecbus user`, not here.",
+    "authorization {",
+    "  users: [",
+    ...users,
+    "  ]",
+    "}",
+    auth.require_auth ? "" : `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
+    "",
+  ].join("\n");
+}
+
