@@ -20,6 +20,29 @@ export const LIMITS = {
     default: 65_536,
     what: "values in one `in` / `not in` list (also from a template)",
   },
+  jsonDepth: {
+    env: "VECBUS_JSON_MAX_DEPTH",
+    // Deep enough for any document a filter can address; far below what a recursive encoder overflows on.
+    default: 64,
+    what: "levels of nesting in a JSON field's value or a dynamic field's value (lists and maps)",
+  },
+  jsonBytes: {
+    env: "VECBUS_JSON_MAX_BYTES",
+    // Milvus's limit on one JSON value.
+    default: 65_536,
+    what: "bytes of one JSON field's value, or of a row's dynamic fields together, written as JSON",
+  },
+  guaranteeAheadMs: {
+    env: "VECBUS_GUARANTEE_MAX_AHEAD_MS",
+    // A write's timestamp is the oracle's clock; more than this ahead of the reader's clock is no write's.
+    default: 5_000,
+    what: "milliseconds a read's guarantee_timestamp may be ahead of the clock",
+  },
+  waitingReads: {
+    env: "VECBUS_SHARD_MAX_WAITING_READS",
+    default: 1_024,
+    what: "reads one shard holds while they wait for their guarantee timestamp (they hold no request slot)",
+  },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 
 export type LimitName = keyof typeof LIMITS;

@@ -3,6 +3,7 @@
 import { VecbusError } from "./errors.js";
 import { describeFields, DYNAMIC_FIELD, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 import { float32View } from "./binary.js";
+import { limit, limitText } from "./limits.js";
 
 export type PrimaryKey = number | string;
 export type Row = Record<string, unknown>;
@@ -44,9 +45,9 @@ export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: num
       const meta: Record<string, unknown> = {};
       for (const k of extra) {
         if (k === DYNAMIC_FIELD) throw new VecbusError("INVALID_ARGUMENT", `row ${i}: "${DYNAMIC_FIELD}" is reserved; put dynamic keys at the top level of the row`);
-        meta[k] = normalizeJson(row[k]);
+        meta[k] = normalizeJson(row[k], `row ${i}: dynamic field "${k}"`, 1);
       }
-      out[DYNAMIC_FIELD] = meta;
+      out[DYNAMIC_FIELD] = checkJsonSize(meta, `row ${i}: the dynamic fields`);
     }
     return out;
   });
@@ -92,7 +93,7 @@ export function checkValueAt(f: FieldSchema, v: unknown, where: string): unknown
       if (v.length > (f.max_length ?? Infinity)) throw bad(`a string of at most ${f.max_length} characters`);
       return v;
     case "JSON":
-      return normalizeJson(v);
+      return checkJsonSize(normalizeJson(v, where, 0), where);
     case "Array":
       return checkArray(f, v, where);
     case "FloatVector":
@@ -141,16 +142,29 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
   return vec;
 }
 
-/** JSON values: bigints that fit become numbers, binary is refused (JSON has no bytes). */
-function normalizeJson(v: unknown): unknown {
+/**
+ * JSON values: bigints that fit become numbers; binary (JSON has no bytes)
+ * and non-finite numbers (JSON has none) are refused; nesting is bounded
+ * before it is walked deeper, so no value can overflow a recursive encoder
+ * later (a reply, a segment file). `depth` counts the maps and lists around v.
+ */
+function normalizeJson(v: unknown, where: string, depth: number): unknown {
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v instanceof Uint8Array) throw new VecbusError("INVALID_FIELD_VALUE", "JSON and dynamic fields cannot hold binary data");
-  if (Array.isArray(v)) return v.map(normalizeJson);
-  if (v && typeof v === "object") {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = normalizeJson(x);
-    return o;
-  }
+  if (typeof v === "number" && !Number.isFinite(v)) throw new VecbusError("INVALID_FIELD_VALUE", `${where} holds ${v}; JSON numbers are finite`);
+  if (v instanceof Uint8Array) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: JSON and dynamic fields cannot hold binary data`);
+  if (v === null || typeof v !== "object") return v;
+  if (depth >= limit("jsonDepth")) throw new VecbusError("INVALID_FIELD_VALUE", `${where} is nested too deeply: ${limitText("jsonDepth")}`);
+  if (Array.isArray(v)) return v.map((x) => normalizeJson(x, where, depth + 1));
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) o[k] = normalizeJson(x, where, depth + 1);
+  return o;
+}
+
+const utf8 = new TextEncoder();
+
+function checkJsonSize<T>(v: T, where: string): T {
+  const bytes = utf8.encode(JSON.stringify(v) ?? "").length;
+  if (bytes > limit("jsonBytes")) throw new VecbusError("INVALID_FIELD_VALUE", `${where} is ${bytes} bytes as JSON: ${limitText("jsonBytes")}`);
   return v;
 }
 

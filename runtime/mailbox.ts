@@ -14,13 +14,21 @@ export interface MailboxOptions<M> {
   maxInFlight: number;
   /** Decodes and checks a message; throws VecbusError for a bad one. */
   parse: (data: Uint8Array, subject: string) => M;
-  handle: (msg: M, subject: string) => Promise<unknown>;
+  /** `slot.release()` stops counting this message against maxInFlight while it still runs (a read that only waits). */
+  handle: (msg: M, subject: string, slot: Slot) => Promise<unknown>;
   log: Logger;
+}
+
+export interface Slot {
+  release(): void;
 }
 
 export class Mailbox<M> {
   private readonly sub: Subscription;
+  /** Messages counted against maxInFlight. */
   private inFlight = 0;
+  /** Messages still running, counted or released: stop() waits for all of them. */
+  private running = 0;
   private slotFreed: (() => void) | null = null;
   private readonly done: Promise<void>;
 
@@ -38,21 +46,36 @@ export class Mailbox<M> {
         await new Promise<void>((r) => (this.slotFreed = r));
       }
       this.inFlight++;
-      void this.run(m).finally(() => {
-        this.inFlight--;
-        const wake = this.slotFreed;
-        this.slotFreed = null;
-        wake?.();
+      this.running++;
+      let held = true;
+      const slot = {
+        release: () => {
+          if (!held) return;
+          held = false;
+          this.inFlight--;
+          this.wake();
+        },
+      };
+      void this.run(m, slot).finally(() => {
+        slot.release();
+        this.running--;
+        this.wake();
       });
     }
-    while (this.inFlight > 0) await new Promise<void>((r) => (this.slotFreed = r));
+    while (this.running > 0) await new Promise<void>((r) => (this.slotFreed = r));
   }
 
-  private async run(m: Msg): Promise<void> {
+  private wake(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = null;
+    wake?.();
+  }
+
+  private async run(m: Msg, slot: Slot): Promise<void> {
     let reply;
     try {
       const msg = this.opts.parse(m.data, m.subject);
-      reply = okReply(await this.opts.handle(msg, m.subject));
+      reply = okReply(await this.opts.handle(msg, m.subject, slot));
     } catch (e) {
       if (!(e instanceof VecbusError)) this.opts.log.error("handler failed", { subject: m.subject, error: String((e as Error)?.stack ?? e) });
       reply = errorReply(e);
@@ -62,7 +85,14 @@ export class Mailbox<M> {
 
   private respond(m: Msg, reply: unknown): void {
     if (!m.reply) return;
-    let bytes = encode(reply);
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(reply);
+    } catch (e) {
+      // A reply that cannot be encoded (a value too deep for the encoder) is answered as an error, never thrown out of the loop.
+      this.opts.log.error("reply could not be encoded", { subject: m.subject, error: String(e) });
+      bytes = encode(errorReply(new VecbusError("INTERNAL", `the reply could not be encoded (${(e as Error).message}); ask for fewer output_fields`)));
+    }
     const max = this.nc.info?.max_payload ?? Infinity;
     if (bytes.byteLength > max) {
       bytes = encode(

@@ -8,7 +8,8 @@ import { parseFilter } from "../../protocol/filter/index.js";
 import { prunePartitions, unknownPartition } from "../../protocol/partitions.js";
 import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
-import { composeTs } from "../../protocol/timestamp.js";
+import { composeTs, physicalOf } from "../../protocol/timestamp.js";
+import { limit, limitText } from "../../protocol/limits.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { isUnavailable, request } from "../../runtime/rpc.js";
 import { refuseWithPartitionKey } from "./ddl.js";
@@ -25,8 +26,16 @@ export interface ProxyOptions {
 const BOUNDED_STALENESS_MS = 5_000;
 
 function sessionTs(v: unknown): bigint {
-  if ((typeof v === "number" && Number.isInteger(v) && v >= 0) || (typeof v === "bigint" && v >= 0n)) return BigInt(v);
-  throw new VecbusError("INVALID_ARGUMENT", "guarantee_timestamp must be a write's `timestamp` as returned by insert, upsert or delete");
+  if (!((typeof v === "number" && Number.isInteger(v) && v >= 0) || (typeof v === "bigint" && v >= 0n))) {
+    throw new VecbusError("INVALID_ARGUMENT", "guarantee_timestamp must be a write's `timestamp` as returned by insert, upsert or delete");
+  }
+  const ts = BigInt(v);
+  // Refused at once: a shard would hold such a read for its whole wait and then time out.
+  const ahead = physicalOf(ts) - Date.now();
+  if (ahead > limit("guaranteeAheadMs")) {
+    throw new VecbusError("INVALID_ARGUMENT", `guarantee_timestamp is ${ahead} ms ahead of the clock (${limitText("guaranteeAheadMs")}); pass a write's \`timestamp\` as returned by insert, upsert or delete`);
+  }
+  return ts;
 }
 
 export class ProxyCore {

@@ -16,9 +16,11 @@ import { checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
 import { decodeMap } from "../../runtime/codec.js";
 import type { ActorContext } from "../../runtime/context.js";
-import { Mailbox } from "../../runtime/mailbox.js";
+import { Mailbox, type Slot } from "../../runtime/mailbox.js";
 import { isUnavailable, request } from "../../runtime/rpc.js";
 import { MetaKey } from "../../protocol/subjects.js";
+import { limit, limitText } from "../../protocol/limits.js";
+import { physicalOf } from "../../protocol/timestamp.js";
 import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment } from "../../storage/remote-segment.js";
 import { SealedSegment } from "../../storage/sealed-segment.js";
@@ -76,6 +78,8 @@ export class Shard {
 
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
   private appliedTs = 0n;
+  /** Reads waiting for their guarantee timestamp (they hold no mailbox slot). */
+  private waitingReads = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   /** The WAL sequence of the last record applied, and its value at the last seal. */
   private appliedSeq: number;
@@ -143,7 +147,7 @@ export class Shard {
       queue: `shard-${meta.id}-${shard}`,
       maxInFlight: 32,
       parse: (data) => decodeMap(data) as ShardMsg,
-      handle: (msg) => s.handle(msg),
+      handle: (msg, _subject, slot) => s.handle(msg, slot),
       log: ctx.log,
     });
     s.tickTimer = setInterval(() => {
@@ -163,10 +167,10 @@ export class Shard {
     await this.flushes;
   }
 
-  private async handle(msg: ShardMsg): Promise<ShardReplies[ShardMsg["kind"]]> {
+  private async handle(msg: ShardMsg, slot: Slot): Promise<ShardReplies[ShardMsg["kind"]]> {
     if (this.fencedBy !== undefined) throw this.fencedError();
     // An absent field arrives as nil from clients of other languages: treat both as "no guarantee".
-    if ("guarantee_ts" in msg && msg.guarantee_ts != null) await this.waitFor(msg.guarantee_ts);
+    if ("guarantee_ts" in msg && msg.guarantee_ts != null) await this.waitFor(msg.guarantee_ts, slot);
     return match(msg)
       .with({ kind: "insert" }, (m) => this.onInsert(m.rows))
       .with({ kind: "delete" }, (m) => {
@@ -225,17 +229,35 @@ export class Shard {
     if (this.pendingWrites === 0 && ts > this.appliedTs) this.appliedTs = ts;
   }
 
-  /** Holds a read until every write below its guarantee timestamp is applied. */
-  private async waitFor(guarantee: bigint): Promise<void> {
+  /**
+   * Holds a read until every write below its guarantee timestamp is applied.
+   * A waiting read gives its request slot back, so writes (which it may be
+   * waiting for) always find one; the waiting reads have their own bound.
+   */
+  private async waitFor(guarantee: bigint, slot: Slot): Promise<void> {
     const g = BigInt(guarantee);
-    const deadline = Date.now() + READ_WAIT_MAX_MS;
-    while (this.appliedTs < g) {
-      if (Date.now() > deadline) {
-        throw new VecbusError("TIMEOUT", `shard ${this.shard} of "${this.meta.name}" did not reach the read's guarantee timestamp within ${READ_WAIT_MAX_MS} ms`);
+    if (this.appliedTs >= g) return;
+    const ahead = physicalOf(g) - Date.now();
+    if (ahead > limit("guaranteeAheadMs")) {
+      throw new VecbusError("INVALID_ARGUMENT", `the read's guarantee timestamp is ${ahead} ms ahead of the clock (${limitText("guaranteeAheadMs")})`);
+    }
+    if (this.waitingReads >= limit("waitingReads")) {
+      throw new VecbusError("UNAVAILABLE", `shard ${this.shard} of "${this.meta.name}" already holds ${this.waitingReads} reads waiting for writes (${limitText("waitingReads")}); retry shortly`);
+    }
+    slot.release();
+    this.waitingReads++;
+    try {
+      const deadline = Date.now() + READ_WAIT_MAX_MS;
+      while (this.appliedTs < g) {
+        if (Date.now() > deadline) {
+          throw new VecbusError("TIMEOUT", `shard ${this.shard} of "${this.meta.name}" did not reach the read's guarantee timestamp within ${READ_WAIT_MAX_MS} ms`);
+        }
+        await this.writes;
+        await this.tick(g);
+        if (this.appliedTs < g) await new Promise((r) => setTimeout(r, GUARANTEE_POLL_MS));
       }
-      await this.writes;
-      await this.tick(g);
-      if (this.appliedTs < g) await new Promise((r) => setTimeout(r, GUARANTEE_POLL_MS));
+    } finally {
+      this.waitingReads--;
     }
   }
 
