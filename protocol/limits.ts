@@ -43,6 +43,40 @@ export const LIMITS = {
     default: 1_024,
     what: "reads one shard holds while they wait for their guarantee timestamp (they hold no request slot)",
   },
+  // Storage budgets. JetStream reserves a stream's max_bytes out of the server's store when the
+  // stream is created, so each is also what one stream takes from the server's capacity.
+  walBytes: {
+    env: "VECBUS_WAL_MAX_BYTES",
+    // Holds only what is not flushed yet: a few growing segments' worth.
+    default: 1 << 30,
+    what: "bytes of one shard's WAL stream (records not flushed to a segment yet)",
+  },
+  segmentBytes: {
+    env: "VECBUS_SEGMENT_MAX_BYTES",
+    default: 256 << 20,
+    what: "bytes of WAL records in one growing segment before it is sealed (it also seals at VECBUS_SEGMENT_ROWS_MAX rows)",
+  },
+  taskBytes: {
+    env: "VECBUS_TASKS_MAX_BYTES",
+    default: 64 << 20,
+    what: "bytes of the task queue stream",
+  },
+  metaBytes: {
+    env: "VECBUS_META_MAX_BYTES",
+    // Its own reservation: a full WAL or object store cannot take the room a drop needs for its tombstones.
+    default: 256 << 20,
+    what: "bytes of the meta bucket (with its history)",
+  },
+  replicas: {
+    env: "VECBUS_REPLICAS",
+    default: 1,
+    what: "copies JetStream keeps of every stream and bucket vecbus creates (3 on a 3-node NATS cluster)",
+  },
+  objectBytes: {
+    env: "VECBUS_OBJECTS_MAX_BYTES",
+    default: 0,
+    what: "bytes of the segment object store (0: as much as the server's JetStream store allows)",
+  },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 
 export type LimitName = keyof typeof LIMITS;

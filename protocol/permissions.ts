@@ -101,12 +101,15 @@ const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "sub
       `${JS}.STREAM.CREATE.*`,
       `${JS}.STREAM.DELETE.*`,
       `${JS}.STREAM.INFO.*`,
+      // The task stream of an earlier release gets its byte bound.
+      `${JS}.STREAM.UPDATE.${n.taskStream()}`,
       ...objectsWrite(n),
     ],
     subscribe: [n.coordinatorSubject()],
   }),
   streaming: (n) => ({
-    publish: [...metaWrite(n), `${n.prefix}.wal.>`, n.coordinatorSubject(), `${n.prefix}.int.query.>`, ...streamRead("*"), `${JS}.STREAM.PURGE.*`, ...objectsWrite(n)],
+    // Purges WAL streams below their checkpoint; gives a WAL stream of an earlier release its byte bound.
+    publish: [...metaWrite(n), `${n.prefix}.wal.>`, n.coordinatorSubject(), `${n.prefix}.int.query.>`, ...streamRead("*"), `${JS}.STREAM.PURGE.*`, `${JS}.STREAM.UPDATE.*`, ...objectsWrite(n)],
     subscribe: [`${n.prefix}.int.shard.>`],
   }),
   query: (n) => ({
@@ -119,6 +122,7 @@ const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "sub
       `${n.prefix}.int.shard.>`,
       ...streamRead(n.taskStream()),
       `${JS}.STREAM.CREATE.${n.taskStream()}`,
+      `${JS}.STREAM.UPDATE.${n.taskStream()}`,
       `${JS}.CONSUMER.DURABLE.CREATE.${n.taskStream()}.>`,
       ...objectsWrite(n),
     ],

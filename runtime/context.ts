@@ -6,6 +6,7 @@ import { connect, credsAuthenticator, errors, nkeyAuthenticator, type Authentica
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
+import { limit } from "../protocol/limits.js";
 import { Names } from "../protocol/subjects.js";
 import { MetaStore } from "../storage/meta-store.js";
 import { logger, type Logger } from "./log.js";
@@ -88,8 +89,9 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const kvm = new Kvm(nc);
-  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file" });
-  const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS });
+  // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
+  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: limit("metaBytes"), replicas: limit("replicas") });
+  const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
   const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
   return { nc, js, jsm, names, meta, sessions, log };

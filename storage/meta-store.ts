@@ -6,6 +6,8 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
 import { decode, encode } from "../runtime/codec.js";
+import { limitText } from "../protocol/limits.js";
+import { storeFullError } from "./store-full.js";
 
 /** JetStream's "wrong last sequence": the revision a write was based on is stale. */
 export const WRONG_LAST_SEQUENCE = 10071;
@@ -43,7 +45,7 @@ export class MetaStore {
   }
 
   async put<T>(key: string, value: T): Promise<number> {
-    return this.kv.put(key, encode(value));
+    return this.guard(key, () => this.kv.put(key, encode(value)));
   }
 
   async delete(key: string, revision?: number): Promise<void> {
@@ -131,7 +133,7 @@ export class MetaStore {
       return (await op()) ?? 0;
     } catch (e) {
       if (isWrongLastSequence(e)) throw new VecbusError("CONFLICT", `meta key ${key} was changed by someone else; read it again`);
-      throw e;
+      throw storeFullError(e, "the meta bucket", `raise its bound (${limitText("metaBytes")})`) ?? e;
     }
   }
 

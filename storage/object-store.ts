@@ -3,6 +3,8 @@
 // no revision handling here: replacing a segment means writing a new name.
 import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { limit, limitText } from "../protocol/limits.js";
+import { storeFullError } from "./store-full.js";
 
 // The object store digests every object with SHA-256, in pure JS by default:
 // profiled at ~45% of a busy vecbus process's main thread during the 1M-row
@@ -16,11 +18,16 @@ export class BlobStore {
   private constructor(private readonly os: ObjectStore) {}
 
   static async open(nc: NatsConnection, bucket: string): Promise<BlobStore> {
-    return new BlobStore(await new Objm(nc).create(bucket, { storage: "file" }));
+    const maxBytes = limit("objectBytes");
+    return new BlobStore(await new Objm(nc).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }));
   }
 
   async put(name: string, bytes: Uint8Array, metadata: Record<string, string> = {}): Promise<void> {
-    await this.os.putBlob({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
+    try {
+      await this.os.putBlob({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
+    } catch (e) {
+      throw storeFullError(e, "the segment object store", `compact or drop collections, raise its bound (${limitText("objectBytes")}), or give the server more storage`) ?? e;
+    }
   }
 
   /** The blob's bytes, or null when there is no such object. */

@@ -3,30 +3,49 @@
 // (protocol/indexes.ts taskMsgId): a task queued twice within the duplicate
 // window is stored once. A task must still be harmless to run twice (the
 // window ends, a data node dies after its commit and before its ack).
-import { AckPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { taskMsgId, type Task } from "../protocol/indexes.js";
+import { limit, limitText } from "../protocol/limits.js";
 import type { Names } from "../protocol/subjects.js";
 import { encode } from "../runtime/codec.js";
+import { storeFullError } from "./store-full.js";
+
+/** JetStream's "stream name already in use with a different configuration". */
+const STREAM_NAME_IN_USE = 10058;
 
 /** Tasks queued again within this window collapse into one. */
 export const TASK_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /** Idempotent: any process that publishes or consumes tasks calls it first. */
 export async function ensureTaskStream(jsm: JetStreamManager, names: Names): Promise<void> {
-  await jsm.streams.add({
+  const config = {
     name: names.taskStream(),
     subjects: [names.taskWildcard()],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    num_replicas: 1,
+    num_replicas: limit("replicas"),
     duplicate_window: TASK_DUPLICATE_WINDOW_MS * 1e6,
-  });
+    // Bounded, and refusing new tasks at the bound rather than dropping queued ones.
+    max_bytes: limit("taskBytes"),
+    discard: DiscardPolicy.New,
+  };
+  try {
+    await jsm.streams.add(config);
+  } catch (e) {
+    // A stream made by an earlier release (no bound) has another config: give it the bound.
+    if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) await jsm.streams.update(config.name, config);
+    else throw storeFullError(e, "the NATS server's JetStream store", "give the server more storage") ?? e;
+  }
 }
 
 /** Resolves true when the task was queued, false when the duplicate window collapsed it into an earlier one. */
 export async function publishTask(js: JetStreamClient, names: Names, task: Task, msgID = taskMsgId(task)): Promise<boolean> {
-  const ack = await js.publish(names.taskSubject(task.kind, task.collection_id, task.shard), encode(task), { msgID });
-  return !ack.duplicate;
+  try {
+    const ack = await js.publish(names.taskSubject(task.kind, task.collection_id, task.shard), encode(task), { msgID });
+    return !ack.duplicate;
+  } catch (e) {
+    throw storeFullError(e, `the task queue ${names.taskStream()}`, `data nodes empty it as they work: check they run (vecbus status), or raise the bound (${limitText("taskBytes")})`) ?? e;
+  }
 }
 
 /** The durable pull consumer all data nodes share; `ackWaitMs` is how long a silent task holder keeps it. */

@@ -2,11 +2,13 @@
 // Appends carry `expect.lastSequence`, so only the writer that knows the true
 // tail can append: a stale owner that missed a newer owner's write is fenced
 // (10071) instead of interleaving records.
-import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, DiscardPolicy, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { VecbusError } from "../protocol/errors.js";
+import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
+import { storeFullError } from "./store-full.js";
 
 /** How long a replay may go without a message before it gives up (the node retries the open). */
 const REPLAY_STALL_MS = 30_000;
@@ -19,16 +21,26 @@ export interface WalLocation {
   subject: string;
 }
 
+/** The WAL's byte bound: at it, an append is refused (discard new), never an unflushed record dropped (discard old, the default). */
+function walLimits(): { max_bytes: number; discard: DiscardPolicy } {
+  return { max_bytes: limit("walBytes"), discard: DiscardPolicy.New };
+}
+
 export async function createWalStream(jsm: JetStreamManager, loc: WalLocation): Promise<void> {
-  await jsm.streams.add({
-    name: loc.stream,
-    subjects: [loc.subject],
-    storage: "file",
-    num_replicas: 1,
-    // Needed for the cheap last-sequence lookup; without it direct gets hang.
-    allow_direct: true,
-    duplicate_window: 120e9,
-  });
+  try {
+    await jsm.streams.add({
+      name: loc.stream,
+      subjects: [loc.subject],
+      storage: StorageType.File,
+      num_replicas: limit("replicas"),
+      // Needed for the cheap last-sequence lookup; without it direct gets hang.
+      allow_direct: true,
+      duplicate_window: 120e9,
+      ...walLimits(),
+    });
+  } catch (e) {
+    throw storeFullError(e, "the NATS server's JetStream store", `each WAL stream reserves its bound (${limitText("walBytes")}): lower it, or give the server more storage`) ?? e;
+  }
 }
 
 export async function deleteWalStream(jsm: JetStreamManager, stream: string): Promise<void> {
@@ -47,8 +59,13 @@ export class ShardWal {
     private last: number,
   ) {}
 
-  /** Opens an existing stream; its current last sequence is where appends continue. */
+  /** Opens an existing stream; its current last sequence is where appends continue. A stream made by an earlier release gets the byte bound. */
   static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation): Promise<ShardWal> {
+    const want = walLimits();
+    const info = await jsm.streams.info(loc.stream).catch(() => null);
+    if (info && (info.config.discard !== want.discard || info.config.max_bytes !== want.max_bytes)) {
+      await jsm.streams.update(loc.stream, { ...info.config, ...want });
+    }
     return new ShardWal(js, jsm, loc, await lastSequence(jsm, loc.stream));
   }
 
@@ -61,16 +78,18 @@ export class ShardWal {
    * stored it. A fenced append throws SHARD_NOT_READY: the caller must
    * re-read the tail (another writer appended) before it may write again.
    */
-  async append(rec: WalRecord): Promise<number> {
+  async append(rec: WalRecord): Promise<{ seq: number; bytes: number }> {
     const bytes = encode(rec);
     try {
       const ack = await this.js.publish(this.loc.subject, bytes, { expect: { lastSequence: this.last, streamName: this.loc.stream } });
       this.last = ack.seq;
-      return ack.seq;
+      return { seq: ack.seq, bytes: bytes.byteLength };
     } catch (e) {
       if (isWrongLastSequence(e)) {
         throw new VecbusError("SHARD_NOT_READY", `the WAL ${this.loc.stream} was written by another owner; the shard is re-syncing, try again`);
       }
+      const full = storeFullError(e, `the WAL ${this.loc.stream}`, `it empties once its segment is flushed, which has begun: retry shortly, or raise the bound (${limitText("walBytes")})`);
+      if (full) throw full;
       const msg = (e as Error).message ?? String(e);
       if (/max_payload|maximum payload|message size exceeds/i.test(msg)) {
         throw new VecbusError("PAYLOAD_TOO_LARGE", `the write is ${bytes.byteLength} bytes, over the server's limit; send fewer rows per request`);
@@ -80,7 +99,7 @@ export class ShardWal {
   }
 
   /** Replays records with sequence > `after` up to the tail known at call time. */
-  async replay(after: number, apply: (rec: WalRecord, seq: number) => void): Promise<number> {
+  async replay(after: number, apply: (rec: WalRecord, seq: number, bytes: number) => void): Promise<number> {
     let count = 0;
     const tail = this.last;
     if (tail <= after) return 0;
@@ -103,7 +122,7 @@ export class ShardWal {
     try {
       for await (const m of messages) {
         arm();
-        apply(decode(m.data) as WalRecord, m.seq);
+        apply(decode(m.data) as WalRecord, m.seq, m.data.byteLength);
         count++;
         if (m.seq >= tail) break;
       }
@@ -118,7 +137,7 @@ export class ShardWal {
   }
 
   /** Re-reads the tail from the server and applies what others appended since we last knew it. */
-  async catchUp(apply: (rec: WalRecord, seq: number) => void): Promise<number> {
+  async catchUp(apply: (rec: WalRecord, seq: number, bytes: number) => void): Promise<number> {
     const known = this.last;
     this.last = await lastSequence(this.jsm, this.loc.stream);
     return this.replay(known, apply);

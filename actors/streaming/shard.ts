@@ -4,8 +4,9 @@
 // them, so the segments always hold a prefix of the WAL.
 //
 // Sealing happens in that same order (no write interleaves): the growing
-// segment becomes a sealed one when it reaches segmentRowsMax rows, after
-// sealIdleMs without writes, or on `flush`. Each seal queues a flush, which
+// segment becomes a sealed one when it reaches segmentRowsMax rows or
+// VECBUS_SEGMENT_MAX_BYTES of WAL records, after sealIdleMs without writes,
+// when its WAL is full, or on `flush`. Each seal queues a flush, which
 // uploads and commits in the background while writes go on into a fresh
 // growing segment; flushes run one at a time, in seal order.
 import { match } from "ts-pattern";
@@ -78,6 +79,8 @@ export class Shard {
 
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
   private appliedTs = 0n;
+  /** WAL bytes of the records in the growing segment: it seals by bytes as well as by rows. */
+  private growingBytes = 0;
   /** Reads waiting for their guarantee timestamp (they hold no mailbox slot). */
   private waitingReads = 0;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -124,7 +127,7 @@ export class Shard {
     };
     const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch }, servedBy);
     const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
-    const replay = wal.replay(store.checkpoint, (rec, seq) => s.apply(rec, seq));
+    const replay = wal.replay(store.checkpoint, (rec, seq, bytes) => s.apply(rec, seq, bytes));
     // A flush sealed during the replay waits for it: its purge must not race the replay's reads.
     s.flushes = replay;
     const records = await replay;
@@ -356,16 +359,18 @@ export class Shard {
         const rec = await make(await this.deps.clock.take());
         if (rec.kind === "delete" && rec.ids.length === 0) return { count: 0, timestamp: rec.ts };
         if (this.fencedBy !== undefined) throw this.fencedError();
-        let seq: number;
+        let appended: { seq: number; bytes: number };
         try {
-          seq = await this.wal.append(rec);
+          appended = await this.wal.append(rec);
         } catch (e) {
           // Fenced by another writer, or the ack was lost after the record was stored: either way the
           // log may hold records this segment lacks. Apply them before anything else is served.
-          await this.wal.catchUp((r, at) => this.apply(r, at)).catch((ce) => this.ctx.log.warn("WAL catch-up failed", { error: String(ce) }));
+          await this.wal.catchUp((r, at, bytes) => this.apply(r, at, bytes)).catch((ce) => this.ctx.log.warn("WAL catch-up failed", { error: String(ce) }));
+          // A full WAL empties only once its records are flushed: seal now rather than at the idle timer.
+          if (e instanceof VecbusError && e.code === "RESOURCE_EXHAUSTED" && this.appliedSeq > this.sealedSeq) this.seal();
           throw e;
         }
-        return { count: this.apply(rec, seq), timestamp: rec.ts };
+        return { count: this.apply(rec, appended.seq, appended.bytes), timestamp: rec.ts };
       } finally {
         this.pendingWrites--;
       }
@@ -380,15 +385,16 @@ export class Shard {
   }
 
   /** Applies one WAL record; called in WAL order only (start-up replay, then the write queue). */
-  private apply(rec: WalRecord, seq: number): number {
+  private apply(rec: WalRecord, seq: number, bytes: number): number {
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
+    this.growingBytes += bytes;
     if (rec.epoch > this.epoch) this.fence(rec.epoch);
     return match(rec)
       .with({ kind: "insert" }, (r) => {
         const rows = r.rows.map((row) => this.revive(row, "WAL row"));
         this.segments.insert(rows, BigInt(r.ts));
-        if (this.segments.growingSize >= this.deps.seal.segmentRowsMax) this.seal();
+        if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= limit("segmentBytes")) this.seal();
         return rows.length;
       })
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
@@ -405,12 +411,12 @@ export class Shard {
   private async claimLog(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const seq = await this.wal.append({ kind: "fence", ts: this.appliedTs, epoch: this.epoch });
-        this.apply({ kind: "fence", ts: this.appliedTs, epoch: this.epoch }, seq);
+        const { seq, bytes } = await this.wal.append({ kind: "fence", ts: this.appliedTs, epoch: this.epoch });
+        this.apply({ kind: "fence", ts: this.appliedTs, epoch: this.epoch }, seq, bytes);
         return;
       } catch (e) {
         if (attempt >= 3) throw e;
-        await this.wal.catchUp((r, at) => this.apply(r, at));
+        await this.wal.catchUp((r, at, bytes) => this.apply(r, at, bytes));
       }
     }
   }
@@ -442,6 +448,7 @@ export class Shard {
     const seq = this.appliedSeq;
     this.segments.seal({ segment_id: seq, collection_id: this.meta.id, shard: this.shard, seq_from: this.sealedSeq + 1, seq_to: seq });
     this.sealedSeq = seq;
+    this.growingBytes = 0;
     this.lastActivityMs = Date.now();
     return { flushed: this.queueCommit() };
   }

@@ -21,8 +21,8 @@ export interface ServeProcess {
 }
 
 /** Starts `vecbus serve` with these arguments and waits for its ready line; fails if it exits first or is not ready by the deadline. */
-export async function startServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"] });
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", ...args], { cwd: ROOT, env: { ...CHILD_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -27,18 +27,21 @@ function build(segment_id: number): BuildIndexTask {
 
 test("tasks - a task queued twice within the duplicate window is stored once and run once", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ roles: "none", tag: "tasks" });
+  // Tasks are queued as the coordinator queues them, and run by a data node: each with its role's permissions.
   const nc = await env.connectAs("data", "tasks-test");
+  const coordNc = await env.connectAs("coordinator", "tasks-coordinator");
   let node: DataNode | undefined;
   try {
     const ctx = await openContext(nc, names.prefix, "tasks-test");
+    const coord = await openContext(coordNc, names.prefix, "tasks-coordinator");
     await ensureTaskStream(ctx.jsm, names);
     const stored = async () => (await ctx.jsm.streams.info(names.taskStream())).state.messages;
 
-    assert.equal(await publishTask(ctx.js, names, build(1)), true, "the first publish is queued");
+    assert.equal(await publishTask(coord.js, names, build(1)), true, "the first publish is queued");
     // A fresh object with the same content: what a coordinator builds again at its next sweep.
-    assert.equal(await publishTask(ctx.js, names, build(1)), false, "the same task again collapses into the first");
+    assert.equal(await publishTask(coord.js, names, build(1)), false, "the same task again collapses into the first");
     assert.equal(await stored(), 1);
-    assert.equal(await publishTask(ctx.js, names, build(2)), true, "another segment's build is another task");
+    assert.equal(await publishTask(coord.js, names, build(2)), true, "another segment's build is another task");
     assert.equal(await stored(), 2);
 
     // The build of segment 2 was queued after the repeat of segment 1: once it has run, a second
@@ -57,6 +60,7 @@ test("tasks - a task queued twice within the duplicate window is stored once and
   } finally {
     await node?.stop();
     await closeConnection(nc, 200);
+    await closeConnection(coordNc, 200);
     await env.close();
   }
 });
