@@ -15,11 +15,12 @@ import { placementKey, sameBuilds, type CompactionRecord, type AliasMeta, type C
 import { COMPACTED_SEGMENT_BASE, needsBuild, sameSpec, taskMsgId, type BuildIndexTask, type CompactTask, type IndexMeta } from "../protocol/indexes.js";
 import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
-import { decodeMap } from "../runtime/codec.js";
+import { decode } from "../runtime/codec.js";
+import { coordinatorMsg } from "../protocol/message-checks.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Lease } from "../runtime/lease.js";
 import { Mailbox } from "../runtime/mailbox.js";
-import { request } from "../runtime/rpc.js";
+import { retrying } from "../runtime/retry.js";
 import { liveNodes, Session } from "../runtime/session.js";
 import { BlobStore } from "../storage/object-store.js";
 import { COMPACTION_DEFAULTS, planCompactions, type CompactionPolicy } from "../storage/compaction-plan.js";
@@ -87,7 +88,7 @@ export class Coordinator {
         // Two leaders can overlap for a moment around a failover: one answer per request.
         queue: "coordinator",
         maxInFlight: 64,
-        parse: (data) => decodeMap(data) as CoordinatorMsg,
+        parse: (data) => coordinatorMsg(decode(data), "message"),
         handle: (msg) => this.handle(msg),
         log: this.ctx.log,
       });
@@ -216,7 +217,7 @@ export class Coordinator {
     // Reads only ever look at the partitions in meta, so rows left behind by a shard that misses this stay invisible.
     const results = await Promise.allSettled(
       Array.from({ length: meta.num_shards }, (_, s) =>
-        request(this.ctx.nc, this.ctx.names.shardSubject(meta.id, s), { kind: "drop_partition", partition_name: m.partition_name }),
+        this.ctx.refs.shard(meta.id, s).ask({ kind: "drop_partition", partition_name: m.partition_name }),
       ),
     );
     const failed = results.filter((r) => r.status === "rejected").length;
@@ -552,17 +553,12 @@ export class Coordinator {
   private async waitShardsReady(meta: CollectionMeta): Promise<void> {
     const deadline = Date.now() + SHARD_READY_TIMEOUT_MS;
     for (let s = 0; s < meta.num_shards; s++) {
-      for (;;) {
-        try {
-          await request(this.ctx.nc, this.ctx.names.shardSubject(meta.id, s), { kind: "stats" }, 1_000);
-          break;
-        } catch (e) {
-          if (Date.now() > deadline) {
-            throw new VecbusError("UNAVAILABLE", `shard ${s} of "${meta.name}" did not come up within ${SHARD_READY_TIMEOUT_MS} ms; check \`vecbus status\``);
-          }
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      await retrying(() => this.ctx.refs.shard(meta.id, s).ask({ kind: "stats" }, 1_000), {
+        ms: Math.max(0, deadline - Date.now()),
+        retriable: () => true,
+        pauseMs: 50,
+        giveUp: () => new VecbusError("UNAVAILABLE", `shard ${s} of "${meta.name}" did not come up within ${SHARD_READY_TIMEOUT_MS} ms; check \`vecbus status\``),
+      });
     }
   }
 

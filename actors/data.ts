@@ -20,17 +20,17 @@ import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
 import { needsBuild, taskMsgId, usearchConfig, type BuildIndexTask, type CompactTask, type IndexMeta, type SegmentIndexRef, type Task } from "../protocol/indexes.js";
-import type { SegmentRef, ShardReplies, ShardSegments } from "../protocol/messages.js";
+import type { SegmentRef, ShardSegments } from "../protocol/messages.js";
 import type { PrimaryKey } from "../protocol/rows.js";
 import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
+import { task as checkTask } from "../protocol/message-checks.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../storage/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
 import { decodeSegment, encodeSegment, type VectorColumn } from "../storage/segment-format.js";
 import { mergeColumns } from "../storage/segment-merge.js";
-import { request } from "../runtime/rpc.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
 export interface DataNodeOptions {
@@ -98,9 +98,9 @@ export class DataNode {
   private async process(m: JsMsg): Promise<void> {
     let task: Task;
     try {
-      task = decode(m.data) as Task;
+      task = checkTask(decode(m.data), "task");
     } catch (e) {
-      this.ctx.log.warn("dropped a task that is not msgpack", { subject: m.subject, error: String(e) });
+      this.ctx.log.warn("dropped a malformed task", { subject: m.subject, error: String(e) });
       m.term();
       return;
     }
@@ -232,7 +232,7 @@ export class DataNode {
       state: "flushed",
       ...(Object.keys(indexes).length > 0 ? { indexes } : {}),
     };
-    const reply = await request<ShardReplies["swap_segments"]>(this.ctx.nc, this.ctx.names.shardSubject(cid, shard), { kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
+    const reply = await this.ctx.refs.shard(cid, shard).ask({ kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
     this.ctx.log.info("compacted segments", { collection: meta.name, shard, sources, target, rows: manifest.row_count, swapped: reply.swapped, ms: Date.now() - started });
     if (reply.swapped) return "committed";
     if ((await this.ctx.meta.get<ShardSegments>(key))?.value.segments.some((s) => s.segment_id === target)) return "done";

@@ -27,7 +27,8 @@ import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementE
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
-import { decodeMap } from "../runtime/codec.js";
+import { decode } from "../runtime/codec.js";
+import { queryNodeMsg } from "../protocol/message-checks.js";
 import type { ActorContext } from "../runtime/context.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { Session } from "../runtime/session.js";
@@ -84,7 +85,7 @@ export class QueryNode {
     this.mailbox = new Mailbox<QueryNodeMsg>(this.ctx.nc, {
       subject: this.ctx.names.querySubject(this.nodeId),
       maxInFlight: 16,
-      parse: (data) => decodeMap(data) as QueryNodeMsg,
+      parse: (data) => queryNodeMsg(decode(data), "message"),
       handle: (msg) => this.handle(msg),
       log: this.ctx.log,
     });

@@ -1312,8 +1312,8 @@ function statusText(s: ClusterStatus): string {
     s.nodes.map((n) => [n.role, n.node_id, n.host, n.pid, isoTime(n.started_at)]),
   );
   const shards = table(
-    ["collection", "shard", "owner", "epoch", "rows", "segments", "wal stream", "wal last seq"],
-    s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.segments ?? undefined, x.wal_stream, x.wal_last_seq]),
+    ["collection", "shard", "owner", "epoch", "rows", "segments", "wal stream", "wal last seq", "health"],
+    s.shards.map((x) => [x.collection_name, x.shard, x.owner, x.epoch, x.row_count ?? undefined, x.segments ?? undefined, x.wal_stream, x.wal_last_seq, x.health]),
   );
   const segments = table(
     ["collection", "shard", "segment", "state", "rows", "deleted", "index", "served by"],

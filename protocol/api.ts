@@ -122,6 +122,8 @@ export interface ShardStatus {
   row_count: number | null;
   /** Sealed segments the owner holds, flushed or on their way. */
   segments: number | null;
+  /** "ok", or why not: WAL records skipped because they could not be applied (see the owner's log), or no answer from the owner. */
+  health: string;
 }
 
 /** One segment in `status`: a shard's growing segment, or a sealed one with where it is served. */

@@ -116,7 +116,8 @@ export interface ShardReplies {
   query: Row[];
   get: Row[];
   /** growing_rows: rows taken by the growing segment (not yet sealed). */
-  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number; served_by_query_nodes?: number };
+  /** skipped_records: WAL records the owner could not apply (corrupt or not fitting the schema), logged and skipped. */
+  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number; served_by_query_nodes?: number; skipped_records?: number };
   drop_partition: { delete_count: number; timestamp: bigint };
   /** Segments written to the object store by this flush (and by earlier ones it waited for). */
   flush: { flushed_segments: number };

@@ -4,6 +4,7 @@ import { VecbusError } from "./errors.js";
 import { describeFields, DYNAMIC_FIELD, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 import { float32View } from "./binary.js";
 import { limit, limitText } from "./limits.js";
+import { PARTITION_FIELD } from "./partitions.js";
 
 export type PrimaryKey = number | string;
 export type Row = Record<string, unknown>;
@@ -48,6 +49,39 @@ export function checkRows(schema: CollectionSchema, data: unknown, autoIds?: num
         meta[k] = normalizeJson(row[k], `row ${i}: dynamic field "${k}"`, 1);
       }
       out[DYNAMIC_FIELD] = checkJsonSize(meta, `row ${i}: the dynamic fields`);
+    }
+    return out;
+  });
+}
+
+/**
+ * The owner's check of rows the proxy prepared (checkRows' output: every
+ * field present, dynamic keys under `$meta`, the partition under
+ * `$partition`): a shard stores only rows that fit its schema, whoever sent
+ * them. Vectors come back as Float32Array. Throws naming `where` and the row.
+ */
+export function checkStoredRows(schema: CollectionSchema, rows: readonly Row[], where: string): Row[] {
+  return rows.map((row, i) => {
+    const at = `${where} ${i}`;
+    if (!row || typeof row !== "object" || Array.isArray(row)) throw new VecbusError("INVALID_ARGUMENT", `${at} is not a map`);
+    const out: Row = {};
+    for (const f of schema.fields) {
+      const v = row[f.name];
+      if (v === null || v === undefined) {
+        if (!f.nullable) throw new VecbusError("MISSING_FIELD", `${at}: field "${f.name}" (${typeName(f)}) has no value`);
+        out[f.name] = null;
+      } else out[f.name] = checkValueAt(f, v, `${at}: field "${f.name}"`);
+    }
+    for (const k of Object.keys(row)) {
+      if (k in out) continue;
+      if (k === DYNAMIC_FIELD && schema.enable_dynamic_field) {
+        const meta = row[k];
+        if (!meta || typeof meta !== "object" || Array.isArray(meta)) throw new VecbusError("INVALID_FIELD_VALUE", `${at}: "${DYNAMIC_FIELD}" must be a map`);
+        out[k] = checkJsonSize(normalizeJson(meta, `${at}: the dynamic fields`, 0), `${at}: the dynamic fields`);
+      } else if (k === PARTITION_FIELD) {
+        if (typeof row[k] !== "string") throw new VecbusError("INVALID_FIELD_VALUE", `${at}: its partition must be a name`);
+        out[k] = row[k];
+      } else throw new VecbusError("FIELD_NOT_FOUND", `${at}: field "${k}" is not in the schema (${describeFields(schema)})`);
     }
     return out;
   });

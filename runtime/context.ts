@@ -9,6 +9,7 @@ import { VecbusError } from "../protocol/errors.js";
 import { limit } from "../protocol/limits.js";
 import { Names } from "../protocol/subjects.js";
 import { MetaStore } from "../storage/meta-store.js";
+import { Refs } from "./actor-ref.js";
 import { logger, type Logger } from "./log.js";
 
 /** A session key not refreshed within this time is gone: its actor counts as dead. */
@@ -19,6 +20,8 @@ export interface ActorContext {
   js: JetStreamClient;
   jsm: JetStreamManager;
   names: Names;
+  /** Typed references to the other actors, on this connection. */
+  refs: Refs;
   meta: MetaStore;
   sessions: KV;
   log: Logger;
@@ -94,7 +97,7 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
   const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
-  return { nc, js, jsm, names, meta, sessions, log };
+  return { nc, js, jsm, names, refs: new Refs(nc, names), meta, sessions, log };
 }
 
 /**

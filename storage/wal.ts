@@ -6,6 +6,7 @@ import { DeliverPolicy, DiscardPolicy, JetStreamApiError, StorageType, type JetS
 import { VecbusError } from "../protocol/errors.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
+import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
 import { storeFullError } from "./store-full.js";
@@ -57,16 +58,17 @@ export class ShardWal {
     private readonly jsm: JetStreamManager,
     readonly loc: WalLocation,
     private last: number,
+    private readonly onBadRecord: (seq: number, error: string) => void,
   ) {}
 
   /** Opens an existing stream; its current last sequence is where appends continue. A stream made by an earlier release gets the byte bound. */
-  static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation): Promise<ShardWal> {
+  static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation, onBadRecord: (seq: number, error: string) => void = () => undefined): Promise<ShardWal> {
     const want = walLimits();
     const info = await jsm.streams.info(loc.stream).catch(() => null);
     if (info && (info.config.discard !== want.discard || info.config.max_bytes !== want.max_bytes)) {
       await jsm.streams.update(loc.stream, { ...info.config, ...want });
     }
-    return new ShardWal(js, jsm, loc, await lastSequence(jsm, loc.stream));
+    return new ShardWal(js, jsm, loc, await lastSequence(jsm, loc.stream), onBadRecord);
   }
 
   get lastSeq(): number {
@@ -122,8 +124,14 @@ export class ShardWal {
     try {
       for await (const m of messages) {
         arm();
-        apply(decode(m.data) as WalRecord, m.seq, m.data.byteLength);
-        count++;
+        try {
+          apply(walRecord(decode(m.data), `${this.loc.stream} record ${m.seq}`), m.seq, m.data.byteLength);
+          count++;
+        } catch (e) {
+          // Not a WAL record (corrupt, or forged by a client that could write the WAL), or rows that do not fit
+          // the schema (apply checks before it changes anything): reported and skipped, so the shard still opens.
+          this.onBadRecord(m.seq, String((e as Error).message ?? e));
+        }
         if (m.seq >= tail) break;
       }
     } finally {

@@ -11,7 +11,8 @@ import { MetaKey, SessionKey } from "../../protocol/subjects.js";
 import { composeTs, physicalOf } from "../../protocol/timestamp.js";
 import { limit, limitText } from "../../protocol/limits.js";
 import type { ActorContext } from "../../runtime/context.js";
-import { isUnavailable, request } from "../../runtime/rpc.js";
+import { isUnavailable } from "../../runtime/rpc.js";
+import { retrying } from "../../runtime/retry.js";
 import { refuseWithPartitionKey } from "./ddl.js";
 import { requireLoaded } from "./load.js";
 
@@ -107,7 +108,7 @@ export class ProxyCore {
   }
 
   coordinator<K extends CoordinatorMsg["kind"]>(msg: Extract<CoordinatorMsg, { kind: K }>): Promise<CoordinatorReplies[K]> {
-    return request<CoordinatorReplies[K]>(this.ctx.nc, this.ctx.names.coordinatorSubject(), msg);
+    return this.ctx.refs.coordinator().ask(msg);
   }
 
   allShards<K extends ShardMsg["kind"]>(meta: CollectionMeta, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K][]> {
@@ -121,25 +122,28 @@ export class ProxyCore {
    * owner died may be sent again to the next owner. A timeout while the same
    * owner is alive is a real timeout and is not retried.
    */
-  async toShard<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
-    const deadline = Date.now() + this.opts.shardRetryMs;
-    for (let attempt = 0; ; attempt++) {
-      const sent = Date.now();
-      try {
-        return await request<ShardReplies[K]>(this.ctx.nc, this.ctx.names.shardSubject(meta.id, shard), msg, this.opts.shardAttemptMs);
-      } catch (e) {
-        const timedOut = e instanceof VecbusError && e.code === "TIMEOUT";
-        if (!isUnavailable(e) && !(timedOut && (await this.ownerChanged(meta, shard, sent)))) throw e;
-        const still = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(meta.name));
-        if (!still || still.value.id !== meta.id) {
-          throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${meta.name}" was dropped`);
-        }
-        if (Date.now() > deadline) {
-          throw new VecbusError("SHARD_NOT_READY", `shard ${shard} of "${meta.name}" has no serving owner after ${this.opts.shardRetryMs} ms; check \`vecbus status\``);
-        }
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 500)));
-      }
-    }
+  toShard<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
+    const ref = this.ctx.refs.shard(meta.id, shard);
+    let sent = 0;
+    return retrying(
+      () => {
+        sent = Date.now();
+        return ref.ask(msg, this.opts.shardAttemptMs);
+      },
+      {
+        ms: this.opts.shardRetryMs,
+        retriable: async (e) => {
+          const timedOut = e instanceof VecbusError && e.code === "TIMEOUT";
+          if (!isUnavailable(e) && !(timedOut && (await this.ownerChanged(meta, shard, sent)))) return false;
+          const still = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(meta.name));
+          if (!still || still.value.id !== meta.id) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${meta.name}" was dropped`);
+          return true;
+        },
+        pauseMs: 50,
+        maxPauseMs: 500,
+        giveUp: () => new VecbusError("SHARD_NOT_READY", `shard ${shard} of "${meta.name}" has no serving owner after ${this.opts.shardRetryMs} ms; check \`vecbus status\``),
+      },
+    );
   }
 
   private async ownerChanged(meta: CollectionMeta, shard: number, since: number): Promise<boolean> {

@@ -4,12 +4,11 @@ import type { ClusterStatus, CollectionDescription, SegmentStatus, ShardStatus }
 import { optInt, type Args } from "../../protocol/args.js";
 import { checkConsistency, checkMetric, checkName, checkSchema, quickSchema, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { placementKey, type AliasMeta, type Placement, type ShardAssignment, type ShardReplies, type ShardSegments } from "../../protocol/messages.js";
+import { placementKey, type AliasMeta, type Placement, type ShardAssignment, type ShardSegments } from "../../protocol/messages.js";
 import { DEFAULT_PARTITION, PARTITION_KEY_PARTITIONS_DEFAULT, PARTITIONS_MAX, partitionKeyNames } from "../../protocol/partitions.js";
 import { checkIndexParams, needsBuild } from "../../protocol/indexes.js";
 import { partitionKeyField, vectorFields } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import { request } from "../../runtime/rpc.js";
 import { liveNodes } from "../../runtime/session.js";
 import type { ProxyCore } from "./core.js";
 
@@ -148,7 +147,10 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
   const segments: SegmentStatus[] = [];
   const shards: ShardStatus[] = await Promise.all(
     [...assignments.values()].map(async ({ value: a }) => {
-      const stats = await request<ShardReplies["stats"]>(ctx.nc, ctx.names.shardSubject(a.collection_id, a.shard), { kind: "stats" }, 2_000).catch(() => null);
+      const stats = await ctx.refs
+        .shard(a.collection_id, a.shard)
+        .ask({ kind: "stats" }, 2_000)
+        .catch(() => null);
       const meta = collections.get(a.collection_id);
       if (meta) segments.push(...(await segmentStatus(core, meta, a, stats?.growing_rows ?? 0)));
       return {
@@ -160,6 +162,7 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
         wal_last_seq: stats?.wal_last_seq ?? 0,
         row_count: stats?.row_count ?? null,
         segments: stats?.segments ?? null,
+        health: !stats ? "no answer from the owner" : stats.skipped_records ? `unhealthy: ${stats.skipped_records} WAL records skipped` : "ok",
       };
     }),
   );

@@ -7,9 +7,8 @@ import { optString, type Args } from "../../protocol/args.js";
 import { checkName, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { checkIndexParams, needsBuild, type IndexMeta } from "../../protocol/indexes.js";
-import type { ShardReplies, ShardSegments } from "../../protocol/messages.js";
+import type { ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import { request } from "../../runtime/rpc.js";
 import type { ProxyCore } from "./core.js";
 
 /** How long describe_index waits for a shard owner's count of growing rows (an owner that does not answer counts 0). */
@@ -63,7 +62,9 @@ export async function describeIndex(core: ProxyCore, args: Args): Promise<IndexD
   }
   const growing = await Promise.all(
     Array.from({ length: meta.num_shards }, (_, s) =>
-      request<ShardReplies["stats"]>(core.ctx.nc, core.ctx.names.shardSubject(meta.id, s), { kind: "stats" }, STATS_TIMEOUT_MS)
+      core.ctx.refs
+        .shard(meta.id, s)
+        .ask({ kind: "stats" }, STATS_TIMEOUT_MS)
         .then((r) => r.growing_rows ?? 0)
         .catch(() => 0),
     ),

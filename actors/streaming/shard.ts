@@ -13,12 +13,14 @@ import { match } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { placementKey, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
-import { checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
+import { checkStoredRows, checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
-import { decodeMap } from "../../runtime/codec.js";
+import { decode } from "../../runtime/codec.js";
+import { shardMsg } from "../../protocol/message-checks.js";
 import type { ActorContext } from "../../runtime/context.js";
 import { Mailbox, type Slot } from "../../runtime/mailbox.js";
-import { isUnavailable, request } from "../../runtime/rpc.js";
+import { isUnavailable } from "../../runtime/rpc.js";
+import { retrying } from "../../runtime/retry.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { limit, limitText } from "../../protocol/limits.js";
 import { physicalOf } from "../../protocol/timestamp.js";
@@ -73,12 +75,14 @@ export class Shard {
   private flushes: Promise<unknown> = Promise.resolve();
   private flushesPending = 0;
   private readonly segments: SegmentSet;
-  /** Every vector field: rows arrive with them as msgpack bin and are revived to Float32Array. */
+  /** Every vector field: a search names one of them. */
   private readonly vectorFields: FieldSchema[];
   private readonly pkField: string;
 
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
   private appliedTs = 0n;
+  /** WAL records this owner could not apply and skipped (logged with their sequence): `vecbus status` shows the shard unhealthy. */
+  private skipped = { records: 0 };
   /** WAL bytes of the records in the growing segment: it seals by bytes as well as by rows. */
   private growingBytes = 0;
   /** Reads waiting for their guarantee timestamp (they hold no mailbox slot). */
@@ -108,17 +112,23 @@ export class Shard {
   ) {
     this.vectorFields = vectorFields(meta.schema);
     this.pkField = primaryField(meta.schema).name;
-    this.segments = new SegmentSet(meta.schema, sealed, meta.id, (node, msg) => request(ctx.nc, ctx.names.querySubject(node), msg, REMOTE_TIMEOUT_MS));
+    this.segments = new SegmentSet(meta.schema, sealed, meta.id, (node, msg) => ctx.refs.queryNode(node).ask(msg, REMOTE_TIMEOUT_MS));
     this.appliedSeq = this.sealedSeq = store.checkpoint;
   }
 
   /** Loads the flushed segments, replays the WAL after their checkpoint, then starts serving. */
   static async open(ctx: ActorContext, meta: CollectionMeta, shard: number, epoch: number, deps: ShardDeps): Promise<Shard> {
     const started = Date.now();
-    const wal = await ShardWal.open(ctx.js, ctx.jsm, {
-      stream: ctx.names.walStream(meta.id, shard),
-      subject: ctx.names.walSubject(meta.id, shard),
-    });
+    const skipped = { records: 0 };
+    const wal = await ShardWal.open(
+      ctx.js,
+      ctx.jsm,
+      { stream: ctx.names.walStream(meta.id, shard), subject: ctx.names.walSubject(meta.id, shard) },
+      (seq, error) => {
+        ctx.log.error("skipped a WAL record that cannot be applied", { collection: meta.name, shard, seq, error });
+        skipped.records++;
+      },
+    );
     // Segments a query node has loaded stay there: only their keys are kept here.
     const placed = (await ctx.meta.get<Placement>(MetaKey.placement(meta.id)))?.value.segments ?? {};
     const servedBy = (id: number) => {
@@ -127,6 +137,7 @@ export class Shard {
     };
     const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch }, servedBy);
     const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
+    s.skipped = skipped;
     const replay = wal.replay(store.checkpoint, (rec, seq, bytes) => s.apply(rec, seq, bytes));
     // A flush sealed during the replay waits for it: its purge must not race the replay's reads.
     s.flushes = replay;
@@ -149,7 +160,7 @@ export class Shard {
       // One subscriber answers even if two nodes briefly both think they own the shard.
       queue: `shard-${meta.id}-${shard}`,
       maxInFlight: 32,
-      parse: (data) => decodeMap(data) as ShardMsg,
+      parse: (data) => shardMsg(decode(data), "message"),
       handle: (msg, _subject, slot) => s.handle(msg, slot),
       log: ctx.log,
     });
@@ -212,6 +223,7 @@ export class Shard {
         segments: this.segments.sealedSegments.length,
         growing_rows: this.segments.growingSize,
         served_by_query_nodes: this.segments.sealedSegments.filter((x) => x instanceof RemoteSegment).length,
+        skipped_records: this.skipped.records,
       }))
       .with({ kind: "flush" }, async () => {
         const { flushed } = await this.serialized(async () => this.seal());
@@ -308,17 +320,12 @@ export class Shard {
   }
 
   /** A read that reaches query nodes is planned again when one of them is gone or not ready, until REMOTE_RETRY_MS. */
-  private async reading<T>(read: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + REMOTE_RETRY_MS;
-    for (;;) {
-      try {
-        return await read();
-      } catch (e) {
-        const transient = isUnavailable(e) || (e instanceof VecbusError && (e.code === "SHARD_NOT_READY" || e.code === "TIMEOUT"));
-        if (!transient || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, REMOTE_RETRY_PAUSE_MS));
-      }
-    }
+  private reading<T>(read: () => Promise<T>): Promise<T> {
+    return retrying(read, {
+      ms: REMOTE_RETRY_MS,
+      retriable: (e) => isUnavailable(e) || (e instanceof VecbusError && (e.code === "SHARD_NOT_READY" || e.code === "TIMEOUT")),
+      pauseMs: REMOTE_RETRY_PAUSE_MS,
+    });
   }
 
   private vectorField(name: string): FieldSchema {
@@ -327,15 +334,10 @@ export class Shard {
     return field;
   }
 
-  private revive(row: Row, where: string): Row {
-    const out = { ...row };
-    for (const f of this.vectorFields) out[f.name] = checkVector(f, row[f.name], where);
-    return out;
-  }
-
+  /** The owner checks rows against its schema itself: it stores nothing that does not fit, whoever sent it. */
   private async onInsert(rows: Row[]): Promise<ShardReplies["insert"]> {
-    const revived = rows.map((r, i) => this.revive(r, `row ${i}`));
-    const { count, timestamp } = await this.write(async (ts) => ({ kind: "insert", ts, epoch: this.epoch, rows: revived }));
+    const checked = checkStoredRows(this.meta.schema, rows, "row");
+    const { count, timestamp } = await this.write(async (ts) => ({ kind: "insert", ts, epoch: this.epoch, rows: checked }), true);
     return { insert_count: count, timestamp };
   }
 
@@ -351,7 +353,7 @@ export class Shard {
    * another writer got in: re-read the tail so this node's segment includes
    * it, and let the client retry.
    */
-  private write(make: (ts: bigint) => WalRecord | Promise<WalRecord>): Promise<WriteResult> {
+  private write(make: (ts: bigint) => WalRecord | Promise<WalRecord>, rowsChecked = false): Promise<WriteResult> {
     this.pendingWrites++;
     return this.serialized(async () => {
       try {
@@ -370,7 +372,7 @@ export class Shard {
           if (e instanceof VecbusError && e.code === "RESOURCE_EXHAUSTED" && this.appliedSeq > this.sealedSeq) this.seal();
           throw e;
         }
-        return { count: this.apply(rec, appended.seq, appended.bytes), timestamp: rec.ts };
+        return { count: this.apply(rec, appended.seq, appended.bytes, rowsChecked), timestamp: rec.ts };
       } finally {
         this.pendingWrites--;
       }
@@ -384,15 +386,21 @@ export class Shard {
     return next;
   }
 
-  /** Applies one WAL record; called in WAL order only (start-up replay, then the write queue). */
-  private apply(rec: WalRecord, seq: number, bytes: number): number {
+  /**
+   * Applies one WAL record; called in WAL order only (start-up replay, then
+   * the write queue). Rows read back from the WAL are checked against the
+   * schema before anything changes, so a record that does not fit throws
+   * with the shard untouched (replay then skips it); rows this owner checked
+   * on their way in are not checked twice.
+   */
+  private apply(rec: WalRecord, seq: number, bytes: number, rowsChecked = false): number {
+    const rows = rec.kind !== "insert" ? [] : rowsChecked ? rec.rows : checkStoredRows(this.meta.schema, rec.rows, `WAL record ${seq} row`);
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
     this.growingBytes += bytes;
     if (rec.epoch > this.epoch) this.fence(rec.epoch);
     return match(rec)
       .with({ kind: "insert" }, (r) => {
-        const rows = r.rows.map((row) => this.revive(row, "WAL row"));
         this.segments.insert(rows, BigInt(r.ts));
         if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= limit("segmentBytes")) this.seal();
         return rows.length;

@@ -5,7 +5,7 @@
 import { VecbusError } from "../../protocol/errors.js";
 import type { CoordinatorReplies } from "../../protocol/messages.js";
 import type { ActorContext } from "../../runtime/context.js";
-import { request } from "../../runtime/rpc.js";
+import { retrying } from "../../runtime/retry.js";
 
 const WINDOW = 1024;
 /** A window's timestamps are used only while it is fresh: record timestamps track wall time for Bounded reads. */
@@ -44,16 +44,12 @@ export class TimestampPool {
     this.fetchedAt = Date.now();
   }
 
-  private async ask(): Promise<CoordinatorReplies["allocate_ts"]> {
-    const deadline = Date.now() + FAILOVER_WAIT_MS;
-    for (;;) {
-      try {
-        return await request<CoordinatorReplies["allocate_ts"]>(this.ctx.nc, this.ctx.names.coordinatorSubject(), { kind: "allocate_ts", count: WINDOW }, 5_000);
-      } catch (e) {
-        const passing = e instanceof VecbusError && (e.code === "NOT_LEADER" || e.code === "UNAVAILABLE");
-        if (!passing || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+  private ask(): Promise<CoordinatorReplies["allocate_ts"]> {
+    return retrying(() => this.ctx.refs.coordinator().ask({ kind: "allocate_ts", count: WINDOW }, 5_000), {
+      ms: FAILOVER_WAIT_MS,
+      // A coordinator election passes by itself.
+      retriable: (e) => e instanceof VecbusError && (e.code === "NOT_LEADER" || e.code === "UNAVAILABLE"),
+      pauseMs: 100,
+    });
   }
 }

@@ -14,6 +14,7 @@ import { SUPERUSER } from "../../protocol/permissions.js";
 import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { encode } from "../../runtime/codec.js";
+import { request } from "../../runtime/rpc.js";
 import { rejectsWith } from "../assert.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
@@ -102,6 +103,24 @@ describe("security", () => {
       await anon.close();
     }
     assert.deepEqual(await snapshot(), before);
+  });
+
+  test("security - forged internal messages from a connection that may send them are refused, and change nothing", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const before = await snapshot();
+    const ask = (subject: string, body: unknown) => request(admin, subject, body, CLIENT_TIMEOUT_MS);
+    // The forged insert: a string key in an Int64 collection, a 1000-character value, a missing vector.
+    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "insert", rows: [{ id: "evil", vector: new Float32Array(DIM) }] }), "INVALID_FIELD_VALUE", /"id"/);
+    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "insert", rows: [{ id: 5, vector: new Float32Array(DIM), ghost: "x".repeat(1000) }] }), "FIELD_NOT_FOUND", /ghost/);
+    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "insert", rows: [{ id: 5 }] }), "MISSING_FIELD", /vector/);
+    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "insert" }), "MALFORMED_REQUEST", /rows/);
+    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "fence", epoch: 999999 }), "MALFORMED_REQUEST", /kind/);
+    await rejectsWith(ask(names.coordinatorSubject(), { kind: "create_collection", name: "x", schema: { fields: [] }, num_shards: 1, metric_type: "L2", consistency_level: "Bounded", partitions: ["_default"] }), "SCHEMA_INVALID");
+    await rejectsWith(ask(names.coordinatorSubject(), { kind: "allocate_ts", count: "many" }), "MALFORMED_REQUEST", /count/);
+    assert.deepEqual(await env.client.list_collections(), ["secure"]);
+    assert.deepEqual(await snapshot(), before);
+    // The shard still flushes (nothing unstorable reached its WAL), and the rows are the same after it.
+    await env.client.flush({ collection_name: "secure" });
+    assert.deepEqual((await snapshot()).rows, before.rows);
   });
 
   test("security - an actor may not do another role's work: the proxy cannot write the WAL or meta", { timeout: TEST_TIMEOUT_MS }, async () => {

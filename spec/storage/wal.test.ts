@@ -21,14 +21,14 @@ test("wal - a stale writer is fenced and catches up; replay returns every record
     await createWalStream(jsm, loc);
     const a = await ShardWal.open(js, jsm, loc);
     const b = await ShardWal.open(js, jsm, loc);
-    assert.equal(await a.append(rec(1)), 1);
-    assert.equal(await a.append(rec(2)), 2);
+    assert.equal((await a.append(rec(1))).seq, 1);
+    assert.equal((await a.append(rec(2))).seq, 2);
     // b still believes the tail is 0: its append must not land.
     await assert.rejects(b.append(rec(99)), (e: unknown) => e instanceof VecbusError && e.code === "SHARD_NOT_READY");
     const seen: number[] = [];
     assert.equal(await b.catchUp((r) => seen.push((r as { ids: number[] }).ids[0])), 2);
     assert.deepEqual(seen, [1, 2]);
-    assert.equal(await b.append(rec(3)), 3);
+    assert.equal((await b.append(rec(3))).seq, 3);
     // Now a is the stale one.
     await assert.rejects(a.append(rec(4)), (e: unknown) => e instanceof VecbusError && e.code === "SHARD_NOT_READY");
 
