@@ -16,7 +16,8 @@ export interface Hostile {
   name: string;
   /** The error code it must get; "ok" where a right answer is the point (a pattern that used to backtrack). */
   expect: ErrorCode | "ok";
-  run(c: VecbusClient): Promise<unknown>;
+  /** Builds the request (outside any timing) and returns what sends it. */
+  prepare(c: VecbusClient): () => Promise<unknown>;
 }
 
 function nested(levels: number, inner: unknown, wrap: (v: unknown) => unknown): unknown {
@@ -35,7 +36,7 @@ function deepBytes(levels: number, kind: "map" | "list"): Uint8Array {
 }
 
 /** An insert of one row whose `field` holds the given MessagePack bytes, sent as raw bytes. */
-async function rawInsert(c: VecbusClient, field: string, value: Uint8Array): Promise<unknown> {
+function rawInsert(c: VecbusClient, field: string, value: Uint8Array): () => Promise<unknown> {
   const parts = [
     [0x82],
     encode("collection_name"),
@@ -55,13 +56,12 @@ async function rawInsert(c: VecbusClient, field: string, value: Uint8Array): Pro
     body.set(p, at);
     at += p.length;
   }
-  const reply = await c.nc.request(new Names().apiSubject("insert"), body, { timeout: CLIENT_TIMEOUT_MS });
-  return unwrapReply(decode(reply.data));
+  return async () => unwrapReply(decode((await c.nc.request(new Names().apiSubject("insert"), body, { timeout: CLIENT_TIMEOUT_MS })).data));
 }
 
 const vector = [0.1, 0.2, 0.3, 0.4];
-const insert = (c: VecbusClient, row: Record<string, unknown>) => c.insert({ collection_name: HOSTILE_COLLECTION, data: [{ id: 1_000_000, vector, ...row }] });
-const query = (c: VecbusClient, filter: string, extra: Record<string, unknown> = {}) =>
+const insert = (c: VecbusClient, row: Record<string, unknown>) => () => c.insert({ collection_name: HOSTILE_COLLECTION, data: [{ id: 1_000_000, vector, ...row }] });
+const query = (c: VecbusClient, filter: string, extra: Record<string, unknown> = {}) => () =>
   c.query({ collection_name: HOSTILE_COLLECTION, filter, output_fields: ["id"], limit: 10, ...extra } as never);
 
 /** Makes the collection the requests run on: a dynamic-field collection with a JSON field and a long string row. */
@@ -88,29 +88,29 @@ export async function prepareHostile(c: VecbusClient): Promise<void> {
 }
 
 export const HOSTILE: Hostile[] = [
-  { name: "3000-deep map in a dynamic field", expect: "INVALID_FIELD_VALUE", run: (c) => rawInsert(c, "extra", deepBytes(3000, "map")) },
-  { name: "3000-deep list in a JSON field", expect: "INVALID_FIELD_VALUE", run: (c) => rawInsert(c, "doc", deepBytes(3000, "list")) },
-  { name: "65-deep list in a JSON field (one past the limit)", expect: "INVALID_FIELD_VALUE", run: (c) => insert(c, { doc: nested(65, 1, (v) => [v]) }) },
+  { name: "3000-deep map in a dynamic field", expect: "INVALID_FIELD_VALUE", prepare: (c) => rawInsert(c, "extra", deepBytes(3000, "map")) },
+  { name: "3000-deep list in a JSON field", expect: "INVALID_FIELD_VALUE", prepare: (c) => rawInsert(c, "doc", deepBytes(3000, "list")) },
+  { name: "65-deep list in a JSON field (one past the limit)", expect: "INVALID_FIELD_VALUE", prepare: (c) => insert(c, { doc: nested(65, 1, (v) => [v]) }) },
   // Deeper than the MessagePack decoder recurses: refused as a body it cannot read.
-  { name: "100,000-deep list in a JSON field", expect: "MALFORMED_REQUEST", run: (c) => rawInsert(c, "doc", deepBytes(100_000, "list")) },
-  { name: "NaN in a JSON field", expect: "INVALID_FIELD_VALUE", run: (c) => insert(c, { doc: { a: NaN } }) },
-  { name: "Infinity in a dynamic field", expect: "INVALID_FIELD_VALUE", run: (c) => insert(c, { extra: Infinity }) },
-  { name: "1 MB string in a JSON field", expect: "INVALID_FIELD_VALUE", run: (c) => insert(c, { doc: { s: "x".repeat(1 << 20) } }) },
-  { name: 'name like "%%%…x" (3000 %)', expect: "ok", run: (c) => query(c, `name like "${"%".repeat(3000)}x"`) },
-  { name: 's like "%a%a%b" on a 3000-character value', expect: "ok", run: (c) => query(c, 'name like "%a%a%b"') },
-  { name: "12 % on a 16-character value", expect: "ok", run: (c) => query(c, `name like "${"%x".repeat(12)}"`) },
-  { name: "5000 nested parentheses", expect: "FILTER_SYNTAX", run: (c) => query(c, `${"(".repeat(5000)}id > 0${")".repeat(5000)}`) },
-  { name: "100,000 !", expect: "FILTER_SYNTAX", run: (c) => query(c, `${"!".repeat(100_000)}(id > 0)`) },
-  { name: "50,000-term and chain", expect: "FILTER_SYNTAX", run: (c) => query(c, Array.from({ length: 50_000 }, (_, i) => `id != ${i}`).join(" and ")) },
-  { name: "id in [500,000 ints]", expect: "FILTER_SYNTAX", run: (c) => query(c, `id in [${Array.from({ length: 500_000 }, (_, i) => i).join(",")}]`) },
+  { name: "100,000-deep list in a JSON field", expect: "MALFORMED_REQUEST", prepare: (c) => rawInsert(c, "doc", deepBytes(100_000, "list")) },
+  { name: "NaN in a JSON field", expect: "INVALID_FIELD_VALUE", prepare: (c) => insert(c, { doc: { a: NaN } }) },
+  { name: "Infinity in a dynamic field", expect: "INVALID_FIELD_VALUE", prepare: (c) => insert(c, { extra: Infinity }) },
+  { name: "1 MB string in a JSON field", expect: "INVALID_FIELD_VALUE", prepare: (c) => insert(c, { doc: { s: "x".repeat(1 << 20) } }) },
+  { name: 'name like "%%%…x" (3000 %)', expect: "ok", prepare: (c) => query(c, `name like "${"%".repeat(3000)}x"`) },
+  { name: 's like "%a%a%b" on a 3000-character value', expect: "ok", prepare: (c) => query(c, 'name like "%a%a%b"') },
+  { name: "12 % on a 16-character value", expect: "ok", prepare: (c) => query(c, `name like "${"%x".repeat(12)}"`) },
+  { name: "5000 nested parentheses", expect: "FILTER_SYNTAX", prepare: (c) => query(c, `${"(".repeat(5000)}id > 0${")".repeat(5000)}`) },
+  { name: "100,000 !", expect: "FILTER_SYNTAX", prepare: (c) => query(c, `${"!".repeat(100_000)}(id > 0)`) },
+  { name: "50,000-term and chain", expect: "FILTER_SYNTAX", prepare: (c) => query(c, Array.from({ length: 50_000 }, (_, i) => `id != ${i}`).join(" and ")) },
+  { name: "id in [500,000 ints]", expect: "FILTER_SYNTAX", prepare: (c) => query(c, `id in [${Array.from({ length: 500_000 }, (_, i) => i).join(",")}]`) },
   {
     name: "id in {ids} with 500,000 template values",
     expect: "FILTER_SYNTAX",
-    run: (c) => query(c, "id in {ids}", { filter_params: { ids: Array.from({ length: 500_000 }, (_, i) => i) } }),
+    prepare: (c) => query(c, "id in {ids}", { filter_params: { ids: Array.from({ length: 500_000 }, (_, i) => i) } }),
   },
   {
     name: "Session read with guarantee_timestamp 2^63",
     expect: "INVALID_ARGUMENT",
-    run: (c) => c.call("get", { collection_name: HOSTILE_COLLECTION, ids: [1], consistency_level: "Session", guarantee_timestamp: 1n << 63n }),
+    prepare: (c) => () => c.call("get", { collection_name: HOSTILE_COLLECTION, ids: [1], consistency_level: "Session", guarantee_timestamp: 1n << 63n }),
   },
 ];

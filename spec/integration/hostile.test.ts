@@ -22,7 +22,7 @@ describe("hostile requests", () => {
 
   for (const h of HOSTILE) {
     test(`hostile - ${h.name}: ${h.expect}`, { timeout: TEST_TIMEOUT_MS }, async () => {
-      const outcome = await h.run(env.client).then(
+      const outcome = await h.prepare(env.client)().then(
         (r) => ({ ok: r }),
         (e: unknown) => ({ error: e }),
       );
