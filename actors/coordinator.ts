@@ -8,6 +8,7 @@
 //         creates and deletes WAL streams; deletes a dropped collection's
 //         segments.<cid>.<shard> keys and segment objects.
 // Invariant: a collection key exists only once all its WAL streams exist.
+import { DATA_FORMAT, type DataFormat } from "../protocol/data-format.js";
 import { match } from "ts-pattern";
 import { VecbusError } from "../protocol/errors.js";
 import type { CollectionMeta } from "../protocol/collection.js";
@@ -17,13 +18,13 @@ import { PARTITIONS_MAX, unknownPartition } from "../protocol/partitions.js";
 import { MetaKey, ObjectName, SessionKey } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import { coordinatorMsg } from "../protocol/message-checks.js";
-import type { ActorContext } from "../runtime/context.js";
+import type { ActorContext } from "./context.js";
 import { Lease } from "../runtime/lease.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { retrying } from "../runtime/retry.js";
 import { liveNodes, Session } from "../runtime/session.js";
 import { BlobStore } from "../storage/object-store.js";
-import { COMPACTION_DEFAULTS, planCompactions, type CompactionPolicy } from "../storage/compaction-plan.js";
+import { COMPACTION_DEFAULTS, planCompactions, type CompactionPolicy } from "../engine/compaction-plan.js";
 import { SEAL_DEFAULTS } from "./streaming/shard.js";
 import { ensureTaskStream, publishTask, TASK_DUPLICATE_WINDOW_MS } from "../storage/tasks.js";
 import { createWalStream, deleteWalStream } from "../storage/wal.js";
@@ -81,6 +82,10 @@ export class Coordinator {
 
   private async onLeadership(leading: boolean): Promise<void> {
     if (leading) {
+      // Marks the store's format once (a store of release 0.1.0 has no mark and is format 1).
+      await this.ctx.meta.create<DataFormat>(MetaKey.format, { version: DATA_FORMAT }).catch((e) => {
+        if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
+      });
       await this.tso.init();
       await ensureTaskStream(this.ctx.jsm, this.ctx.names);
       this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {

@@ -25,12 +25,12 @@ import type { PrimaryKey } from "../protocol/rows.js";
 import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import { task as checkTask } from "../protocol/message-checks.js";
-import type { ActorContext } from "../runtime/context.js";
+import type { ActorContext } from "./context.js";
 import { Session } from "../runtime/session.js";
-import { buildIndex, defaultBuildThreads } from "../storage/index-build.js";
+import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
-import { decodeSegment, encodeSegment, type VectorColumn } from "../storage/segment-format.js";
-import { mergeColumns } from "../storage/segment-merge.js";
+import { decodeSegment, encodeSegment, type VectorColumn } from "../engine/segment-format.js";
+import { mergeColumns } from "../engine/segment-merge.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
 export interface DataNodeOptions {

@@ -29,15 +29,15 @@ import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import { queryNodeMsg } from "../protocol/message-checks.js";
-import type { ActorContext } from "../runtime/context.js";
+import type { ActorContext } from "./context.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { Session } from "../runtime/session.js";
-import { compileScope } from "../storage/filter-eval.js";
+import { compileScope } from "../engine/filter-eval.js";
 import { BlobStore } from "../storage/object-store.js";
-import { compileProjection } from "../storage/projection.js";
-import { mergeRows, segmentsSearch } from "../storage/reduce.js";
-import { SealedSegment } from "../storage/sealed-segment.js";
-import { VectorIndex } from "../storage/vector-index.js";
+import { compileProjection } from "../engine/projection.js";
+import { mergeRows, segmentsSearch } from "../engine/reduce.js";
+import { SealedSegment } from "../engine/sealed-segment.js";
+import { VectorIndex } from "../engine/vector-index.js";
 
 /** How long a segment moved away stays answerable here. */
 const UNLOAD_GRACE_MS = 5_000;

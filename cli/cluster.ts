@@ -3,7 +3,7 @@
 // connection, as it would in its own process.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Coordinator, type CoordinatorOptions } from "../actors/coordinator.js";
-import { COMPACTION_DEFAULTS } from "../storage/compaction-plan.js";
+import { COMPACTION_DEFAULTS } from "../engine/compaction-plan.js";
 import { DataNode, type DataNodeOptions } from "../actors/data.js";
 import { Proxy } from "../actors/proxy/proxy.js";
 import { QueryNode } from "../actors/query.js";
@@ -12,7 +12,8 @@ import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
 import { actorInbox } from "../protocol/permissions.js";
 import { ROLES, type Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
-import { closeConnection, connectNats, openContext, type ActorContext, type NatsAuth } from "../runtime/context.js";
+import { closeConnection, connectNats, type NatsAuth } from "../runtime/connection.js";
+import { openContext, type ActorContext } from "../actors/context.js";
 
 export { ROLES, type Role };
 

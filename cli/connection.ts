@@ -8,7 +8,7 @@ import type { ParseArgsConfig } from "node:util";
 import type { Role } from "../protocol/roles.js";
 import { SUPERUSER } from "../protocol/permissions.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import type { NatsAuth } from "../runtime/context.js";
+import type { NatsAuth } from "../runtime/connection.js";
 import { actorUser, authFile, credentialsOf, readAuth } from "./nats-auth.js";
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";

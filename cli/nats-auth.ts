@@ -10,7 +10,7 @@ import path from "node:path";
 import { actorPermissions, anonymousPermissions, ANONYMOUS_USER, apiUserPermissions, SUPERUSER, type Permissions } from "../protocol/permissions.js";
 import { ROLES, isApiRole, isRole, type ApiRole, type Role } from "../protocol/roles.js";
 import { Names } from "../protocol/subjects.js";
-import type { NatsAuth } from "../runtime/context.js";
+import type { NatsAuth } from "../runtime/connection.js";
 
 export type UserKind = "superuser" | Role | ApiRole;
 

@@ -10,7 +10,7 @@ import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import type { NatsAuth } from "../runtime/context.js";
+import type { NatsAuth } from "../runtime/connection.js";
 import { actorUser, credentialsOf, ensureAuth, renderNatsConfig, type AuthFile } from "./nats-auth.js";
 
 export interface NatsServer {

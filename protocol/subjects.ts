@@ -98,6 +98,8 @@ export const MetaKey = {
   compaction: (id: number) => `compactions.${id}`,
   counter: (name: string) => `counters.${name}`,
   tso: "tso",
+  /** The store's data format (DataFormat): written once, checked by every actor at start. */
+  format: "format",
 } as const;
 
 // Object names inside the segment bucket. An owner names a segment by its id

@@ -8,7 +8,7 @@ import type { CollectionSchema, MetricType } from "../protocol/schema.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import { userInbox } from "../protocol/permissions.js";
-import { closeConnection, connectNats, type NatsAuth } from "./context.js";
+import { closeConnection, connectNats, type NatsAuth } from "./connection.js";
 import { request } from "./rpc.js";
 
 export interface ClientOptions {

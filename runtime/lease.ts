@@ -4,7 +4,7 @@
 // with the same id takes its own lease back at once instead of waiting out the TTL.
 import type { KV } from "@nats-io/kv";
 import { decode, encode } from "./codec.js";
-import { SESSION_TTL_MS } from "./context.js";
+import { SESSION_TTL_MS } from "./session.js";
 import type { Logger } from "./log.js";
 
 export class Lease {

@@ -6,8 +6,10 @@ import os from "node:os";
 import type { SessionInfo } from "../protocol/messages.js";
 import { SessionKey } from "../protocol/subjects.js";
 import { decode, encode } from "./codec.js";
-import { SESSION_TTL_MS } from "./context.js";
 import type { Logger } from "./log.js";
+
+/** A session key not refreshed within this time is gone: its actor counts as dead. */
+export const SESSION_TTL_MS = 6_000;
 
 export class Session {
   private timer: NodeJS.Timeout | undefined;

@@ -11,7 +11,7 @@ import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { actorInbox, ANONYMOUS_USER, SUPERUSER } from "../protocol/permissions.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
-import { closeConnection, connectNats, type NatsAuth } from "../runtime/context.js";
+import { closeConnection, connectNats, type NatsAuth } from "../runtime/connection.js";
 import { VecbusClient } from "../runtime/client.js";
 import { CLIENT_TIMEOUT_MS } from "./timeouts.js";
 

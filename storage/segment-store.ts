@@ -22,10 +22,9 @@ import { decode, encode } from "../runtime/codec.js";
 import type { Logger } from "../runtime/log.js";
 import type { MetaStore } from "./meta-store.js";
 import type { BlobStore } from "./object-store.js";
-import { RemoteSegment } from "./remote-segment.js";
-import { SealedSegment } from "./sealed-segment.js";
-import type { SegmentKeys } from "./segment-keys.js";
-import type { SealedForm } from "./segment-set.js";
+import { RemoteSegment, type SealedForm } from "../engine/remote-segment.js";
+import { SealedSegment } from "../engine/sealed-segment.js";
+import type { SegmentKeys } from "../engine/segment-keys.js";
 import type { ShardWal } from "./wal.js";
 
 const OPEN_PARALLEL = 2;

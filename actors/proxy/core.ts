@@ -10,7 +10,7 @@ import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
 import { composeTs, physicalOf } from "../../protocol/timestamp.js";
 import { limit, limitText } from "../../protocol/limits.js";
-import type { ActorContext } from "../../runtime/context.js";
+import type { ActorContext } from "../context.js";
 import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
 import { refuseWithPartitionKey } from "./ddl.js";

@@ -10,7 +10,7 @@ import { isApiMethod, SHARD_ATTEMPT_MS, SHARD_RETRY_MS, type ApiMethod, type Api
 import type { Args } from "../../protocol/args.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { decodeMap } from "../../runtime/codec.js";
-import type { ActorContext } from "../../runtime/context.js";
+import type { ActorContext } from "../context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { Session } from "../../runtime/session.js";
 import { ProxyCore, type ProxyOptions } from "./core.js";

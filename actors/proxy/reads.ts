@@ -9,9 +9,9 @@ import type { ReadScope, SearchRange, ShardMsg } from "../../protocol/messages.j
 import { checkIds, checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import { describeFields, primaryField, typeName, vectorFields, type DataType, type FieldSchema, type MetricType } from "../../protocol/schema.js";
 import { groupByShard } from "../../protocol/sharding.js";
-import { largerIsCloser } from "../../storage/distance.js";
-import { checkRanker, fuse } from "../../storage/rankers.js";
-import { COUNT_ALL, hitOrder, mergedSearch, mergeRows } from "../../storage/reduce.js";
+import { largerIsCloser } from "../../engine/distance.js";
+import { checkRanker, fuse } from "../../engine/rankers.js";
+import { COUNT_ALL, hitOrder, mergedSearch, mergeRows } from "../../engine/reduce.js";
 import type { ProxyCore } from "./core.js";
 
 /** One checked vector search: a `search` request, or one entry of hybrid_search's `reqs`. */

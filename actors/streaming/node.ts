@@ -9,7 +9,7 @@
 import type { CollectionMeta } from "../../protocol/collection.js";
 import type { ShardAssignment } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import type { ActorContext } from "../../runtime/context.js";
+import type { ActorContext } from "../context.js";
 import { Session } from "../../runtime/session.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { SEAL_DEFAULTS, Shard, type SealOptions } from "./shard.js";

@@ -4,7 +4,7 @@
 // before a reader asked the oracle for its guarantee is always below it.
 import { VecbusError } from "../../protocol/errors.js";
 import type { CoordinatorReplies } from "../../protocol/messages.js";
-import type { ActorContext } from "../../runtime/context.js";
+import type { ActorContext } from "../context.js";
 import { retrying } from "../../runtime/retry.js";
 
 const WINDOW = 1024;

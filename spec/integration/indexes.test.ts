@@ -13,7 +13,8 @@ import type { CollectionDescription, IndexDescription } from "../../protocol/api
 import type { BuildIndexTask, Task } from "../../protocol/indexes.js";
 import type { ShardSegments } from "../../protocol/messages.js";
 import { MetaKey, Names } from "../../protocol/subjects.js";
-import { closeConnection, openContext } from "../../runtime/context.js";
+import { closeConnection } from "../../runtime/connection.js";
+import { openContext } from "../../actors/context.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { BlobStore } from "../../storage/object-store.js";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatExpr, parseFilter } from "../../protocol/filter/index.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
-import { compileFilterText } from "../../storage/filter-eval.js";
+import { compileFilterText } from "../../engine/filter-eval.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { optFilter } from "../../protocol/args.js";
 

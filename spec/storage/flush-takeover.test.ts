@@ -10,8 +10,8 @@ import { COMPACTED_SEGMENT_BASE, type SegmentIndexRef } from "../../protocol/ind
 import type { SegmentRef, ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { logger } from "../../runtime/log.js";
-import { SealedSegment } from "../../storage/sealed-segment.js";
-import { SegmentSet } from "../../storage/segment-set.js";
+import { SealedSegment } from "../../engine/sealed-segment.js";
+import { SegmentSet } from "../../actors/streaming/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { startEnv } from "../harness.js";
 import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";

@@ -8,7 +8,7 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { logger } from "../../runtime/log.js";
-import { SegmentSet } from "../../storage/segment-set.js";
+import { SegmentSet } from "../../actors/streaming/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { startEnv } from "../harness.js";
 import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";

@@ -3,7 +3,7 @@
 // k), so the heap's sift-up/sift-down are exercised without a segment search.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TopK, type Order } from "../../storage/topk.js";
+import { TopK, type Order } from "../../engine/topk.js";
 import { rng } from "../random.js";
 
 interface Item {

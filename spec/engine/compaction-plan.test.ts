@@ -3,7 +3,7 @@
 // takes every segment with a delete, and no segment is ever planned twice.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { COMPACTION_DEFAULTS, planCompactions, type CompactionCandidate } from "../../storage/compaction-plan.js";
+import { COMPACTION_DEFAULTS, planCompactions, type CompactionCandidate } from "../../engine/compaction-plan.js";
 import { rng } from "../random.js";
 
 const POLICY = COMPACTION_DEFAULTS(100); // small below 50 live rows, rewrite at 20% deleted

@@ -9,20 +9,19 @@
 // that step. So every read sees one moment of the shard, and a segment is
 // answered by exactly one side: handOff and takeBack swap its two forms
 // between reads, never during one.
-import type { Hit } from "../protocol/api.js";
-import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../protocol/messages.js";
-import type { PrimaryKey, Row } from "../protocol/rows.js";
-import { primaryField, type CollectionSchema, type MetricType } from "../protocol/schema.js";
-import { compileScope } from "./filter-eval.js";
-import { GrowingSegment } from "./growing-segment.js";
-import { compileProjection } from "./projection.js";
-import { mergeRows, segmentsSearch } from "./reduce.js";
-import { RemoteSegment } from "./remote-segment.js";
-import { SealedSegment } from "./sealed-segment.js";
-import type { Segment } from "./segment.js";
-import type { SegmentHead } from "./segment-format.js";
+import type { Hit } from "../../protocol/api.js";
+import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../../protocol/messages.js";
+import type { PrimaryKey, Row } from "../../protocol/rows.js";
+import { primaryField, type CollectionSchema, type MetricType } from "../../protocol/schema.js";
+import { compileScope } from "../../engine/filter-eval.js";
+import { GrowingSegment } from "../../engine/growing-segment.js";
+import { compileProjection } from "../../engine/projection.js";
+import { mergeRows, segmentsSearch } from "../../engine/reduce.js";
+import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
+import { SealedSegment } from "../../engine/sealed-segment.js";
+import type { Segment } from "../../engine/segment.js";
+import type { SegmentHead } from "../../engine/segment-format.js";
 
-export type SealedForm = SealedSegment | RemoteSegment;
 
 /** How a shard owner reaches query nodes. */
 export type RemoteCall = <K extends QueryNodeMsg["kind"]>(node: string, msg: Extract<QueryNodeMsg, { kind: K }>) => Promise<QueryNodeReplies[K]>;

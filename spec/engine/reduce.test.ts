@@ -8,8 +8,8 @@ import { describe, test } from "node:test";
 import type { Hit } from "../../protocol/api.js";
 import type { GroupBy, SearchRange } from "../../protocol/messages.js";
 import type { MetricType } from "../../protocol/schema.js";
-import { GrowingSegment } from "../../storage/growing-segment.js";
-import { COUNT_ALL, fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../storage/reduce.js";
+import { GrowingSegment } from "../../engine/growing-segment.js";
+import { COUNT_ALL, fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../engine/reduce.js";
 import { near, refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
 import { rng } from "../random.js";
 

@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import type { Hit } from "../../protocol/api.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { MetricType } from "../../protocol/schema.js";
-import { checkRanker, fuse, normalizeScore, type Ranker } from "../../storage/rankers.js";
+import { checkRanker, fuse, normalizeScore, type Ranker } from "../../engine/rankers.js";
 import { rng } from "../random.js";
 
 const hits = (pairs: [number, number][]): Hit[] => pairs.map(([id, distance]) => ({ id, distance, entity: { id } }));

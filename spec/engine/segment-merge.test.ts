@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
-import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "../../storage/segment-format.js";
-import { mergeColumns } from "../../storage/segment-merge.js";
+import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
+import { mergeColumns } from "../../engine/segment-merge.js";
 import { rng } from "../random.js";
 
 const HEAD: SegmentHead = { segment_id: 99, collection_id: 3, shard: 0, seq_from: 1, seq_to: 300 };

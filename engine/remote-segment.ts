@@ -6,6 +6,10 @@
 import type { PrimaryKey } from "../protocol/rows.js";
 import type { SegmentHead } from "./segment-format.js";
 import type { SegmentKeys } from "./segment-keys.js";
+import type { SealedSegment } from "./sealed-segment.js";
+
+/** What a shard holds of a sealed segment: all of it, or only its keys while a query node serves it. */
+export type SealedForm = SealedSegment | RemoteSegment;
 
 export class RemoteSegment {
   constructor(

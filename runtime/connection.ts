@@ -1,31 +1,8 @@
-// What every actor gets: one NATS connection and the JetStream handles and
-// buckets built on it. Creating buckets here is idempotent, so any process
-// may be the first to start.
+// Connecting to NATS: credentials, TLS, inbox prefix, reconnection, and a
+// close that cannot hang on a server that is gone.
 import fs from "node:fs";
 import { connect, credsAuthenticator, errors, nkeyAuthenticator, type Authenticator, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { Kvm, type KV } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
-import { limit } from "../protocol/limits.js";
-import { Names } from "../protocol/subjects.js";
-import { MetaStore } from "../storage/meta-store.js";
-import { Refs } from "./actor-ref.js";
-import { logger, type Logger } from "./log.js";
-
-/** A session key not refreshed within this time is gone: its actor counts as dead. */
-export const SESSION_TTL_MS = 6_000;
-
-export interface ActorContext {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  names: Names;
-  /** Typed references to the other actors, on this connection. */
-  refs: Refs;
-  meta: MetaStore;
-  sessions: KV;
-  log: Logger;
-}
 
 /**
  * How a connection proves who it is: a user and password, an nkey seed file
@@ -85,19 +62,6 @@ function readCredential(file: string): Uint8Array {
   } catch (e) {
     throw new VecbusError("INVALID_ARGUMENT", `cannot read credentials file ${file}: ${(e as Error).message}`);
   }
-}
-
-export async function openContext(nc: NatsConnection, prefix: string, logName: string): Promise<ActorContext> {
-  const names = new Names(prefix);
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const kvm = new Kvm(nc);
-  // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
-  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: limit("metaBytes"), replicas: limit("replicas") });
-  const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
-  const log = logger(logName);
-  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
-  return { nc, js, jsm, names, refs: new Refs(nc, names), meta, sessions, log };
 }
 
 /**

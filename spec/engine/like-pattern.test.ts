@@ -4,7 +4,7 @@
 // patterns that made the old RegExp translation backtrack for minutes.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { likeMatcher } from "../../storage/like-pattern.js";
+import { likeMatcher } from "../../engine/like-pattern.js";
 import { refLike } from "../reference/filter.js";
 import { rng } from "../random.js";
 

@@ -11,7 +11,7 @@ import { PARTITION_FIELD } from "../../protocol/partitions.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
 import { DYNAMIC_FIELD } from "../../protocol/schema.js";
 import { encode } from "../../runtime/codec.js";
-import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead } from "../../storage/segment-format.js";
+import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
 import { rng } from "../random.js";
 
 const HEAD: SegmentHead = { segment_id: 4711, collection_id: 3, shard: 1, seq_from: 10, seq_to: 4711 };

@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { Index, MetricKind, ScalarKind } from "usearch";
 import { usearchConfig } from "../../protocol/indexes.js";
-import { buildIndex } from "../../storage/index-build.js";
+import { buildIndex } from "../../engine/index-build.js";
 import { tempDir } from "../harness.js";
 
 function randomVectors(n: number, dim: number, seed = 1): Float32Array {

@@ -3,7 +3,7 @@
 // that walks the generated tree directly.
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { compileFilterText } from "../../storage/filter-eval.js";
+import { compileFilterText } from "../../engine/filter-eval.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
 

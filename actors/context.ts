@@ -1,0 +1,41 @@
+// What every actor gets: one NATS connection and the JetStream handles and
+// buckets built on it. Creating buckets here is idempotent, so any process
+// may be the first to start.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { limit } from "../protocol/limits.js";
+import { checkDataFormat, type DataFormat } from "../protocol/data-format.js";
+import { MetaKey, Names } from "../protocol/subjects.js";
+import { Refs } from "../runtime/actor-ref.js";
+import { logger, type Logger } from "../runtime/log.js";
+import { SESSION_TTL_MS } from "../runtime/session.js";
+import { MetaStore } from "../storage/meta-store.js";
+
+export interface ActorContext {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  /** Typed references to the other actors, on this connection. */
+  refs: Refs;
+  meta: MetaStore;
+  sessions: KV;
+  log: Logger;
+}
+
+export async function openContext(nc: NatsConnection, prefix: string, logName: string): Promise<ActorContext> {
+  const names = new Names(prefix);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const kvm = new Kvm(nc);
+  // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
+  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: limit("metaBytes"), replicas: limit("replicas") });
+  const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
+  const log = logger(logName);
+  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
+  // An unreadable mark is reported by the meta store and read as no mark.
+  checkDataFormat((await meta.get<DataFormat>(MetaKey.format).catch(() => null))?.value ?? null);
+  return { nc, js, jsm, names, refs: new Refs(nc, names), meta, sessions, log };
+}
+
