@@ -2,7 +2,7 @@
 // tests, or one role for `vecbus start <role>`. Each role gets its own NATS
 // connection, as it would in its own process.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Coordinator, type CoordinatorOptions } from "../actors/coordinator.js";
+import { Coordinator, type CoordinatorOptions } from "../actors/coordinator/coordinator.js";
 import { COMPACTION_DEFAULTS } from "../engine/compaction-plan.js";
 import { DataNode, type DataNodeOptions } from "../actors/data.js";
 import { Proxy } from "../actors/proxy/proxy.js";

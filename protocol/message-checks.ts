@@ -1,5 +1,5 @@
-// The checked decoder of every internal message and WAL record: what each
-// actor runs on what it receives. Each is declared as a Check of the type in
+// The checked decoder of every internal message, WAL record, task and meta
+// value: what each actor runs on what it receives or reads back. Each is declared as a Check of the type in
 // protocol/messages.ts, so the compiler holds the two together: a field added
 // to a message type without its check here does not compile.
 import { float32View } from "./binary.js";
@@ -7,7 +7,24 @@ import { any, arr, bool, byKind, lit, map, nat, nullable, num, obj, opt, record,
 import { checkSchema, CONSISTENCY_LEVELS } from "./collection.js";
 import { VecbusError } from "./errors.js";
 import { INDEX_TYPES, SQ_TYPES, type IndexMeta, type IndexSpec, type SegmentIndexRef, type Task } from "./indexes.js";
-import type { CoordinatorMsg, GroupBy, QueryNodeMsg, SearchRange, SegmentRef, SegmentSlice, ShardMsg, WalRecord } from "./messages.js";
+import type { CollectionMeta } from "./collection.js";
+import type { DataFormat } from "./data-format.js";
+import type {
+  AliasMeta,
+  CompactionRecord,
+  CoordinatorMsg,
+  GroupBy,
+  Placement,
+  PlacementEntry,
+  QueryNodeMsg,
+  SearchRange,
+  SegmentRef,
+  SegmentSlice,
+  ShardAssignment,
+  ShardMsg,
+  ShardSegments,
+  WalRecord,
+} from "./messages.js";
 import type { PrimaryKey, Row } from "./rows.js";
 import { MetricType, type CollectionSchema } from "./schema.js";
 
@@ -152,3 +169,54 @@ export const task: Check<Task> = byKind<Task>({
   build_index: obj({ kind: lit("build_index"), collection_id: nat, shard: nat, segment_id: nat, field_name: str, index: indexMeta }),
   compact: obj({ kind: lit("compact"), collection_id: nat, shard: nat, sources: arr(nat), target: nat }),
 });
+
+// Meta values, by key family (protocol/subjects.ts MetaKey): the meta store
+// runs the family's check on every value it reads, and skips (with a log
+// line) one that fails, as it does one that cannot be decoded.
+
+const collectionMeta: Check<CollectionMeta> = obj({
+  id: nat,
+  name: str,
+  schema,
+  num_shards: nat,
+  metric_type: metric,
+  created_at: num,
+  partitions: arr(str),
+  consistency_level: lit(...CONSISTENCY_LEVELS),
+  indexes: opt(record(indexMeta)),
+  released: opt(bool),
+});
+
+const aliasMeta: Check<AliasMeta> = obj({ alias: str, collection_name: str });
+
+const shardAssignment: Check<ShardAssignment> = obj({ collection_id: nat, collection_name: str, shard: nat, owner: str, epoch: nat });
+
+const shardSegments: Check<ShardSegments> = obj({ collection_id: nat, shard: nat, epoch: nat, checkpoint_seq: nat, segments: arr(segmentRef) });
+
+const placementEntry: Check<PlacementEntry> = obj({ node: str, state: lit("loading", "loaded"), rows: nat, builds: record(nat) });
+
+const placement: Check<Placement> = obj({ collection_id: nat, loaded: bool, segments: record(placementEntry) });
+
+const compactionRecord: Check<CompactionRecord> = obj({
+  compaction_id: nat,
+  collection_id: nat,
+  created_at: num,
+  tasks: arr(obj({ shard: nat, sources: arr(nat), target: nat })),
+});
+
+const META_VALUES: Record<string, Check<unknown>> = {
+  collections: collectionMeta,
+  aliases: aliasMeta,
+  shards: shardAssignment,
+  segments: shardSegments,
+  placement,
+  compactions: compactionRecord,
+  counters: obj({ next: nat }),
+  tso: obj({ bound: num }),
+  format: obj({ version: nat }) satisfies Check<DataFormat>,
+};
+
+/** The check of a meta value, chosen by its key's first token (every key vecbus writes has one). */
+export function metaValue(key: string): Check<unknown> {
+  return META_VALUES[key.split(".")[0]] ?? any;
+}

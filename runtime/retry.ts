@@ -1,6 +1,7 @@
 // Retrying an actor call through a failover: the one loop every caller that
 // waits out a passing condition (a leader election, a shard between owners,
-// a query node reloading) uses.
+// a query node reloading) uses; and a deadline on a piece of work.
+import { VecbusError } from "../protocol/errors.js";
 
 export interface RetryOptions {
   /** Give up after this long (the last attempt may start just before). */
@@ -25,4 +26,13 @@ export async function retrying<T>(attempt: () => Promise<T>, opts: RetryOptions)
       await new Promise((r) => setTimeout(r, Math.min(opts.pauseMs * 2 ** n, opts.maxPauseMs ?? opts.pauseMs)));
     }
   }
+}
+
+/** `run`, or a TIMEOUT naming `what` after `ms` (`run` itself goes on in the background). */
+export function withDeadline<T>(ms: number, what: string, run: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new VecbusError("TIMEOUT", `${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([run(), late]).finally(() => clearTimeout(timer));
 }

@@ -5,6 +5,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
+import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { limitText } from "../protocol/limits.js";
 import { storeFullError } from "./store-full.js";
@@ -25,6 +26,8 @@ export function isWrongLastSequence(e: unknown): boolean {
 export type BadValueHandler = (key: string, error: string) => void;
 
 export class MetaStore {
+  private readonly reported = new Set<string>();
+
   constructor(
     readonly kv: KV,
     private readonly onBadValue: BadValueHandler = () => undefined,
@@ -140,10 +143,16 @@ export class MetaStore {
   private live<T>(e: KvEntry | null): Versioned<T> | null {
     if (!e || e.operation !== "PUT") return null;
     try {
-      return { value: decode(e.value) as T, revision: e.revision };
+      // The value's shape is checked for its key family: a forged or corrupt value is skipped like an undecodable one.
+      return { value: metaValue(e.key)(decode(e.value), `meta key ${e.key}`) as T, revision: e.revision };
     } catch (err) {
-      const msg = `meta key ${e.key} (revision ${e.revision}) holds a value that is not valid MessagePack (${(err as Error).message}); it is skipped`;
-      this.onBadValue(e.key, msg);
+      const msg = `meta key ${e.key} (revision ${e.revision}) holds a value that cannot be read (${(err as Error).message}); it is skipped`;
+      // Reported once per revision: the sweeps read the same keys every few seconds.
+      const seen = `${e.key}@${e.revision}`;
+      if (!this.reported.has(seen)) {
+        this.reported.add(seen);
+        this.onBadValue(e.key, msg);
+      }
       throw new BadValue(msg);
     }
   }

@@ -1,7 +1,8 @@
 // Bad persisted state is quarantined, not fatal (README "Security"): a WAL
 // record that cannot be decoded or does not fit the schema is logged and
-// skipped (the shard reports itself unhealthy in `status`), an undecodable
-// meta value is logged and left out, and the actors start and serve the rest.
+// skipped (the shard reports itself unhealthy in `status`), a meta value that
+// cannot be decoded or is not of its key's kind is logged and left out, and
+// the actors start and serve the rest.
 // The bad state is written with the superuser's connection, as a corrupted
 // store or a client with full rights would leave it.
 import assert from "node:assert/strict";
@@ -33,6 +34,9 @@ test("quarantine - bad WAL records and meta values are skipped with a log line; 
     const meta = await new Kvm(env.admin).open(names.metaBucket());
     await meta.put("shards.999.0", new Uint8Array([0xdd, 0xff]));
     await meta.put("collections.broken", new Uint8Array([0xdd, 0xff]));
+    // Decodable but not a value of its key's kind: skipped like the undecodable ones.
+    await meta.put("collections.forged", encode({ name: "forged", num_shards: "many" }));
+    await meta.put("shards.998.0", encode({ owner: 5 }));
 
     // The live owner finds the foreign records when its next append is fenced by them, skips them, and the retry lands.
     await c.insert({ collection_name: "q", data: rows(10, 10) });

@@ -1,0 +1,153 @@
+// Coordinator: owns collection meta (DDL), shard assignment, the id allocator
+// and the timestamp oracle; one file per job in this folder (state.ts is what
+// they share), this one holds the lease and dispatches. Only the holder of the
+// coordinator lease serves requests; every meta write is a compare-and-set,
+// so a second coordinator that briefly overlaps a failover cannot corrupt
+// anything.
+//
+// Takes: CoordinatorMsg on <prefix>.int.coord.
+// Writes: collections.<name>, shards.<cid>.<shard>, counters.*, tso (meta bucket);
+//         creates and deletes WAL streams; deletes a dropped collection's
+//         segments.<cid>.<shard> keys and segment objects.
+// Invariant: a collection key exists only once all its WAL streams exist.
+import { match } from "ts-pattern";
+import { COMPACTION_DEFAULTS, type CompactionPolicy } from "../../engine/compaction-plan.js";
+import type { CollectionMeta } from "../../protocol/collection.js";
+import { DATA_FORMAT, type DataFormat } from "../../protocol/data-format.js";
+import { VecbusError } from "../../protocol/errors.js";
+import { coordinatorMsg } from "../../protocol/message-checks.js";
+import { type CoordinatorMsg, type CoordinatorReplies } from "../../protocol/messages.js";
+import { MetaKey, SessionKey } from "../../protocol/subjects.js";
+import { decode } from "../../runtime/codec.js";
+import { Lease } from "../../runtime/lease.js";
+import { Mailbox } from "../../runtime/mailbox.js";
+import { withDeadline } from "../../runtime/retry.js";
+import { Session } from "../../runtime/session.js";
+import { ensureTaskStream } from "../../storage/tasks.js";
+import type { ActorContext } from "../context.js";
+import { SEAL_DEFAULTS } from "../streaming/shard.js";
+import { TimestampOracle } from "../tso.js";
+import { onCompact, queueCompactions } from "./compaction.js";
+import { onAlterAlias, onCreateAlias, onCreateCollection, onCreatePartition, onDropAlias, onDropCollection, onDropPartition, onRenameCollection } from "./ddl.js";
+import { collectOrphanSegments, collectOrphanShards } from "./gc.js";
+import { onAllocateIds } from "./ids.js";
+import { onCreateIndex, onDropIndex, queueIndexBuilds } from "./indexes.js";
+import { onLoad, placeSegments } from "./placement.js";
+import { assignShards } from "./shards.js";
+import type { CoordinatorState } from "./state.js";
+
+const SWEEP_INTERVAL_MS = 2_000;
+/**
+ * A sweep that has not finished by then is given up on (it goes on in the
+ * background, but the next one may start): one meta read that never answers
+ * must not stop shard assignment, index builds and placement for good.
+ */
+export const SWEEP_DEADLINE_MS = 30_000;
+
+export interface CoordinatorOptions {
+  /** When segments are merged (sizes in rows; see storage/compaction-plan.ts). */
+  compaction: CompactionPolicy;
+  /** Whether the sweep plans compactions by itself; `compact` works either way. */
+  autoCompaction: boolean;
+}
+
+export const COORDINATOR_DEFAULTS: CoordinatorOptions = { compaction: COMPACTION_DEFAULTS(SEAL_DEFAULTS.segmentRowsMax), autoCompaction: true };
+
+export class Coordinator {
+  private readonly session: Session;
+  private readonly lease: Lease;
+  private mailbox: Mailbox<CoordinatorMsg> | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private readonly state: CoordinatorState;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly nodeId: string,
+    opts: CoordinatorOptions = COORDINATOR_DEFAULTS,
+  ) {
+    this.session = new Session(ctx.sessions, "coordinator", nodeId, ctx.log);
+    this.lease = new Lease(ctx.sessions, SessionKey.coordinatorLease, nodeId, ctx.log, (leading) => this.onLeadership(leading));
+    this.state = { ctx, opts, tso: new TimestampOracle(ctx.meta), queued: new Map(), blobs: undefined, placing: Promise.resolve() };
+  }
+
+  async start(): Promise<void> {
+    await this.session.start();
+    await this.lease.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.lease.stop();
+    await this.session.stop();
+  }
+
+  private async onLeadership(leading: boolean): Promise<void> {
+    if (leading) {
+      // Marks the store's format once (a store of release 0.1.0 has no mark and is format 1).
+      await this.ctx.meta.create<DataFormat>(MetaKey.format, { version: DATA_FORMAT }).catch((e) => {
+        if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
+      });
+      await this.state.tso.init();
+      await ensureTaskStream(this.ctx.jsm, this.ctx.names);
+      this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {
+        subject: this.ctx.names.coordinatorSubject(),
+        // Two leaders can overlap for a moment around a failover: one answer per request.
+        queue: "coordinator",
+        maxInFlight: 64,
+        parse: (data) => coordinatorMsg(decode(data), "message"),
+        handle: (msg) => this.handle(msg),
+        log: this.ctx.log,
+      });
+      this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+      this.sweepTimer.unref();
+      await this.sweep();
+    } else {
+      clearInterval(this.sweepTimer);
+      await this.mailbox?.stop();
+      this.mailbox = undefined;
+    }
+  }
+
+  private async handle(msg: CoordinatorMsg): Promise<CoordinatorReplies[CoordinatorMsg["kind"]]> {
+    if (!this.lease.isFresh) throw new VecbusError("NOT_LEADER", "this coordinator has not renewed its lease lately; another one may be taking over, try again");
+    return match(msg)
+      .with({ kind: "create_collection" }, (m) => onCreateCollection(this.state, m))
+      .with({ kind: "drop_collection" }, (m) => onDropCollection(this.state, m))
+      .with({ kind: "rename_collection" }, (m) => onRenameCollection(this.state, m))
+      .with({ kind: "create_partition" }, (m) => onCreatePartition(this.state, m))
+      .with({ kind: "drop_partition" }, (m) => onDropPartition(this.state, m))
+      .with({ kind: "create_alias" }, (m) => onCreateAlias(this.state, m))
+      .with({ kind: "alter_alias" }, (m) => onAlterAlias(this.state, m))
+      .with({ kind: "drop_alias" }, (m) => onDropAlias(this.state, m))
+      .with({ kind: "allocate_ids" }, (m) => onAllocateIds(this.state, m))
+      .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.state.tso.allocate(m.count) }))
+      .with({ kind: "create_index" }, (m) => onCreateIndex(this.state, m))
+      .with({ kind: "drop_index" }, (m) => onDropIndex(this.state, m))
+      .with({ kind: "load_collection" }, (m) => onLoad(this.state, m.collection_name, true))
+      .with({ kind: "release_collection" }, (m) => onLoad(this.state, m.collection_name, false))
+      .with({ kind: "compact" }, (m) => onCompact(this.state, m.collection_name))
+      .exhaustive();
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping || !this.lease.isLeader) return;
+    this.sweeping = true;
+    try {
+      await withDeadline(SWEEP_DEADLINE_MS, "the sweep", async () => {
+        await collectOrphanShards(this.state);
+        await collectOrphanSegments(this.state);
+        await assignShards(this.state);
+        await queueIndexBuilds(this.state);
+        await placeSegments(this.state);
+        if (this.state.opts.autoCompaction) {
+          for (const { value } of (await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()) await queueCompactions(this.state, value, false);
+        }
+      });
+    } catch (e) {
+      const quiet = e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT");
+      if (!quiet) this.ctx.log.warn("shard sweep failed", { error: String(e) });
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}
