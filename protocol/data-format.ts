@@ -1,6 +1,8 @@
-// The format of everything vecbus keeps in NATS, as one version for the whole
-// store (meta values, WAL records, tasks, delete logs; segment files also
-// carry their own, see engine/segment-format.ts). A release that changes any
+// The format of everything vecbus keeps in NATS. Every meta value, WAL record
+// and task carries it as `format` (stamped by the store that writes it; those
+// of release 0.1.0 have none and are format 1), segment files in their header
+// (engine/segment-format.ts), index files in usearch's own header, and the
+// store as a whole in the meta key `format`. A release that changes any
 // of them raises DATA_FORMAT and opens the previous format (converting it on
 // the way, or through a `vecbus migrate` it documents); a store of a newer
 // format than the release knows is refused at start-up rather than misread.
@@ -11,6 +13,20 @@ export const DATA_FORMAT = 1;
 
 export interface DataFormat {
   version: number;
+}
+
+/** The value as written: an object gets this release's `format`. */
+export function stamped<T>(value: T): T {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !ArrayBuffer.isView(value) ? { ...value, format: DATA_FORMAT } : value;
+}
+
+/** Refuses a value of a newer format than this release reads (`where` names it); an unstamped one is format 1. */
+export function checkStamp(value: unknown, where: string): void {
+  const format = value !== null && typeof value === "object" ? (value as { format?: unknown }).format : undefined;
+  if (format === undefined) return;
+  if (typeof format !== "number" || !Number.isInteger(format) || format > DATA_FORMAT) {
+    throw new VecbusError("MALFORMED_REQUEST", `${where} is in data format ${String(format)}, newer than this release's ${DATA_FORMAT}`);
+  }
 }
 
 /** Refuses a store this release cannot read; an absent key is a store of format 1 or an empty one. */

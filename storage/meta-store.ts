@@ -5,6 +5,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
+import { checkStamp, stamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { limitText } from "../protocol/limits.js";
@@ -40,15 +41,15 @@ export class MetaStore {
 
   /** Writes only if the key is absent (or deleted); CONFLICT otherwise. */
   async create<T>(key: string, value: T): Promise<number> {
-    return this.guard(key, () => this.kv.create(key, encode(value)));
+    return this.guard(key, () => this.kv.create(key, encode(stamped(value))));
   }
 
   async update<T>(key: string, value: T, revision: number): Promise<number> {
-    return this.guard(key, () => this.kv.update(key, encode(value), revision));
+    return this.guard(key, () => this.kv.update(key, encode(stamped(value)), revision));
   }
 
   async put<T>(key: string, value: T): Promise<number> {
-    return this.guard(key, () => this.kv.put(key, encode(value)));
+    return this.guard(key, () => this.kv.put(key, encode(stamped(value))));
   }
 
   async delete(key: string, revision?: number): Promise<void> {
@@ -144,7 +145,9 @@ export class MetaStore {
     if (!e || e.operation !== "PUT") return null;
     try {
       // The value's shape is checked for its key family: a forged or corrupt value is skipped like an undecodable one.
-      return { value: metaValue(e.key)(decode(e.value), `meta key ${e.key}`) as T, revision: e.revision };
+      const raw = decode(e.value);
+      checkStamp(raw, `meta key ${e.key}`);
+      return { value: metaValue(e.key)(raw, `meta key ${e.key}`) as T, revision: e.revision };
     } catch (err) {
       const msg = `meta key ${e.key} (revision ${e.revision}) holds a value that cannot be read (${(err as Error).message}); it is skipped`;
       // Reported once per revision: the sweeps read the same keys every few seconds.

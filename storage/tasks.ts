@@ -4,6 +4,7 @@
 // window is stored once. A task must still be harmless to run twice (the
 // window ends, a data node dies after its commit and before its ack).
 import { AckPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { stamped } from "../protocol/data-format.js";
 import { taskMsgId, type Task } from "../protocol/indexes.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { Names } from "../protocol/subjects.js";
@@ -41,7 +42,7 @@ export async function ensureTaskStream(jsm: JetStreamManager, names: Names): Pro
 /** Resolves true when the task was queued, false when the duplicate window collapsed it into an earlier one. */
 export async function publishTask(js: JetStreamClient, names: Names, task: Task, msgID = taskMsgId(task)): Promise<boolean> {
   try {
-    const ack = await js.publish(names.taskSubject(task.kind, task.collection_id, task.shard), encode(task), { msgID });
+    const ack = await js.publish(names.taskSubject(task.kind, task.collection_id, task.shard), encode(stamped(task)), { msgID });
     return !ack.duplicate;
   } catch (e) {
     throw storeFullError(e, `the task queue ${names.taskStream()}`, `data nodes empty it as they work: check they run (vecbus status), or raise the bound (${limitText("taskBytes")})`) ?? e;

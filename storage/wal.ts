@@ -6,6 +6,7 @@ import { DeliverPolicy, DiscardPolicy, JetStreamApiError, StorageType, type JetS
 import { VecbusError } from "../protocol/errors.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
+import { checkStamp, stamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
@@ -81,7 +82,7 @@ export class ShardWal {
    * re-read the tail (another writer appended) before it may write again.
    */
   async append(rec: WalRecord): Promise<{ seq: number; bytes: number }> {
-    const bytes = encode(rec);
+    const bytes = encode(stamped(rec));
     try {
       const ack = await this.js.publish(this.loc.subject, bytes, { expect: { lastSequence: this.last, streamName: this.loc.stream } });
       this.last = ack.seq;
@@ -125,7 +126,9 @@ export class ShardWal {
       for await (const m of messages) {
         arm();
         try {
-          apply(walRecord(decode(m.data), `${this.loc.stream} record ${m.seq}`), m.seq, m.data.byteLength);
+          const raw = decode(m.data);
+          checkStamp(raw, `${this.loc.stream} record ${m.seq}`);
+          apply(walRecord(raw, `${this.loc.stream} record ${m.seq}`), m.seq, m.data.byteLength);
           count++;
         } catch (e) {
           // Not a WAL record (corrupt, or forged by a client that could write the WAL), or rows that do not fit

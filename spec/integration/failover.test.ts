@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { DATA_FORMAT } from "../../protocol/data-format.js";
 import { test } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { VecbusError } from "../../protocol/errors.js";
@@ -70,7 +71,7 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     const jsm = await jetstreamManager(env.admin);
     for (const s of moved) {
       const last = await jsm.direct.getMessage(s.wal_stream, { last_by_subj: `vecbus.wal.${s.wal_stream.split("_")[2]}.${s.shard}` });
-      assert.deepEqual(decode(last!.data), { kind: "fence", ts: (decode(last!.data) as { ts: unknown }).ts, epoch: 2 });
+      assert.deepEqual(decode(last!.data), { kind: "fence", ts: (decode(last!.data) as { ts: unknown }).ts, epoch: 2, format: DATA_FORMAT });
     }
     await c.insert({ collection_name: "f", data: [{ id: 1000, vector: [1, 1, 1, 1] }] });
     assert.deepEqual(await c.get({ collection_name: "f", ids: [1000], output_fields: [] }), [{ id: 1000 }]);
