@@ -64,6 +64,21 @@ export function usearchMetric(m: MetricType): UsearchConfig["metric"] {
   return m === "L2" ? "l2sq" : m === "IP" ? "ip" : "cos";
 }
 
+/**
+ * The index builds a sealed segment is served with on a query node, by
+ * field; undefined while one it needs is not built yet (such a segment stays
+ * with its shard owner). Placement and the load state both go by it.
+ */
+export function servedBuilds(c: { indexes?: Record<string, IndexMeta> }, ref: { indexes?: Record<string, SegmentIndexRef> }): Record<string, number> | undefined {
+  const builds: Record<string, number> = {};
+  for (const ix of Object.values(c.indexes ?? {})) {
+    if (!needsBuild(ix)) continue;
+    if (ref.indexes?.[ix.field_name]?.build !== ix.build) return undefined;
+    builds[ix.field_name] = ix.build;
+  }
+  return builds;
+}
+
 /** Whether segments need a build for this index (FLAT is exact search: nothing to build). */
 export function needsBuild(ix: { index_type: IndexType }): boolean {
   return ix.index_type !== "FLAT";

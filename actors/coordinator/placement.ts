@@ -1,8 +1,8 @@
 // Load and release, and placement: which query node serves each indexed
 // sealed segment of a loaded collection (meta key placement.<cid>).
 import type { CollectionMeta } from "../../protocol/collection.js";
-import { needsBuild } from "../../protocol/indexes.js";
-import { placementKey, sameBuilds, type Placement, type SegmentRef, type ShardSegments } from "../../protocol/messages.js";
+import { servedBuilds } from "../../protocol/indexes.js";
+import { placementKey, sameBuilds, type Placement, type ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { withDeadline } from "../../runtime/retry.js";
 import { liveNodes } from "../../runtime/session.js";
@@ -51,7 +51,7 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
         for (const ref of state.segments) {
           const key = placementKey(state.shard, ref.segment_id);
           // A placed segment waiting for a new index build stays where it is, served with what it has.
-          const builds = indexBuilds(c, ref) ?? cur?.segments[key]?.builds;
+          const builds = servedBuilds(c, ref) ?? cur?.segments[key]?.builds;
           if (builds) wanted.push({ key, rows: ref.row_count - (ref.deleted_count ?? 0), builds });
         }
       }
@@ -84,15 +84,4 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
   if (only) return;
   const live = new Set(collections.map((c) => c.id));
   for (const [key, { value, revision }] of placed) if (!live.has(value.collection_id)) await co.ctx.meta.delete(key, revision).catch(() => undefined);
-}
-
-/** The index builds a segment is served with, by field; undefined while one is not built yet. */
-function indexBuilds(c: CollectionMeta, ref: SegmentRef): Record<string, number> | undefined {
-  const builds: Record<string, number> = {};
-  for (const ix of Object.values(c.indexes ?? {})) {
-    if (!needsBuild(ix)) continue;
-    if (ref.indexes?.[ix.field_name]?.build !== ix.build) return undefined;
-    builds[ix.field_name] = ix.build;
-  }
-  return builds;
 }
