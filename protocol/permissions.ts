@@ -101,8 +101,9 @@ const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "sub
       `${JS}.STREAM.CREATE.*`,
       `${JS}.STREAM.DELETE.*`,
       `${JS}.STREAM.INFO.*`,
-      // The task stream of an earlier release gets its byte bound.
+      // The task stream and meta bucket of an earlier release get their byte bounds.
       `${JS}.STREAM.UPDATE.${n.taskStream()}`,
+      `${JS}.STREAM.UPDATE.KV_${n.metaBucket()}`,
       ...objectsWrite(n),
     ],
     subscribe: [n.coordinatorSubject()],

@@ -15,6 +15,8 @@ import { COMPACTION_DEFAULTS, type CompactionPolicy } from "../../engine/compact
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { DATA_FORMAT, type DataFormat } from "../../protocol/data-format.js";
 import { VecbusError } from "../../protocol/errors.js";
+import { limit } from "../../protocol/limits.js";
+import { DiscardPolicy } from "@nats-io/jetstream";
 import { coordinatorMsg } from "../../protocol/message-checks.js";
 import { type CoordinatorMsg, type CoordinatorReplies } from "../../protocol/messages.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
@@ -87,6 +89,7 @@ export class Coordinator {
       await this.ctx.meta.create<DataFormat>(MetaKey.format, { version: DATA_FORMAT }).catch((e) => {
         if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
       });
+      await boundMetaBucket(this.ctx);
       await this.state.tso.init();
       await ensureTaskStream(this.ctx.jsm, this.ctx.names);
       this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {
@@ -150,4 +153,12 @@ export class Coordinator {
       this.sweeping = false;
     }
   }
+}
+
+/** A meta bucket made by release 0.1.0 has no byte bound: the leader gives it this release's, refusing writes at it (discard new). */
+async function boundMetaBucket(ctx: ActorContext): Promise<void> {
+  const stream = `KV_${ctx.names.metaBucket()}`;
+  const info = await ctx.jsm.streams.info(stream);
+  const want = { max_bytes: limit("metaBytes"), discard: DiscardPolicy.New };
+  if (info.config.max_bytes !== want.max_bytes || info.config.discard !== want.discard) await ctx.jsm.streams.update(stream, { ...info.config, ...want });
 }

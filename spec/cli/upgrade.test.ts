@@ -55,11 +55,14 @@ test("upgrade - a data dir written by release 0.1.0 opens: every row, partition,
 
     await client.insert({ collection_name: "films", data: [{ id: 100, vector: [1, 2, 3, 4], title: "new", year: 2026 }] });
     assert.equal((await client.get({ collection_name: "films", ids: [100], consistency_level: "Strong" })).length, 1);
-    // The old WAL stream was given this release's byte bound, refusing rather than dropping at it.
+    // The old WAL stream and meta bucket were given this release's byte bounds, refusing rather than dropping at them.
     const admin = await connect({ servers: serve.url, user: SUPERUSER, pass: readAuth(dataDir)!.users[SUPERUSER].password });
     const wal = await (await jetstreamManager(admin)).streams.info("vecbus_WAL_1_0");
     assert.equal(wal.config.discard, "new");
     assert.ok(wal.config.max_bytes > 0);
+    const metaStream = await (await jetstreamManager(admin)).streams.info("KV_vecbus_meta");
+    assert.equal(metaStream.config.discard, "new");
+    assert.equal(metaStream.config.max_bytes, 256 << 20);
     // The store is marked with its data format; a store marked newer than this release knows is refused at start-up.
     const meta = await new Kvm(admin).open("vecbus_meta");
     assert.equal((decode((await meta.get("format"))!.value) as { version: number }).version, DATA_FORMAT);
