@@ -24,7 +24,7 @@ import type { SegmentRef, ShardSegments } from "../protocol/messages.js";
 import type { PrimaryKey } from "../protocol/rows.js";
 import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
-import { checkStamp } from "../protocol/data-format.js";
+import { unstamped } from "../protocol/data-format.js";
 import { task as checkTask } from "../protocol/message-checks.js";
 import type { ActorContext } from "./context.js";
 import { Session } from "../runtime/session.js";
@@ -99,9 +99,7 @@ export class DataNode {
   private async process(m: JsMsg): Promise<void> {
     let task: Task;
     try {
-      const raw = decode(m.data);
-      checkStamp(raw, "task");
-      task = checkTask(raw, "task");
+      task = checkTask(unstamped(decode(m.data), "task"), "task");
     } catch (e) {
       this.ctx.log.warn("dropped a malformed task", { subject: m.subject, error: String(e) });
       m.term();

@@ -20,13 +20,17 @@ export function stamped<T>(value: T): T {
   return value !== null && typeof value === "object" && !Array.isArray(value) && !ArrayBuffer.isView(value) ? { ...value, format: DATA_FORMAT } : value;
 }
 
-/** Refuses a value of a newer format than this release reads (`where` names it); an unstamped one is format 1. */
-export function checkStamp(value: unknown, where: string): void {
-  const format = value !== null && typeof value === "object" ? (value as { format?: unknown }).format : undefined;
-  if (format === undefined) return;
+/**
+ * The value as it was before stamped(), refusing one of a newer format than
+ * this release reads (`where` names it); an unstamped one is format 1.
+ */
+export function unstamped(value: unknown, where: string): unknown {
+  if (value === null || typeof value !== "object" || !("format" in value)) return value;
+  const { format, ...rest } = value as { format: unknown };
   if (typeof format !== "number" || !Number.isInteger(format) || format > DATA_FORMAT) {
     throw new VecbusError("MALFORMED_REQUEST", `${where} is in data format ${String(format)}, newer than this release's ${DATA_FORMAT}`);
   }
+  return rest;
 }
 
 /** Refuses a store this release cannot read; an absent key is a store of format 1 or an empty one. */

@@ -5,7 +5,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { VecbusError } from "../protocol/errors.js";
-import { checkStamp, stamped } from "../protocol/data-format.js";
+import { stamped, unstamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { limitText } from "../protocol/limits.js";
@@ -145,9 +145,8 @@ export class MetaStore {
     if (!e || e.operation !== "PUT") return null;
     try {
       // The value's shape is checked for its key family: a forged or corrupt value is skipped like an undecodable one.
-      const raw = decode(e.value);
-      checkStamp(raw, `meta key ${e.key}`);
-      return { value: metaValue(e.key)(raw, `meta key ${e.key}`) as T, revision: e.revision };
+      const where = `meta key ${e.key}`;
+      return { value: metaValue(e.key)(unstamped(decode(e.value), where), where) as T, revision: e.revision };
     } catch (err) {
       const msg = `meta key ${e.key} (revision ${e.revision}) holds a value that cannot be read (${(err as Error).message}); it is skipped`;
       // Reported once per revision: the sweeps read the same keys every few seconds.

@@ -6,7 +6,7 @@ import { DeliverPolicy, DiscardPolicy, JetStreamApiError, StorageType, type JetS
 import { VecbusError } from "../protocol/errors.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
-import { checkStamp, stamped } from "../protocol/data-format.js";
+import { stamped, unstamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
@@ -126,9 +126,8 @@ export class ShardWal {
       for await (const m of messages) {
         arm();
         try {
-          const raw = decode(m.data);
-          checkStamp(raw, `${this.loc.stream} record ${m.seq}`);
-          apply(walRecord(raw, `${this.loc.stream} record ${m.seq}`), m.seq, m.data.byteLength);
+          const where = `${this.loc.stream} record ${m.seq}`;
+          apply(walRecord(unstamped(decode(m.data), where), where), m.seq, m.data.byteLength);
           count++;
         } catch (e) {
           // Not a WAL record (corrupt, or forged by a client that could write the WAL), or rows that do not fit
