@@ -1,5 +1,5 @@
 // Builds a usearch index off the event loop, in a worker thread
-// (storage/index-worker.ts holds its code). The vectors' buffer is transferred to the worker
+// (engine/index-worker.ts holds its code). The vectors' buffer is transferred to the worker
 // (the caller's array is unusable afterwards); the saved index comes back as
 // the bytes of a usearch file, which `Index.view()`/`load()` read.
 import os from "node:os";

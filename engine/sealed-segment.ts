@@ -1,6 +1,6 @@
 // A sealed segment: the rows a growing segment held when it was sealed, as
 // columns (one Float32Array per vector field, one array per other field),
-// with its keys (storage/segment-keys.ts): its rows never change, deletes
+// with its keys (engine/segment-keys.ts): its rows never change, deletes
 // since sealing only mark slots dead. On a query node the vector columns
 // stay in the segment's local file and rows are read as they are scored.
 import fs from "node:fs";

@@ -36,7 +36,7 @@ export interface Scope {
   partitions?: ReadonlySet<string>;
 }
 
-/** A vector index over a segment's slots (storage/vector-index.ts). */
+/** A vector index over a segment's slots (engine/vector-index.ts). */
 export interface AnnIndex {
   /** Up to k slots, nearest first, searched with breadth ef. */
   search(query: Float32Array, k: number, ef: number): ArrayLike<number>;

@@ -65,7 +65,7 @@ export interface ReadScope {
   guarantee_ts?: bigint;
 }
 
-/** Range search: only hits between the bounds count, the way round depending on the metric (see storage/reduce.ts inRange). */
+/** Range search: only hits between the bounds count, the way round depending on the metric (see engine/reduce.ts inRange). */
 export interface SearchRange {
   radius: number;
   range_filter?: number;

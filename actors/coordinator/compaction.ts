@@ -23,7 +23,7 @@ export async function onCompact(co: CoordinatorState, name: string): Promise<{ c
 }
 
 /**
- * Plans compactions for every shard of a collection (storage/compaction-plan.ts)
+ * Plans compactions for every shard of a collection (engine/compaction-plan.ts)
  * and queues a task per group. Automatic plans repeat every sweep: a group
  * this leader queued within the duplicate window is not queued again.
  */

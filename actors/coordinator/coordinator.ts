@@ -47,7 +47,7 @@ const SWEEP_INTERVAL_MS = 2_000;
 export const SWEEP_DEADLINE_MS = 30_000;
 
 export interface CoordinatorOptions {
-  /** When segments are merged (sizes in rows; see storage/compaction-plan.ts). */
+  /** When segments are merged (sizes in rows; see engine/compaction-plan.ts). */
   compaction: CompactionPolicy;
   /** Whether the sweep plans compactions by itself; `compact` works either way. */
   autoCompaction: boolean;

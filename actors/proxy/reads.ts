@@ -1,6 +1,6 @@
 // Reads: search, hybrid_search, query and get check their arguments, fan out
 // to the shards and reduce the answers (the reduce and ranker logic itself
-// lives in storage/reduce.ts and storage/rankers.ts).
+// lives in engine/reduce.ts and engine/rankers.ts).
 import type { Hit } from "../../protocol/api.js";
 import { optBool, optFilter, optInt, optString, optStringList, type Args } from "../../protocol/args.js";
 import { checkMetric, LIMITS, type CollectionMeta } from "../../protocol/collection.js";

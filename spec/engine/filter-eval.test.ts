@@ -122,7 +122,7 @@ describe("filter evaluator: typed fields", () => {
     assert.equal(matches(`name like "a%c"`, { name: "a\nb\nc" }), true);
     assert.equal(matches(String.raw`name like "a\\\\b"`, { name: "a\\b" }), true);
     assert.equal(matches(`not name like "a%"`, { name: "bob" }), true);
-    // Thousands of `%` made the RegExp translation backtrack for minutes (storage/like-pattern.ts).
+    // Thousands of `%` made the RegExp translation backtrack for minutes (engine/like-pattern.ts).
     assert.equal(matches(`name like "${"%".repeat(3000)}x"`, { name: "a".repeat(3000) }), false);
   });
 
@@ -410,7 +410,7 @@ describe("filter evaluator: API", () => {
   });
 });
 
-// Cases aimed at mutants of storage/filter-eval.ts that the tests above let
+// Cases aimed at mutants of engine/filter-eval.ts that the tests above let
 // survive; every expectation follows from the semantics in the module's header.
 describe("filter evaluator: edge cases", () => {
   const dyn = (text: string, $meta: Record<string, unknown>): boolean => matches(text, { $meta });

@@ -1,4 +1,4 @@
-// storage/rankers.ts: Milvus's RRF and weighted fusion, its score
+// engine/rankers.ts: Milvus's RRF and weighted fusion, its score
 // normalizations, and the checks on `ranker`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

@@ -1,4 +1,4 @@
-// storage/reduce.ts and the segment search it serves: the hit order, range
+// engine/reduce.ts and the segment search it serves: the hit order, range
 // bounds, top-k with offset across shards, and group-by across shards checked
 // against a brute-force reference over all rows (spec/reference/store.ts,
 // which shares no code with storage/). The shards here are plain

@@ -1,4 +1,4 @@
-// storage/topk.ts on its own: the k best items of a stream, checked against a
+// engine/topk.ts on its own: the k best items of a stream, checked against a
 // full sort of the stream written here (Array.prototype.sort, then the first
 // k), so the heap's sift-up/sift-down are exercised without a segment search.
 import assert from "node:assert/strict";

@@ -1,6 +1,6 @@
 // formatExpr prints a filter tree back as text: the router sends a filter on
 // in that form once its `{templates}` are filled (protocol/args.ts optFilter),
-// and storage/filter-eval.ts names sub-expressions with it in type errors.
+// and engine/filter-eval.ts names sub-expressions with it in type errors.
 // The expected texts are written by hand; the round trip runs over the random
 // filters of the independent reference generator (spec/reference/filter.ts).
 import assert from "node:assert/strict";

@@ -3,7 +3,7 @@
 // filter trees over FILTER_SCHEMA, rendered to filter text with random
 // spelling (bases, quotes, keyword case, symbols, parentheses, templates), and
 // `refBool`, an evaluator that walks the generated tree directly. Nothing here
-// reaches the parser or storage/filter-eval.ts, so it can judge them.
+// reaches the parser or engine/filter-eval.ts, so it can judge them.
 import type { Row } from "../../protocol/rows.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
 
@@ -458,7 +458,7 @@ function refStr(e: Str, row: Row): unknown {
   return e.k === "lit" ? e.v : e.k === "name" ? row.name : refLookup(row, e.ref);
 }
 
-/** Memoised LIKE over code points, independent of storage/like-pattern.ts. */
+/** Memoised LIKE over code points, independent of engine/like-pattern.ts. */
 export function refLike(value: string, pattern: string): boolean {
   type Item = { any: true } | { one: true } | { ch: string };
   const items: Item[] = [];
@@ -493,7 +493,7 @@ function dynOk(row: Row): unknown {
   return (row.$meta as Record<string, unknown> | undefined)?.ok;
 }
 
-/** Whether `row` passes the filter `e`, by the semantics storage/filter-eval.ts documents, written out independently. */
+/** Whether `row` passes the filter `e`, by the semantics engine/filter-eval.ts documents, written out independently. */
 export function refBool(e: Bool, row: Row): boolean {
   switch (e.k) {
     case "lit":

@@ -1,7 +1,7 @@
 // An independent model of a shard's rows for storage tests: a plain map from
 // primary key to the row last written, and every read written out the slow
 // way from Milvus's definitions (brute-force distances, sort + slice, grouping,
-// range bounds). It imports nothing from storage/, so it can judge it.
+// range bounds). It imports nothing from engine/ or storage/, so it can judge them.
 import assert from "node:assert/strict";
 import type { Hit } from "../../protocol/api.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
