@@ -11,6 +11,7 @@ import { Refs } from "../runtime/actor-ref.js";
 import { logger, type Logger } from "../runtime/log.js";
 import { SESSION_TTL_MS } from "../runtime/session.js";
 import { MetaStore } from "../storage/meta-store.js";
+import { streamBound } from "../storage/stream-bounds.js";
 
 export interface ActorContext {
   nc: NatsConnection;
@@ -30,7 +31,7 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const js = jetstream(nc);
   const kvm = new Kvm(nc);
   // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
-  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: limit("metaBytes"), replicas: limit("replicas") });
+  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: streamBound("metaBytes").max_bytes, replicas: limit("replicas") });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
   const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));

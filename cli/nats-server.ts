@@ -87,14 +87,24 @@ async function waitExit(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Stops a nats-server that an earlier, killed serve left running on this data dir. */
-export async function stopOrphan(pidFile: string): Promise<void> {
-  if (!fs.existsSync(pidFile)) return;
+/** The nats-server a pid file names, if it still runs (a pid reused by another process does not count). */
+function runningServer(pidFile: string): number | undefined {
+  if (!fs.existsSync(pidFile)) return undefined;
   const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
   const cmd = fs.existsSync(`/proc/${pid}/cmdline`) ? fs.readFileSync(`/proc/${pid}/cmdline`, "utf8") : "nats-server";
-  if (!cmd.includes("nats-server")) return;
+  return cmd.includes("nats-server") ? pid : undefined;
+}
+
+export async function stopOrphan(pidFile: string): Promise<void> {
+  const pid = runningServer(pidFile);
+  if (pid === undefined) return;
   process.kill(pid, "SIGTERM");
   if (!(await waitExit(pid, 10_000))) process.kill(pid, "SIGKILL");
+}
+
+function pidFile(dataDir: string): string {
+  return path.join(dataDir, "nats-server.pid");
 }
 
 function storeDir(dataDir: string): string {
@@ -123,23 +133,19 @@ export function renderServerConfig(dataDir: string, auth: AuthFile): string {
 
 /** Makes a running nats-server of this data dir read its config again (after a user change); false when none runs. */
 export function reloadServer(dataDir: string): boolean {
-  const pidFile = path.join(dataDir, "nats-server.pid");
-  if (!fs.existsSync(pidFile)) return false;
-  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
-  process.kill(pid, "SIGHUP");
-  return true;
+  const pid = runningServer(pidFile(dataDir));
+  if (pid !== undefined) process.kill(pid, "SIGHUP");
+  return pid !== undefined;
 }
 
 export async function startNatsServer(opts: { dataDir: string; port?: number; bin?: string; security?: ServerSecurity }): Promise<NatsServer> {
   const bin = opts.bin ?? findNatsServer();
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const pidFile = path.join(opts.dataDir, "nats-server.pid");
-  await stopOrphan(pidFile);
+  await stopOrphan(pidFile(opts.dataDir));
   const { file: config, auth } = writeServerConfig(opts.dataDir, opts.security ?? { prefixes: [DEFAULT_PREFIX], requireAuth: false });
   const storeFlag = auth ? [] : ["-sd", storeDir(opts.dataDir)];
-  const child = spawn(bin, ["-c", config, "-p", String(port), ...storeFlag, "-P", pidFile], {
+  const child = spawn(bin, ["-c", config, "-p", String(port), ...storeFlag, "-P", pidFile(opts.dataDir)], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";

@@ -44,6 +44,7 @@ export function opt<T>(check: Check<T>): Check<T | undefined> {
   return (v, path) => (v === undefined || v === null ? undefined : check(v, path));
 }
 
+/** A plain map: not a list, binary, or an object of some class (msgpackr decodes the reserved byte 0xc1 to one). */
 export function isMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) && Object.getPrototypeOf(v) === Object.prototype;
 }

@@ -1,13 +1,12 @@
 // The checked decoder of every internal message, WAL record, task and meta
-// value: what each actor runs on what it receives or reads back. Each is declared as a Check of the type in
-// protocol/messages.ts, so the compiler holds the two together: a field added
-// to a message type without its check here does not compile.
+// value: what each actor runs on what it receives or reads back. Each is
+// declared as a Check of its type in protocol/, so the compiler holds the two
+// together: a field added to a type without its check here does not compile.
 import { float32View } from "./binary.js";
 import { any, arr, bool, byKind, lit, map, nat, nullable, num, obj, opt, record, str, u64, type Check } from "./check.js";
-import { checkSchema, CONSISTENCY_LEVELS } from "./collection.js";
+import { checkSchema, CONSISTENCY_LEVELS, type CollectionMeta } from "./collection.js";
 import { VecbusError } from "./errors.js";
 import { INDEX_TYPES, SQ_TYPES, type IndexMeta, type IndexSpec, type SegmentIndexRef, type Task } from "./indexes.js";
-import type { CollectionMeta } from "./collection.js";
 import type { DataFormat } from "./data-format.js";
 import type {
   AliasMeta,
@@ -48,17 +47,11 @@ const metric = lit(...Object.values(MetricType));
 
 const indexParams = obj({ M: opt(nat), efConstruction: opt(nat), sq_type: opt(lit(...SQ_TYPES)) });
 
-const indexSpec: Check<IndexSpec> = obj({ field_name: str, index_name: str, index_type: lit(...INDEX_TYPES), metric_type: metric, params: indexParams });
+const indexSpecFields = { field_name: str, index_name: str, index_type: lit(...INDEX_TYPES), metric_type: metric, params: indexParams };
 
-const indexMeta: Check<IndexMeta> = obj({
-  field_name: str,
-  index_name: str,
-  index_type: lit(...INDEX_TYPES),
-  metric_type: metric,
-  params: indexParams,
-  build: nat,
-  created_at: num,
-});
+const indexSpec: Check<IndexSpec> = obj(indexSpecFields);
+
+const indexMeta: Check<IndexMeta> = obj({ ...indexSpecFields, build: nat, created_at: num });
 
 const segmentIndexRef: Check<SegmentIndexRef> = obj({ object: str, index_type: lit(...INDEX_TYPES), params: indexParams, build: nat, bytes: nat });
 

@@ -146,4 +146,3 @@ export function apiUserPermissions(names: Names, user: string, role: ApiRole): P
 export function anonymousPermissions(names: readonly Names[]): Permissions {
   return { publish: names.map((n) => n.apiWildcard()), subscribe: ["_INBOX.>"], allowResponses: false };
 }
-

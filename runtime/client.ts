@@ -118,9 +118,9 @@ export class VecbusClient {
   }
 
   /**
-   * Resolves once every placed segment is loaded on a query node (or after
-   * `timeout` seconds with TIMEOUT); the proxy answers only then, so the
-   * client waits that much longer than for other calls.
+   * Resolves once every indexed segment is placed and loaded on a query
+   * node (or after `timeout` seconds with TIMEOUT); the proxy answers only
+   * then, so the client waits that much longer than for other calls.
    */
   load_collection(args: { collection_name: string; timeout?: number }) {
     return this.call("load_collection", args, this.timeoutMs + loadTimeoutS(args.timeout) * 1000);

@@ -2,6 +2,7 @@
 // msgpackr's records (ext 0x72) and its `undefined` extension are JS-only, so
 // both are switched off here and nowhere else encodes messages.
 import { Packr } from "msgpackr";
+import { isMap } from "../protocol/check.js";
 import { VecbusError } from "../protocol/errors.js";
 
 const packr = new Packr({
@@ -34,8 +35,7 @@ export function decode(bytes: Uint8Array): unknown {
 /** Decodes a body that must be a map (the shape of every request). */
 export function decodeMap(bytes: Uint8Array): Record<string, unknown> {
   const v = decode(bytes);
-  // msgpackr decodes the reserved byte 0xc1 to an object of its own class: only plain maps pass.
-  if (v === null || typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) {
+  if (!isMap(v)) {
     throw new VecbusError("MALFORMED_REQUEST", "the request body must be a MessagePack map of named fields");
   }
   return v as Record<string, unknown>;

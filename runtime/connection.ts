@@ -38,7 +38,7 @@ export async function connectNats(url: string, name: string, opts: ConnectOption
       user: auth.user,
       pass: auth.pass,
       authenticator: authenticator(auth),
-      tls: auth.tls ? { certFile: auth.tls.certFile, keyFile: auth.tls.keyFile, caFile: auth.tls.caFile } : undefined,
+      tls: auth.tls,
     });
   } catch (e) {
     if (e instanceof VecbusError) throw e;

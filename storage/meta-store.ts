@@ -9,7 +9,7 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { limitText } from "../protocol/limits.js";
-import { storeFullError } from "./store-full.js";
+import { storeFullError } from "./stream-bounds.js";
 
 /** JetStream's "wrong last sequence": the revision a write was based on is stale. */
 export const WRONG_LAST_SEQUENCE = 10071;

@@ -4,7 +4,7 @@
 import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { limit, limitText } from "../protocol/limits.js";
-import { storeFullError } from "./store-full.js";
+import { storeFullError } from "./stream-bounds.js";
 
 // The object store digests every object with SHA-256, in pure JS by default:
 // profiled at ~45% of a busy vecbus process's main thread during the 1M-row

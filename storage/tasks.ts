@@ -3,13 +3,13 @@
 // (protocol/indexes.ts taskMsgId): a task queued twice within the duplicate
 // window is stored once. A task must still be harmless to run twice (the
 // window ends, a data node dies after its commit and before its ack).
-import { AckPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { stamped } from "../protocol/data-format.js";
 import { taskMsgId, type Task } from "../protocol/indexes.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { Names } from "../protocol/subjects.js";
 import { encode } from "../runtime/codec.js";
-import { storeFullError } from "./store-full.js";
+import { storeFullError, streamBound, withBound } from "./stream-bounds.js";
 
 /** JetStream's "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
@@ -26,15 +26,13 @@ export async function ensureTaskStream(jsm: JetStreamManager, names: Names): Pro
     storage: StorageType.File,
     num_replicas: limit("replicas"),
     duplicate_window: TASK_DUPLICATE_WINDOW_MS * 1e6,
-    // Bounded, and refusing new tasks at the bound rather than dropping queued ones.
-    max_bytes: limit("taskBytes"),
-    discard: DiscardPolicy.New,
+    ...streamBound("taskBytes"),
   };
   try {
     await jsm.streams.add(config);
   } catch (e) {
     // A stream made by an earlier release (no bound) has another config: give it the bound.
-    if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) await jsm.streams.update(config.name, config);
+    if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) await withBound(jsm, await jsm.streams.info(config.name), streamBound("taskBytes"));
     else throw storeFullError(e, "the NATS server's JetStream store", "give the server more storage") ?? e;
   }
 }

@@ -2,7 +2,7 @@
 // Appends carry `expect.lastSequence`, so only the writer that knows the true
 // tail can append: a stale owner that missed a newer owner's write is fenced
 // (10071) instead of interleaving records.
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type StreamInfo } from "@nats-io/jetstream";
 import { VecbusError } from "../protocol/errors.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
@@ -10,7 +10,7 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
-import { storeFullError } from "./store-full.js";
+import { storeFullError, streamBound, withBound } from "./stream-bounds.js";
 
 /** How long a replay may go without a message before it gives up (the node retries the open). */
 const REPLAY_STALL_MS = 30_000;
@@ -23,11 +23,6 @@ export interface WalLocation {
   subject: string;
 }
 
-/** The WAL's byte bound: at it, an append is refused (discard new), never an unflushed record dropped (discard old, the default). */
-function walLimits(): { max_bytes: number; discard: DiscardPolicy } {
-  return { max_bytes: limit("walBytes"), discard: DiscardPolicy.New };
-}
-
 export async function createWalStream(jsm: JetStreamManager, loc: WalLocation): Promise<void> {
   try {
     await jsm.streams.add({
@@ -38,7 +33,7 @@ export async function createWalStream(jsm: JetStreamManager, loc: WalLocation): 
       // Needed for the cheap last-sequence lookup; without it direct gets hang.
       allow_direct: true,
       duplicate_window: 120e9,
-      ...walLimits(),
+      ...streamBound("walBytes"),
     });
   } catch (e) {
     throw storeFullError(e, "the NATS server's JetStream store", `each WAL stream reserves its bound (${limitText("walBytes")}): lower it, or give the server more storage`) ?? e;
@@ -62,14 +57,17 @@ export class ShardWal {
     private readonly onBadRecord: (seq: number, error: string) => void,
   ) {}
 
+  private skipped = 0;
+
   /** Opens an existing stream; its current last sequence is where appends continue. A stream made by an earlier release gets the byte bound. */
   static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation, onBadRecord: (seq: number, error: string) => void = () => undefined): Promise<ShardWal> {
-    const want = walLimits();
-    const info = await jsm.streams.info(loc.stream).catch(() => null);
-    if (info && (info.config.discard !== want.discard || info.config.max_bytes !== want.max_bytes)) {
-      await jsm.streams.update(loc.stream, { ...info.config, ...want });
-    }
-    return new ShardWal(js, jsm, loc, await lastSequence(jsm, loc.stream), onBadRecord);
+    const info = await withBound(jsm, await walInfo(jsm, loc.stream), streamBound("walBytes"));
+    return new ShardWal(js, jsm, loc, info.state.last_seq, onBadRecord);
+  }
+
+  /** Records replay could not apply and skipped, each reported to onBadRecord. */
+  get skippedRecords(): number {
+    return this.skipped;
   }
 
   get lastSeq(): number {
@@ -132,6 +130,7 @@ export class ShardWal {
         } catch (e) {
           // Not a WAL record (corrupt, or forged by a client that could write the WAL), or rows that do not fit
           // the schema (apply checks before it changes anything): reported and skipped, so the shard still opens.
+          this.skipped++;
           this.onBadRecord(m.seq, String((e as Error).message ?? e));
         }
         if (m.seq >= tail) break;
@@ -149,7 +148,7 @@ export class ShardWal {
   /** Re-reads the tail from the server and applies what others appended since we last knew it. */
   async catchUp(apply: (rec: WalRecord, seq: number, bytes: number) => void): Promise<number> {
     const known = this.last;
-    this.last = await lastSequence(this.jsm, this.loc.stream);
+    this.last = (await walInfo(this.jsm, this.loc.stream)).state.last_seq;
     return this.replay(known, apply);
   }
 
@@ -163,10 +162,9 @@ export class ShardWal {
   }
 }
 
-async function lastSequence(jsm: JetStreamManager, stream: string): Promise<number> {
+async function walInfo(jsm: JetStreamManager, stream: string): Promise<StreamInfo> {
   try {
-    const info = await jsm.streams.info(stream);
-    return info.state.last_seq;
+    return await jsm.streams.info(stream);
   } catch (e) {
     if (e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND) {
       throw new VecbusError("SHARD_NOT_READY", `the WAL stream ${stream} does not exist (was the collection dropped?)`);

@@ -15,8 +15,6 @@ import { COMPACTION_DEFAULTS, type CompactionPolicy } from "../../engine/compact
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { DATA_FORMAT, type DataFormat } from "../../protocol/data-format.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { limit } from "../../protocol/limits.js";
-import { DiscardPolicy } from "@nats-io/jetstream";
 import { coordinatorMsg } from "../../protocol/message-checks.js";
 import { type CoordinatorMsg, type CoordinatorReplies } from "../../protocol/messages.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
@@ -25,6 +23,7 @@ import { Lease } from "../../runtime/lease.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { withDeadline } from "../../runtime/retry.js";
 import { Session } from "../../runtime/session.js";
+import { streamBound, withBound } from "../../storage/stream-bounds.js";
 import { ensureTaskStream } from "../../storage/tasks.js";
 import type { ActorContext } from "../context.js";
 import { SEAL_DEFAULTS } from "../streaming/shard.js";
@@ -155,10 +154,7 @@ export class Coordinator {
   }
 }
 
-/** A meta bucket made by release 0.1.0 has no byte bound: the leader gives it this release's, refusing writes at it (discard new). */
+/** A meta bucket made by release 0.1.0 has no byte bound: the leader gives it this release's. */
 async function boundMetaBucket(ctx: ActorContext): Promise<void> {
-  const stream = `KV_${ctx.names.metaBucket()}`;
-  const info = await ctx.jsm.streams.info(stream);
-  const want = { max_bytes: limit("metaBytes"), discard: DiscardPolicy.New };
-  if (info.config.max_bytes !== want.max_bytes || info.config.discard !== want.discard) await ctx.jsm.streams.update(stream, { ...info.config, ...want });
+  await withBound(ctx.jsm, await ctx.jsm.streams.info(`KV_${ctx.names.metaBucket()}`), streamBound("metaBytes"));
 }

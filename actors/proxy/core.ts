@@ -8,8 +8,7 @@ import { parseFilter } from "../../protocol/filter/index.js";
 import { prunePartitions, unknownPartition } from "../../protocol/partitions.js";
 import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
-import { composeTs, physicalOf } from "../../protocol/timestamp.js";
-import { limit, limitText } from "../../protocol/limits.js";
+import { checkGuaranteeAhead, composeTs } from "../../protocol/timestamp.js";
 import type { ActorContext } from "../context.js";
 import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
@@ -31,11 +30,7 @@ function sessionTs(v: unknown): bigint {
     throw new VecbusError("INVALID_ARGUMENT", "guarantee_timestamp must be a write's `timestamp` as returned by insert, upsert or delete");
   }
   const ts = BigInt(v);
-  // Refused at once: a shard would hold such a read for its whole wait and then time out.
-  const ahead = physicalOf(ts) - Date.now();
-  if (ahead > limit("guaranteeAheadMs")) {
-    throw new VecbusError("INVALID_ARGUMENT", `guarantee_timestamp is ${ahead} ms ahead of the clock (${limitText("guaranteeAheadMs")}); pass a write's \`timestamp\` as returned by insert, upsert or delete`);
-  }
+  checkGuaranteeAhead(ts, "guarantee_timestamp");
   return ts;
 }
 

@@ -22,7 +22,6 @@ import { SealedSegment } from "../../engine/sealed-segment.js";
 import type { Segment } from "../../engine/segment.js";
 import type { SegmentHead } from "../../engine/segment-format.js";
 
-
 /** How a shard owner reaches query nodes. */
 export type RemoteCall = <K extends QueryNodeMsg["kind"]>(node: string, msg: Extract<QueryNodeMsg, { kind: K }>) => Promise<QueryNodeReplies[K]>;
 

@@ -23,7 +23,7 @@ import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { limit, limitText } from "../../protocol/limits.js";
-import { physicalOf } from "../../protocol/timestamp.js";
+import { checkGuaranteeAhead } from "../../protocol/timestamp.js";
 import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
@@ -81,8 +81,6 @@ export class Shard {
 
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
   private appliedTs = 0n;
-  /** WAL records this owner could not apply and skipped (logged with their sequence): `vecbus status` shows the shard unhealthy. */
-  private skipped = { records: 0 };
   /** WAL bytes of the records in the growing segment: it seals by bytes as well as by rows. */
   private growingBytes = 0;
   /** Reads waiting for their guarantee timestamp (they hold no mailbox slot). */
@@ -119,14 +117,12 @@ export class Shard {
   /** Loads the flushed segments, replays the WAL after their checkpoint, then starts serving. */
   static async open(ctx: ActorContext, meta: CollectionMeta, shard: number, epoch: number, deps: ShardDeps): Promise<Shard> {
     const started = Date.now();
-    const skipped = { records: 0 };
     const wal = await ShardWal.open(
       ctx.js,
       ctx.jsm,
       { stream: ctx.names.walStream(meta.id, shard), subject: ctx.names.walSubject(meta.id, shard) },
       (seq, error) => {
         ctx.log.error("skipped a WAL record that cannot be applied", { collection: meta.name, shard, seq, error });
-        skipped.records++;
       },
     );
     // Segments a query node has loaded stay there: only their keys are kept here.
@@ -137,7 +133,6 @@ export class Shard {
     };
     const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch }, servedBy);
     const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
-    s.skipped = skipped;
     const replay = wal.replay(store.checkpoint, (rec, seq, bytes) => s.apply(rec, seq, bytes));
     // A flush sealed during the replay waits for it: its purge must not race the replay's reads.
     s.flushes = replay;
@@ -223,7 +218,7 @@ export class Shard {
         segments: this.segments.sealedSegments.length,
         growing_rows: this.segments.growingSize,
         served_by_query_nodes: this.segments.sealedSegments.filter((x) => x instanceof RemoteSegment).length,
-        skipped_records: this.skipped.records,
+        skipped_records: this.wal.skippedRecords,
       }))
       .with({ kind: "flush" }, async () => {
         const { flushed } = await this.serialized(async () => this.seal());
@@ -252,10 +247,7 @@ export class Shard {
   private async waitFor(guarantee: bigint, slot: Slot): Promise<void> {
     const g = BigInt(guarantee);
     if (this.appliedTs >= g) return;
-    const ahead = physicalOf(g) - Date.now();
-    if (ahead > limit("guaranteeAheadMs")) {
-      throw new VecbusError("INVALID_ARGUMENT", `the read's guarantee timestamp is ${ahead} ms ahead of the clock (${limitText("guaranteeAheadMs")})`);
-    }
+    checkGuaranteeAhead(g, "the read's guarantee timestamp");
     if (this.waitingReads >= limit("waitingReads")) {
       throw new VecbusError("UNAVAILABLE", `shard ${this.shard} of "${this.meta.name}" already holds ${this.waitingReads} reads waiting for writes (${limitText("waitingReads")}); retry shortly`);
     }
