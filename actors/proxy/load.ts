@@ -46,7 +46,9 @@ export async function getLoadState(core: ProxyCore, args: Args): Promise<LoadSta
  * Loaded once every segment a query node should serve (each committed segment
  * with its index builds, see servedBuilds) is placed and loaded there; with no
  * query node alive the shard owners serve everything, and a load is done at
- * once. Progress counts rows.
+ * once. Progress counts rows. While a placed segment is still loading the
+ * placement alone answers: load_collection polls this, and the segment
+ * listing is only needed to tell "all placed ones loaded" from "all loaded".
  */
 export async function loadState(ctx: Pick<ActorContext, "meta" | "sessions">, meta: CollectionMeta): Promise<LoadState> {
   if (meta.released) return { state: "NotLoad", progress: 0 };
@@ -54,7 +56,7 @@ export async function loadState(ctx: Pick<ActorContext, "meta" | "sessions">, me
   // The coordinator has not placed anything since the load yet.
   if (!p || !p.loaded) return { state: "Loading", progress: 0 };
   const due = new Map(Object.entries(p.segments).map(([k, e]) => [k, { rows: e.rows, loaded: e.state === "loaded" }]));
-  if ((await liveNodes(ctx.sessions, "query")).length > 0) {
+  if ([...due.values()].every((e) => e.loaded) && (await liveNodes(ctx.sessions, "query")).length > 0) {
     for (const { value: shard } of (await ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(meta.id))).values()) {
       for (const ref of shard.segments) {
         const key = placementKey(shard.shard, ref.segment_id);
