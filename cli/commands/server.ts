@@ -5,13 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
-import { runBench } from "../bench.js";
+import { renderBench } from "../bench/report.js";
+import { runBench } from "../bench/run.js";
 import { ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
 import { Command, flag, int, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
 import { authFile } from "../nats-auth.js";
 import { startNatsServer, type ServerSecurity } from "../nats-server.js";
-import { table } from "../table.js";
 
 const DEFAULT_PORT = 4222;
 const STOP_TIMEOUT_MS = 15_000;
@@ -36,11 +36,12 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL | --restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 50] [--concurrency 8] [--limit 10] [--shards 1] [--metric L2] [--json]",
-      summary: "measure ingest, indexing, search and recall through the API (starts its own vecbus without --nats-url; --restart runs it as a child process, reports its memory, SIGKILLs and restarts it)",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--json]",
+      summary:
+        "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child)",
       positionals: [],
       options: {
-        "nats-url": { type: "string" },
+        ...CONNECTION_OPTIONS,
         rows: { type: "string" },
         dim: { type: "string" },
         batch: { type: "string" },
@@ -49,6 +50,9 @@ export function serverCommands(): Command[] {
         limit: { type: "string" },
         shards: { type: "string" },
         metric: { type: "string" },
+        ef: { type: "string" },
+        "recall-target": { type: "string" },
+        "filter-selectivity": { type: "string" },
         "recall-queries": { type: "string" },
         restart: { type: "boolean" },
         json: { type: "boolean" },
@@ -176,31 +180,32 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
 async function bench(p: Parsed): Promise<number> {
   const metric = (str(p, "metric") ?? "L2").toUpperCase();
   if (metric !== "L2" && metric !== "IP" && metric !== "COSINE") throw new UsageError(`--metric must be L2, IP or COSINE`);
+  const efText = str(p, "ef") ?? "auto";
+  const ef = efText === "auto" ? "auto" : positiveInt(p, "ef", 64);
+  const recallTarget = Number(str(p, "recall-target") ?? "0.95");
+  if (!(recallTarget > 0 && recallTarget <= 1)) throw new UsageError("--recall-target must be a number in (0, 1]");
+  const selectivities = (str(p, "filter-selectivity") ?? "1,10,50").split(",").filter((x) => x !== "").map(Number);
+  if (selectivities.some((s) => !Number.isInteger(s) || s < 1 || s > 99)) throw new UsageError("--filter-selectivity takes whole percentages from 1 to 99, comma-separated (e.g. 1,10,50)");
+  const url = str(p, "server") ?? str(p, "nats-url");
   const report = await runBench({
-    natsUrl: str(p, "nats-url"),
+    natsUrl: url,
+    auth: url ? natsAuth(p.values) : undefined,
     rows: positiveInt(p, "rows", 100_000),
     dim: positiveInt(p, "dim", 128),
     batch: positiveInt(p, "batch", 1000),
     queries: positiveInt(p, "queries", 1000),
-    concurrency: positiveInt(p, "concurrency", 8),
+    concurrency: positiveInt(p, "concurrency", 16),
     limit: positiveInt(p, "limit", 10),
     shards: positiveInt(p, "shards", 1),
     metric,
-    recallQueries: int(p, "recall-queries") ?? 50,
+    ef,
+    recallTarget,
+    selectivities,
+    recallQueries: int(p, "recall-queries") ?? 100,
     restart: flag(p, "restart"),
   });
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else {
-    const o = report.options;
-    console.log(`${o.rows} rows × ${o.dim}-d, ${o.metric}, ${o.shards} shard(s), batch ${o.batch}, ${o.concurrency} in flight, top-${o.limit}`);
-    console.log(table(["phase", "ops", "seconds", "per second", "p50 ms", "p99 ms"], report.phases.map((x) => [x.phase, x.ops, x.seconds, x.per_second, x.p50_ms, x.p99_ms])));
-    console.log(`recall@${o.limit} of search against exact search (${Math.min(o.recallQueries, o.queries)} queries): ${report.recall}`);
-    const m = report.memory_mb;
-    if (m) console.log(`memory: vecbus process (every actor) ${m.vecbus_rss} MB resident, ${m.vecbus_peak} MB peak; its nats-server ${m.nats_rss} MB, ${m.nats_peak} MB peak`);
-    const rec = report.recovery;
-    if (rec) console.log(`after SIGKILL of vecbus and nats-server: every row served and searchable again ${rec.ready_seconds} s after the restart began (${rec.rows} rows)`);
-    if (report.serve_log) console.log(`vecbus serve's log: ${report.serve_log}`);
-  }
+  else console.log(renderBench(report));
   return 0;
 }
 

@@ -1,0 +1,67 @@
+// Timing helpers of the bench: operations run with a number in flight,
+// latency percentiles, waits with a progress line.
+import { progress } from "../progress.js";
+
+export interface Timed {
+  ops: number;
+  seconds: number;
+  per_second: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+export function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}
+
+/** Runs `count` operations with `concurrency` in flight; `op(i)` returns how many units it did. */
+export async function timed(label: string, count: number, concurrency: number, op: (i: number) => Promise<number>): Promise<Timed> {
+  const bar = progress(label);
+  const latencies: number[] = [];
+  let next = 0;
+  let units = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        // Not `units += await op(i)`: that reads units before the await and loses the other workers' counts.
+        const done = await op(i);
+        units += done;
+        latencies.push(performance.now() - t);
+        bar.update(units);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const result = {
+    ops: units,
+    seconds: round(seconds, 3),
+    per_second: Math.round(units / seconds),
+    p50_ms: round(percentile(latencies, 0.5), 2),
+    p99_ms: round(percentile(latencies, 0.99), 2),
+  };
+  bar.done(`${label}: ${result.ops} in ${result.seconds} s (${result.per_second}/s)`);
+  return result;
+}
+
+/** Waits until a condition holds, showing what it is waiting for; returns the seconds it took. */
+export async function waitFor(label: string, check: () => Promise<{ done: boolean; at: number; total?: number }>): Promise<number> {
+  const bar = progress(label);
+  const start = performance.now();
+  for (;;) {
+    const s = await check().catch(() => ({ done: false, at: 0, total: undefined }));
+    bar.update(s.at, s.total);
+    if (s.done) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = round((performance.now() - start) / 1000, 2);
+  bar.done(`${label}: ${seconds} s`);
+  return seconds;
+}

@@ -1,0 +1,279 @@
+// `vecbus bench`: measures ingest, indexing, loading and search through the
+// public API of a `vecbus serve` child process (or a running vecbus, with
+// --nats-url), and in the same run the limits each figure is held against:
+// usearch in this process over the same rows (build, one query at a time,
+// batched) and the insert requests' bytes published straight to JetStream.
+// Figures in the README come from this command.
+import os from "node:os";
+import path from "node:path";
+import fs from "node:fs";
+import type { MetricType } from "../../protocol/schema.js";
+import { Names, DEFAULT_PREFIX } from "../../protocol/subjects.js";
+import { VecbusClient } from "../../runtime/client.js";
+import { connectNats, type NatsAuth } from "../../runtime/connection.js";
+import { encode } from "../../runtime/codec.js";
+import { BlobStore } from "../../storage/object-store.js";
+import { progress } from "../progress.js";
+import { CATEGORIES, exactAnswers, generate, recall, rowVector, type Dataset } from "./dataset.js";
+import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
+import { round, timed, waitFor, type Timed } from "./measure.js";
+import { rawJetStream } from "./stream-baseline.js";
+import { startTarget, type Memory } from "./target.js";
+
+export interface BenchOptions {
+  natsUrl?: string;
+  /** With natsUrl: credentials allowed to create a stream and read the object store (for the baselines). */
+  auth?: NatsAuth;
+  rows: number;
+  dim: number;
+  batch: number;
+  queries: number;
+  concurrency: number;
+  limit: number;
+  shards: number;
+  metric: MetricType;
+  /** Query vectors whose exact answers are computed here to measure recall. */
+  recallQueries: number;
+  /** HNSW search breadth, or "auto": for vecbus and for usearch separately, the smallest of EF_LADDER reaching recallTarget. */
+  ef: number | "auto";
+  recallTarget: number;
+  /** Filtered searches: `category < s` passes s% of the rows. */
+  selectivities: number[];
+  /** SIGKILL the serve child and its nats-server after the search phases, and time the restart until every row is served. */
+  restart: boolean;
+}
+
+/** A vecbus figure beside its same-run baseline. */
+export interface Comparison {
+  figure: string;
+  unit: string;
+  vecbus: number;
+  baseline: number;
+  baseline_is: string;
+  /** vecbus ÷ baseline (a difference, in ms, for latency). */
+  ratio: number;
+  /** The issue's target for the ratio, e.g. ">= 0.5". */
+  target?: string;
+  met?: boolean;
+  recall?: number;
+  ef?: number;
+}
+
+export interface BenchPhase extends Timed {
+  phase: string;
+  recall?: number;
+  ef?: number;
+}
+
+export interface BenchReport {
+  options: BenchOptions;
+  phases: BenchPhase[];
+  engine: { build_seconds: number; search: EngineSearch };
+  comparisons: Comparison[];
+  /** Recall@limit of unfiltered search against exact search. */
+  recall: number;
+  /** Resident memory of every actor (the vecbus process) and of its nats-server, in MB (serve child only). */
+  memory_mb?: Memory;
+  /** With restart: seconds from the restart until every acked row is served and searchable again, and the rows found. */
+  recovery?: { ready_seconds: number; rows: number };
+  /** The `vecbus serve` child's log. */
+  serve_log?: string;
+}
+
+/** The breadths an "auto" ef tries, smallest first. */
+const EF_LADDER = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+  const gen = progress("generate rows and exact answers");
+  const data = generate(opts.rows, opts.dim, opts.queries);
+  const recallCount = Math.min(opts.recallQueries, opts.queries);
+  const exact = exactAnswers(data, opts.metric, opts.limit, recallCount, opts.selectivities);
+  gen.done(`generated ${opts.rows} rows, ${opts.queries} queries and the exact answers of ${recallCount}`);
+  const target = await startTarget(opts.natsUrl, opts.auth);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-engine-"));
+  let client = await VecbusClient.connect(target.url, { timeoutMs: 120_000 });
+  const name = `bench_${Date.now()}`;
+  try {
+    const phases: BenchPhase[] = [];
+    const comparisons: Comparison[] = [];
+    const batches = Math.ceil(opts.rows / opts.batch);
+    const insertBody = (b: number) => {
+      const from = b * opts.batch;
+      const n = Math.min(opts.batch, opts.rows - from);
+      const rows = Array.from({ length: n }, (_, i) => ({ id: from + i, vector: rowVector(data, from + i), category: (from + i) % CATEGORIES }));
+      return { args: { collection_name: name, data: rows }, rows: n };
+    };
+
+    const admin = target.admin ? await connectNats(target.url, "vecbus-bench-admin", { reconnectForever: false, auth: target.admin }) : undefined;
+    let raw: Timed | undefined;
+    try {
+      if (admin) {
+        raw = await rawJetStream(admin, batches, opts.concurrency, (b) => {
+          const { args, rows } = insertBody(b);
+          return { bytes: encode(args), rows };
+        });
+      }
+
+      await client.create_collection({ collection_name: name, dimension: opts.dim, metric_type: opts.metric, num_shards: opts.shards });
+      const insert = await timed("insert rows", batches, opts.concurrency, async (b) => {
+        const { args, rows } = insertBody(b);
+        await client.insert(args);
+        return rows;
+      });
+      phases.push({ phase: "insert rows", ...insert });
+      if (raw) comparisons.push(rate("insert rows/s", insert.per_second, raw.per_second, `raw JetStream publish of the same request bytes, ${opts.concurrency} in flight`, ">= 0.3"));
+
+      phases.push({ phase: "flush", ...(await timed("flush", 1, 1, async () => (await client.flush({ collection_name: name }), 1))) });
+      const built = await waitFor("index build", async () => {
+        const ix = await client.describe_index({ collection_name: name });
+        return { done: ix.state === "Finished", at: ix.indexed_rows, total: ix.total_rows };
+      });
+      const loaded = await waitFor("load on the query node", async () => ({ done: (await client.get_load_state({ collection_name: name })).state === "Loaded", at: 0 }));
+      phases.push(still("index build", opts.rows, built), still("load", opts.rows, loaded));
+      if (admin) {
+        const read = await objectStoreRead(admin);
+        comparisons.push(duration("load after indexing, s", loaded, read.seconds, `reading its ${read.mb} MB of segment and index objects from the object store`));
+      }
+    } finally {
+      await admin?.close().catch(() => undefined);
+    }
+
+    const engineBuild = progress("in-process usearch build (baseline)");
+    const engine = EngineBaseline.build(data, opts.metric, path.join(scratch, "baseline.usearch"));
+    engineBuild.done(`in-process usearch build (baseline): ${engine.buildSeconds} s`);
+    const buildAndLoad = round(phases.find((p) => p.phase === "index build")!.seconds + phases.find((p) => p.phase === "load")!.seconds, 2);
+    comparisons.push(duration("index build + load, s", buildAndLoad, engine.buildSeconds, `in-process usearch build on ${os.availableParallelism()} threads`));
+
+    const unfilteredExact = exact.get(CATEGORIES)!;
+    const vecbusEf = opts.ef === "auto" ? await smallestEf((ef) => vecbusRecall(client, name, data, opts, ef, unfilteredExact), opts.recallTarget, "vecbus") : opts.ef;
+    const engineEf = opts.ef === "auto" ? await smallestEf(async (ef) => engine.recallAt(ef, opts.limit, unfilteredExact), opts.recallTarget, "in-process usearch") : opts.ef;
+    const engineSearch = engine.measure(engineEf, opts.limit, unfilteredExact);
+
+    const search = (filter: string | undefined, ef: number) => async (i: number, answers: number[][]) => {
+      const hits = await client.search({ collection_name: name, data: [data.queries[i]], limit: opts.limit, filter, search_params: { params: { ef } } });
+      answers[i] = hits[0].map((h) => h.id as number);
+    };
+    const searchPhase = async (label: string, count: number, concurrency: number, filter: string | undefined, want: number[][]): Promise<BenchPhase> => {
+      const answers: number[][] = [];
+      const run = search(filter, vecbusEf);
+      const t = await timed(label, count, concurrency, async (i) => (await run(i, answers), 1));
+      return { phase: label, ...t, recall: recall(answers.slice(0, want.length), want), ef: vecbusEf };
+    };
+
+    const unfiltered = await searchPhase(`search, ${opts.concurrency} in flight`, opts.queries, opts.concurrency, undefined, unfilteredExact);
+    phases.push(unfiltered);
+    comparisons.push({
+      ...rate(`search QPS, ${opts.concurrency} in flight`, unfiltered.per_second, engineSearch.serial_qps, "in-process usearch, one query at a time on one thread", ">= 0.5"),
+      recall: unfiltered.recall,
+      ef: vecbusEf,
+    });
+    comparisons.push(rate(`search QPS, ${opts.concurrency} in flight, vs batched`, unfiltered.per_second, engineSearch.batched_qps, `in-process usearch, every query in one call on ${os.availableParallelism()} threads`));
+    const single = await searchPhase("search, 1 in flight", Math.min(opts.queries, 300), 1, undefined, unfilteredExact);
+    phases.push(single);
+    comparisons.push({
+      figure: "search p50 latency, 1 in flight, ms",
+      unit: "ms",
+      vecbus: single.p50_ms,
+      baseline: engineSearch.serial_p50_ms,
+      baseline_is: "in-process usearch, one query",
+      ratio: round(single.p50_ms - engineSearch.serial_p50_ms, 3),
+      target: "<= +1 ms",
+      met: single.p50_ms - engineSearch.serial_p50_ms <= 1,
+    });
+    for (const s of opts.selectivities) {
+      const filtered = await searchPhase(`search, filter ${s}%`, opts.queries, opts.concurrency, `category < ${s}`, exact.get(s)!);
+      phases.push(filtered);
+      comparisons.push({
+        ...rate(`filtered ${s}% search QPS`, filtered.per_second, unfiltered.per_second, "vecbus unfiltered search, same run", s >= 50 ? ">= 0.7" : ">= 0.5"),
+        recall: filtered.recall,
+        ef: vecbusEf,
+      });
+    }
+    phases.push({
+      phase: "get by id",
+      ...(await timed("get by id", opts.queries, opts.concurrency, async (i) => {
+        await client.get({ collection_name: name, ids: [(i * 7919) % opts.rows] });
+        return 1;
+      })),
+    });
+
+    const report: BenchReport = { options: opts, phases, engine: { build_seconds: engine.buildSeconds, search: engineSearch }, comparisons, recall: unfiltered.recall! };
+    if (target.memory) report.memory_mb = target.memory();
+    if (target.crash) report.serve_log = target.log;
+    if (opts.restart && target.crash) {
+      await client.close().catch(() => undefined);
+      const started = performance.now();
+      await target.crash();
+      client = await VecbusClient.connect(target.url, { timeoutMs: 120_000 });
+      report.recovery = { ready_seconds: 0, rows: 0 };
+      await waitFor("restart until every row is served", async () => {
+        const load = await client.get_load_state({ collection_name: name });
+        const rows = ((await client.query({ collection_name: name, filter: "id >= 0", output_fields: ["count(*)"], consistency_level: "Strong" }))[0]["count(*)"] as number) ?? 0;
+        const hits = await client.search({ collection_name: name, data: [data.queries[0]], limit: opts.limit });
+        report.recovery!.rows = rows;
+        return { done: load.state === "Loaded" && rows === opts.rows && hits[0].length === Math.min(opts.limit, opts.rows), at: rows, total: opts.rows };
+      });
+      report.recovery.ready_seconds = round((performance.now() - started) / 1000, 1);
+    }
+    await client.drop_collection({ collection_name: name });
+    return report;
+  } finally {
+    await client.close().catch(() => undefined);
+    await target.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A wait measured as a phase: ops over the seconds it took, no latencies. */
+function still(phase: string, ops: number, seconds: number): BenchPhase {
+  return { phase, ops, seconds, per_second: Math.round(ops / Math.max(seconds, 0.001)), p50_ms: 0, p99_ms: 0 };
+}
+
+function ratioOf(a: number, b: number): number {
+  return b > 0 ? round(a / b, 3) : 0;
+}
+
+/** A duration against its baseline: the issue's target is at most 1.5 times it. */
+function duration(figure: string, vecbus: number, baseline: number, baselineIs: string): Comparison {
+  const ratio = ratioOf(vecbus, baseline);
+  return { figure, unit: "s", vecbus, baseline, baseline_is: baselineIs, ratio, target: "<= 1.5", met: ratio <= 1.5 };
+}
+
+/** A rate against its baseline: met when the ratio reaches the target's bound. */
+function rate(figure: string, vecbus: number, baseline: number, baselineIs: string, target?: string): Comparison {
+  const ratio = ratioOf(vecbus, baseline);
+  return { figure, unit: "/s", vecbus, baseline, baseline_is: baselineIs, ratio, target, met: target ? ratio >= Number(target.replace(">= ", "")) : undefined };
+}
+
+async function vecbusRecall(client: VecbusClient, name: string, data: Dataset, opts: BenchOptions, ef: number, exact: number[][]): Promise<number> {
+  const found = await Promise.all(
+    exact.map(async (_, q) => (await client.search({ collection_name: name, data: [data.queries[q]], limit: opts.limit, search_params: { params: { ef } } }))[0].map((h) => h.id as number)),
+  );
+  return recall(found, exact);
+}
+
+/** The smallest ef of the ladder whose recall reaches the target (the largest when none does). */
+async function smallestEf(recallAt: (ef: number) => Promise<number>, target: number, who: string): Promise<number> {
+  const bar = progress(`ef for recall >= ${target} (${who})`);
+  for (const ef of EF_LADDER) {
+    const r = await recallAt(ef);
+    bar.update(ef);
+    if (r >= target) {
+      bar.done(`${who}: ef ${ef} reaches recall ${r}`);
+      return ef;
+    }
+  }
+  const last = EF_LADDER[EF_LADDER.length - 1];
+  bar.done(`${who}: no ef reaches recall ${target}; searching at ${last}`);
+  return last;
+}
+
+/** Reads every object of the segments bucket (what query nodes download): the floor of a load. */
+async function objectStoreRead(nc: Parameters<typeof BlobStore.open>[0]): Promise<{ seconds: number; mb: number }> {
+  const store = await BlobStore.open(nc, new Names(DEFAULT_PREFIX).objectBucket());
+  const objects = await store.list();
+  const started = performance.now();
+  let bytes = 0;
+  for (const o of objects) bytes += (await store.get(o.name))?.byteLength ?? 0;
+  return { seconds: round((performance.now() - started) / 1000, 2), mb: Math.round(bytes / 1e6) };
+}
