@@ -11,20 +11,26 @@
 // faster up to ~15% selectivity on 20k rows at limit 10 (~35% at limit 100),
 // up to ~5% on 100k rows (~20% at limit 100).
 
+/** Index candidates: slots nearest first, with their distances when the index's own are exact (float32 vectors). */
+export interface Candidates {
+  slots: ArrayLike<number>;
+  distances?: ArrayLike<number>;
+}
+
 export interface AnnRequest<C> {
   /**
    * Index candidates for the query: up to k slots, nearest first (may include
    * dead or filtered-out slots). Search with the request's ef: usearch expands
    * to k when k is larger, so asking for more candidates deepens the search.
    */
-  candidates: (k: number) => ArrayLike<number>;
+  candidates: (k: number) => Candidates;
   /** Slots in the index (0..slotCount-1), dead ones included. */
   slotCount: number;
   /** The live slots passing the filter (every live slot when there is no filter). */
   passing: Passing;
   limit: number;
-  /** Exact top-`limit` among the given slots, best first (the caller scores them with the exact distance, applies range bounds, breaks ties by primary key). */
-  rank: (slots: ArrayLike<number>) => C[];
+  /** Exact top-`limit` among the given slots, best first (scored by the caller unless their exact distances come along; ties broken by primary key). */
+  rank: (slots: ArrayLike<number>, distances?: ArrayLike<number>) => C[];
 }
 
 /** A set of slots: how many, membership, and (only computed when asked) the list in ascending order. */
@@ -71,10 +77,11 @@ export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
   const filtered = passing.count < slotCount;
   for (let rounds = 1; ; rounds++) {
     const found = req.candidates(k);
-    const hits = req.rank(filtered ? kept(found, passing) : found);
+    const pass = filtered ? kept(found, passing) : found;
+    const hits = req.rank(pass.slots, pass.distances);
     if (hits.length >= limit) return { hits, strategy: "index", rounds };
     // The index has nothing more to give, or more would cost more than the scan.
-    if (found.length < k || passing.count <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
+    if (found.slots.length < k || passing.count <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
     k *= WIDEN;
   }
 }
@@ -95,8 +102,14 @@ export function passingSlots(slots: number[], slotCount: number): Passing {
   };
 }
 
-function kept(found: ArrayLike<number>, passing: Passing): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < found.length; i++) if (passing.has(found[i])) out.push(found[i]);
-  return out;
+function kept(found: Candidates, passing: Passing): Candidates {
+  const slots: number[] = [];
+  const distances: number[] = [];
+  const d = found.distances;
+  for (let i = 0; i < found.slots.length; i++) {
+    if (!passing.has(found.slots[i])) continue;
+    slots.push(found.slots[i]);
+    if (d) distances.push(d[i]);
+  }
+  return { slots, distances: d ? distances : undefined };
 }

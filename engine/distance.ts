@@ -1,5 +1,8 @@
 // Exact distances with Milvus semantics: L2 is the squared Euclidean distance
 // (smaller is closer); IP and COSINE are similarities (larger is closer).
+// Segments score with usearch's kernel (kernelDistances); the plain JS
+// functions serve code that must not depend on it (the bench's exact answers).
+import { exactSearch, MetricKind, type Matches } from "usearch";
 import type { MetricType } from "../protocol/schema.js";
 
 /**
@@ -43,4 +46,30 @@ export function distanceFn(metric: MetricType): DistanceFn {
 /** Whether a larger distance value is the better match under this metric. */
 export function largerIsCloser(metric: MetricType): boolean {
   return metric !== "L2";
+}
+
+const USEARCH_METRICS: Record<MetricType, MetricKind> = { L2: MetricKind.L2sq, IP: MetricKind.IP, COSINE: MetricKind.Cos };
+
+/** usearch reports IP and COSINE as 1 − similarity; L2 as the squared distance itself. */
+export function fromUsearch(metric: MetricType, d: number): number {
+  return metric === "L2" ? d : 1 - d;
+}
+
+/**
+ * Distances from the query to `n` row-major vectors, in their order, by
+ * usearch's native float32 kernel: the same one its HNSW search scores with
+ * (checked bit for bit), so a row's distance is the same whether an index
+ * or an exact scan found it.
+ */
+export function kernelDistances(metric: MetricType, query: Float32Array, vectors: Float32Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const { keys, distances } = exactSearch(fromStart(vectors), fromStart(query), query.length, n, USEARCH_METRICS[metric], 1) as Matches;
+  for (let i = 0; i < keys.length; i++) out[Number(keys[i])] = fromUsearch(metric, distances[i]);
+  return out;
+}
+
+/** usearch 2.25's exactSearch reads an array from the start of its buffer, ignoring byteOffset (Index.search does not): a view further in is copied. */
+function fromStart(a: Float32Array): Float32Array {
+  return a.byteOffset === 0 ? a : a.slice();
 }

@@ -4,7 +4,6 @@
 // Slots are appended in write order; a replaced or deleted row leaves a dead
 // slot behind until the segment is sealed.
 import type { PrimaryKey, Row } from "../protocol/rows.js";
-import type { DistanceFn } from "./distance.js";
 import { Segment } from "./segment.js";
 
 export class GrowingSegment extends Segment {
@@ -76,7 +75,10 @@ export class GrowingSegment extends Segment {
     return this.rows[slot]!;
   }
 
-  protected distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number {
-    return (slot) => dist(query, this.rows[slot]![field] as Float32Array);
+  protected gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void {
+    for (let i = from; i < to; i++) {
+      const v = this.rows[slots[i]]![field] as Float32Array;
+      out.set(v, (i - from) * v.length);
+    }
   }
 }

@@ -7,7 +7,6 @@ import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
-import type { DistanceFn } from "./distance.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
@@ -180,11 +179,17 @@ export class SealedSegment extends Segment {
     };
   }
 
-  protected distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number {
+  protected gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void {
     const inMemory = this.columns.vectors.get(field);
-    if (inMemory) return (slot) => dist(query, inMemory.data, slot * inMemory.dim);
-    const read = diskRows(this.shared.disk!, field);
-    return (slot) => dist(query, read(slot));
+    if (inMemory) {
+      const { dim, data } = inMemory;
+      for (let i = from; i < to; i++) out.set(data.subarray(slots[i] * dim, (slots[i] + 1) * dim), (i - from) * dim);
+      return;
+    }
+    const disk = this.shared.disk!;
+    const { dim, offset } = disk.columns.get(field)!;
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    for (let i = from; i < to; i++) fs.readSync(disk.fd, bytes, (i - from) * dim * 4, dim * 4, offset + slots[i] * dim * 4);
   }
 }
 

@@ -6,12 +6,12 @@ import type { Hit } from "../protocol/api.js";
 import type { GroupBy, SearchRange } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { MetricType } from "../protocol/schema.js";
-import { distanceFn, largerIsCloser, type DistanceFn } from "./distance.js";
+import { kernelDistances, largerIsCloser } from "./distance.js";
 import type { RowPredicate } from "./filter-eval.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
-import { annSearch, passingSlots, type Passing } from "./ann-search.js";
+import { annSearch, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -38,9 +38,12 @@ export interface Scope {
 
 /** A vector index over a segment's slots (engine/vector-index.ts). */
 export interface AnnIndex {
-  /** Up to k slots, nearest first, searched with breadth ef. */
-  search(query: Float32Array, k: number, ef: number): ArrayLike<number>;
+  /** Up to k slots, nearest first, searched with breadth ef; with their distances when those are exact. */
+  search(query: Float32Array, k: number, ef: number): Candidates;
 }
+
+/** Rows scored per call of the distance kernel: bounds the vectors gathered at once (4096 × 128-d: 2 MB). */
+const SCORE_CHUNK = 4096;
 
 interface Candidate extends Ranked {
   slot: number;
@@ -62,8 +65,8 @@ export abstract class Segment {
   protected abstract pkAt(slot: number): PrimaryKey;
   /** The row as filters and projections read it. */
   protected abstract rowAt(slot: number): Row;
-  /** Scores slots against one query vector. */
-  protected abstract distanceTo(query: Float32Array, field: string, dist: DistanceFn): (slot: number) => number;
+  /** Copies the field's vectors of slots[from..to) into `out`, one after another. */
+  protected abstract gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void;
 
   /**
    * With a vector index on the field, a plain top-k goes through annSearch
@@ -86,7 +89,7 @@ export abstract class Segment {
               slotCount: this.slotCount,
               passing: selected,
               limit: req.limit,
-              rank: (some) => this.best(some, query, req, order),
+              rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
             }).hits
           : this.best(selected.list(), query, req, order);
       return picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) }));
@@ -140,6 +143,13 @@ export abstract class Segment {
     return top.sorted();
   }
 
+  /** Top-`limit` of slots whose exact distances are known already. */
+  private bestOf(slots: ArrayLike<number>, distances: ArrayLike<number>, limit: number, order: Order<Ranked>): Candidate[] {
+    const top = new TopK<Candidate>(limit, order);
+    for (let i = 0; i < slots.length; i++) top.offer({ distance: distances[i], id: this.pkAt(slots[i]), slot: slots[i] });
+    return top.sorted();
+  }
+
   /** Groups need the whole ranking: a group's members can be anywhere in it. */
   private bestGroups(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, g: GroupBy, q: number, order: Order<Ranked>): Candidate[] {
     const only = g.values && new Set(g.values[q]);
@@ -149,14 +159,19 @@ export abstract class Segment {
     return groupTop(ranked.sort(order), (c) => groupOf(c.slot), only ? only.size : req.limit, g.size).flat();
   }
 
-  /** Visits every slot within the search's range with its distance to the query. */
+  /** Visits every slot within the search's range with its distance to the query (usearch's kernel, a chunk of rows per call). */
   private score(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, visit: (c: Candidate) => void): void {
-    const distance = this.distanceTo(query, req.field, distanceFn(req.metric));
     const keep = req.range ? inRange(req.metric, req.range) : () => true;
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots[i];
-      const d = distance(slot);
-      if (keep(d)) visit({ distance: d, id: this.pkAt(slot), slot });
+    const dim = query.length;
+    const buffer = new Float32Array(Math.min(slots.length, SCORE_CHUNK) * dim);
+    for (let from = 0; from < slots.length; from += SCORE_CHUNK) {
+      const to = Math.min(slots.length, from + SCORE_CHUNK);
+      this.gather(req.field, slots, from, to, buffer);
+      const d = kernelDistances(req.metric, query, buffer.subarray(0, (to - from) * dim), to - from);
+      for (let i = from; i < to; i++) {
+        const slot = slots[i];
+        if (keep(d[i - from])) visit({ distance: d[i - from], id: this.pkAt(slot), slot });
+      }
     }
   }
 

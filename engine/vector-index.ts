@@ -12,9 +12,11 @@
 // search(q, k) with k > expansion_search searches with expansion k: k=100
 // gave the same recall on the ef 16, 32 and 64 views (recall@10 0.985 at
 // 32-d), as good as ef 100.
-import { Index, MetricKind, ScalarKind } from "usearch";
+import { Index, MetricKind, ScalarKind, type Matches } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
 import type { UsearchConfig } from "../protocol/indexes.js";
+import type { Candidates } from "./ann-search.js";
+import { fromUsearch } from "./distance.js";
 
 /** Recall@10 0.95-0.96 on 20k-50k uniform random 24-32-d rows, at ~0.04 ms a query. */
 export const EF_DEFAULT = 64;
@@ -40,15 +42,20 @@ export class VectorIndex {
   /**
    * The slots (keys) nearest to the query, nearest first: at least k of them
    * (when the index has them), and as many as the search breadth
-   * min(ef, EF_MAX) when that is more.
+   * min(ef, EF_MAX) when that is more. With float32 vectors the index's
+   * distances are exact (usearch's kernel, as kernelDistances) and come
+   * along; quantized ones are not, and the caller re-scores.
    */
-  search(query: Float32Array, k: number, ef: number): Uint32Array {
+  search(query: Float32Array, k: number, ef: number): Candidates {
     // A longer query would silently run as a batch of several.
     if (query.length !== this.dim) throw new VecbusError("INTERNAL", `a ${query.length}-d query against a ${this.dim}-d index`);
-    if (k < 1) return new Uint32Array(0);
+    if (k < 1) return { slots: new Uint32Array(0) };
     // One thread: for a single query usearch's thread pool only cost time (up to ~20% fewer QPS at ef <= 128).
-    const { keys } = this.view().search(query, Math.max(k, Math.min(ef, EF_MAX)), 1);
-    return Uint32Array.from(keys, Number);
+    const found = this.view().search(query, Math.max(k, Math.min(ef, EF_MAX)), 1) as Matches;
+    const slots = Uint32Array.from(found.keys, Number);
+    if (this.config.quantization !== "f32") return { slots };
+    const metric = this.config.metric === "l2sq" ? "L2" : this.config.metric === "ip" ? "IP" : "COSINE";
+    return { slots, distances: Float64Array.from(found.distances, (d) => fromUsearch(metric, d)) };
   }
 
   /** Rows in the index. */

@@ -34,6 +34,8 @@ export async function connectNats(url: string, name: string, opts: ConnectOption
       name,
       maxReconnectAttempts: opts.reconnectForever ? -1 : 10,
       reconnectTimeWait: 500,
+      // Otherwise every request builds an Error up front for its stack (and a TimeoutError): ~10% of a busy actor's CPU, measured with --cpu-prof.
+      noAsyncTraces: true,
       inboxPrefix: opts.inboxPrefix,
       user: auth.user,
       pass: auth.pass,

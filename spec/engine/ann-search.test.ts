@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import { usearchConfig } from "../../protocol/indexes.js";
 import type { MetricType } from "../../protocol/schema.js";
 import { annSearch, passingSlots, type AnnRequest } from "../../engine/ann-search.js";
-import { distanceFn, largerIsCloser } from "../../engine/distance.js";
+import { distanceFn, kernelDistances, largerIsCloser } from "../../engine/distance.js";
 import { buildIndex } from "../../engine/index-build.js";
 import { hitOrder, type Ranked } from "../../engine/reduce.js";
 import { TopK } from "../../engine/topk.js";
@@ -115,7 +115,7 @@ test("ann search - a larger ef finds more of the true neighbours, and k beyond e
   const qs = queries(11);
   const exact = qs.map((q) => truth(l2, q, () => true));
   assert.equal(l2.index.size, l2.rows);
-  const at = (k: number, ef: number) => recall(qs.map((q) => l2.index.search(q, k, ef).subarray(0, LIMIT)), exact);
+  const at = (k: number, ef: number) => recall(qs.map((q) => Array.from(l2.index.search(q, k, ef).slots).slice(0, LIMIT)), exact);
   const low = at(LIMIT, 16);
   const high = at(LIMIT, 128);
   assert.ok(low < high - 0.1, `recall@10 at ef 16 ${low}, at ef 128 ${high}`);
@@ -189,7 +189,7 @@ function fake(size: number, passing: number[], rank: (slots: ArrayLike<number>) 
   const asked: number[] = [];
   const candidates = (k: number) => {
     asked.push(k);
-    return Array.from({ length: Math.min(k, size) }, (_, s) => s);
+    return { slots: Array.from({ length: Math.min(k, size) }, (_, s) => s) };
   };
   return { asked, req: { candidates, slotCount: size, passing: passingSlots(passing, size), limit: LIMIT, rank } };
 }
@@ -212,10 +212,37 @@ test("ann search - too few hits from the candidates widen k, then fall back to t
   const small = fake(100_000, all, far);
   small.req.candidates = (k) => {
     small.asked.push(k);
-    return [0, 1, 2];
+    return { slots: [0, 1, 2] };
   };
   assert.equal(annSearch(small.req).strategy, "exact");
   assert.deepEqual(small.asked, [20]);
 
   assert.deepEqual(annSearch(fake(10, [], far).req), { hits: [], strategy: "exact", rounds: 0 });
+});
+
+test("ann search - a float32 index reports its candidates' distances, bit for bit those of the kernel that scores exact scans", () => {
+  for (const f of [l2, ip]) {
+    for (const q of queries(21).slice(0, 10)) {
+      const found = f.index.search(q, LIMIT, 64);
+      assert.ok(found.distances, `${f.metric}: a float32 index gives its distances`);
+      const gathered = new Float32Array(found.slots.length * DIM);
+      Array.from(found.slots).forEach((s, i) => gathered.set(f.data.subarray(s * DIM, (s + 1) * DIM), i * DIM));
+      assert.deepEqual(Array.from(found.distances), Array.from(kernelDistances(f.metric, q, gathered, found.slots.length)), f.metric);
+      // And both are the metric's distance (float32 arithmetic against the float64 reference).
+      Array.from(found.slots).forEach((s, i) => {
+        const want = refDistance(f.metric, q, f.data.subarray(s * DIM, (s + 1) * DIM));
+        assert.ok(Math.abs(found.distances![i] - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${f.metric} slot ${s}: ${found.distances![i]} vs ${want}`);
+      });
+    }
+  }
+});
+
+test("ann search - the kernel scores views into larger buffers (usearch's exactSearch alone reads from the buffer's start)", () => {
+  const rows = new Float32Array([5, 5, 1, 0, 0.7, 0.7, -1, 0]);
+  const query = new Float32Array([9, 9, 1, 0.1]);
+  for (const metric of ["L2", "IP", "COSINE"] as const) {
+    const got = Array.from(kernelDistances(metric, query.subarray(2), rows.subarray(2), 3));
+    const want = [0, 1, 2].map((i) => refDistance(metric, query.subarray(2), rows.subarray(2 + 2 * i, 4 + 2 * i)));
+    got.forEach((d, i) => assert.ok(near(d, want[i]), `${metric} row ${i}: ${d} vs ${want[i]}`));
+  }
 });
