@@ -42,8 +42,23 @@ import { likeMatcher } from "./like-pattern.js";
 
 export type RowPredicate = (row: Row) => boolean;
 
+/**
+ * How compiled code reads a field: by default from a row map; a sealed
+ * segment reads its columns by slot instead, so a scan makes no row objects.
+ */
+export type FieldReader<R> = (name: string) => (at: R) => unknown;
+
+/** A filter's two compiled forms: over rows, and (made per segment) over slots read through a segment's FieldReader. */
+export interface CompiledFilter {
+  row: RowPredicate;
+  slots(read: FieldReader<number>): (slot: number) => boolean;
+}
+
 /** What the schema says about an expression's value; "any" is JSON / dynamic data, checked per row. */
 type StaticType = "number" | "string" | "bool" | "array" | "any";
+
+/** A row map or a slot: what the compiled closures take, as the FieldReader they were compiled with reads it. */
+type At = never;
 
 interface Compiled {
   type: StaticType;
@@ -51,24 +66,35 @@ interface Compiled {
   element?: StaticType;
   /** Set when the expression is a schema field used as is, so type errors can name its declared type. */
   field?: FieldSchema;
-  run: (row: Row) => unknown;
+  run: (at: At) => unknown;
 }
 
+const fromRow: FieldReader<Row> = (name) => (row) => row[name];
+
 export function compileFilter(expr: Expr, schema: CollectionSchema): RowPredicate {
-  const root = new Compiler(schema).compile(expr);
+  return compileWith(expr, schema, fromRow);
+}
+
+function compileWith<R>(expr: Expr, schema: CollectionSchema, read: FieldReader<R>): (at: R) => boolean {
+  const root = new Compiler(schema, read as FieldReader<At>).compile(expr);
   requireType(root, expr, ["bool"], "a filter must be a boolean expression");
-  const run = root.run;
-  return (row) => run(row) === true;
+  const run = root.run as (at: R) => unknown;
+  return (at) => run(at) === true;
 }
 
 export function compileFilterText(text: string, schema: CollectionSchema, params?: Record<string, unknown>): RowPredicate {
   return compileFilter(parseFilter(text, params), schema);
 }
 
+/** Both forms of a filter; type errors surface here, once. */
+export function compileBoth(expr: Expr, schema: CollectionSchema): CompiledFilter {
+  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read) };
+}
+
 /** The rows a read may see: its filter compiled, and its partitions as a set. */
 export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
   return {
-    filter: scope.filter ? compileFilterText(scope.filter, schema) : undefined,
+    filter: scope.filter ? compileBoth(parseFilter(scope.filter), schema) : undefined,
     partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
   };
 }
@@ -129,7 +155,10 @@ function scalarType(t: DataType): StaticType {
 class Compiler {
   private readonly fields: Map<string, FieldSchema>;
 
-  constructor(private readonly schema: CollectionSchema) {
+  constructor(
+    private readonly schema: CollectionSchema,
+    private readonly read: FieldReader<At>,
+  ) {
     this.fields = new Map(schema.fields.map((f) => [f.name, f]));
   }
 
@@ -253,19 +282,21 @@ class Compiler {
     const f = this.fields.get(name);
     if (f) {
       if (f.type === "FloatVector") throw typeError(`vector field "${name}" cannot be used in a filter`);
-      if (f.type === "Array") return arrayField(f, path);
+      const value = this.read(name);
+      if (f.type === "Array") return arrayField(f, path, value);
       const type = scalarType(f.type);
-      if (path.length === 0) return { type, field: f, run: (row) => row[name] };
+      if (path.length === 0) return { type, field: f, run: value };
       if (type !== "any") throw typeError(`field "${name}" (${f.type}) has no elements to access with [${JSON.stringify(path[0])}]`);
-      return { type: "any", run: (row) => walk(row[name], path) };
+      return { type: "any", run: (row) => walk(value(row), path) };
     }
-    if (name === DYNAMIC_FIELD) return { type: "any", run: (row) => walk(row[DYNAMIC_FIELD], path) };
+    const meta = this.read(DYNAMIC_FIELD);
+    if (name === DYNAMIC_FIELD) return { type: "any", run: (row) => walk(meta(row), path) };
     if (!this.schema.enable_dynamic_field) {
       const known = this.schema.fields.map((x) => x.name).join(", ");
       throw new VecbusError("FIELD_NOT_FOUND", `filter refers to unknown field "${name}"; the collection has fields ${known}`);
     }
     const full = [name, ...path];
-    return { type: "any", run: (row) => walk(row[DYNAMIC_FIELD], full) };
+    return { type: "any", run: (row) => walk(meta(row), full) };
   }
 
   private call(e: CallExpr): Compiled {
@@ -312,16 +343,16 @@ class Compiler {
 }
 
 /** A schema Array field; `tags[i]` reads one element, which has the declared element type. */
-function arrayField(f: FieldSchema, path: PathKey[]): Compiled {
+function arrayField(f: FieldSchema, path: PathKey[], value: (at: At) => unknown): Compiled {
   const name = f.name;
   const element = scalarType(f.element_type!);
-  if (path.length === 0) return { type: "array", element, field: f, run: (row) => row[name] };
+  if (path.length === 0) return { type: "array", element, field: f, run: value };
   const [index] = path;
   if (path.length > 1 || typeof index !== "number") {
     const written = path.map((k) => `[${JSON.stringify(k)}]`).join("");
     throw typeError(`field "${name}" (${typeName(f)}) takes one integer index, as ${name}[0]; ${name}${written} is not one`);
   }
-  return { type: element, run: (row) => walk(row[name], path) };
+  return { type: element, run: (row) => walk(value(row), path) };
 }
 
 const plural = (t: StaticType): string => TYPE_NAMES[t].replace(/^an? /, "") + "s";

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
+import type { FieldReader } from "./filter-eval.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
@@ -171,11 +172,12 @@ export class SealedSegment extends Segment {
     return new this.shared.View(slot);
   }
 
-  protected override scanRow(): (slot: number) => Row {
-    const row = new this.shared.View(0) as Row & { [SLOT]: number };
-    return (slot) => {
-      row[SLOT] = slot;
-      return row;
+  protected override fieldReader(): FieldReader<number> {
+    const { pk, scalars } = this.columns;
+    return (name) => {
+      if (name === pk.field) return (slot) => pk.values[slot];
+      const values = scalars.get(name);
+      return values ? (slot) => values[slot] : () => undefined;
     };
   }
 

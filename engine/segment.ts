@@ -7,12 +7,12 @@ import type { GroupBy, SearchRange } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { MetricType } from "../protocol/schema.js";
 import { kernelDistances, largerIsCloser } from "./distance.js";
-import type { RowPredicate } from "./filter-eval.js";
+import type { CompiledFilter, FieldReader } from "./filter-eval.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
 import { annSearch, passingSlots, type Candidates, type Passing } from "./ann-search.js";
-import { partitionOf } from "../protocol/partitions.js";
+import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
 export interface SegmentSearch {
@@ -32,7 +32,7 @@ export interface SegmentSearch {
 
 /** Which rows a read may see: those passing `filter`, in `partitions` (undefined: every partition). */
 export interface Scope {
-  filter?: RowPredicate;
+  filter?: CompiledFilter;
   partitions?: ReadonlySet<string>;
 }
 
@@ -127,9 +127,9 @@ export abstract class Segment {
     return undefined;
   }
 
-  /** Rows for a scan that reads each one before it asks for the next: they may all be one reused object. */
-  protected scanRow(): (slot: number) => Row {
-    return (slot) => this.rowAt(slot);
+  /** Reads a field by slot straight from the segment's columns, where it has them: filters then run without row objects. */
+  protected fieldReader(): FieldReader<number> | undefined {
+    return undefined;
   }
 
   /** Every partition label the segment's rows carry, when known without a scan. */
@@ -195,9 +195,19 @@ export abstract class Segment {
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
     const out: number[] = [];
-    const row = this.scanRow();
-    for (let s = 0; s < n; s++) if (this.isLive(s) && inScope(row(s), { filter, partitions })) out.push(s);
+    const test = this.scopeTest(filter, partitions);
+    for (let s = 0; s < n; s++) if (this.isLive(s) && test(s)) out.push(s);
     return passingSlots(out, n);
+  }
+
+  private scopeTest(filter: CompiledFilter | undefined, partitions: ReadonlySet<string> | undefined): (slot: number) => boolean {
+    const read = this.fieldReader();
+    if (!read) return (s) => inScope(this.rowAt(s), { filter, partitions });
+    const pass = filter?.slots(read);
+    if (!partitions) return pass!;
+    const label = read(PARTITION_FIELD);
+    const inPartition = (s: number) => partitions.has((label(s) as string | null | undefined) ?? DEFAULT_PARTITION);
+    return pass ? (s) => inPartition(s) && pass(s) : inPartition;
   }
 
   private liveSlots(): number[] {
@@ -211,5 +221,5 @@ export abstract class Segment {
 function inScope(row: Row, scope?: Scope): boolean {
   if (!scope) return true;
   if (scope.partitions && !scope.partitions.has(partitionOf(row))) return false;
-  return !scope.filter || scope.filter(row);
+  return !scope.filter || scope.filter.row(row);
 }

@@ -5,6 +5,7 @@ import type { KV } from "@nats-io/kv";
 import os from "node:os";
 import type { SessionInfo } from "../protocol/messages.js";
 import { SessionKey } from "../protocol/subjects.js";
+import { kvKeys } from "./kv-keys.js";
 import { decode, encode } from "./codec.js";
 import type { Logger } from "./log.js";
 
@@ -45,9 +46,7 @@ export class Session {
 /** Sessions alive now, optionally of one role. */
 export async function liveNodes(kv: KV, role?: string): Promise<SessionInfo[]> {
   const out: SessionInfo[] = [];
-  const keys: string[] = [];
-  for await (const k of await kv.keys(role ? SessionKey.nodesOf(role) : SessionKey.allNodes)) keys.push(k);
-  for (const k of keys) {
+  for (const k of await kvKeys(kv, role ? SessionKey.nodesOf(role) : SessionKey.allNodes)) {
     const e = await kv.get(k);
     if (!e || e.operation !== "PUT") continue;
     // Only actors may write session keys; a value that still cannot be read counts as no live node.

@@ -8,6 +8,7 @@ import { VecbusError } from "../protocol/errors.js";
 import { stamped, unstamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
+import { kvKeys } from "../runtime/kv-keys.js";
 import { limitText } from "../protocol/limits.js";
 import { storeFullError } from "./stream-bounds.js";
 
@@ -83,8 +84,7 @@ export class MetaStore {
   /** Live values of every key matching a subject-style filter (e.g. "shards.>"). */
   async list<T>(filter: string): Promise<Map<string, Versioned<T>>> {
     const out = new Map<string, Versioned<T>>();
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    const keys = await kvKeys(this.kv, filter);
     await Promise.all(
       keys.map(async (k) => {
         // One unreadable value must not hide the others: it is reported and left out.

@@ -752,7 +752,10 @@ describe("filter evaluator: edge cases", () => {
     assert.equal(none.partitions, undefined);
     assert.equal(compileScope(schema, { filter: "" }).filter, undefined);
     const s = compileScope(schema, { filter: "age > 20", partition_names: ["p1", "p2"] });
-    assert.deepEqual(rows.filter(s.filter!).map((r) => r.id), [2, 3, 9007199254740995n]);
+    assert.deepEqual(rows.filter(s.filter!.row).map((r) => r.id), [2, 3, 9007199254740995n]);
+    // The slot form reads fields through the reader it is given (a sealed segment's columns): same rows.
+    const bySlot = s.filter!.slots((name) => (slot) => rows[slot][name]);
+    assert.deepEqual(rows.filter((_, slot) => bySlot(slot)).map((r) => r.id), [2, 3, 9007199254740995n]);
     assert.deepEqual([...s.partitions!].sort(), ["p1", "p2"]);
     assert.deepEqual([...compileScope(schema, { partition_names: [] }).partitions!], []);
   });

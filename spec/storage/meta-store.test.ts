@@ -41,3 +41,22 @@ test("meta store - create, stale update and stale delete are CONFLICT; casUpdate
     await env.close();
   }
 });
+
+test("meta store - list gives the live keys under a filter: not deleted or purged ones, not other prefixes, every level under >", async () => {
+  const env = await startEnv({ roles: "none", tag: "meta-list" });
+  try {
+    const meta = new MetaStore(await new Kvm(env.admin).create("t_list", { history: 5 }));
+    const written: Record<string, number> = { "s.1.0": 1, "s.1.1": 2, "s.2.0": 3, "s.gone": 4, "t.1": 5, s: 6 };
+    for (const [k, v] of Object.entries(written)) await meta.put(k, v);
+    await meta.put("s.1.0", 10);
+    await meta.delete("s.gone");
+    await meta.kv.purge("s.2.0");
+    const values = async (filter: string) => Object.fromEntries([...(await meta.list<number>(filter))].map(([k, v]) => [k, v.value]));
+    assert.deepEqual(await values("s.>"), { "s.1.0": 10, "s.1.1": 2 });
+    assert.deepEqual(await values("s.1.*"), { "s.1.0": 10, "s.1.1": 2 });
+    assert.deepEqual(await values(">"), { "s.1.0": 10, "s.1.1": 2, "t.1": 5, s: 6 });
+    assert.deepEqual(await values("u.>"), {});
+  } finally {
+    await env.close();
+  }
+});
