@@ -32,7 +32,7 @@ import { queryNodeMsg } from "../protocol/message-checks.js";
 import type { ActorContext } from "./context.js";
 import { Mailbox } from "../runtime/mailbox.js";
 import { Session } from "../runtime/session.js";
-import { compileScope } from "../engine/filter-eval.js";
+import { compileScope } from "../engine/filter-scope.js";
 import { BlobStore } from "../storage/object-store.js";
 import { compileProjection } from "../engine/projection.js";
 import { mergeRows, segmentsSearch } from "../engine/reduce.js";

@@ -102,6 +102,22 @@ export function passingSlots(slots: number[], slotCount: number): Passing {
   };
 }
 
+/** A Passing over a bitset of slots (1: passing) with its count. */
+export function passingBits(bits: Uint8Array, count: number): Passing {
+  let slots: number[] | undefined;
+  return {
+    count,
+    has: (slot) => bits[slot] === 1,
+    list: () => {
+      if (!slots) {
+        slots = [];
+        for (let s = 0; s < bits.length; s++) if (bits[s] === 1) slots.push(s);
+      }
+      return slots;
+    },
+  };
+}
+
 function kept(found: Candidates, passing: Passing): Candidates {
   const slots: number[] = [];
   const distances: number[] = [];

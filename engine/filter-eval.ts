@@ -37,7 +37,6 @@ import {
 import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
 
 import type { Row } from "../protocol/rows.js";
-import type { Scope } from "./segment.js";
 import { likeMatcher } from "./like-pattern.js";
 
 export type RowPredicate = (row: Row) => boolean;
@@ -47,12 +46,6 @@ export type RowPredicate = (row: Row) => boolean;
  * segment reads its columns by slot instead, so a scan makes no row objects.
  */
 export type FieldReader<R> = (name: string) => (at: R) => unknown;
-
-/** A filter's two compiled forms: over rows, and (made per segment) over slots read through a segment's FieldReader. */
-export interface CompiledFilter {
-  row: RowPredicate;
-  slots(read: FieldReader<number>): (slot: number) => boolean;
-}
 
 /** What the schema says about an expression's value; "any" is JSON / dynamic data, checked per row. */
 type StaticType = "number" | "string" | "bool" | "array" | "any";
@@ -75,7 +68,7 @@ export function compileFilter(expr: Expr, schema: CollectionSchema): RowPredicat
   return compileWith(expr, schema, fromRow);
 }
 
-function compileWith<R>(expr: Expr, schema: CollectionSchema, read: FieldReader<R>): (at: R) => boolean {
+export function compileWith<R>(expr: Expr, schema: CollectionSchema, read: FieldReader<R>): (at: R) => boolean {
   const root = new Compiler(schema, read as FieldReader<At>).compile(expr);
   requireType(root, expr, ["bool"], "a filter must be a boolean expression");
   const run = root.run as (at: R) => unknown;
@@ -84,19 +77,6 @@ function compileWith<R>(expr: Expr, schema: CollectionSchema, read: FieldReader<
 
 export function compileFilterText(text: string, schema: CollectionSchema, params?: Record<string, unknown>): RowPredicate {
   return compileFilter(parseFilter(text, params), schema);
-}
-
-/** Both forms of a filter; type errors surface here, once. */
-export function compileBoth(expr: Expr, schema: CollectionSchema): CompiledFilter {
-  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read) };
-}
-
-/** The rows a read may see: its filter compiled, and its partitions as a set. */
-export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
-  return {
-    filter: scope.filter ? compileBoth(parseFilter(scope.filter), schema) : undefined,
-    partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
-  };
 }
 
 /** Identifiers the expression reads, as written: schema fields, dynamic keys, or "$meta". */
@@ -453,7 +433,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.length === Object.keys(ob).length && ka.every((k) => Object.hasOwn(ob, k) && deepEqual((a as Record<string, unknown>)[k], ob[k]));
 }
 
-const COMPARE: Record<CompareOp, (a: unknown, b: unknown) => boolean> = {
+export const COMPARE: Record<CompareOp, (a: unknown, b: unknown) => boolean> = {
   "==": (a, b) => equals(a, b) === true,
   "!=": (a, b) => equals(a, b) === false,
   // NaN (not comparable) fails every ordering test.
@@ -464,7 +444,7 @@ const COMPARE: Record<CompareOp, (a: unknown, b: unknown) => boolean> = {
 };
 
 /** A membership test equivalent to `equals(v, e) === true` for some e, with a hash lookup for plain scalars. */
-function membership(values: LiteralValue[]): (v: unknown) => boolean {
+export function membership(values: LiteralValue[]): (v: unknown) => boolean {
   const scalars = new Set<unknown>(values.filter((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean"));
   // Numbers and bigints are equal across representations, which a Set cannot see.
   const bigints = values.filter((v) => typeof v === "bigint");

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
+import type { Columns } from "./filter-bits.js";
 import type { FieldReader } from "./filter-eval.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
@@ -170,6 +171,11 @@ export class SealedSegment extends Segment {
 
   protected rowAt(slot: number): Row {
     return new this.shared.View(slot);
+  }
+
+  protected override scalarColumns(): Columns {
+    const { pk, scalars } = this.columns;
+    return (name) => (name === pk.field ? pk.values : scalars.get(name));
   }
 
   protected override fieldReader(): FieldReader<number> {

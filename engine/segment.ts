@@ -7,11 +7,13 @@ import type { GroupBy, SearchRange } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { MetricType } from "../protocol/schema.js";
 import { kernelDistances, largerIsCloser } from "./distance.js";
-import type { CompiledFilter, FieldReader } from "./filter-eval.js";
+import type { FieldReader } from "./filter-eval.js";
+import type { CompiledFilter } from "./filter-scope.js";
+import type { Columns } from "./filter-bits.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
-import { annSearch, passingSlots, type Candidates, type Passing } from "./ann-search.js";
+import { annSearch, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -132,6 +134,11 @@ export abstract class Segment {
     return undefined;
   }
 
+  /** The segment's columns by field name, where it has them: filters the bitset form covers run column by column. */
+  protected scalarColumns(): Columns | undefined {
+    return undefined;
+  }
+
   /** Every partition label the segment's rows carry, when known without a scan. */
   protected partitionLabels(): ReadonlySet<string> | undefined {
     return undefined;
@@ -194,6 +201,18 @@ export abstract class Segment {
       let live: number[] | undefined;
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
+    const columns = filter?.bits && this.scalarColumns();
+    const bits = columns ? filter!.bits!(columns, n) : undefined;
+    if (bits) {
+      const read = this.fieldReader()!;
+      const inPartition = partitions && partitionTest(read, partitions);
+      let count = 0;
+      for (let s = 0; s < n; s++) {
+        if (bits[s] === 1 && this.isLive(s) && (!inPartition || inPartition(s))) count++;
+        else bits[s] = 0;
+      }
+      return passingBits(bits, count);
+    }
     const out: number[] = [];
     const test = this.scopeTest(filter, partitions);
     for (let s = 0; s < n; s++) if (this.isLive(s) && test(s)) out.push(s);
@@ -205,8 +224,7 @@ export abstract class Segment {
     if (!read) return (s) => inScope(this.rowAt(s), { filter, partitions });
     const pass = filter?.slots(read);
     if (!partitions) return pass!;
-    const label = read(PARTITION_FIELD);
-    const inPartition = (s: number) => partitions.has((label(s) as string | null | undefined) ?? DEFAULT_PARTITION);
+    const inPartition = partitionTest(read, partitions);
     return pass ? (s) => inPartition(s) && pass(s) : inPartition;
   }
 
@@ -216,6 +234,11 @@ export abstract class Segment {
     for (let s = 0; s < n; s++) if (this.isLive(s)) out.push(s);
     return out;
   }
+}
+
+function partitionTest(read: FieldReader<number>, partitions: ReadonlySet<string>): (slot: number) => boolean {
+  const label = read(PARTITION_FIELD);
+  return (s) => partitions.has((label(s) as string | null | undefined) ?? DEFAULT_PARTITION);
 }
 
 function inScope(row: Row, scope?: Scope): boolean {

@@ -13,7 +13,7 @@ import type { Hit } from "../../protocol/api.js";
 import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../../protocol/messages.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import { primaryField, type CollectionSchema, type MetricType } from "../../protocol/schema.js";
-import { compileScope } from "../../engine/filter-eval.js";
+import { compileScope } from "../../engine/filter-scope.js";
 import { GrowingSegment } from "../../engine/growing-segment.js";
 import { compileProjection } from "../../engine/projection.js";
 import { mergeRows, segmentsSearch } from "../../engine/reduce.js";

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import { parseFilter, type Expr } from "../../protocol/filter/index.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
-import { compileFilter, compileFilterText, compileScope, filterFields } from "../../engine/filter-eval.js";
+import { compileFilter, compileFilterText, filterFields } from "../../engine/filter-eval.js";
+import { compileScope } from "../../engine/filter-scope.js";
 import type { Row } from "../../protocol/rows.js";
 
 const schema: CollectionSchema = {

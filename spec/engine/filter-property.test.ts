@@ -3,7 +3,9 @@
 // that walks the generated tree directly.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { parseFilter } from "../../protocol/filter/index.js";
 import { compileFilterText } from "../../engine/filter-eval.js";
+import { compileBoth } from "../../engine/filter-scope.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
 
@@ -26,4 +28,27 @@ it("filter property - compiled filters agree with a reference evaluator on 2000 
   }
   // Guard against a generator that makes everything trivially true or false.
   assert.ok(matched > total * 0.1 && matched < total * 0.9, `${matched} of ${total} matched`);
+});
+
+it("filter property - the slot and bitset forms a sealed segment runs agree with the reference evaluator", () => {
+  const gen = filterGenerator(rng(0xb175));
+  const rows = Array.from({ length: 40 }, gen.row);
+  const columns = (name: string) => rows.map((r) => r[name]);
+  let withBits = 0;
+  for (let n = 0; n < 2000; n++) {
+    // Shallow trees, so that many of them are forms the bitset covers (field against literal, in, is null, and/or/not).
+    const tree = gen.filter(n % 2);
+    const { text, params } = gen.render(tree);
+    const compiled = compileBoth(parseFilter(text, params), FILTER_SCHEMA);
+    const bySlot = compiled.slots((name) => (slot) => rows[slot][name]);
+    const bits = compiled.bits?.(columns, rows.length);
+    if (bits) withBits++;
+    rows.forEach((row, slot) => {
+      const expected = refBool(tree, row);
+      const where = `case ${n}: ${text}\nparams ${show(params)}\nrow ${show(row)}`;
+      assert.equal(bySlot(slot), expected, `slot form, ${where}`);
+      if (bits) assert.equal(bits[slot] === 1, expected, `bitset form, ${where}`);
+    });
+  }
+  assert.ok(withBits > 200, `only ${withBits} of 2000 filters had a bitset form`);
 });

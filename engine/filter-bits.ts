@@ -1,0 +1,132 @@
+// A filter evaluated column by column into a bitset over a sealed segment's
+// slots: one tight loop per comparison instead of a chain of closures per
+// row. It covers the forms filters are mostly made of — a scalar schema
+// field compared with a literal, ranges, `in` lists, `is null`, and/or/not —
+// with the row evaluator's semantics (engine/filter-eval.ts): numbers and
+// strings compare inline, anything else (null, bigint, a value of another
+// kind) goes through the same COMPARE as a row would. Any other form
+// (arithmetic, JSON paths, dynamic fields, functions, like) gives undefined
+// and the per-slot form runs instead. The filter was type-checked when it
+// was compiled (compileBoth), so nothing here reports errors.
+import type { CompareOp, Expr, LiteralValue } from "../protocol/filter/index.js";
+import type { CollectionSchema } from "../protocol/schema.js";
+import { COMPARE, membership } from "./filter-eval.js";
+
+/** A segment's column by field name, slot-indexed; undefined when it has none. */
+export type Columns = (name: string) => ArrayLike<unknown> | undefined;
+
+/** 1 where the filter is true, over slots 0..n-1; undefined when a column is missing. */
+export type BitsFn = (columns: Columns, n: number) => Uint8Array | undefined;
+
+const FLIP: Record<CompareOp, CompareOp> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+
+export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | undefined {
+  const scalar = new Set(schema.fields.filter((f) => f.type !== "FloatVector" && f.type !== "Array" && f.type !== "JSON").map((f) => f.name));
+  const column = (e: Expr): string | undefined => (e.kind === "field" && e.path.length === 0 && scalar.has(e.name) ? e.name : undefined);
+  const constant = (e: Expr): { value: LiteralValue } | undefined => (e.kind === "literal" && !Array.isArray(e.value) ? { value: e.value } : undefined);
+
+  const build = (e: Expr): BitsFn | undefined => {
+    switch (e.kind) {
+      case "literal":
+        return typeof e.value === "boolean" ? (_, n) => new Uint8Array(n).fill(e.value ? 1 : 0) : undefined;
+      case "compare": {
+        const [name, c, op] = column(e.left) !== undefined ? [column(e.left), constant(e.right), e.op] : [column(e.right), constant(e.left), FLIP[e.op]];
+        if (name === undefined || !c) return undefined;
+        return (columns, n) => {
+          const values = columns(name);
+          return values && comparison(values, n, op, c.value);
+        };
+      }
+      case "range": {
+        const name = column(e.operand);
+        const lo = constant(e.lower);
+        const hi = constant(e.upper);
+        if (name === undefined || !lo || !hi) return undefined;
+        return (columns, n) => {
+          const values = columns(name);
+          if (!values) return undefined;
+          // `lo < x` is `x > lo`.
+          const a = comparison(values, n, FLIP[e.lowerOp], lo.value);
+          const b = comparison(values, n, e.upperOp, hi.value);
+          for (let s = 0; s < n; s++) a[s] &= b[s];
+          return a;
+        };
+      }
+      case "in": {
+        const name = column(e.operand);
+        if (name === undefined) return undefined;
+        const contains = membership(e.values);
+        const want = e.negated ? false : true;
+        return (columns, n) => {
+          const values = columns(name);
+          if (!values) return undefined;
+          const out = new Uint8Array(n);
+          for (let s = 0; s < n; s++) {
+            const v = values[s];
+            out[s] = v != null && contains(v) === want ? 1 : 0;
+          }
+          return out;
+        };
+      }
+      case "isNull": {
+        const name = column(e.operand);
+        if (name === undefined) return undefined;
+        return (columns, n) => {
+          const values = columns(name);
+          if (!values) return undefined;
+          const out = new Uint8Array(n);
+          for (let s = 0; s < n; s++) out[s] = (values[s] == null) !== e.negated ? 1 : 0;
+          return out;
+        };
+      }
+      case "not": {
+        const x = build(e.operand);
+        if (!x) return undefined;
+        return (columns, n) => {
+          const bits = x(columns, n);
+          if (bits) for (let s = 0; s < n; s++) bits[s] ^= 1;
+          return bits;
+        };
+      }
+      case "logical": {
+        const l = build(e.left);
+        const r = build(e.right);
+        if (!l || !r) return undefined;
+        return (columns, n) => {
+          const a = l(columns, n);
+          const b = a && r(columns, n);
+          if (!a || !b) return undefined;
+          if (e.op === "and") for (let s = 0; s < n; s++) a[s] &= b[s];
+          else for (let s = 0; s < n; s++) a[s] |= b[s];
+          return a;
+        };
+      }
+      default:
+        return undefined;
+    }
+  };
+  return build(expr);
+}
+
+/** `value op c` for every slot: inline for two numbers or two strings, COMPARE otherwise (null, bigint, mixed kinds). */
+function comparison(values: ArrayLike<unknown>, n: number, op: CompareOp, c: LiteralValue): Uint8Array {
+  const out = new Uint8Array(n);
+  const slow = COMPARE[op];
+  const kind = typeof c;
+  const inline = kind === "number" || kind === "string" ? INLINE[op] : undefined;
+  for (let s = 0; s < n; s++) {
+    const v = values[s];
+    out[s] = (inline && typeof v === kind ? inline(v as number, c as number) : slow(v, c)) ? 1 : 0;
+  }
+  return out;
+}
+
+/** Two numbers or two strings (NaN cannot be stored, so == is ===). */
+const INLINE: Record<CompareOp, (a: number, b: number) => boolean> = {
+  "==": (a, b) => a === b,
+  "!=": (a, b) => a !== b,
+  "<": (a, b) => a < b,
+  "<=": (a, b) => a <= b,
+  ">": (a, b) => a > b,
+  ">=": (a, b) => a >= b,
+};

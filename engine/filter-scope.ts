@@ -1,0 +1,31 @@
+// A read's scope compiled once per request: its filter in every form a
+// segment may run it in, and its partitions as a set.
+import { parseFilter, type Expr } from "../protocol/filter/index.js";
+import type { CollectionSchema } from "../protocol/schema.js";
+import { compileBits, type BitsFn } from "./filter-bits.js";
+import { compileFilter, compileWith, type FieldReader, type RowPredicate } from "./filter-eval.js";
+import type { Scope } from "./segment.js";
+
+/**
+ * A filter's compiled forms: over row maps (growing segments); over slots,
+ * read through a sealed segment's FieldReader; and, for the forms it covers,
+ * column by column into a bitset.
+ */
+export interface CompiledFilter {
+  row: RowPredicate;
+  slots(read: FieldReader<number>): (slot: number) => boolean;
+  bits?: BitsFn;
+}
+
+/** Every form of a filter; type errors surface here, once. */
+export function compileBoth(expr: Expr, schema: CollectionSchema): CompiledFilter {
+  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read), bits: compileBits(expr, schema) };
+}
+
+/** The rows a read may see: its filter compiled, and its partitions as a set. */
+export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
+  return {
+    filter: scope.filter ? compileBoth(parseFilter(scope.filter), schema) : undefined,
+    partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
+  };
+}
