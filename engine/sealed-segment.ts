@@ -196,14 +196,43 @@ export class SealedSegment extends Segment {
     }
     const disk = this.shared.disk!;
     const { dim, offset } = disk.columns.get(field)!;
-    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    for (let i = from; i < to; i++) fs.readSync(disk.fd, bytes, (i - from) * dim * 4, dim * 4, offset + slots[i] * dim * 4);
+    readRows(disk.fd, offset, dim * 4, slots, from, to, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   }
 }
 
 function headOf(m: SegmentHead): SegmentHead {
   const { segment_id, collection_id, shard, seq_from, seq_to } = m;
   return { segment_id, collection_id, shard, seq_from, seq_to };
+}
+
+/** One read call costs about as much as copying this many bytes more (measured: ~2.5 µs a pread of a cached 512-byte row). */
+const READ_CALL_BYTES = 16_384;
+/** The most a dense run reads at once. */
+const RUN_BYTES = 1 << 20;
+let scratch = new Uint8Array(0);
+
+/**
+ * Rows slots[from..to) of a column at `offset` in a file, into `out` one
+ * after another. Where ascending slots lie close together (a filter passing
+ * every tenth row) their whole span is read in one call and the rows copied
+ * out; scattered ones are read one call each.
+ */
+function readRows(fd: number, offset: number, rowBytes: number, slots: ArrayLike<number>, from: number, to: number, out: Uint8Array): void {
+  const window = Math.max(1, Math.floor(RUN_BYTES / rowBytes));
+  if (scratch.byteLength < window * rowBytes) scratch = new Uint8Array(window * rowBytes);
+  for (let i = from; i < to; ) {
+    const first = slots[i];
+    let j = i + 1;
+    while (j < to && slots[j] > slots[j - 1] && slots[j] - first < window) j++;
+    const span = slots[j - 1] - first + 1;
+    if (j - i > 1 && span * rowBytes <= (j - i) * READ_CALL_BYTES) {
+      fs.readSync(fd, scratch, 0, span * rowBytes, offset + first * rowBytes);
+      for (let k = i; k < j; k++) out.set(scratch.subarray((slots[k] - first) * rowBytes, (slots[k] - first + 1) * rowBytes), (k - from) * rowBytes);
+    } else {
+      for (let k = i; k < j; k++) fs.readSync(fd, out, (k - from) * rowBytes, rowBytes, offset + slots[k] * rowBytes);
+    }
+    i = j;
+  }
 }
 
 /** Reads one vector at a time from a segment file; the array returned is reused by the next read. */

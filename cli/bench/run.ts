@@ -114,7 +114,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         });
       }
 
-      await client.create_collection({ collection_name: name, dimension: opts.dim, metric_type: opts.metric, num_shards: opts.shards });
+      // `category` is a schema field, as a filtered field is in a Milvus schema (a dynamic key would be read from each row's JSON).
+      await client.create_collection({
+        collection_name: name,
+        schema: {
+          fields: [
+            { name: "id", type: "Int64", is_primary: true },
+            { name: "vector", type: "FloatVector", dim: opts.dim },
+            { name: "category", type: "Int32" },
+          ],
+        },
+        metric_type: opts.metric,
+        num_shards: opts.shards,
+        index_params: [{ field_name: "vector", index_type: "AUTOINDEX" }],
+      });
       const insert = await timed("insert rows", batches, opts.concurrency, async (b) => {
         const { args, rows } = insertBody(b);
         await client.insert(args);
