@@ -60,6 +60,10 @@ export class Coordinator {
   private mailbox: Mailbox<CoordinatorMsg> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Segment records changed: index builds and placement are looked at again at once (see onSegmentsChanged). */
+  private reacting = false;
+  private reactAgain = false;
+  private segmentWatch: { stop(): void } | undefined;
   private readonly state: CoordinatorState;
 
   constructor(
@@ -103,7 +107,10 @@ export class Coordinator {
       this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
       this.sweepTimer.unref();
       await this.sweep();
+      this.segmentWatch = await this.ctx.meta.watch(MetaKey.segmentsPrefix, () => void this.onSegmentsChanged());
     } else {
+      this.segmentWatch?.stop();
+      this.segmentWatch = undefined;
       clearInterval(this.sweepTimer);
       await this.mailbox?.stop();
       this.mailbox = undefined;
@@ -129,6 +136,32 @@ export class Coordinator {
       .with({ kind: "release_collection" }, (m) => onLoad(this.state, m.collection_name, false))
       .with({ kind: "compact" }, (m) => onCompact(this.state, m.collection_name))
       .exhaustive();
+  }
+
+  /**
+   * A flushed segment gets its index builds queued, and a segment whose
+   * indexes are built is placed, at once rather than at the next sweep: a
+   * load waits up to a sweep interval less. Compaction planning stays with
+   * the sweep (it waits for more small segments to gather).
+   */
+  private async onSegmentsChanged(): Promise<void> {
+    if (this.reacting) {
+      this.reactAgain = true;
+      return;
+    }
+    this.reacting = true;
+    try {
+      do {
+        this.reactAgain = false;
+        if (!this.lease.isLeader) return;
+        await queueIndexBuilds(this.state);
+        await placeSegments(this.state);
+      } while (this.reactAgain);
+    } catch (e) {
+      if (!(e instanceof VecbusError && (e.code === "UNAVAILABLE" || e.code === "CONFLICT"))) this.ctx.log.warn("placing changed segments failed", { error: String(e) });
+    } finally {
+      this.reacting = false;
+    }
   }
 
   private async sweep(): Promise<void> {

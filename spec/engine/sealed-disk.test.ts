@@ -20,6 +20,7 @@ test("sealed segment on disk - exact searches over dense, scattered and mixed pa
   const r = rng(77);
   for (const dim of [8, 3000]) {
     const schema: CollectionSchema = {
+      enable_dynamic_field: false,
       fields: [
         { name: "id", type: "Int64", is_primary: true },
         { name: "v", type: "FloatVector", dim },
