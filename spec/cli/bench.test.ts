@@ -38,7 +38,8 @@ function checkReport(r: BenchReport): void {
       ["insert rows", ROWS],
       ["flush", 1],
       ["index build", ROWS],
-      ["load", ROWS],
+      ["load after indexing", ROWS],
+      ["load again after release", ROWS],
       ["search, 16 in flight", QUERIES],
       ["search, 1 in flight", QUERIES],
       ["search, filter 10%", QUERIES],
@@ -59,7 +60,7 @@ function checkReport(r: BenchReport): void {
     r.comparisons.map((c) => c.figure),
     [
       "insert rows/s",
-      "load after indexing, s",
+      "load of every segment, s",
       "index build + load, s",
       "search QPS, 16 in flight",
       "search QPS, 16 in flight, vs batched",
