@@ -54,3 +54,25 @@ test("index build - HNSW_SQ builds with f16 quantization and an empty segment bu
   assert.equal(empty.rows, 0);
   assert.ok(empty.bytes.byteLength > 0);
 });
+
+test("index build - a small segment's graph reaches every row, even when every core is asked for (2-thread builds of 200 rows left some unreachable)", async () => {
+  const n = 200;
+  const dim = 8;
+  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } });
+  const dir = tempDir("idx-small");
+  try {
+    for (let b = 0; b < 10; b++) {
+      const built = await buildIndex(randomVectors(n, dim, b + 7), dim, config, 2);
+      const file = path.join(dir, `i${b}.usearch`);
+      fs.writeFileSync(file, built.bytes);
+      const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 16, multi: false });
+      index.view(file);
+      for (let q = 0; q < 5; q++) {
+        const found = index.search(randomVectors(1, dim, 1000 + 10 * b + q), 2 * n, 1).keys.length;
+        assert.equal(found, n, `build ${b}, query ${q}: a search asking for every row found ${found} of ${n}`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
