@@ -56,14 +56,35 @@ export function fromUsearch(metric: MetricType, d: number): number {
 }
 
 /**
- * Distances from the query to `n` row-major vectors, in their order, by
- * usearch's native float32 kernel: the same one its HNSW search scores with
- * (checked bit for bit), so a row's distance is the same whether an index
- * or an exact scan found it.
+ * Whether usearch's own distances are kept for this metric. IP is not: usearch
+ * reports it as 1 − dot in float32, which keeps only ~6e-8 of absolute
+ * precision (dot products of 1e-8 and −1e-8 both read as 0). L2 keeps
+ * float32's relative precision; COSINE is bounded by 1 and its near
+ * neighbours lie near 1, where float32's step is the same ~6e-8.
+ */
+export function usearchScores(metric: MetricType): boolean {
+  return metric !== "IP";
+}
+
+/** COSINE against a zero query is 0 for every row (usearch would call a zero row identical to it). */
+export function zeroCosineQuery(metric: MetricType, query: Float32Array): boolean {
+  return metric === "COSINE" && query.every((x) => x === 0);
+}
+
+/**
+ * Distances from the query to `n` row-major vectors, in their order: for L2
+ * and COSINE by usearch's native float32 kernel, the same one its HNSW
+ * search scores with (checked bit for bit), so a row's distance is the same
+ * whether an index or an exact scan found it; for IP by the dot product here
+ * (see usearchScores), and index candidates are re-scored with it.
  */
 export function kernelDistances(metric: MetricType, query: Float32Array, vectors: Float32Array, n: number): Float64Array {
   const out = new Float64Array(n);
-  if (n === 0) return out;
+  if (n === 0 || zeroCosineQuery(metric, query)) return out;
+  if (!usearchScores(metric)) {
+    for (let i = 0; i < n; i++) out[i] = dot(query, vectors, i * query.length);
+    return out;
+  }
   const { keys, distances } = exactSearch(fromStart(vectors), fromStart(query), query.length, n, USEARCH_METRICS[metric], 1) as Matches;
   for (let i = 0; i < keys.length; i++) out[Number(keys[i])] = fromUsearch(metric, distances[i]);
   return out;

@@ -16,7 +16,7 @@ import { Index, MetricKind, ScalarKind, type Matches } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
 import type { UsearchConfig } from "../protocol/indexes.js";
 import type { Candidates } from "./ann-search.js";
-import { fromUsearch } from "./distance.js";
+import { fromUsearch, usearchScores, zeroCosineQuery } from "./distance.js";
 
 /** Recall@10 0.95-0.96 on 20k-50k uniform random 24-32-d rows, at ~0.04 ms a query. */
 export const EF_DEFAULT = 64;
@@ -44,7 +44,8 @@ export class VectorIndex {
    * (when the index has them), and as many as the search breadth
    * min(ef, EF_MAX) when that is more. With float32 vectors the index's
    * distances are exact (usearch's kernel, as kernelDistances) and come
-   * along; quantized ones are not, and the caller re-scores.
+   * along, except for IP (see usearchScores); quantized ones are not, and
+   * the caller re-scores.
    */
   search(query: Float32Array, k: number, ef: number): Candidates {
     // A longer query would silently run as a batch of several.
@@ -53,8 +54,9 @@ export class VectorIndex {
     // One thread: for a single query usearch's thread pool only cost time (up to ~20% fewer QPS at ef <= 128).
     const found = this.view().search(query, Math.max(k, Math.min(ef, EF_MAX)), 1) as Matches;
     const slots = Uint32Array.from(found.keys, Number);
-    if (this.config.quantization !== "f32") return { slots };
     const metric = this.config.metric === "l2sq" ? "L2" : this.config.metric === "ip" ? "IP" : "COSINE";
+    if (this.config.quantization !== "f32" || !usearchScores(metric)) return { slots };
+    if (zeroCosineQuery(metric, query)) return { slots, distances: new Float64Array(slots.length) };
     return { slots, distances: Float64Array.from(found.distances, (d) => fromUsearch(metric, d)) };
   }
 

@@ -107,7 +107,11 @@ export class Coordinator {
       this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
       this.sweepTimer.unref();
       await this.sweep();
-      this.segmentWatch = await this.ctx.meta.watch(MetaKey.segmentsPrefix, () => void this.onSegmentsChanged());
+      // Without the watch the sweep still does this work, only later: a failure to start it does not undo the takeover.
+      this.segmentWatch = await this.ctx.meta.watch(MetaKey.segmentsPrefix, () => void this.onSegmentsChanged()).catch((e) => {
+        this.ctx.log.warn("watching segment records failed; changes wait for the sweep", { error: String(e) });
+        return undefined;
+      });
     } else {
       this.segmentWatch?.stop();
       this.segmentWatch = undefined;

@@ -220,8 +220,9 @@ test("ann search - too few hits from the candidates widen k, then fall back to t
   assert.deepEqual(annSearch(fake(10, [], far).req), { hits: [], strategy: "exact", rounds: 0 });
 });
 
-test("ann search - a float32 index reports its candidates' distances, bit for bit those of the kernel that scores exact scans", () => {
-  for (const f of [l2, ip]) {
+test("ann search - a float32 index reports its candidates' distances, bit for bit those of the kernel that scores exact scans (IP: re-scored instead)", () => {
+  for (const q of queries(21).slice(0, 10)) assert.equal(ip.index.search(q, LIMIT, 64).distances, undefined, "usearch's IP distances lose precision near 0: re-scored");
+  for (const f of [l2]) {
     for (const q of queries(21).slice(0, 10)) {
       const found = f.index.search(q, LIMIT, 64);
       assert.ok(found.distances, `${f.metric}: a float32 index gives its distances`);
@@ -245,4 +246,14 @@ test("ann search - the kernel scores views into larger buffers (usearch's exactS
     const want = [0, 1, 2].map((i) => refDistance(metric, query.subarray(2), rows.subarray(2 + 2 * i, 4 + 2 * i)));
     got.forEach((d, i) => assert.ok(near(d, want[i]), `${metric} row ${i}: ${d} vs ${want[i]}`));
   }
+});
+
+test("ann search - the kernel keeps small inner products apart and scores a zero COSINE query 0 against every row", () => {
+  const rows = new Float32Array([1e-4, 0, 0, 0, 0, 1e-4, 0, 0, 3e-4, 3e-4, 0, 0, -1e-4, 0, 0, 0, 0, 0, 0, 0]);
+  const query = new Float32Array([1e-4, 2e-4, 0, 0]);
+  const ipGot = Array.from(kernelDistances("IP", query, rows, 5));
+  [1e-8, 2e-8, 9e-8, -1e-8, 0].forEach((want, i) => assert.ok(Math.abs(ipGot[i] - want) <= 1e-6 * Math.abs(want), `IP row ${i}: ${ipGot[i]} vs ${want}`));
+  // As the reference defines it: a zero vector has similarity 0 with everything, itself included (usearch alone says 1).
+  assert.deepEqual(Array.from(kernelDistances("COSINE", new Float32Array(4), rows, 5)), [0, 0, 0, 0, 0]);
+  for (let i = 0; i < 5; i++) assert.equal(refDistance("COSINE", new Float32Array(4), rows.subarray(4 * i, 4 * i + 4)), 0);
 });
