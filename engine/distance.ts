@@ -50,6 +50,10 @@ export function largerIsCloser(metric: MetricType): boolean {
 
 const USEARCH_METRICS: Record<MetricType, MetricKind> = { L2: MetricKind.L2sq, IP: MetricKind.IP, COSINE: MetricKind.Cos };
 
+export function usearchMetricKind(metric: MetricType): MetricKind {
+  return USEARCH_METRICS[metric];
+}
+
 /** usearch reports IP and COSINE as 1 − similarity; L2 as the squared distance itself. */
 export function fromUsearch(metric: MetricType, d: number): number {
   return metric === "L2" ? d : 1 - d;
@@ -85,7 +89,7 @@ export function kernelDistances(metric: MetricType, query: Float32Array, vectors
     for (let i = 0; i < n; i++) out[i] = dot(query, vectors, i * query.length);
     return out;
   }
-  const { keys, distances } = exactSearch(fromStart(vectors), fromStart(query), query.length, n, USEARCH_METRICS[metric], 1) as Matches;
+  const { keys, distances } = exactSearch(fromStart(vectors), fromStart(query), query.length, n, usearchMetricKind(metric), 1) as Matches;
   for (let i = 0; i < keys.length; i++) out[Number(keys[i])] = fromUsearch(metric, distances[i]);
   return out;
 }

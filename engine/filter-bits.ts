@@ -7,7 +7,7 @@
 // kind) goes through the same COMPARE as a row would. Any other form
 // (arithmetic, JSON paths, dynamic fields, functions, like) gives undefined
 // and the per-slot form runs instead. The filter was type-checked when it
-// was compiled (compileBoth), so nothing here reports errors.
+// was compiled (compileFilterForms), so nothing here reports errors.
 import type { CompareOp, Expr, LiteralValue } from "../protocol/filter/index.js";
 import type { CollectionSchema } from "../protocol/schema.js";
 import { COMPARE, membership } from "./filter-eval.js";

@@ -18,14 +18,14 @@ export interface CompiledFilter {
 }
 
 /** Every form of a filter; type errors surface here, once. */
-export function compileBoth(expr: Expr, schema: CollectionSchema): CompiledFilter {
+export function compileFilterForms(expr: Expr, schema: CollectionSchema): CompiledFilter {
   return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read), bits: compileBits(expr, schema) };
 }
 
 /** The rows a read may see: its filter compiled, and its partitions as a set. */
 export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
   return {
-    filter: scope.filter ? compileBoth(parseFilter(scope.filter), schema) : undefined,
+    filter: scope.filter ? compileFilterForms(parseFilter(scope.filter), schema) : undefined,
     partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
   };
 }

@@ -8,7 +8,6 @@ import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
 import type { Columns } from "./filter-bits.js";
-import type { FieldReader } from "./filter-eval.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
@@ -176,15 +175,6 @@ export class SealedSegment extends Segment {
   protected override scalarColumns(): Columns {
     const { pk, scalars } = this.columns;
     return (name) => (name === pk.field ? pk.values : scalars.get(name));
-  }
-
-  protected override fieldReader(): FieldReader<number> {
-    const { pk, scalars } = this.columns;
-    return (name) => {
-      if (name === pk.field) return (slot) => pk.values[slot];
-      const values = scalars.get(name);
-      return values ? (slot) => values[slot] : () => undefined;
-    };
   }
 
   protected gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void {

@@ -129,12 +129,11 @@ export abstract class Segment {
     return undefined;
   }
 
-  /** Reads a field by slot straight from the segment's columns, where it has them: filters then run without row objects. */
-  protected fieldReader(): FieldReader<number> | undefined {
-    return undefined;
-  }
-
-  /** The segment's columns by field name, where it has them: filters the bitset form covers run column by column. */
+  /**
+   * The segment's columns by field name, where it has them: filters the
+   * bitset form covers run column by column, the others read fields by slot
+   * (no row objects).
+   */
   protected scalarColumns(): Columns | undefined {
     return undefined;
   }
@@ -201,11 +200,10 @@ export abstract class Segment {
       let live: number[] | undefined;
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
-    const columns = filter?.bits && this.scalarColumns();
-    const bits = columns ? filter!.bits!(columns, n) : undefined;
+    const columns = this.scalarColumns();
+    const bits = columns && filter?.bits ? filter.bits(columns, n) : undefined;
     if (bits) {
-      const read = this.fieldReader()!;
-      const inPartition = partitions && partitionTest(read, partitions);
+      const inPartition = partitions && partitionTest(bySlot(columns!), partitions);
       let count = 0;
       for (let s = 0; s < n; s++) {
         if (bits[s] === 1 && this.isLive(s) && (!inPartition || inPartition(s))) count++;
@@ -214,14 +212,14 @@ export abstract class Segment {
       return passingBits(bits, count);
     }
     const out: number[] = [];
-    const test = this.scopeTest(filter, partitions);
+    const test = this.scopeTest(filter, partitions, columns);
     for (let s = 0; s < n; s++) if (this.isLive(s) && test(s)) out.push(s);
     return passingSlots(out, n);
   }
 
-  private scopeTest(filter: CompiledFilter | undefined, partitions: ReadonlySet<string> | undefined): (slot: number) => boolean {
-    const read = this.fieldReader();
-    if (!read) return (s) => inScope(this.rowAt(s), { filter, partitions });
+  private scopeTest(filter: CompiledFilter | undefined, partitions: ReadonlySet<string> | undefined, columns: Columns | undefined): (slot: number) => boolean {
+    if (!columns) return (s) => inScope(this.rowAt(s), { filter, partitions });
+    const read = bySlot(columns);
     const pass = filter?.slots(read);
     if (!partitions) return pass!;
     const inPartition = partitionTest(read, partitions);
@@ -234,6 +232,14 @@ export abstract class Segment {
     for (let s = 0; s < n; s++) if (this.isLive(s)) out.push(s);
     return out;
   }
+}
+
+/** A field read by slot from the columns; a field without a column reads as missing. */
+function bySlot(columns: Columns): FieldReader<number> {
+  return (name) => {
+    const values = columns(name);
+    return values ? (slot) => values[slot] : () => undefined;
+  };
 }
 
 function partitionTest(read: FieldReader<number>, partitions: ReadonlySet<string>): (slot: number) => boolean {

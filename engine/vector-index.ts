@@ -12,11 +12,12 @@
 // search(q, k) with k > expansion_search searches with expansion k: k=100
 // gave the same recall on the ef 16, 32 and 64 views (recall@10 0.985 at
 // 32-d), as good as ef 100.
-import { Index, MetricKind, ScalarKind, type Matches } from "usearch";
+import { Index, ScalarKind, type Matches } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
-import type { UsearchConfig } from "../protocol/indexes.js";
+import { metricOfUsearch, type UsearchConfig } from "../protocol/indexes.js";
+import type { MetricType } from "../protocol/schema.js";
 import type { Candidates } from "./ann-search.js";
-import { fromUsearch, usearchScores, zeroCosineQuery } from "./distance.js";
+import { fromUsearch, usearchMetricKind, usearchScores, zeroCosineQuery } from "./distance.js";
 
 /** Recall@10 0.95-0.96 on 20k-50k uniform random 24-32-d rows, at ~0.04 ms a query. */
 export const EF_DEFAULT = 64;
@@ -26,18 +27,20 @@ export const EF_MAX = 512;
 /** The view's own breadth: any ef at or above it is reached by asking for ef candidates. */
 const EF_MIN = 16;
 
-const METRICS: Record<UsearchConfig["metric"], MetricKind> = { l2sq: MetricKind.L2sq, ip: MetricKind.IP, cos: MetricKind.Cos };
 const SCALARS: Record<UsearchConfig["quantization"], ScalarKind> = { f32: ScalarKind.F32, f16: ScalarKind.F16, bf16: ScalarKind.BF16 };
 
 /** A usearch index file on local disk, searched through one read-only view (mmap, `Index.view(file)`), made on first use. */
 export class VectorIndex {
   private index: Index | undefined;
+  private readonly metric: MetricType;
 
   constructor(
     private readonly file: string,
     private readonly dim: number,
     private readonly config: UsearchConfig,
-  ) {}
+  ) {
+    this.metric = metricOfUsearch(config.metric);
+  }
 
   /**
    * The slots (keys) nearest to the query, nearest first: at least k of them
@@ -54,7 +57,7 @@ export class VectorIndex {
     // One thread: for a single query usearch's thread pool only cost time (up to ~20% fewer QPS at ef <= 128).
     const found = this.view().search(query, Math.max(k, Math.min(ef, EF_MAX)), 1) as Matches;
     const slots = Uint32Array.from(found.keys, Number);
-    const metric = this.config.metric === "l2sq" ? "L2" : this.config.metric === "ip" ? "IP" : "COSINE";
+    const metric = this.metric;
     if (this.config.quantization !== "f32" || !usearchScores(metric)) return { slots };
     if (zeroCosineQuery(metric, query)) return { slots, distances: new Float64Array(slots.length) };
     return { slots, distances: Float64Array.from(found.distances, (d) => fromUsearch(metric, d)) };
@@ -75,7 +78,7 @@ export class VectorIndex {
       const c = this.config;
       this.index = new Index({
         dimensions: this.dim,
-        metric: METRICS[c.metric],
+        metric: usearchMetricKind(this.metric),
         quantization: SCALARS[c.quantization],
         connectivity: c.connectivity,
         expansion_add: c.expansion_add,

@@ -64,6 +64,11 @@ export function usearchMetric(m: MetricType): UsearchConfig["metric"] {
   return m === "L2" ? "l2sq" : m === "IP" ? "ip" : "cos";
 }
 
+/** The inverse of usearchMetric. */
+export function metricOfUsearch(m: UsearchConfig["metric"]): MetricType {
+  return m === "l2sq" ? "L2" : m === "ip" ? "IP" : "COSINE";
+}
+
 /**
  * The index builds a sealed segment is served with on a query node, by
  * field; undefined while one it needs is not built yet (such a segment stays

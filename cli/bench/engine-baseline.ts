@@ -1,6 +1,7 @@
 // The bench's ceiling for search and indexing: usearch itself, in this
 // process, over the same rows with the same HNSW parameters vecbus uses.
-import { Index, MetricKind, ScalarKind } from "usearch";
+import { Index, ScalarKind } from "usearch";
+import { usearchMetricKind } from "../../engine/distance.js";
 import type { MetricType } from "../../protocol/schema.js";
 import type { Dataset } from "./dataset.js";
 import { recall } from "./dataset.js";
@@ -9,8 +10,6 @@ import { percentile, round } from "./measure.js";
 /** vecbus's AUTOINDEX: HNSW M=16, efConstruction=128 (protocol/indexes.ts). */
 const CONNECTIVITY = 16;
 const EXPANSION_ADD = 128;
-
-const METRICS: Record<MetricType, MetricKind> = { L2: MetricKind.L2sq, IP: MetricKind.IP, COSINE: MetricKind.Cos };
 
 export interface EngineSearch {
   ef: number;
@@ -45,7 +44,7 @@ export class EngineBaseline {
   }
 
   private static empty(dim: number, metric: MetricType, ef: number): Index {
-    return new Index({ dimensions: dim, metric: METRICS[metric], quantization: ScalarKind.F32, connectivity: CONNECTIVITY, expansion_add: EXPANSION_ADD, expansion_search: ef, multi: false });
+    return new Index({ dimensions: dim, metric: usearchMetricKind(metric), quantization: ScalarKind.F32, connectivity: CONNECTIVITY, expansion_add: EXPANSION_ADD, expansion_search: ef, multi: false });
   }
 
   /** The JS binding fixes expansion_search at construction: one read-only view (mmap) of the saved graph per ef. */

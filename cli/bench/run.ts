@@ -14,7 +14,7 @@ import { connectNats, type NatsAuth } from "../../runtime/connection.js";
 import { encode } from "../../runtime/codec.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { progress } from "../progress.js";
-import { CATEGORIES, exactAnswers, generate, recall, rowVector, type Dataset } from "./dataset.js";
+import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
 import { round, timed, waitFor, type Timed } from "./measure.js";
 import { rawJetStream } from "./stream-baseline.js";
@@ -170,18 +170,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     comparisons.push(duration("index build + load, s", buildAndLoad, engine.buildSeconds, `in-process usearch build on ${os.availableParallelism()} threads`));
 
     const unfilteredExact = exact.get(CATEGORIES)!;
-    const vecbusEf = opts.ef === "auto" ? await smallestEf((ef) => vecbusRecall(client, name, data, opts, ef, unfilteredExact), opts.recallTarget, "vecbus") : opts.ef;
+    const searchIds = async (i: number, ef: number, filter?: string): Promise<number[]> =>
+      (await client.search({ collection_name: name, data: [data.queries[i]], limit: opts.limit, filter, search_params: { params: { ef } } }))[0].map((h) => h.id as number);
+    const vecbusRecall = async (ef: number) => recall(await Promise.all(unfilteredExact.map((_, q) => searchIds(q, ef))), unfilteredExact);
+    const vecbusEf = opts.ef === "auto" ? await smallestEf(vecbusRecall, opts.recallTarget, "vecbus") : opts.ef;
     const engineEf = opts.ef === "auto" ? await smallestEf(async (ef) => engine.recallAt(ef, opts.limit, unfilteredExact), opts.recallTarget, "in-process usearch") : opts.ef;
     const engineSearch = engine.measure(engineEf, opts.limit, unfilteredExact);
 
-    const search = (filter: string | undefined, ef: number) => async (i: number, answers: number[][]) => {
-      const hits = await client.search({ collection_name: name, data: [data.queries[i]], limit: opts.limit, filter, search_params: { params: { ef } } });
-      answers[i] = hits[0].map((h) => h.id as number);
-    };
     const searchPhase = async (label: string, count: number, concurrency: number, filter: string | undefined, want: number[][]): Promise<BenchPhase> => {
       const answers: number[][] = [];
-      const run = search(filter, vecbusEf);
-      const t = await timed(label, count, concurrency, async (i) => (await run(i, answers), 1));
+      const t = await timed(label, count, concurrency, async (i) => {
+        answers[i] = await searchIds(i, vecbusEf, filter);
+        return 1;
+      });
       return { phase: label, ...t, recall: recall(answers.slice(0, want.length), want), ef: vecbusEf };
     };
 
@@ -268,13 +269,6 @@ function duration(figure: string, vecbus: number, baseline: number, baselineIs: 
 function rate(figure: string, vecbus: number, baseline: number, baselineIs: string, target?: string): Comparison {
   const ratio = ratioOf(vecbus, baseline);
   return { figure, unit: "/s", vecbus, baseline, baseline_is: baselineIs, ratio, target, met: target ? ratio >= Number(target.replace(">= ", "")) : undefined };
-}
-
-async function vecbusRecall(client: VecbusClient, name: string, data: Dataset, opts: BenchOptions, ef: number, exact: number[][]): Promise<number> {
-  const found = await Promise.all(
-    exact.map(async (_, q) => (await client.search({ collection_name: name, data: [data.queries[q]], limit: opts.limit, search_params: { params: { ef } } }))[0].map((h) => h.id as number)),
-  );
-  return recall(found, exact);
 }
 
 /** The smallest ef of the ladder whose recall reaches the target (the largest when none does). */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { parseFilter } from "../../protocol/filter/index.js";
 import { compileFilterText } from "../../engine/filter-eval.js";
-import { compileBoth } from "../../engine/filter-scope.js";
+import { compileFilterForms } from "../../engine/filter-scope.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
 
@@ -39,7 +39,7 @@ it("filter property - the slot and bitset forms a sealed segment runs agree with
     // Shallow trees, so that many of them are forms the bitset covers (field against literal, in, is null, and/or/not).
     const tree = gen.filter(n % 2);
     const { text, params } = gen.render(tree);
-    const compiled = compileBoth(parseFilter(text, params), FILTER_SCHEMA);
+    const compiled = compileFilterForms(parseFilter(text, params), FILTER_SCHEMA);
     const bySlot = compiled.slots((name) => (slot) => rows[slot][name]);
     const bits = compiled.bits?.(columns, rows.length);
     if (bits) withBits++;
