@@ -40,6 +40,11 @@ export class MetaStore {
     return this.live<T>(await this.kv.get(key));
   }
 
+  /** The key's newest revision, a delete's included; 0 for a key never written. */
+  async revision(key: string): Promise<number> {
+    return (await this.kv.get(key))?.revision ?? 0;
+  }
+
   /** Writes only if the key is absent (or deleted); CONFLICT otherwise. */
   async create<T>(key: string, value: T): Promise<number> {
     return this.guard(key, () => this.kv.create(key, encode(stamped(value))));
@@ -101,8 +106,9 @@ export class MetaStore {
   /**
    * Calls `onChange` for the current value of each matching key, then for every
    * change (value null for a delete). Resolves once the initial snapshot is in.
+   * `onEnd` is called if the watch stops delivering for any reason but `stop()`.
    */
-  async watch<T>(filter: string, onChange: (key: string, value: T | null, revision: number) => void): Promise<{ stop(): void }> {
+  async watch<T>(filter: string, onChange: (key: string, value: T | null, revision: number) => void, onEnd?: () => void): Promise<{ stop(): void }> {
     // Taking the snapshot with keys()+get() first gives a clear "initial state loaded" point,
     // which a 2.9 KV watcher cannot signal for an empty bucket.
     const w = await this.kv.watch({ key: filter });
@@ -116,6 +122,7 @@ export class MetaStore {
     }
     for (const [k, v] of snapshot) onChange(k, v.value, v.revision);
     const revs = new Map<string, number>([...snapshot].map(([k, v]) => [k, v.revision]));
+    let stopped = false;
     void (async () => {
       for await (const e of w) {
         if ((revs.get(e.key) ?? 0) >= e.revision) continue;
@@ -128,8 +135,17 @@ export class MetaStore {
           if (!(err instanceof BadValue)) this.onBadValue(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
         }
       }
-    })().catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`));
-    return { stop: () => w.stop() };
+    })()
+      .catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`))
+      .finally(() => {
+        if (!stopped) onEnd?.();
+      });
+    return {
+      stop: () => {
+        stopped = true;
+        w.stop();
+      },
+    };
   }
 
   private async guard(key: string, op: () => Promise<number | void>): Promise<number> {

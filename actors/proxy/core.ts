@@ -14,6 +14,7 @@ import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
 import { refuseWithPartitionKey } from "./ddl.js";
 import { requireLoaded } from "./load.js";
+import { MetaCache } from "./meta-cache.js";
 
 export interface ProxyOptions {
   /** protocol/api.ts SHARD_RETRY_MS, shorter in tests. */
@@ -38,28 +39,33 @@ export class ProxyCore {
   private assignmentWatch: { stop(): void } | undefined;
   /** When each shard key last changed: a request that timed out before a change may go to the new owner. */
   private readonly shardChangedAt = new Map<string, number>();
+  private readonly metaCache: MetaCache;
 
   constructor(
     readonly ctx: ActorContext,
     private readonly opts: ProxyOptions,
-  ) {}
+  ) {
+    this.metaCache = new MetaCache(ctx.meta);
+  }
 
   async start(): Promise<void> {
     this.assignmentWatch = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key) => this.shardChangedAt.set(key, Date.now()));
+    await this.metaCache.start();
   }
 
   stop(): void {
     this.assignmentWatch?.stop();
+    this.metaCache.stop();
   }
 
   /** A collection by its name or by one of its aliases. */
   async findCollection(args: Args): Promise<CollectionMeta | null> {
     const name = checkName("collection_name", args.collection_name);
-    const direct = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(name));
-    if (direct) return direct.value;
-    const alias = await this.ctx.meta.get<AliasMeta>(MetaKey.alias(name));
+    const direct = await this.metaCache.get<CollectionMeta>(MetaKey.collection(name));
+    if (direct) return direct;
+    const alias = await this.metaCache.get<AliasMeta>(MetaKey.alias(name));
     if (!alias) return null;
-    return (await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(alias.value.collection_name)))?.value ?? null;
+    return this.metaCache.get<CollectionMeta>(MetaKey.collection(alias.collection_name));
   }
 
   async collection(args: Args): Promise<CollectionMeta> {
@@ -103,7 +109,7 @@ export class ProxyCore {
   }
 
   coordinator<K extends CoordinatorMsg["kind"]>(msg: Extract<CoordinatorMsg, { kind: K }>): Promise<CoordinatorReplies[K]> {
-    return this.ctx.refs.coordinator().ask(msg);
+    return this.metaCache.ddl(msg, () => this.ctx.refs.coordinator().ask(msg));
   }
 
   allShards<K extends ShardMsg["kind"]>(meta: CollectionMeta, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K][]> {

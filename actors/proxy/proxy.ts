@@ -2,7 +2,8 @@
 // so any number of proxies share the load. It checks every request against
 // the collection's schema, assigns auto ids, routes rows to shards by primary
 // key hash, fans reads out to every shard and reduces the answers. It keeps
-// no state of its own: collection meta is read from the meta bucket.
+// no state of its own: collection meta comes from the meta bucket (through
+// a watch-fed cache, meta-cache.ts).
 //
 // Takes: the public API (ApiMethod + a msgpack map). Sends: CoordinatorMsg, ShardMsg.
 import { match } from "ts-pattern";
