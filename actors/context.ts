@@ -5,6 +5,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { limit } from "../protocol/limits.js";
+import { rolePublishes } from "../protocol/permissions.js";
+import type { Role } from "../protocol/roles.js";
 import { checkDataFormat, type DataFormat } from "../protocol/data-format.js";
 import { MetaKey, Names } from "../protocol/subjects.js";
 import { Refs } from "../runtime/actor-ref.js";
@@ -25,7 +27,8 @@ export interface ActorContext {
   log: Logger;
 }
 
-export async function openContext(nc: NatsConnection, prefix: string, logName: string): Promise<ActorContext> {
+/** `role`: the NATS user the connection is (its requests to actors of this process are held to that role's permissions); none for the superuser. */
+export async function openContext(nc: NatsConnection, prefix: string, logName: string, role?: Role): Promise<ActorContext> {
   const names = new Names(prefix);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
@@ -37,6 +40,6 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
   // An unreadable mark is reported by the meta store and read as no mark.
   checkDataFormat((await meta.get<DataFormat>(MetaKey.format).catch(() => null))?.value ?? null);
-  return { nc, js, jsm, names, refs: new Refs(nc, names), meta, sessions, log };
+  return { nc, js, jsm, names, refs: new Refs(nc, names, role && rolePublishes(names, role)), meta, sessions, log };
 }
 

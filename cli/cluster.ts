@@ -73,7 +73,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     for (const role of ROLES.filter((r) => roles.includes(r))) {
       const id = `${opts.nodeId}-${role}`;
       const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true, auth: opts.credentials?.(role), inboxPrefix: actorInbox(names, role) });
-      const actor = ACTORS[role](await openContext(nc, names.prefix, role), id, opts);
+      const actor = ACTORS[role](await openContext(nc, names.prefix, role, opts.credentials?.(role) ? role : undefined), id, opts);
       running.push({ actor, nc });
       await actor.start();
     }

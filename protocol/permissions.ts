@@ -137,6 +137,28 @@ export function actorPermissions(names: Names, role: Role): Permissions {
   return { publish: [...common.publish, ...extra.publish], subscribe: [...common.subscribe, ...extra.subscribe], allowResponses: true };
 }
 
+/** Whether a NATS subject matches a permission pattern (`*` one token, `>` the rest). */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return s.length > i;
+    if (i >= s.length || (p[i] !== "*" && p[i] !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Whether a role may publish to a subject, as nats-server decides it from actorPermissions. */
+export function rolePublishes(names: Names, role: Role): (subject: string) => boolean {
+  const allowed = actorPermissions(names, role).publish;
+  const known = new Map<string, boolean>();
+  return (subject) => {
+    let ok = known.get(subject);
+    if (ok === undefined) known.set(subject, (ok = allowed.some((p) => subjectMatches(p, subject))));
+    return ok;
+  };
+}
+
 /** A named API user: its role's methods, replies on its own inbox prefix. */
 export function apiUserPermissions(names: Names, user: string, role: ApiRole): Permissions {
   return { publish: methodsOf(role).map((m) => names.apiSubject(m)), subscribe: [`${userInbox(names, user)}.>`], allowResponses: false };

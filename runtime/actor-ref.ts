@@ -4,16 +4,18 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { CoordinatorMsg, CoordinatorReplies, QueryNodeMsg, QueryNodeReplies, ShardMsg, ShardReplies } from "../protocol/messages.js";
 import type { Names } from "../protocol/subjects.js";
-import { request } from "./rpc.js";
+import { actorRequest } from "./rpc.js";
 
 export class ActorRef<M extends { kind: string }, R extends { [K in M["kind"]]: unknown }> {
+  /** `local`: whether a mailbox of this process may take the request without NATS (runtime/local-delivery.ts). */
   constructor(
     private readonly nc: NatsConnection,
     readonly subject: string,
+    private readonly local = true,
   ) {}
 
   ask<K extends M["kind"]>(msg: Extract<M, { kind: K }>, timeoutMs?: number): Promise<R[K]> {
-    return request<R[K]>(this.nc, this.subject, msg, timeoutMs);
+    return actorRequest<R[K]>(this.nc, this.subject, msg, timeoutMs, this.local);
   }
 }
 
@@ -21,22 +23,32 @@ export type CoordinatorRef = ActorRef<CoordinatorMsg, CoordinatorReplies>;
 export type ShardRef = ActorRef<ShardMsg, ShardReplies>;
 export type QueryNodeRef = ActorRef<QueryNodeMsg, QueryNodeReplies>;
 
-/** The actors one connection can reach. */
+/**
+ * The actors one connection can reach. `publishes` is what the connection's
+ * NATS user may publish to: a request it may not send goes over NATS even
+ * when the actor is in this process, so nats-server refuses it as it would
+ * between processes (and a role lacking a permission shows in every test).
+ */
 export class Refs {
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: Names,
+    private readonly publishes: (subject: string) => boolean = () => true,
   ) {}
 
   coordinator(): CoordinatorRef {
-    return new ActorRef(this.nc, this.names.coordinatorSubject());
+    return this.ref(this.names.coordinatorSubject());
   }
 
   shard(collectionId: number, shard: number): ShardRef {
-    return new ActorRef(this.nc, this.names.shardSubject(collectionId, shard));
+    return this.ref(this.names.shardSubject(collectionId, shard));
   }
 
   queryNode(nodeId: string): QueryNodeRef {
-    return new ActorRef(this.nc, this.names.querySubject(nodeId));
+    return this.ref(this.names.querySubject(nodeId));
+  }
+
+  private ref<M extends { kind: string }, R extends { [K in M["kind"]]: unknown }>(subject: string): ActorRef<M, R> {
+    return new ActorRef(this.nc, subject, this.publishes(subject));
   }
 }

@@ -5,6 +5,7 @@ import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
 import { VecbusError } from "../protocol/errors.js";
 import { encode } from "./codec.js";
 import { errorReply, okReply } from "./envelope.js";
+import { serveLocally } from "./local-delivery.js";
 import type { Logger } from "./log.js";
 
 export interface MailboxOptions<M> {
@@ -27,70 +28,95 @@ export class Mailbox<M> {
   private readonly sub: Subscription;
   /** Messages counted against maxInFlight. */
   private inFlight = 0;
-  /** Messages still running, counted or released: stop() waits for all of them. */
+  /** Messages still running, counted or released, or waiting for a slot: stop() waits for all of them. */
   private running = 0;
-  private slotFreed: (() => void) | null = null;
+  private readonly slotWaiters: (() => void)[] = [];
+  private idle: (() => void) | null = null;
   private readonly done: Promise<void>;
+  private readonly unregister: () => void;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly opts: MailboxOptions<M>,
   ) {
     this.sub = nc.subscribe(opts.subject, { queue: opts.queue });
+    this.unregister = serveLocally(nc, opts.subject, { deliver: (data, subject) => (this.sub.isClosed() ? null : this.deliverLocally(data, subject)) });
     this.done = this.loop();
   }
 
   private async loop(): Promise<void> {
     for await (const m of this.sub) {
-      while (this.inFlight >= this.opts.maxInFlight) {
-        await new Promise<void>((r) => (this.slotFreed = r));
-      }
-      this.inFlight++;
-      this.running++;
-      let held = true;
-      const slot = {
-        release: () => {
-          if (!held) return;
-          held = false;
-          this.inFlight--;
-          this.wake();
-        },
-      };
-      void this.run(m, slot).finally(() => {
-        slot.release();
-        this.running--;
-        this.wake();
+      const slot = await this.acquire();
+      void this.track(async () => {
+        try {
+          const bytes = await this.answer(m.data, m.subject, slot);
+          if (m.reply) this.respond(m, bytes);
+        } finally {
+          slot.release();
+        }
       });
     }
-    while (this.running > 0) await new Promise<void>((r) => (this.slotFreed = r));
+    this.unregister();
+    while (this.running > 0) await new Promise<void>((r) => (this.idle = r));
   }
 
-  private wake(): void {
-    const wake = this.slotFreed;
-    this.slotFreed = null;
-    wake?.();
+  /** A request from an actor of this process (runtime/local-delivery.ts): the same bound, checks and reply bytes as one over NATS. */
+  private deliverLocally(data: Uint8Array, subject: string): Promise<Uint8Array> {
+    return this.track(async () => {
+      const slot = await this.acquire();
+      try {
+        return await this.answer(data, subject, slot);
+      } finally {
+        slot.release();
+      }
+    });
   }
 
-  private async run(m: Msg, slot: Slot): Promise<void> {
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      if (this.running === 0) this.idle?.();
+    }
+  }
+
+  /** Waits for a message to count against maxInFlight; messages beyond it wait in the client's buffer (or their local caller). */
+  private async acquire(): Promise<Slot> {
+    while (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.inFlight++;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.inFlight--;
+        this.slotWaiters.shift()?.();
+      },
+    };
+  }
+
+  /** The encoded reply envelope: the handler's result or its error. */
+  private async answer(data: Uint8Array, subject: string, slot: Slot): Promise<Uint8Array> {
     let reply;
     try {
-      const msg = this.opts.parse(m.data, m.subject);
-      reply = okReply(await this.opts.handle(msg, m.subject, slot));
+      const msg = this.opts.parse(data, subject);
+      reply = okReply(await this.opts.handle(msg, subject, slot));
     } catch (e) {
-      if (!(e instanceof VecbusError)) this.opts.log.error("handler failed", { subject: m.subject, error: String((e as Error)?.stack ?? e) });
+      if (!(e instanceof VecbusError)) this.opts.log.error("handler failed", { subject, error: String((e as Error)?.stack ?? e) });
       reply = errorReply(e);
     }
-    this.respond(m, reply);
+    return this.encodeReply(reply, subject);
   }
 
-  private respond(m: Msg, reply: unknown): void {
-    if (!m.reply) return;
+  private encodeReply(reply: unknown, subject: string): Uint8Array {
     let bytes: Uint8Array;
     try {
       bytes = encode(reply);
     } catch (e) {
       // A reply that cannot be encoded (a value too deep for the encoder) is answered as an error, never thrown out of the loop.
-      this.opts.log.error("reply could not be encoded", { subject: m.subject, error: String(e) });
+      this.opts.log.error("reply could not be encoded", { subject, error: String(e) });
       bytes = encode(errorReply(new VecbusError("INTERNAL", `the reply could not be encoded (${(e as Error).message}); ask for fewer output_fields`)));
     }
     const max = this.nc.info?.max_payload ?? Infinity;
@@ -104,6 +130,10 @@ export class Mailbox<M> {
         ),
       );
     }
+    return bytes;
+  }
+
+  private respond(m: Msg, bytes: Uint8Array): void {
     try {
       m.respond(bytes);
     } catch (e) {
@@ -113,6 +143,7 @@ export class Mailbox<M> {
 
   /** Stops taking messages, lets buffered and running ones finish. */
   async stop(): Promise<void> {
+    this.unregister();
     if (!this.sub.isClosed()) await this.sub.drain().catch(() => this.sub.unsubscribe());
     await this.done;
   }

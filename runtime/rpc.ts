@@ -4,17 +4,12 @@ import { errors as natsErrors, type NatsConnection } from "@nats-io/transport-no
 import { VecbusError } from "../protocol/errors.js";
 import { decode, encode } from "./codec.js";
 import { unwrapReply } from "./envelope.js";
+import { localEndpoint } from "./local-delivery.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export async function request<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
-  const payload = encode(body);
-  if (payload.byteLength > nc.info!.max_payload) {
-    throw new VecbusError(
-      "PAYLOAD_TOO_LARGE",
-      `the request is ${payload.byteLength} bytes but the NATS server accepts at most ${nc.info!.max_payload}; send fewer rows per request`,
-    );
-  }
+  const payload = encodeRequest(nc, body);
   let msg;
   try {
     msg = await nc.request(subject, payload, { timeout: timeoutMs });
@@ -22,6 +17,38 @@ export async function request<T>(nc: NatsConnection, subject: string, body: unkn
     throw transportError(e, subject, timeoutMs);
   }
   return unwrapReply<T>(decode(msg.data));
+}
+
+/**
+ * `request` between actors: to a mailbox of this process when one serves the
+ * subject (runtime/local-delivery.ts), else over NATS.
+ */
+export async function actorRequest<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS, mayBeLocal = true): Promise<T> {
+  const local = mayBeLocal ? localEndpoint(nc, subject) : undefined;
+  if (!local) return request<T>(nc, subject, body, timeoutMs);
+  if (nc.isClosed()) throw new VecbusError("UNAVAILABLE", "the NATS connection is closed");
+  const delivered = local.deliver(encodeRequest(nc, body), subject);
+  if (!delivered) return request<T>(nc, subject, body, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new VecbusError("TIMEOUT", `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return unwrapReply<T>(decode(await Promise.race([delivered, timeout])));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function encodeRequest(nc: NatsConnection, body: unknown): Uint8Array {
+  const payload = encode(body);
+  if (payload.byteLength > nc.info!.max_payload) {
+    throw new VecbusError(
+      "PAYLOAD_TOO_LARGE",
+      `the request is ${payload.byteLength} bytes but the NATS server accepts at most ${nc.info!.max_payload}; send fewer rows per request`,
+    );
+  }
+  return payload;
 }
 
 export function transportError(e: unknown, subject: string, timeoutMs: number): VecbusError {

@@ -37,8 +37,20 @@ export function tempDir(tag: string): string {
 }
 
 export async function startEnv(
-  opts: { roles?: readonly Role[] | "none"; tag?: string; seal?: Partial<SealOptions>; data?: Partial<DataNodeOptions>; autoCompaction?: boolean; prefix?: string; prefixes?: string[]; refusalsExpected?: boolean } = {},
+  opts: {
+    roles?: readonly Role[] | "none";
+    tag?: string;
+    seal?: Partial<SealOptions>;
+    data?: Partial<DataNodeOptions>;
+    autoCompaction?: boolean;
+    prefix?: string;
+    prefixes?: string[];
+    refusalsExpected?: boolean;
+    /** false: actors of this process ask each other over NATS (as separate processes do), for tests that watch those requests on the wire. */
+    localDelivery?: boolean;
+  } = {},
 ): Promise<TestEnv> {
+  if (opts.localDelivery === false) process.env.VECBUS_LOCAL_DELIVERY = "0";
   const dataDir = tempDir(opts.tag ?? "test");
   const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false } });
   const roles = opts.roles;
@@ -91,6 +103,7 @@ export async function startEnv(
       await closeConnection(admin!);
       await cluster?.stop();
       await nats.stop();
+      if (opts.localDelivery === false) delete process.env.VECBUS_LOCAL_DELIVERY;
       fs.rmSync(dataDir, { recursive: true, force: true });
       // Every actor must get by with its role's permissions: a refusal of anyone but the anonymous user is a gap in the table
       // (unless the test provokes refusals on purpose).
