@@ -27,6 +27,7 @@ import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementE
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
+import { limit } from "../protocol/limits.js";
 import { decode } from "../runtime/codec.js";
 import { queryNodeMsg } from "../protocol/message-checks.js";
 import type { ActorContext } from "./context.js";
@@ -50,6 +51,8 @@ export interface QueryNodeOptions {
 interface Loaded {
   collectionId: number;
   segment: SealedSegment;
+  /** What the segment takes of the vector memory budget. */
+  vectorBytes: number;
   indexes: Map<string, VectorIndex>;
   builds: Record<string, number>;
   files: string[];
@@ -69,6 +72,8 @@ export class QueryNode {
   private stopped = false;
   /** Collections with a later look scheduled (a load failed or is not committed yet). */
   private readonly retrying = new Set<number>();
+  /** Bytes of vector columns held in memory, within limit("queryVectorBytes"). */
+  private vectorBytes = 0;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -98,10 +103,7 @@ export class QueryNode {
     this.watcher?.stop();
     await this.mailbox?.stop();
     await this.loads;
-    for (const l of this.loaded.values()) {
-      l.segment.close();
-      for (const ix of l.indexes.values()) ix.close();
-    }
+    for (const l of this.loaded.values()) this.release(l, l.files);
     this.loaded.clear();
     await this.session.stop();
   }
@@ -179,12 +181,22 @@ export class QueryNode {
       const dim = meta.schema.fields.find((f) => f.name === b.field)!.dim!;
       indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!)));
     }
-    const segment = SealedSegment.open(blobFile);
-    this.ctx.log.info("loaded segment", { collection: meta.name, shard, segment: segmentId, rows: segment.rowCount, indexes: [...indexes.keys()], ms: Date.now() - started });
-    return { collectionId: cid, segment: segment.withIndexes(indexes), indexes, builds: e.builds, files };
+    const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
+    this.vectorBytes += segment.vectorBytes;
+    this.ctx.log.info("loaded segment", {
+      collection: meta.name,
+      shard,
+      segment: segmentId,
+      rows: segment.rowCount,
+      indexes: [...indexes.keys()],
+      vectors_in_memory: segment.vectorBytes > 0,
+      ms: Date.now() - started,
+    });
+    return { collectionId: cid, segment: segment.withIndexes(indexes), vectorBytes: segment.vectorBytes, indexes, builds: e.builds, files };
   }
 
   private release(l: Loaded, keep: string[]): void {
+    this.vectorBytes -= l.vectorBytes;
     l.segment.close();
     for (const ix of l.indexes.values()) ix.close();
     for (const f of l.files) if (!keep.includes(f)) void fs.rm(f, { force: true });

@@ -2,7 +2,10 @@
 // columns (one Float32Array per vector field, one array per other field),
 // with its keys (engine/segment-keys.ts): its rows never change, deletes
 // since sealing only mark slots dead. On a query node the vector columns
-// stay in the segment's local file and rows are read as they are scored.
+// are read into memory while its budget allows; the others stay in the
+// segment's local file and rows are read as they are scored (one read call
+// per scattered row: a filter passing 1% of 100k rows spent 65% of its time
+// there).
 import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
@@ -83,11 +86,22 @@ export class SealedSegment extends Segment {
     return new SealedSegment(headOf(manifest), columns, { keys });
   }
 
-  /** A local segment file, its vectors left on disk; close() lets the file go. */
-  static open(file: string): SealedSegment {
+  /**
+   * A local segment file; close() lets the file go. A vector column is read
+   * into memory if `inMemory(its bytes)` says so, else left on disk.
+   */
+  static open(file: string, inMemory: (bytes: number) => boolean = () => false): SealedSegment {
     const fd = fs.openSync(file, "r");
     try {
       const { manifest, columns, onDisk } = readSegmentFile(fd);
+      for (const [name, { dim, offset }] of onDisk) {
+        const bytes = columns.pk.values.length * dim * 4;
+        if (!inMemory(bytes)) continue;
+        const data = new Float32Array(bytes / 4);
+        fs.readSync(fd, new Uint8Array(data.buffer), 0, bytes, offset);
+        columns.vectors.set(name, { dim, data });
+        onDisk.delete(name);
+      }
       return new SealedSegment(headOf(manifest), columns, { disk: { fd, columns: onDisk } });
     } catch (e) {
       fs.closeSync(fd);
@@ -97,6 +111,13 @@ export class SealedSegment extends Segment {
 
   close(): void {
     if (this.shared.disk) fs.closeSync(this.shared.disk.fd);
+  }
+
+  /** Bytes of vector columns held in memory. */
+  get vectorBytes(): number {
+    let bytes = 0;
+    for (const v of this.columns.vectors.values()) bytes += v.data.byteLength;
+    return bytes;
   }
 
   /** The same rows with the given slots dead instead of this segment's own deletes (shares the columns). */

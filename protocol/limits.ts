@@ -77,6 +77,12 @@ export const LIMITS = {
     default: 0,
     what: "bytes of the segment object store (0: as much as the server's JetStream store allows)",
   },
+  queryVectorBytes: {
+    env: "VECBUS_QUERY_VECTOR_MEMORY_BYTES",
+    // Every 128-d vector of 500k rows; with the index files a query node maps, 1M rows stay under 1.5 GB.
+    default: 256 << 20,
+    what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
+  },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 
 export type LimitName = keyof typeof LIMITS;

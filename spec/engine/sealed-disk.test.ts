@@ -1,7 +1,8 @@
 // A sealed segment whose vectors stay in its file (as on a query node) must
 // score exactly like the same segment in memory, whatever rows a filter
 // passes: dense runs (read as one span), scattered rows (one read each), and
-// both mixed, with rows wider than a read window too.
+// both mixed, with rows wider than a read window too; and so must one whose
+// vectors were read from its file into memory.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -33,6 +34,11 @@ test("sealed segment on disk - exact searches over dense, scattered and mixed pa
     fs.writeFileSync(file, memory.encode().bytes);
     const disk = SealedSegment.open(file);
     t.after(() => disk.close());
+    // Within a query node's vector memory budget the column is read into memory at open.
+    const read = SealedSegment.open(file, (bytes) => bytes === 3000 * dim * 4);
+    t.after(() => read.close());
+    assert.equal(disk.vectorBytes, 0);
+    assert.equal(read.vectorBytes, 3000 * dim * 4);
     const scattered = Array.from({ length: 40 }, () => Math.floor(r() * 3000));
     const filters = ["n < 3000", "n < 700", "n >= 1000 and n < 1100", `n in [${scattered.join(", ")}]`, `n < 300 or n in [${scattered.join(", ")}]`, "n % 7 == 3"];
     for (const filter of filters) {
@@ -40,6 +46,7 @@ test("sealed segment on disk - exact searches over dense, scattered and mixed pa
       const want = memory.search(req);
       assert.equal(want[0].length, 25, filter);
       assert.deepEqual(disk.search(req), want, `${dim}-d, ${filter}`);
+      assert.deepEqual(read.search(req), want, `${dim}-d, ${filter}, vectors read into memory`);
     }
   }
 });
