@@ -112,11 +112,36 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
 function comparison(values: ArrayLike<unknown>, n: number, op: CompareOp, c: LiteralValue): Uint8Array {
   const out = new Uint8Array(n);
   const slow = COMPARE[op];
-  const kind = typeof c;
-  const inline = kind === "number" || kind === "string" ? INLINE[op] : undefined;
+  if (typeof c === "number") {
+    // One loop per operator: the comparison inlines (a call per slot through the table cost a third of a 10%-filtered search).
+    const other = (v: unknown) => (slow(v, c) ? 1 : 0);
+    const num = values as ArrayLike<number>;
+    switch (op) {
+      case "==":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] === c ? 1 : 0) : other(num[s]);
+        break;
+      case "!=":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] !== c ? 1 : 0) : other(num[s]);
+        break;
+      case "<":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] < c ? 1 : 0) : other(num[s]);
+        break;
+      case "<=":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] <= c ? 1 : 0) : other(num[s]);
+        break;
+      case ">":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] > c ? 1 : 0) : other(num[s]);
+        break;
+      case ">=":
+        for (let s = 0; s < n; s++) out[s] = typeof num[s] === "number" ? (num[s] >= c ? 1 : 0) : other(num[s]);
+        break;
+    }
+    return out;
+  }
+  const inline = typeof c === "string" ? INLINE[op] : undefined;
   for (let s = 0; s < n; s++) {
     const v = values[s];
-    out[s] = (inline && typeof v === kind ? inline(v as number, c as number) : slow(v, c)) ? 1 : 0;
+    out[s] = (inline && typeof v === "string" ? inline(v as unknown as number, c as unknown as number) : slow(v, c)) ? 1 : 0;
   }
   return out;
 }

@@ -52,3 +52,24 @@ it("filter property - the slot and bitset forms a sealed segment runs agree with
   }
   assert.ok(withBits > 200, `only ${withBits} of 2000 filters had a bitset form`);
 });
+
+it("filter property - the bitset form of every comparison of a numeric field (nullable too) with a number agrees with the row form", () => {
+  const gen = filterGenerator(rng(0xc0de));
+  const rows = Array.from({ length: 200 }, gen.row);
+  const columns = (name: string) => rows.map((r) => r[name]);
+  let checked = 0;
+  for (const field of ["age", "rank", "score"]) {
+    for (const op of ["==", "!=", "<", "<=", ">", ">="]) {
+      for (const literal of ["-3", "0", "7", "25", "2.5", "-0.5", "1e3"]) {
+        const text = `${field} ${op} ${literal}`;
+        const compiled = compileFilterForms(parseFilter(text), FILTER_SCHEMA);
+        const bits = compiled.bits?.(columns, rows.length);
+        assert.ok(bits, `${text} has a bitset form`);
+        const row = compileFilterText(text, FILTER_SCHEMA);
+        rows.forEach((r, slot) => assert.equal(bits[slot] === 1, row(r), `${text}\nrow ${show(r)}`));
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 3 * 6 * 7);
+});
