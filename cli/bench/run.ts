@@ -16,7 +16,7 @@ import { BlobStore } from "../../storage/object-store.js";
 import { progress } from "../progress.js";
 import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
-import { round, timed, waitFor, type Timed } from "./measure.js";
+import { round, timed, waitFor, warmUp, type Timed } from "./measure.js";
 import { rawJetStream } from "./stream-baseline.js";
 import { startTarget, type Memory } from "./target.js";
 
@@ -41,6 +41,8 @@ export interface BenchOptions {
   selectivities: number[];
   /** SIGKILL the serve child and its nats-server after the search phases, and time the restart until every row is served. */
   restart: boolean;
+  /** Untimed searches before each timed search phase (measure.ts warmUp). */
+  warmUpSeconds: number;
 }
 
 /** A vecbus figure beside its same-run baseline. */
@@ -178,6 +180,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const engineSearch = engine.measure(engineEf, opts.limit, unfilteredExact);
 
     const searchPhase = async (label: string, count: number, concurrency: number, filter: string | undefined, want: number[][]): Promise<BenchPhase> => {
+      await warmUp(label, opts.warmUpSeconds, concurrency, count, (i) => searchIds(i, vecbusEf, filter));
       const answers: number[][] = [];
       const t = await timed(label, count, concurrency, async (i) => {
         answers[i] = await searchIds(i, vecbusEf, filter);

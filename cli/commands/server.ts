@@ -8,7 +8,7 @@ import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { renderBench } from "../bench/report.js";
 import { runBench } from "../bench/run.js";
 import { ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
-import { Command, flag, int, Parsed, positiveInt, str, UsageError } from "../command.js";
+import { Command, flag, int, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
 import { authFile } from "../nats-auth.js";
 import { startNatsServer, type ServerSecurity } from "../nats-server.js";
@@ -36,7 +36,7 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--json]",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--warm-up 2] [--json]",
       summary:
         "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child)",
       positionals: [],
@@ -55,6 +55,7 @@ export function serverCommands(): Command[] {
         "filter-selectivity": { type: "string" },
         "recall-queries": { type: "string" },
         restart: { type: "boolean" },
+        "warm-up": { type: "string" },
         json: { type: "boolean" },
       },
       run: bench,
@@ -203,6 +204,7 @@ async function bench(p: Parsed): Promise<number> {
     selectivities,
     recallQueries: int(p, "recall-queries") ?? 100,
     restart: flag(p, "restart"),
+    warmUpSeconds: nonNegativeInt(p, "warm-up") ?? 2,
   });
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
   else console.log(renderBench(report));

@@ -20,7 +20,7 @@ const ROWS = 2000;
 const QUERIES = 20;
 
 async function bench(extra: string[]): Promise<BenchReport> {
-  const argv = ["--import", "tsx", "cli/main.ts", "bench", "--rows", String(ROWS), "--dim", "8", "--queries", String(QUERIES), "--filter-selectivity", "10,50", "--json", ...extra];
+  const argv = ["--import", "tsx", "cli/main.ts", "bench", "--rows", String(ROWS), "--dim", "8", "--queries", String(QUERIES), "--filter-selectivity", "10,50", "--warm-up", "0", "--json", ...extra];
   // Killed before the test's own timeout so a hung bench fails with its stderr instead of leaving a child behind.
   const { stdout } = await execFileAsync(process.execPath, argv, {
     cwd: ROOT,
