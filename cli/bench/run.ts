@@ -10,15 +10,16 @@ import fs from "node:fs";
 import type { MetricType } from "../../protocol/schema.js";
 import { Names, DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { VecbusClient } from "../../runtime/client.js";
-import { connectNats, type NatsAuth } from "../../runtime/connection.js";
+import { closeConnection, connectNats, type NatsAuth } from "../../runtime/connection.js";
 import { encode } from "../../runtime/codec.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { progress } from "../progress.js";
 import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
 import { round, timed, waitFor, warmUp, type Timed } from "./measure.js";
+import { natsEcho } from "./echo-baseline.js";
 import { rawJetStream } from "./stream-baseline.js";
-import { startTarget, type Memory } from "./target.js";
+import { startTarget, type Memory, type Target } from "./target.js";
 
 export interface BenchOptions {
   natsUrl?: string;
@@ -87,6 +88,16 @@ const UNLOAD_WAIT_MS = 6_000;
 
 /** The breadths an "auto" ef tries, smallest first. */
 const EF_LADDER = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
+
+/** The NATS echo baseline (echo-baseline.ts) as the target's admin user, warmed up like the search phases; undefined with credentials a worker cannot be given. */
+async function echoBaseline(target: Target, opts: BenchOptions, request: (i: number) => unknown, reply: unknown): Promise<Timed | undefined> {
+  const nc = await connectNats(target.url, "vecbus-bench-echo", { reconnectForever: false, auth: target.admin });
+  try {
+    return await natsEcho(nc, target.url, target.admin, opts.queries, opts.concurrency, request, reply, opts.warmUpSeconds);
+  } finally {
+    await closeConnection(nc);
+  }
+}
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const gen = progress("generate rows and exact answers");
@@ -172,8 +183,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     comparisons.push(duration("index build + load, s", buildAndLoad, engine.buildSeconds, `in-process usearch build on ${os.availableParallelism()} threads`));
 
     const unfilteredExact = exact.get(CATEGORIES)!;
-    const searchIds = async (i: number, ef: number, filter?: string): Promise<number[]> =>
-      (await client.search({ collection_name: name, data: [data.queries[i]], limit: opts.limit, filter, search_params: { params: { ef } } }))[0].map((h) => h.id as number);
+    const searchArgs = (i: number, ef: number, filter?: string) => ({ collection_name: name, data: [data.queries[i]], limit: opts.limit, filter, search_params: { params: { ef } } });
+    const searchIds = async (i: number, ef: number, filter?: string): Promise<number[]> => (await client.search(searchArgs(i, ef, filter)))[0].map((h) => h.id as number);
     const vecbusRecall = async (ef: number) => recall(await Promise.all(unfilteredExact.map((_, q) => searchIds(q, ef))), unfilteredExact);
     const vecbusEf = opts.ef === "auto" ? await smallestEf(vecbusRecall, opts.recallTarget, "vecbus") : opts.ef;
     const engineEf = opts.ef === "auto" ? await smallestEf(async (ef) => engine.recallAt(ef, opts.limit, unfilteredExact), opts.recallTarget, "in-process usearch") : opts.ef;
@@ -197,6 +208,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       ef: vecbusEf,
     });
     comparisons.push(rate(`search QPS, ${opts.concurrency} in flight, vs batched`, unfiltered.per_second, engineSearch.batched_qps, `in-process usearch, every query in one call on ${os.availableParallelism()} threads`));
+    const echo = await echoBaseline(target, opts, (i) => searchArgs(i, vecbusEf), await client.search(searchArgs(0, vecbusEf)));
+    if (echo) {
+      comparisons.push(
+        rate(`search QPS, ${opts.concurrency} in flight, vs NATS echo`, unfiltered.per_second, echo.per_second, "a Node responder answering the same request bytes with a search reply's, over NATS, same in flight"),
+      );
+    }
     const single = await searchPhase("search, 1 in flight", Math.min(opts.queries, 300), 1, undefined, unfilteredExact);
     phases.push(single);
     comparisons.push({

@@ -55,7 +55,7 @@ function checkReport(r: BenchReport): void {
   for (const p of r.phases.filter((x) => x.phase.startsWith("search"))) assert.ok(p.recall! >= 0.95 && p.recall! <= 1, `${p.phase}: recall ${p.recall}`);
   assert.equal(r.recall, r.phases.find((p) => p.phase === "search, 16 in flight")!.recall);
   assert.ok(r.engine.build_seconds > 0 && r.engine.search.serial_qps > 0 && r.engine.search.batched_qps > 0 && r.engine.search.recall >= 0.95, JSON.stringify(r.engine));
-  // Every figure stands beside its baseline: the raw JetStream ingest, the in-process index, the object store read.
+  // Every figure stands beside its baseline: the raw JetStream ingest, the in-process index, the object store read, a NATS echo.
   assert.deepEqual(
     r.comparisons.map((c) => c.figure),
     [
@@ -64,6 +64,7 @@ function checkReport(r: BenchReport): void {
       "index build + load, s",
       "search QPS, 16 in flight",
       "search QPS, 16 in flight, vs batched",
+      "search QPS, 16 in flight, vs NATS echo",
       "search p50 latency, 1 in flight, ms",
       "filtered 10% search QPS",
       "filtered 50% search QPS",
