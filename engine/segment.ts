@@ -205,8 +205,10 @@ export abstract class Segment {
     if (bits) {
       const inPartition = partitions && partitionTest(bySlot(columns!), partitions);
       let count = 0;
+      // Only set bits are looked at: most slots of a selective filter are 0 already.
       for (let s = 0; s < n; s++) {
-        if (bits[s] === 1 && this.isLive(s) && (!inPartition || inPartition(s))) count++;
+        if (bits[s] === 0) continue;
+        if (this.isLive(s) && (!inPartition || inPartition(s))) count++;
         else bits[s] = 0;
       }
       return passingBits(bits, count);

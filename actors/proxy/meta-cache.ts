@@ -25,7 +25,7 @@ interface Pin {
 
 export class MetaCache {
   private readonly values = new Map<string, unknown>();
-  /** The newest revision the watch delivered per key, deletes included. */
+  /** The newest revision the watch delivered per present key, and per deleted key while a pin waits on it. */
   private readonly delivered = new Map<string, number>();
   private readonly pins = new Map<string, Pin>();
   private watches: { stop(): void }[] = [];
@@ -70,8 +70,12 @@ export class MetaCache {
   }
 
   private pinUntil(key: string, revision: number): void {
-    if ((this.delivered.get(key) ?? 0) >= revision) this.pins.delete(key);
-    else this.pins.set(key, { revision, until: Date.now() + PIN_MAX_MS });
+    if ((this.delivered.get(key) ?? 0) < revision) {
+      this.pins.set(key, { revision, until: Date.now() + PIN_MAX_MS });
+      return;
+    }
+    this.pins.delete(key);
+    if (!this.values.has(key)) this.delivered.delete(key);
   }
 
   private pinned(key: string): boolean {
@@ -83,11 +87,17 @@ export class MetaCache {
   }
 
   private onChange(key: string, value: unknown, revision: number): void {
-    this.delivered.set(key, revision);
-    if (value === null) this.values.delete(key);
-    else this.values.set(key, value);
     const pin = this.pins.get(key);
     if (pin && revision >= pin.revision) this.pins.delete(key);
+    if (value !== null) {
+      this.values.set(key, value);
+      this.delivered.set(key, revision);
+      return;
+    }
+    this.values.delete(key);
+    // A deleted key is remembered only while a pin waits on it: names of dropped collections do not pile up.
+    if (this.pins.has(key)) this.delivered.set(key, revision);
+    else this.delivered.delete(key);
   }
 }
 
