@@ -19,7 +19,7 @@ export interface LocalEndpoint {
 
 const endpoints = new Map<string, LocalEndpoint[]>();
 
-export function localDeliveryOn(): boolean {
+function localDeliveryOn(): boolean {
   return process.env.VECBUS_LOCAL_DELIVERY !== "0";
 }
 

@@ -26,12 +26,13 @@ export async function request<T>(nc: NatsConnection, subject: string, body: unkn
 export async function actorRequest<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS, mayBeLocal = true): Promise<T> {
   const local = mayBeLocal ? localEndpoint(nc, subject) : undefined;
   if (!local) return request<T>(nc, subject, body, timeoutMs);
-  if (nc.isClosed()) throw new VecbusError("UNAVAILABLE", "the NATS connection is closed");
+  // The same errors as the NATS path gives: transportError words them.
+  if (nc.isClosed()) throw transportError(new natsErrors.ClosedConnectionError(), subject, timeoutMs);
   const delivered = local.deliver(encodeRequest(nc, body), subject);
   if (!delivered) return request<T>(nc, subject, body, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new VecbusError("TIMEOUT", `no reply on ${subject} within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(transportError(new natsErrors.TimeoutError(), subject, timeoutMs)), timeoutMs);
   });
   try {
     return unwrapReply<T>(decode(await Promise.race([delivered, timeout])));

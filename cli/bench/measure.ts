@@ -25,19 +25,14 @@ export async function timed(label: string, count: number, concurrency: number, o
   let next = 0;
   let units = 0;
   const start = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t = performance.now();
-        // Not `units += await op(i)`: that reads units before the await and loses the other workers' counts.
-        const done = await op(i);
-        units += done;
-        latencies.push(performance.now() - t);
-        bar.update(units);
-      }
-    }),
-  );
+  await inFlight(Math.min(concurrency, count), () => (next < count ? next++ : undefined), async (i) => {
+    const t = performance.now();
+    // Not `units += await op(i)`: that reads units before the await and loses the other workers' counts.
+    const done = await op(i);
+    units += done;
+    latencies.push(performance.now() - t);
+    bar.update(units);
+  });
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const result = {
@@ -61,15 +56,20 @@ export async function warmUp(label: string, seconds: number, concurrency: number
   const bar = progress(`${label}: warm-up`);
   const until = performance.now() + seconds * 1000;
   let next = 0;
+  await inFlight(concurrency, () => (performance.now() < until ? next++ % count : undefined), async (i) => {
+    await op(i);
+    bar.update(next);
+  });
+  bar.done(`${label}: warmed up with ${next} operations in ${seconds} s`);
+}
+
+/** Runs `op(i)` for each i that `next()` gives, `concurrency` at a time, until it gives undefined. */
+async function inFlight(concurrency: number, next: () => number | undefined, op: (i: number) => Promise<void>): Promise<void> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) {
-        await op(next++ % count);
-        bar.update(next);
-      }
+      for (let i = next(); i !== undefined; i = next()) await op(i);
     }),
   );
-  bar.done(`${label}: warmed up with ${next} operations in ${seconds} s`);
 }
 
 /** Waits until a condition holds, showing what it is waiting for; returns the seconds it took. */
