@@ -12,6 +12,10 @@
 // segment's reads and drops its own copy. A segment no longer placed here is
 // dropped after a grace period (reads planned before the move may still come).
 //
+// Scalar indexes: the collection meta is watched; a field with a scalar
+// index declared gets its index built from each loaded segment's column
+// (at load, or when the index is declared), and filters on it use them.
+//
 // Takes: QueryNodeMsg on <prefix>.int.query.<node>.
 // Reads: placement.>, segments.<cid>.<shard>, collections.> (meta bucket); segment and index objects.
 // Writes: the `state` of its own entries in placement.<cid>.
@@ -22,7 +26,7 @@ import { match } from "ts-pattern";
 import type { Hit } from "../protocol/api.js";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
-import { usearchConfig } from "../protocol/indexes.js";
+import { scalarIndexed, usearchConfig } from "../protocol/indexes.js";
 import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
@@ -68,7 +72,9 @@ export class QueryNode {
   private readonly loaded = new Map<string, Loaded>();
   private readonly placements = new Map<number, Placement>();
   private loads: Promise<void> = Promise.resolve();
-  private readonly collections = new Map<number, CollectionMeta>();
+  /** Collection meta by id, with the fields that have a scalar index; fed by a watch. */
+  private readonly collections = new Map<number, { meta: CollectionMeta; indexed: Set<string> }>();
+  private metaWatcher: { stop(): void } | undefined;
   private stopped = false;
   /** Collections with a later look scheduled (a load failed or is not committed yet). */
   private readonly retrying = new Set<number>();
@@ -95,12 +101,14 @@ export class QueryNode {
       log: this.ctx.log,
     });
     await this.session.start();
+    this.metaWatcher = await this.ctx.meta.watch<CollectionMeta>(MetaKey.collectionsPrefix, (_key, c) => c && this.known(c));
     this.watcher = await this.ctx.meta.watch<Placement>(MetaKey.placementPrefix, (key, p) => this.onPlacement(key, p));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.stop();
+    this.metaWatcher?.stop();
     await this.mailbox?.stop();
     await this.loads;
     for (const l of this.loaded.values()) this.release(l, l.files);
@@ -183,12 +191,14 @@ export class QueryNode {
     }
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
     this.vectorBytes += segment.vectorBytes;
+    const scalar = [...scalarIndexed(meta)];
+    for (const f of scalar) segment.scalarIndex(f);
     this.ctx.log.info("loaded segment", {
       collection: meta.name,
       shard,
       segment: segmentId,
       rows: segment.rowCount,
-      indexes: [...indexes.keys()],
+      indexes: [...indexes.keys(), ...scalar],
       vectors_in_memory: segment.vectorBytes > 0,
       ms: Date.now() - started,
     });
@@ -229,14 +239,23 @@ export class QueryNode {
   private async collection(cid: number): Promise<CollectionMeta | undefined> {
     const all = await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix);
     const meta = [...all.values()].map((v) => v.value).find((c) => c.id === cid);
-    if (meta) this.collections.set(cid, meta);
+    if (meta) this.known(meta);
     return meta;
   }
 
+  /** Keeps a collection's latest meta; builds the scalar indexes it declares over the segments loaded here. */
+  private known(meta: CollectionMeta): void {
+    const indexed = scalarIndexed(meta);
+    this.collections.set(meta.id, { meta, indexed });
+    for (const l of this.loaded.values()) if (l.collectionId === meta.id) for (const f of indexed) l.segment.scalarIndex(f);
+  }
+
   private async handle(msg: QueryNodeMsg): Promise<QueryNodeReplies[QueryNodeMsg["kind"]]> {
-    const meta = this.collections.get(msg.collection_id) ?? (await this.collection(msg.collection_id));
+    const known = this.collections.get(msg.collection_id);
+    const meta = known?.meta ?? (await this.collection(msg.collection_id));
     if (!meta) throw new VecbusError("COLLECTION_NOT_FOUND", `collection ${msg.collection_id} is not known to query node ${this.nodeId}`);
     const schema = meta.schema;
+    const indexed = this.collections.get(meta.id)!.indexed;
     return match(msg)
       .with({ kind: "search" }, async (m) => {
         const field = schema.fields.find((f) => f.name === m.anns_field);
@@ -248,7 +267,7 @@ export class QueryNode {
           metric: meta.metric_type,
           limit: m.limit,
           project: compileProjection(schema, m.group_by ? [...m.output_fields, m.group_by.field] : m.output_fields),
-          scope: compileScope(schema, m),
+          scope: compileScope(schema, m, indexed),
           range: m.range,
           ef: m.ef ?? undefined,
         };
@@ -258,15 +277,15 @@ export class QueryNode {
       })
       .with({ kind: "query" }, async (m) => {
         const project = compileProjection(schema, m.output_fields);
-        const scope = compileScope(schema, m);
+        const scope = compileScope(schema, m, indexed);
         return mergeRows(this.views(m.collection_id, m.segments).map((s) => s.query(project, m.limit, scope)), primaryField(schema).name, 0, m.limit);
       })
       .with({ kind: "count" }, async (m) => {
-        const scope = compileScope(schema, m);
+        const scope = compileScope(schema, m, indexed);
         return { count: this.views(m.collection_id, m.segments).reduce((n, s) => n + s.count(scope), 0) };
       })
       .with({ kind: "matching_ids" }, async (m) => {
-        const scope = compileScope(schema, m);
+        const scope = compileScope(schema, m, indexed);
         return this.views(m.collection_id, m.segments).flatMap((s) => s.matchingIds(scope));
       })
       .with({ kind: "get" }, async (m) => {

@@ -11,6 +11,8 @@
 // faster up to ~15% selectivity on 20k rows at limit 10 (~35% at limit 100),
 // up to ~5% on 100k rows (~20% at limit 100).
 
+import { slotsOf } from "./slot-bits.js";
+
 /** Index candidates: slots nearest first, with their distances when the index's own are exact (float32 vectors). */
 export interface Candidates {
   slots: ArrayLike<number>;
@@ -108,13 +110,7 @@ export function passingBits(bits: Uint8Array, count: number): Passing {
   return {
     count,
     has: (slot) => bits[slot] === 1,
-    list: () => {
-      if (!slots) {
-        slots = [];
-        for (let s = 0; s < bits.length; s++) if (bits[s] === 1) slots.push(s);
-      }
-      return slots;
-    },
+    list: () => (slots ??= slotsOf(bits)),
   };
 }
 

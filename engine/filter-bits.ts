@@ -8,19 +8,29 @@
 // (arithmetic, JSON paths, dynamic fields, functions, like) gives undefined
 // and the per-slot form runs instead. The filter was type-checked when it
 // was compiled (compileFilterForms), so nothing here reports errors.
+//
+// A field with a scalar index (create_index on it) is answered from the
+// segment's index (engine/scalar-index.ts) where the index can, at the cost
+// of the matching rows, and by the scan otherwise: the same bits either way.
 import type { CompareOp, Expr, LiteralValue } from "../protocol/filter/index.js";
 import type { CollectionSchema } from "../protocol/schema.js";
 import { COMPARE, membership } from "./filter-eval.js";
+import type { ScalarIndex } from "./scalar-index.js";
 
 /** A segment's column by field name, slot-indexed; undefined when it has none. */
 export type Columns = (name: string) => ArrayLike<unknown> | undefined;
 
+/** A segment's scalar index of a field, built on first use; undefined when it cannot have one. */
+export type ScalarIndexes = (name: string) => ScalarIndex | undefined;
+
 /** 1 where the filter is true, over slots 0..n-1; undefined when a column is missing. */
-export type BitsFn = (columns: Columns, n: number) => Uint8Array | undefined;
+export type BitsFn = (columns: Columns, n: number, indexes?: ScalarIndexes) => Uint8Array | undefined;
 
 const FLIP: Record<CompareOp, CompareOp> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
 
-export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | undefined {
+/** `indexed`: the fields with a scalar index declared, whose segment indexes the bits may come from. */
+export function compileBits(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): BitsFn | undefined {
+  const index = (indexes: ScalarIndexes | undefined, name: string) => (indexed.has(name) ? indexes?.(name) : undefined);
   const scalar = new Set(schema.fields.filter((f) => f.type !== "FloatVector" && f.type !== "Array" && f.type !== "JSON").map((f) => f.name));
   const column = (e: Expr): string | undefined => (e.kind === "field" && e.path.length === 0 && scalar.has(e.name) ? e.name : undefined);
   const constant = (e: Expr): { value: LiteralValue } | undefined => (e.kind === "literal" && !Array.isArray(e.value) ? { value: e.value } : undefined);
@@ -32,7 +42,9 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
       case "compare": {
         const [name, c, op] = column(e.left) !== undefined ? [column(e.left), constant(e.right), e.op] : [column(e.right), constant(e.left), FLIP[e.op]];
         if (name === undefined || !c) return undefined;
-        return (columns, n) => {
+        return (columns, n, indexes) => {
+          const viaIndex = index(indexes, name)?.compare(op, c.value, n);
+          if (viaIndex) return viaIndex;
           const values = columns(name);
           return values && comparison(values, n, op, c.value);
         };
@@ -42,10 +54,12 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
         const lo = constant(e.lower);
         const hi = constant(e.upper);
         if (name === undefined || !lo || !hi) return undefined;
-        return (columns, n) => {
+        return (columns, n, indexes) => {
+          // `lo < x` is `x > lo`.
+          const viaIndex = index(indexes, name)?.between(FLIP[e.lowerOp], lo.value, e.upperOp, hi.value, n);
+          if (viaIndex) return viaIndex;
           const values = columns(name);
           if (!values) return undefined;
-          // `lo < x` is `x > lo`.
           const a = comparison(values, n, FLIP[e.lowerOp], lo.value);
           const b = comparison(values, n, e.upperOp, hi.value);
           for (let s = 0; s < n; s++) a[s] &= b[s];
@@ -57,7 +71,9 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
         if (name === undefined) return undefined;
         const contains = membership(e.values);
         const want = e.negated ? false : true;
-        return (columns, n) => {
+        return (columns, n, indexes) => {
+          const viaIndex = index(indexes, name)?.within(e.values, e.negated, n);
+          if (viaIndex) return viaIndex;
           const values = columns(name);
           if (!values) return undefined;
           const out = new Uint8Array(n);
@@ -82,8 +98,8 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
       case "not": {
         const x = build(e.operand);
         if (!x) return undefined;
-        return (columns, n) => {
-          const bits = x(columns, n);
+        return (columns, n, indexes) => {
+          const bits = x(columns, n, indexes);
           if (bits) for (let s = 0; s < n; s++) bits[s] ^= 1;
           return bits;
         };
@@ -92,9 +108,9 @@ export function compileBits(expr: Expr, schema: CollectionSchema): BitsFn | unde
         const l = build(e.left);
         const r = build(e.right);
         if (!l || !r) return undefined;
-        return (columns, n) => {
-          const a = l(columns, n);
-          const b = a && r(columns, n);
+        return (columns, n, indexes) => {
+          const a = l(columns, n, indexes);
+          const b = a && r(columns, n, indexes);
           if (!a || !b) return undefined;
           if (e.op === "and") for (let s = 0; s < n; s++) a[s] &= b[s];
           else for (let s = 0; s < n; s++) a[s] |= b[s];

@@ -17,15 +17,15 @@ export interface CompiledFilter {
   bits?: BitsFn;
 }
 
-/** Every form of a filter; type errors surface here, once. */
-export function compileFilterForms(expr: Expr, schema: CollectionSchema): CompiledFilter {
-  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read), bits: compileBits(expr, schema) };
+/** Every form of a filter; type errors surface here, once. `indexed`: fields with a scalar index, which the bitset form may use. */
+export function compileFilterForms(expr: Expr, schema: CollectionSchema, indexed?: ReadonlySet<string>): CompiledFilter {
+  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read), bits: compileBits(expr, schema, indexed) };
 }
 
 /** The rows a read may see: its filter compiled, and its partitions as a set. */
-export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }): Scope {
+export function compileScope(schema: CollectionSchema, scope: { filter?: string; partition_names?: string[] }, indexed?: ReadonlySet<string>): Scope {
   return {
-    filter: scope.filter ? compileFilterForms(parseFilter(scope.filter), schema) : undefined,
+    filter: scope.filter ? compileFilterForms(parseFilter(scope.filter), schema, indexed) : undefined,
     partitions: scope.partition_names ? new Set(scope.partition_names) : undefined,
   };
 }

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
-import type { Columns } from "./filter-bits.js";
+import type { Columns, ScalarIndexes } from "./filter-bits.js";
+import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
@@ -23,11 +24,13 @@ interface DiskVectors {
   columns: Map<string, VectorsOnDisk>;
 }
 
-/** What every form of one segment's columns shares: its row view class (one per segment keeps property access fast), partition labels, file. */
+/** What every form of one segment's columns shares: its row view class (one per segment keeps property access fast), partition labels, file, scalar indexes. */
 interface Shared {
   View: new (slot: number) => Row;
   labels?: ReadonlySet<string>;
   disk?: DiskVectors;
+  /** By field; null: the column cannot be indexed (values of more than one kind). */
+  scalarIndexes: Map<string, ScalarIndex | null>;
 }
 const SHARED = new WeakMap<SegmentColumns, Shared>();
 
@@ -51,7 +54,7 @@ export class SealedSegment extends Segment {
     super(columns.pk.field);
     this.keys = opts.keys ?? new SegmentKeys(columns.pk.values);
     let shared = SHARED.get(columns);
-    if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, opts.disk), disk: opts.disk }));
+    if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, opts.disk), disk: opts.disk, scalarIndexes: new Map() }));
     this.shared = shared;
   }
 
@@ -175,6 +178,10 @@ export class SealedSegment extends Segment {
     return this.keys.slotCount;
   }
 
+  protected override deadSlotBytes(): { bytes: Uint8Array; count: number } {
+    return this.opts.dead ? { bytes: this.opts.dead.bitmap, count: this.opts.dead.count } : { bytes: this.keys.deadBytes, count: this.keys.deletedCount };
+  }
+
   protected isLive(slot: number): boolean {
     const dead = this.opts.dead;
     return dead ? dead.bitmap[slot] === 0 : this.keys.isLive(slot);
@@ -191,6 +198,22 @@ export class SealedSegment extends Segment {
 
   protected rowAt(slot: number): Row {
     return new this.shared.View(slot);
+  }
+
+  /** The field's scalar index, built on first use and kept for the segment's life (its rows never change). */
+  scalarIndex(name: string): ScalarIndex | undefined {
+    const cache = this.shared.scalarIndexes;
+    let ix = cache.get(name);
+    if (ix === undefined) {
+      const values = this.scalarColumns()(name);
+      ix = (values && ScalarIndex.build(values)) ?? null;
+      cache.set(name, ix);
+    }
+    return ix ?? undefined;
+  }
+
+  protected override scalarIndexes(): ScalarIndexes {
+    return (name) => this.scalarIndex(name);
   }
 
   protected override scalarColumns(): Columns {

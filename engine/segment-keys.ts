@@ -81,6 +81,11 @@ export class SegmentKeys {
     return this.dead[slot] === 0;
   }
 
+  /** 1 per dead slot (read only: deletes go through delete()). */
+  get deadBytes(): Uint8Array {
+    return this.dead;
+  }
+
   /** The live slot holding a key, if any. */
   liveSlot(pk: PrimaryKey): number | undefined {
     if (!this.mayHold(pk)) return undefined;

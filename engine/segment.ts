@@ -9,10 +9,11 @@ import type { MetricType } from "../protocol/schema.js";
 import { kernelDistances, largerIsCloser } from "./distance.js";
 import type { FieldReader } from "./filter-eval.js";
 import type { CompiledFilter } from "./filter-scope.js";
-import type { Columns } from "./filter-bits.js";
+import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
+import { dropDead } from "./slot-bits.js";
 import { annSearch, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
@@ -138,6 +139,16 @@ export abstract class Segment {
     return undefined;
   }
 
+  /** 1 per dead slot and how many, where the segment keeps them so (else isLive is asked slot by slot). */
+  protected deadSlotBytes(): { bytes: Uint8Array; count: number } | undefined {
+    return undefined;
+  }
+
+  /** The segment's scalar indexes by field, where it can have them (sealed columns). */
+  protected scalarIndexes(): ScalarIndexes | undefined {
+    return undefined;
+  }
+
   /** Every partition label the segment's rows carry, when known without a scan. */
   protected partitionLabels(): ReadonlySet<string> | undefined {
     return undefined;
@@ -201,7 +212,9 @@ export abstract class Segment {
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
     const columns = this.scalarColumns();
-    const bits = columns && filter?.bits ? filter.bits(columns, n) : undefined;
+    const bits = columns && filter?.bits ? filter.bits(columns, n, this.scalarIndexes()) : undefined;
+    const dead = bits && !partitions ? this.deadSlotBytes() : undefined;
+    if (bits && dead) return passingBits(bits, dropDead(bits, dead.count > 0 ? dead.bytes : undefined, n));
     if (bits) {
       const inPartition = partitions && partitionTest(bySlot(columns!), partitions);
       let count = 0;

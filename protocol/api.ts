@@ -81,7 +81,8 @@ export interface IndexDescription {
   field_name: string;
   index_name: string;
   index_type: IndexType;
-  metric_type: MetricType;
+  /** Vector indexes only. */
+  metric_type?: MetricType;
   params: IndexParams;
   /** Finished: every flushed segment has its index; InProgress: some wait for a data node; Failed: a build failed for good. */
   state: "Finished" | "InProgress" | "Failed";

@@ -1,8 +1,12 @@
-// Vector indexes: the index types create_index takes, their parameters, and
-// how they map onto usearch. Pure: no I/O.
+// Indexes: the index types create_index takes, their parameters, and how
+// vector indexes map onto usearch. Pure: no I/O.
 //
-// An index is declared on one FloatVector field (one index per field) and
-// lives in the collection meta (`CollectionMeta.indexes`, keyed by field).
+// An index is declared on one field (one index per field) and lives in the
+// collection meta (`CollectionMeta.indexes`, keyed by field). A vector index
+// (FloatVector field) is built per segment by data nodes; a scalar index
+// (INVERTED, BITMAP, STL_SORT on the scalar field types Milvus allows them
+// on) is built by the query node serving a sealed segment, from the
+// segment's column, when it loads the segment (engine/scalar-index.ts).
 // Each declaration gets a `build` number from the coordinator; a segment's
 // built index is recorded in its SegmentRef under the field, with the build
 // it was made for, so a dropped and re-created index never counts an old
@@ -10,10 +14,19 @@
 import type { Args } from "./args.js";
 import { checkName, type CollectionMeta } from "./collection.js";
 import { VecbusError } from "./errors.js";
-import type { MetricType } from "./schema.js";
+import type { DataType, FieldSchema, MetricType } from "./schema.js";
 
-export const INDEX_TYPES = ["FLAT", "HNSW", "HNSW_SQ", "AUTOINDEX"] as const;
+export const VECTOR_INDEX_TYPES = ["FLAT", "HNSW", "HNSW_SQ", "AUTOINDEX"] as const;
+export const SCALAR_INDEX_TYPES = ["INVERTED", "BITMAP", "STL_SORT", "AUTOINDEX"] as const;
+export const INDEX_TYPES = ["FLAT", "HNSW", "HNSW_SQ", "AUTOINDEX", "INVERTED", "BITMAP", "STL_SORT"] as const;
 export type IndexType = (typeof INDEX_TYPES)[number];
+
+/** The scalar field types each scalar index type takes, as Milvus has them; AUTOINDEX on a scalar field is INVERTED. */
+const SCALAR_INDEX_FIELDS: Record<"INVERTED" | "BITMAP" | "STL_SORT", readonly DataType[]> = {
+  INVERTED: ["Bool", "Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar"],
+  BITMAP: ["Bool", "Int8", "Int16", "Int32", "Int64", "VarChar"],
+  STL_SORT: ["Int8", "Int16", "Int32", "Int64", "Float", "Double"],
+};
 
 export const SQ_TYPES = ["FP16", "BF16"] as const;
 export type SqType = (typeof SQ_TYPES)[number];
@@ -24,12 +37,12 @@ export interface IndexParams {
   sq_type?: SqType;
 }
 
-/** An index as declared by create_index (the checked form). */
+/** An index as declared by create_index (the checked form); a scalar index has no metric. */
 export interface IndexSpec {
   field_name: string;
   index_name: string;
   index_type: IndexType;
-  metric_type: MetricType;
+  metric_type?: MetricType;
   params: IndexParams;
 }
 
@@ -84,15 +97,25 @@ export function servedBuilds(c: { indexes?: Record<string, IndexMeta> }, ref: { 
   return builds;
 }
 
-/** Whether segments need a build for this index (FLAT is exact search: nothing to build). */
+/** Whether data nodes build this index per segment: vector indexes but FLAT (exact search: nothing to build). */
 export function needsBuild(ix: { index_type: IndexType }): boolean {
-  return ix.index_type !== "FLAT";
+  return ix.index_type !== "FLAT" && !isScalarIndex(ix);
+}
+
+/** Whether this is a scalar index (a scalar field's AUTOINDEX is stored as INVERTED). */
+export function isScalarIndex(ix: { index_type: IndexType }): boolean {
+  return ix.index_type === "INVERTED" || ix.index_type === "BITMAP" || ix.index_type === "STL_SORT";
+}
+
+/** The fields whose scalar indexes filters may use. */
+export function scalarIndexed(c: { indexes?: Record<string, IndexSpec> }): Set<string> {
+  return new Set(Object.values(c.indexes ?? {}).filter(isScalarIndex).map((ix) => ix.field_name));
 }
 
 export function usearchConfig(ix: IndexSpec): UsearchConfig {
   const p = ix.params;
   return {
-    metric: usearchMetric(ix.metric_type),
+    metric: usearchMetric(ix.metric_type!),
     quantization: ix.index_type === "HNSW_SQ" ? (p.sq_type === "BF16" ? "bf16" : "f16") : "f32",
     connectivity: p.M ?? HNSW_DEFAULTS.M,
     expansion_add: p.efConstruction ?? HNSW_DEFAULTS.efConstruction,
@@ -146,13 +169,12 @@ export function checkIndexParam(meta: CollectionMeta, raw: unknown): IndexSpec {
     const vectors = meta.schema.fields.filter((f) => f.type === "FloatVector").map((f) => f.name);
     throw new VecbusError("FIELD_NOT_FOUND", `collection "${meta.name}" has no field "${field_name}"; its vector fields are ${vectors.join(", ")}`);
   }
-  if (field.type !== "FloatVector") {
-    throw new VecbusError("INVALID_ARGUMENT", `field "${field_name}" is ${field.type}: only FloatVector fields can be indexed`);
-  }
+  const index_name = p.index_name === undefined || p.index_name === null || p.index_name === "" ? field_name : checkName("index_name", p.index_name);
+  if (field.type !== "FloatVector") return checkScalarIndex(field, index_name, p);
   const typeRaw = p.index_type ?? "AUTOINDEX";
-  const index_type = INDEX_TYPES.find((t) => typeof typeRaw === "string" && t === typeRaw.toUpperCase());
+  const index_type = VECTOR_INDEX_TYPES.find((t) => typeof typeRaw === "string" && t === typeRaw.toUpperCase());
   if (!index_type) {
-    throw new VecbusError("INVALID_ARGUMENT", `index_type ${JSON.stringify(typeRaw)} is not supported; use one of ${INDEX_TYPES.join(", ")}`);
+    throw new VecbusError("INVALID_ARGUMENT", `index_type ${JSON.stringify(typeRaw)} does not index vectors; use one of ${VECTOR_INDEX_TYPES.join(", ")}`);
   }
   const metricRaw = p.metric_type;
   if (metricRaw !== undefined && metricRaw !== null && (typeof metricRaw !== "string" || metricRaw.toUpperCase() !== meta.metric_type)) {
@@ -161,8 +183,29 @@ export function checkIndexParam(meta: CollectionMeta, raw: unknown): IndexSpec {
       `metric_type ${JSON.stringify(metricRaw)} differs from the collection's metric ${meta.metric_type}; leave it out or pass ${meta.metric_type}`,
     );
   }
-  const index_name = p.index_name === undefined || p.index_name === null || p.index_name === "" ? field_name : checkName("index_name", p.index_name);
   return { field_name, index_name, index_type, metric_type: meta.metric_type, params: checkParams(index_type, p.params) };
+}
+
+function checkScalarIndex(field: FieldSchema, index_name: string, p: Args): IndexSpec {
+  const typeRaw = p.index_type ?? "AUTOINDEX";
+  const declared = SCALAR_INDEX_TYPES.find((t) => typeof typeRaw === "string" && t === typeRaw.toUpperCase());
+  const takes = (Object.keys(SCALAR_INDEX_FIELDS) as (keyof typeof SCALAR_INDEX_FIELDS)[]).filter((t) => SCALAR_INDEX_FIELDS[t].includes(field.type));
+  if (takes.length === 0) {
+    throw new VecbusError("INVALID_ARGUMENT", `field "${field.name}" is ${field.type}: vecbus indexes Bool, integer, Float, Double and VarChar fields (and FloatVector ones), not ${field.type}`);
+  }
+  const index_type = declared === "AUTOINDEX" ? "INVERTED" : declared;
+  if (!index_type || !takes.includes(index_type)) {
+    throw new VecbusError("INVALID_ARGUMENT", `index_type ${JSON.stringify(typeRaw)} cannot index ${field.type} field "${field.name}"; use one of ${[...takes, "AUTOINDEX"].join(", ")}`);
+  }
+  if (p.metric_type !== undefined && p.metric_type !== null && p.metric_type !== "") {
+    throw new VecbusError("INVALID_ARGUMENT", `metric_type applies to vector indexes; leave it out for the ${index_type} index on "${field.name}"`);
+  }
+  const params = p.params ?? {};
+  if (typeof params !== "object" || Array.isArray(params) || Object.keys(params).length > 0) {
+    const got = typeof params === "object" && !Array.isArray(params) ? Object.keys(params).join(", ") : typeof params;
+    throw new VecbusError("INVALID_ARGUMENT", `index type ${index_type} takes no params; got ${got}`);
+  }
+  return { field_name: field.name, index_name, index_type, params: {} };
 }
 
 /** Checks create_index's `index_params` list: at least one entry, one per field, distinct names. */

@@ -47,7 +47,7 @@ const metric = lit(...Object.values(MetricType));
 
 const indexParams = obj({ M: opt(nat), efConstruction: opt(nat), sq_type: opt(lit(...SQ_TYPES)) });
 
-const indexSpecFields = { field_name: str, index_name: str, index_type: lit(...INDEX_TYPES), metric_type: metric, params: indexParams };
+const indexSpecFields = { field_name: str, index_name: str, index_type: lit(...INDEX_TYPES), metric_type: opt(metric), params: indexParams };
 
 const indexSpec: Check<IndexSpec> = obj(indexSpecFields);
 

@@ -74,7 +74,7 @@ export async function describeIndex(core: ProxyCore, args: Args): Promise<IndexD
     field_name: ix.field_name,
     index_name: ix.index_name,
     index_type: ix.index_type,
-    metric_type: ix.metric_type,
+    ...(ix.metric_type ? { metric_type: ix.metric_type } : {}),
     params: ix.params,
     state: indexed === flushed ? "Finished" : "InProgress",
     indexed_rows: indexed,

@@ -40,6 +40,8 @@ export interface BenchOptions {
   recallTarget: number;
   /** Filtered searches: `category < s` passes s% of the rows. */
   selectivities: number[];
+  /** The scalar index type declared on `category`, the filtered field; undefined: none. */
+  scalarIndex?: string;
   /** SIGKILL the serve child and its nats-server after the search phases, and time the restart until every row is served. */
   restart: boolean;
   /** Untimed searches before each timed search phase (measure.ts warmUp). */
@@ -142,7 +144,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         },
         metric_type: opts.metric,
         num_shards: opts.shards,
-        index_params: [{ field_name: "vector", index_type: "AUTOINDEX" }],
+        index_params: [{ field_name: "vector", index_type: "AUTOINDEX" }, ...(opts.scalarIndex ? [{ field_name: "category", index_type: opts.scalarIndex }] : [])],
       });
       const insert = await timed("insert rows", batches, opts.concurrency, async (b) => {
         const { args, rows } = insertBody(b);
@@ -154,7 +156,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
       phases.push({ phase: "flush", ...(await timed("flush", 1, 1, async () => (await client.flush({ collection_name: name }), 1))) });
       const built = await waitFor("index build", async () => {
-        const ix = await client.describe_index({ collection_name: name });
+        const ix = await client.describe_index({ collection_name: name, index_name: "vector" });
         return { done: ix.state === "Finished", at: ix.indexed_rows, total: ix.total_rows };
       });
       const loaded = await waitFor("load on the query node", async () => ({ done: (await client.get_load_state({ collection_name: name })).state === "Loaded", at: 0 }));

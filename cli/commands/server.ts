@@ -36,7 +36,7 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--warm-up 2] [--json]",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--warm-up 2] [--json]",
       summary:
         "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child)",
       positionals: [],
@@ -53,6 +53,7 @@ export function serverCommands(): Command[] {
         ef: { type: "string" },
         "recall-target": { type: "string" },
         "filter-selectivity": { type: "string" },
+        "scalar-index": { type: "string" },
         "recall-queries": { type: "string" },
         restart: { type: "boolean" },
         "warm-up": { type: "string" },
@@ -187,6 +188,8 @@ async function bench(p: Parsed): Promise<number> {
   if (!(recallTarget > 0 && recallTarget <= 1)) throw new UsageError("--recall-target must be a number in (0, 1]");
   const selectivities = (str(p, "filter-selectivity") ?? "1,10,50").split(",").filter((x) => x !== "").map(Number);
   if (selectivities.some((s) => !Number.isInteger(s) || s < 1 || s > 99)) throw new UsageError("--filter-selectivity takes whole percentages from 1 to 99, comma-separated (e.g. 1,10,50)");
+  const scalarIndex = (str(p, "scalar-index") ?? "STL_SORT").toUpperCase();
+  if (!["STL_SORT", "INVERTED", "BITMAP", "NONE"].includes(scalarIndex)) throw new UsageError("--scalar-index takes STL_SORT, INVERTED, BITMAP or none");
   const url = str(p, "server") ?? str(p, "nats-url");
   const report = await runBench({
     natsUrl: url,
@@ -202,6 +205,7 @@ async function bench(p: Parsed): Promise<number> {
     ef,
     recallTarget,
     selectivities,
+    scalarIndex: scalarIndex === "NONE" ? undefined : scalarIndex,
     recallQueries: int(p, "recall-queries") ?? 100,
     restart: flag(p, "restart"),
     warmUpSeconds: nonNegativeInt(p, "warm-up") ?? 2,

@@ -70,7 +70,7 @@ describe("indexes", () => {
     const one = (p: Record<string, unknown>) => c.call("create_index", { collection_name: "ixv", index_params: [{ field_name: "vector", index_type: "HNSW", ...p }] });
     await rejectsWith(c.call("create_index", { collection_name: "ixv" }), "INVALID_ARGUMENT", /index_params/);
     await rejectsWith(one({ field_name: "nope" }), "FIELD_NOT_FOUND", /no field "nope".*vector/);
-    await rejectsWith(one({ field_name: "id" }), "INVALID_ARGUMENT", /only FloatVector/);
+    await rejectsWith(one({ field_name: "id" }), "INVALID_ARGUMENT", /"HNSW" cannot index Int64 field "id"; use one of INVERTED, BITMAP, STL_SORT, AUTOINDEX/);
     await rejectsWith(one({ index_type: "IVF_FLAT" }), "INVALID_ARGUMENT", /FLAT, HNSW, HNSW_SQ, AUTOINDEX/);
     await rejectsWith(one({ metric_type: "IP" }), "INVALID_ARGUMENT", /collection's metric L2/);
     await rejectsWith(one({ params: { M: 1 } }), "INVALID_ARGUMENT", /M must be an integer from 2 to 2048/);

@@ -1,0 +1,151 @@
+// A scalar index over one column of a sealed segment: its non-null slots
+// sorted by value. A comparison with a literal is then a range of that
+// order (two binary searches), an `in` list a union of ranges, and the
+// filter's bitset costs the matching rows instead of a pass over every row.
+// Equal values are contiguous, so one structure answers what Milvus's
+// INVERTED (value → rows), BITMAP (a row set per value) and STL_SORT
+// (ranges) indexes answer.
+//
+// The bits are exactly those of the scan in filter-bits.ts: null never
+// passes a comparison, and a literal of another kind than the column's
+// values (a bigint, a number against strings) is left to the scan, which
+// knows COMPARE's cross-kind rules; so is a column holding more than one kind.
+import type { CompareOp, LiteralValue } from "../protocol/filter/index.js";
+
+type Kind = "number" | "string" | "boolean";
+
+export class ScalarIndex {
+  private constructor(
+    private readonly kind: Kind,
+    /** The values in ascending order (booleans as 0/1). */
+    private readonly sorted: ArrayLike<number | string>,
+    /** order[i]: the slot holding sorted[i]. */
+    private readonly order: Uint32Array,
+  ) {}
+
+  /** The index of a column, or undefined when its values are not all of one kind (null aside). */
+  static build(values: ArrayLike<unknown>): ScalarIndex | undefined {
+    let kind: Kind | undefined;
+    const slots: number[] = [];
+    for (let s = 0; s < values.length; s++) {
+      const v = values[s];
+      if (v == null) continue;
+      const k = typeof v;
+      if (k !== "number" && k !== "string" && k !== "boolean") return undefined;
+      if (kind !== undefined && k !== kind) return undefined;
+      kind = k;
+      slots.push(s);
+    }
+    kind ??= "number";
+    const order = Uint32Array.from(slots);
+    if (kind === "string") {
+      const str = values as ArrayLike<string>;
+      order.sort((a, b) => compareStrings(str[a], str[b]) || a - b);
+      return new ScalarIndex(kind, Array.from(order, (s) => str[s]), order);
+    }
+    const num = new Float64Array(values.length);
+    for (const s of slots) num[s] = Number(values[s]);
+    order.sort((a, b) => num[a] - num[b] || a - b);
+    return new ScalarIndex(kind, Float64Array.from(order, (s) => num[s]), order);
+  }
+
+  /** Slots where `value op c`, over slots 0..n-1; undefined when the scan must decide (a literal of another kind). */
+  compare(op: CompareOp, c: LiteralValue, n: number): Uint8Array | undefined {
+    const key = this.key(c);
+    if (key === undefined || (this.kind === "boolean" && op !== "==" && op !== "!=")) return undefined;
+    const [from, to] = this.range(op, key);
+    const out = new Uint8Array(n);
+    this.mark(out, from, to);
+    if (op === "!=") this.mark(out, this.upper(key), this.order.length);
+    return out;
+  }
+
+  /** Slots where both `value lowerOp lo` and `value upperOp hi` hold: `lo < x <= hi` is lowerOp ">" with lo. */
+  between(lowerOp: CompareOp, lo: LiteralValue, upperOp: CompareOp, hi: LiteralValue, n: number): Uint8Array | undefined {
+    const a = this.key(lo);
+    const b = this.key(hi);
+    const ordering = (op: CompareOp) => op !== "==" && op !== "!=";
+    if (a === undefined || b === undefined || this.kind === "boolean" || !ordering(lowerOp) || !ordering(upperOp)) return undefined;
+    const [f1, t1] = this.range(lowerOp, a);
+    const [f2, t2] = this.range(upperOp, b);
+    const out = new Uint8Array(n);
+    this.mark(out, Math.max(f1, f2), Math.min(t1, t2));
+    return out;
+  }
+
+  /** Slots whose value is (negated: is not) one of `values`; null never is either. */
+  within(values: LiteralValue[], negated: boolean, n: number): Uint8Array | undefined {
+    const keys: (number | string)[] = [];
+    for (const v of values) {
+      const k = this.key(v);
+      if (k === undefined) return undefined;
+      keys.push(k);
+    }
+    const out = new Uint8Array(n);
+    if (negated) this.mark(out, 0, this.order.length);
+    for (const k of keys) {
+      const from = this.lower(k);
+      const to = this.upper(k);
+      for (let i = from; i < to; i++) out[this.order[i]] = negated ? 0 : 1;
+    }
+    return out;
+  }
+
+  /** The literal as a sort key, when it is of the column's kind. */
+  private key(c: LiteralValue): number | string | undefined {
+    if (typeof c !== this.kind) return undefined;
+    return typeof c === "boolean" ? (c ? 1 : 0) : (c as number | string);
+  }
+
+  /** [from, to) of the order where `value op key` (for "!=": the part below key; the caller adds the part above). */
+  private range(op: CompareOp, key: number | string): [number, number] {
+    const m = this.order.length;
+    switch (op) {
+      case "==":
+        return [this.lower(key), this.upper(key)];
+      case "!=":
+      case "<":
+        return [0, this.lower(key)];
+      case "<=":
+        return [0, this.upper(key)];
+      case ">":
+        return [this.upper(key), m];
+      case ">=":
+        return [this.lower(key), m];
+    }
+  }
+
+  private mark(out: Uint8Array, from: number, to: number): void {
+    const order = this.order;
+    for (let i = from; i < to; i++) out[order[i]] = 1;
+  }
+
+  /** The first position whose value is >= key. */
+  private lower(key: number | string): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The first position whose value is > key. */
+  private upper(key: number | string): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid] <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** The order of JavaScript's `<` on strings (UTF-16 code units), which the filters use. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
