@@ -25,6 +25,17 @@ export const COMPACTION_DEFAULTS = (targetRows: number): CompactionPolicy => ({
   deletedRatio: 0.2,
 });
 
+/**
+ * The policy for a collection whose segments seal at `rows` rows at most (its
+ * byte bound over its row size, when that is below the row bound): merged
+ * segments stay within the same size.
+ */
+export function boundedTo(policy: CompactionPolicy, rows: number): CompactionPolicy {
+  if (rows >= policy.targetRows) return policy;
+  const target = Math.max(1, Math.floor(rows));
+  return { ...policy, targetRows: target, smallRows: Math.floor((target * policy.smallRows) / policy.targetRows) };
+}
+
 /** Groups of segment ids to compact, each group one task. `manual` (the compact API) also rewrites every segment that has any deleted row and merges all small ones it can. */
 export function planCompactions(segments: CompactionCandidate[], policy: CompactionPolicy, manual = false): number[][] {
   const live = (c: CompactionCandidate) => c.rows - c.deleted;

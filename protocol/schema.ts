@@ -79,6 +79,25 @@ export function primaryField(schema: CollectionSchema): FieldSchema {
   return f;
 }
 
+/** Fixed bytes a value of each type takes in a sealed segment; variable-length ones are guessed. */
+const VALUE_BYTES: Record<Exclude<DataType, "FloatVector">, number> = {
+  Bool: 1,
+  Int8: 1,
+  Int16: 2,
+  Int32: 4,
+  Int64: 8,
+  Float: 4,
+  Double: 8,
+  VarChar: 32,
+  JSON: 64,
+  Array: 64,
+};
+
+/** Bytes a row takes, estimated from the schema alone (and its timestamp): what turns a segment's byte bound into rows. */
+export function rowBytesEstimate(schema: CollectionSchema): number {
+  return schema.fields.reduce((bytes, f) => bytes + (f.type === "FloatVector" ? f.dim! * 4 : VALUE_BYTES[f.type]), 8);
+}
+
 export function vectorFields(schema: CollectionSchema): FieldSchema[] {
   return schema.fields.filter((f) => f.type === "FloatVector");
 }

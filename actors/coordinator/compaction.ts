@@ -1,11 +1,13 @@
 // Compactions: planned per shard from the segments' sizes and deletes
 // (engine/compaction-plan.ts), queued as tasks for data nodes; the `compact`
 // API records what it queued so get_compaction_state can follow it.
-import { planCompactions } from "../../engine/compaction-plan.js";
+import { boundedTo, planCompactions } from "../../engine/compaction-plan.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { COMPACTED_SEGMENT_BASE, type CompactTask } from "../../protocol/indexes.js";
 import { type CompactionRecord, type ShardSegments } from "../../protocol/messages.js";
+import { limit } from "../../protocol/limits.js";
+import { rowBytesEstimate } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { publishTask } from "../../storage/tasks.js";
 import { onAllocate } from "./ids.js";
@@ -30,9 +32,10 @@ export async function onCompact(co: CoordinatorState, name: string): Promise<{ c
 export async function queueCompactions(co: CoordinatorState, c: CollectionMeta, manual: boolean): Promise<CompactionRecord["tasks"]> {
   const tasks: CompactionRecord["tasks"] = [];
   const now = Date.now();
+  const policy = boundedTo(co.opts.compaction, limit("segmentBytes") / rowBytesEstimate(c.schema));
   for (const { value: state } of (await co.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
     const candidates = state.segments.map((r) => ({ segment_id: r.segment_id, rows: r.row_count, deleted: r.deleted_count ?? 0 }));
-    for (const sources of planCompactions(candidates, co.opts.compaction, manual)) {
+    for (const sources of planCompactions(candidates, policy, manual)) {
       const planned = `compact.${c.id}.${state.shard}.${sources.join("-")}`;
       if (!manual && co.queued.has(planned)) continue;
       const { start } = await onAllocate(co, "compacted_segment", 1);

@@ -51,7 +51,11 @@ export interface SealOptions {
   sealIdleMs: number;
 }
 
-/** Several segments per million 128-d rows; 100k × 128-d is a 51 MB blob, about a second to upload. */
+/**
+ * Several segments per million 128-d rows; 100k × 128-d is a 51 MB blob, about a second to upload. Sealing
+ * 128-d rows at the byte bound instead (~490k rows) searched 1M rows at 916 QPS instead of 517, but took
+ * 2.07 GB resident instead of 1.35 and 101 s to restart instead of 12 (README, Performance).
+ */
 export const SEAL_DEFAULTS: SealOptions = { segmentRowsMax: 100_000, sealIdleMs: 10_000 };
 
 export interface ShardDeps {

@@ -7,8 +7,8 @@ export function indexCommands(): ClientCommandSpec[] {
   return [
     {
       name: "index create",
-      args: "COLLECTION --field F [--type AUTOINDEX|HNSW|HNSW_SQ|FLAT] [--params JSON] [--name NAME]",
-      summary: "declare a vector index; data nodes build it for every flushed segment",
+      args: "COLLECTION --field F [--type AUTOINDEX|HNSW|HNSW_SQ|FLAT|INVERTED|BITMAP|STL_SORT] [--params JSON] [--name NAME]",
+      summary: "declare an index: on a vector field data nodes build it for every flushed segment; on a scalar field query nodes build it as they load segments",
       positionals: ["COLLECTION"],
       options: { field: { type: "string" }, type: { type: "string" }, params: { type: "string" }, name: { type: "string" } },
       plan: (p) => {
@@ -16,7 +16,7 @@ export function indexCommands(): ClientCommandSpec[] {
         const index = { field_name: need(p, "field"), index_type: str(p, "type") ?? "AUTOINDEX", index_name: str(p, "name"), params };
         return async (client) => {
           const r = await client.create_index({ collection_name: p.positionals[0], index_params: [index] });
-          return { data: r, text: `created index ${index.index_name ?? index.field_name} (${index.index_type}) on ${p.positionals[0]}.${index.field_name}` };
+          return { data: r, text: `created index ${index.index_name ?? index.field_name} on ${p.positionals[0]}.${index.field_name}` };
         };
       },
     },

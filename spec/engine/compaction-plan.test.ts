@@ -3,7 +3,8 @@
 // takes every segment with a delete, and no segment is ever planned twice.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { COMPACTION_DEFAULTS, planCompactions, type CompactionCandidate } from "../../engine/compaction-plan.js";
+import { boundedTo, COMPACTION_DEFAULTS, planCompactions, type CompactionCandidate } from "../../engine/compaction-plan.js";
+import { rowBytesEstimate } from "../../protocol/schema.js";
 import { rng } from "../random.js";
 
 const POLICY = COMPACTION_DEFAULTS(100); // small below 50 live rows, rewrite at 20% deleted
@@ -13,6 +14,18 @@ const seg = (segment_id: number, rows: number, deleted = 0): CompactionCandidate
 describe("compaction plan", () => {
   test("compaction plan - defaults", () => {
     assert.deepEqual(POLICY, { targetRows: 100, smallRows: 50, deletedRatio: 0.2 });
+  });
+
+  test("compaction plan - a byte bound below the row bound sizes merged segments by bytes", () => {
+    // id 8 + 128-d 512 + Int32 4 + timestamp 8 bytes a row.
+    const rowBytes = rowBytesEstimate({ enable_dynamic_field: false, fields: [{ name: "id", type: "Int64", is_primary: true }, { name: "v", type: "FloatVector", dim: 128 }, { name: "c", type: "Int32" }] });
+    assert.equal(rowBytes, 532);
+    const policy = boundedTo(COMPACTION_DEFAULTS(1_000_000), (256 << 20) / rowBytes);
+    assert.deepEqual(policy, { targetRows: 504_577, smallRows: 252_288, deletedRatio: 0.2 });
+    // Two segments sealed at the byte bound are not small; a tail alone is left; two tails merge.
+    assert.deepEqual(planCompactions([seg(1, 490_000), seg(2, 490_000), seg(3, 20_000)], policy), []);
+    assert.deepEqual(planCompactions([seg(1, 490_000), seg(3, 20_000), seg(4, 30_000)], policy), [[3, 4]]);
+    assert.equal(boundedTo(POLICY, 1000), POLICY);
   });
 
   test("compaction plan - small segments merge into groups of at most targetRows live rows", () => {
