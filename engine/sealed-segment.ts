@@ -14,7 +14,7 @@ import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
-import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
+import { decodeSegment, encodeSegment, headOf, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
 
@@ -232,11 +232,6 @@ export class SealedSegment extends Segment {
     const { dim, offset } = disk.columns.get(field)!;
     readRows(disk.fd, offset, dim * 4, slots, from, to, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   }
-}
-
-function headOf(m: SegmentHead): SegmentHead {
-  const { segment_id, collection_id, shard, seq_from, seq_to } = m;
-  return { segment_id, collection_id, shard, seq_from, seq_to };
 }
 
 /** One read call costs about as much as copying this many bytes more (measured: ~2.5 µs a pread of a cached 512-byte row). */

@@ -17,6 +17,7 @@
 import fs from "node:fs";
 import { aligned, float32View } from "../protocol/binary.js";
 import { VecbusError } from "../protocol/errors.js";
+import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey } from "../protocol/rows.js";
 import { decode, encode } from "../runtime/codec.js";
 import { comparePk } from "./reduce.js";
@@ -111,6 +112,48 @@ export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; c
     else readColumn(manifest, c, raw, columns);
   }
   return { manifest, columns };
+}
+
+/** What a shard owner keeps of a segment a query node serves: its keys and partition labels. */
+export interface SegmentKeyColumns {
+  manifest: SegmentManifest;
+  pks: PrimaryKey[];
+  partitions: unknown[];
+}
+
+/**
+ * How many bytes from the start of a blob hold its primary keys and
+ * partition labels (columns written before the vectors); undefined while
+ * `head` is too short to hold the manifest.
+ */
+export function keyColumnsEnd(head: Uint8Array): number | undefined {
+  if (head.byteLength < HEADER_BYTES || head.byteLength < HEADER_BYTES + new DataView(head.buffer, head.byteOffset).getUint32(8, true)) return undefined;
+  const { manifest, dataStart } = readHead(head.byteLength, (at, len) => head.subarray(at, at + len));
+  return manifest.columns.filter((c) => isKeyColumn(manifest, c)).reduce((end, c) => Math.max(end, dataStart + c.offset + c.length), dataStart);
+}
+
+/** The keys and partition labels from a blob's first keyColumnsEnd bytes (or more). */
+export function decodeKeyColumns(prefix: Uint8Array): SegmentKeyColumns {
+  const { manifest, dataStart } = readHead(prefix.byteLength, (at, len) => prefix.subarray(at, at + len));
+  const columns = emptyColumns(manifest);
+  for (const c of manifest.columns) {
+    if (!isKeyColumn(manifest, c)) continue;
+    const start = dataStart + c.offset;
+    if (start + c.length > prefix.byteLength) throw corrupt(`column "${c.name}" runs past the bytes read`);
+    readColumn(manifest, c, prefix.subarray(start, start + c.length), columns);
+  }
+  const partitions = columns.scalars.get(PARTITION_FIELD);
+  if (columns.pk.values.length !== manifest.row_count || partitions?.length !== manifest.row_count) throw corrupt("its keys or partition labels do not match its row count");
+  return { manifest, pks: columns.pk.values, partitions };
+}
+
+function isKeyColumn(manifest: SegmentManifest, c: ColumnEntry): boolean {
+  return c.name === manifest.pk.field || c.name === PARTITION_FIELD;
+}
+
+export function headOf(m: SegmentHead): SegmentHead {
+  const { segment_id, collection_id, shard, seq_from, seq_to } = m;
+  return { segment_id, collection_id, shard, seq_from, seq_to };
 }
 
 /** Where a vector column sits in a segment file: its rows are read from there one at a time. */

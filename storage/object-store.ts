@@ -35,6 +35,36 @@ export class BlobStore {
     return this.os.getBlob(name);
   }
 
+  /**
+   * The first bytes of a blob: chunks are read until `needed(bytes so far)`
+   * names a length they reach, and the rest is not fetched. The object's
+   * digest covers the whole object, so it is not checked: the caller checks
+   * what it decodes. Null when there is no such object.
+   */
+  async getPrefix(name: string, needed: (head: Uint8Array) => number | undefined): Promise<Uint8Array | null> {
+    const r = await this.os.get(name);
+    if (!r) return null;
+    // Reading stops early on purpose; whatever the abandoned transfer reports goes nowhere.
+    r.error.catch(() => undefined);
+    const reader = r.data.getReader();
+    const chunks: Uint8Array[] = [];
+    let have = 0;
+    let want: number | undefined;
+    try {
+      while (want === undefined || have < want) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        have += value.byteLength;
+        // The length is known from the head (usually within the first chunk).
+        want ??= needed(concat(chunks, have));
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return concat(chunks, have);
+  }
+
   /** The object's size in bytes, or undefined when there is no such object. */
   async size(name: string): Promise<number | undefined> {
     const info = await this.os.info(name);
@@ -51,4 +81,15 @@ export class BlobStore {
     const all = await this.os.list();
     return all.filter((o) => !o.deleted).map((o) => ({ name: o.name, size: o.size, metadata: o.metadata ?? {} }));
   }
+}
+
+function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

@@ -24,7 +24,9 @@ import type { MetaStore } from "./meta-store.js";
 import type { BlobStore } from "./object-store.js";
 import { RemoteSegment, type SealedForm } from "../engine/remote-segment.js";
 import { SealedSegment } from "../engine/sealed-segment.js";
-import type { SegmentKeys } from "../engine/segment-keys.js";
+import { SegmentKeys } from "../engine/segment-keys.js";
+import { decodeKeyColumns, headOf, keyColumnsEnd } from "../engine/segment-format.js";
+import { comparePk } from "../engine/reduce.js";
 import type { ShardWal } from "./wal.js";
 
 const OPEN_PARALLEL = 2;
@@ -89,11 +91,11 @@ export class SegmentStore {
     }
     const segments: SealedForm[] = [];
     for (let i = 0; i < state.segments.length; i += OPEN_PARALLEL) {
-      const loaded = await Promise.all(state.segments.slice(i, i + OPEN_PARALLEL).map((ref) => load(deps.blobs, ref)));
-      for (const seg of loaded) {
-        const node = servedBy(seg.head.segment_id);
-        segments.push(node ? new RemoteSegment(seg.head, seg.keys, seg.partitions, node) : seg);
-      }
+      const open = (ref: SegmentRef): Promise<SealedForm> => {
+        const node = servedBy(ref.segment_id);
+        return node ? loadKeys(deps.blobs, ref, node) : load(deps.blobs, ref);
+      };
+      segments.push(...(await Promise.all(state.segments.slice(i, i + OPEN_PARALLEL).map(open))));
     }
     const committed = new Map(state.segments.map((ref, i) => [ref.segment_id, { ref, logged: segments[i].keys.deletedCount }]));
     return { store: new SegmentStore(deps, shard, claimed!.revision, state.checkpoint_seq, committed), segments };
@@ -218,8 +220,30 @@ async function load(blobs: BlobStore, ref: SegmentRef): Promise<SealedSegment> {
   return segment;
 }
 
+/** A segment a query node serves, as its owner keeps it: keys (deletes applied) and partition labels, read from the head of its blob. */
+async function loadKeys(blobs: BlobStore, ref: SegmentRef, node: string): Promise<RemoteSegment> {
+  const prefix = await blobs.getPrefix(ref.object, keyColumnsEnd);
+  if (!prefix) throw missing(ref.object);
+  const { manifest, pks, partitions } = decodeKeyColumns(prefix);
+  // The digest covers the whole object and a prefix skips it: the keys must agree with what the commit recorded.
+  if (manifest.segment_id !== ref.segment_id || manifest.row_count !== ref.row_count || !samePk(manifest.pk.min, ref.pk_min) || !samePk(manifest.pk.max, ref.pk_max)) {
+    throw new VecbusError("INTERNAL", `the keys read from ${ref.object} do not match its committed record (rows, key range)`);
+  }
+  const keys = new SegmentKeys(pks);
+  for (const name of ref.delete_logs) keys.delete(decode(await mustGet(blobs, name)) as PrimaryKey[]);
+  return new RemoteSegment(headOf(manifest), keys, partitions, node);
+}
+
+function samePk(a: PrimaryKey | null, b: PrimaryKey | null): boolean {
+  return a === null || b === null ? a === b : comparePk(a, b) === 0;
+}
+
 async function mustGet(blobs: BlobStore, name: string): Promise<Uint8Array> {
   const bytes = await blobs.get(name);
-  if (!bytes) throw new VecbusError("INTERNAL", `object ${name} is committed in the meta store but missing from the object store`);
+  if (!bytes) throw missing(name);
   return bytes;
+}
+
+function missing(name: string): VecbusError {
+  return new VecbusError("INTERNAL", `object ${name} is committed in the meta store but missing from the object store`);
 }

@@ -11,7 +11,7 @@ import { PARTITION_FIELD } from "../../protocol/partitions.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
 import { DYNAMIC_FIELD } from "../../protocol/schema.js";
 import { encode } from "../../runtime/codec.js";
-import { decodeSegment, encodeSegment, readSegmentFile, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
+import { decodeKeyColumns, decodeSegment, encodeSegment, keyColumnsEnd, readSegmentFile, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
 import { rng } from "../random.js";
 
 const HEAD: SegmentHead = { segment_id: 4711, collection_id: 3, shard: 1, seq_from: 10, seq_to: 4711 };
@@ -77,6 +77,21 @@ describe("segment format", () => {
       for (const c of manifest.columns) assert.equal(c.offset % 8, 0, `column ${c.name} is 8-aligned`);
       const { segment_id, collection_id, shard, seq_from, seq_to } = back.manifest;
       assert.deepEqual({ segment_id, collection_id, shard, seq_from, seq_to }, HEAD);
+    }
+  });
+
+  test("segment format - keys and partition labels read from the head of a blob, before its vectors", () => {
+    for (const pkType of ["Int64", "VarChar"] as const) {
+      const cols = columns(300, pkType);
+      const { bytes } = encodeSegment(HEAD, cols);
+      assert.equal(keyColumnsEnd(bytes.subarray(0, 11)), undefined, "no length before the header");
+      assert.equal(keyColumnsEnd(bytes.subarray(0, 20)), undefined, "no length before the manifest");
+      const end = keyColumnsEnd(bytes)!;
+      assert.equal(keyColumnsEnd(bytes.subarray(0, end)), end);
+      assert.ok(end < bytes.byteLength - 300 * 11 * 4, `the keys end (${end}) before the vectors (${bytes.byteLength} bytes in all)`);
+      const keys = decodeKeyColumns(shifted(bytes.subarray(0, end), 3));
+      assert.deepEqual([keys.pks, keys.partitions, keys.manifest.segment_id], [cols.pk.values, cols.scalars.get(PARTITION_FIELD), HEAD.segment_id]);
+      assert.throws(() => decodeKeyColumns(bytes.subarray(0, end - 1)), /segment blob is unreadable: column .* runs past the bytes read/);
     }
   });
 

@@ -12,6 +12,14 @@ test("blob store - multi-chunk round trip, metadata, list, delete", async () => 
     await store.put("seg-1", big, { rows: "42" });
     await store.put("seg-2", new Uint8Array([1, 2, 3]));
     assert.deepEqual(await store.get("seg-1"), big);
+    // A prefix: chunks (1 MiB) until the length the head names; 1.5 MiB takes two of the four.
+    const asked: number[] = [];
+    const prefix = await store.getPrefix("seg-1", (head) => (asked.push(head.byteLength), head.byteLength >= 1000 ? 1.5 * (1 << 20) : undefined));
+    assert.deepEqual([prefix!.byteLength, asked], [2 << 20, [1 << 20]]);
+    assert.deepEqual(prefix, big.subarray(0, 2 << 20));
+    assert.deepEqual(Array.from((await store.getPrefix("seg-2", () => 100))!), [1, 2, 3], "an object shorter than asked: all of it");
+    assert.equal(await store.getPrefix("nope", () => 1), null);
+    assert.deepEqual(await store.get("seg-1"), big, "an abandoned read leaves the object whole");
     assert.deepEqual(
       (await store.list()).map((o) => [o.name, o.size, o.metadata.rows]).sort(),
       [
