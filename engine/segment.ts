@@ -45,6 +45,11 @@ export interface AnnIndex {
   search(query: Float32Array, k: number, ef: number): Candidates;
 }
 
+/** Slots sampled to estimate a filter's selectivity before an index search. */
+const SAMPLE_SLOTS = 256;
+/** From this share of rows passing on, a filter is tested on the index's candidates only (sampled()). */
+const UNSELECTIVE = 0.05;
+
 /** Rows scored per call of the distance kernel: bounds the vectors gathered at once (4096 × 128-d: 2 MB). */
 const SCORE_CHUNK = 4096;
 
@@ -78,9 +83,9 @@ export abstract class Segment {
    * index, score every live row that passes the filter.
    */
   search(req: SegmentSearch): Hit[][] {
-    const selected = this.select(req.scope);
     const order = hitOrder(largerIsCloser(req.metric));
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
+    const selected = (index && this.sampled(req.scope)) || this.select(req.scope);
     const ef = req.ef ?? EF_DEFAULT;
     return req.queries.map((query, q) => {
       const picked = req.groupBy
@@ -239,6 +244,35 @@ export abstract class Segment {
     if (!partitions) return pass!;
     const inPartition = partitionTest(read, partitions);
     return pass ? (s) => inPartition(s) && pass(s) : inPartition;
+  }
+
+  /**
+   * For an index search under a filter most rows pass: the share passing
+   * among evenly spaced sample slots stands for the count, and the filter
+   * is tested only on the index's candidates, not over every row. Undefined
+   * when the filter is selective (or there is none): select() then makes
+   * the exact set, as the exact scan would need its list anyway. The rows
+   * found are the same either way; only the strategy's cost estimate differs.
+   */
+  private sampled(scope: Scope = {}): Passing | undefined {
+    if (!scope.filter && !scope.partitions) return undefined;
+    const n = this.slotCount;
+    const test = this.scopeTest(scope.filter, scope.partitions, this.scalarColumns());
+    const step = Math.max(1, Math.floor(n / SAMPLE_SLOTS));
+    let live = 0;
+    let passed = 0;
+    for (let s = step >> 1; s < n; s += step) {
+      if (!this.isLive(s)) continue;
+      live++;
+      if (test(s)) passed++;
+    }
+    if (live < SAMPLE_SLOTS / 2 || passed < live * UNSELECTIVE) return undefined;
+    let exact: Passing | undefined;
+    return {
+      count: Math.max(1, Math.round((this.rowCount * passed) / live)),
+      has: (s) => this.isLive(s) && test(s),
+      list: () => (exact ??= this.select(scope)).list(),
+    };
   }
 
   private liveSlots(): number[] {
