@@ -38,6 +38,8 @@ export interface AnnRequest<C> {
 /** A set of slots: how many, membership, and (only computed when asked) the list in ascending order. */
 export interface Passing {
   count: number;
+  /** The count is an estimate: membership is checked on every candidate whatever it says. */
+  estimated?: boolean;
   has(slot: number): boolean;
   list(): ArrayLike<number>;
 }
@@ -76,7 +78,7 @@ export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
   let k = Math.max(limit, Math.ceil((limit * OVERSAMPLE * slotCount) / passing.count));
   if (passing.count <= k * CANDIDATE_COST_IN_ROWS) return exact(0);
   // Without a filter or dead rows there is nothing to drop.
-  const filtered = passing.count < slotCount;
+  const filtered = passing.count < slotCount || passing.estimated === true;
   for (let rounds = 1; ; rounds++) {
     const found = req.candidates(k);
     const pass = filtered ? kept(found, passing) : found;

@@ -47,6 +47,7 @@ export interface AnnIndex {
 
 /** Slots sampled to estimate a filter's selectivity before an index search. */
 const SAMPLE_SLOTS = 256;
+const GOLDEN = 0.6180339887498949;
 /** From this share of rows passing on, a filter is tested on the index's candidates only (sampled()). */
 const UNSELECTIVE = 0.05;
 
@@ -248,7 +249,7 @@ export abstract class Segment {
 
   /**
    * For an index search under a filter most rows pass: the share passing
-   * among evenly spaced sample slots stands for the count, and the filter
+   * among sampled slots stands for the count, and the filter
    * is tested only on the index's candidates, not over every row. Undefined
    * when the filter is selective (or there is none): select() then makes
    * the exact set, as the exact scan would need its list anyway. The rows
@@ -258,10 +259,11 @@ export abstract class Segment {
     if (!scope.filter && !scope.partitions) return undefined;
     const n = this.slotCount;
     const test = this.scopeTest(scope.filter, scope.partitions, this.scalarColumns());
-    const step = Math.max(1, Math.floor(n / SAMPLE_SLOTS));
     let live = 0;
     let passed = 0;
-    for (let s = step >> 1; s < n; s += step) {
+    // Golden-ratio steps: no period for a filter on a row's position (`id % 2`) to fall in step with.
+    for (let i = 0; i < Math.min(n, SAMPLE_SLOTS); i++) {
+      const s = Math.floor(((i * GOLDEN) % 1) * n);
       if (!this.isLive(s)) continue;
       live++;
       if (test(s)) passed++;
@@ -270,6 +272,7 @@ export abstract class Segment {
     let exact: Passing | undefined;
     return {
       count: Math.max(1, Math.round((this.rowCount * passed) / live)),
+      estimated: true,
       has: (s) => this.isLive(s) && test(s),
       list: () => (exact ??= this.select(scope)).list(),
     };

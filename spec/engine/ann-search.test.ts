@@ -257,3 +257,12 @@ test("ann search - the kernel keeps small inner products apart and scores a zero
   assert.deepEqual(Array.from(kernelDistances("COSINE", new Float32Array(4), rows, 5)), [0, 0, 0, 0, 0]);
   for (let i = 0; i < 5; i++) assert.equal(refDistance("COSINE", new Float32Array(4), rows.subarray(4 * i, 4 * i + 4)), 0);
 });
+
+test("ann search - an estimated count is not trusted: candidates are checked even when it says every slot passes", () => {
+  const even = (s: number) => s % 2 === 0;
+  const req = fake(100_000, [], (slots) => Array.from(slots).slice(0, LIMIT)).req;
+  req.passing = { count: 100_000, estimated: true, has: even, list: () => Array.from({ length: 50_000 }, (_, i) => 2 * i) };
+  const res = annSearch(req);
+  assert.equal(res.strategy, "index");
+  assert.deepEqual(res.hits, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+});
