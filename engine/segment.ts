@@ -249,11 +249,12 @@ export abstract class Segment {
 
   /**
    * For an index search under a filter most rows pass: the share passing
-   * among sampled slots stands for the count, and the filter
-   * is tested only on the index's candidates, not over every row. Undefined
-   * when the filter is selective (or there is none): select() then makes
-   * the exact set, as the exact scan would need its list anyway. The rows
-   * found are the same either way; only the strategy's cost estimate differs.
+   * among sampled slots stands for the count, and the filter is tested only
+   * on the index's candidates, not over every row. Undefined when the
+   * filter is selective (or there is none): select() then makes the exact
+   * set, as the exact scan would need its list anyway. Every hit passes the
+   * filter either way; only the number of candidates asked rests on the
+   * estimate.
    */
   private sampled(scope: Scope = {}): Passing | undefined {
     if (!scope.filter && !scope.partitions) return undefined;
