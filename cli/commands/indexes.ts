@@ -16,7 +16,7 @@ export function indexCommands(): ClientCommandSpec[] {
         const index = { field_name: need(p, "field"), index_type: str(p, "type") ?? "AUTOINDEX", index_name: str(p, "name"), params };
         return async (client) => {
           const r = await client.create_index({ collection_name: p.positionals[0], index_params: [index] });
-          return { data: r, text: `created index ${index.index_name ?? index.field_name} on ${p.positionals[0]}.${index.field_name}` };
+          return { data: r, text: `created index ${index.index_name ?? index.field_name} (${index.index_type}) on ${p.positionals[0]}.${index.field_name}` };
         };
       },
     },
