@@ -243,11 +243,15 @@ export class QueryNode {
     return meta;
   }
 
-  /** Keeps a collection's latest meta; builds the scalar indexes it declares over the segments loaded here. */
+  /** Keeps a collection's latest meta; builds the scalar indexes it declares over the segments loaded here, and drops the others. */
   private known(meta: CollectionMeta): void {
     const indexed = scalarIndexed(meta);
     this.collections.set(meta.id, { meta, indexed });
-    for (const l of this.loaded.values()) if (l.collectionId === meta.id) for (const f of indexed) l.segment.scalarIndex(f);
+    for (const l of this.loaded.values()) {
+      if (l.collectionId !== meta.id) continue;
+      l.segment.keepScalarIndexes(indexed);
+      for (const f of indexed) l.segment.scalarIndex(f);
+    }
   }
 
   private async handle(msg: QueryNodeMsg): Promise<QueryNodeReplies[QueryNodeMsg["kind"]]> {

@@ -212,6 +212,11 @@ export class SealedSegment extends Segment {
     return ix ?? undefined;
   }
 
+  /** Lets go of the scalar indexes of fields not in `keep` (their index was dropped). */
+  keepScalarIndexes(keep: ReadonlySet<string>): void {
+    for (const name of this.shared.scalarIndexes.keys()) if (!keep.has(name)) this.shared.scalarIndexes.delete(name);
+  }
+
   protected override scalarIndexes(): ScalarIndexes {
     return (name) => this.scalarIndex(name);
   }

@@ -190,6 +190,15 @@ test("vecbus data and admin commands", async (t) => {
       assert.equal(d!.indexed_rows, d!.total_rows);
       const bad = await vecbus(["index", "create", "docs", "--field", "vector", "--params", "[1]"], url);
       assert.equal(bad.code, 2);
+      // A scalar index: no metric, nothing for data nodes to build.
+      const scalar = await vecbus(["index", "create", "docs", "--field", "id", "--type", "STL_SORT", "--name", "id_sort"], url);
+      assert.equal(scalar.code, 0, scalar.stderr);
+      const sd = await vecbusJson<Record<string, unknown>>(["index", "describe", "docs", "--name", "id_sort"], url);
+      assert.deepEqual([sd.field_name, sd.index_type, sd.metric_type, sd.state], ["id", "STL_SORT", undefined, "Finished"]);
+      const wrong = await vecbus(["index", "create", "docs", "--field", "id", "--type", "HNSW", "--name", "x"], url);
+      assert.match(wrong.stderr, /INVALID_ARGUMENT.*cannot index Int64 field "id"/);
+      assert.deepEqual(await vecbusJson(["index", "list", "docs"], url), ["id_sort", "vector"]);
+      assert.equal((await vecbus(["index", "drop", "docs", "id_sort"], url)).code, 0);
       assert.equal((await vecbus(["index", "drop", "docs", "vector"], url)).code, 0);
       assert.deepEqual(await vecbusJson(["index", "list", "docs"], url), []);
     });
