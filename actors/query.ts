@@ -52,6 +52,12 @@ export interface QueryNodeOptions {
   cacheDir?: string;
 }
 
+/** A collection's meta as this node last heard it, and the fields its filters may answer from scalar indexes. */
+interface Known {
+  meta: CollectionMeta;
+  indexed: Set<string>;
+}
+
 interface Loaded {
   collectionId: number;
   segment: SealedSegment;
@@ -73,7 +79,7 @@ export class QueryNode {
   private readonly placements = new Map<number, Placement>();
   private loads: Promise<void> = Promise.resolve();
   /** Collection meta by id, with the fields that have a scalar index; fed by a watch. */
-  private readonly collections = new Map<number, { meta: CollectionMeta; indexed: Set<string> }>();
+  private readonly collections = new Map<number, Known>();
   private metaWatcher: { stop(): void } | undefined;
   private stopped = false;
   /** Collections with a later look scheduled (a load failed or is not committed yet). */
@@ -173,10 +179,11 @@ export class QueryNode {
   private async load(cid: number, k: string, e: PlacementEntry): Promise<Loaded | undefined> {
     const started = Date.now();
     const [shard, segmentId] = k.split("-").map(Number);
-    const meta = await this.collection(cid);
+    const known = await this.collection(cid);
     const state = await this.ctx.meta.get<ShardSegments>(MetaKey.segments(cid, shard));
     const ref = state?.value.segments.find((s) => s.segment_id === segmentId);
-    if (!meta || !ref) return undefined;
+    if (!known || !ref) return undefined;
+    const meta = known.meta;
     const built = Object.entries(e.builds).map(([field, build]) => ({ field, ref: ref.indexes?.[field], declared: meta.indexes?.[field], build }));
     // The placement is ahead of (or behind) the index records: the next placement change brings us back.
     if (built.some((b) => !b.ref || b.ref.build !== b.build || !b.declared)) return undefined;
@@ -191,14 +198,13 @@ export class QueryNode {
     }
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
     this.vectorBytes += segment.vectorBytes;
-    const scalar = [...scalarIndexed(meta)];
-    for (const f of scalar) segment.scalarIndex(f);
+    segment.useScalarIndexes(known.indexed);
     this.ctx.log.info("loaded segment", {
       collection: meta.name,
       shard,
       segment: segmentId,
       rows: segment.rowCount,
-      indexes: [...indexes.keys(), ...scalar],
+      indexes: [...indexes.keys(), ...known.indexed],
       vectors_in_memory: segment.vectorBytes > 0,
       ms: Date.now() - started,
     });
@@ -236,30 +242,26 @@ export class QueryNode {
     }
   }
 
-  private async collection(cid: number): Promise<CollectionMeta | undefined> {
+  /** A collection's meta read from the bucket now (the watch may not have delivered it yet). */
+  private async collection(cid: number): Promise<Known | undefined> {
     const all = await this.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix);
     const meta = [...all.values()].map((v) => v.value).find((c) => c.id === cid);
-    if (meta) this.known(meta);
-    return meta;
+    return meta && this.known(meta);
   }
 
-  /** Keeps a collection's latest meta; builds the scalar indexes it declares over the segments loaded here, and drops the others. */
-  private known(meta: CollectionMeta): void {
-    const indexed = scalarIndexed(meta);
-    this.collections.set(meta.id, { meta, indexed });
-    for (const l of this.loaded.values()) {
-      if (l.collectionId !== meta.id) continue;
-      l.segment.keepScalarIndexes(indexed);
-      for (const f of indexed) l.segment.scalarIndex(f);
-    }
+  /** Keeps a collection's latest meta; the segments loaded here build the scalar indexes it declares and drop the others. */
+  private known(meta: CollectionMeta): Known {
+    const known = { meta, indexed: scalarIndexed(meta) };
+    this.collections.set(meta.id, known);
+    for (const l of this.loaded.values()) if (l.collectionId === meta.id) l.segment.useScalarIndexes(known.indexed);
+    return known;
   }
 
   private async handle(msg: QueryNodeMsg): Promise<QueryNodeReplies[QueryNodeMsg["kind"]]> {
-    const known = this.collections.get(msg.collection_id);
-    const meta = known?.meta ?? (await this.collection(msg.collection_id));
-    if (!meta) throw new VecbusError("COLLECTION_NOT_FOUND", `collection ${msg.collection_id} is not known to query node ${this.nodeId}`);
+    const known = this.collections.get(msg.collection_id) ?? (await this.collection(msg.collection_id));
+    if (!known) throw new VecbusError("COLLECTION_NOT_FOUND", `collection ${msg.collection_id} is not known to query node ${this.nodeId}`);
+    const { meta, indexed } = known;
     const schema = meta.schema;
-    const indexed = this.collections.get(meta.id)!.indexed;
     return match(msg)
       .with({ kind: "search" }, async (m) => {
         const field = schema.fields.find((f) => f.name === m.anns_field);

@@ -200,7 +200,7 @@ export class SealedSegment extends Segment {
     return new this.shared.View(slot);
   }
 
-  /** The field's scalar index, built on first use and kept for the segment's life (its rows never change). */
+  /** The field's scalar index, built on first use and kept (its rows never change) until useScalarIndexes lets it go. */
   scalarIndex(name: string): ScalarIndex | undefined {
     const cache = this.shared.scalarIndexes;
     let ix = cache.get(name);
@@ -212,9 +212,10 @@ export class SealedSegment extends Segment {
     return ix ?? undefined;
   }
 
-  /** Lets go of the scalar indexes of fields not in `keep` (their index was dropped). */
-  keepScalarIndexes(keep: ReadonlySet<string>): void {
-    for (const name of this.shared.scalarIndexes.keys()) if (!keep.has(name)) this.shared.scalarIndexes.delete(name);
+  /** Builds the scalar indexes of `fields` (those declared) and lets go of any other (an index dropped). */
+  useScalarIndexes(fields: ReadonlySet<string>): void {
+    for (const name of this.shared.scalarIndexes.keys()) if (!fields.has(name)) this.shared.scalarIndexes.delete(name);
+    for (const name of fields) this.scalarIndex(name);
   }
 
   protected override scalarIndexes(): ScalarIndexes {

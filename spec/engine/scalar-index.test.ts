@@ -109,8 +109,8 @@ it("scalar index - a sealed segment builds a field's index once and lets it go w
   const first = segment.scalarIndex("age")!;
   assert.deepEqual(Array.from(first.compare("<", 3, 10)!), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
   assert.equal(segment.withDead([2]).scalarIndex("age"), first, "views of the same rows share it");
-  segment.keepScalarIndexes(new Set(["age"]));
+  segment.useScalarIndexes(new Set(["age"]));
   assert.equal(segment.scalarIndex("age"), first);
-  segment.keepScalarIndexes(new Set());
+  segment.useScalarIndexes(new Set());
   assert.notEqual(segment.scalarIndex("age"), first, "dropped, then built again on demand");
 });
