@@ -9,7 +9,10 @@ import { localEndpoint } from "./local-delivery.js";
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export async function request<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
-  const payload = encodeRequest(nc, body);
+  return requestEncoded<T>(nc, subject, encodeRequest(nc, body), timeoutMs);
+}
+
+async function requestEncoded<T>(nc: NatsConnection, subject: string, payload: Uint8Array, timeoutMs: number): Promise<T> {
   let msg;
   try {
     msg = await nc.request(subject, payload, { timeout: timeoutMs });
@@ -28,8 +31,9 @@ export async function actorRequest<T>(nc: NatsConnection, subject: string, body:
   if (!local) return request<T>(nc, subject, body, timeoutMs);
   // The same errors as the NATS path gives: transportError words them.
   if (nc.isClosed()) throw transportError(new natsErrors.ClosedConnectionError(), subject, timeoutMs);
-  const delivered = local.deliver(encodeRequest(nc, body), subject);
-  if (!delivered) return request<T>(nc, subject, body, timeoutMs);
+  const payload = encodeRequest(nc, body);
+  const delivered = local.deliver(payload, subject);
+  if (!delivered) return requestEncoded<T>(nc, subject, payload, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(transportError(new natsErrors.TimeoutError(), subject, timeoutMs)), timeoutMs);
