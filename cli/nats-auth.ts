@@ -39,8 +39,9 @@ export function actorUser(prefix: string, role: Role): string {
   return `${prefix}-${role}`;
 }
 
+/** Hex, not base64url: a password that starts with "-" reads as an option on a command line (`--password -x…`). */
 function newPassword(): string {
-  return randomBytes(24).toString("base64url");
+  return randomBytes(24).toString("hex");
 }
 
 export function readAuth(dataDir: string): AuthFile | undefined {
