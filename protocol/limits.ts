@@ -34,8 +34,9 @@ export const LIMITS = {
   },
   guaranteeAheadMs: {
     env: "VECBUS_GUARANTEE_MAX_AHEAD_MS",
-    // A write's timestamp is the oracle's clock; more than this ahead of the reader's clock is no write's.
-    default: 5_000,
+    // A write's timestamp is the oracle's clock, which a new coordinator starts past the persisted window of the
+    // one before (actors/tso.ts, 3 s ahead): two failovers in a row put writes ~6 s ahead. More than this is no write's.
+    default: 10_000,
     what: "milliseconds a read's guarantee_timestamp may be ahead of the clock",
   },
   waitingReads: {
