@@ -32,7 +32,6 @@ import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
 import { limit } from "../protocol/limits.js";
-import { decode } from "../runtime/codec.js";
 import { queryNodeMsg } from "../protocol/message-checks.js";
 import type { ActorContext } from "./context.js";
 import { Mailbox } from "../runtime/mailbox.js";
@@ -102,7 +101,7 @@ export class QueryNode {
     this.mailbox = new Mailbox<QueryNodeMsg>(this.ctx.nc, {
       subject: this.ctx.names.querySubject(this.nodeId),
       maxInFlight: 16,
-      parse: (data) => queryNodeMsg(decode(data), "message"),
+      check: (value) => queryNodeMsg(value, "message"),
       handle: (msg) => this.handle(msg),
       log: this.ctx.log,
     });

@@ -8,8 +8,12 @@
 // format than the release knows is refused at start-up rather than misread.
 import { VecbusError } from "./errors.js";
 
-/** 1: release 0.1.0's store (which carries no format key) and this release's. */
-export const DATA_FORMAT = 1;
+/**
+ * 1: release 0.1.0's store (which carries no format key). 2: inserts are
+ * written to the WAL as column batches (`insert_columns`); format 1's row
+ * records are still replayed.
+ */
+export const DATA_FORMAT = 2;
 
 export interface DataFormat {
   version: number;

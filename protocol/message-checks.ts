@@ -24,6 +24,7 @@ import type {
   ShardSegments,
   WalRecord,
 } from "./messages.js";
+import type { Column, ColumnBatch } from "./columns.js";
 import type { PrimaryKey, Row } from "./rows.js";
 import { MetricType, type CollectionSchema } from "./schema.js";
 
@@ -40,6 +41,13 @@ const vector: Check<Float32Array> = (v, path) => {
   if (v instanceof Uint8Array && v.byteLength % 4 === 0) return float32View(v);
   throw new VecbusError("MALFORMED_REQUEST", `${path} must be a float32 vector`);
 };
+
+/** Likewise a batch's columns (protocol/columns.ts checkStoredBatch): here a list of values or a vector field's float32 block. */
+const columnBatch: Check<ColumnBatch> = obj({
+  count: nat,
+  fields: record<Column>((v, path) => (Array.isArray(v) ? v : vector(v, path))),
+  partition: (v, path) => (typeof v === "string" ? v : arr(str)(v, path)),
+});
 
 const schema: Check<CollectionSchema> = (v) => checkSchema(v);
 
@@ -76,7 +84,7 @@ const remoteScope = { partition_names: opt(arr(str)), filter: opt(str) };
 const slice: Check<SegmentSlice> = obj({ shard: nat, segment_id: nat, dead: arr(nat) });
 
 export const shardMsg: Check<ShardMsg> = byKind<ShardMsg>({
-  insert: obj({ kind: lit("insert"), rows: arr(row) }),
+  insert: obj({ kind: lit("insert"), batch: columnBatch }),
   delete: obj({ kind: lit("delete"), ids: arr(primaryKey), ...scope }),
   delete_by_filter: obj({ kind: lit("delete_by_filter"), filter: str, ...scope }),
   search: obj({
@@ -153,6 +161,7 @@ export const queryNodeMsg: Check<QueryNodeMsg> = byKind<QueryNodeMsg>({
 });
 
 export const walRecord: Check<WalRecord> = byKind<WalRecord>({
+  insert_columns: obj({ kind: lit("insert_columns"), ts: u64, epoch: nat, batches: arr(columnBatch) }),
   insert: obj({ kind: lit("insert"), ts: u64, epoch: nat, rows: arr(row) }),
   delete: obj({ kind: lit("delete"), ts: u64, epoch: nat, ids: arr(primaryKey) }),
   fence: obj({ kind: lit("fence"), ts: u64, epoch: nat }),

@@ -3,6 +3,7 @@
 // error until every handler takes it.
 import type { CollectionMeta, ConsistencyLevel } from "./collection.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
+import type { ColumnBatch } from "./columns.js";
 import type { PrimaryKey, Row } from "./rows.js";
 import type { Hit } from "./api.js";
 import type { IndexMeta, IndexSpec, SegmentIndexRef } from "./indexes.js";
@@ -82,9 +83,9 @@ export interface GroupBy {
   values?: unknown[][];
 }
 
-/** Requests a shard owner serves (subject: Names.shardSubject(cid, shard)). Rows carry their partition in PARTITION_FIELD. */
+/** Requests a shard owner serves (subject: Names.shardSubject(cid, shard)). An insert is an upsert: a row replaces the one of its key. */
 export type ShardMsg =
-  | { kind: "insert"; rows: Row[] }
+  | { kind: "insert"; batch: ColumnBatch }
   | ({ kind: "delete"; ids: PrimaryKey[] } & ReadScope)
   | ({ kind: "delete_by_filter"; filter: string } & ReadScope)
   | ({
@@ -253,6 +254,9 @@ export interface ShardSegments {
 
 /** One record of a shard's write-ahead log. */
 export type WalRecord =
+  /** Data format 2 on: the batches of one or more inserts (those that reached the shard during the append before), as columns. */
+  | { kind: "insert_columns"; ts: bigint; epoch: number; batches: ColumnBatch[] }
+  /** Data format 1 (release 0.1.0): rows, each carrying its partition in PARTITION_FIELD; still replayed. */
   | { kind: "insert"; ts: bigint; epoch: number; rows: Row[] }
   | { kind: "delete"; ts: bigint; epoch: number; ids: PrimaryKey[] }
   /** Written by a new owner before it serves: any older owner's next append is fenced by it. */

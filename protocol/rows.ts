@@ -88,7 +88,7 @@ export function checkStoredRows(schema: CollectionSchema, rows: readonly Row[], 
 }
 
 // As in Milvus, a default also replaces an explicit null, nullable or not.
-function fieldValue(f: FieldSchema, v: unknown, i: number): unknown {
+export function fieldValue(f: FieldSchema, v: unknown, i: number): unknown {
   if (v !== undefined && v !== null) return checkValue(f, v, i);
   if (f.default_value !== undefined) return f.default_value;
   if (f.nullable) return null;
@@ -98,6 +98,30 @@ function fieldValue(f: FieldSchema, v: unknown, i: number): unknown {
 
 export function checkValue(f: FieldSchema, v: unknown, i: number): unknown {
   return checkValueAt(f, v, `row ${i}: field "${f.name}"`);
+}
+
+/**
+ * Whether checkValueAt would keep `v` as it is: the common case of a scalar
+ * column, told without building the message a bad value needs.
+ */
+export function isStoredAsIs(f: FieldSchema, v: unknown): boolean {
+  switch (f.type) {
+    case "Bool":
+      return typeof v === "boolean";
+    case "Int8":
+    case "Int16":
+    case "Int32":
+    case "Int64":
+      return typeof v === "number" && Number.isInteger(v) && v >= INTEGER_RANGES[f.type][0] && v <= INTEGER_RANGES[f.type][1];
+    case "Float":
+      return typeof v === "number" && Math.fround(v) === v;
+    case "Double":
+      return typeof v === "number" && Number.isFinite(v);
+    case "VarChar":
+      return typeof v === "string" && v.length <= (f.max_length ?? Infinity);
+    default:
+      return false;
+  }
 }
 
 /** `where` starts every error message, e.g. `row 3: field "tags" element 2`. */
@@ -182,7 +206,7 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
  * before it is walked deeper, so no value can overflow a recursive encoder
  * later (a reply, a segment file). `depth` counts the maps and lists around v.
  */
-function normalizeJson(v: unknown, where: string, depth: number): unknown {
+export function normalizeJson(v: unknown, where: string, depth: number): unknown {
   if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (typeof v === "number" && !Number.isFinite(v)) throw new VecbusError("INVALID_FIELD_VALUE", `${where} holds ${v}; JSON numbers are finite`);
   if (v instanceof Uint8Array) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: JSON and dynamic fields cannot hold binary data`);
@@ -196,7 +220,7 @@ function normalizeJson(v: unknown, where: string, depth: number): unknown {
 
 const utf8 = new TextEncoder();
 
-function checkJsonSize<T>(v: T, where: string): T {
+export function checkJsonSize<T>(v: T, where: string): T {
   const bytes = utf8.encode(JSON.stringify(v) ?? "").length;
   if (bytes > limit("jsonBytes")) throw new VecbusError("INVALID_FIELD_VALUE", `${where} is ${bytes} bytes as JSON: ${limitText("jsonBytes")}`);
   return v;

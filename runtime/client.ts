@@ -21,6 +21,14 @@ export interface ClientOptions {
 
 type Vector = number[] | Float32Array;
 
+/**
+ * The rows of an insert or upsert: `data`, a list of row maps, or `columns`,
+ * a map of field name to its values in row order (a vector field's as a
+ * list of vectors or as one Float32Array of rows × dim), which skips a map
+ * per row on both sides.
+ */
+export type WriteArgs = { collection_name: string; partition_name?: string } & ({ data: Row[]; columns?: never } | { columns: Record<string, unknown[] | Float32Array>; data?: never });
+
 /** `search_params`, and a hybrid_search entry's `param`: radius (and range_filter) make it a range search; ef is HNSW's search breadth. */
 export interface SearchParams {
   metric_type?: MetricType;
@@ -187,10 +195,10 @@ export class VecbusClient {
   get_collection_stats(args: { collection_name: string }) {
     return this.call("get_collection_stats", args);
   }
-  insert(args: { collection_name: string; data: Row[]; partition_name?: string }) {
+  insert(args: WriteArgs) {
     return this.call("insert", args);
   }
-  upsert(args: { collection_name: string; data: Row[]; partition_name?: string }) {
+  upsert(args: WriteArgs) {
     return this.call("upsert", args);
   }
   delete(args: { collection_name: string; ids?: PrimaryKey[]; filter?: string; partition_name?: string }) {

@@ -4,17 +4,22 @@
 // cost the process a socket write and read each way and nats-server a route
 // per message. An actor's mailbox on an exact subject registers here; an
 // actor reference (runtime/actor-ref.ts) asking that subject on the same NATS
-// server hands the encoded request to the mailbox directly. Everything else
-// is as over NATS: the same bytes, the same checks on receipt, the same
-// in-flight bound, timeouts and size limits. A queue group member is a valid
-// pick for a queue subject, and the only one of a per-node subject.
+// server hands the request to the mailbox directly, as the value it would
+// have encoded: no encoding and decoding of it (an insert's batch is half a
+// megabyte, and both copies showed in the ingest profile). Everything else
+// is as over NATS: the same checks on receipt (a message check takes what a
+// sender builds as it takes what decoding gives: typed arrays or bins,
+// bigints or numbers), the same in-flight bound, timeouts and reply bytes.
+// Such a request is not held to max_payload, since it never crosses NATS.
+// A queue group member is a valid pick for a queue subject, and the only one
+// of a per-node subject.
 //
 // Off with VECBUS_LOCAL_DELIVERY=0 (every request over NATS, as between processes).
 import type { NatsConnection } from "@nats-io/transport-node";
 
 export interface LocalEndpoint {
   /** The reply's bytes, or null once the mailbox no longer takes messages (its subscription closed): then NATS decides. */
-  deliver(data: Uint8Array, subject: string): Promise<Uint8Array> | null;
+  deliver(request: unknown, subject: string): Promise<Uint8Array> | null;
 }
 
 const endpoints = new Map<string, LocalEndpoint[]>();

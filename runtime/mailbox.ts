@@ -3,7 +3,7 @@
 // client's buffer, so a burst slows callers down instead of exhausting memory.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { VecbusError } from "../protocol/errors.js";
-import { encode } from "./codec.js";
+import { decode, encode } from "./codec.js";
 import { errorReply, okReply } from "./envelope.js";
 import { serveLocally } from "./local-delivery.js";
 import type { Logger } from "./log.js";
@@ -13,8 +13,8 @@ export interface MailboxOptions<M> {
   /** Stateless roles share work through a queue group. */
   queue?: string;
   maxInFlight: number;
-  /** Decodes and checks a message; throws VecbusError for a bad one. */
-  parse: (data: Uint8Array, subject: string) => M;
+  /** Checks a decoded message, or one an actor of this process handed over as a value; throws VecbusError for a bad one. */
+  check: (value: unknown, subject: string) => M;
   /** `slot.release()` stops counting this message against maxInFlight while it still runs (a read that only waits). */
   handle: (msg: M, subject: string, slot: Slot) => Promise<unknown>;
   log: Logger;
@@ -40,7 +40,7 @@ export class Mailbox<M> {
     private readonly opts: MailboxOptions<M>,
   ) {
     this.sub = nc.subscribe(opts.subject, { queue: opts.queue });
-    this.unregister = serveLocally(nc, opts.subject, { deliver: (data, subject) => (this.sub.isClosed() ? null : this.deliverLocally(data, subject)) });
+    this.unregister = serveLocally(nc, opts.subject, { deliver: (value, subject) => (this.sub.isClosed() ? null : this.deliverLocally(value, subject)) });
     this.done = this.loop();
   }
 
@@ -49,7 +49,7 @@ export class Mailbox<M> {
       const slot = await this.acquire();
       void this.track(async () => {
         try {
-          const bytes = await this.answer(m.data, m.subject, slot);
+          const bytes = await this.answer(() => decode(m.data), m.subject, slot);
           if (m.reply) this.respond(m, bytes);
         } finally {
           slot.release();
@@ -61,11 +61,11 @@ export class Mailbox<M> {
   }
 
   /** A request from an actor of this process (runtime/local-delivery.ts): the same bound, checks and reply bytes as one over NATS. */
-  private deliverLocally(data: Uint8Array, subject: string): Promise<Uint8Array> {
+  private deliverLocally(value: unknown, subject: string): Promise<Uint8Array> {
     return this.track(async () => {
       const slot = await this.acquire();
       try {
-        return await this.answer(data, subject, slot);
+        return await this.answer(() => value, subject, slot);
       } finally {
         slot.release();
       }
@@ -97,11 +97,11 @@ export class Mailbox<M> {
     };
   }
 
-  /** The encoded reply envelope: the handler's result or its error. */
-  private async answer(data: Uint8Array, subject: string, slot: Slot): Promise<Uint8Array> {
+  /** The encoded reply envelope: the handler's result or its error (a body that does not decode is one). */
+  private async answer(received: () => unknown, subject: string, slot: Slot): Promise<Uint8Array> {
     let reply;
     try {
-      const msg = this.opts.parse(data, subject);
+      const msg = this.opts.check(received(), subject);
       reply = okReply(await this.opts.handle(msg, subject, slot));
     } catch (e) {
       if (!(e instanceof VecbusError)) this.opts.log.error("handler failed", { subject, error: String((e as Error)?.stack ?? e) });

@@ -31,9 +31,8 @@ export async function actorRequest<T>(nc: NatsConnection, subject: string, body:
   if (!local) return request<T>(nc, subject, body, timeoutMs);
   // The same errors as the NATS path gives: transportError words them.
   if (nc.isClosed()) throw transportError(new natsErrors.ClosedConnectionError(), subject, timeoutMs);
-  const payload = encodeRequest(nc, body);
-  const delivered = local.deliver(payload, subject);
-  if (!delivered) return requestEncoded<T>(nc, subject, payload, timeoutMs);
+  const delivered = local.deliver(body, subject);
+  if (!delivered) return request<T>(nc, subject, body, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(transportError(new natsErrors.TimeoutError(), subject, timeoutMs)), timeoutMs);

@@ -8,7 +8,7 @@ import { limit, limitText } from "../protocol/limits.js";
 import type { WalRecord } from "../protocol/messages.js";
 import { stamped, unstamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
-import { decode, encode } from "../runtime/codec.js";
+import { decode, encode, encodedBytesBound } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
 import { storeFullError, streamBound, withBound } from "./stream-bounds.js";
 
@@ -80,7 +80,7 @@ export class ShardWal {
    * re-read the tail (another writer appended) before it may write again.
    */
   async append(rec: WalRecord): Promise<{ seq: number; bytes: number }> {
-    const bytes = encode(stamped(rec));
+    const bytes = encode(stamped(rec), encodedBytesBound(rec));
     try {
       const ack = await this.js.publish(this.loc.subject, bytes, { expect: { lastSequence: this.last, streamName: this.loc.stream } });
       this.last = ack.seq;

@@ -18,7 +18,6 @@ import { VecbusError } from "../../protocol/errors.js";
 import { coordinatorMsg } from "../../protocol/message-checks.js";
 import { type CoordinatorMsg, type CoordinatorReplies } from "../../protocol/messages.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
-import { decode } from "../../runtime/codec.js";
 import { Lease } from "../../runtime/lease.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { withDeadline } from "../../runtime/retry.js";
@@ -88,10 +87,9 @@ export class Coordinator {
 
   private async onLeadership(leading: boolean): Promise<void> {
     if (leading) {
-      // Marks the store's format once (a store of release 0.1.0 has no mark and is format 1).
-      await this.ctx.meta.create<DataFormat>(MetaKey.format, { version: DATA_FORMAT }).catch((e) => {
-        if (!(e instanceof VecbusError && e.code === "CONFLICT")) throw e;
-      });
+      // Marks the store with this release's format (one of release 0.1.0 has no mark and is format 1): a release that
+      // cannot read what this one writes then refuses the store at start-up instead of skipping its records.
+      await this.ctx.meta.casUpdate<DataFormat>(MetaKey.format, (cur) => ((cur?.version ?? 0) >= DATA_FORMAT ? undefined : { version: DATA_FORMAT }));
       await boundMetaBucket(this.ctx);
       await this.state.tso.init();
       await ensureTaskStream(this.ctx.jsm, this.ctx.names);
@@ -100,7 +98,7 @@ export class Coordinator {
         // Two leaders can overlap for a moment around a failover: one answer per request.
         queue: "coordinator",
         maxInFlight: 64,
-        parse: (data) => coordinatorMsg(decode(data), "message"),
+        check: (value) => coordinatorMsg(value, "message"),
         handle: (msg) => this.handle(msg),
         log: this.ctx.log,
       });

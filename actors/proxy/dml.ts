@@ -1,12 +1,14 @@
 // Writes: rows are checked against the schema as a whole batch before any
-// shard sees them, then split by primary-key hash.
+// shard sees them, turned into columns (protocol/columns.ts) if they came as
+// rows, then split by primary-key hash.
 import { optFilter, optString, type Args } from "../../protocol/args.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { ShardReplies } from "../../protocol/messages.js";
-import { DEFAULT_PARTITION, PARTITION_FIELD, partitionKeyPartition, unknownPartition } from "../../protocol/partitions.js";
-import { checkIds, checkRows, type PrimaryKey, type Row } from "../../protocol/rows.js";
-import { partitionKeyField, primaryField } from "../../protocol/schema.js";
+import { DEFAULT_PARTITION, partitionKeyPartition, unknownPartition } from "../../protocol/partitions.js";
+import { batchKeys, checkColumns, columnRowCount, columnsOfRows, takeRows, type CheckedColumns, type ColumnBatch } from "../../protocol/columns.js";
+import { checkIds, checkRows, type PrimaryKey } from "../../protocol/rows.js";
+import { partitionKeyField, primaryField, type CollectionSchema } from "../../protocol/schema.js";
 import { refuseWithPartitionKey } from "./ddl.js";
 import { groupByShard } from "../../protocol/sharding.js";
 import type { ProxyCore } from "./core.js";
@@ -14,48 +16,62 @@ import { requireLoaded } from "./load.js";
 
 export async function insert(core: ProxyCore, args: Args): Promise<{ insert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
   const meta = await core.collection(args);
-  const pk = primaryField(meta.schema);
   let autoIds: number[] | undefined;
-  if (pk.auto_id) {
-    const n = Array.isArray(args.data) ? args.data.length : 0;
+  if (primaryField(meta.schema).auto_id) {
+    const n = givenRows(meta.schema, args);
     if (n > 0) {
       const { start } = await core.coordinator({ kind: "allocate_ids", count: n });
       autoIds = Array.from({ length: n }, (_, i) => start + i);
     }
   }
-  const rows = checkRows(meta.schema, args.data, autoIds);
-  const timestamp = await writeRows(core, meta, placeRows(meta, args, rows));
-  return { insert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey), timestamp };
+  const batch = placeBatch(meta, args, checkedBatch(meta.schema, args, autoIds));
+  const timestamp = await writeBatch(core, meta, batch);
+  return { insert_count: batch.count, ids: batchKeys(meta.schema, batch), timestamp };
 }
 
 /** Upsert always carries the primary key, auto_id or not: it names the row to replace. */
 export async function upsert(core: ProxyCore, args: Args): Promise<{ upsert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
   const meta = await core.collection(args);
-  const pk = primaryField(meta.schema);
-  const rows = checkRows(meta.schema, args.data);
-  const timestamp = await writeRows(core, meta, placeRows(meta, args, rows));
-  return { upsert_count: rows.length, ids: rows.map((r) => r[pk.name] as PrimaryKey), timestamp };
+  const batch = placeBatch(meta, args, checkedBatch(meta.schema, args));
+  const timestamp = await writeBatch(core, meta, batch);
+  return { upsert_count: batch.count, ids: batchKeys(meta.schema, batch), timestamp };
 }
 
-/** Labels each row with its partition (checked rows cannot carry the label themselves: it is not a field). */
-function placeRows(meta: CollectionMeta, args: Args, rows: Row[]): Row[] {
+/** `data` (a list of row maps) or `columns` (a map of field name to column), never both. */
+function columnsGiven(args: Args): boolean {
+  const given = (v: unknown) => v !== undefined && v !== null;
+  if (given(args.data) && given(args.columns)) throw new VecbusError("INVALID_ARGUMENT", "give the rows as `data` (a list of row maps) or as `columns` (a map of field name to column), not both");
+  return given(args.columns);
+}
+
+/** How many rows a write holds, before they are checked (0 for no list: the check says what is wrong): auto ids are allocated for that many. */
+function givenRows(schema: CollectionSchema, args: Args): number {
+  if (columnsGiven(args)) return columnRowCount(schema, args.columns);
+  return Array.isArray(args.data) ? args.data.length : 0;
+}
+
+function checkedBatch(schema: CollectionSchema, args: Args, autoIds?: number[]): CheckedColumns {
+  return columnsGiven(args) ? checkColumns(schema, args.columns, autoIds) : columnsOfRows(schema, checkRows(schema, args.data, autoIds));
+}
+
+/** Gives the rows their partitions (a partition is not a field: checked rows cannot carry it). */
+function placeBatch(meta: CollectionMeta, args: Args, batch: CheckedColumns): ColumnBatch {
   const key = partitionKeyField(meta.schema);
   if (key) {
     if (args.partition_name !== undefined && args.partition_name !== null) refuseWithPartitionKey(meta, "partition_name");
-    for (const r of rows) r[PARTITION_FIELD] = partitionKeyPartition(r[key.name], meta.partitions.length);
-    return rows;
+    return { ...batch, partition: (batch.fields[key.name] as unknown[]).map((v) => partitionKeyPartition(v, meta.partitions.length)) };
   }
   const partition = optString(args, "partition_name") ?? DEFAULT_PARTITION;
   if (!meta.partitions.includes(partition)) throw unknownPartition(meta.name, partition);
-  for (const r of rows) r[PARTITION_FIELD] = partition;
-  return rows;
+  return { ...batch, partition };
 }
 
-/** Resolves with the newest WAL timestamp among the shards written: a Session read waits for it. */
-async function writeRows(core: ProxyCore, meta: CollectionMeta, rows: Row[]): Promise<bigint> {
-  const pk = primaryField(meta.schema).name;
-  const groups = groupByShard(rows, (r) => r[pk] as PrimaryKey, meta.num_shards);
-  return newest(await Promise.all([...groups].map(([shard, part]) => core.toShard(meta, shard, { kind: "insert", rows: part }))));
+/** One message per shard written; resolves with the newest WAL timestamp among them: a Session read waits for it. */
+async function writeBatch(core: ProxyCore, meta: CollectionMeta, batch: ColumnBatch): Promise<bigint> {
+  const keys = batchKeys(meta.schema, batch);
+  const groups = groupByShard(keys.map((_, i) => i), (i) => keys[i], meta.num_shards);
+  const parts = groups.size === 1 ? [[groups.keys().next().value!, batch] as const] : [...groups].map(([shard, rows]) => [shard, takeRows(batch, rows)] as const);
+  return newest(await Promise.all(parts.map(([shard, part]) => core.toShard(meta, shard, { kind: "insert", batch: part }))));
 }
 
 function newest(replies: { timestamp: bigint }[]): bigint {

@@ -10,7 +10,7 @@ import { match } from "ts-pattern";
 import { isApiMethod, SHARD_ATTEMPT_MS, SHARD_RETRY_MS, type ApiMethod, type ApiReplies } from "../../protocol/api.js";
 import type { Args } from "../../protocol/args.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { decodeMap } from "../../runtime/codec.js";
+import { asMap } from "../../runtime/codec.js";
 import type { ActorContext } from "../context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { Session } from "../../runtime/session.js";
@@ -48,7 +48,7 @@ export class Proxy {
       subject: this.ctx.names.apiWildcard(),
       queue: this.ctx.names.proxyQueue(),
       maxInFlight: 256,
-      parse: (data, subject) => this.parse(data, subject),
+      check: (value, subject) => this.parse(value, subject),
       handle: (req) => this.handle(req),
       log: this.ctx.log,
     });
@@ -62,12 +62,12 @@ export class Proxy {
     await this.session.stop();
   }
 
-  private parse(data: Uint8Array, subject: string): ApiRequest {
+  private parse(value: unknown, subject: string): ApiRequest {
     const method = this.ctx.names.apiMethod(subject) ?? "";
     if (!isApiMethod(method)) {
       throw new VecbusError("UNKNOWN_METHOD", `unknown method "${method}"; see the README's API section for the method list`);
     }
-    return { method, args: decodeMap(data) };
+    return { method, args: asMap(value) };
   }
 
   private handle({ method, args }: ApiRequest): Promise<ApiReplies[ApiMethod]> {

@@ -9,15 +9,16 @@
 // when its WAL is full, or on `flush`. Each seal queues a flush, which
 // uploads and commits in the background while writes go on into a fresh
 // growing segment; flushes run one at a time, in seal order.
-import { match } from "ts-pattern";
+import { match, P } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
+import { checkStoredBatch, rowsOf, type ColumnBatch } from "../../protocol/columns.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { placementKey, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
 import { checkStoredRows, checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
-import { decode } from "../../runtime/codec.js";
 import { shardMsg } from "../../protocol/message-checks.js";
 import type { ActorContext } from "../context.js";
+import { encodedBytesBound } from "../../runtime/codec.js";
 import { Mailbox, type Slot } from "../../runtime/mailbox.js";
 import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
@@ -64,6 +65,18 @@ export interface ShardDeps {
   seal: SealOptions;
 }
 
+/** Room in a WAL record for everything but its batches (kind, ts, epoch, format). */
+const RECORD_HEADROOM_BYTES = 4096;
+
+/** Inserts waiting for one WAL record. */
+interface InsertGroup {
+  batches: ColumnBatch[];
+  /** encodedBytesBound of the batches. */
+  bytes: number;
+  /** The record's timestamp once JetStream stored it. */
+  written: Promise<bigint>;
+}
+
 interface WriteResult {
   count: number;
   timestamp: bigint;
@@ -74,6 +87,8 @@ export class Shard {
   private writes: Promise<unknown> = Promise.resolve();
   /** The epoch of a newer owner seen in the log; set once, never cleared. */
   private fencedBy: number | undefined;
+  /** The insert group whose append has not begun yet, which an arriving insert joins. */
+  private openInserts: InsertGroup | undefined;
   private pendingWrites = 0;
   /** Flushes, one at a time in seal order. */
   private flushes: Promise<unknown> = Promise.resolve();
@@ -159,7 +174,7 @@ export class Shard {
       // One subscriber answers even if two nodes briefly both think they own the shard.
       queue: `shard-${meta.id}-${shard}`,
       maxInFlight: 32,
-      parse: (data) => shardMsg(decode(data), "message"),
+      check: (value) => shardMsg(value, "message"),
       handle: (msg, _subject, slot) => s.handle(msg, slot),
       log: ctx.log,
     });
@@ -185,7 +200,7 @@ export class Shard {
     // An absent field arrives as nil from clients of other languages: treat both as "no guarantee".
     if ("guarantee_ts" in msg && msg.guarantee_ts != null) await this.waitFor(msg.guarantee_ts, slot);
     return match(msg)
-      .with({ kind: "insert" }, (m) => this.onInsert(m.rows))
+      .with({ kind: "insert" }, (m) => this.onInsert(m.batch))
       .with({ kind: "delete" }, (m) => {
         const partitions = m.partition_names;
         // Without a partition restriction every id is deleted, present or not (it may be in flight).
@@ -330,11 +345,30 @@ export class Shard {
     return field;
   }
 
-  /** The owner checks rows against its schema itself: it stores nothing that does not fit, whoever sent it. */
-  private async onInsert(rows: Row[]): Promise<ShardReplies["insert"]> {
-    const checked = checkStoredRows(this.meta.schema, rows, "row");
-    const { count, timestamp } = await this.write(async (ts) => ({ kind: "insert", ts, epoch: this.epoch, rows: checked }), true);
-    return { insert_count: count, timestamp };
+  /**
+   * The owner checks rows against its schema itself: it stores nothing that
+   * does not fit, whoever sent it. Inserts that arrive while the WAL append
+   * before them is in flight join one record (up to max_payload), so a
+   * shard's appends, one at a time for the fence, carry every waiting batch.
+   */
+  private onInsert(batch: ColumnBatch): Promise<ShardReplies["insert"]> {
+    const checked = checkStoredBatch(this.meta.schema, batch, "batch");
+    const bytes = encodedBytesBound(checked);
+    const open = this.openInserts;
+    const group = open && open.bytes + bytes <= (this.ctx.nc.info?.max_payload ?? 0) - RECORD_HEADROOM_BYTES ? open : this.insertGroup();
+    group.batches.push(checked);
+    group.bytes += bytes;
+    return group.written.then((timestamp) => ({ insert_count: checked.count, timestamp }));
+  }
+
+  /** Queues the append of a new group of inserts: it takes the batches that joined the group by the time its turn comes. */
+  private insertGroup(): InsertGroup {
+    const batches: ColumnBatch[] = [];
+    const written = this.write(async (ts) => {
+      if (this.openInserts?.batches === batches) this.openInserts = undefined;
+      return { kind: "insert_columns", ts, epoch: this.epoch, batches };
+    }, true).then((w) => w.timestamp);
+    return (this.openInserts = { batches, bytes: 0, written });
   }
 
   /** `ids` runs in write order, so a delete by filter sees every write queued before it. */
@@ -350,6 +384,8 @@ export class Shard {
    * it, and let the client retry.
    */
   private write(make: (ts: bigint) => WalRecord | Promise<WalRecord>, rowsChecked = false): Promise<WriteResult> {
+    // A write queued after an open insert group goes after it: later inserts start a group of their own.
+    this.openInserts = undefined;
     this.pendingWrites++;
     return this.serialized(async () => {
       try {
@@ -390,13 +426,13 @@ export class Shard {
    * on their way in are not checked twice.
    */
   private apply(rec: WalRecord, seq: number, bytes: number, rowsChecked = false): number {
-    const rows = rec.kind !== "insert" ? [] : rowsChecked ? rec.rows : checkStoredRows(this.meta.schema, rec.rows, `WAL record ${seq} row`);
+    const rows = this.rowsOf(rec, seq, rowsChecked);
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
     this.growingBytes += bytes;
     if (rec.epoch > this.epoch) this.fence(rec.epoch);
     return match(rec)
-      .with({ kind: "insert" }, (r) => {
+      .with({ kind: P.union("insert_columns", "insert") }, (r) => {
         this.segments.insert(rows, BigInt(r.ts));
         if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= limit("segmentBytes")) this.seal();
         return rows.length;
@@ -404,6 +440,14 @@ export class Shard {
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
       .with({ kind: "fence" }, () => 0)
       .exhaustive();
+  }
+
+  /** The rows an insert record writes, checked unless this owner checked them on their way in. */
+  private rowsOf(rec: WalRecord, seq: number, checked: boolean): Row[] {
+    const where = `WAL record ${seq}`;
+    if (rec.kind === "insert") return checkStoredRows(this.meta.schema, rec.rows, `${where} row`);
+    if (rec.kind !== "insert_columns") return [];
+    return rec.batches.flatMap((b, i) => rowsOf(this.meta.schema, checked ? b : checkStoredBatch(this.meta.schema, b, `${where} batch ${i}`)));
   }
 
   /**

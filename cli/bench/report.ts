@@ -6,7 +6,7 @@ import type { BenchReport } from "./run.js";
 export function renderBench(r: BenchReport): string {
   const o = r.options;
   const lines = [
-    `${o.rows} rows × ${o.dim}-d, ${o.metric}, ${o.shards} shard(s), batch ${o.batch}, ${o.concurrency} in flight, top-${o.limit}, ef ${o.ef}, ${o.scalarIndex ? `${o.scalarIndex} index on category` : "no scalar index"}`,
+    `${o.rows} rows × ${o.dim}-d, ${o.metric}, ${o.shards} shard(s), batch ${o.batch}, ${o.concurrency} in flight, top-${o.limit}, ef ${o.ef}, inserts as ${o.insertForm}, ${o.scalarIndex ? `${o.scalarIndex} index on category` : "no scalar index"}`,
     table(
       ["phase", "ops", "seconds", "per second", "p50 ms", "p99 ms", `recall@${o.limit}`, "ef"],
       r.phases.map((x) => [x.phase, x.ops, x.seconds, x.per_second, x.p50_ms, x.p99_ms, x.recall, x.ef]),

@@ -42,6 +42,8 @@ export interface BenchOptions {
   selectivities: number[];
   /** The scalar index type declared on `category`, the filtered field; undefined: none. */
   scalarIndex?: string;
+  /** How insert requests carry their rows: `columns` (vectors as one float32 block) or `data` (a list of row maps). */
+  insertForm: "columns" | "rows";
   /** SIGKILL the serve child and its nats-server after the search phases, and time the restart until every row is served. */
   restart: boolean;
   /** Untimed searches before each timed search phase (measure.ts warmUp). */
@@ -118,8 +120,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const insertBody = (b: number) => {
       const from = b * opts.batch;
       const n = Math.min(opts.batch, opts.rows - from);
-      const rows = Array.from({ length: n }, (_, i) => ({ id: from + i, vector: rowVector(data, from + i), category: (from + i) % CATEGORIES }));
-      return { args: { collection_name: name, data: rows }, rows: n };
+      const ids = Array.from({ length: n }, (_, i) => from + i);
+      if (opts.insertForm === "rows") {
+        return { args: { collection_name: name, data: ids.map((id) => ({ id, vector: rowVector(data, id), category: id % CATEGORIES })) }, rows: n };
+      }
+      const columns = { id: ids, vector: data.vectors.subarray(from * opts.dim, (from + n) * opts.dim), category: ids.map((id) => id % CATEGORIES) };
+      return { args: { collection_name: name, columns }, rows: n };
     };
 
     const admin = target.admin ? await connectNats(target.url, "vecbus-bench-admin", { reconnectForever: false, auth: target.admin }) : undefined;

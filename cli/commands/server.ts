@@ -36,7 +36,7 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--warm-up 2] [--json]",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--insert-form columns|rows] [--warm-up 2] [--json]",
       summary:
         "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child)",
       positionals: [],
@@ -54,6 +54,7 @@ export function serverCommands(): Command[] {
         "recall-target": { type: "string" },
         "filter-selectivity": { type: "string" },
         "scalar-index": { type: "string" },
+        "insert-form": { type: "string" },
         "recall-queries": { type: "string" },
         restart: { type: "boolean" },
         "warm-up": { type: "string" },
@@ -190,6 +191,8 @@ async function bench(p: Parsed): Promise<number> {
   if (selectivities.some((s) => !Number.isInteger(s) || s < 1 || s > 99)) throw new UsageError("--filter-selectivity takes whole percentages from 1 to 99, comma-separated (e.g. 1,10,50)");
   const scalarIndex = (str(p, "scalar-index") ?? "STL_SORT").toUpperCase();
   if (!["STL_SORT", "INVERTED", "BITMAP", "NONE"].includes(scalarIndex)) throw new UsageError("--scalar-index takes STL_SORT, INVERTED, BITMAP or none");
+  const insertForm = str(p, "insert-form") ?? "columns";
+  if (insertForm !== "columns" && insertForm !== "rows") throw new UsageError("--insert-form takes columns (a batch's fields as columns, vectors as one float32 block) or rows (a list of row maps)");
   const url = str(p, "server") ?? str(p, "nats-url");
   const report = await runBench({
     natsUrl: url,
@@ -206,6 +209,7 @@ async function bench(p: Parsed): Promise<number> {
     recallTarget,
     selectivities,
     scalarIndex: scalarIndex === "NONE" ? undefined : scalarIndex,
+    insertForm,
     recallQueries: int(p, "recall-queries") ?? 100,
     restart: flag(p, "restart"),
     warmUpSeconds: nonNegativeInt(p, "warm-up") ?? 2,

@@ -14,7 +14,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { freePort, stopOrphan } from "../../cli/nats-server.js";
 import { readAuth } from "../../cli/nats-auth.js";
-import { Kvm } from "@nats-io/kv";
+import { Kvm, type KV } from "@nats-io/kv";
 import { DATA_FORMAT } from "../../protocol/data-format.js";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import { decode, encode } from "../../runtime/codec.js";
@@ -29,6 +29,10 @@ const vectors = randomVectors(55, 4, 9);
 const expected = Array.from({ length: 55 }, (_, i) => i)
   .filter((i) => i !== 3 && i !== 45)
   .map((i) => ({ id: i, title: `film ${i}`, year: 1990 + i, ...(i % 2 === 0 ? { genre: "drama" } : {}) }));
+
+async function formatMark(meta: KV): Promise<number> {
+  return (decode((await meta.get("format"))!.value) as { version: number }).version;
+}
 
 test("upgrade - a data dir written by release 0.1.0 opens: every row, partition, alias and index is there, and writes go on", { timeout: TEST_TIMEOUT_MS }, async () => {
   const dataDir = tempDir("upgrade");
@@ -63,11 +67,24 @@ test("upgrade - a data dir written by release 0.1.0 opens: every row, partition,
     const metaStream = await (await jetstreamManager(admin)).streams.info("KV_vecbus_meta");
     assert.equal(metaStream.config.discard, "new");
     assert.equal(metaStream.config.max_bytes, 256 << 20);
-    // The store is marked with its data format; a store marked newer than this release knows is refused at start-up.
+    // The store is marked with its data format; one marked older is raised to it when the coordinator starts.
     const meta = await new Kvm(admin).open("vecbus_meta");
-    assert.equal((decode((await meta.get("format"))!.value) as { version: number }).version, DATA_FORMAT);
-    await meta.put("format", encode({ version: DATA_FORMAT + 1 }));
+    assert.equal(await formatMark(meta), DATA_FORMAT);
+    await meta.put("format", encode({ version: 1 }));
     await admin.close();
+    await client.close();
+    await serve.kill();
+    // The WAL now holds 0.1.0's rows and this release's column batch: a restart replays both.
+    serve = await startServe(args);
+    client = await VecbusClient.connect(serve.url, { timeoutMs: CLIENT_TIMEOUT_MS });
+    const again = await client.query({ collection_name: "films", filter: "id >= 0", output_fields: ["id"], limit: 1000, consistency_level: "Strong" });
+    assert.deepEqual(again.map((r) => r.id).sort((a, b) => Number(a) - Number(b)), [...expected.map((r) => r.id), 100]);
+    const admin2 = await connect({ servers: serve.url, user: SUPERUSER, pass: readAuth(dataDir)!.users[SUPERUSER].password });
+    const meta2 = await new Kvm(admin2).open("vecbus_meta");
+    assert.equal(await formatMark(meta2), DATA_FORMAT, "the mark is raised");
+    // A store marked newer than this release knows is refused at start-up.
+    await meta2.put("format", encode({ version: DATA_FORMAT + 1 }));
+    await admin2.close();
     await client.close();
     client = undefined;
     await serve.kill();

@@ -9,7 +9,7 @@ import { startEnv } from "../harness.js";
 // Debian's python3 carries python3-msgpack (installed by .ci/setup); a PATH python may not.
 const PYTHON = "/usr/bin/python3";
 
-test("interop - a raw-socket Python client uses every core method", async () => {
+test("interop - a raw-socket Python client uses every core method, and inserts columns with vectors as one bin", async () => {
   const env = await startEnv({ tag: "py" });
   try {
     const script = path.join(import.meta.dirname, "raw_client.py");
@@ -28,7 +28,12 @@ test("interop - a raw-socket Python client uses every core method", async () => 
     ]);
     assert.equal(out.get[0].id, 3);
     assert.equal(out.delete.delete_count, 2);
-    assert.deepEqual(out.stats, { row_count: 8 });
+    assert.deepEqual([out.columns.insert_count, out.columns.ids], [4, [10, 11, 12, 13]]);
+    assert.deepEqual(
+      out.column_rows,
+      [10, 11, 12, 13].map((id) => ({ id, vector: [id, 0, 0], tag: id % 2 ? "odd" : "even" })),
+    );
+    assert.deepEqual(out.stats, { row_count: 12 });
     assert.match(out.error, /^DIMENSION_MISMATCH: /);
   } finally {
     await env.close();

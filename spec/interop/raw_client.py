@@ -81,6 +81,10 @@ def main():
     out["query"] = call(nc, "query", collection_name="py_demo", filter='tag == "odd" and id > 5', output_fields=["tag"])
     out["get"] = call(nc, "get", collection_name="py_demo", ids=[3])
     out["delete"] = call(nc, "delete", collection_name="py_demo", ids=[1, 2])
+    # Rows 10..13 as columns: the vectors as one bin of 4 x 3 little-endian float32.
+    block = struct.pack("<12f", *[x for i in range(10, 14) for x in (float(i), 0.0, 0.0)])
+    out["columns"] = call(nc, "insert", collection_name="py_demo", columns={"id": [10, 11, 12, 13], "vector": block, "tag": ["even", "odd", "even", "odd"]})
+    out["column_rows"] = call(nc, "query", collection_name="py_demo", filter="id >= 10", output_fields=["vector", "tag"], consistency_level="Strong")
     out["stats"] = call(nc, "get_collection_stats", collection_name="py_demo")
     try:
         call(nc, "insert", collection_name="py_demo", data=[{"id": 1, "vector": [1.0]}])

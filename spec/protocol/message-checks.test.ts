@@ -36,9 +36,16 @@ const schema = checkSchema({
 
 describe("message checks", () => {
   it("valid messages of each actor pass as sent", () => {
-    const insert = { kind: "insert", rows: [{ id: 1, vec: new Float32Array([1, 2]), name: "a", doc: null }] };
-    // Rows stay as the wire gives them (vectors as float32 binary) until the owner checks them against its schema.
-    assert.deepEqual(shardMsg(wire(insert), "message"), wire(insert));
+    const batch = { count: 2, fields: { id: [1, 2], vec: new Float32Array([1, 2, 3, 4]), name: ["a", "b"], doc: [null, { a: 1 }] }, partition: "_default" };
+    // Columns stay as the wire gives them, a vector block viewed as float32, until the owner checks them against its schema.
+    const insert = shardMsg(wire({ kind: "insert", batch }), "message") as unknown as { batch: typeof batch };
+    assert.deepEqual({ ...insert.batch, fields: { ...insert.batch.fields, vec: [...insert.batch.fields.vec] } }, { ...batch, fields: { ...batch.fields, vec: [1, 2, 3, 4] } });
+    assert.ok(insert.batch.fields.vec instanceof Float32Array);
+    const record = { kind: "insert_columns", ts: 7n, epoch: 1, batches: [batch, { ...batch, partition: ["p", "q"] }] };
+    assert.deepEqual((walRecord(wire(record), "record") as typeof record).batches.map((b) => b.partition), ["_default", ["p", "q"]]);
+    // A WAL record of data format 1 (rows) still passes: the owner replays it.
+    const rows = { kind: "insert", ts: 7n, epoch: 1, rows: [{ id: 1, vec: new Float32Array([1, 2]), name: "a", doc: null }] };
+    assert.deepEqual(walRecord(wire(rows), "record"), { ...(wire(rows) as object), ts: 7n });
     const get = { kind: "get", ids: [1, "x"], output_fields: ["id"], partition_names: ["p"], guarantee_ts: 1n << 60n };
     assert.deepEqual(shardMsg(wire(get), "message"), get);
     const search = { kind: "search", collection_id: 3, segments: [{ shard: 0, segment_id: 9, dead: [1] }], vectors: [new Float32Array([0, 1])], anns_field: "vec", limit: 5, output_fields: [], filter: "id > 1" };
@@ -51,8 +58,10 @@ describe("message checks", () => {
 
   it("a wrong or missing field, an unknown kind, a non-map: MALFORMED_REQUEST naming where", () => {
     refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "frobnicate" }), "message"), "message.kind", "insert");
-    refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "insert" }), "message"), "message.rows", "a list");
-    refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "insert", rows: [5] }), "message"), "message.rows[0]", "a map");
+    refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "insert" }), "message"), "message.batch", "a map");
+    refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "insert", batch: { count: 1, fields: { id: 5 }, partition: "p" } }), "message"), "message.batch.fields.id");
+    refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "insert", batch: { count: 1, fields: {}, partition: [5] } }), "message"), "message.batch.partition[0]");
+    refused("MALFORMED_REQUEST", () => walRecord(wire({ kind: "insert", ts: 1n, epoch: 1, rows: [5] }), "record"), "record.rows[0]", "a map");
     refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "get", ids: [{}], output_fields: [] }), "message"), "message.ids[0]");
     refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "query", output_fields: [], limit: -1 }), "message"), "message.limit");
     refused("MALFORMED_REQUEST", () => shardMsg(wire({ kind: "search", vectors: ["x"], anns_field: "vec", limit: 1, output_fields: [] }), "message"), "message.vectors[0]");

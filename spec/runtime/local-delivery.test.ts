@@ -9,7 +9,6 @@ import { VecbusError } from "../../protocol/errors.js";
 import { ActorRef, Refs } from "../../runtime/actor-ref.js";
 import { rolePublishes } from "../../protocol/permissions.js";
 import { closeConnection } from "../../runtime/connection.js";
-import { decode } from "../../runtime/codec.js";
 import { logger } from "../../runtime/log.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
@@ -23,8 +22,8 @@ function echoMailbox(nc: NatsConnection, subject: string, maxInFlight = 4) {
   return new Mailbox<Msg>(nc, {
     subject,
     maxInFlight,
-    parse: (data) => {
-      const m = decode(data) as Msg;
+    check: (value) => {
+      const m = value as Msg;
       if (m.kind === "echo" && typeof m.n !== "number") throw new VecbusError("MALFORMED_REQUEST", "n must be a number");
       return m;
     },
@@ -67,7 +66,7 @@ test("local delivery - same bytes and checks without the NATS hop; bound, timeou
     const ref = new ActorRef<Msg, Replies>(asking, subject);
 
     assert.equal(await ref.ask({ kind: "echo", n: 21 }), 42);
-    // The receiving side's checks run on the same bytes.
+    // The receiving side's checks run on what was sent.
     await assert.rejects(ref.ask({ kind: "echo", n: "x" as unknown as number }), (e) => e instanceof VecbusError && e.code === "MALFORMED_REQUEST");
     // maxInFlight 1: the second waits for the first.
     const order: number[] = [];
