@@ -11,10 +11,18 @@ export function errorReply(e: unknown): Reply<never> {
   return { ok: false, error: toVecbusError(e).toBody() };
 }
 
-/** Anything thrown inside an actor becomes a VecbusError; unknown throws are INTERNAL. */
+/**
+ * NATS client errors that say NATS cannot answer now (JetStream electing a
+ * stream leader after a server died, a server gone): by name, as each
+ * @nats-io package defines its own classes.
+ */
+const NATS_UNAVAILABLE = new Set(["JetStreamNotEnabled", "TimeoutError", "NoResponders", "RequestError", "ClosedConnectionError", "ConnectionError"]);
+
+/** Anything thrown inside an actor becomes a VecbusError: NATS not answering is UNAVAILABLE (callers retry it), other unknown throws INTERNAL. */
 export function toVecbusError(e: unknown): VecbusError {
   if (e instanceof VecbusError) return e;
   const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof Error && NATS_UNAVAILABLE.has(e.name)) return new VecbusError("UNAVAILABLE", `NATS did not answer (${e.name}: ${msg}); try again`);
   return new VecbusError("INTERNAL", `internal error: ${msg}`);
 }
 

@@ -9,6 +9,8 @@ import { localEndpoint } from "./local-delivery.js";
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export async function request<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+  // A closed connection has no server info (max_payload) either.
+  if (nc.isClosed()) throw transportError(new natsErrors.ClosedConnectionError(), subject, timeoutMs);
   return requestEncoded<T>(nc, subject, encodeRequest(nc, body), timeoutMs);
 }
 
