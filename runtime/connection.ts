@@ -26,11 +26,12 @@ export interface ConnectOptions {
   inboxPrefix?: string;
 }
 
+/** `url` may list several servers of one NATS cluster, comma-separated: the connection starts at one and moves to another when it fails. */
 export async function connectNats(url: string, name: string, opts: ConnectOptions): Promise<NatsConnection> {
   const auth = opts.auth ?? {};
   try {
     return await connect({
-      servers: url,
+      servers: url.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       name,
       maxReconnectAttempts: opts.reconnectForever ? -1 : 10,
       reconnectTimeWait: 500,

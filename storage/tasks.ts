@@ -9,7 +9,7 @@ import { taskMsgId, type Task } from "../protocol/indexes.js";
 import { limit, limitText } from "../protocol/limits.js";
 import type { Names } from "../protocol/subjects.js";
 import { encode } from "../runtime/codec.js";
-import { storeFullError, streamBound, withBound } from "./stream-bounds.js";
+import { asConfigured, storeFullError, streamBound } from "./stream-bounds.js";
 
 /** JetStream's "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
@@ -32,7 +32,7 @@ export async function ensureTaskStream(jsm: JetStreamManager, names: Names): Pro
     await jsm.streams.add(config);
   } catch (e) {
     // A stream made by an earlier release (no bound) has another config: give it the bound.
-    if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) await withBound(jsm, await jsm.streams.info(config.name), streamBound("taskBytes"));
+    if (e instanceof JetStreamApiError && e.code === STREAM_NAME_IN_USE) await asConfigured(jsm, await jsm.streams.info(config.name), streamBound("taskBytes"));
     else throw storeFullError(e, "the NATS server's JetStream store", "give the server more storage") ?? e;
   }
 }

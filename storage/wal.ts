@@ -10,13 +10,10 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode, encodedBytesBound } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
-import { storeFullError, streamBound, withBound } from "./stream-bounds.js";
+import { asConfigured, storeFullError, STREAM_NOT_FOUND, streamBound } from "./stream-bounds.js";
 
 /** How long a replay may go without a message before it gives up (the node retries the open). */
 const REPLAY_STALL_MS = 30_000;
-
-/** JetStream's "stream not found". */
-const STREAM_NOT_FOUND = 10059;
 
 export interface WalLocation {
   stream: string;
@@ -59,9 +56,9 @@ export class ShardWal {
 
   private skipped = 0;
 
-  /** Opens an existing stream; its current last sequence is where appends continue. A stream made by an earlier release gets the byte bound. */
+  /** Opens an existing stream; its current last sequence is where appends continue. A stream made by an earlier release gets the byte bound, one with fewer replicas than configured gets them. */
   static async open(js: JetStreamClient, jsm: JetStreamManager, loc: WalLocation, onBadRecord: (seq: number, error: string) => void = () => undefined): Promise<ShardWal> {
-    const info = await withBound(jsm, await walInfo(jsm, loc.stream), streamBound("walBytes"));
+    const info = await asConfigured(jsm, await walInfo(jsm, loc.stream), streamBound("walBytes"));
     return new ShardWal(js, jsm, loc, info.state.last_seq, onBadRecord);
   }
 

@@ -22,7 +22,7 @@ import { Lease } from "../../runtime/lease.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { withDeadline } from "../../runtime/retry.js";
 import { Session } from "../../runtime/session.js";
-import { streamBound, withBound } from "../../storage/stream-bounds.js";
+import { asConfigured, streamBound, streamInfoIfAny } from "../../storage/stream-bounds.js";
 import { ensureTaskStream } from "../../storage/tasks.js";
 import type { ActorContext } from "../context.js";
 import { SEAL_DEFAULTS } from "../streaming/shard.js";
@@ -90,7 +90,7 @@ export class Coordinator {
       // Marks the store with this release's format (one of release 0.1.0 has no mark and is format 1): a release that
       // cannot read what this one writes then refuses the store at start-up instead of skipping its records.
       await this.ctx.meta.casUpdate<DataFormat>(MetaKey.format, (cur) => ((cur?.version ?? 0) >= DATA_FORMAT ? undefined : { version: DATA_FORMAT }));
-      await boundMetaBucket(this.ctx);
+      await configureBuckets(this.ctx);
       await this.state.tso.init();
       await ensureTaskStream(this.ctx.jsm, this.ctx.names);
       this.mailbox = new Mailbox<CoordinatorMsg>(this.ctx.nc, {
@@ -189,7 +189,14 @@ export class Coordinator {
   }
 }
 
-/** A meta bucket made by release 0.1.0 has no byte bound: the leader gives it this release's. */
-async function boundMetaBucket(ctx: ActorContext): Promise<void> {
-  await withBound(ctx.jsm, await ctx.jsm.streams.info(`KV_${ctx.names.metaBucket()}`), streamBound("metaBytes"));
+/**
+ * A meta bucket made by release 0.1.0 has no byte bound: the leader gives it
+ * this release's; and the buckets every actor shares get the configured
+ * replicas (the WAL and task streams get theirs where they are opened).
+ */
+async function configureBuckets(ctx: ActorContext): Promise<void> {
+  await asConfigured(ctx.jsm, await ctx.jsm.streams.info(`KV_${ctx.names.metaBucket()}`), streamBound("metaBytes"));
+  await asConfigured(ctx.jsm, await ctx.jsm.streams.info(`KV_${ctx.names.sessionBucket()}`));
+  const objects = await streamInfoIfAny(ctx.jsm, `OBJ_${ctx.names.objectBucket()}`);
+  if (objects) await asConfigured(ctx.jsm, objects);
 }
