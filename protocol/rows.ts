@@ -114,7 +114,7 @@ export function isStoredAsIs(f: FieldSchema, v: unknown): boolean {
     case "Int64":
       return typeof v === "number" && Number.isInteger(v) && v >= INTEGER_RANGES[f.type][0] && v <= INTEGER_RANGES[f.type][1];
     case "Float":
-      return typeof v === "number" && Math.fround(v) === v;
+      return typeof v === "number" && Number.isFinite(v) && Math.fround(v) === v;
     case "Double":
       return typeof v === "number" && Number.isFinite(v);
     case "VarChar":

@@ -20,6 +20,7 @@ const schema = checkSchema({
     { name: "name", type: "VarChar", max_length: 5, nullable: true },
     { name: "age", type: "Int32", default_value: 18 },
     { name: "score", type: "Double" },
+    { name: "ratio", type: "Float", nullable: true },
     { name: "flag", type: "Bool", nullable: true },
     { name: "doc", type: "JSON", nullable: true },
     { name: "tags", type: "Array", element_type: "Int16", max_capacity: 3 },
@@ -41,6 +42,7 @@ function randomRow(r: () => number, id: number): Record<string, unknown> {
   if (r() < 0.7) row.name = ["a", "bc", "def", null][Math.floor(r() * 4)];
   if (r() < 0.5) row.age = Math.floor(r() * 90);
   if (r() < 0.5) row.flag = r() < 0.5;
+  if (r() < 0.5) row.ratio = Math.fround(r());
   if (r() < 0.5) row.doc = r() < 0.2 ? null : { k: Math.floor(r() * 5), s: "x" };
   if (r() < 0.4) row.color = ["red", "blue"][Math.floor(r() * 2)];
   if (r() < 0.3) row.n = Math.floor(r() * 9);
@@ -50,6 +52,8 @@ function randomRow(r: () => number, id: number): Record<string, unknown> {
 /** One thing wrong in a row, each kind an error the row form reports. */
 const DEFECTS: ((row: Record<string, unknown>) => void)[] = [
   (row) => (row.score = "high"),
+  (row) => (row.ratio = Infinity),
+  (row) => (row.score = -Infinity),
   (row) => (row.age = 2 ** 31),
   (row) => (row.name = "toolong"),
   (row) => (row.vec = [1, 2]),
