@@ -8,7 +8,7 @@ import { float32View } from "./binary.js";
 import { isMap } from "./check.js";
 import { VecbusError } from "./errors.js";
 import { PARTITION_FIELD } from "./partitions.js";
-import { checkJsonSize, checkValueAt, checkVector, describeValue, fieldValue, isStoredAsIs, normalizeJson, type PrimaryKey, type Row } from "./rows.js";
+import { checkJsonSize, checkVector, describeValue, fieldValue, normalizeJson, storedValue, type PrimaryKey, type Row } from "./rows.js";
 import { describeFields, DYNAMIC_FIELD, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 
 /** A field's values in row order; a FloatVector field's as one block of count × dim float32. */
@@ -77,14 +77,7 @@ export function checkColumns(schema: CollectionSchema, columns: unknown, autoIds
       if (col !== undefined) throw new VecbusError("INVALID_ARGUMENT", `row ${firstRow(f.name)}: "${f.name}" is an auto_id primary key; leave it out and vecbus assigns it`);
       fields[f.name] = autoIds;
     } else if (f.type === "FloatVector") fields[f.name] = vectorBlock(f, col, count);
-    else {
-      const values = new Array<unknown>(count);
-      for (let i = 0; i < count; i++) {
-        const v = col?.[i];
-        values[i] = isStoredAsIs(f, v) ? v : fieldValue(f, v, i);
-      }
-      fields[f.name] = values;
-    }
+    else fields[f.name] = Array.from({ length: count }, (_, i) => fieldValue(f, col?.[i], i));
   }
   if (extra.length > 0) {
     // Dynamic keys are sparse: a nil in a dynamic column is a row without that key (a row map leaves it out).
@@ -132,12 +125,7 @@ export function checkStoredBatch(schema: CollectionSchema, batch: ColumnBatch, w
       continue;
     }
     if (!Array.isArray(col) || col.length !== count) throw new VecbusError("MISSING_FIELD", `${where}: field "${f.name}" (${typeName(f)}) has no column of ${count} values`);
-    fields[f.name] = col.map((v, i) => {
-      if (isStoredAsIs(f, v)) return v;
-      if (v !== null && v !== undefined) return checkValueAt(f, v, `${where} row ${i}: field "${f.name}"`);
-      if (!f.nullable) throw new VecbusError("MISSING_FIELD", `${where} row ${i}: field "${f.name}" (${typeName(f)}) has no value`);
-      return null;
-    });
+    fields[f.name] = col.map((v, i) => storedValue(f, v, `${where} row ${i}`));
   }
   for (const k of Object.keys(given)) {
     if (k in fields) continue;

@@ -65,13 +65,7 @@ export function checkStoredRows(schema: CollectionSchema, rows: readonly Row[], 
     const at = `${where} ${i}`;
     if (!row || typeof row !== "object" || Array.isArray(row)) throw new VecbusError("INVALID_ARGUMENT", `${at} is not a map`);
     const out: Row = {};
-    for (const f of schema.fields) {
-      const v = row[f.name];
-      if (v === null || v === undefined) {
-        if (!f.nullable) throw new VecbusError("MISSING_FIELD", `${at}: field "${f.name}" (${typeName(f)}) has no value`);
-        out[f.name] = null;
-      } else out[f.name] = checkValueAt(f, v, `${at}: field "${f.name}"`);
-    }
+    for (const f of schema.fields) out[f.name] = storedValue(f, row[f.name], at);
     for (const k of Object.keys(row)) {
       if (k in out) continue;
       if (k === DYNAMIC_FIELD && schema.enable_dynamic_field) {
@@ -87,8 +81,21 @@ export function checkStoredRows(schema: CollectionSchema, rows: readonly Row[], 
   });
 }
 
+/**
+ * A field's value as an owner stores it (the proxy already filled in
+ * defaults): null only where the field is nullable. `at` names the row,
+ * e.g. `WAL record 7 row 3`.
+ */
+export function storedValue(f: FieldSchema, v: unknown, at: string): unknown {
+  if (isStoredAsIs(f, v)) return v;
+  if (v !== null && v !== undefined) return checkValueAt(f, v, `${at}: field "${f.name}"`);
+  if (!f.nullable) throw new VecbusError("MISSING_FIELD", `${at}: field "${f.name}" (${typeName(f)}) has no value`);
+  return null;
+}
+
 // As in Milvus, a default also replaces an explicit null, nullable or not.
 export function fieldValue(f: FieldSchema, v: unknown, i: number): unknown {
+  if (isStoredAsIs(f, v)) return v;
   if (v !== undefined && v !== null) return checkValue(f, v, i);
   if (f.default_value !== undefined) return f.default_value;
   if (f.nullable) return null;

@@ -10,7 +10,7 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { walRecord } from "../protocol/message-checks.js";
 import { decode, encode, encodedBytesBound } from "../runtime/codec.js";
 import { isWrongLastSequence } from "./meta-store.js";
-import { asConfigured, storeFullError, STREAM_NOT_FOUND, streamBound } from "./stream-bounds.js";
+import { asConfigured, storeFullError, STREAM_NOT_FOUND, streamBound, streamInfoIfAny } from "./stream-bounds.js";
 
 /** How long a replay may go without a message before it gives up (the node retries the open). */
 const REPLAY_STALL_MS = 30_000;
@@ -160,12 +160,7 @@ export class ShardWal {
 }
 
 async function walInfo(jsm: JetStreamManager, stream: string): Promise<StreamInfo> {
-  try {
-    return await jsm.streams.info(stream);
-  } catch (e) {
-    if (e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND) {
-      throw new VecbusError("SHARD_NOT_READY", `the WAL stream ${stream} does not exist (was the collection dropped?)`);
-    }
-    throw e;
-  }
+  const info = await streamInfoIfAny(jsm, stream);
+  if (!info) throw new VecbusError("SHARD_NOT_READY", `the WAL stream ${stream} does not exist (was the collection dropped?)`);
+  return info;
 }

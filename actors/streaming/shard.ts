@@ -426,7 +426,7 @@ export class Shard {
    * on their way in are not checked twice.
    */
   private apply(rec: WalRecord, seq: number, bytes: number, rowsChecked = false): number {
-    const rows = this.rowsOf(rec, seq, rowsChecked);
+    const rows = this.recordRows(rec, seq, rowsChecked);
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
     this.growingBytes += bytes;
@@ -443,7 +443,7 @@ export class Shard {
   }
 
   /** The rows an insert record writes, checked unless this owner checked them on their way in. */
-  private rowsOf(rec: WalRecord, seq: number, checked: boolean): Row[] {
+  private recordRows(rec: WalRecord, seq: number, checked: boolean): Row[] {
     const where = `WAL record ${seq}`;
     if (rec.kind === "insert") return checkStoredRows(this.meta.schema, rec.rows, `${where} row`);
     if (rec.kind !== "insert_columns") return [];
