@@ -8,8 +8,10 @@ import { limit } from "../protocol/limits.js";
 import { rolePublishes } from "../protocol/permissions.js";
 import type { Role } from "../protocol/roles.js";
 import { checkDataFormat, type DataFormat } from "../protocol/data-format.js";
+import { VecbusError } from "../protocol/errors.js";
+import type { ShardAssignment } from "../protocol/messages.js";
 import { MetaKey, Names } from "../protocol/subjects.js";
-import { Refs } from "../runtime/actor-ref.js";
+import { Refs, type ShardRef } from "../runtime/actor-ref.js";
 import { logger, type Logger } from "../runtime/log.js";
 import { SESSION_TTL_MS } from "../runtime/session.js";
 import { MetaStore } from "../storage/meta-store.js";
@@ -37,9 +39,15 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: streamBound("metaBytes").max_bytes, replicas: limit("replicas") });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
-  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }));
+  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }), nc);
   // An unreadable mark is reported by the meta store and read as no mark.
   checkDataFormat((await meta.get<DataFormat>(MetaKey.format).catch(() => null))?.value ?? null);
   return { nc, js, jsm, names, refs: new Refs(nc, names, role && rolePublishes(names, role)), meta, sessions, log };
 }
 
+/** The shard's owner as its assignment in meta names it now; UNAVAILABLE while the shard has none. */
+export async function shardOwner(ctx: ActorContext, collectionId: number, shard: number): Promise<ShardRef> {
+  const a = await ctx.meta.get<ShardAssignment>(MetaKey.shard(collectionId, shard));
+  if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of collection ${collectionId} has no owner yet; retry shortly`);
+  return ctx.refs.shard(collectionId, shard, a.value.epoch);
+}

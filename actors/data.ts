@@ -26,7 +26,7 @@ import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import { unstamped } from "../protocol/data-format.js";
 import { task as checkTask } from "../protocol/message-checks.js";
-import type { ActorContext } from "./context.js";
+import { shardOwner, type ActorContext } from "./context.js";
 import { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
@@ -233,7 +233,7 @@ export class DataNode {
       state: "flushed",
       ...(Object.keys(indexes).length > 0 ? { indexes } : {}),
     };
-    const reply = await this.ctx.refs.shard(cid, shard).ask({ kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
+    const reply = await (await shardOwner(this.ctx, cid, shard)).ask({ kind: "swap_segments", sources, segment }, SWAP_TIMEOUT_MS);
     this.ctx.log.info("compacted segments", { collection: meta.name, shard, sources, target, rows: manifest.row_count, swapped: reply.swapped, ms: Date.now() - started });
     if (reply.swapped) return "committed";
     if ((await this.ctx.meta.get<ShardSegments>(key))?.value.segments.some((s) => s.segment_id === target)) return "done";

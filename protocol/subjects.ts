@@ -3,7 +3,7 @@
 //
 //   <prefix>.api.v1.<method>            public API, request-reply, proxies in a queue group
 //   <prefix>.int.coord                  coordinator (only the lease holder subscribes)
-//   <prefix>.int.shard.<cid>.<shard>    the streaming node that owns a shard
+//   <prefix>.int.shard.<cid>.<shard>.<epoch>  the streaming node that owns a shard at that epoch
 //   <prefix>.int.query.<node>           one query node (reads of its loaded segments)
 //   <prefix>.wal.<cid>.<shard>          the subject captured by that shard's WAL stream
 //   <prefix>.task.<kind>.<cid>.<shard>  tasks for data nodes (work-queue stream <prefix>_TASKS)
@@ -39,8 +39,9 @@ export class Names {
   coordinatorSubject(): string {
     return `${this.prefix}.int.coord`;
   }
-  shardSubject(collectionId: number, shard: number): string {
-    return `${this.prefix}.int.shard.${collectionId}.${shard}`;
+  /** An owner that lost the shard (and may not know it yet) keeps only the old epoch's subject: requests for the new one never reach it. */
+  shardSubject(collectionId: number, shard: number, epoch: number): string {
+    return `${this.prefix}.int.shard.${collectionId}.${shard}.${epoch}`;
   }
   /** One query node: shard owners send it the reads of the segments it has loaded. */
   querySubject(nodeId: string): string {

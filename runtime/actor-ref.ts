@@ -40,8 +40,8 @@ export class Refs {
     return this.ref(this.names.coordinatorSubject());
   }
 
-  shard(collectionId: number, shard: number): ShardRef {
-    return this.ref(this.names.shardSubject(collectionId, shard));
+  shard(collectionId: number, shard: number, epoch: number): ShardRef {
+    return this.ref(this.names.shardSubject(collectionId, shard, epoch));
   }
 
   queryNode(nodeId: string): QueryNodeRef {

@@ -9,7 +9,6 @@ import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import { userInbox } from "../protocol/permissions.js";
 import { closeConnection, connectNats, type NatsAuth } from "./connection.js";
-import { VecbusError } from "../protocol/errors.js";
 import { request } from "./rpc.js";
 
 export interface ClientOptions {
@@ -67,28 +66,10 @@ export interface IndexParam {
   index_name?: string;
   params?: Record<string, unknown>;
 }
-function droppedSignal(): { promise: Promise<never>; drop(): void } {
-  let drop = () => {};
-  const promise = new Promise<never>((_, reject) => {
-    drop = () =>
-      reject(
-        new VecbusError(
-          "UNAVAILABLE",
-          "the connection to NATS dropped while the request was in flight: it may or may not have been carried out; retry it (an insert, upsert or delete by primary key is idempotent)",
-        ),
-      );
-  });
-  promise.catch(() => undefined);
-  return { promise, drop };
-}
-
 export class VecbusClient {
   private sessionTs = 0n;
   private readonly names: Names;
   private readonly timeoutMs: number;
-
-  /** Rejects when the connection drops: a request in flight then has no reply coming (see call()). */
-  private dropped = droppedSignal();
 
   constructor(
     readonly nc: NatsConnection,
@@ -96,15 +77,6 @@ export class VecbusClient {
   ) {
     this.names = new Names(opts.prefix ?? DEFAULT_PREFIX);
     this.timeoutMs = opts.timeoutMs ?? CLIENT_TIMEOUT_MS;
-    void this.watchConnection();
-  }
-
-  private async watchConnection(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type !== "disconnect") continue;
-      this.dropped.drop();
-      this.dropped = droppedSignal();
-    }
   }
 
   /**
@@ -125,11 +97,7 @@ export class VecbusClient {
    */
   async call<M extends ApiMethod>(method: M, args: Record<string, unknown> = {}, timeoutMs = this.timeoutMs): Promise<ApiReplies[M]> {
     const body = READS.has(method) && args.guarantee_timestamp === undefined && this.sessionTs > 0n ? { ...args, guarantee_timestamp: this.sessionTs } : args;
-    // NATS delivers no reply to a request whose connection dropped (a server died): it would wait out its whole
-    // timeout. It fails at once instead, and the caller may retry on the reconnected connection.
-    const sent = request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), body, timeoutMs);
-    sent.catch(() => undefined);
-    const reply = await Promise.race([sent, this.dropped.promise]);
+    const reply = await request<ApiReplies[M]>(this.nc, this.names.apiSubject(method), body, timeoutMs);
     const ts = (reply as { timestamp?: unknown } | null)?.timestamp;
     if (WRITES.has(method) && (typeof ts === "bigint" || typeof ts === "number") && BigInt(ts) > this.sessionTs) this.sessionTs = BigInt(ts);
     return reply;

@@ -80,3 +80,16 @@ export async function closeConnection(nc: NatsConnection, drainMs = 3_000): Prom
   clearTimeout(timer);
   if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }
+
+/**
+ * Calls `fn` after each reconnect of `nc` until stopped. Subscriptions come
+ * back by themselves, but whatever was published to them while the
+ * connection was down is lost.
+ */
+export function onReconnect(nc: NatsConnection, fn: () => void): { stop(): void } {
+  const events = nc.status() as AsyncIterable<{ type: string }> & { stop(): void };
+  void (async () => {
+    for await (const s of events) if (s.type === "reconnect") fn();
+  })();
+  return { stop: () => events.stop() };
+}

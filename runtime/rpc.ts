@@ -11,7 +11,51 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export async function request<T>(nc: NatsConnection, subject: string, body: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
   // A closed connection has no server info (max_payload) either.
   if (nc.isClosed()) throw transportError(new natsErrors.ClosedConnectionError(), subject, timeoutMs);
-  return requestEncoded<T>(nc, subject, encodeRequest(nc, body), timeoutMs);
+  const sent = requestEncoded<T>(nc, subject, encodeRequest(nc, body), timeoutMs);
+  sent.catch(() => undefined);
+  return Promise.race([sent, dropOf(nc)]);
+}
+
+/**
+ * Per connection, a promise that rejects when it drops. NATS delivers no
+ * reply to a request whose connection dropped (a server died, or this
+ * process stalled and was cut off): it would wait out its whole timeout.
+ * It fails at once instead, and the caller may retry on the reconnected
+ * connection.
+ */
+const drops = new WeakMap<NatsConnection, { promise: Promise<never>; drop(): void }>();
+
+function dropOf(nc: NatsConnection): Promise<never> {
+  let d = drops.get(nc);
+  if (!d) {
+    drops.set(nc, (d = dropSignal()));
+    void watchDrops(nc);
+  }
+  return d.promise;
+}
+
+async function watchDrops(nc: NatsConnection): Promise<void> {
+  for await (const s of nc.status()) {
+    if (s.type !== "disconnect") continue;
+    const d = drops.get(nc);
+    drops.set(nc, dropSignal());
+    d?.drop();
+  }
+}
+
+function dropSignal(): { promise: Promise<never>; drop(): void } {
+  let drop = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    drop = () =>
+      reject(
+        new VecbusError(
+          "UNAVAILABLE",
+          "the connection to NATS dropped while the request was in flight: it may or may not have been carried out; retry it (an insert, upsert or delete by primary key is idempotent)",
+        ),
+      );
+  });
+  promise.catch(() => undefined);
+  return { promise, drop };
 }
 
 async function requestEncoded<T>(nc: NatsConnection, subject: string, payload: Uint8Array, timeoutMs: number): Promise<T> {

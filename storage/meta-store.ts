@@ -9,11 +9,17 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { kvKeys } from "../runtime/kv-keys.js";
+import { onReconnect } from "../runtime/connection.js";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { limitText } from "../protocol/limits.js";
 import { storeFullError } from "./stream-bounds.js";
 
 /** JetStream's "wrong last sequence": the revision a write was based on is stale. */
 export const WRONG_LAST_SEQUENCE = 10071;
+
+type KvWatcher = Awaited<ReturnType<KV["watch"]>>;
+
+const WATCH_RESTART_PAUSE_MS = 1_000;
 
 export interface Versioned<T> {
   value: T;
@@ -33,6 +39,8 @@ export class MetaStore {
   constructor(
     readonly kv: KV,
     private readonly onBadValue: BadValueHandler = () => undefined,
+    /** The bucket's connection: watches start again after it reconnects. */
+    private readonly nc?: NatsConnection,
   ) {}
 
   /** The key's live value; a value that cannot be decoded is INTERNAL naming the key (and reported), so only this key's users fail. */
@@ -123,27 +131,51 @@ export class MetaStore {
     for (const [k, v] of snapshot) onChange(k, v.value, v.revision);
     const revs = new Map<string, number>([...snapshot].map(([k, v]) => [k, v.revision]));
     let stopped = false;
-    void (async () => {
-      for await (const e of w) {
-        if ((revs.get(e.key) ?? 0) >= e.revision) continue;
-        revs.set(e.key, e.revision);
+    let current = w;
+    const deliver = (watcher: KvWatcher) => {
+      void (async () => {
+        for await (const e of watcher) {
+          if ((revs.get(e.key) ?? 0) >= e.revision) continue;
+          revs.set(e.key, e.revision);
+          try {
+            const v = this.live<T>(e);
+            onChange(e.key, v ? v.value : null, e.revision);
+          } catch (err) {
+            // A bad value (reported by live) or a failing handler skips this change; the watch goes on.
+            if (!(err instanceof BadValue)) this.onBadValue(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
+          }
+        }
+      })()
+        .catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`))
+        .finally(() => {
+          if (!stopped && watcher === current) onEnd?.();
+        });
+    };
+    deliver(w);
+    // A watcher misses what was published while its connection was down, and need not notice (seen: a streaming
+    // node resumed from a stall never heard that its shards had moved). After a reconnect a new one delivers each
+    // key's newest value again, deletes included; the revisions already seen skip what was delivered before.
+    const restart = async () => {
+      while (!stopped) {
         try {
-          const v = this.live<T>(e);
-          onChange(e.key, v ? v.value : null, e.revision);
+          const next = await this.kv.watch({ key: filter });
+          if (stopped) return next.stop();
+          const old = current;
+          current = next;
+          old.stop();
+          return deliver(next);
         } catch (err) {
-          // A bad value (reported by live) or a failing handler skips this change; the watch goes on.
-          if (!(err instanceof BadValue)) this.onBadValue(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
+          this.onBadValue(filter, `restarting the watch after a reconnect failed, retrying: ${String(err)}`);
+          await new Promise((r) => setTimeout(r, WATCH_RESTART_PAUSE_MS));
         }
       }
-    })()
-      .catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`))
-      .finally(() => {
-        if (!stopped) onEnd?.();
-      });
+    };
+    const reconnects = this.nc && onReconnect(this.nc, () => void restart());
     return {
       stop: () => {
         stopped = true;
-        w.stop();
+        reconnects?.stop();
+        current.stop();
       },
     };
   }

@@ -142,10 +142,15 @@ export class ShardWal {
     return count;
   }
 
+  /** The last sequence the server holds now (this writer's own appends included). */
+  async serverTail(): Promise<number> {
+    return (await walInfo(this.jsm, this.loc.stream)).state.last_seq;
+  }
+
   /** Re-reads the tail from the server and applies what others appended since we last knew it. */
   async catchUp(apply: (rec: WalRecord, seq: number, bytes: number) => void): Promise<number> {
     const known = this.last;
-    this.last = (await walInfo(this.jsm, this.loc.stream)).state.last_seq;
+    this.last = await this.serverTail();
     return this.replay(known, apply);
   }
 

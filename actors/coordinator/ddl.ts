@@ -2,6 +2,7 @@
 // aliases. Every change is a compare-and-set on meta; a collection key exists
 // only once all its WAL streams exist.
 import type { CollectionMeta } from "../../protocol/collection.js";
+import { shardOwner } from "../context.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { type AliasMeta, type CoordinatorMsg, type ShardAssignment } from "../../protocol/messages.js";
 import { PARTITIONS_MAX, unknownPartition } from "../../protocol/partitions.js";
@@ -107,7 +108,7 @@ export async function onDropPartition(co: CoordinatorState, m: Extract<Coordinat
   // Reads only ever look at the partitions in meta, so rows left behind by a shard that misses this stay invisible.
   const results = await Promise.allSettled(
     Array.from({ length: meta.num_shards }, (_, s) =>
-      co.ctx.refs.shard(meta.id, s).ask({ kind: "drop_partition", partition_name: m.partition_name }),
+      shardOwner(co.ctx, meta.id, s).then((owner) => owner.ask({ kind: "drop_partition", partition_name: m.partition_name })),
     ),
   );
   const failed = results.filter((r) => r.status === "rejected").length;

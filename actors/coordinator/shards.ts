@@ -6,6 +6,7 @@ import { type ShardAssignment } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { retrying } from "../../runtime/retry.js";
 import { liveNodes } from "../../runtime/session.js";
+import { shardOwner } from "../context.js";
 import type { CoordinatorState } from "./state.js";
 
 const SHARD_READY_TIMEOUT_MS = 15_000;
@@ -46,7 +47,7 @@ export async function assignShards(co: CoordinatorState, only?: CollectionMeta):
 export async function waitShardsReady(co: CoordinatorState, meta: CollectionMeta): Promise<void> {
   const deadline = Date.now() + SHARD_READY_TIMEOUT_MS;
   for (let s = 0; s < meta.num_shards; s++) {
-    await retrying(() => co.ctx.refs.shard(meta.id, s).ask({ kind: "stats" }, 1_000), {
+    await retrying(async () => (await shardOwner(co.ctx, meta.id, s)).ask({ kind: "stats" }, 1_000), {
       ms: Math.max(0, deadline - Date.now()),
       retriable: () => true,
       pauseMs: 50,

@@ -37,8 +37,8 @@ function sessionTs(v: unknown): bigint {
 
 export class ProxyCore {
   private assignmentWatch: { stop(): void } | undefined;
-  /** When each shard key last changed: a request that timed out before a change may go to the new owner. */
-  private readonly shardChangedAt = new Map<string, number>();
+  /** Each shard's assignment as the meta watch last delivered it: requests go to its owner's epoch. */
+  private readonly assignments = new Map<string, ShardAssignment | null>();
   private readonly metaCache: MetaCache;
 
   constructor(
@@ -49,7 +49,7 @@ export class ProxyCore {
   }
 
   async start(): Promise<void> {
-    this.assignmentWatch = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key) => this.shardChangedAt.set(key, Date.now()));
+    this.assignmentWatch = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key, a) => this.assignments.set(key, a));
     await this.metaCache.start();
   }
 
@@ -117,25 +117,25 @@ export class ProxyCore {
   }
 
   /**
-   * Sends to a shard's owner, waiting out a shard that is between owners.
-   * Every shard message is idempotent (writes replace rows by primary key and
-   * carry ids fixed by the proxy), so a request that timed out because its
-   * owner died may be sent again to the next owner. A timeout while the same
-   * owner is alive is a real timeout and is not retried.
+   * Sends to a shard's owner at its current epoch, waiting out a shard that
+   * is between owners. Every shard message is idempotent (writes replace rows
+   * by primary key and carry ids fixed by the proxy), so a request that timed
+   * out because its owner died may be sent again to the next owner. A timeout
+   * while the same owner is alive is a real timeout and is not retried.
    */
   toShard<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
-    const ref = this.ctx.refs.shard(meta.id, shard);
-    let sent = 0;
+    let sentTo: ShardAssignment | undefined;
     return retrying(
-      () => {
-        sent = Date.now();
-        return ref.ask(msg, this.opts.shardAttemptMs);
+      async () => {
+        // A retry reads the key itself: the watch may be behind (or down, while the connection is).
+        sentTo = await this.assignment(meta, shard, sentTo === undefined);
+        return this.ctx.refs.shard(meta.id, shard, sentTo.epoch).ask(msg, this.opts.shardAttemptMs);
       },
       {
         ms: this.opts.shardRetryMs,
         retriable: async (e) => {
           const timedOut = e instanceof VecbusError && e.code === "TIMEOUT";
-          if (!isUnavailable(e) && !(timedOut && (await this.ownerChanged(meta, shard, sent)))) return false;
+          if (!isUnavailable(e) && !(timedOut && sentTo && (await this.ownerChanged(meta, shard, sentTo)))) return false;
           const still = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(meta.name));
           if (!still || still.value.id !== meta.id) throw new VecbusError("COLLECTION_NOT_FOUND", `collection "${meta.name}" was dropped`);
           return true;
@@ -147,12 +147,18 @@ export class ProxyCore {
     );
   }
 
-  private async ownerChanged(meta: CollectionMeta, shard: number, since: number): Promise<boolean> {
+  /** From the watch if `cached` (a shard created since it last delivered is read from meta), else from meta. */
+  private async assignment(meta: CollectionMeta, shard: number, cached = true): Promise<ShardAssignment> {
     const key = MetaKey.shard(meta.id, shard);
-    if ((this.shardChangedAt.get(key) ?? 0) > since) return true;
-    const a = await this.ctx.meta.get<ShardAssignment>(key);
-    if (!a) return true;
-    const session = await this.ctx.sessions.get(SessionKey.node("streaming", a.value.owner));
+    const a = (cached ? this.assignments.get(key) : undefined) ?? (await this.ctx.meta.get<ShardAssignment>(key))?.value;
+    if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of "${meta.name}" has no owner yet`);
+    return a;
+  }
+
+  private async ownerChanged(meta: CollectionMeta, shard: number, sentTo: ShardAssignment): Promise<boolean> {
+    const now = await this.assignment(meta, shard, false).catch(() => undefined);
+    if (!now || now.epoch !== sentTo.epoch) return true;
+    const session = await this.ctx.sessions.get(SessionKey.node("streaming", now.owner));
     return !session || session.operation !== "PUT";
   }
 }

@@ -148,7 +148,7 @@ export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
   const shards: ShardStatus[] = await Promise.all(
     [...assignments.values()].map(async ({ value: a }) => {
       const stats = await ctx.refs
-        .shard(a.collection_id, a.shard)
+        .shard(a.collection_id, a.shard, a.epoch)
         .ask({ kind: "stats" }, 2_000)
         .catch(() => null);
       const meta = collections.get(a.collection_id);

@@ -3,6 +3,7 @@
 // progress is read from the segments keys, where data nodes record each
 // segment's built index, and from the shard owners (rows still growing).
 import type { IndexDescription } from "../../protocol/api.js";
+import { shardOwner } from "../context.js";
 import { optString, type Args } from "../../protocol/args.js";
 import { checkName, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
@@ -62,9 +63,8 @@ export async function describeIndex(core: ProxyCore, args: Args): Promise<IndexD
   }
   const growing = await Promise.all(
     Array.from({ length: meta.num_shards }, (_, s) =>
-      core.ctx.refs
-        .shard(meta.id, s)
-        .ask({ kind: "stats" }, STATS_TIMEOUT_MS)
+      shardOwner(core.ctx, meta.id, s)
+        .then((owner) => owner.ask({ kind: "stats" }, STATS_TIMEOUT_MS))
         .then((r) => r.growing_rows ?? 0)
         .catch(() => 0),
     ),

@@ -2,8 +2,10 @@
 // the shard keys in meta and opens a shard (WAL replay, then serving) when a
 // key names it as owner, and closes it when the key names someone else or is
 // deleted. Shard transitions run one at a time, in the order the keys changed.
+// A shard that finds a newer owner in its WAL has the node read its key again
+// at once, in case the watch is behind.
 //
-// Takes: ShardMsg on <prefix>.int.shard.<cid>.<shard> (per open shard, see shard.ts).
+// Takes: ShardMsg on <prefix>.int.shard.<cid>.<shard>.<epoch> (per open shard, see shard.ts).
 // Reads: shards.>, collections.<name> (meta bucket).
 // Writes: its WAL streams, segments.<cid>.<shard> (meta bucket), segment blobs and delete logs (object store).
 import type { CollectionMeta } from "../../protocol/collection.js";
@@ -83,6 +85,7 @@ export class StreamingNode {
     if (!mine || this.shards.has(key)) return;
     const meta = await this.ctx.meta.get<CollectionMeta>(MetaKey.collection(a.collection_name));
     if (!meta || meta.value.id !== a.collection_id) return;
-    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch, { clock: this.clock, blobs: this.blobs!, seal: this.seal }));
+    const deps = { clock: this.clock, blobs: this.blobs!, seal: this.seal, onFenced: () => void this.reread(key) };
+    this.shards.set(key, await Shard.open(this.ctx, meta.value, a.shard, a.epoch, deps));
   }
 }

@@ -63,6 +63,8 @@ export interface ShardDeps {
   clock: TimestampPool;
   blobs: BlobStore;
   seal: SealOptions;
+  /** This shard found a newer owner in its WAL: the node's view of the shard key is behind. */
+  onFenced: () => void;
 }
 
 /** Room in a WAL record for everything but its batches (kind, ts, epoch, format). */
@@ -170,7 +172,7 @@ export class Shard {
     // Before the mailbox: if the watch cannot start, nothing is left subscribed.
     s.placementWatch = await ctx.meta.watch<Placement>(MetaKey.placement(meta.id), (_key, p) => s.onPlacement(p));
     s.mailbox = new Mailbox<ShardMsg>(ctx.nc, {
-      subject: ctx.names.shardSubject(meta.id, shard),
+      subject: ctx.names.shardSubject(meta.id, shard, epoch),
       // One subscriber answers even if two nodes briefly both think they own the shard.
       queue: `shard-${meta.id}-${shard}`,
       maxInFlight: 32,
@@ -251,11 +253,25 @@ export class Shard {
    * Time tick: with no write queued, every write below a fresh timestamp is
    * applied, so the safe time can move up to it. Idle shards do this every
    * TICK_INTERVAL_MS; a read whose guarantee is ahead does it at once.
+   *
+   * Only if no other owner wrote meanwhile: a process that stalled past its
+   * session TTL may have lost the shard and not heard of it yet (its meta
+   * watch recovers after its shard subscriptions do). A new owner appends a
+   * fence before anything else, so a WAL tail, read after the timestamp was
+   * issued, that holds nothing this shard has not applied proves that no
+   * write below the timestamp is missing; a longer one is applied first
+   * (which fences this shard if it came from a newer owner).
    */
   private async tick(target = 0n): Promise<void> {
     if (this.pendingWrites > 0) return;
     const ts = await this.deps.clock.take(target);
-    if (this.pendingWrites === 0 && ts > this.appliedTs) this.appliedTs = ts;
+    const tail = await this.wal.serverTail();
+    if (this.pendingWrites > 0 || this.fencedBy !== undefined) return;
+    if (tail > this.wal.lastSeq) {
+      await this.serialized(() => this.wal.catchUp((r, at, bytes) => this.apply(r, at, bytes)));
+      return;
+    }
+    if (ts > this.appliedTs) this.appliedTs = ts;
   }
 
   /**
@@ -280,6 +296,7 @@ export class Shard {
         }
         await this.writes;
         await this.tick(g);
+        if (this.fencedBy !== undefined) throw this.fencedError();
         if (this.appliedTs < g) await new Promise((r) => setTimeout(r, GUARANTEE_POLL_MS));
       }
     } finally {
@@ -475,6 +492,7 @@ export class Shard {
     this.fencedBy = epoch;
     this.ctx.log.warn("shard fenced by a newer owner", { collection: this.meta.name, shard: this.shard, epoch: this.epoch, newer: epoch });
     void this.mailbox?.stop();
+    this.deps.onFenced();
   }
 
   private fencedError(): VecbusError {

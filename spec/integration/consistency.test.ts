@@ -90,7 +90,7 @@ describe("consistency", () => {
     const guarantee = composeTs(Date.now() + 3_000, 0);
     let readsDone = 0;
     const reads = Array.from({ length: 64 }, () =>
-      request(env.admin, new Names().shardSubject(collection_id, 0), { kind: "get", ids: [7], output_fields: [], guarantee_ts: guarantee }, CLIENT_TIMEOUT_MS).then((rows) => {
+      request(env.admin, new Names().shardSubject(collection_id, 0, 1), { kind: "get", ids: [7], output_fields: [], guarantee_ts: guarantee }, CLIENT_TIMEOUT_MS).then((rows) => {
         readsDone++;
         return rows;
       }),

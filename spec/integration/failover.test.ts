@@ -95,7 +95,7 @@ test("failover - an owner that finds a newer owner's fence in its WAL stops serv
     const js = jetstream(env.admin);
     const fenceSeq = (await js.publish(names.walSubject(d.collection_id, 0), encode(fence))).seq;
 
-    const subject = names.shardSubject(d.collection_id, 0);
+    const subject = names.shardSubject(d.collection_id, 0, shard.epoch);
     const write = (id: number) => request(env.admin, subject, { kind: "insert", batch: { count: 1, fields: { id: [id], vector: new Float32Array([id, id]) }, partition: "_default" } }, CLIENT_TIMEOUT_MS);
     // The append is fenced by the record above; the owner reads the tail, finds the newer epoch and stops.
     await rejectsWith(write(2), "SHARD_NOT_READY");

@@ -144,7 +144,7 @@ describe("partitions and aliases", () => {
     for (const p of parts) {
       for (let s = 0; s < 2; s++) {
         const msg: ShardMsg = { kind: "query", output_fields: [], limit: 16384, partition_names: [p] };
-        for (const r of await request<Row[]>(env.admin, names.shardSubject(desc.collection_id, s), msg)) stored.set(r.id as number, [...(stored.get(r.id as number) ?? []), p]);
+        for (const r of await request<Row[]>(env.admin, names.shardSubject(desc.collection_id, s, 1), msg)) stored.set(r.id as number, [...(stored.get(r.id as number) ?? []), p]);
       }
     }
     assert.deepEqual(
@@ -157,7 +157,7 @@ describe("partitions and aliases", () => {
     // What the proxy asks the shards for: a filter on the key names only the key's partitions.
     const asked: (string[] | null)[] = [];
     const spies = [0, 1].map((s) =>
-      env.admin.subscribe(names.shardSubject(desc.collection_id, s), {
+      env.admin.subscribe(names.shardSubject(desc.collection_id, s, 1), {
         callback: (_e, m) => {
           const body = decode(m.data) as ShardMsg;
           if (body.kind === "query" || body.kind === "search") asked.push(body.partition_names ? [...body.partition_names].sort() : null);

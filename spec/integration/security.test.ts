@@ -78,7 +78,7 @@ describe("security", () => {
     try {
       const wal = names.walStream(cid, 0);
       // The forged messages of the issue: each would have changed stored data or wedged an actor.
-      await refused(anon, names.shardSubject(cid, 0), { kind: "insert", batch: { count: 1, fields: { id: ["evil"], vector: new Float32Array(4) }, partition: "_default" } });
+      await refused(anon, names.shardSubject(cid, 0, 1), { kind: "insert", batch: { count: 1, fields: { id: ["evil"], vector: new Float32Array(4) }, partition: "_default" } });
       await refused(anon, names.coordinatorSubject(), { kind: "create_collection", name: "x", schema: { fields: [] } });
       await refused(anon, names.walSubject(cid, 0), { kind: "fence", epoch: 999999 });
       await refused(anon, `$JS.API.STREAM.PURGE.${wal}`, {});
@@ -110,12 +110,12 @@ describe("security", () => {
     const ask = (subject: string, body: unknown) => request(admin, subject, body, CLIENT_TIMEOUT_MS);
     // The issue's forged insert: a string key in an Int64 collection, a 1000-character value, a missing vector.
     const batch = (fields: Record<string, unknown>) => ({ kind: "insert", batch: { count: 1, fields, partition: "_default" } });
-    await rejectsWith(ask(names.shardSubject(cid, 0), batch({ id: ["evil"], vector: new Float32Array(DIM) })), "INVALID_FIELD_VALUE", /"id"/);
-    await rejectsWith(ask(names.shardSubject(cid, 0), batch({ id: [5], vector: new Float32Array(DIM), ghost: ["x".repeat(1000)] })), "FIELD_NOT_FOUND", /ghost/);
-    await rejectsWith(ask(names.shardSubject(cid, 0), batch({ id: [5] })), "MISSING_FIELD", /vector/);
-    await rejectsWith(ask(names.shardSubject(cid, 0), batch({ id: [5], vector: new Float32Array(DIM * 2) })), "INVALID_FIELD_VALUE", /vector/);
-    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "insert" }), "MALFORMED_REQUEST", /batch/);
-    await rejectsWith(ask(names.shardSubject(cid, 0), { kind: "fence", epoch: 999999 }), "MALFORMED_REQUEST", /kind/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), batch({ id: ["evil"], vector: new Float32Array(DIM) })), "INVALID_FIELD_VALUE", /"id"/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), batch({ id: [5], vector: new Float32Array(DIM), ghost: ["x".repeat(1000)] })), "FIELD_NOT_FOUND", /ghost/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), batch({ id: [5] })), "MISSING_FIELD", /vector/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), batch({ id: [5], vector: new Float32Array(DIM * 2) })), "INVALID_FIELD_VALUE", /vector/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), { kind: "insert" }), "MALFORMED_REQUEST", /batch/);
+    await rejectsWith(ask(names.shardSubject(cid, 0, 1), { kind: "fence", epoch: 999999 }), "MALFORMED_REQUEST", /kind/);
     await rejectsWith(ask(names.coordinatorSubject(), { kind: "create_collection", name: "x", schema: { fields: [] }, num_shards: 1, metric_type: "L2", consistency_level: "Bounded", partitions: ["_default"] }), "SCHEMA_INVALID");
     await rejectsWith(ask(names.coordinatorSubject(), { kind: "allocate_ts", count: "many" }), "MALFORMED_REQUEST", /count/);
     assert.deepEqual(await env.client.list_collections(), ["secure"]);
@@ -132,7 +132,7 @@ describe("security", () => {
       await assert.rejects(jetstream(proxy).publish(names.walSubject(cid, 0), encode({ kind: "fence", epoch: 999999 })));
       await refused(proxy, `$KV.${names.metaBucket()}.shards.${cid}.0`, {});
       await refused(proxy, `$JS.API.STREAM.PURGE.${names.walStream(cid, 0)}`, {});
-      await subscribeRefused(proxy, names.shardSubject(cid, 0));
+      await subscribeRefused(proxy, names.shardSubject(cid, 0, 1));
     } finally {
       await proxy.close();
     }

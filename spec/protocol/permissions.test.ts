@@ -26,7 +26,7 @@ test("permissions - each role may ask exactly the actors its NATS user may publi
   const n = new Names(DEFAULT_PREFIX);
   const asks = (role: Parameters<typeof rolePublishes>[1]) => {
     const may = rolePublishes(n, role);
-    return [n.coordinatorSubject(), n.shardSubject(3, 1), n.querySubject("q1")].map(may);
+    return [n.coordinatorSubject(), n.shardSubject(3, 1, 1), n.querySubject("q1")].map(may);
   };
   assert.deepEqual(asks("proxy"), [true, true, false]);
   assert.deepEqual(asks("streaming"), [true, false, true]);

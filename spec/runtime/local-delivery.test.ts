@@ -58,7 +58,7 @@ test("local delivery - same bytes and checks without the NATS hop; bound, timeou
   const env = await startEnv({ roles: "none", tag: "local" });
   const [served, asking, watching] = await connections(env);
   try {
-    const subject = names.shardSubject(900, 0);
+    const subject = names.shardSubject(900, 0, 1);
     const w = witness(watching, subject);
     await watching.flush();
     const box = echoMailbox(served, subject, 1);
@@ -85,9 +85,9 @@ test("local delivery - same bytes and checks without the NATS hop; bound, timeou
 
     // A mailbox whose connection closed (its process as good as crashed) takes nothing either.
     const other = await env.connectAs("streaming", "other");
-    echoMailbox(other, names.shardSubject(900, 1));
+    echoMailbox(other, names.shardSubject(900, 1, 1));
     await other.flush();
-    const ref1 = new ActorRef<Msg, Replies>(asking, names.shardSubject(900, 1));
+    const ref1 = new ActorRef<Msg, Replies>(asking, names.shardSubject(900, 1, 1));
     assert.equal(await ref1.ask({ kind: "echo", n: 2 }), 4);
     await closeConnection(other);
     await assert.rejects(ref1.ask({ kind: "echo", n: 2 }), unavailable);
@@ -101,12 +101,12 @@ test("local delivery - a request the asking role may not publish goes to NATS, w
   const env = await startEnv({ roles: "none", tag: "local-denied", refusalsExpected: true });
   const [served, asking] = await Promise.all([env.connectAs("streaming", "served"), env.connectAs("query", "asking")]);
   try {
-    const box = echoMailbox(served, names.shardSubject(902, 0));
+    const box = echoMailbox(served, names.shardSubject(902, 0, 1));
     await served.flush();
     // A query node's user may not publish to shard subjects.
-    const ref = new Refs(asking, names, rolePublishes(names, "query")).shard(902, 0);
+    const ref = new Refs(asking, names, rolePublishes(names, "query")).shard(902, 0, 1);
     await assert.rejects(ref.ask({ kind: "flush" }, 2_000), (e) => e instanceof VecbusError && (e.code === "PERMISSION_DENIED" || e.code === "TIMEOUT"));
-    await eventually("nats-server logs the refusal", () => env.nats.violations().some((l) => l.includes(names.shardSubject(902, 0))));
+    await eventually("nats-server logs the refusal", () => env.nats.violations().some((l) => l.includes(names.shardSubject(902, 0, 1))));
     await box.stop();
   } finally {
     for (const nc of [served, asking]) await closeConnection(nc);
@@ -119,7 +119,7 @@ test("local delivery - off with VECBUS_LOCAL_DELIVERY=0: every request crosses N
   const [served, asking, watching] = await connections(env);
   process.env.VECBUS_LOCAL_DELIVERY = "0";
   try {
-    const subject = names.shardSubject(901, 0);
+    const subject = names.shardSubject(901, 0, 1);
     const w = witness(watching, subject);
     await watching.flush();
     const box = echoMailbox(served, subject);

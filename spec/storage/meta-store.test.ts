@@ -1,10 +1,13 @@
-// The meta store against a real KV bucket: compare-and-set and watches.
+// The meta store against a real KV bucket: compare-and-set, lists and watches.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Kvm } from "@nats-io/kv";
 import { VecbusError } from "../../protocol/errors.js";
 import { MetaStore } from "../../storage/meta-store.js";
+import { SUPERUSER } from "../../protocol/permissions.js";
+import { closeConnection, connectNats } from "../../runtime/connection.js";
 import { startEnv } from "../harness.js";
+import { startTcpProxy } from "../tcp-proxy.js";
 import { eventually } from "../timeouts.js";
 
 test("meta store - create, stale update and stale delete are CONFLICT; casUpdate retries", async () => {
@@ -57,6 +60,33 @@ test("meta store - list gives the live keys under a filter: not deleted or purge
     assert.deepEqual(await values(">"), { "s.1.0": 10, "s.1.1": 2, "t.1": 5, s: 6 });
     assert.deepEqual(await values("u.>"), {});
   } finally {
+    await env.close();
+  }
+});
+
+test("meta store - a watch whose pushes were lost before its connection dropped delivers those changes after it reconnects, without waiting for another change", async () => {
+  const env = await startEnv({ roles: "none", tag: "meta-cut" });
+  const link = await startTcpProxy(Number(new URL(env.nats.url).port));
+  const nc = await connectNats(link.url, "test-watcher", { reconnectForever: true, auth: env.nats.credentials(SUPERUSER) });
+  try {
+    const writer = new MetaStore(await new Kvm(env.admin).create("t_cut", { history: 5 }));
+    const watched = new MetaStore(await new Kvm(nc).open("t_cut"), undefined, nc);
+    const seen = new Map<string, unknown>();
+    const w = await watched.watch("w.>", (k, v) => seen.set(k, v));
+    await writer.put("w.a", 1);
+    await writer.put("w.b", 1);
+    await eventually("the watch to see the first values", () => seen.get("w.a") === 1 && seen.get("w.b") === 1);
+    // Pushed to the watcher and lost on the way (as in the socket of a stalled process the server then drops).
+    link.drop();
+    await writer.put("w.a", 2);
+    await writer.delete("w.b");
+    await new Promise((r) => setTimeout(r, 200));
+    link.cut();
+    await eventually("the watch to deliver what changed while it was cut off", () => seen.get("w.a") === 2 && seen.get("w.b") === null);
+    w.stop();
+  } finally {
+    await closeConnection(nc);
+    await link.close();
     await env.close();
   }
 });
