@@ -13,7 +13,7 @@ import type { ShardAssignment } from "../protocol/messages.js";
 import { MetaKey, Names } from "../protocol/subjects.js";
 import { Refs, type ShardRef } from "../runtime/actor-ref.js";
 import { logger, type Logger } from "../runtime/log.js";
-import { SESSION_TTL_MS } from "../runtime/session.js";
+import { Session, SESSION_TTL_MS } from "../runtime/session.js";
 import { MetaStore } from "../storage/meta-store.js";
 import { streamBound } from "../storage/stream-bounds.js";
 
@@ -50,4 +50,9 @@ export async function shardOwner(ctx: ActorContext, collectionId: number, shard:
   const a = await ctx.meta.get<ShardAssignment>(MetaKey.shard(collectionId, shard));
   if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of collection ${collectionId} has no owner yet; retry shortly`);
   return ctx.refs.shard(collectionId, shard, a.value.epoch);
+}
+
+/** The actor's session key, with pings answered on its node subject. */
+export function actorSession(ctx: ActorContext, role: Role, nodeId: string): Session {
+  return new Session(ctx.sessions, role, nodeId, ctx.log, { nc: ctx.nc, subject: ctx.names.nodeSubject(role, nodeId) });
 }

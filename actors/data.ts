@@ -26,8 +26,8 @@ import { MetaKey, ObjectName } from "../protocol/subjects.js";
 import { decode } from "../runtime/codec.js";
 import { unstamped } from "../protocol/data-format.js";
 import { task as checkTask } from "../protocol/message-checks.js";
-import { shardOwner, type ActorContext } from "./context.js";
-import { Session } from "../runtime/session.js";
+import { actorSession, shardOwner, type ActorContext } from "./context.js";
+import type { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
 import { decodeSegment, encodeSegment, type VectorColumn } from "../engine/segment-format.js";
@@ -68,7 +68,7 @@ export class DataNode {
     readonly nodeId: string,
     opts: Partial<DataNodeOptions> = {},
   ) {
-    this.session = new Session(ctx.sessions, "data", nodeId, ctx.log);
+    this.session = actorSession(ctx, "data", nodeId);
     this.opts = { ...DATA_DEFAULTS, ...opts };
   }
 

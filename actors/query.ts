@@ -33,9 +33,9 @@ import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
 import { limit } from "../protocol/limits.js";
 import { queryNodeMsg } from "../protocol/message-checks.js";
-import type { ActorContext } from "./context.js";
+import { actorSession, type ActorContext } from "./context.js";
 import { Mailbox } from "../runtime/mailbox.js";
-import { Session } from "../runtime/session.js";
+import type { Session } from "../runtime/session.js";
 import { compileScope } from "../engine/filter-scope.js";
 import { BlobStore } from "../storage/object-store.js";
 import { compileProjection } from "../engine/projection.js";
@@ -91,7 +91,7 @@ export class QueryNode {
     readonly nodeId: string,
     opts: QueryNodeOptions = {},
   ) {
-    this.session = new Session(ctx.sessions, "query", nodeId, ctx.log);
+    this.session = actorSession(ctx, "query", nodeId);
     this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-query-${nodeId}`);
   }
 

@@ -81,7 +81,7 @@ function actorCommon(names: Names, role: Role): Permissions {
       `${JS}.STREAM.CREATE.${kvSessions}`,
       `$KV.${names.sessionBucket()}.nodes.${role}.>`,
     ],
-    subscribe: [`${actorInbox(names, role)}.>`],
+    subscribe: [`${actorInbox(names, role)}.>`, `${names.prefix}.int.node.${role}.>`],
     allowResponses: true,
   };
 }
@@ -95,6 +95,9 @@ const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "sub
     publish: [
       ...metaWrite(n),
       `$KV.${n.sessionBucket()}.lease.>`,
+      // Ends the session of a process that no longer answers pings on its node subject.
+      `$KV.${n.sessionBucket()}.nodes.>`,
+      `${n.prefix}.int.node.>`,
       `${n.prefix}.int.shard.>`,
       n.taskWildcard(),
       // Creates and deletes the WAL streams of every collection, and the task stream.

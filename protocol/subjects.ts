@@ -5,6 +5,7 @@
 //   <prefix>.int.coord                  coordinator (only the lease holder subscribes)
 //   <prefix>.int.shard.<cid>.<shard>.<epoch>  the streaming node that owns a shard at that epoch
 //   <prefix>.int.query.<node>           one query node (reads of its loaded segments)
+//   <prefix>.int.node.<role>.<node>     pings: answered while an actor's process lives
 //   <prefix>.wal.<cid>.<shard>          the subject captured by that shard's WAL stream
 //   <prefix>.task.<kind>.<cid>.<shard>  tasks for data nodes (work-queue stream <prefix>_TASKS)
 //
@@ -42,6 +43,10 @@ export class Names {
   /** An owner that lost the shard (and may not know it yet) keeps only the old epoch's subject: requests for the new one never reach it. */
   shardSubject(collectionId: number, shard: number, epoch: number): string {
     return `${this.prefix}.int.shard.${collectionId}.${shard}.${epoch}`;
+  }
+  /** Where an actor answers pings while its process lives (runtime/liveness.ts). */
+  nodeSubject(role: string, nodeId: string): string {
+    return `${this.prefix}.int.node.${role}.${nodeId}`;
   }
   /** One query node: shard owners send it the reads of the segments it has loaded. */
   querySubject(nodeId: string): string {

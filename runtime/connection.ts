@@ -82,14 +82,14 @@ export async function closeConnection(nc: NatsConnection, drainMs = 3_000): Prom
 }
 
 /**
- * Calls `fn` after each reconnect of `nc` until stopped. Subscriptions come
- * back by themselves, but whatever was published to them while the
- * connection was down is lost.
+ * Calls `fn` on each `event` of `nc` ("disconnect", "reconnect") until
+ * stopped. After a reconnect, subscriptions are back by themselves, but
+ * whatever was published to them while the connection was down is lost.
  */
-export function onReconnect(nc: NatsConnection, fn: () => void): { stop(): void } {
+export function onConnectionEvent(nc: NatsConnection, event: "disconnect" | "reconnect", fn: () => void): { stop(): void } {
   const events = nc.status() as AsyncIterable<{ type: string }> & { stop(): void };
   void (async () => {
-    for await (const s of events) if (s.type === "reconnect") fn();
+    for await (const s of events) if (s.type === event) fn();
   })();
   return { stop: () => events.stop() };
 }

@@ -21,6 +21,8 @@ export class Lease {
     private readonly holder: string,
     private readonly log: Logger,
     private readonly onChange: (leading: boolean) => Promise<void>,
+    /** Whether another holder's process is gone (runtime/liveness.ts): its lease is taken over without waiting out the TTL. */
+    private readonly holderGone?: (holder: string) => Promise<boolean>,
   ) {}
 
   async start(): Promise<void> {
@@ -40,6 +42,15 @@ export class Lease {
    */
   get isFresh(): boolean {
     return this.leading && Date.now() - this.renewedAt < SESSION_TTL_MS / 2;
+  }
+
+  /**
+   * The connection dropped: a standby that found this process gone meanwhile
+   * may have taken the lease over already, so nothing is answered until a
+   * renewal succeeds again.
+   */
+  distrust(): void {
+    this.renewedAt = 0;
   }
 
   private tick(): Promise<void> {
@@ -84,11 +95,17 @@ export class Lease {
       this.revision = await this.kv.create(this.key, value);
       return true;
     }
-    if ((decode(cur.value) as { holder: string }).holder === this.holder) {
+    const holder = (decode(cur.value) as { holder: string }).holder;
+    if (holder === this.holder) {
       this.revision = await this.kv.update(this.key, value, cur.revision);
       return true;
     }
-    return false;
+    if (!(await this.holderGone?.(holder))) return false;
+    // Only the key as it was when its holder was found gone: a holder that came back and renewed keeps it.
+    await this.kv.delete(this.key, { previousSeq: cur.revision });
+    this.revision = await this.kv.create(this.key, value);
+    this.log.info("the lease holder's process is gone (no responder on its node subject): took the lease over", { key: this.key, holder });
+    return true;
   }
 
   async stop(): Promise<void> {

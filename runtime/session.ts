@@ -2,11 +2,13 @@
 // removes the key of an actor that stops heart-beating; NATS 2.9 sends no
 // event when that happens, so watchers of liveness poll `liveNodes`.
 import type { KV } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import os from "node:os";
 import type { SessionInfo } from "../protocol/messages.js";
 import { SessionKey } from "../protocol/subjects.js";
 import { kvKeys } from "./kv-keys.js";
 import { decode, encode } from "./codec.js";
+import { answerPings } from "./liveness.js";
 import type { Logger } from "./log.js";
 
 /** A session key not refreshed within this time is gone: its actor counts as dead. */
@@ -14,6 +16,7 @@ export const SESSION_TTL_MS = 6_000;
 
 export class Session {
   private timer: NodeJS.Timeout | undefined;
+  private pings: Subscription | undefined;
   readonly info: SessionInfo;
 
   constructor(
@@ -21,6 +24,8 @@ export class Session {
     role: string,
     nodeId: string,
     private readonly log: Logger,
+    /** Where this actor answers pings (Names.nodeSubject): the coordinator ends the session of a process that no longer does. */
+    private readonly liveness?: { nc: NatsConnection; subject: string },
   ) {
     this.info = { role, node_id: nodeId, host: os.hostname(), pid: process.pid, started_at: Date.now() };
   }
@@ -30,6 +35,8 @@ export class Session {
   }
 
   async start(): Promise<void> {
+    // Before the key: a session is never seen without its pings.
+    if (this.liveness) this.pings = answerPings(this.liveness.nc, this.liveness.subject);
     await this.kv.put(this.key, encode(this.info));
     this.timer = setInterval(() => {
       this.kv.put(this.key, encode(this.info)).catch((e) => this.log.warn("session heartbeat failed", { error: String(e) }));
@@ -39,6 +46,7 @@ export class Session {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.pings?.unsubscribe();
     await this.kv.delete(this.key).catch(() => undefined);
   }
 }

@@ -9,7 +9,7 @@ import { stamped, unstamped } from "../protocol/data-format.js";
 import { metaValue } from "../protocol/message-checks.js";
 import { decode, encode } from "../runtime/codec.js";
 import { kvKeys } from "../runtime/kv-keys.js";
-import { onReconnect } from "../runtime/connection.js";
+import { onConnectionEvent } from "../runtime/connection.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { limitText } from "../protocol/limits.js";
 import { storeFullError } from "./stream-bounds.js";
@@ -170,7 +170,7 @@ export class MetaStore {
         }
       }
     };
-    const reconnects = this.nc && onReconnect(this.nc, () => void restart());
+    const reconnects = this.nc && onConnectionEvent(this.nc, "reconnect", () => void restart());
     return {
       stop: () => {
         stopped = true;

@@ -10,6 +10,9 @@
 //         creates and deletes WAL streams; deletes a dropped collection's
 //         segments.<cid>.<shard> keys and segment objects.
 // Invariant: a collection key exists only once all its WAL streams exist.
+import { processGone } from "../../runtime/liveness.js";
+import { onConnectionEvent } from "../../runtime/connection.js";
+import { endDeadSessions } from "./sessions.js";
 import { match } from "ts-pattern";
 import { COMPACTION_DEFAULTS, type CompactionPolicy } from "../../engine/compaction-plan.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
@@ -21,10 +24,10 @@ import { MetaKey, SessionKey } from "../../protocol/subjects.js";
 import { Lease } from "../../runtime/lease.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { withDeadline } from "../../runtime/retry.js";
-import { Session } from "../../runtime/session.js";
+import type { Session } from "../../runtime/session.js";
 import { asConfigured, streamBound, streamInfoIfAny } from "../../storage/stream-bounds.js";
 import { ensureTaskStream } from "../../storage/tasks.js";
-import type { ActorContext } from "../context.js";
+import { actorSession, type ActorContext } from "../context.js";
 import { SEAL_DEFAULTS } from "../streaming/shard.js";
 import { TimestampOracle } from "../tso.js";
 import { onCompact, queueCompactions } from "./compaction.js";
@@ -58,6 +61,7 @@ export class Coordinator {
   private readonly lease: Lease;
   private mailbox: Mailbox<CoordinatorMsg> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private disconnects: { stop(): void } | undefined;
   private sweeping = false;
   /** Segment records changed: index builds and placement are looked at again at once (see onSegmentsChanged). */
   private reacting = false;
@@ -70,17 +74,26 @@ export class Coordinator {
     readonly nodeId: string,
     opts: CoordinatorOptions = COORDINATOR_DEFAULTS,
   ) {
-    this.session = new Session(ctx.sessions, "coordinator", nodeId, ctx.log);
-    this.lease = new Lease(ctx.sessions, SessionKey.coordinatorLease, nodeId, ctx.log, (leading) => this.onLeadership(leading));
+    this.session = actorSession(ctx, "coordinator", nodeId);
+    this.lease = new Lease(
+      ctx.sessions,
+      SessionKey.coordinatorLease,
+      nodeId,
+      ctx.log,
+      (leading) => this.onLeadership(leading),
+      (holder) => processGone(ctx.nc, ctx.names.nodeSubject("coordinator", holder)),
+    );
     this.state = { ctx, opts, tso: new TimestampOracle(ctx.meta), queued: new Map(), blobs: undefined, placing: Promise.resolve() };
   }
 
   async start(): Promise<void> {
+    this.disconnects = onConnectionEvent(this.ctx.nc, "disconnect", () => this.lease.distrust());
     await this.session.start();
     await this.lease.start();
   }
 
   async stop(): Promise<void> {
+    this.disconnects?.stop();
     await this.lease.stop();
     await this.session.stop();
   }
@@ -171,6 +184,7 @@ export class Coordinator {
     this.sweeping = true;
     try {
       await withDeadline(SWEEP_DEADLINE_MS, "the sweep", async () => {
+        await endDeadSessions(this.state);
         await collectOrphanShards(this.state);
         await collectOrphanSegments(this.state);
         await assignShards(this.state);

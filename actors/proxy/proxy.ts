@@ -11,9 +11,9 @@ import { isApiMethod, SHARD_ATTEMPT_MS, SHARD_RETRY_MS, type ApiMethod, type Api
 import type { Args } from "../../protocol/args.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { asMap } from "../../runtime/codec.js";
-import type { ActorContext } from "../context.js";
+import { actorSession, type ActorContext } from "../context.js";
 import { Mailbox } from "../../runtime/mailbox.js";
-import { Session } from "../../runtime/session.js";
+import type { Session } from "../../runtime/session.js";
 import { ProxyCore, type ProxyOptions } from "./core.js";
 import * as compaction from "./compaction.js";
 import * as ddl from "./ddl.js";
@@ -37,7 +37,7 @@ export class Proxy {
     readonly nodeId: string,
     opts: ProxyOptions = { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS },
   ) {
-    this.session = new Session(ctx.sessions, "proxy", nodeId, ctx.log);
+    this.session = actorSession(ctx, "proxy", nodeId);
     this.core = new ProxyCore(ctx, opts);
   }
 

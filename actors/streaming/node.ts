@@ -11,8 +11,8 @@
 import type { CollectionMeta } from "../../protocol/collection.js";
 import type { ShardAssignment } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import type { ActorContext } from "../context.js";
-import { Session } from "../../runtime/session.js";
+import { actorSession, type ActorContext } from "../context.js";
+import type { Session } from "../../runtime/session.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { SEAL_DEFAULTS, Shard, type SealOptions } from "./shard.js";
 import { TimestampPool } from "./ts-pool.js";
@@ -33,7 +33,7 @@ export class StreamingNode {
     readonly nodeId: string,
     private readonly seal: SealOptions = SEAL_DEFAULTS,
   ) {
-    this.session = new Session(ctx.sessions, "streaming", nodeId, ctx.log);
+    this.session = actorSession(ctx, "streaming", nodeId);
     this.clock = new TimestampPool(ctx);
   }
 
