@@ -39,7 +39,7 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: streamBound("metaBytes").max_bytes, replicas: limit("replicas") });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
-  const meta = new MetaStore(metaKv, (key, error) => log.error("unreadable meta value skipped", { key, error }), nc);
+  const meta = new MetaStore(metaKv, (key, error) => log.error("meta store: a value skipped or a watch failed", { key, error }), nc);
   // An unreadable mark is reported by the meta store and read as no mark.
   checkDataFormat((await meta.get<DataFormat>(MetaKey.format).catch(() => null))?.value ?? null);
   return { nc, js, jsm, names, refs: new Refs(nc, names, role && rolePublishes(names, role)), meta, sessions, log };

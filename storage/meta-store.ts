@@ -30,15 +30,15 @@ export function isWrongLastSequence(e: unknown): boolean {
   return e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE;
 }
 
-/** Told of a value that cannot be read (a corrupt or forged write): the key is skipped, never fatal. */
-export type BadValueHandler = (key: string, error: string) => void;
+/** Told of a value that cannot be read (a corrupt or forged write: the key is skipped, never fatal) or of a watch that failed. */
+export type ProblemHandler = (key: string, error: string) => void;
 
 export class MetaStore {
   private readonly reported = new Set<string>();
 
   constructor(
     readonly kv: KV,
-    private readonly onBadValue: BadValueHandler = () => undefined,
+    private readonly report: ProblemHandler = () => undefined,
     /** The bucket's connection: watches start again after it reconnects. */
     private readonly nc?: NatsConnection,
   ) {}
@@ -142,11 +142,11 @@ export class MetaStore {
             onChange(e.key, v ? v.value : null, e.revision);
           } catch (err) {
             // A bad value (reported by live) or a failing handler skips this change; the watch goes on.
-            if (!(err instanceof BadValue)) this.onBadValue(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
+            if (!(err instanceof BadValue)) this.report(e.key, `handling the change failed: ${String((err as Error)?.stack ?? err)}`);
           }
         }
       })()
-        .catch((err) => this.onBadValue(filter, `the watch ended: ${String(err)}`))
+        .catch((err) => this.report(filter, `the watch ended: ${String(err)}`))
         .finally(() => {
           if (!stopped && watcher === current) onEnd?.();
         });
@@ -165,7 +165,7 @@ export class MetaStore {
           old.stop();
           return deliver(next);
         } catch (err) {
-          this.onBadValue(filter, `restarting the watch after a reconnect failed, retrying: ${String(err)}`);
+          this.report(filter, `restarting the watch after a reconnect failed, retrying: ${String(err)}`);
           await new Promise((r) => setTimeout(r, WATCH_RESTART_PAUSE_MS));
         }
       }
@@ -201,7 +201,7 @@ export class MetaStore {
       const seen = `${e.key}@${e.revision}`;
       if (!this.reported.has(seen)) {
         this.reported.add(seen);
-        this.onBadValue(e.key, msg);
+        this.report(e.key, msg);
       }
       throw new BadValue(msg);
     }

@@ -26,6 +26,8 @@ const CLIENT_TIMEOUT_MS = 5_000;
 const DOWN_MS = 8_000;
 /** How long after a restart the load runs on before the next fault. */
 const SETTLE_MS = 3_000;
+/** Rounds of the five faults: one in CI; VECBUS_CHAOS_ROUNDS=N soaks longer. */
+const ROUNDS = Number(process.env.VECBUS_CHAOS_ROUNDS ?? 1);
 /** Generous: a fault is expected to heal within seconds; CI machines are slow. */
 const GAP_BOUND_MS = 60_000;
 
@@ -154,7 +156,7 @@ function longestGap(successes: number[], from: number, to: number): number {
   return Math.max(gap, to - last);
 }
 
-test("chaos - each role's process SIGKILLed and restarted under inserts, deletes and Strong reads: nothing acked is lost or doubled, nothing deleted returns", { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
+test("chaos - each role's process SIGKILLed and restarted under inserts, deletes and Strong reads: nothing acked is lost or doubled, nothing deleted returns", { timeout: TEST_TIMEOUT_MS * 2 * ROUNDS }, async () => {
   const env = await startEnv({ tag: "chaos", roles: ["proxy", "streaming", "query", "data"] });
   const procs = new Processes(env);
   let writer: VecbusClient | undefined;
@@ -180,7 +182,8 @@ test("chaos - each role's process SIGKILLed and restarted under inserts, deletes
     await pause(SETTLE_MS);
 
     const report: { fault: Victim; write_gap_ms: number; read_gap_ms: number }[] = [];
-    for (const role of ["proxy", "coordinator", "streaming", "query", "data"] as const) {
+    const faults = Array.from({ length: ROUNDS }, () => ["proxy", "coordinator", "streaming", "query", "data"] as const).flat();
+    for (const role of faults) {
       const from = Date.now();
       console.log(`${new Date().toISOString()} killing the ${role}`);
       await procs.kill(`victim-${role}`);
