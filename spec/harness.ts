@@ -14,6 +14,7 @@ import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import { closeConnection, connectNats, type NatsAuth } from "../runtime/connection.js";
 import { VecbusClient } from "../runtime/client.js";
 import { CLIENT_TIMEOUT_MS } from "./timeouts.js";
+import { startVecbus, type ServeProcess } from "./cli/serve-process.js";
 
 export interface TestEnv {
   nats: NatsServer;
@@ -111,4 +112,10 @@ export async function startEnv(
       if (refused.length > 0 && !opts.refusalsExpected) throw new Error(`nats-server refused vecbus users:\n${refused.join("\n")}`);
     },
   };
+}
+
+/** `vecbus start ROLE` as a child process with the role's credentials, ready; its actor id is `<nodeId>-<role>`. `url`: another way to the server (a proxy in front of it). */
+export function startActorProcess(env: TestEnv, role: Role, nodeId: string, url = env.nats.url): Promise<ServeProcess> {
+  const { user, pass } = env.credentials(role)!;
+  return startVecbus(["start", role, "--nats-url", url, "--user", user!, "--password", pass!, "--node-id", nodeId]);
 }

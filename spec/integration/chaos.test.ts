@@ -13,8 +13,8 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { Role } from "../../protocol/roles.js";
 import type { Row } from "../../protocol/rows.js";
 import { VecbusClient } from "../../runtime/client.js";
-import { startVecbus, type ServeProcess } from "../cli/serve-process.js";
-import { startEnv, type TestEnv } from "../harness.js";
+import type { ServeProcess } from "../cli/serve-process.js";
+import { startActorProcess, startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
@@ -38,9 +38,8 @@ class Processes {
   constructor(private readonly env: TestEnv) {}
 
   async start(role: Role, nodeId: string): Promise<void> {
-    const { user, pass } = this.env.credentials(role)!;
-    // Keyed as the actor's id (`<node id>-<role>`).
-    this.running.set(`${nodeId}-${role}`, await startVecbus(["start", role, "--nats-url", this.env.nats.url, "--user", user!, "--password", pass!, "--node-id", nodeId]));
+    // Keyed as the actor's id.
+    this.running.set(`${nodeId}-${role}`, await startActorProcess(this.env, role, nodeId));
   }
 
   async kill(actorId: string): Promise<void> {
@@ -123,7 +122,7 @@ class Load {
       try {
         const [found, hits] = await Promise.all([
           this.reader.call("get", { collection_name: "chaos", ids: [id], output_fields: [], consistency_level: "Strong" }) as Promise<Row[]>,
-          this.reader.search({ collection_name: "chaos", data: [this.vecs[id % 64]], limit: 5, consistency_level: "Bounded" } as never),
+          this.reader.search({ collection_name: "chaos", data: [this.vecs[id % 64]], limit: 5, consistency_level: "Bounded" }),
         ]);
         if (found.length !== 1) this.staleReads.push(`at ${new Date().toISOString()} a Strong get of acked id ${id} returned ${JSON.stringify(found)}`);
         assert.ok(Array.isArray(hits));

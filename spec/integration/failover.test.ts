@@ -2,8 +2,6 @@
 // coordinator hands its shards to a live node with a higher epoch, the new
 // owner replays the WAL, and every acked row is served again.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { DATA_FORMAT } from "../../protocol/data-format.js";
 import { test } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -15,28 +13,15 @@ import { decode, encode } from "../../runtime/codec.js";
 import { request } from "../../runtime/rpc.js";
 import { rejectsWith } from "../assert.js";
 import { randomVectors } from "../random.js";
-import { startEnv } from "../harness.js";
+import type { ServeProcess } from "../cli/serve-process.js";
+import { startActorProcess, startEnv } from "../harness.js";
 import { CLIENT_TIMEOUT_MS, eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
 
 test("failover - shards of a killed streaming node move to a live one", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ tag: "failover" });
-  const { user, pass } = env.credentials("streaming")!;
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "start", "streaming", "--nats-url", env.nats.url, "--user", user!, "--password", pass!, "--node-id", "doomed"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, VECBUS_LOG: "warn" },
-  });
+  let doomed: ServeProcess | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d) => {
-        out += d;
-        if (out.includes("ready")) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`streaming node exited with ${code}`)));
-    });
+    doomed = await startActorProcess(env, "streaming", "doomed");
     const c = env.client;
     await c.create_collection({ collection_name: "f", dimension: 4, metric_type: "L2", num_shards: 4 });
     const owners = (await c.status()).shards.filter((s) => s.collection_name === "f").map((s) => s.owner);
@@ -45,7 +30,7 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     await c.insert({ collection_name: "f", data: vecs.map((v, i) => ({ id: i, vector: v })) });
     await c.delete({ collection_name: "f", ids: [0, 1, 2, 3] });
 
-    child.kill("SIGKILL");
+    await doomed.kill();
     // The proxy waits out ownerless shards for 20 s and refuses a read it cannot complete; the
     // reassignment may take longer on a loaded machine, so poll until a read is answered at all.
     let rows: Row[] = [];
@@ -77,7 +62,7 @@ test("failover - shards of a killed streaming node move to a live one", { timeou
     assert.deepEqual(await c.get({ collection_name: "f", ids: [1000], output_fields: [] }), [{ id: 1000 }]);
     assert.deepEqual(await c.get_collection_stats({ collection_name: "f" }), { row_count: 397 });
   } finally {
-    child.kill("SIGKILL");
+    await doomed?.kill();
     await env.close();
   }
 });

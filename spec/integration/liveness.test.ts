@@ -9,8 +9,8 @@ import { Kvm } from "@nats-io/kv";
 import { SessionKey } from "../../protocol/subjects.js";
 import { closeConnection } from "../../runtime/connection.js";
 import { answerPings, processGone } from "../../runtime/liveness.js";
-import { startVecbus } from "../cli/serve-process.js";
-import { startEnv } from "../harness.js";
+import type { ServeProcess } from "../cli/serve-process.js";
+import { startActorProcess, startEnv } from "../harness.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 test("liveness - a ping finds no responder once the answering connection is closed, and a silent but subscribed one is not gone", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -39,9 +39,9 @@ test("liveness - a ping finds no responder once the answering connection is clos
 
 test("liveness - the coordinator ends the session of a SIGKILLed process itself (a delete, not an expiry) and moves its shards", { timeout: TEST_TIMEOUT_MS }, async () => {
   const env = await startEnv({ tag: "gone" });
-  const { user, pass } = env.credentials("streaming")!;
-  const doomed = await startVecbus(["start", "streaming", "--nats-url", env.nats.url, "--user", user!, "--password", pass!, "--node-id", "doomed"]);
+  let doomed: ServeProcess | undefined;
   try {
+    doomed = await startActorProcess(env, "streaming", "doomed");
     await env.client.create_collection({ collection_name: "g", dimension: 2, num_shards: 2 });
     assert.ok((await env.client.status()).shards.some((s) => s.owner === "doomed-streaming"));
     await doomed.kill();
@@ -50,7 +50,7 @@ test("liveness - the coordinator ends the session of a SIGKILLed process itself 
     await eventually("the coordinator to end the dead process's session", async () => (await sessions.get(SessionKey.node("streaming", "doomed-streaming")))?.operation === "DEL");
     await eventually("the dead process's shards to move", async () => (await env.client.status()).shards.every((s) => s.owner === "test-streaming"));
   } finally {
-    await doomed.kill();
+    await doomed?.kill();
     await env.close();
   }
 });

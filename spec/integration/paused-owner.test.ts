@@ -9,8 +9,8 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { Row } from "../../protocol/rows.js";
 import { Names } from "../../protocol/subjects.js";
 import { request } from "../../runtime/rpc.js";
-import { startVecbus, type ServeProcess } from "../cli/serve-process.js";
-import { startEnv, type TestEnv } from "../harness.js";
+import type { ServeProcess } from "../cli/serve-process.js";
+import { startActorProcess, startEnv, type TestEnv } from "../harness.js";
 import { expectedShard } from "../partition-hash.js";
 import { randomVectors } from "../random.js";
 import { startTcpProxy, type TcpProxy } from "../tcp-proxy.js";
@@ -38,24 +38,28 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
  * written and 0..19 deleted. Returns the rows of each shard that must be read now, and the shards that moved.
  */
 async function pauseAndMove(env: TestEnv, url: string): Promise<{ paused: ServeProcess; expected: (shard: number) => number[]; moved: number[] }> {
-  const { user, pass } = env.credentials("streaming")!;
-  const paused = await startVecbus(["start", "streaming", "--nats-url", url, "--user", user!, "--password", pass!, "--node-id", "paused"]);
-  const c = env.client;
-  await c.create_collection({ collection_name: "p", dimension: 4, num_shards: SHARDS });
-  const shards = async () => (await c.status()).shards.filter((s) => s.collection_name === "p");
-  const moved = (await shards()).filter((s) => s.owner === "paused-streaming").map((s) => s.shard);
-  assert.ok(moved.length > 0, "the paused node owns shards");
-  const vecs = randomVectors(400, 4, 5);
-  const rows = (from: number, to: number) => vecs.slice(from, to).map((v, i) => ({ id: from + i, vector: v }));
-  await c.insert({ collection_name: "p", data: rows(0, 200) });
+  const paused = await startActorProcess(env, "streaming", "paused", url);
+  try {
+    const c = env.client;
+    await c.create_collection({ collection_name: "p", dimension: 4, num_shards: SHARDS });
+    const shards = async () => (await c.status()).shards.filter((s) => s.collection_name === "p");
+    const moved = (await shards()).filter((s) => s.owner === "paused-streaming").map((s) => s.shard);
+    assert.ok(moved.length > 0, "the paused node owns shards");
+    const vecs = randomVectors(400, 4, 5);
+    const rows = (from: number, to: number) => vecs.slice(from, to).map((v, i) => ({ id: from + i, vector: v }));
+    await c.insert({ collection_name: "p", data: rows(0, 200) });
 
-  paused.child.kill("SIGSTOP");
-  await eventually("the stopped node's shards to move", async () => (await shards()).every((s) => s.owner === "test-streaming"));
-  // Writes the stopped node never sees.
-  await retried(() => c.insert({ collection_name: "p", data: rows(200, 400) }));
-  await retried(() => c.delete({ collection_name: "p", ids: Array.from({ length: 20 }, (_, i) => i) }));
-  const live = Array.from({ length: 380 }, (_, i) => i + 20);
-  return { paused, moved, expected: (shard) => live.filter((id) => expectedShard(id, SHARDS) === shard) };
+    paused.child.kill("SIGSTOP");
+    await eventually("the stopped node's shards to move", async () => (await shards()).every((s) => s.owner === "test-streaming"));
+    // Writes the stopped node never sees.
+    await retried(() => c.insert({ collection_name: "p", data: rows(200, 400) }));
+    await retried(() => c.delete({ collection_name: "p", ids: Array.from({ length: 20 }, (_, i) => i) }));
+    const live = Array.from({ length: 380 }, (_, i) => i + 20);
+    return { paused, moved, expected: (shard) => live.filter((id) => expectedShard(id, SHARDS) === shard) };
+  } catch (e) {
+    await paused.kill();
+    throw e;
+  }
 }
 
 const ids = (rows: Row[]) => rows.map((r) => r.id as number).sort((a, b) => a - b);
