@@ -45,11 +45,16 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   return { nc, js, jsm, names, refs: new Refs(nc, names, role && rolePublishes(names, role)), meta, sessions, log };
 }
 
-/** The shard's owner as its assignment in meta names it now; UNAVAILABLE while the shard has none. */
-export async function shardOwner(ctx: ActorContext, collectionId: number, shard: number): Promise<ShardRef> {
+/** The shard's assignment in meta now; UNAVAILABLE while it has none. `collection` names it in the error. */
+export async function shardAssignment(ctx: ActorContext, collectionId: number, shard: number, collection = `collection ${collectionId}`): Promise<ShardAssignment> {
   const a = await ctx.meta.get<ShardAssignment>(MetaKey.shard(collectionId, shard));
-  if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of collection ${collectionId} has no owner yet; retry shortly`);
-  return ctx.refs.shard(collectionId, shard, a.value.epoch);
+  if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of ${collection} has no owner yet; retry shortly`);
+  return a.value;
+}
+
+/** The shard's owner as its assignment in meta names it now. */
+export async function shardOwner(ctx: ActorContext, collectionId: number, shard: number): Promise<ShardRef> {
+  return ctx.refs.shard(collectionId, shard, (await shardAssignment(ctx, collectionId, shard)).epoch);
 }
 
 /** The actor's session key, with pings answered on its node subject. */

@@ -4,7 +4,8 @@
 // once: a ping then finds no responder. A process that merely stalls keeps
 // its subscriptions (the ping times out instead), so its session TTL still
 // decides, and a stalled event loop is never mistaken for a dead one.
-import { Empty, errors, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { Empty, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { isNoResponders } from "./rpc.js";
 
 const PING_TIMEOUT_MS = 1_000;
 /** A connection moving to another server lacks its subscriptions for a moment: gone only if still so this much later. */
@@ -30,6 +31,6 @@ async function noResponder(nc: NatsConnection, subject: string): Promise<boolean
     await nc.request(subject, Empty, { timeout: PING_TIMEOUT_MS });
     return false;
   } catch (e) {
-    return (e instanceof errors.RequestError && e.isNoResponders()) || e instanceof errors.NoRespondersError;
+    return isNoResponders(e);
   }
 }

@@ -5,6 +5,7 @@ import { VecbusError } from "../protocol/errors.js";
 import { decode, encode } from "./codec.js";
 import { unwrapReply } from "./envelope.js";
 import { localEndpoint } from "./local-delivery.js";
+import { onConnectionEvent } from "./connection.js";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -29,18 +30,13 @@ function dropOf(nc: NatsConnection): Promise<never> {
   let d = drops.get(nc);
   if (!d) {
     drops.set(nc, (d = dropSignal()));
-    void watchDrops(nc);
+    onConnectionEvent(nc, "disconnect", () => {
+      const dropped = drops.get(nc);
+      drops.set(nc, dropSignal());
+      dropped?.drop();
+    });
   }
   return d.promise;
-}
-
-async function watchDrops(nc: NatsConnection): Promise<void> {
-  for await (const s of nc.status()) {
-    if (s.type !== "disconnect") continue;
-    const d = drops.get(nc);
-    drops.set(nc, dropSignal());
-    d?.drop();
-  }
 }
 
 function dropSignal(): { promise: Promise<never>; drop(): void } {
@@ -101,14 +97,14 @@ function encodeRequest(nc: NatsConnection, body: unknown): Uint8Array {
   return payload;
 }
 
+/** NATS's answer to a request on a subject nobody subscribes to (two shapes, by client version and path). */
+export function isNoResponders(e: unknown): boolean {
+  return (e instanceof natsErrors.RequestError && e.isNoResponders()) || e instanceof natsErrors.NoRespondersError;
+}
+
 export function transportError(e: unknown, subject: string, timeoutMs: number): VecbusError {
   if (e instanceof VecbusError) return e;
-  if (e instanceof natsErrors.RequestError && e.isNoResponders()) {
-    return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
-  }
-  if (e instanceof natsErrors.NoRespondersError) {
-    return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
-  }
+  if (isNoResponders(e)) return new VecbusError("UNAVAILABLE", `nothing is serving ${subject}; check that vecbus is running (vecbus status)`);
   const denied = e instanceof natsErrors.PermissionViolationError ? e : e instanceof natsErrors.RequestError && e.cause instanceof natsErrors.PermissionViolationError ? e.cause : undefined;
   if (denied) {
     return new VecbusError("PERMISSION_DENIED", `this NATS user may not ${denied.operation} to ${denied.subject}; connect as a user whose role allows it`);

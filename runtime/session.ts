@@ -53,13 +53,18 @@ export class Session {
 
 /** Sessions alive now, optionally of one role. */
 export async function liveNodes(kv: KV, role?: string): Promise<SessionInfo[]> {
-  const out: SessionInfo[] = [];
+  return (await liveSessions(kv, role)).map((s) => s.info);
+}
+
+/** Sessions alive now with the revision of each key (what a compare-and-set delete of it names). */
+export async function liveSessions(kv: KV, role?: string): Promise<{ info: SessionInfo; revision: number }[]> {
+  const out: { info: SessionInfo; revision: number }[] = [];
   for (const k of await kvKeys(kv, role ? SessionKey.nodesOf(role) : SessionKey.allNodes)) {
     const e = await kv.get(k);
     if (!e || e.operation !== "PUT") continue;
     // Only actors may write session keys; a value that still cannot be read counts as no live node.
     try {
-      out.push(decode(e.value) as SessionInfo);
+      out.push({ info: decode(e.value) as SessionInfo, revision: e.revision });
     } catch {
       continue;
     }

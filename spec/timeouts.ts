@@ -3,6 +3,7 @@
 // loaded 2-core CI machine cannot fail a correct build. Latency targets are
 // measured by `vecbus bench`, not asserted here.
 import assert from "node:assert/strict";
+import { VecbusError } from "../protocol/errors.js";
 
 /**
  * A test client's request timeout. Above every internal retry window, so the
@@ -25,5 +26,19 @@ export async function eventually(what: string, ok: () => Promise<boolean> | bool
   while (!(await ok())) {
     if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** `call` again, after a short pause, while it fails the way a failover makes calls fail (no reply, nobody serving, a leader or owner changing), as an application would; gives up after EVENTUALLY_MS. */
+export async function retried<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + EVENTUALLY_MS;
+  for (;;) {
+    try {
+      return await call();
+    } catch (e) {
+      const transient = e instanceof VecbusError && ["TIMEOUT", "UNAVAILABLE", "NOT_LEADER", "SHARD_NOT_READY"].includes(e.code);
+      if (!transient || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
   }
 }

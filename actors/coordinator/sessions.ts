@@ -5,18 +5,16 @@
 // moves its work at once.
 import { SessionKey } from "../../protocol/subjects.js";
 import { processGone } from "../../runtime/liveness.js";
-import { liveNodes } from "../../runtime/session.js";
+import { liveSessions } from "../../runtime/session.js";
 import type { CoordinatorState } from "./state.js";
 
 export async function endDeadSessions(co: CoordinatorState): Promise<void> {
   const { ctx } = co;
   await Promise.all(
-    (await liveNodes(ctx.sessions)).map(async (n) => {
-      const key = SessionKey.node(n.role, n.node_id);
-      const seen = await ctx.sessions.get(key);
-      if (!seen || seen.operation !== "PUT" || !(await processGone(ctx.nc, ctx.names.nodeSubject(n.role, n.node_id)))) return;
-      // Only the key as it was when the process was found gone: one that restarted under the same id meanwhile keeps its new one.
-      await ctx.sessions.delete(key, { previousSeq: seen.revision }).catch(() => undefined);
+    (await liveSessions(ctx.sessions)).map(async ({ info: n, revision }) => {
+      if (!(await processGone(ctx.nc, ctx.names.nodeSubject(n.role, n.node_id)))) return;
+      // Only the key as it was read before the pings: one that restarted under the same id meanwhile keeps its new one.
+      await ctx.sessions.delete(SessionKey.node(n.role, n.node_id), { previousSeq: revision }).catch(() => undefined);
       ctx.log.info("a process is gone (no responder on its node subject): ended its session", { role: n.role, node: n.node_id, pid: n.pid });
     }),
   );

@@ -9,7 +9,7 @@ import { prunePartitions, unknownPartition } from "../../protocol/partitions.js"
 import { partitionKeyField } from "../../protocol/schema.js";
 import { MetaKey, SessionKey } from "../../protocol/subjects.js";
 import { checkGuaranteeAhead, composeTs } from "../../protocol/timestamp.js";
-import type { ActorContext } from "../context.js";
+import { shardAssignment, type ActorContext } from "../context.js";
 import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
 import { refuseWithPartitionKey } from "./ddl.js";
@@ -149,10 +149,7 @@ export class ProxyCore {
 
   /** From the watch if `cached` (a shard created since it last delivered is read from meta), else from meta. */
   private async assignment(meta: CollectionMeta, shard: number, cached = true): Promise<ShardAssignment> {
-    const key = MetaKey.shard(meta.id, shard);
-    const a = (cached ? this.assignments.get(key) : undefined) ?? (await this.ctx.meta.get<ShardAssignment>(key))?.value;
-    if (!a) throw new VecbusError("UNAVAILABLE", `shard ${shard} of "${meta.name}" has no owner yet`);
-    return a;
+    return (cached ? this.assignments.get(MetaKey.shard(meta.id, shard)) : undefined) ?? shardAssignment(this.ctx, meta.id, shard, `"${meta.name}"`);
   }
 
   private async ownerChanged(meta: CollectionMeta, shard: number, sentTo: ShardAssignment): Promise<boolean> {

@@ -5,14 +5,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { VecbusError } from "../../protocol/errors.js";
 import { Names } from "../../protocol/subjects.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
 import { startServe, type ServeProcess } from "../cli/serve-process.js";
 import { tempDir } from "../harness.js";
 import { startNatsCluster, type NatsCluster } from "../nats-cluster.js";
-import { CLIENT_TIMEOUT_MS, eventually, EVENTUALLY_MS, TEST_TIMEOUT_MS } from "../timeouts.js";
+import { CLIENT_TIMEOUT_MS, eventually, retried, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const names = new Names();
 
@@ -32,19 +31,6 @@ async function everyId(c: VecbusClient, collection: string, below = 16_384): Pro
     ids.push(...rows.map((r) => r.id as number));
   }
   return ids.sort((a, b) => a - b);
-}
-
-/** `call` again while it fails the way a failover makes calls fail (no reply, nobody serving, a leader changing). */
-async function retried<T>(call: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + EVENTUALLY_MS;
-  for (;;) {
-    try {
-      return await call();
-    } catch (e) {
-      const transient = e instanceof VecbusError && ["TIMEOUT", "UNAVAILABLE", "NOT_LEADER", "SHARD_NOT_READY"].includes(e.code);
-      if (!transient || Date.now() > deadline) throw e;
-    }
-  }
 }
 
 async function withCluster(body: (cluster: NatsCluster, jsm: JetStreamManager) => Promise<void>): Promise<void> {

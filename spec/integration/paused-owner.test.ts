@@ -14,23 +14,11 @@ import { startActorProcess, startEnv, type TestEnv } from "../harness.js";
 import { expectedShard } from "../partition-hash.js";
 import { randomVectors } from "../random.js";
 import { startTcpProxy, type TcpProxy } from "../tcp-proxy.js";
-import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+import { eventually, retried, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const RETRIABLE = ["UNAVAILABLE", "SHARD_NOT_READY", "TIMEOUT"];
 const SHARDS = 4;
 const names = new Names();
-
-/** Retries a call the way an application would while a shard is between owners (writes replace rows by primary key). */
-async function retried<T>(call: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await call();
-    } catch (e) {
-      if (!(e instanceof VecbusError && RETRIABLE.includes(e.code))) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 /**
  * A streaming node "paused" (through `link` if given) beside the harness's own, a collection of 4 shards with
