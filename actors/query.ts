@@ -6,9 +6,9 @@
 // as rows are scored, indexes are opened as read-only views. Reads carry the segment's dead slots as of the
 // read, so a query node keeps no delete state of its own.
 //
-// Placement: this node watches placement.<cid> keys; for every entry naming
-// it, it loads the segment (one at a time, to bound memory) and then marks
-// the entry `loaded` by CAS: from then on the shard owner sends it the
+// Placement: this node watches placement.<cid> keys; for every entry with a
+// copy on it, it loads the segment (one at a time, to bound memory) and then
+// marks its copy `loaded` by CAS: from then on the shard owner sends it the
 // segment's reads and drops its own copy. A segment no longer placed here is
 // dropped after a grace period (reads planned before the move may still come).
 //
@@ -18,7 +18,7 @@
 //
 // Takes: QueryNodeMsg on <prefix>.int.query.<node>.
 // Reads: placement.>, segments.<cid>.<shard>, collections.> (meta bucket); segment and index objects.
-// Writes: the `state` of its own entries in placement.<cid>.
+// Writes: the `state` of its own copies in placement.<cid>.
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -27,7 +27,7 @@ import type { Hit } from "../protocol/api.js";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
 import { scalarIndexed, usearchConfig } from "../protocol/indexes.js";
-import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
+import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementCopy, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
 import { MetaKey } from "../protocol/subjects.js";
@@ -141,10 +141,15 @@ export class QueryNode {
   private pending(cid: number): [string, PlacementEntry][] {
     const p = this.placements.get(cid);
     return Object.entries(p?.segments ?? {}).filter(([k, e]) => {
-      if (e.node !== this.nodeId) return false;
+      const mine = this.copyOf(e);
+      if (!mine) return false;
       const l = this.loaded.get(`${cid}/${k}`);
-      return !l || !sameBuilds(l.builds, e.builds) || e.state !== "loaded";
+      return !l || !sameBuilds(l.builds, e.builds) || mine.state !== "loaded";
     });
+  }
+
+  private copyOf(e: PlacementEntry | undefined): PlacementCopy | undefined {
+    return e?.copies.find((c) => c.node === this.nodeId);
   }
 
   private async reconcile(cid: number): Promise<void> {
@@ -164,10 +169,9 @@ export class QueryNode {
     for (const [id, l] of this.loaded) {
       if (l.collectionId !== cid) continue;
       const k = id.slice(id.indexOf("/") + 1);
-      if (placed[k]?.node === this.nodeId) continue;
+      if (this.copyOf(placed[k])) continue;
       setTimeout(() => {
-        const again = this.placements.get(cid)?.segments[k];
-        if (again?.node === this.nodeId || this.loaded.get(id) !== l) return;
+        if (this.copyOf(this.placements.get(cid)?.segments[k]) || this.loaded.get(id) !== l) return;
         this.loaded.delete(id);
         this.release(l, []);
         this.ctx.log.info("unloaded segment", { collection_id: cid, segment: k });
@@ -220,8 +224,10 @@ export class QueryNode {
   private async markLoaded(cid: number, k: string, builds: Record<string, number>): Promise<void> {
     await this.ctx.meta.casUpdate<Placement>(MetaKey.placement(cid), (p) => {
       const e = p?.segments[k];
-      if (!p || !e || e.node !== this.nodeId || e.state === "loaded" || !sameBuilds(e.builds, builds)) return undefined;
-      return { ...p, segments: { ...p.segments, [k]: { ...e, state: "loaded" } } };
+      const mine = this.copyOf(e);
+      if (!p || !e || !mine || mine.state === "loaded" || !sameBuilds(e.builds, builds)) return undefined;
+      const copies = e.copies.map((c) => (c === mine ? { ...c, state: "loaded" as const } : c));
+      return { ...p, segments: { ...p.segments, [k]: { ...e, copies } } };
     });
   }
 

@@ -1,8 +1,9 @@
 // A sealed segment as its shard owner keeps it once a query node serves it:
 // its keys (to route deletes and replacements, and to log them at flush) and
 // its partition labels (drop_partition needs no round trip), but none of its
-// rows. `node` is the query node that has it loaded; reads of the segment go
-// there, carrying the dead slots as of the read.
+// rows. `nodes` are the query nodes that have a copy loaded (one per
+// replica); each read of the segment goes to one of them, carrying the dead
+// slots as of the read.
 import type { PrimaryKey } from "../protocol/rows.js";
 import type { SegmentHead } from "./segment-format.js";
 import type { SegmentKeys } from "./segment-keys.js";
@@ -12,12 +13,21 @@ import type { SealedSegment } from "./sealed-segment.js";
 export type SealedForm = SealedSegment | RemoteSegment;
 
 export class RemoteSegment {
+  /** Sorted alike in every segment: a read that takes the n-th copy of each then asks as few nodes as it can. */
+  nodes: string[] = [];
+
   constructor(
     readonly head: SegmentHead,
     readonly keys: SegmentKeys,
     private readonly partitions: unknown[],
-    public node: string,
-  ) {}
+    nodes: string[],
+  ) {
+    this.serveFrom(nodes);
+  }
+
+  serveFrom(nodes: string[]): void {
+    this.nodes = [...nodes].sort();
+  }
 
   get rowCount(): number {
     return this.keys.liveCount;

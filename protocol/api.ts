@@ -55,6 +55,7 @@ export const API_METHODS = [
   "load_collection",
   "release_collection",
   "get_load_state",
+  "describe_replica",
   "compact",
   "get_compaction_state",
 ] as const;
@@ -99,6 +100,24 @@ export interface LoadState {
   progress: number;
 }
 
+/**
+ * describe_replica: one per replica of a loaded collection. Replica i is
+ * the i-th copy of every sealed segment; a query node may hold copies of
+ * different replicas (unlike Milvus, which gives each node one replica), but
+ * never two copies of one segment. Each shard's growing rows are served by
+ * its owner for every replica (`shard_leaders`).
+ */
+export interface ReplicaDescription {
+  replica_id: number;
+  collection_name: string;
+  node_ids: string[];
+  /** Sealed segments with a copy in this replica, and how many of them are loaded. */
+  segments: number;
+  loaded_segments: number;
+  rows: number;
+  shard_leaders: { shard: number; node_id: string }[];
+}
+
 export interface Hit {
   id: PrimaryKey;
   distance: number;
@@ -140,7 +159,7 @@ export interface SegmentStatus {
   deleted: number;
   /** Built index types by field, e.g. "vector:HNSW". */
   index: string;
-  /** `query <node>` once a query node serves it (`loading` while it loads), else `streaming <owner>`. */
+  /** `query <node>` for each copy on a query node (`loading` while it loads), else `streaming <owner>`. */
   served_by: string;
 }
 
@@ -162,6 +181,7 @@ export interface ApiReplies {
   load_collection: LoadState;
   release_collection: LoadState;
   get_load_state: LoadState;
+  describe_replica: ReplicaDescription[];
   compact: { compaction_id: number };
   get_compaction_state: CompactionState;
   create_collection: CollectionDescription;

@@ -44,6 +44,8 @@ export interface CollectionMeta {
   indexes?: Record<string, IndexMeta>;
   /** Set by release_collection, cleared by load_collection: a released collection serves no read. */
   released?: boolean;
+  /** load_collection's replica_number while loaded: copies kept of each sealed segment on distinct query nodes (absent is 1). */
+  replica_number?: number;
 }
 
 export const CONSISTENCY_LEVELS = ["Strong", "Bounded", "Session", "Eventually"] as const;

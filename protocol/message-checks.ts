@@ -3,7 +3,7 @@
 // declared as a Check of its type in protocol/, so the compiler holds the two
 // together: a field added to a type without its check here does not compile.
 import { float32View } from "./binary.js";
-import { any, arr, bool, byKind, lit, map, nat, nullable, num, obj, opt, record, str, u64, type Check } from "./check.js";
+import { any, arr, bool, byKind, isMap, lit, map, nat, nullable, num, obj, opt, record, str, u64, type Check } from "./check.js";
 import { checkSchema, CONSISTENCY_LEVELS, type CollectionMeta } from "./collection.js";
 import { VecbusError } from "./errors.js";
 import { INDEX_TYPES, SQ_TYPES, type IndexMeta, type IndexSpec, type SegmentIndexRef, type Task } from "./indexes.js";
@@ -130,7 +130,7 @@ export const coordinatorMsg: Check<CoordinatorMsg> = byKind<CoordinatorMsg>({
   allocate_ts: obj({ kind: lit("allocate_ts"), count: nat }),
   create_index: obj({ kind: lit("create_index"), ...named, indexes: arr(indexSpec) }),
   drop_index: obj({ kind: lit("drop_index"), ...named, index_name: str }),
-  load_collection: obj({ kind: lit("load_collection"), ...named }),
+  load_collection: obj({ kind: lit("load_collection"), ...named, replica_number: opt(nat) }),
   compact: obj({ kind: lit("compact"), ...named }),
   release_collection: obj({ kind: lit("release_collection"), ...named }),
 });
@@ -187,6 +187,7 @@ const collectionMeta: Check<CollectionMeta> = obj({
   consistency_level: lit(...CONSISTENCY_LEVELS),
   indexes: opt(record(indexMeta)),
   released: opt(bool),
+  replica_number: opt(nat),
 });
 
 const aliasMeta: Check<AliasMeta> = obj({ alias: str, collection_name: str });
@@ -195,9 +196,17 @@ const shardAssignment: Check<ShardAssignment> = obj({ collection_id: nat, collec
 
 const shardSegments: Check<ShardSegments> = obj({ collection_id: nat, shard: nat, epoch: nat, checkpoint_seq: nat, segments: arr(segmentRef) });
 
-const placementEntry: Check<PlacementEntry> = obj({ node: str, state: lit("loading", "loaded"), rows: nat, builds: record(nat) });
+const placementCopy = obj({ node: str, state: lit("loading", "loaded") });
+const placementEntryNow = obj({ copies: arr(placementCopy), rows: nat, builds: record(nat) });
+/** Before replicas an entry named its one node itself: read as one copy. */
+const placementEntryBefore = obj({ node: str, state: lit("loading", "loaded"), rows: nat, builds: record(nat) });
+const placementEntry: Check<PlacementEntry> = (v, path) => {
+  if (isMap(v) && "copies" in v) return placementEntryNow(v, path);
+  const { node, state, ...rest } = placementEntryBefore(v, path);
+  return { ...rest, copies: [{ node, state }] };
+};
 
-const placement: Check<Placement> = obj({ collection_id: nat, loaded: bool, segments: record(placementEntry) });
+const placement: Check<Placement> = obj({ collection_id: nat, loaded: bool, replica_number: opt(nat), segments: record(placementEntry) });
 
 const compactionRecord: Check<CompactionRecord> = obj({
   compaction_id: nat,

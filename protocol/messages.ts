@@ -31,7 +31,7 @@ export type CoordinatorMsg =
   /** Declares indexes (already checked against the schema by the proxy) and queues builds for flushed segments. */
   | { kind: "create_index"; collection_name: string; indexes: IndexSpec[] }
   | { kind: "drop_index"; collection_name: string; index_name: string }
-  | { kind: "load_collection"; collection_name: string }
+  | { kind: "load_collection"; collection_name: string; replica_number?: number }
   /** Plans and queues compactions of every shard (the `compact` API). */
   | { kind: "compact"; collection_name: string }
   | { kind: "release_collection"; collection_name: string };
@@ -125,12 +125,24 @@ export interface ShardReplies {
   swap_segments: { swapped: boolean };
 }
 
-/** Where one sealed segment is served: a query node, and whether it has loaded it yet. */
-export interface PlacementEntry {
+/** load_collection's replica_number: at most this many copies of each segment. */
+export const REPLICAS_MAX = 16;
+
+/** One copy of a sealed segment: the query node that holds it, and whether it has loaded it yet. */
+export interface PlacementCopy {
   node: string;
   state: "loading" | "loaded";
+}
+
+/**
+ * Where one sealed segment is served: a copy on each of `replica_number`
+ * distinct query nodes (copy i belongs to replica i). Reads go to any
+ * loaded copy.
+ */
+export interface PlacementEntry {
+  copies: PlacementCopy[];
   rows: number;
-  /** The index builds the node is to open, by field: a new build means loading again. */
+  /** The index builds the nodes are to open, by field: a new build means loading again. */
   builds: Record<string, number>;
 }
 
@@ -143,7 +155,14 @@ export interface PlacementEntry {
 export interface Placement {
   collection_id: number;
   loaded: boolean;
+  /** Copies kept of each segment (load_collection's replica_number); absent is 1. */
+  replica_number?: number;
   segments: Record<string, PlacementEntry>;
+}
+
+/** The query nodes that have loaded a copy of the segment. */
+export function servingNodes(e: PlacementEntry | undefined): string[] {
+  return e ? e.copies.filter((c) => c.state === "loaded").map((c) => c.node) : [];
 }
 
 export function placementKey(shard: number, segmentId: number): string {

@@ -53,6 +53,7 @@ const METHOD_ROLE: Record<ApiMethod, ApiRole> = {
   describe_index: "readonly",
   list_indexes: "readonly",
   get_load_state: "readonly",
+  describe_replica: "readonly",
   get_compaction_state: "readonly",
 };
 

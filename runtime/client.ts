@@ -126,11 +126,11 @@ export class VecbusClient {
   }
 
   /**
-   * Resolves once every indexed segment is placed and loaded on a query
-   * node (or after `timeout` seconds with TIMEOUT); the proxy answers only
+   * Resolves once every copy of every indexed segment is placed and loaded
+   * on a query node (or after `timeout` seconds with TIMEOUT); the proxy answers only
    * then, so the client waits that much longer than for other calls.
    */
-  load_collection(args: { collection_name: string; timeout?: number }) {
+  load_collection(args: { collection_name: string; timeout?: number; replica_number?: number }) {
     return this.call("load_collection", args, this.timeoutMs + loadTimeoutS(args.timeout) * 1000);
   }
 
@@ -140,6 +140,10 @@ export class VecbusClient {
 
   get_load_state(args: { collection_name: string }) {
     return this.call("get_load_state", args);
+  }
+
+  describe_replica(args: { collection_name: string }) {
+    return this.call("describe_replica", args);
   }
 
   /** Queues compactions of every shard; get_compaction_state tells when they are done. */

@@ -73,11 +73,11 @@ export class SegmentStore {
 
   /**
    * Claims the shard's key for this owner and loads the committed segments
-   * with their deletes applied. A segment `servedBy` names a query node for
+   * with their deletes applied. A segment `servedBy` names query nodes for
    * keeps only its keys here (RemoteSegment). Two blobs at a time, so a
    * restart holds two segments' rows at most beyond what it keeps.
    */
-  static async open(deps: StoreDeps, shard: ShardRef, servedBy: (segmentId: number) => string | undefined = () => undefined): Promise<{ store: SegmentStore; segments: SealedForm[] }> {
+  static async open(deps: StoreDeps, shard: ShardRef, servedBy: (segmentId: number) => string[] = () => []): Promise<{ store: SegmentStore; segments: SealedForm[] }> {
     const key = MetaKey.segments(shard.collectionId, shard.shard);
     const claimed = await deps.meta.casVersioned<ShardSegments>(key, (cur) => {
       if (cur && cur.epoch > shard.epoch) {
@@ -92,8 +92,8 @@ export class SegmentStore {
     const segments: SealedForm[] = [];
     for (let i = 0; i < state.segments.length; i += OPEN_PARALLEL) {
       const open = (ref: SegmentRef): Promise<SealedForm> => {
-        const node = servedBy(ref.segment_id);
-        return node ? loadKeys(deps.blobs, ref, node) : load(deps.blobs, ref);
+        const nodes = servedBy(ref.segment_id);
+        return nodes.length > 0 ? loadKeys(deps.blobs, ref, nodes) : load(deps.blobs, ref);
       };
       segments.push(...(await Promise.all(state.segments.slice(i, i + OPEN_PARALLEL).map(open))));
     }
@@ -221,7 +221,7 @@ async function load(blobs: BlobStore, ref: SegmentRef): Promise<SealedSegment> {
 }
 
 /** A segment a query node serves, as its owner keeps it: keys (deletes applied) and partition labels, read from the head of its blob. */
-async function loadKeys(blobs: BlobStore, ref: SegmentRef, node: string): Promise<RemoteSegment> {
+async function loadKeys(blobs: BlobStore, ref: SegmentRef, nodes: string[]): Promise<RemoteSegment> {
   const prefix = await blobs.getPrefix(ref.object, keyColumnsEnd);
   if (!prefix) throw missing(ref.object);
   const { manifest, pks, partitions } = decodeKeyColumns(prefix);
@@ -231,7 +231,7 @@ async function loadKeys(blobs: BlobStore, ref: SegmentRef, node: string): Promis
   }
   const keys = new SegmentKeys(pks);
   for (const name of ref.delete_logs) keys.delete(decode(await mustGet(blobs, name)) as PrimaryKey[]);
-  return new RemoteSegment(headOf(manifest), keys, partitions, node);
+  return new RemoteSegment(headOf(manifest), keys, partitions, nodes);
 }
 
 function samePk(a: PrimaryKey | null, b: PrimaryKey | null): boolean {

@@ -147,7 +147,7 @@ export class Coordinator {
       .with({ kind: "allocate_ts" }, async (m) => ({ ts: await this.state.tso.allocate(m.count) }))
       .with({ kind: "create_index" }, (m) => onCreateIndex(this.state, m))
       .with({ kind: "drop_index" }, (m) => onDropIndex(this.state, m))
-      .with({ kind: "load_collection" }, (m) => onLoad(this.state, m.collection_name, true))
+      .with({ kind: "load_collection" }, (m) => onLoad(this.state, m.collection_name, true, m.replica_number))
       .with({ kind: "release_collection" }, (m) => onLoad(this.state, m.collection_name, false))
       .with({ kind: "compact" }, (m) => onCompact(this.state, m.collection_name))
       .exhaustive();

@@ -2,7 +2,8 @@
 // sealed segment of a loaded collection (meta key placement.<cid>).
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { servedBuilds } from "../../protocol/indexes.js";
-import { placementKey, sameBuilds, type Placement, type ShardSegments } from "../../protocol/messages.js";
+import { VecbusError } from "../../protocol/errors.js";
+import { placementKey, REPLICAS_MAX, sameBuilds, type Placement, type PlacementCopy, type ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { withDeadline } from "../../runtime/retry.js";
 import { liveNodes } from "../../runtime/session.js";
@@ -10,24 +11,45 @@ import { SWEEP_DEADLINE_MS } from "./coordinator.js";
 import { updateCollection } from "./ddl.js";
 import type { CoordinatorState } from "./state.js";
 
-/** Load state lives in the collection meta; the placement follows at once (and at every sweep). */
-export async function onLoad(co: CoordinatorState, name: string, load: boolean): Promise<CollectionMeta> {
+/**
+ * Load state and the replica count live in the collection meta; the
+ * placement follows at once (and at every sweep). As Milvus: a loaded
+ * collection keeps its replica count until it is released, and a load asks
+ * for no more replicas than there are live query nodes.
+ */
+export async function onLoad(co: CoordinatorState, name: string, load: boolean, replicas = 1): Promise<CollectionMeta> {
+  if (replicas < 1 || replicas > REPLICAS_MAX) throw new VecbusError("INVALID_ARGUMENT", `replica_number must be from 1 to ${REPLICAS_MAX}; got ${replicas}`);
+  if (load && replicas > 1) {
+    const live = (await liveNodes(co.ctx.sessions, "query")).length;
+    if (live < replicas) {
+      throw new VecbusError(
+        "INVALID_ARGUMENT",
+        `replica_number ${replicas} needs ${replicas} live query nodes, ${live} running: start more (vecbus start query) or load "${name}" with fewer replicas`,
+      );
+    }
+  }
   const meta = await updateCollection(co, name, (c) => {
-    const { released: _was, ...rest } = c;
-    return load ? rest : { ...rest, released: true };
+    const { released: _was, replica_number: had, ...rest } = c;
+    if (!load) return { ...rest, released: true };
+    if (!c.released && (had ?? 1) !== replicas) {
+      throw new VecbusError("INVALID_ARGUMENT", `collection "${name}" is loaded with ${had ?? 1} replica(s); release it before loading it with ${replicas}`);
+    }
+    return replicas > 1 ? { ...rest, replica_number: replicas } : rest;
   });
   await placeSegments(co, [meta]);
-  co.ctx.log.info(load ? "loaded collection" : "released collection", { name });
+  co.ctx.log.info(load ? "loaded collection" : "released collection", { name, replicas: load ? replicas : 0 });
   return meta;
 }
 
 /**
  * Places the sealed segments of loaded collections on live query nodes:
  * a segment is placed once every index declared on the collection is built
- * for it (until then its shard owner serves it), on the node with the
- * fewest rows placed, and stays there while that node lives. A released
- * collection, or a cluster without query nodes, places nothing: shard
- * owners then serve every segment themselves.
+ * for it (until then its shard owner serves it), one copy per replica, each
+ * copy on a different node, the node with the fewest rows placed first; a
+ * copy stays where it is while its node lives, and one on a node that died
+ * is placed again elsewhere. A released collection, or a cluster without
+ * query nodes, places nothing: shard owners then serve every segment
+ * themselves.
  */
 export function placeSegments(co: CoordinatorState, only?: CollectionMeta[]): Promise<void> {
   // A load and the sweep must not place the same segment on two nodes from two reads of the key.
@@ -41,9 +63,12 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
   const collections = only ?? [...(await co.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value);
   const placed = await co.ctx.meta.list<Placement>(MetaKey.placementPrefix);
   const rows = new Map<string, number>(nodes.map((n) => [n, 0]));
-  for (const { value } of placed.values()) for (const e of Object.values(value.segments)) if (rows.has(e.node)) rows.set(e.node, rows.get(e.node)! + e.rows);
+  for (const { value } of placed.values()) {
+    for (const e of Object.values(value.segments)) for (const c of e.copies) if (rows.has(c.node)) rows.set(c.node, rows.get(c.node)! + e.rows);
+  }
   for (const c of collections) {
     const loaded = !c.released;
+    const replicas = c.replica_number ?? 1;
     const cur = placed.get(MetaKey.placement(c.id))?.value;
     const wanted: { key: string; rows: number; builds: Record<string, number> }[] = [];
     if (loaded) {
@@ -56,27 +81,37 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
         }
       }
     }
-    const next: Placement = { collection_id: c.id, loaded, segments: {} };
+    const next: Placement = { collection_id: c.id, loaded, ...(replicas > 1 ? { replica_number: replicas } : {}), segments: {} };
     for (const w of wanted) {
       const old = cur?.segments[w.key];
-      if (old && rows.has(old.node)) {
-        next.segments[w.key] = sameBuilds(old.builds, w.builds) ? old : { ...old, state: "loading", builds: w.builds };
-        continue;
+      const same = old !== undefined && sameBuilds(old.builds, w.builds);
+      const alive = (old?.copies ?? []).filter((x) => rows.has(x.node));
+      // Copy i is replica i's: a live one stays (loading again for new builds), a dead or missing one is placed anew.
+      const copies: PlacementCopy[] = [];
+      for (let i = 0; i < replicas; i++) {
+        const kept = old?.copies[i];
+        if (kept && rows.has(kept.node)) {
+          copies.push(same ? kept : { node: kept.node, state: "loading" });
+          continue;
+        }
+        const free = [...rows.entries()].filter(([n]) => !alive.some((x) => x.node === n) && !copies.some((x) => x.node === n));
+        if (free.length === 0) continue;
+        const node = free.sort((a, b) => a[1] - b[1])[0][0];
+        rows.set(node, rows.get(node)! + w.rows);
+        copies.push({ node, state: "loading" });
       }
-      if (nodes.length === 0) continue;
-      const node = [...rows.entries()].sort((a, b) => a[1] - b[1])[0][0];
-      rows.set(node, rows.get(node)! + w.rows);
-      next.segments[w.key] = { node, state: "loading", rows: w.rows, builds: w.builds };
+      if (copies.length > 0) next.segments[w.key] = { copies, rows: w.rows, builds: w.builds };
     }
     if (cur && JSON.stringify(cur) === JSON.stringify(next)) continue;
-    const moved = Object.entries(next.segments).filter(([k, e]) => cur?.segments[k]?.node !== e.node).length;
-    if (moved > 0 || !loaded) co.ctx.log.info("placed segments", { collection: c.name, loaded, placed: Object.keys(next.segments).length, moved });
-    // A query node may have marked an entry loaded since the list: keep its word when the entry is unchanged.
+    const moved = Object.entries(next.segments).filter(([k, e]) => e.copies.some((x) => !cur?.segments[k]?.copies.some((y) => y.node === x.node))).length;
+    if (moved > 0 || !loaded) co.ctx.log.info("placed segments", { collection: c.name, loaded, replicas, placed: Object.keys(next.segments).length, moved });
+    // A query node may have marked a copy loaded since the list: keep its word where the copy is unchanged.
     await co.ctx.meta.casUpdate<Placement>(MetaKey.placement(c.id), (now) => {
       const merged: Placement = { ...next, segments: { ...next.segments } };
       for (const [k, e] of Object.entries(merged.segments)) {
         const theirs = now?.segments[k];
-        if (theirs && theirs.node === e.node && sameBuilds(theirs.builds, e.builds)) merged.segments[k] = theirs;
+        if (!theirs || !sameBuilds(theirs.builds, e.builds)) continue;
+        merged.segments[k] = { ...e, copies: e.copies.map((x) => theirs.copies.find((y) => y.node === x.node && y.state === "loaded") ?? x) };
       }
       return now && JSON.stringify(now) === JSON.stringify(merged) ? undefined : merged;
     });

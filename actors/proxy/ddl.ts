@@ -188,7 +188,7 @@ async function segmentStatus(core: ProxyCore, meta: CollectionMeta, a: ShardAssi
       rows: ref.row_count - (ref.deleted_count ?? 0),
       deleted: ref.deleted_count ?? 0,
       index: built.map(([field, ix]) => `${field}:${ix.index_type}`).join(",") || "-",
-      served_by: p ? `query ${p.node}${p.state === "loaded" ? "" : " (loading)"}` : `streaming ${a.owner}`,
+      served_by: p ? p.copies.map((c) => `query ${c.node}${c.state === "loaded" ? "" : " (loading)"}`).join(", ") : `streaming ${a.owner}`,
     };
   });
   out.push({ collection_name: meta.name, shard: a.shard, segment_id: null, state: "Growing", rows: growingRows, deleted: 0, index: "-", served_by: `streaming ${a.owner}` });

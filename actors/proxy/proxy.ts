@@ -105,6 +105,7 @@ export class Proxy {
       .with("load_collection", () => load.loadCollection(core, args))
       .with("release_collection", () => load.releaseCollection(core, args))
       .with("get_load_state", () => load.getLoadState(core, args))
+      .with("describe_replica", () => load.describeReplicas(core, args))
       .with("compact", () => compaction.compact(core, args))
       .with("get_compaction_state", () => compaction.compactionState(core, args))
       .exhaustive();

@@ -8,8 +8,11 @@
 // once, and each query node is sent its segments with their dead slots as of
 // that step. So every read sees one moment of the shard, and a segment is
 // answered by exactly one side: handOff and takeBack swap its two forms
-// between reads, never during one.
+// between reads, never during one. A segment with copies on several query
+// nodes (replicas) is read from one of them, in turn, so reads spread; a
+// node that just failed a read is passed over while another copy is there.
 import type { Hit } from "../../protocol/api.js";
+import { VecbusError } from "../../protocol/errors.js";
 import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../../protocol/messages.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import { primaryField, type CollectionSchema, type MetricType } from "../../protocol/schema.js";
@@ -21,6 +24,15 @@ import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
 import type { Segment } from "../../engine/segment.js";
 import type { SegmentHead } from "../../engine/segment-format.js";
+import { isUnavailable } from "../../runtime/rpc.js";
+
+/** How long a query node that failed a read is passed over for another copy. */
+const FAILED_NODE_AVOID_MS = 5_000;
+
+/** Whether a read that reached query nodes may succeed when planned again (on another copy, or once the node is back). */
+export function remoteRetriable(e: unknown): boolean {
+  return isUnavailable(e) || (e instanceof VecbusError && (e.code === "SHARD_NOT_READY" || e.code === "TIMEOUT"));
+}
 
 /** How a shard owner reaches query nodes. */
 export type RemoteCall = <K extends QueryNodeMsg["kind"]>(node: string, msg: Extract<QueryNodeMsg, { kind: K }>) => Promise<QueryNodeReplies[K]>;
@@ -45,15 +57,47 @@ interface Plan {
 export class SegmentSet {
   private readonly pkField: string;
   private growing: GrowingSegment;
+  private readonly remote: RemoteCall;
+  /** Counts reads: the n-th read of a segment with copies goes to copy n mod copies. */
+  private turn = 0;
+  /** When a query node last failed a read, by node. */
+  private readonly failedAt = new Map<string, number>();
+  /** Reads waiting on each query node: failed at once when the node serves nothing of this set any more. */
+  private readonly waiting = new Map<string, Set<(e: Error) => void>>();
 
   constructor(
     private readonly schema: CollectionSchema,
     private sealed: SealedForm[],
     private readonly collectionId: number,
-    private readonly remote: RemoteCall,
+    remote: RemoteCall,
   ) {
     this.pkField = primaryField(schema).name;
     this.growing = new GrowingSegment(this.pkField);
+    this.remote = (node, msg) =>
+      new Promise((resolve, reject) => {
+        const on = this.waiting.get(node) ?? new Set();
+        this.waiting.set(node, on);
+        on.add(reject);
+        remote(node, msg)
+          .then(resolve, (e: unknown) => {
+            if (remoteRetriable(e)) this.failedAt.set(node, Date.now());
+            reject(e);
+          })
+          .finally(() => on.delete(reject));
+      });
+  }
+
+  /**
+   * Fails the reads waiting on query nodes the placement no longer names, so
+   * they are planned again on the copies left: a node that died with reads in
+   * flight would hold them until their timeout.
+   */
+  dropReadsOutside(placed: ReadonlySet<string>): void {
+    for (const [node, on] of this.waiting) {
+      if (placed.has(node)) continue;
+      this.waiting.delete(node);
+      for (const reject of on) reject(new VecbusError("UNAVAILABLE", `query node ${node} left the placement (gone, or its segments moved); read again`));
+    }
   }
 
   get rowCount(): number {
@@ -90,19 +134,27 @@ export class SegmentSet {
     if (rows.length > 0) this.sealed.push(SealedSegment.fromRows(head, this.schema, rows, timestamps));
   }
 
-  /** From now on a query node answers for the segment; its rows here are dropped. */
-  handOff(segmentId: number, node: string): boolean {
+  /** From now on query nodes answer for the segment; its rows here are dropped. */
+  handOff(segmentId: number, nodes: string[]): boolean {
     const i = this.sealed.findIndex((s) => s.head.segment_id === segmentId);
     const s = this.sealed[i];
     if (!(s instanceof SealedSegment)) return false;
-    this.sealed[i] = new RemoteSegment(s.head, s.keys, s.partitions, node);
+    this.sealed[i] = new RemoteSegment(s.head, s.keys, s.partitions, nodes);
     return true;
   }
 
-  /** Points a served segment at the node that now has it loaded. */
-  reroute(segmentId: number, node: string): void {
+  /** Points a served segment at the nodes that now have it loaded. */
+  reroute(segmentId: number, nodes: string[]): void {
     const s = this.sealed.find((x) => x.head.segment_id === segmentId);
-    if (s instanceof RemoteSegment) s.node = node;
+    if (s instanceof RemoteSegment) s.serveFrom(nodes);
+  }
+
+  /** The copy one read uses: the turn's, among the nodes that have not failed lately. */
+  private pick(s: RemoteSegment, turn: number): string {
+    const now = Date.now();
+    const healthy = s.nodes.filter((n) => !(now - (this.failedAt.get(n) ?? -Infinity) < FAILED_NODE_AVOID_MS));
+    const from = healthy.length > 0 ? healthy : s.nodes;
+    return from[turn % from.length];
   }
 
   /** A served segment whose node is gone, back from its blob: `load` gets the segment's keys, deletes included. */
@@ -207,13 +259,15 @@ export class SegmentSet {
     const rows = local.flatMap((s) => s.get(ids, project, scope));
     const wanted = scope.partitions;
     const byNode = new Map<string, { shard: number; segment_id: number; slots: number[] }[]>();
+    const turn = this.turn++;
     for (const s of this.sealed) {
       if (!(s instanceof RemoteSegment)) continue;
       const slots = ids.map((id) => s.keys.liveSlot(id)).filter((slot): slot is number => slot !== undefined && (!wanted || wanted.has(s.partitionAt(slot))));
       if (slots.length === 0) continue;
-      const list = byNode.get(s.node) ?? [];
+      const node = this.pick(s, turn);
+      const list = byNode.get(node) ?? [];
       list.push({ shard: s.head.shard, segment_id: s.head.segment_id, slots });
-      byNode.set(s.node, list);
+      byNode.set(node, list);
     }
     const remote = await Promise.all(
       [...byNode].map(([node, segments]) => this.remote(node, { kind: "get", collection_id: this.collectionId, segments, output_fields: outputFields })),
@@ -224,15 +278,17 @@ export class SegmentSet {
   private plan(): Plan {
     const local: Segment[] = [this.growing];
     const remote = new Map<string, SegmentSlice[]>();
+    const turn = this.turn++;
     for (const s of this.sealed) {
       if (s instanceof SealedSegment) {
         local.push(s);
         continue;
       }
       if (s.rowCount === 0) continue;
-      const list = remote.get(s.node) ?? [];
+      const node = this.pick(s, turn);
+      const list = remote.get(node) ?? [];
       list.push({ shard: s.head.shard, segment_id: s.head.segment_id, dead: s.keys.deadSlots() });
-      remote.set(s.node, list);
+      remote.set(node, list);
     }
     return { local, remote };
   }

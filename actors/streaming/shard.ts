@@ -13,14 +13,13 @@ import { match, P } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { checkStoredBatch, rowsOf, type ColumnBatch } from "../../protocol/columns.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { placementKey, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
+import { placementKey, servingNodes, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
 import { checkStoredRows, checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
 import { shardMsg } from "../../protocol/message-checks.js";
 import type { ActorContext } from "../context.js";
 import { encodedBytesBound } from "../../runtime/codec.js";
 import { Mailbox, type Slot } from "../../runtime/mailbox.js";
-import { isUnavailable } from "../../runtime/rpc.js";
 import { retrying } from "../../runtime/retry.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { limit, limitText } from "../../protocol/limits.js";
@@ -29,7 +28,7 @@ import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
 import { COUNT_ALL } from "../../engine/reduce.js";
-import { SegmentSet } from "./segment-set.js";
+import { remoteRetriable, SegmentSet } from "./segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { ShardWal } from "../../storage/wal.js";
 import type { TimestampPool } from "./ts-pool.js";
@@ -148,10 +147,7 @@ export class Shard {
     );
     // Segments a query node has loaded stay there: only their keys are kept here.
     const placed = (await ctx.meta.get<Placement>(MetaKey.placement(meta.id)))?.value.segments ?? {};
-    const servedBy = (id: number) => {
-      const e = placed[placementKey(shard, id)];
-      return e?.state === "loaded" ? e.node : undefined;
-    };
+    const servedBy = (id: number) => servingNodes(placed[placementKey(shard, id)]);
     const { store, segments } = await SegmentStore.open({ meta: ctx.meta, blobs: deps.blobs, wal, log: ctx.log }, { collectionId: meta.id, shard, epoch }, servedBy);
     const s = new Shard(ctx, meta, shard, epoch, wal, store, segments, deps);
     const replay = wal.replay(store.checkpoint, (rec, seq, bytes) => s.apply(rec, seq, bytes));
@@ -306,10 +302,10 @@ export class Shard {
 
   /**
    * Handoff. A segment a query node reports loaded is answered there from
-   * the next read on, and its rows here are dropped; a served segment that
-   * lost its query node while the collection is loaded comes back here from
-   * its blob until another node has loaded it. Both swaps happen between
-   * reads.
+   * the next read on (by any of its loaded copies), and its rows here are
+   * dropped; a served segment that lost every copy while the collection is
+   * loaded comes back here from its blob until another node has loaded it.
+   * Both swaps happen between reads.
    */
   private onPlacement(p: Placement | null): void {
     this.placement = p;
@@ -317,15 +313,20 @@ export class Shard {
     for (const seg of this.segments.sealedSegments) {
       const id = seg.head.segment_id;
       const e = entries[placementKey(this.shard, id)];
-      if (e?.state === "loaded") {
-        if (seg instanceof SealedSegment && this.segments.handOff(id, e.node)) {
-          this.ctx.log.info("handed off a segment", { collection: this.meta.name, shard: this.shard, segment: id, node: e.node });
-        } else if (seg instanceof RemoteSegment && seg.node !== e.node) this.segments.reroute(id, e.node);
-      } else if (seg instanceof RemoteSegment && p?.loaded && (!e || e.node !== seg.node)) {
-        // No query node has it, or the coordinator moved it off a node that died: serve it here meanwhile.
-        this.takeBack(id);
+      const serving = servingNodes(e);
+      if (serving.length > 0) {
+        if (seg instanceof SealedSegment && this.segments.handOff(id, serving)) {
+          this.ctx.log.info("handed off a segment", { collection: this.meta.name, shard: this.shard, segment: id, nodes: serving });
+        } else if (seg instanceof RemoteSegment) this.segments.reroute(id, serving);
+      } else if (seg instanceof RemoteSegment && p?.loaded) {
+        // A copy reloading new index builds answers with its old ones meanwhile.
+        const reloading = seg.nodes.filter((n) => e?.copies.some((c) => c.node === n));
+        // No query node has it, or the coordinator moved it off nodes that died: serve it here meanwhile.
+        if (reloading.length > 0) this.segments.reroute(id, reloading);
+        else this.takeBack(id);
       }
     }
+    this.segments.dropReadsOutside(new Set(Object.values(entries).flatMap((e) => e.copies.map((c) => c.node))));
   }
 
   /** One download at a time, so a query node's death does not pull all its segments in at once; a failure is retried after a pause. */
@@ -351,7 +352,7 @@ export class Shard {
   private reading<T>(read: () => Promise<T>): Promise<T> {
     return retrying(read, {
       ms: REMOTE_RETRY_MS,
-      retriable: (e) => isUnavailable(e) || (e instanceof VecbusError && (e.code === "SHARD_NOT_READY" || e.code === "TIMEOUT")),
+      retriable: remoteRetriable,
       pauseMs: REMOTE_RETRY_PAUSE_MS,
     });
   }

@@ -68,13 +68,24 @@ export function collectionCommands(): ClientCommandSpec[] {
     },
     {
       name: "collection load",
-      args: "NAME [--timeout SECONDS]",
-      summary: "load a collection onto the query nodes and wait until it is served",
+      args: "NAME [--replicas N] [--timeout SECONDS]",
+      summary: "load a collection onto the query nodes (N copies of each segment, on N nodes) and wait until it is served",
       positionals: ["NAME"],
-      options: { timeout: { type: "string" } },
+      options: { timeout: { type: "string" }, replicas: { type: "string" } },
       plan: (p) => async (client) => {
-        const r = await client.load_collection({ collection_name: p.positionals[0], timeout: positiveInt(p, "timeout", 60) });
+        const r = await client.load_collection({ collection_name: p.positionals[0], timeout: positiveInt(p, "timeout", 60), replica_number: positiveInt(p, "replicas", 1) });
         return { data: r, text: `collection ${p.positionals[0]}: ${r.state}` };
+      },
+    },
+    {
+      name: "collection replicas",
+      args: "NAME",
+      summary: "the replicas of a loaded collection: their query nodes and segments",
+      positionals: ["NAME"],
+      plan: (p) => async (client) => {
+        const replicas = await client.describe_replica({ collection_name: p.positionals[0] });
+        const rows = replicas.map((r) => [r.replica_id, r.node_ids.join(", ") || "-", `${r.loaded_segments}/${r.segments}`, r.rows, r.shard_leaders.map((l) => `${l.shard}:${l.node_id}`).join(", ")]);
+        return { data: replicas, text: rows.length === 0 ? `collection ${p.positionals[0]} is not loaded` : table(["replica", "query nodes", "segments loaded", "rows", "shard leaders"], rows) };
       },
     },
     {

@@ -225,6 +225,12 @@ test("vecbus data and admin commands", async (t) => {
       assert.match(refused.stderr, /COLLECTION_NOT_LOADED.*load_collection/);
       assert.equal((await vecbus(["collection", "load", "docs"], url)).stdout.trim(), "collection docs: Loaded");
       assert.deepEqual(await vecbusJson(["collection", "load-state", "docs"], url), { state: "Loaded", progress: 100 });
+      const replicas = await vecbus(["collection", "replicas", "docs"], url);
+      assert.match(replicas.stdout, /^replica\s+query nodes\s+segments loaded\s+rows\s+shard leaders\n-+/);
+      assert.equal(parseTable(replicas.stdout).length, 1);
+      const tooMany = await vecbus(["collection", "load", "docs", "--replicas", "2"], url);
+      assert.notEqual(tooMany.code, 0);
+      assert.match(tooMany.stderr, /INVALID_ARGUMENT.*needs 2 live query nodes, 1 running/);
       const compacted = await vecbusJson<{ state: string; compaction_id: number }>(["collection", "compact", "docs", "--wait"], url);
       assert.equal(compacted.state, "Completed");
       assert.equal((await vecbusJson<{ state: string }>(["collection", "compaction-state", String(compacted.compaction_id)], url)).state, "Completed");

@@ -45,7 +45,9 @@ test("load state - Loaded only once every indexed segment is placed and loaded o
     const ctx = await openContext(env.admin, "vecbus", "test");
     const placement = (segments: Placement["segments"]) => ctx.meta.put<Placement>(MetaKey.placement(77), { collection_id: 77, loaded: true, segments });
     await ctx.meta.put<ShardSegments>(MetaKey.segments(77, 0), { collection_id: 77, shard: 0, epoch: 1, checkpoint_seq: 20, segments: [segment(10, 300, 1), segment(20, 100, 1)] });
-    await placement({ "0-10": { node: "q1", state: "loaded", rows: 300, builds: { vector: 1 } } });
+    // As a release before replicas wrote it: one node per entry, read as one copy.
+    await placement({ "0-10": { node: "q1", state: "loaded", rows: 300, builds: { vector: 1 } } } as unknown as Placement["segments"]);
+    assert.deepEqual((await ctx.meta.get<Placement>(MetaKey.placement(77)))?.value.segments["0-10"].copies, [{ node: "q1", state: "loaded" }]);
 
     // With no query node alive the shard owner serves every segment: nothing to wait for.
     assert.deepEqual(await loadState(ctx, meta(1)), { state: "Loaded", progress: 100 });
@@ -53,19 +55,26 @@ test("load state - Loaded only once every indexed segment is placed and loaded o
     await ctx.sessions.put(SessionKey.node("query", "q1"), encode({ role: "query", node_id: "q1", host: "h", pid: 1, started_at: 0 }));
     // Segment 20 is indexed but not placed yet: the bug said Loaded here.
     assert.deepEqual(await loadState(ctx, meta(1)), { state: "Loading", progress: 75 });
+    const q1 = (state: "loading" | "loaded") => ({ node: "q1", state });
     await placement({
-      "0-10": { node: "q1", state: "loaded", rows: 300, builds: { vector: 1 } },
-      "0-20": { node: "q1", state: "loading", rows: 100, builds: { vector: 1 } },
+      "0-10": { copies: [q1("loaded")], rows: 300, builds: { vector: 1 } },
+      "0-20": { copies: [q1("loading")], rows: 100, builds: { vector: 1 } },
     });
     assert.deepEqual(await loadState(ctx, meta(1)), { state: "Loading", progress: 75 });
     await placement({
-      "0-10": { node: "q1", state: "loaded", rows: 300, builds: { vector: 1 } },
-      "0-20": { node: "q1", state: "loaded", rows: 100, builds: { vector: 1 } },
+      "0-10": { copies: [q1("loaded")], rows: 300, builds: { vector: 1 } },
+      "0-20": { copies: [q1("loaded")], rows: 100, builds: { vector: 1 } },
     });
     assert.deepEqual(await loadState(ctx, meta(1)), { state: "Loaded", progress: 100 });
     // A new index build declared: segments keep being served with what they have until theirs is built.
     assert.deepEqual(await loadState(ctx, meta(2)), { state: "Loaded", progress: 100 });
     assert.deepEqual(await loadState(ctx, { ...meta(1), released: true }), { state: "NotLoad", progress: 0 });
+    // Two replicas: every copy counts, and the second copy of segment 10 is still loading (300 of 800 rows).
+    await placement({
+      "0-10": { copies: [q1("loaded"), { node: "q2", state: "loading" }], rows: 300, builds: { vector: 1 } },
+      "0-20": { copies: [q1("loaded"), { node: "q2", state: "loaded" }], rows: 100, builds: { vector: 1 } },
+    });
+    assert.deepEqual(await loadState(ctx, meta(1)), { state: "Loading", progress: 62 });
   } finally {
     await env.close();
   }

@@ -66,14 +66,14 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     assert.equal((await jsm.streams.info(stream)).state.first_seq, 7);
 
     // Segments a query node serves come back as keys alone, read from the head of their blobs, with their delete logs.
-    const c = await SegmentStore.open(deps, { ...shard, epoch: 3 }, () => "q1");
-    assert.ok(c.segments.every((s) => s instanceof RemoteSegment && s.node === "q1"));
+    const c = await SegmentStore.open(deps, { ...shard, epoch: 3 }, () => ["q2", "q1"]);
+    assert.ok(c.segments.every((s) => s instanceof RemoteSegment && s.nodes.join() === "q1,q2"));
     const live = c.segments.flatMap((s) => s.keys.pks.filter((_, slot) => s.keys.isLive(slot)));
     assert.deepEqual(live.sort((x, y) => (x as number) - (y as number)), [1, 3, 4, 10, 30]);
     // A record that disagrees with the keys read (the prefix is not covered by the object's digest) is refused.
     const cur = (await meta.get<ShardSegments>(MetaKey.segments(9, 0)))!;
     await meta.update(MetaKey.segments(9, 0), { ...cur.value, segments: cur.value.segments.map((r, i) => (i === 0 ? { ...r, row_count: r.row_count + 1 } : r)) }, cur.revision);
-    await assert.rejects(SegmentStore.open(deps, { ...shard, epoch: 4 }, () => "q1"), /do not match its committed record/);
+    await assert.rejects(SegmentStore.open(deps, { ...shard, epoch: 4 }, () => ["q1"]), /do not match its committed record/);
   } finally {
     await env.close();
   }
