@@ -231,9 +231,15 @@ export class QueryNode {
     });
   }
 
-  /** An object's local copy, downloaded on first use. */
+  /**
+   * An object's local copy, downloaded on first use. The file is named by
+   * the object's name and digest: names repeat across stores (a data dir made
+   * anew, another vecbus on the host with the same node id), contents do not.
+   */
   private async cached(object: string): Promise<string> {
-    const file = path.join(this.cacheDir, object.replaceAll("/", "_"));
+    const digest = await this.blobs!.digest(object);
+    if (!digest) throw new VecbusError("INTERNAL", `object ${object} is placed on this node but missing from the object store`);
+    const file = path.join(this.cacheDir, `${object}.${digest}`.replaceAll(/[^A-Za-z0-9_.-]/g, "_"));
     try {
       await fs.access(file);
       return file;

@@ -71,6 +71,12 @@ export class BlobStore {
     return info && !info.deleted ? info.size : undefined;
   }
 
+  /** The object's SHA-256 digest as the store keeps it, or undefined when there is no such object. */
+  async digest(name: string): Promise<string | undefined> {
+    const info = await this.os.info(name);
+    return info && !info.deleted ? info.digest : undefined;
+  }
+
   /** Deletes the object if it exists (a deleted object keeps an info entry, marked deleted). */
   async delete(name: string): Promise<void> {
     const info = await this.os.info(name);

@@ -2,7 +2,10 @@
 // objects never change, so a restarted node (same node id, same cache dir)
 // loads its placed segments from those files instead of downloading them
 // again. Observed on the files themselves: after the restart and a read the
-// node answers, every cached file is the same inode, unmodified.
+// node answers, every cached file is the same inode, unmodified. But object
+// names repeat across stores: a cache dir that outlives its store (a data
+// dir made anew, the default cache dir of `vecbus start query` under the OS
+// temp dir) must not answer for another store's segment of the same name.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -11,7 +14,9 @@ import type { QueryNodeMsg, QueryNodeReplies } from "../../protocol/messages.js"
 import type { Row } from "../../protocol/rows.js";
 import { Names } from "../../protocol/subjects.js";
 import { request } from "../../runtime/rpc.js";
-import { startEnv } from "../harness.js";
+import { QueryNode } from "../../actors/query.js";
+import { openContext } from "../../actors/context.js";
+import { startEnv, tempDir } from "../harness.js";
 import { randomVectors } from "../random.js";
 import { committedSegments, liveIds, range } from "../segments.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
@@ -61,7 +66,11 @@ test("query cache - a restarted query node loads its segments from the cached fi
     assert.equal(objects.length, 4, "two segments, each with its index");
     const dir = path.join(env.dataDir, "query-cache");
     const before = cacheFiles(dir);
-    assert.deepEqual([...before.keys()].sort(), objects.map((o) => o.replaceAll("/", "_")).sort(), "the cache holds each placed object once");
+    assert.deepEqual(
+      [...before.keys()].map((f) => f.slice(0, f.indexOf(".SHA-256"))).sort(),
+      objects.map((o) => o.replaceAll("/", "_")).sort(),
+      "the cache holds each placed object once",
+    );
 
     await env.restart();
     // The restarted node starts with nothing loaded: once it answers, it has opened both segments again.
@@ -81,5 +90,32 @@ test("query cache - a restarted query node loads its segments from the cached fi
     assert.deepEqual(cacheFiles(dir), before, "every cached file is the one written before the restart");
   } finally {
     await env.close();
+  }
+});
+
+test("query cache - a cache dir that outlives its store does not answer for another store's segment of the same name", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const cacheDir = tempDir("shared-cache");
+  try {
+    // Two stores in turn, the same names (collection 1, the same segment ids), different rows; one query node id and cache dir.
+    for (const from of [0, 5000]) {
+      const env = await startEnv({ tag: "query-cache-reuse", roles: ["streaming", "coordinator", "data", "proxy"], seal: { segmentRowsMax: 300, sealIdleMs: 600_000 } });
+      const node = new QueryNode(await openContext(await env.connectAs("query", "q-reused"), names.prefix, "q-reused"), "q-reused", { cacheDir });
+      await node.start();
+      try {
+        const c = env.client;
+        const { collection_id: cid } = await c.create_collection({ collection_name: "reuse", dimension: DIM, metric_type: "L2" });
+        assert.equal(cid, 1);
+        await c.insert({ collection_name: "reuse", data: rows(from, 200) });
+        await c.flush({ collection_name: "reuse" });
+        await eventually("the segment loaded on the query node", async () => (await c.get_load_state({ collection_name: "reuse" })).state === "Loaded" && (await committedSegments(env.admin, cid)).length === 1);
+        await eventually("the query node serving it", async () => (await c.status()).segments.some((s) => s.segment_id !== null && s.served_by === "query q-reused"));
+        assert.deepEqual(await liveIds(c, "reuse"), range(from, 200));
+      } finally {
+        await node.stop();
+        await env.close();
+      }
+    }
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
   }
 });
