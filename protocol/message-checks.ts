@@ -196,7 +196,7 @@ const shardAssignment: Check<ShardAssignment> = obj({ collection_id: nat, collec
 
 const shardSegments: Check<ShardSegments> = obj({ collection_id: nat, shard: nat, epoch: nat, checkpoint_seq: nat, segments: arr(segmentRef) });
 
-const placementCopy = obj({ node: str, state: lit("loading", "loaded") });
+const placementCopy = obj({ node: str, state: lit("loading", "loaded"), replaces: opt(str) });
 const placementEntryNow = obj({ copies: arr(placementCopy), rows: nat, builds: record(nat) });
 /** Before replicas an entry named its one node itself: read as one copy. */
 const placementEntryBefore = obj({ node: str, state: lit("loading", "loaded"), rows: nat, builds: record(nat) });

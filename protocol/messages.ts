@@ -132,6 +132,8 @@ export const REPLICAS_MAX = 16;
 export interface PlacementCopy {
   node: string;
   state: "loading" | "loaded";
+  /** A balancing move: this copy takes the place of the copy on that node once it is loaded. */
+  replaces?: string;
 }
 
 /**

@@ -3,7 +3,7 @@
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { servedBuilds } from "../../protocol/indexes.js";
 import { VecbusError } from "../../protocol/errors.js";
-import { placementKey, REPLICAS_MAX, sameBuilds, type Placement, type PlacementCopy, type ShardSegments } from "../../protocol/messages.js";
+import { placementKey, REPLICAS_MAX, sameBuilds, type Placement, type PlacementCopy, type PlacementEntry, type ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { withDeadline } from "../../runtime/retry.js";
 import { liveNodes } from "../../runtime/session.js";
@@ -41,6 +41,9 @@ export async function onLoad(co: CoordinatorState, name: string, load: boolean, 
   return meta;
 }
 
+/** Balancing moves in flight at once, cluster-wide: each costs a segment load on its target. */
+const BALANCE_MOVES_MAX = 2;
+
 /**
  * Places the sealed segments of loaded collections on live query nodes:
  * a segment is placed once every index declared on the collection is built
@@ -49,7 +52,7 @@ export async function onLoad(co: CoordinatorState, name: string, load: boolean, 
  * copy stays where it is while its node lives, and one on a node that died
  * is placed again elsewhere. A released collection, or a cluster without
  * query nodes, places nothing: shard owners then serve every segment
- * themselves.
+ * themselves. Then balance: see balance().
  */
 export function placeSegments(co: CoordinatorState, only?: CollectionMeta[]): Promise<void> {
   // A load and the sweep must not place the same segment on two nodes from two reads of the key.
@@ -62,9 +65,16 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
   const nodes = (await liveNodes(co.ctx.sessions, "query")).map((n) => n.node_id);
   const collections = only ?? [...(await co.ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((v) => v.value);
   const placed = await co.ctx.meta.list<Placement>(MetaKey.placementPrefix);
+  // Rows each node serves once the moves in flight are done.
   const rows = new Map<string, number>(nodes.map((n) => [n, 0]));
+  const moves = { inFlight: 0 };
   for (const { value } of placed.values()) {
-    for (const e of Object.values(value.segments)) for (const c of e.copies) if (rows.has(c.node)) rows.set(c.node, rows.get(c.node)! + e.rows);
+    for (const e of Object.values(value.segments)) {
+      for (const c of e.copies) {
+        if (c.replaces !== undefined) moves.inFlight++;
+        if (rows.has(c.node) && !e.copies.some((m) => m.replaces === c.node)) rows.set(c.node, rows.get(c.node)! + e.rows);
+      }
+    }
   }
   for (const c of collections) {
     const loaded = !c.released;
@@ -83,25 +93,10 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
     }
     const next: Placement = { collection_id: c.id, loaded, ...(replicas > 1 ? { replica_number: replicas } : {}), segments: {} };
     for (const w of wanted) {
-      const old = cur?.segments[w.key];
-      const same = old !== undefined && sameBuilds(old.builds, w.builds);
-      const alive = (old?.copies ?? []).filter((x) => rows.has(x.node));
-      // Copy i is replica i's: a live one stays (loading again for new builds), a dead or missing one is placed anew.
-      const copies: PlacementCopy[] = [];
-      for (let i = 0; i < replicas; i++) {
-        const kept = old?.copies[i];
-        if (kept && rows.has(kept.node)) {
-          copies.push(same ? kept : { node: kept.node, state: "loading" });
-          continue;
-        }
-        const free = [...rows.entries()].filter(([n]) => !alive.some((x) => x.node === n) && !copies.some((x) => x.node === n));
-        if (free.length === 0) continue;
-        const node = free.sort((a, b) => a[1] - b[1])[0][0];
-        rows.set(node, rows.get(node)! + w.rows);
-        copies.push({ node, state: "loading" });
-      }
+      const copies = placeCopies(cur?.segments[w.key], w, replicas, rows);
       if (copies.length > 0) next.segments[w.key] = { copies, rows: w.rows, builds: w.builds };
     }
+    balance(next, rows, moves);
     if (cur && JSON.stringify(cur) === JSON.stringify(next)) continue;
     const moved = Object.entries(next.segments).filter(([k, e]) => e.copies.some((x) => !cur?.segments[k]?.copies.some((y) => y.node === x.node))).length;
     if (moved > 0 || !loaded) co.ctx.log.info("placed segments", { collection: c.name, loaded, replicas, placed: Object.keys(next.segments).length, moved });
@@ -111,7 +106,7 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
       for (const [k, e] of Object.entries(merged.segments)) {
         const theirs = now?.segments[k];
         if (!theirs || !sameBuilds(theirs.builds, e.builds)) continue;
-        merged.segments[k] = { ...e, copies: e.copies.map((x) => theirs.copies.find((y) => y.node === x.node && y.state === "loaded") ?? x) };
+        merged.segments[k] = { ...e, copies: e.copies.map((x) => theirs.copies.find((y) => y.node === x.node && y.state === "loaded" && y.replaces === x.replaces) ?? x) };
       }
       return now && JSON.stringify(now) === JSON.stringify(merged) ? undefined : merged;
     });
@@ -119,4 +114,72 @@ export async function place(co: CoordinatorState, only?: CollectionMeta[]): Prom
   if (only) return;
   const live = new Set(collections.map((c) => c.id));
   for (const [key, { value, revision }] of placed) if (!live.has(value.collection_id)) await co.ctx.meta.delete(key, revision).catch(() => undefined);
+}
+
+/**
+ * One segment's copies from its entry as placed before: copy i is replica
+ * i's. A live copy stays (loading again for new index builds); a dead or
+ * missing one is placed anew. A move (a copy that `replaces` another) is
+ * done once its copy is loaded, which then takes the place of the copy it
+ * replaces; until then both serve. A move is dropped when its target dies
+ * or new builds come, and finished at once when the copy it replaces is gone.
+ */
+export function placeCopies(old: PlacementEntry | undefined, w: { rows: number; builds: Record<string, number> }, replicas: number, rows: Map<string, number>): PlacementCopy[] {
+  const same = old !== undefined && sameBuilds(old.builds, w.builds);
+  const base = (old?.copies ?? []).filter((x) => x.replaces === undefined);
+  const moving: PlacementCopy[] = [];
+  for (const m of old?.copies ?? []) {
+    if (m.replaces === undefined || !same || !rows.has(m.node)) continue;
+    const at = base.findIndex((x) => x.node === m.replaces);
+    if (m.state === "loading" && at >= 0 && rows.has(m.replaces)) {
+      moving.push(m);
+      continue;
+    }
+    const done: PlacementCopy = { node: m.node, state: m.state };
+    if (at >= 0) base[at] = done;
+    else base.push(done);
+  }
+  const taken = (n: string) => base.some((x) => x.node === n && rows.has(n)) || moving.some((x) => x.node === n);
+  const copies: PlacementCopy[] = [];
+  for (let i = 0; i < replicas; i++) {
+    const kept = base[i];
+    if (kept && rows.has(kept.node)) {
+      copies.push(same ? kept : { node: kept.node, state: "loading" });
+      continue;
+    }
+    const free = [...rows.entries()].filter(([n]) => !taken(n) && !copies.some((x) => x.node === n));
+    if (free.length === 0) continue;
+    const node = free.sort((a, b) => a[1] - b[1])[0][0];
+    rows.set(node, rows.get(node)! + w.rows);
+    copies.push({ node, state: "loading" });
+  }
+  return [...copies, ...moving];
+}
+
+/**
+ * Balance by rows: while fewer than BALANCE_MOVES_MAX moves are in flight,
+ * a loaded copy on the node with the most rows gets a replacement on the
+ * node with the fewest (make before break: the old copy serves until the
+ * new one is loaded, and a read asks one of them, never both). Only a move
+ * that narrows the gap between the two is made, the largest such segment
+ * first, so placements settle instead of swinging between nodes.
+ */
+export function balance(next: Placement, rows: Map<string, number>, moves: { inFlight: number }): void {
+  while (moves.inFlight < BALANCE_MOVES_MAX && rows.size > 1) {
+    const byRows = [...rows.entries()].sort((a, b) => a[1] - b[1]);
+    const [light, lightRows] = byRows[0];
+    const [heavy, heavyRows] = byRows[byRows.length - 1];
+    let best: PlacementEntry | undefined;
+    for (const e of Object.values(next.segments)) {
+      if (e.rows === 0 || e.rows >= heavyRows - lightRows || (best && best.rows >= e.rows)) continue;
+      // One move per segment at a time, and never two copies of a segment on one node.
+      if (e.copies.some((x) => x.replaces !== undefined || x.node === light)) continue;
+      if (e.copies.some((x) => x.node === heavy && x.state === "loaded")) best = e;
+    }
+    if (!best) return;
+    best.copies.push({ node: light, state: "loading", replaces: heavy });
+    rows.set(heavy, heavyRows - best.rows);
+    rows.set(light, lightRows + best.rows);
+    moves.inFlight++;
+  }
 }

@@ -121,3 +121,52 @@ test("replicas - two copies of every segment on distinct query nodes; reads spre
     await env.close();
   }
 });
+
+test("balance - a query node that joins takes segments over, by rows, while every read returns each row exactly once", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const env = await startEnv({ tag: "balance", roles: ["streaming", "coordinator", "data", "proxy"], seal: { segmentRowsMax: 200, sealIdleMs: 600_000 } });
+  const nodes: ServeProcess[] = [];
+  try {
+    nodes.push(await startActorProcess(env, "query", "qa"));
+    const c = env.client;
+    const name = "bal";
+    const desc = await c.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
+    const rows: Row[] = randomVectors(1200, DIM, 9).map((vector, id) => ({ id, vector }));
+    for (let i = 0; i < rows.length; i += 200) await c.insert({ collection_name: name, data: rows.slice(i, i + 200) });
+    await c.flush({ collection_name: name });
+    const ctx = await openContext(env.admin, new Names().prefix, "test-reader");
+    const entries = async () => Object.values((await ctx.meta.get<Placement>(MetaKey.placement(desc.collection_id)))?.value.segments ?? {});
+    await eventually("every segment loaded on the one query node", async () => (await entries()).length === 6 && (await c.get_load_state({ collection_name: name })).state === "Loaded");
+    assert.ok((await entries()).every((e) => e.copies.length === 1 && e.copies[0].node === "qa-query"));
+
+    const everyId = rows.map((r) => r.id as number);
+    let reading = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (reading) {
+        const got = await c.query({ collection_name: name, filter: "id >= 0", output_fields: ["id"], limit: 2000, consistency_level: "Strong" });
+        assert.deepEqual(
+          got.map((r) => r.id as number).sort((a, b) => a - b),
+          everyId,
+          "a read during the moves",
+        );
+        reads++;
+      }
+    })();
+    nodes.push(await startActorProcess(env, "query", "qb"));
+    const settled = async () => {
+      const es = await entries();
+      const on = (node: string) => es.filter((e) => e.copies.length === 1 && e.copies[0].node === node && e.copies[0].state === "loaded" && !e.copies[0].replaces).length;
+      return on("qa-query") === 3 && on("qb-query") === 3;
+    };
+    await eventually("the segments split three and three (each has 200 rows)", settled);
+    const readsBefore = reads;
+    await eventually("reads after the moves", () => reads >= readsBefore + 5);
+    reading = false;
+    await reader;
+    const served = (await c.status()).segments.filter((s) => s.collection_name === name && s.segment_id !== null).map((s) => s.served_by);
+    assert.deepEqual(served.filter((s) => s === "query qb-query").length, 3, JSON.stringify(served));
+  } finally {
+    for (const n of nodes) await n.kill();
+    await env.close();
+  }
+});
