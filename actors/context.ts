@@ -9,7 +9,7 @@ import { rolePublishes } from "../protocol/permissions.js";
 import type { Role } from "../protocol/roles.js";
 import { checkDataFormat, type DataFormat } from "../protocol/data-format.js";
 import { VecbusError } from "../protocol/errors.js";
-import type { ShardAssignment } from "../protocol/messages.js";
+import type { NodeLoad, ShardAssignment } from "../protocol/messages.js";
 import { MetaKey, Names } from "../protocol/subjects.js";
 import { Refs, type ShardRef } from "../runtime/actor-ref.js";
 import { logger, type Logger } from "../runtime/log.js";
@@ -57,7 +57,7 @@ export async function shardOwner(ctx: ActorContext, collectionId: number, shard:
   return ctx.refs.shard(collectionId, shard, (await shardAssignment(ctx, collectionId, shard)).epoch);
 }
 
-/** The actor's session key, with pings answered on its node subject. */
-export function actorSession(ctx: ActorContext, role: Role, nodeId: string): Session {
-  return new Session(ctx.sessions, role, nodeId, ctx.log, { nc: ctx.nc, subject: ctx.names.nodeSubject(role, nodeId) });
+/** The actor's session key, with its load reported on its node subject (which the coordinator's pings ask). */
+export function actorSession(ctx: ActorContext, role: Role, nodeId: string, report: () => NodeLoad): Session {
+  return new Session(ctx.sessions, role, nodeId, ctx.log, { nc: ctx.nc, subject: ctx.names.nodeSubject(role, nodeId), report });
 }

@@ -60,6 +60,8 @@ export class DataNode {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Whether a task is being run now. */
+  private working = false;
   /** Tasks this node finished, by outcome: for tests and logs. */
   readonly finished: { task: Task; outcome: Outcome }[] = [];
 
@@ -68,7 +70,7 @@ export class DataNode {
     readonly nodeId: string,
     opts: Partial<DataNodeOptions> = {},
   ) {
-    this.session = actorSession(ctx, "data", nodeId);
+    this.session = actorSession(ctx, "data", nodeId, () => ({ in_flight: this.working ? 1 : 0 }));
     this.opts = { ...DATA_DEFAULTS, ...opts };
   }
 
@@ -108,6 +110,7 @@ export class DataNode {
     const heartbeat = setInterval(() => {
       if (!this.stopping) m.working();
     }, Math.max(500, this.opts.ackWaitMs / 3));
+    this.working = true;
     try {
       const outcome = await this.run(task);
       if (outcome === "stopped") return;
@@ -124,6 +127,7 @@ export class DataNode {
         m.nak(RETRY_DELAY_MS);
       }
     } finally {
+      this.working = false;
       clearInterval(heartbeat);
     }
   }

@@ -91,7 +91,11 @@ export class QueryNode {
     readonly nodeId: string,
     opts: QueryNodeOptions = {},
   ) {
-    this.session = actorSession(ctx, "query", nodeId);
+    this.session = actorSession(ctx, "query", nodeId, () => ({
+      in_flight: this.mailbox?.active ?? 0,
+      segments: this.loaded.size,
+      rows: [...this.loaded.values()].reduce((n, l) => n + l.segment.rowCount, 0),
+    }));
     this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-query-${nodeId}`);
   }
 

@@ -3,7 +3,7 @@
 // the helpers in this folder, so these types describe the checked form.
 import type { ConsistencyLevel } from "./collection.js";
 import type { IndexParams, IndexType } from "./indexes.js";
-import type { AliasMeta } from "./messages.js";
+import type { AliasMeta, NodeLoad } from "./messages.js";
 import type { CollectionSchema, MetricType } from "./schema.js";
 import type { PrimaryKey, Row } from "./rows.js";
 
@@ -130,6 +130,8 @@ export interface NodeStatus {
   host: string;
   pid: number;
   started_at: number;
+  /** What the process reported when asked (null: no answer within 1 s). */
+  load: NodeLoad | null;
 }
 
 export interface ShardStatus {

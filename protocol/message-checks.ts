@@ -9,6 +9,7 @@ import { VecbusError } from "./errors.js";
 import { INDEX_TYPES, SQ_TYPES, type IndexMeta, type IndexSpec, type SegmentIndexRef, type Task } from "./indexes.js";
 import type { DataFormat } from "./data-format.js";
 import type {
+  NodeMsg,
   AliasMeta,
   CompactionRecord,
   CoordinatorMsg,
@@ -136,6 +137,8 @@ export const coordinatorMsg: Check<CoordinatorMsg> = byKind<CoordinatorMsg>({
 });
 
 const onSegments = { collection_id: nat, segments: arr(slice), ...remoteScope };
+
+export const nodeMsg: Check<NodeMsg> = byKind<NodeMsg>({ report: obj({ kind: lit("report") }) });
 
 export const queryNodeMsg: Check<QueryNodeMsg> = byKind<QueryNodeMsg>({
   search: obj({

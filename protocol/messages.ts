@@ -283,6 +283,29 @@ export type WalRecord =
   /** Written by a new owner before it serves: any older owner's next append is fenced by it. */
   | { kind: "fence"; ts: bigint; epoch: number };
 
+/**
+ * What an actor reports of its load when asked on its node subject
+ * (Names.nodeSubject): requests it is working on, and what it holds.
+ */
+export interface NodeLoad {
+  in_flight: number;
+  /** Streaming nodes: shards open. */
+  shards?: number;
+  /** Query nodes: segments loaded. */
+  segments?: number;
+  /** Rows the node serves: a streaming node's shards, a query node's segments. */
+  rows?: number;
+  /** Coordinators: whether this one holds the lease. */
+  leader?: boolean;
+}
+
+/** Asked of every actor on its node subject: the coordinator's pings (any answer means alive) and status. */
+export type NodeMsg = { kind: "report" };
+
+export interface NodeReplies {
+  report: NodeLoad;
+}
+
 /** The value of a session key: an actor that is alive. */
 export interface SessionInfo {
   role: string;

@@ -88,7 +88,8 @@ function actorCommon(names: Names, role: Role): Permissions {
 
 const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "subscribe">> = {
   proxy: (n) => ({
-    publish: [n.coordinatorSubject(), `${n.prefix}.int.shard.>`],
+    // int.node: status asks every actor for its load.
+    publish: [n.coordinatorSubject(), `${n.prefix}.int.shard.>`, `${n.prefix}.int.node.>`],
     subscribe: [n.apiWildcard()],
   }),
   coordinator: (n) => ({

@@ -2,7 +2,7 @@
 // its reply type follows from the message's kind, so no call site names a
 // subject or casts a reply. Built from the subject names in protocol/.
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { CoordinatorMsg, CoordinatorReplies, QueryNodeMsg, QueryNodeReplies, ShardMsg, ShardReplies } from "../protocol/messages.js";
+import type { CoordinatorMsg, CoordinatorReplies, NodeMsg, NodeReplies, QueryNodeMsg, QueryNodeReplies, ShardMsg, ShardReplies } from "../protocol/messages.js";
 import type { Names } from "../protocol/subjects.js";
 import { actorRequest } from "./rpc.js";
 
@@ -22,6 +22,7 @@ export class ActorRef<M extends { kind: string }, R extends { [K in M["kind"]]: 
 export type CoordinatorRef = ActorRef<CoordinatorMsg, CoordinatorReplies>;
 export type ShardRef = ActorRef<ShardMsg, ShardReplies>;
 export type QueryNodeRef = ActorRef<QueryNodeMsg, QueryNodeReplies>;
+export type NodeRef = ActorRef<NodeMsg, NodeReplies>;
 
 /**
  * The actors one connection can reach. `publishes` is what the connection's
@@ -46,6 +47,11 @@ export class Refs {
 
   queryNode(nodeId: string): QueryNodeRef {
     return this.ref(this.names.querySubject(nodeId));
+  }
+
+  /** Any actor, on its node subject: what it reports of its load. */
+  node(role: string, nodeId: string): NodeRef {
+    return this.ref(this.names.nodeSubject(role, nodeId));
   }
 
   private ref<M extends { kind: string }, R extends { [K in M["kind"]]: unknown }>(subject: string): ActorRef<M, R> {

@@ -72,6 +72,11 @@ export class Mailbox<M> {
     });
   }
 
+  /** Requests being handled or waiting for a slot (reported as a node's load). */
+  get active(): number {
+    return this.running;
+  }
+
   private async track<T>(work: () => Promise<T>): Promise<T> {
     this.running++;
     try {

@@ -2,21 +2,22 @@
 // removes the key of an actor that stops heart-beating; NATS 2.9 sends no
 // event when that happens, so watchers of liveness poll `liveNodes`.
 import type { KV } from "@nats-io/kv";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import os from "node:os";
-import type { SessionInfo } from "../protocol/messages.js";
+import { nodeMsg } from "../protocol/message-checks.js";
+import type { NodeLoad, NodeMsg, SessionInfo } from "../protocol/messages.js";
 import { SessionKey } from "../protocol/subjects.js";
 import { kvKeys } from "./kv-keys.js";
 import { decode, encode } from "./codec.js";
-import { answerPings } from "./liveness.js";
 import type { Logger } from "./log.js";
+import { Mailbox } from "./mailbox.js";
 
 /** A session key not refreshed within this time is gone: its actor counts as dead. */
 export const SESSION_TTL_MS = 6_000;
 
 export class Session {
   private timer: NodeJS.Timeout | undefined;
-  private pings: Subscription | undefined;
+  private reports: Mailbox<NodeMsg> | undefined;
   readonly info: SessionInfo;
 
   constructor(
@@ -24,8 +25,12 @@ export class Session {
     role: string,
     nodeId: string,
     private readonly log: Logger,
-    /** Where this actor answers pings (Names.nodeSubject): the coordinator ends the session of a process that no longer does. */
-    private readonly liveness?: { nc: NatsConnection; subject: string },
+    /**
+     * Where this actor reports its load (Names.nodeSubject) while its process
+     * lives: the coordinator ends the session of a process with no responder
+     * there (runtime/liveness.ts), and status shows the reports.
+     */
+    private readonly liveness?: { nc: NatsConnection; subject: string; report: () => NodeLoad },
   ) {
     this.info = { role, node_id: nodeId, host: os.hostname(), pid: process.pid, started_at: Date.now() };
   }
@@ -36,7 +41,12 @@ export class Session {
 
   async start(): Promise<void> {
     // Before the key: a session is never seen without its pings.
-    if (this.liveness) this.pings = answerPings(this.liveness.nc, this.liveness.subject);
+    if (this.liveness) {
+      const { nc, subject, report } = this.liveness;
+      this.reports = new Mailbox<NodeMsg>(nc, { subject, maxInFlight: 8, check: (v) => nodeMsg(v, "message"), handle: async () => report(), log: this.log });
+      // Answering from the moment the key exists.
+      await nc.flush();
+    }
     await this.kv.put(this.key, encode(this.info));
     this.timer = setInterval(() => {
       this.kv.put(this.key, encode(this.info)).catch((e) => this.log.warn("session heartbeat failed", { error: String(e) }));
@@ -46,7 +56,7 @@ export class Session {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.pings?.unsubscribe();
+    await this.reports?.stop();
     await this.kv.delete(this.key).catch(() => undefined);
   }
 }

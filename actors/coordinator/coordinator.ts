@@ -74,7 +74,7 @@ export class Coordinator {
     readonly nodeId: string,
     opts: CoordinatorOptions = COORDINATOR_DEFAULTS,
   ) {
-    this.session = actorSession(ctx, "coordinator", nodeId);
+    this.session = actorSession(ctx, "coordinator", nodeId, () => ({ in_flight: this.mailbox?.active ?? 0, leader: this.lease.isLeader }));
     this.lease = new Lease(
       ctx.sessions,
       SessionKey.coordinatorLease,

@@ -1,6 +1,6 @@
 // Collection administration and cluster status. Collection changes go to the
 // coordinator; reads of meta come straight from the meta bucket.
-import type { ClusterStatus, CollectionDescription, SegmentStatus, ShardStatus } from "../../protocol/api.js";
+import type { ClusterStatus, CollectionDescription, NodeStatus, SegmentStatus, ShardStatus } from "../../protocol/api.js";
 import { optInt, type Args } from "../../protocol/args.js";
 import { checkConsistency, checkMetric, checkName, checkSchema, quickSchema, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
@@ -11,6 +11,9 @@ import { partitionKeyField, vectorFields } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { liveNodes } from "../../runtime/session.js";
 import type { ProxyCore } from "./core.js";
+
+/** How long status waits for each process's report of its load (as for each shard's stats). */
+const NODE_REPORT_TIMEOUT_MS = 1_000;
 
 export async function createCollection(core: ProxyCore, args: Args): Promise<CollectionDescription> {
   const name = checkName("collection_name", args.collection_name);
@@ -141,7 +144,15 @@ export async function describe(core: ProxyCore, meta: CollectionMeta): Promise<C
 
 export async function clusterStatus(core: ProxyCore): Promise<ClusterStatus> {
   const { ctx } = core;
-  const nodes = await liveNodes(ctx.sessions);
+  const nodes: NodeStatus[] = await Promise.all(
+    (await liveNodes(ctx.sessions)).map(async (n) => ({
+      ...n,
+      load: await ctx.refs
+        .node(n.role, n.node_id)
+        .ask({ kind: "report" }, NODE_REPORT_TIMEOUT_MS)
+        .catch(() => null),
+    })),
+  );
   const assignments = await ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix);
   const collections = new Map([...(await ctx.meta.list<CollectionMeta>(MetaKey.collectionsPrefix)).values()].map((c) => [c.value.id, c.value]));
   const segments: SegmentStatus[] = [];

@@ -37,7 +37,7 @@ export class Proxy {
     readonly nodeId: string,
     opts: ProxyOptions = { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS },
   ) {
-    this.session = actorSession(ctx, "proxy", nodeId);
+    this.session = actorSession(ctx, "proxy", nodeId, () => ({ in_flight: this.mailbox?.active ?? 0 }));
     this.core = new ProxyCore(ctx, opts);
   }
 

@@ -33,7 +33,10 @@ export class StreamingNode {
     readonly nodeId: string,
     private readonly seal: SealOptions = SEAL_DEFAULTS,
   ) {
-    this.session = actorSession(ctx, "streaming", nodeId);
+    this.session = actorSession(ctx, "streaming", nodeId, () => {
+      const shards = [...this.shards.values()];
+      return { in_flight: shards.reduce((n, s) => n + s.inFlight, 0), shards: shards.length, rows: shards.reduce((n, s) => n + s.rowCount, 0) };
+    });
     this.clock = new TimestampPool(ctx);
   }
 

@@ -184,6 +184,15 @@ export class Shard {
     return s;
   }
 
+  /** Requests being handled (or waiting their turn). */
+  get inFlight(): number {
+    return this.mailbox?.active ?? 0;
+  }
+
+  get rowCount(): number {
+    return this.segments.rowCount;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.tickTimer);

@@ -19,8 +19,19 @@ export function statusCommands(): ClientCommandSpec[] {
 
 function statusText(s: ClusterStatus): string {
   const nodes = table(
-    ["role", "node", "host", "pid", "up since"],
-    s.nodes.map((n) => [n.role, n.node_id, n.host, n.pid, isoTime(n.started_at)]),
+    ["role", "node", "host", "pid", "up since", "in flight", "shards", "segments", "rows", "note"],
+    s.nodes.map((n) => [
+      n.role,
+      n.node_id,
+      n.host,
+      n.pid,
+      isoTime(n.started_at),
+      n.load?.in_flight,
+      n.load?.shards,
+      n.load?.segments,
+      n.load?.rows,
+      !n.load ? "no answer" : n.load.leader ? "leader" : n.load.leader === false ? "standby" : "",
+    ]),
   );
   const shards = table(
     ["collection", "shard", "owner", "epoch", "rows", "segments", "wal stream", "wal last seq", "health"],

@@ -61,7 +61,16 @@ test("replicas - two copies of every segment on distinct query nodes; reads spre
       ],
     );
     assert.deepEqual(replicas[0].shard_leaders.map((l) => l.shard), [0, 1]);
-    const segmentsStatus = (await c.status()).segments.filter((s) => s.collection_name === name && s.segment_id !== null);
+    // Each process reports its load: the query nodes what they loaded (as many copies as the placement gives them), the streaming node its shards.
+    const status = await c.status();
+    for (const node of ["qa-query", "qb-query", "qc-query"]) {
+      const reported = status.nodes.find((n) => n.node_id === node)?.load;
+      const placedHere = (await entries()).filter((e) => e.copies.some((x) => x.node === node));
+      assert.deepEqual([reported?.segments, reported?.rows], [placedHere.length, placedHere.reduce((n, e) => n + e.rows, 0)], node);
+    }
+    assert.equal(status.nodes.find((n) => n.role === "streaming")?.load?.shards, 2);
+    assert.equal(status.nodes.find((n) => n.role === "coordinator")?.load?.leader, true);
+    const segmentsStatus = status.segments.filter((s) => s.collection_name === name && s.segment_id !== null);
     assert.ok(segmentsStatus.every((s) => /^query \S+, query \S+$/.test(s.served_by)), JSON.stringify(segmentsStatus.map((s) => s.served_by)));
 
     // Reads spread: every node with copies gets requests (seen on the wire).
