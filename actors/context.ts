@@ -29,12 +29,18 @@ export interface ActorContext {
   log: Logger;
 }
 
-/** `role`: the NATS user the connection is (its requests to actors of this process are held to that role's permissions); none for the superuser. */
-export async function openContext(nc: NatsConnection, prefix: string, logName: string, role?: Role): Promise<ActorContext> {
+/**
+ * `role`: the NATS user the connection is (its requests to actors of this
+ * process are held to that role's permissions); none for the superuser.
+ * `jsDomain`: the JetStream domain of the hub, for actors at an edge site
+ * (a leaf node without JetStream of its own reaches the hub's through it).
+ */
+export async function openContext(nc: NatsConnection, prefix: string, logName: string, role?: Role, jsDomain?: string): Promise<ActorContext> {
   const names = new Names(prefix);
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const kvm = new Kvm(nc);
+  const domain = jsDomain ? { domain: jsDomain } : {};
+  const jsm = await jetstreamManager(nc, domain);
+  const js = jetstream(nc, domain);
+  const kvm = new Kvm(js);
   // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
   const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: streamBound("metaBytes").max_bytes, replicas: limit("replicas") });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });

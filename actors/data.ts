@@ -76,7 +76,7 @@ export class DataNode {
 
   async start(): Promise<void> {
     await this.session.start();
-    this.blobs = await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
     await ensureTaskStream(this.ctx.jsm, this.ctx.names);
     await ensureTaskConsumer(this.ctx.jsm, this.ctx.names, this.opts.ackWaitMs);
     const consumer = await this.ctx.js.consumers.get(this.ctx.names.taskStream(), this.ctx.names.dataConsumer());

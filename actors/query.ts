@@ -101,7 +101,7 @@ export class QueryNode {
 
   async start(): Promise<void> {
     await fs.mkdir(this.cacheDir, { recursive: true });
-    this.blobs = await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
     this.mailbox = new Mailbox<QueryNodeMsg>(this.ctx.nc, {
       subject: this.ctx.names.querySubject(this.nodeId),
       maxInFlight: 16,

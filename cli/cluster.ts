@@ -5,7 +5,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Coordinator, type CoordinatorOptions } from "../actors/coordinator/coordinator.js";
 import { COMPACTION_DEFAULTS } from "../engine/compaction-plan.js";
 import { DataNode, type DataNodeOptions } from "../actors/data.js";
+import { EdgeReplica } from "../actors/edge/replica.js";
 import { Proxy } from "../actors/proxy/proxy.js";
+import { SHARD_ATTEMPT_MS, SHARD_RETRY_MS } from "../protocol/api.js";
 import { QueryNode } from "../actors/query.js";
 import { StreamingNode } from "../actors/streaming/node.js";
 import { SEAL_DEFAULTS, type SealOptions } from "../actors/streaming/shard.js";
@@ -38,6 +40,10 @@ export interface ClusterOptions {
   cacheDir?: string;
   /** The credentials each role connects with (none: anonymous, for a server without auth). */
   credentials?: (role: Role) => NatsAuth | undefined;
+  /** The edge site of an edge replica, and of a proxy that serves a site (its Bounded and Eventually reads go to the site's replicas). */
+  site?: string;
+  /** The hub's JetStream domain, for actors connected to an edge site's leaf node. */
+  jsDomain?: string;
 }
 
 export interface Cluster {
@@ -54,11 +60,18 @@ const ACTORS: Record<Role, (ctx: ActorContext, id: string, opts: ClusterOptions)
   coordinator: (ctx, id, opts) => new Coordinator(ctx, id, coordinatorOptions(opts)),
   data: (ctx, id, opts) => new DataNode(ctx, id, opts.data),
   query: (ctx, id, opts) => new QueryNode(ctx, id, { cacheDir: opts.cacheDir }),
-  proxy: (ctx, id) => new Proxy(ctx, id),
+  edge: (ctx, id, opts) => new EdgeReplica(ctx, id, { site: opts.site ?? DEFAULT_SITE }),
+  proxy: (ctx, id, opts) => new Proxy(ctx, id, { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS, site: opts.site }),
 };
 
+/** The site an edge replica serves when none is named. */
+export const DEFAULT_SITE = "edge";
+
+/** What `vecbus serve` runs: every role but the edge replica, which runs at an edge site. */
+export const SERVE_ROLES: readonly Role[] = ROLES.filter((r) => r !== "edge");
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const roles = opts.roles ?? ROLES;
+  const roles = opts.roles ?? SERVE_ROLES;
   const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
   const running: { actor: Running; nc: NatsConnection }[] = [];
   const stop = async () => {
@@ -73,7 +86,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     for (const role of ROLES.filter((r) => roles.includes(r))) {
       const id = `${opts.nodeId}-${role}`;
       const nc = await connectNats(opts.natsUrl, `vecbus-${id}`, { reconnectForever: true, auth: opts.credentials?.(role), inboxPrefix: actorInbox(names, role) });
-      const actor = ACTORS[role](await openContext(nc, names.prefix, role, opts.credentials?.(role) ? role : undefined), id, opts);
+      const actor = ACTORS[role](await openContext(nc, names.prefix, role, opts.credentials?.(role) ? role : undefined, opts.jsDomain), id, opts);
       running.push({ actor, nc });
       await actor.start();
     }

@@ -26,7 +26,15 @@ export interface AuthFile {
   /** Whether connections without credentials are refused (`serve --require-auth`). */
   require_auth: boolean;
   users: Record<string, UserEntry>;
+  /** Edge sites' leaf nodes connect here (`serve --leafnode-port`), as LEAF_USER with this password. */
+  leafnodes?: { port: number; password: string };
 }
+
+/** The user an edge site's leaf node connects to the hub as. */
+export const LEAF_USER = "vecbus-leaf";
+
+/** The hub's JetStream domain once edge sites may connect: actors at a site reach its JetStream through it (`--js-domain`). */
+export const HUB_JS_DOMAIN = "hub";
 
 const USER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
@@ -64,9 +72,10 @@ export function writeAuth(dataDir: string, auth: AuthFile): void {
 }
 
 /** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */
-export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean): AuthFile {
+export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean, leafnodePort?: number): AuthFile {
   const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
   auth.require_auth = requireAuth;
+  if (leafnodePort !== undefined) auth.leafnodes = { port: leafnodePort, password: auth.leafnodes?.password ?? newPassword() };
   auth.users[SUPERUSER] ??= { password: newPassword(), role: "superuser", prefix: "*" };
   for (const prefix of prefixes) for (const role of ROLES) auth.users[actorUser(prefix, role)] ??= { password: newPassword(), role, prefix };
   writeAuth(dataDir, auth);
@@ -117,9 +126,19 @@ export function renderNatsConfig(base: string, auth: AuthFile): string {
   // Anonymous clients may call the API of every prefix that has actors here.
   const prefixes = [...new Set(Object.values(auth.users).filter((e) => isRole(e.role)).map((e) => e.prefix))].map((p) => new Names(p));
   if (!auth.require_auth) users.push(`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions(prefixes))} }`);
+  const leaf = auth.leafnodes;
+  // With edge sites the hub's JetStream gets a domain: a leaf node without JetStream reaches it through $JS.<domain>.API.
+  const settings = leaf ? base.replace(/^jetstream \{$/m, `jetstream {\n  domain: ${HUB_JS_DOMAIN}`) : base;
   return [
-    base.trimEnd(),
+    settings.trimEnd(),
     "",
+    ...(leaf
+      ? [
+          "# Edge sites (vecbus edge --hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT): trusted with everything the hub holds.",
+          `leafnodes { port: ${leaf.port}, authorization { user: ${JSON.stringify(LEAF_USER)}, password: ${JSON.stringify(leaf.password)} } }`,
+          "",
+        ]
+      : []),
     "# Written by vecbus serve from auth/users.json: edit users with `vecbus user`, not here.",
     "authorization {",
     "  users: [",

@@ -11,12 +11,14 @@ import { fileURLToPath } from "node:url";
 import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
-import { actorUser, credentialsOf, ensureAuth, renderNatsConfig, type AuthFile } from "./nats-auth.js";
+import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, type AuthFile } from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
   port: number;
   process: ChildProcess;
+  /** Where an edge site's leaf node connects, with the leaf user's credentials (when the server takes leaf nodes). */
+  leafUrl: string | undefined;
   /** The users file the server runs with; undefined in insecure mode. */
   auth: AuthFile | undefined;
   /** The credentials of a user of the users file (none in insecure mode). */
@@ -29,7 +31,8 @@ export interface NatsServer {
 }
 
 /** Secure (the default): per-role users and permissions from the data dir's users file; insecure: anyone may do anything. */
-export type ServerSecurity = { prefixes: readonly string[]; requireAuth: boolean } | "insecure";
+/** `leafnodePort`: where edge sites' leaf nodes connect (see nats-auth.ts leafnodes). */
+export type ServerSecurity = { prefixes: readonly string[]; requireAuth: boolean; leafnodePort?: number } | "insecure";
 
 export function findNatsServer(): string {
   const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
@@ -114,7 +117,7 @@ function storeDir(dataDir: string): string {
 /** Writes the server config for this start: the package's nats.conf, plus users and permissions unless insecure. */
 export function writeServerConfig(dataDir: string, security: ServerSecurity): { file: string; auth: AuthFile | undefined } {
   if (security === "insecure") return { file: natsConfPath(), auth: undefined };
-  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth);
+  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth, security.leafnodePort);
   return { file: renderServerConfig(dataDir, auth), auth };
 }
 
@@ -145,7 +148,29 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
   await stopOrphan(pidFile(opts.dataDir));
   const { file: config, auth } = writeServerConfig(opts.dataDir, opts.security ?? { prefixes: [DEFAULT_PREFIX], requireAuth: false });
   const storeFlag = auth ? [] : ["-sd", storeDir(opts.dataDir)];
-  const child = spawn(bin, ["-c", config, "-p", String(port), ...storeFlag, "-P", pidFile(opts.dataDir)], {
+  return launch(bin, ["-c", config, "-p", String(port), ...storeFlag, "-P", pidFile(opts.dataDir)], port, auth);
+}
+
+/**
+ * An edge site's NATS server: a leaf node of the hub at `hubUrl`
+ * (nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT), without JetStream of its own
+ * (the site's actors use the hub's through its domain), listening on
+ * loopback only: it has no users, and what connects to it acts with the
+ * leaf user's rights on the hub.
+ */
+export async function startLeafServer(opts: { dataDir: string; hubUrl: string; port?: number; bin?: string }): Promise<NatsServer> {
+  const bin = opts.bin ?? findNatsServer();
+  const port = opts.port ?? (await freePort());
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  await stopOrphan(pidFile(opts.dataDir));
+  const config = path.join(opts.dataDir, "nats-leaf.conf");
+  const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ { url: ${JSON.stringify(opts.hubUrl)} } ] }`, ""];
+  fs.writeFileSync(config, lines.join("\n"), { mode: 0o600 });
+  return launch(bin, ["-c", config, "-p", String(port), "-P", pidFile(opts.dataDir)], port, undefined);
+}
+
+async function launch(bin: string, args: string[], port: number, auth: AuthFile | undefined): Promise<NatsServer> {
+  const child = spawn(bin, args, {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
@@ -176,6 +201,7 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
     port,
     process: child,
     auth,
+    leafUrl: auth?.leafnodes && `nats-leaf://${LEAF_USER}:${auth.leafnodes.password}@127.0.0.1:${auth.leafnodes.port}`,
     credentials: (user) => (auth ? credentialsOf(auth, user) : undefined),
     actorCredentials: (prefix) => (role) => (auth ? credentialsOf(auth, actorUser(prefix, role)) : undefined),
     violations: () => [...violations],

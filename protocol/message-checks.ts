@@ -80,7 +80,7 @@ const segmentRef: Check<SegmentRef> = obj({
 
 const range: Check<SearchRange> = obj({ radius: num, range_filter: opt(num) });
 const groupBy: Check<GroupBy> = obj({ field: str, size: nat, values: opt(arr(arr(any))) });
-const scope = { partition_names: opt(arr(str)), guarantee_ts: opt(u64) };
+const scope = { partition_names: opt(arr(str)), guarantee_ts: opt(u64), consistency_level: opt(lit(...CONSISTENCY_LEVELS)) };
 const remoteScope = { partition_names: opt(arr(str)), filter: opt(str) };
 const slice: Check<SegmentSlice> = obj({ shard: nat, segment_id: nat, dead: arr(nat) });
 

@@ -64,6 +64,8 @@ export interface CoordinatorReplies {
 export interface ReadScope {
   partition_names?: string[];
   guarantee_ts?: bigint;
+  /** The read's level, for an edge replica: it answers Bounded and Eventually reads only (an owner goes by guarantee_ts). */
+  consistency_level?: ConsistencyLevel;
 }
 
 /** Range search: only hits between the bounds count, the way round depending on the metric (see engine/reduce.ts inRange). */
@@ -107,6 +109,17 @@ export type ShardMsg =
   | { kind: "flush" }
   /** From a data node: replace `sources` with the compacted `segment` (already in the object store), if they are all still there. */
   | { kind: "swap_segments"; sources: number[]; segment: SegmentRef };
+
+export type ShardRead = Extract<ShardMsg, { kind: "search" | "query" | "get" }>;
+
+export function isShardRead(msg: ShardMsg): msg is ShardRead {
+  return msg.kind === "search" || msg.kind === "query" || msg.kind === "get";
+}
+
+/** A read an edge replica may answer: one whose level allows a copy behind the owner. */
+export function isEdgeRead(msg: ShardMsg): boolean {
+  return isShardRead(msg) && (msg.consistency_level === "Bounded" || msg.consistency_level === "Eventually");
+}
 
 /** Writes report the timestamp of their WAL record: Session reads wait for it. */
 export interface ShardReplies {

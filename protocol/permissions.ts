@@ -88,8 +88,8 @@ function actorCommon(names: Names, role: Role): Permissions {
 
 const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "subscribe">> = {
   proxy: (n) => ({
-    // int.node: status asks every actor for its load.
-    publish: [n.coordinatorSubject(), `${n.prefix}.int.shard.>`, `${n.prefix}.int.node.>`],
+    // int.node: status asks every actor for its load; int.edge: a site's proxy reads from the site's edge replicas.
+    publish: [n.coordinatorSubject(), `${n.prefix}.int.shard.>`, `${n.prefix}.int.node.>`, `${n.prefix}.int.edge.>`],
     subscribe: [n.apiWildcard()],
   }),
   coordinator: (n) => ({
@@ -120,6 +120,11 @@ const ACTOR_EXTRA: Record<Role, (n: Names) => Pick<Permissions, "publish" | "sub
   query: (n) => ({
     publish: [...metaWrite(n), ...objectsRead(n)],
     subscribe: [`${n.prefix}.int.query.>`],
+  }),
+  edge: (n) => ({
+    // Follows every WAL stream (ordered consumers) and reads segment objects; writes nothing.
+    publish: [...streamRead("*"), ...objectsRead(n)],
+    subscribe: [`${n.prefix}.int.edge.>`],
   }),
   data: (n) => ({
     publish: [

@@ -4,7 +4,7 @@
 import { API_METHODS, type ApiMethod } from "./api.js";
 
 /** Actor roles, in the order a process starts them: streaming first (its shards replay while the rest start), the proxy last. */
-export const ROLES = ["streaming", "coordinator", "data", "query", "proxy"] as const;
+export const ROLES = ["streaming", "coordinator", "data", "query", "edge", "proxy"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function isRole(s: string): s is Role {

@@ -48,6 +48,10 @@ export class Names {
   nodeSubject(role: string, nodeId: string): string {
     return `${this.prefix}.int.node.${role}.${nodeId}`;
   }
+  /** A shard's edge replicas at one site: that site's proxies send them Bounded and Eventually reads. */
+  edgeShardSubject(site: string, collectionId: number, shard: number): string {
+    return `${this.prefix}.int.edge.${site}.${collectionId}.${shard}`;
+  }
   /** One query node: shard owners send it the reads of the segments it has loaded. */
   querySubject(nodeId: string): string {
     return `${this.prefix}.int.query.${nodeId}`;

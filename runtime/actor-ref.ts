@@ -49,6 +49,11 @@ export class Refs {
     return this.ref(this.names.querySubject(nodeId));
   }
 
+  /** A shard's edge replicas at a site: they take the same read messages as its owner. */
+  edgeShard(site: string, collectionId: number, shard: number): ShardRef {
+    return this.ref(this.names.edgeShardSubject(site, collectionId, shard));
+  }
+
   /** Any actor, on its node subject: what it reports of its load. */
   node(role: string, nodeId: string): NodeRef {
     return this.ref(this.names.nodeSubject(role, nodeId));

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { DataNodeOptions } from "../actors/data.js";
 import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
-import { startNatsServer, type NatsServer } from "../cli/nats-server.js";
+import { freePort, startNatsServer, type NatsServer } from "../cli/nats-server.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { actorInbox, ANONYMOUS_USER, SUPERUSER } from "../protocol/permissions.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
@@ -49,11 +49,14 @@ export async function startEnv(
     refusalsExpected?: boolean;
     /** false: actors of this process ask each other over NATS (as separate processes do), for tests that watch those requests on the wire. */
     localDelivery?: boolean;
+    /** Edge sites may connect: the server takes leaf nodes (TestEnv.nats.leafUrl) and its JetStream has the hub's domain. */
+    leafnodes?: boolean;
   } = {},
 ): Promise<TestEnv> {
   if (opts.localDelivery === false) process.env.VECBUS_LOCAL_DELIVERY = "0";
   const dataDir = tempDir(opts.tag ?? "test");
-  const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false } });
+  const leafnodePort = opts.leafnodes ? await freePort() : undefined;
+  const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false, leafnodePort } });
   const roles = opts.roles;
   const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
   const credentials = nats.actorCredentials(names.prefix);

@@ -11,13 +11,23 @@ export interface TcpProxy {
   drop(): void;
   /** Closes every connection open now; new ones are accepted and carried as before. */
   cut(): void;
+  /** The link is down: open connections are closed and new ones refused, until up(). */
+  down(): void;
+  up(): void;
+  /** The port the proxy listens on. */
+  port: number;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
   let dropping = false;
+  let isDown = false;
   const server = net.createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, "127.0.0.1");
     for (const [from, to] of [
       [client, upstream],
@@ -43,8 +53,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   };
   return {
     url: `nats://127.0.0.1:${port}`,
+    port,
     drop: () => (dropping = true),
     cut,
+    down: () => {
+      isDown = true;
+      cut();
+    },
+    up: () => (isDown = false),
     close: () => {
       cut();
       return new Promise((resolve) => server.close(() => resolve()));

@@ -3,6 +3,7 @@
 // no revision handling here: replacing a segment means writing a new name.
 import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { limit, limitText } from "../protocol/limits.js";
 import { storeFullError } from "./stream-bounds.js";
 
@@ -17,9 +18,10 @@ const CHUNK_BYTES = 1 << 20;
 export class BlobStore {
   private constructor(private readonly os: ObjectStore) {}
 
-  static async open(nc: NatsConnection, bucket: string): Promise<BlobStore> {
+  /** Through `js` (its JetStream domain: an edge site reaches the hub's) or a connection's own JetStream. */
+  static async open(js: NatsConnection | JetStreamClient, bucket: string): Promise<BlobStore> {
     const maxBytes = limit("objectBytes");
-    return new BlobStore(await new Objm(nc).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }));
+    return new BlobStore(await new Objm(js).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }));
   }
 
   async put(name: string, bytes: Uint8Array, metadata: Record<string, string> = {}): Promise<void> {

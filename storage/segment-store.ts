@@ -214,9 +214,14 @@ export class SegmentStore {
   }
 }
 
-async function load(blobs: BlobStore, ref: SegmentRef): Promise<SealedSegment> {
-  const segment = SealedSegment.decode(await mustGet(blobs, ref.object));
-  for (const name of ref.delete_logs) segment.delete(decode(await mustGet(blobs, name)) as PrimaryKey[]);
+function load(blobs: BlobStore, ref: SegmentRef): Promise<SealedSegment> {
+  return loadSegment(ref, (name) => mustGet(blobs, name));
+}
+
+/** A committed segment with its delete logs applied; `get` reads an object (an edge replica reads the segment blob from its cache). */
+export async function loadSegment(ref: SegmentRef, get: (name: string) => Promise<Uint8Array>): Promise<SealedSegment> {
+  const segment = SealedSegment.decode(await get(ref.object));
+  for (const name of ref.delete_logs) segment.delete(decode(await get(name)) as PrimaryKey[]);
   return segment;
 }
 
@@ -238,7 +243,7 @@ function samePk(a: PrimaryKey | null, b: PrimaryKey | null): boolean {
   return a === null || b === null ? a === b : comparePk(a, b) === 0;
 }
 
-async function mustGet(blobs: BlobStore, name: string): Promise<Uint8Array> {
+export async function mustGet(blobs: BlobStore, name: string): Promise<Uint8Array> {
   const bytes = await blobs.get(name);
   if (!bytes) throw missing(name);
   return bytes;

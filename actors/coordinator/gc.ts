@@ -18,7 +18,7 @@ export async function deleteStreams(co: CoordinatorState, meta: CollectionMeta):
  */
 export async function deleteSegments(co: CoordinatorState, collectionId: number): Promise<void> {
   for (const key of (await co.ctx.meta.list(MetaKey.segmentsOf(collectionId))).keys()) await co.ctx.meta.delete(key);
-  co.blobs ??= await BlobStore.open(co.ctx.nc, co.ctx.names.objectBucket());
+  co.blobs ??= await BlobStore.open(co.ctx.js, co.ctx.names.objectBucket());
   for (const o of await co.blobs.list()) if (ObjectName.ofCollection(collectionId, o.name)) await co.blobs.delete(o.name);
 }
 

@@ -64,7 +64,7 @@ export async function onDropIndex(co: CoordinatorState, m: Extract<CoordinatorMs
         return { ...cur, segments };
       });
     }
-    co.blobs ??= await BlobStore.open(co.ctx.nc, co.ctx.names.objectBucket());
+    co.blobs ??= await BlobStore.open(co.ctx.js, co.ctx.names.objectBucket());
     for (const o of await co.blobs.list()) if (ObjectName.isIndexOf(meta.id, ix.field_name, ix.build, o.name)) await co.blobs.delete(o.name);
   } catch (e) {
     co.ctx.log.warn("removing a dropped index's files failed; they are never read", { collection: meta.name, index: ix.index_name, error: String(e) });

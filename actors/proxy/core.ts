@@ -3,7 +3,7 @@
 import { optFilter, type Args } from "../../protocol/args.js";
 import { checkConsistency, checkName, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { AliasMeta, CoordinatorMsg, CoordinatorReplies, ReadScope, ShardAssignment, ShardMsg, ShardReplies } from "../../protocol/messages.js";
+import { isEdgeRead, type AliasMeta, type CoordinatorMsg, type CoordinatorReplies, type ReadScope, type ShardAssignment, type ShardMsg, type ShardReplies } from "../../protocol/messages.js";
 import { parseFilter } from "../../protocol/filter/index.js";
 import { prunePartitions, unknownPartition } from "../../protocol/partitions.js";
 import { partitionKeyField } from "../../protocol/schema.js";
@@ -21,6 +21,8 @@ export interface ProxyOptions {
   shardRetryMs: number;
   /** protocol/api.ts SHARD_ATTEMPT_MS, shorter in tests. */
   shardAttemptMs: number;
+  /** The edge site this proxy serves: its Bounded and Eventually reads go to the site's edge replicas first. */
+  site?: string;
 }
 
 /** How stale a Bounded read may be, as Milvus's default. */
@@ -102,6 +104,7 @@ export class ProxyCore {
     // Without a restriction a read covers the partitions that exist: rows of a dropped partition stay hidden.
     scope.partition_names ??= meta.partitions;
     const level = checkConsistency(args.consistency_level, meta.consistency_level);
+    scope.consistency_level = level;
     if (level === "Strong") scope.guarantee_ts = (await this.coordinator({ kind: "allocate_ts", count: 1 })).ts;
     else if (level === "Bounded") scope.guarantee_ts = composeTs(Date.now() - BOUNDED_STALENESS_MS, 0);
     else if (level === "Session" && args.guarantee_timestamp != null) scope.guarantee_ts = sessionTs(args.guarantee_timestamp);
@@ -124,6 +127,19 @@ export class ProxyCore {
    * while the same owner is alive is a real timeout and is not retried.
    */
   toShard<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
+    const site = this.opts.site;
+    if (site === undefined || !isEdgeRead(msg)) return this.toOwner(meta, shard, msg);
+    // At an edge site: the site's replica answers, also while the link to the owner is down; without one, the owner.
+    return this.ctx.refs
+      .edgeShard(site, meta.id, shard)
+      .ask(msg, this.opts.shardAttemptMs)
+      .catch((e: unknown) => {
+        if (isUnavailable(e) || (e instanceof VecbusError && e.code === "SHARD_NOT_READY")) return this.toOwner(meta, shard, msg);
+        throw e;
+      }) as Promise<ShardReplies[K]>;
+  }
+
+  private toOwner<K extends ShardMsg["kind"]>(meta: CollectionMeta, shard: number, msg: Extract<ShardMsg, { kind: K }>): Promise<ShardReplies[K]> {
     let sentTo: ShardAssignment | undefined;
     return retrying(
       async () => {

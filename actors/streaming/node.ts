@@ -43,7 +43,7 @@ export class StreamingNode {
   /** Resolves once every shard assigned to this node at start-up is open and serving. */
   async start(): Promise<void> {
     await this.session.start();
-    this.blobs = await BlobStore.open(this.ctx.nc, this.ctx.names.objectBucket());
+    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
     this.watcher = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key, value) => this.onAssignment(key, value));
     await this.transitions;
   }

@@ -11,11 +11,12 @@
 // growing segment; flushes run one at a time, in seal order.
 import { match, P } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
-import { checkStoredBatch, rowsOf, type ColumnBatch } from "../../protocol/columns.js";
+import { checkStoredBatch, type ColumnBatch } from "../../protocol/columns.js";
+import { walRecordRows } from "../../protocol/wal-records.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { placementKey, servingNodes, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
-import { checkStoredRows, checkVector, type PrimaryKey, type Row } from "../../protocol/rows.js";
-import { primaryField, vectorFields, type FieldSchema } from "../../protocol/schema.js";
+import type { PrimaryKey } from "../../protocol/rows.js";
+import { primaryField } from "../../protocol/schema.js";
 import { shardMsg } from "../../protocol/message-checks.js";
 import type { ActorContext } from "../context.js";
 import { encodedBytesBound } from "../../runtime/codec.js";
@@ -27,8 +28,8 @@ import { checkGuaranteeAhead } from "../../protocol/timestamp.js";
 import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
-import { COUNT_ALL } from "../../engine/reduce.js";
 import { remoteRetriable, SegmentSet } from "./segment-set.js";
+import { readSegments } from "./shard-reads.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { ShardWal } from "../../storage/wal.js";
 import type { TimestampPool } from "./ts-pool.js";
@@ -96,7 +97,6 @@ export class Shard {
   private flushesPending = 0;
   private readonly segments: SegmentSet;
   /** Every vector field: a search names one of them. */
-  private readonly vectorFields: FieldSchema[];
   private readonly pkField: string;
 
   /** Every write with a smaller timestamp is applied: the shard's "safe" time for consistency waits. */
@@ -128,7 +128,6 @@ export class Shard {
     sealed: SealedForm[],
     private readonly deps: ShardDeps,
   ) {
-    this.vectorFields = vectorFields(meta.schema);
     this.pkField = primaryField(meta.schema).name;
     this.segments = new SegmentSet(meta.schema, sealed, meta.id, (node, msg) => ctx.refs.queryNode(node).ask(msg, REMOTE_TIMEOUT_MS));
     this.appliedSeq = this.sealedSeq = store.checkpoint;
@@ -216,28 +215,7 @@ export class Shard {
       })
       .with({ kind: "delete_by_filter" }, (m) => this.onDelete(() => this.reading(() => this.segments.matchingIds(m))))
       .with({ kind: "drop_partition" }, (m) => this.onDelete(() => this.segments.matchingIds({ partition_names: [m.partition_name] })))
-      .with({ kind: "search" }, (m) => {
-        const field = this.vectorField(m.anns_field);
-        const vectors = m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`));
-        return this.reading(() =>
-          this.segments.search({
-            vectors,
-            field: field.name,
-            metric: this.meta.metric_type,
-            limit: m.limit,
-            output_fields: m.output_fields,
-            filter: m.filter,
-            partition_names: m.partition_names,
-            range: m.range,
-            groupBy: m.group_by,
-            ef: m.ef,
-          }),
-        );
-      })
-      .with({ kind: "query" }, (m) =>
-        this.reading(async () => (m.count ? [{ [COUNT_ALL]: await this.segments.count(m) }] : this.segments.query(m.output_fields, m.limit, m))),
-      )
-      .with({ kind: "get" }, (m) => this.reading(() => this.segments.get(m.ids, m.output_fields, m.partition_names)))
+      .with({ kind: P.union("search", "query", "get") }, (m) => readSegments(this.segments, this.meta, m, (read) => this.reading(read)))
       .with({ kind: "stats" }, async () => ({
         row_count: this.segments.rowCount,
         wal_last_seq: this.wal.lastSeq,
@@ -366,12 +344,6 @@ export class Shard {
     });
   }
 
-  private vectorField(name: string): FieldSchema {
-    const field = this.vectorFields.find((f) => f.name === name);
-    if (!field) throw new VecbusError("FIELD_NOT_FOUND", `"${name}" is not a vector field of "${this.meta.name}"`);
-    return field;
-  }
-
   /**
    * The owner checks rows against its schema itself: it stores nothing that
    * does not fit, whoever sent it. Inserts that arrive while the WAL append
@@ -453,7 +425,7 @@ export class Shard {
    * on their way in are not checked twice.
    */
   private apply(rec: WalRecord, seq: number, bytes: number, rowsChecked = false): number {
-    const rows = this.recordRows(rec, seq, rowsChecked);
+    const rows = walRecordRows(this.meta.schema, rec, `WAL record ${seq}`, rowsChecked);
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
     this.growingBytes += bytes;
@@ -467,14 +439,6 @@ export class Shard {
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
       .with({ kind: "fence" }, () => 0)
       .exhaustive();
-  }
-
-  /** The rows an insert record writes, checked unless this owner checked them on their way in. */
-  private recordRows(rec: WalRecord, seq: number, checked: boolean): Row[] {
-    const where = `WAL record ${seq}`;
-    if (rec.kind === "insert") return checkStoredRows(this.meta.schema, rec.rows, `${where} row`);
-    if (rec.kind !== "insert_columns") return [];
-    return rec.batches.flatMap((b, i) => rowsOf(this.meta.schema, checked ? b : checkStoredBatch(this.meta.schema, b, `${where} batch ${i}`)));
   }
 
   /**

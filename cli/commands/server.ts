@@ -7,13 +7,14 @@ import { SUPERUSER } from "../../protocol/permissions.js";
 import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { renderBench } from "../bench/report.js";
 import { runBench } from "../bench/run.js";
-import { ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
+import { DEFAULT_SITE, ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
 import { Command, flag, int, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
-import { authFile } from "../nats-auth.js";
-import { startNatsServer, type ServerSecurity } from "../nats-server.js";
+import { authFile, HUB_JS_DOMAIN } from "../nats-auth.js";
+import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
 
 const DEFAULT_PORT = 4222;
+const DEFAULT_EDGE_DATA_DIR = "./vecbus-edge";
 const STOP_TIMEOUT_MS = 15_000;
 // With nats-server gone, there is nothing left to flush: waiting longer only delays the exit.
 const STOP_WITHOUT_NATS_MS = 3_000;
@@ -22,12 +23,14 @@ export function serverCommands(): Command[] {
   return [
     {
       name: "serve",
-      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--server URL] [--prefix P]",
-      summary: "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --server: actors only, against a running NATS)",
+      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--leafnode-port N] [--server URL] [--prefix P]",
+      summary:
+        "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --leafnode-port: edge sites connect there; --server: actors only, against a running NATS)",
       positionals: [],
       options: {
         ...CONNECTION_OPTIONS,
         port: { type: "string" },
+        "leafnode-port": { type: "string" },
         prefix: { type: "string" },
         "require-auth": { type: "boolean" },
         insecure: { type: "boolean" },
@@ -63,11 +66,20 @@ export function serverCommands(): Command[] {
       run: bench,
     },
     {
+      name: "edge",
+      args: "--hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT [--data DIR] [--port N] [--site NAME] [--prefix P]",
+      summary:
+        "run an edge site in this process: a NATS leaf node of the hub (loopback only), an edge replica of every collection and a proxy; Bounded and Eventually reads are answered at the site, also while the link is down",
+      positionals: [],
+      options: { hub: { type: "string" }, data: { type: "string" }, port: { type: "string" }, site: { type: "string" }, prefix: { type: "string" } },
+      run: edge,
+    },
+    {
       name: "start",
-      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P]`,
-      summary: "run one role against an existing NATS server, as that role's NATS user",
+      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P] [--site NAME --js-domain HUB]`,
+      summary: "run one role against an existing NATS server, as that role's NATS user (edge and a site's proxy: --site, and --js-domain to reach the hub's JetStream from a leaf node)",
       positionals: ["ROLE"],
-      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" } },
+      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" }, site: { type: "string" }, "js-domain": { type: "string" } },
       run: startRole,
     },
   ];
@@ -147,7 +159,7 @@ function security(p: Parsed): ServerSecurity {
     process.stderr.write("warning: --insecure: every NATS client may publish to the WAL, change meta and read every reply; use it only for experiments on a private host\n");
     return "insecure";
   }
-  return { prefixes: [str(p, "prefix") ?? DEFAULT_PREFIX], requireAuth: flag(p, "require-auth") };
+  return { prefixes: [str(p, "prefix") ?? DEFAULT_PREFIX], requireAuth: flag(p, "require-auth"), leafnodePort: int(p, "leafnode-port") };
 }
 
 async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
@@ -175,6 +187,28 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
     await stopWithin(cluster, STOP_WITHOUT_NATS_MS);
     return 1;
   }
+  await stopWithin(cluster);
+  await nats.stop();
+  return 0;
+}
+
+async function edge(p: Parsed): Promise<number> {
+  const hubUrl = str(p, "hub");
+  if (!hubUrl) throw new UsageError("--hub is required: the hub's leaf node URL with its credentials, nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT (the password is in the hub's DATA/auth/users.json under leafnodes)");
+  const dataDir = path.resolve(str(p, "data") ?? DEFAULT_EDGE_DATA_DIR);
+  const site = str(p, "site") ?? DEFAULT_SITE;
+  const signalled = untilSignal();
+  const nats = await startLeafServer({ dataDir, hubUrl, port: int(p, "port") ?? DEFAULT_PORT });
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN });
+  } catch (e) {
+    await nats.stop();
+    throw e;
+  }
+  console.log(`vecbus ready on ${nats.url}`);
+  console.log(`edge site "${site}": Bounded and Eventually reads are answered here; writes and Strong reads go to the hub`);
+  await signalled;
   await stopWithin(cluster);
   await nats.stop();
   return 0;
@@ -230,6 +264,8 @@ async function startRole(p: Parsed): Promise<number> {
     roles: [role as Role],
     nodeId,
     credentials: (r) => natsAuth(p.values, r),
+    site: str(p, "site"),
+    jsDomain: str(p, "js-domain"),
   });
   console.log(`vecbus ${role} ready (node ${nodeId})`);
   await signalled;

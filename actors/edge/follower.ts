@@ -1,0 +1,190 @@
+// One shard as an edge replica keeps it: a read-only copy built from what
+// the owner commits and logs, never from the owner itself. Its state is a
+// function of the shard's segments record (meta key segments.<cid>.<shard>)
+// and the WAL after that record's checkpoint: the committed segments, loaded
+// from their blobs with their delete logs, plus every WAL record after the
+// checkpoint applied in order. A new record (a flush, a compaction) starts a
+// new generation built the same way; the old one serves until the new one
+// has caught up with the WAL, then it is dropped. So a read always sees one
+// prefix of the WAL, however far behind the site's link leaves it.
+//
+// Takes: ShardMsg reads (search, query, get) and stats on
+// <prefix>.int.edge.<site>.<cid>.<shard>, queue group per site.
+// Reads: segments.<cid>.<shard> (watch), the shard's WAL stream (an ordered
+// consumer), segment objects and delete logs.
+import type { CollectionMeta } from "../../protocol/collection.js";
+import { VecbusError } from "../../protocol/errors.js";
+import { isEdgeRead, isShardRead, type SegmentRef, type ShardMsg, type ShardReplies, type ShardSegments, type WalRecord } from "../../protocol/messages.js";
+import { shardMsg, walRecord } from "../../protocol/message-checks.js";
+import { MetaKey } from "../../protocol/subjects.js";
+import { walRecordRows } from "../../protocol/wal-records.js";
+import { unstamped } from "../../protocol/data-format.js";
+import { decode } from "../../runtime/codec.js";
+import { Mailbox } from "../../runtime/mailbox.js";
+import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
+import type { BlobStore } from "../../storage/object-store.js";
+import { loadSegment, mustGet } from "../../storage/segment-store.js";
+import type { SealedSegment } from "../../engine/sealed-segment.js";
+import type { ActorContext } from "../context.js";
+import { SegmentSet } from "../streaming/segment-set.js";
+import { readSegments } from "../streaming/shard-reads.js";
+
+/** A generation: the set built from one segments record, and the WAL consumer feeding it. */
+interface Generation {
+  record: ShardSegments;
+  set: SegmentSet;
+  /** The last WAL sequence applied, and the newest timestamp among the records applied. */
+  seq: number;
+  ts: bigint;
+  messages: ConsumerMessages | undefined;
+  /** Resolves once the consumer has delivered everything the stream held (the generation may serve). */
+  caughtUp: Promise<void>;
+}
+
+export class ShardFollower {
+  private serving: Generation | undefined;
+  private building: Promise<void> = Promise.resolve();
+  private latest: ShardSegments | null = null;
+  private watch: { stop(): void } | undefined;
+  private mailbox: Mailbox<ShardMsg> | undefined;
+  /** Segment blobs by object name, for generations built from records that keep them. */
+  private readonly blobCache = new Map<string, Uint8Array>();
+  private closed = false;
+  private skipped = 0;
+
+  constructor(
+    private readonly ctx: ActorContext,
+    readonly meta: CollectionMeta,
+    readonly shard: number,
+    private readonly site: string,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async start(): Promise<void> {
+    this.watch = await this.ctx.meta.watch<ShardSegments>(MetaKey.segments(this.meta.id, this.shard), (_key, record) => this.onRecord(record));
+    await this.building;
+    this.mailbox = new Mailbox<ShardMsg>(this.ctx.nc, {
+      subject: this.ctx.names.edgeShardSubject(this.site, this.meta.id, this.shard),
+      queue: `edge-${this.site}-${this.meta.id}-${this.shard}`,
+      maxInFlight: 32,
+      check: (value) => shardMsg(value, "message"),
+      handle: (msg) => this.handle(msg),
+      log: this.ctx.log,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watch?.stop();
+    await this.mailbox?.stop();
+    await this.building.catch(() => undefined);
+    this.serving?.messages?.stop();
+  }
+
+  get rowCount(): number {
+    return this.serving?.set.rowCount ?? 0;
+  }
+
+  get inFlight(): number {
+    return this.mailbox?.active ?? 0;
+  }
+
+  private async handle(msg: ShardMsg): Promise<ShardReplies[ShardMsg["kind"]]> {
+    const g = this.serving;
+    if (!g) throw new VecbusError("SHARD_NOT_READY", `the edge replica of shard ${this.shard} of "${this.meta.name}" at site ${this.site} is still loading`);
+    if (msg.kind === "stats") {
+      return { row_count: g.set.rowCount, wal_last_seq: g.seq, segments: g.set.sealedSegments.length, growing_rows: g.set.growingSize, skipped_records: this.skipped };
+    }
+    if (!isShardRead(msg)) throw new VecbusError("INVALID_ARGUMENT", `an edge replica only reads; ${msg.kind} goes to the shard's owner`);
+    // Strong and Session reads need every write before their timestamp: only the owner can promise that.
+    if (!isEdgeRead(msg)) {
+      throw new VecbusError("INVALID_ARGUMENT", `an edge replica answers Bounded and Eventually reads only; a ${msg.consistency_level ?? "Strong"} read goes to the shard's owner`);
+    }
+    return readSegments(g.set, this.meta, msg);
+  }
+
+  /** Each record change builds a generation, one at a time; a record that arrives during a build is built next (only the newest). */
+  private onRecord(record: ShardSegments | null): void {
+    this.latest = record;
+    this.building = this.building.then(() => this.buildLatest()).catch((e) => this.retryLater(e));
+  }
+
+  private retryLater(e: unknown): void {
+    this.ctx.log.warn("edge replica: building a generation failed; retrying", { collection: this.meta.name, shard: this.shard, error: String(e) });
+    if (!this.closed) setTimeout(() => this.onRecord(this.latest), 1_000).unref();
+  }
+
+  private async buildLatest(): Promise<void> {
+    const record = this.latest ?? { collection_id: this.meta.id, shard: this.shard, epoch: 0, checkpoint_seq: 0, segments: [] };
+    if (this.closed || (this.serving && JSON.stringify(this.serving.record) === JSON.stringify(record))) return;
+    const started = Date.now();
+    const sealed: SealedSegment[] = [];
+    for (const ref of record.segments) sealed.push(await loadSegment(ref, (name) => this.blob(ref, name)));
+    const set = new SegmentSet(this.meta.schema, sealed, this.meta.id, () => Promise.reject(new VecbusError("INTERNAL", "an edge replica holds every segment itself")));
+    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve() };
+    await this.follow(g);
+    await g.caughtUp;
+    if (this.closed) {
+      g.messages?.stop();
+      return;
+    }
+    const before = this.serving;
+    this.serving = g;
+    before?.messages?.stop();
+    // Blobs no generation can need again.
+    const kept = new Set(record.segments.map((r) => r.object));
+    for (const name of this.blobCache.keys()) if (!kept.has(name)) this.blobCache.delete(name);
+    this.ctx.log.info("edge replica: serving a new generation", {
+      collection: this.meta.name,
+      shard: this.shard,
+      site: this.site,
+      segments: record.segments.length,
+      checkpoint: record.checkpoint_seq,
+      applied_seq: g.seq,
+      rows: set.rowCount,
+      ms: Date.now() - started,
+    });
+  }
+
+  /** Segment blobs are kept (they never change); delete logs are small and read each time. */
+  private async blob(ref: SegmentRef, name: string): Promise<Uint8Array> {
+    if (name !== ref.object) return mustGet(this.blobs, name);
+    let bytes = this.blobCache.get(name);
+    if (!bytes) this.blobCache.set(name, (bytes = await mustGet(this.blobs, name)));
+    return bytes;
+  }
+
+  /** Applies the WAL after the generation's checkpoint, and keeps applying what the owner appends. */
+  private async follow(g: Generation): Promise<void> {
+    const stream = this.ctx.names.walStream(this.meta.id, this.shard);
+    const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
+    const messages = await consumer.consume({ max_messages: 256 });
+    g.messages = messages;
+    let reached: () => void = () => undefined;
+    g.caughtUp = new Promise<void>((resolve) => (reached = resolve));
+    // Nothing after the checkpoint yet: an empty tail is caught up at once.
+    const info = await this.ctx.jsm.streams.info(stream);
+    if (info.state.last_seq <= g.seq) reached();
+    void (async () => {
+      for await (const m of messages) {
+        const where = `${stream} record ${m.seq}`;
+        try {
+          this.apply(g, walRecord(unstamped(decode(m.data), where), where), where);
+        } catch (e) {
+          // As the owner's replay does: a record that cannot be applied is reported and skipped.
+          this.skipped++;
+          this.ctx.log.error("edge replica: skipped a WAL record that cannot be applied", { where, error: String(e) });
+        }
+        g.seq = m.seq;
+        if (m.info.pending === 0) reached();
+      }
+    })().catch((e) => this.ctx.log.warn("edge replica: following the WAL stopped", { stream, error: String(e) }));
+  }
+
+  private apply(g: Generation, rec: WalRecord, where: string): void {
+    const rows = walRecordRows(this.meta.schema, rec, where);
+    if (BigInt(rec.ts) > g.ts) g.ts = BigInt(rec.ts);
+    if (rec.kind === "delete") g.set.delete(rec.ids);
+    else if (rows.length > 0) g.set.insert(rows, BigInt(rec.ts));
+  }
+}

@@ -1,0 +1,83 @@
+// An edge site: `vecbus edge` (a NATS leaf node of the hub, an edge replica
+// of every collection and a proxy, in one process) connected to the hub
+// through a loopback TCP proxy that plays the WAN link. Clients at the site
+// get every row the hub acknowledged in Bounded reads, exactly once, across
+// flushes (a new generation of the replica) and deletes; with the link down
+// the site keeps answering Bounded reads from what it had, Strong reads and
+// writes fail with a clear error, and once the link is back the site catches
+// up. What each read must return is what the test wrote at the hub.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Row } from "../../protocol/rows.js";
+import { VecbusClient } from "../../runtime/client.js";
+import type { ServeProcess } from "../cli/serve-process.js";
+import { startVecbus } from "../cli/serve-process.js";
+import { startEnv, tempDir } from "../harness.js";
+import { randomVectors } from "../random.js";
+import { startTcpProxy } from "../tcp-proxy.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+import { freePort } from "../../cli/nats-server.js";
+
+const DIM = 8;
+
+test("edge - a site answers Bounded reads from its replica, through flushes and deletes, and while its link to the hub is down; it catches up after", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const env = await startEnv({ tag: "edge-hub", leafnodes: true, seal: { segmentRowsMax: 150, sealIdleMs: 600_000 } });
+  const link = await startTcpProxy(Number(new URL(env.nats.leafUrl!.replace("nats-leaf:", "http:")).port));
+  let site: ServeProcess | undefined;
+  let edgeClient: VecbusClient | undefined;
+  try {
+    const hub = env.client;
+    const name = "films";
+    await hub.create_collection({ collection_name: name, dimension: DIM, metric_type: "L2", num_shards: 2 });
+    const rows: Row[] = randomVectors(600, DIM, 3).map((vector, id) => ({ id, vector, year: 1990 + (id % 30) }));
+    const live = new Set<number>();
+    const write = async (from: number, to: number) => {
+      await hub.insert({ collection_name: name, data: rows.slice(from, to) });
+      for (let id = from; id < to; id++) live.add(id);
+    };
+    await write(0, 300);
+    await hub.flush({ collection_name: name });
+    await write(300, 400);
+
+    const hubLeaf = new URL(env.nats.leafUrl!.replace("nats-leaf:", "http:"));
+    const viaLink = `nats-leaf://${hubLeaf.username}:${hubLeaf.password}@127.0.0.1:${link.port}`;
+    site = await startVecbus(["edge", "--hub", viaLink, "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1"]);
+    edgeClient = await VecbusClient.connect(site.url, { timeoutMs: 10_000 });
+    const edge = edgeClient;
+    const atEdge = async (consistency_level: "Bounded" | "Strong" = "Bounded") =>
+      (await edge.query({ collection_name: name, filter: "id >= 0", output_fields: ["id"], limit: 1000, consistency_level }))
+        .map((r) => r.id as number)
+        .sort((a, b) => a - b);
+    const expected = () => [...live].sort((a, b) => a - b);
+    await eventually("the site's replica to hold every row written", async () => JSON.stringify(await atEdge()) === JSON.stringify(expected()));
+
+    // A flush at the hub makes the replica build a new generation; deletes reach it through the WAL.
+    await hub.delete({ collection_name: name, ids: [1, 2, 350] });
+    for (const id of [1, 2, 350]) live.delete(id);
+    await hub.flush({ collection_name: name });
+    await write(400, 450);
+    await eventually("the replica after a flush, deletes and more rows", async () => JSON.stringify(await atEdge()) === JSON.stringify(expected()));
+    // A search at the site finds a row by its own vector.
+    const hit = await edge.search({ collection_name: name, data: [rows[420].vector as number[]], limit: 1, consistency_level: "Bounded" });
+    assert.equal(hit[0][0].id, 420);
+    // Strong reads go to the hub's owners, and see the same rows.
+    assert.deepEqual(await atEdge("Strong"), expected());
+
+    // The link goes down: the site still answers Bounded reads with what it had; Strong reads and writes fail.
+    link.down();
+    const before = expected();
+    await write(450, 500);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await atEdge(), before, "a Bounded read at the site with its link down");
+    await assert.rejects(atEdge("Strong"), (e: Error & { code?: string }) => ["UNAVAILABLE", "TIMEOUT", "SHARD_NOT_READY"].includes(e.code ?? ""));
+    await assert.rejects(edge.insert({ collection_name: name, data: rows.slice(500, 501) }), (e: Error & { code?: string }) => ["UNAVAILABLE", "TIMEOUT", "SHARD_NOT_READY"].includes(e.code ?? ""));
+
+    // Back up: the site catches up with what the hub took meanwhile.
+    link.up();
+    await eventually("the site to catch up after the link is back", async () => JSON.stringify(await atEdge().catch(() => [])) === JSON.stringify(expected()));
+  } finally {
+    await edgeClient?.close();
+    await site?.kill();
+    await link.close();
+    await env.close();
+  }
+});
