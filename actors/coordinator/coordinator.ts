@@ -36,7 +36,7 @@ import { collectOrphanSegments, collectOrphanShards } from "./gc.js";
 import { onAllocateIds } from "./ids.js";
 import { onCreateIndex, onDropIndex, queueIndexBuilds } from "./indexes.js";
 import { onLoad, placeSegments } from "./placement.js";
-import { assignShards } from "./shards.js";
+import { assignShards, balanceShards } from "./shards.js";
 import type { CoordinatorState } from "./state.js";
 
 const SWEEP_INTERVAL_MS = 2_000;
@@ -83,7 +83,7 @@ export class Coordinator {
       (leading) => this.onLeadership(leading),
       (holder) => processGone(ctx.nc, ctx.names.nodeSubject("coordinator", holder)),
     );
-    this.state = { ctx, opts, tso: new TimestampOracle(ctx.meta), queued: new Map(), blobs: undefined, placing: Promise.resolve() };
+    this.state = { ctx, opts, tso: new TimestampOracle(ctx.meta), queued: new Map(), blobs: undefined, placing: Promise.resolve(), shardMove: { at: 0, running: false } };
   }
 
   async start(): Promise<void> {
@@ -188,6 +188,7 @@ export class Coordinator {
         await collectOrphanShards(this.state);
         await collectOrphanSegments(this.state);
         await assignShards(this.state);
+        await balanceShards(this.state);
         await queueIndexBuilds(this.state);
         await placeSegments(this.state);
         if (this.state.opts.autoCompaction) {

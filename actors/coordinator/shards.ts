@@ -44,6 +44,52 @@ export async function assignShards(co: CoordinatorState, only?: CollectionMeta):
   }
 }
 
+/** A streaming node takes shards over by balance only once it has been up this long: a node that restarts in a loop is not fed. */
+const BALANCE_SETTLE_MS = 10_000;
+/** Between two balancing moves: the last one's new owner has opened the shard by then. */
+const BALANCE_PAUSE_MS = 10_000;
+/** How long the owner may take to flush before a move (its new owner then replays the WAL after the last flush). */
+const MOVE_FLUSH_MS = 30_000;
+
+/**
+ * Balance by shard count: when the live streaming node with the most shards
+ * has two or more above one with the fewest (up for BALANCE_SETTLE_MS),
+ * one of its shards moves there. The owner flushes first, so the new owner
+ * replays a short WAL tail; then the assignment names the new owner at a new
+ * epoch and the move is a failover without a death: the new owner fences
+ * the WAL, the old one closes the shard when it hears, and requests in
+ * between are retried by the proxies. One move at a time, in the background.
+ */
+export async function balanceShards(co: CoordinatorState): Promise<void> {
+  if (co.shardMove.running || Date.now() - co.shardMove.at < BALANCE_PAUSE_MS) return;
+  const nodes = await liveNodes(co.ctx.sessions, "streaming");
+  const count = new Map<string, number>(nodes.map((n) => [n.node_id, 0]));
+  const assignments = [...(await co.ctx.meta.list<ShardAssignment>(MetaKey.shardsPrefix)).values()];
+  for (const { value } of assignments) if (count.has(value.owner)) count.set(value.owner, count.get(value.owner)! + 1);
+  const settled = nodes.filter((n) => Date.now() - n.started_at >= BALANCE_SETTLE_MS).map((n) => n.node_id);
+  const heavy = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+  const light = settled.map((n) => [n, count.get(n)!] as const).sort((a, b) => a[1] - b[1])[0];
+  if (!heavy || !light || heavy[1] - light[1] < 2) return;
+  const moving = assignments.find((a) => a.value.owner === heavy[0]);
+  if (!moving) return;
+  co.shardMove = { at: Date.now(), running: true };
+  void moveShard(co, moving.value, light[0])
+    .catch((e) => co.ctx.log.warn("moving a shard for balance failed", { collection: moving.value.collection_name, shard: moving.value.shard, error: String(e) }))
+    .finally(() => (co.shardMove = { at: Date.now(), running: false }));
+}
+
+async function moveShard(co: CoordinatorState, a: ShardAssignment, to: string): Promise<void> {
+  await co.ctx.refs
+    .shard(a.collection_id, a.shard, a.epoch)
+    .ask({ kind: "flush" }, MOVE_FLUSH_MS)
+    .catch(() => undefined);
+  const next: ShardAssignment = { ...a, owner: to, epoch: a.epoch + 1 };
+  const updated = await co.ctx.meta.casUpdate<ShardAssignment>(MetaKey.shard(a.collection_id, a.shard), (cur) =>
+    cur && cur.epoch === a.epoch && cur.owner === a.owner ? next : undefined,
+  );
+  if (updated?.owner === to && updated.epoch === next.epoch) co.ctx.log.info("moved a shard for balance", { collection: a.collection_name, shard: a.shard, from: a.owner, to, epoch: next.epoch });
+}
+
 export async function waitShardsReady(co: CoordinatorState, meta: CollectionMeta): Promise<void> {
   const deadline = Date.now() + SHARD_READY_TIMEOUT_MS;
   for (let s = 0; s < meta.num_shards; s++) {

@@ -17,4 +17,6 @@ export interface CoordinatorState {
   blobs: BlobStore | undefined;
   /** Placement runs one at a time: each waits for the one before. */
   placing: Promise<unknown>;
+  /** When the last balancing move of a shard began (one at a time, BALANCE_PAUSE_MS apart), and whether it is still running. */
+  shardMove: { at: number; running: boolean };
 }
