@@ -117,7 +117,10 @@ export class Coordinator {
       });
       this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
       this.sweepTimer.unref();
-      await this.sweep();
+      // Not awaited: the lease is renewed only once this takeover returns, and a first sweep right after a
+      // NATS server died can take many seconds (JetStream elects stream leaders meanwhile). Waiting for it left
+      // the new leader not fresh (refusing requests with NOT_LEADER) and let its lease key expire under it.
+      void this.sweep();
       // Without the watch the sweep still does this work, only later: a failure to start it does not undo the takeover.
       this.segmentWatch = await this.ctx.meta.watch(MetaKey.segmentsPrefix, () => void this.onSegmentsChanged()).catch((e) => {
         this.ctx.log.warn("watching segment records failed; changes wait for the sweep", { error: String(e) });
