@@ -27,11 +27,14 @@ type Vector = number[] | Float32Array;
  * list of vectors or as one Float32Array of rows × dim), which skips a map
  * per row on both sides.
  */
-export type WriteArgs = { collection_name: string; partition_name?: string } & ({ data: Row[]; columns?: never } | { columns: Record<string, unknown[] | Float32Array>; data?: never });
+/** `data`: a list of row maps, or one row map (as pymilvus); an empty list writes nothing. */
+export type WriteArgs = { collection_name: string; partition_name?: string } & ({ data: Row[] | Row; columns?: never } | { columns: Record<string, unknown[] | Float32Array>; data?: never });
 
 /** `search_params`, and a hybrid_search entry's `param`: radius (and range_filter) make it a range search; ef is HNSW's search breadth. */
 export interface SearchParams {
   metric_type?: MetricType;
+  /** As pymilvus sends it; a top-level `offset` wins. */
+  offset?: number;
   params?: { radius?: number; range_filter?: number; ef?: number; [tuning: string]: unknown };
 }
 
@@ -220,6 +223,8 @@ export class VecbusClient {
     group_by_field?: string;
     group_size?: number;
     strict_group_size?: boolean;
+    /** Distances rounded to this many decimals (0-6); -1, the default: as computed. */
+    round_decimal?: number;
   }) {
     return this.call("search", args);
   }
@@ -227,7 +232,7 @@ export class VecbusClient {
     return this.call("hybrid_search", args);
   }
   /** `output_fields: ["count(*)"]` returns `[{"count(*)": n}]`. */
-  query(args: ReadOptions & { collection_name: string; filter?: string; output_fields?: string[]; limit?: number; offset?: number }) {
+  query(args: ReadOptions & { collection_name: string; filter?: string; ids?: PrimaryKey[]; output_fields?: string[]; limit?: number; offset?: number }) {
     return this.call("query", args);
   }
   get(args: ReadOptions & { collection_name: string; ids: PrimaryKey[]; output_fields?: string[] }) {

@@ -2,6 +2,7 @@
 // shard sees them, turned into columns (protocol/columns.ts) if they came as
 // rows, then split by primary-key hash.
 import { optFilter, optString, type Args } from "../../protocol/args.js";
+import { isMap } from "../../protocol/check.js";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { ShardReplies } from "../../protocol/messages.js";
@@ -14,8 +15,10 @@ import { groupByShard } from "../../protocol/sharding.js";
 import type { ProxyCore } from "./core.js";
 import { requireLoaded } from "./load.js";
 
-export async function insert(core: ProxyCore, args: Args): Promise<{ insert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
-  const meta = await core.collection(args);
+export async function insert(core: ProxyCore, given: Args): Promise<{ insert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
+  const meta = await core.collection(given);
+  const args = asRowList(given);
+  if (nothingToWrite(args)) return { insert_count: 0, ids: [], timestamp: 0n };
   let autoIds: number[] | undefined;
   if (primaryField(meta.schema).auto_id) {
     const n = givenRows(meta.schema, args);
@@ -30,11 +33,23 @@ export async function insert(core: ProxyCore, args: Args): Promise<{ insert_coun
 }
 
 /** Upsert always carries the primary key, auto_id or not: it names the row to replace. */
-export async function upsert(core: ProxyCore, args: Args): Promise<{ upsert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
-  const meta = await core.collection(args);
+export async function upsert(core: ProxyCore, given: Args): Promise<{ upsert_count: number; ids: PrimaryKey[]; timestamp: bigint }> {
+  const meta = await core.collection(given);
+  const args = asRowList(given);
+  if (nothingToWrite(args)) return { upsert_count: 0, ids: [], timestamp: 0n };
   const batch = placeBatch(meta, args, checkedBatch(meta.schema, args));
   const timestamp = await writeBatch(core, meta, batch);
   return { upsert_count: batch.count, ids: batchKeys(meta.schema, batch), timestamp };
+}
+
+/** As pymilvus: `data` may be one row map, a list of one. */
+function asRowList(args: Args): Args {
+  return isMap(args.data) ? { ...args, data: [args.data] } : args;
+}
+
+/** As pymilvus: an empty list of rows writes nothing and is no error. */
+function nothingToWrite(args: Args): boolean {
+  return !columnsGiven(args) && Array.isArray(args.data) && args.data.length === 0;
 }
 
 /** `data` (a list of row maps) or `columns` (a map of field name to column), never both. */

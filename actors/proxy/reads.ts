@@ -12,6 +12,7 @@ import { groupByShard } from "../../protocol/sharding.js";
 import { largerIsCloser } from "../../engine/distance.js";
 import { checkRanker, fuse } from "../../engine/rankers.js";
 import { COUNT_ALL, hitOrder, mergedSearch, mergeRows } from "../../engine/reduce.js";
+import { formatLiteral } from "../../protocol/filter/ast.js";
 import type { ProxyCore } from "./core.js";
 
 /** One checked vector search: a `search` request, or one entry of hybrid_search's `reqs`. */
@@ -36,7 +37,7 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
   const plan: SearchPlan = {
     field: field.name,
     vectors: queryVectors(field, args.data),
-    ...page(args, 10),
+    ...page(withSearchOffset(args), 10),
     filter: optFilter(args),
     output_fields: optStringList(args, "output_fields"),
     range: searchRange(meta.metric_type, args.search_params, "search_params"),
@@ -46,7 +47,24 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
   if (plan.range && plan.group) {
     throw invalid("a range search (search_params.params.radius) cannot also group by a field, as in Milvus; leave out one of the two");
   }
-  return runSearch(core, meta, plan, await core.readScope(meta, args));
+  const decimals = optInt(args, "round_decimal", -1, -1, 6);
+  const hits = await runSearch(core, meta, plan, await core.readScope(meta, args));
+  return decimals < 0 ? hits : hits.map((q) => q.map((h) => ({ ...h, distance: roundTo(h.distance, decimals) })));
+}
+
+/** round_decimal, as Milvus: each distance rounded to that many decimals (-1: as computed). */
+function roundTo(v: number, decimals: number): number {
+  const f = 10 ** decimals;
+  return Math.round(v * f) / f;
+}
+
+/** pymilvus sends a search's offset inside search_params; a top-level offset wins when both are given. */
+function withSearchOffset(args: Args): Args {
+  if (args.offset !== undefined && args.offset !== null) return args;
+  const sp = args.search_params;
+  if (sp === undefined || sp === null) return args;
+  const offset = asMap(sp, "search_params").offset;
+  return offset === undefined || offset === null ? args : { ...args, offset };
 }
 
 /** Each entry of `reqs` is a search of its own; the ranker fuses their hits per query vector. */
@@ -212,7 +230,7 @@ function groupBy(meta: CollectionMeta, args: Args): { field: string; size: numbe
 
 export async function query(core: ProxyCore, args: Args): Promise<Row[]> {
   const meta = await core.collection(args);
-  const filter = optFilter(args);
+  const filter = withIds(meta, args, optFilter(args));
   if (countRequested(args)) {
     const parts = await core.allShards(meta, { kind: "query", filter, limit: 0, output_fields: [], count: true, ...(await core.readScope(meta, args)) });
     return [{ [COUNT_ALL]: parts.reduce((n, rows) => n + (rows[0][COUNT_ALL] as number), 0) }];
@@ -221,6 +239,14 @@ export async function query(core: ProxyCore, args: Args): Promise<Row[]> {
   const pk = primaryField(meta.schema).name;
   const msg = { kind: "query" as const, filter, limit: offset + limit, output_fields: rowFields(args), ...(await core.readScope(meta, args)) };
   return mergeRows(await core.allShards(meta, msg), pk, offset, limit);
+}
+
+/** query's `ids` (as pymilvus's query(ids=...)): the rows with those primary keys, and the filter's if both are given. */
+function withIds(meta: CollectionMeta, args: Args, filter: string | undefined): string | undefined {
+  if (args.ids === undefined || args.ids === null) return filter;
+  const ids = checkIds(meta.schema, args.ids);
+  const byIds = `${primaryField(meta.schema).name} in ${formatLiteral(ids)}`;
+  return filter === undefined ? byIds : `(${filter}) and ${byIds}`;
 }
 
 /** `output_fields: ["count(*)"]` counts the matching rows instead of returning them; as in Milvus it cannot be paged. */
@@ -256,9 +282,10 @@ export async function get(core: ProxyCore, args: Args): Promise<Row[]> {
   return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
 }
 
-/** query and get return every field unless output_fields is given, as MilvusClient does. */
+/** query and get return every field unless output_fields names some, as MilvusClient does (an empty list names none). */
 function rowFields(args: Args): string[] {
-  return args.output_fields === undefined || args.output_fields === null ? ["*"] : optStringList(args, "output_fields");
+  const fields = args.output_fields === undefined || args.output_fields === null ? [] : optStringList(args, "output_fields");
+  return fields.length === 0 ? ["*"] : fields;
 }
 
 function optNumber(m: Args, where: string, key: string): number | undefined {

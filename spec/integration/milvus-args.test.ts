@@ -1,0 +1,68 @@
+// Arguments as a Milvus application sends them (pymilvus's MilvusClient):
+// one row map or an empty list for insert and upsert, query by `ids`, an
+// empty `output_fields` meaning every field, a search's `offset` inside
+// `search_params`, and `round_decimal`. Expected answers come from the rows
+// the test wrote and a brute-force ranking (spec/brute-force.ts); the rows
+// stay in the growing segment, which vecbus searches exactly.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Row } from "../../protocol/rows.js";
+import { rank } from "../brute-force.js";
+import { startEnv, type TestEnv } from "../harness.js";
+import { randomVectors } from "../random.js";
+
+const DIM = 6;
+
+describe("milvus arguments", () => {
+  let env: TestEnv;
+  const rows: (Row & { id: number; vector: number[] })[] = randomVectors(60, DIM, 17).map((vector, id) => ({ id, vector, tag: `t${id % 5}` }));
+  before(async () => {
+    env = await startEnv({ tag: "milvus-args" });
+    await env.client.create_collection({ collection_name: "m", dimension: DIM, metric_type: "L2" });
+    await env.client.insert({ collection_name: "m", data: rows.slice(1) });
+  });
+  after(async () => env?.close());
+
+  test("milvus args - insert and upsert take one row map; an empty list writes nothing", async () => {
+    const c = env.client;
+    assert.deepEqual(await c.insert({ collection_name: "m", data: [] }), { insert_count: 0, ids: [], timestamp: 0 });
+    const one = await c.insert({ collection_name: "m", data: rows[0] });
+    assert.equal(one.insert_count, 1);
+    assert.deepEqual(one.ids, [0]);
+    const up = await c.upsert({ collection_name: "m", data: { ...rows[0], tag: "changed" } });
+    assert.equal(up.upsert_count, 1);
+    const got = await c.get({ collection_name: "m", ids: [0], output_fields: ["tag"], consistency_level: "Strong" });
+    assert.deepEqual(got, [{ id: 0, tag: "changed" }]);
+    await c.upsert({ collection_name: "m", data: rows[0] });
+    assert.deepEqual(await c.upsert({ collection_name: "m", data: [] }), { upsert_count: 0, ids: [], timestamp: 0 });
+  });
+
+  test("milvus args - query by ids, alone and with a filter; an empty output_fields returns every field", async () => {
+    const c = env.client;
+    const byIds = await c.query({ collection_name: "m", ids: [3, 7, 11, 999], output_fields: ["tag"], consistency_level: "Strong" });
+    assert.deepEqual(byIds, [3, 7, 11].map((id) => ({ id, tag: `t${id % 5}` })));
+    const both = await c.query({ collection_name: "m", ids: [3, 7, 11], filter: 'tag == "t2"', output_fields: ["tag"], consistency_level: "Strong" });
+    assert.deepEqual(both, [{ id: 7, tag: "t2" }]);
+    const all = await c.query({ collection_name: "m", ids: [4], output_fields: [], consistency_level: "Strong" });
+    assert.deepEqual(Object.keys(all[0]).sort(), ["id", "tag", "vector"]);
+    const got = await c.get({ collection_name: "m", ids: [4], output_fields: [], consistency_level: "Strong" });
+    assert.deepEqual(Object.keys(got[0]).sort(), ["id", "tag", "vector"]);
+  });
+
+  test("milvus args - search_params.offset pages like offset; round_decimal rounds distances", async () => {
+    const c = env.client;
+    const q = randomVectors(1, DIM, 99)[0];
+    const exact = rank(rows, (r) => r.vector, q, "L2");
+    const paged = await c.search({ collection_name: "m", data: [q], limit: 5, search_params: { offset: 3 }, consistency_level: "Strong" });
+    assert.deepEqual(
+      paged[0].map((h) => h.id),
+      exact.slice(3, 8).map((e) => e.id),
+    );
+    const rounded = await c.search({ collection_name: "m", data: [q], limit: 5, round_decimal: 2, consistency_level: "Strong" });
+    for (const [i, h] of rounded[0].entries()) {
+      assert.equal(h.id, exact[i].id);
+      assert.ok(Math.abs(h.distance - exact[i].distance) <= 0.005 + 1e-6, `distance ${h.distance} is ${exact[i].distance} rounded to 2 decimals`);
+      assert.equal(h.distance, Number(h.distance.toFixed(2)), `${h.distance} has at most 2 decimals`);
+    }
+  });
+});
