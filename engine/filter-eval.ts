@@ -280,10 +280,13 @@ class Compiler {
   }
 
   private call(e: CallExpr): Compiled {
+    // As Milvus: what is looked for is a value or a list written out, not read from a row.
+    if (e.args.length > 1 && e.args[1].kind !== "literal") {
+      throw typeError(`${e.fn} needs a constant (a value, or a list of values) as its second argument, not ${formatExpr(e.args[1])}`);
+    }
     const args = e.args.map((a) => this.compile(a));
-    const json = e.fn.startsWith("json_");
-    const hint = json && args[0].type === "array" ? `; use ${e.fn.replace("json_", "array_")} for Array fields` : "";
-    requireType(args[0], e.args[0], json ? [] : ["array"], `${e.fn} needs ${json ? "a JSON" : "an array or JSON"} field${hint}`);
+    // The json_ and array_ spellings are one function each, on Array and JSON fields alike (as Milvus).
+    requireType(args[0], e.args[0], ["array"], `${e.fn} needs an array or JSON field`);
     const target = args[0].run;
     if (e.fn === "array_length") {
       return {

@@ -8,6 +8,7 @@
 import {
   FUNCTION_ARITY,
   exprChildren,
+  formatExpr,
   formatLiteral,
   type CompareOp,
   type Expr,
@@ -213,6 +214,14 @@ class Parser {
       const op = this.next();
       return this.node({ kind: "not", operand: this.nested(op.pos, () => this.parseUnary()) }, op.pos);
     }
+    if (this.isPunct("+")) {
+      const op = this.next();
+      const operand = this.nested(op.pos, () => this.parseUnary());
+      if (operand.kind === "literal" && typeof operand.value !== "number" && typeof operand.value !== "bigint") {
+        throw syntaxError(op.pos, `expected a number after "+", found ${formatLiteral(operand.value)}`);
+      }
+      return operand;
+    }
     if (this.isPunct("-")) {
       const op = this.next();
       const operand = this.nested(op.pos, () => this.parseUnary());
@@ -343,26 +352,18 @@ class Parser {
     return items;
   }
 
+  /** An array element: a constant, or arithmetic on constants, folded as Milvus does (`[300/2, -10*30+800]`). */
   private parseConstant(): LiteralValue {
     const t = this.peek();
-    if (t.type === "punct" && t.value === "-") {
-      this.next();
-      const n = this.next();
-      if (n.type !== "number") throw syntaxError(n.pos, `expected a number after "-", found ${describeToken(n)}`);
-      return -n.value;
-    }
+    const wanted = "a constant (number, string, boolean, array, or arithmetic on numbers) in the array";
     if (t.type === "punct" && t.value === "[") return this.nested(t.pos, () => this.parseArrayLiteral());
-    this.next();
-    switch (t.type) {
-      case "number":
-      case "string":
-        return t.value;
-      case "template":
-        return this.templateValue(t);
-      case "keyword":
-        if (t.value === "true" || t.value === "false") return t.value === "true";
-    }
-    throw syntaxError(t.pos, `expected a constant (number, string, boolean or array) in the array, found ${describeToken(t)}`);
+    const starts = t.type === "number" || t.type === "string" || t.type === "template" || t.type === "ident";
+    const startsPunct = t.type === "punct" && (t.value === "-" || t.value === "+" || t.value === "(");
+    if (!starts && !startsPunct && !this.isKeyword("true") && !this.isKeyword("false")) throw syntaxError(t.pos, `expected ${wanted}, found ${describeToken(t)}`);
+    const expr = this.nested(t.pos, () => this.parseAdditive());
+    const value = fold(expr, t.pos);
+    if (value === undefined) throw syntaxError(t.pos, `expected ${wanted}, found ${formatExpr(expr)}`);
+    return value;
   }
 
   private templateValue(t: Token & { type: "template" }): LiteralValue {
@@ -382,4 +383,32 @@ class Parser {
     };
     return convert(this.params[t.value], this.nesting + 1);
   }
+}
+
+/**
+ * The value of an expression made of constants only, or undefined. Numbers
+ * fold as the evaluator computes them; integers beyond 2^53 (bigint) fold
+ * exactly with + - * and integer / and %. Division by zero is refused.
+ */
+function fold(e: Expr, pos: number): LiteralValue | undefined {
+  if (e.kind === "literal") return e.value;
+  if (e.kind === "neg") {
+    const v = fold(e.operand, pos);
+    return typeof v === "number" || typeof v === "bigint" ? -v : undefined;
+  }
+  if (e.kind !== "arith") return undefined;
+  const a = fold(e.left, pos);
+  const b = fold(e.right, pos);
+  if ((typeof a !== "number" && typeof a !== "bigint") || (typeof b !== "number" && typeof b !== "bigint")) return undefined;
+  if ((e.op === "/" || e.op === "%") && Number(b) === 0) throw syntaxError(pos, `expected a non-zero divisor, found ${formatExpr(e)}`);
+  if (typeof a === "bigint" || typeof b === "bigint") {
+    if (e.op !== "**" && (typeof a === "bigint" || Number.isInteger(a)) && (typeof b === "bigint" || Number.isInteger(b))) {
+      const [x, y] = [BigInt(a), BigInt(b)];
+      const v = e.op === "+" ? x + y : e.op === "-" ? x - y : e.op === "*" ? x * y : e.op === "/" ? x / y : x % y;
+      return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+    }
+    return undefined;
+  }
+  const v = e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" ? a * b : e.op === "/" ? a / b : e.op === "%" ? a % b : a ** b;
+  return Number.isFinite(v) ? v : undefined;
 }

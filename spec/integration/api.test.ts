@@ -173,7 +173,7 @@ describe("api", () => {
     assert.deepEqual([up.upsert_count, up.ids], [1, [3]]);
     assert.deepEqual(await c.get({ collection_name: "dml", ids: [3], output_fields: ["n"] }), [{ id: 3, n: 33 }]);
     assert.deepEqual(await c.get_collection_stats({ collection_name: "dml" }), { row_count: 6 });
-    const left = await c.query({ collection_name: "dml", filter: "id >= 0", output_fields: [] });
+    const left = await c.query({ collection_name: "dml", filter: "id >= 0", output_fields: ["id"] });
     assert.deepEqual(
       left.map((r) => r.id),
       [0, 3, 4, 5, 6, 7],
@@ -246,7 +246,7 @@ describe("api", () => {
     const c = env.client;
     await c.create_collection({ collection_name: "tpl", dimension: 2, num_shards: 2 });
     await c.insert({ collection_name: "tpl", data: Array.from({ length: 20 }, (_, i) => ({ id: i, vector: [i, 1], city: i % 2 ? "Oslo" : "Rome" })) });
-    const rows = await c.call("query", { collection_name: "tpl", filter: "id >= {lo} and city in {cities}", filter_params: { lo: 15, cities: ["Oslo"] }, output_fields: [] });
+    const rows = await c.call("query", { collection_name: "tpl", filter: "id >= {lo} and city in {cities}", filter_params: { lo: 15, cities: ["Oslo"] }, output_fields: ["id"] });
     assert.deepEqual(
       rows.map((r) => r.id),
       [15, 17, 19],

@@ -129,7 +129,7 @@ class Load {
       const live = [...this.acked].filter((id) => !this.deleted.has(id) && !this.maybeDeleted.has(id));
       const id = live[live.length - 1];
       try {
-        const found = (await this.reader.call("get", { collection_name: "chaos", ids: [id], output_fields: [], consistency_level: "Strong" })) as Row[];
+        const found = (await this.reader.call("get", { collection_name: "chaos", ids: [id], output_fields: ["id"], consistency_level: "Strong" })) as Row[];
         if (found.length !== 1) this.staleReads.push(`at ${new Date().toISOString()} a Strong get of acked id ${id} returned ${JSON.stringify(found)}`);
         this.strongOk.push(Date.now());
       } catch (e) {
@@ -233,7 +233,7 @@ test("chaos - each role's process SIGKILLed and restarted under inserts, deletes
     const rows: Row[] = [];
     for (let from = 0; from < load.nextId; from += 10_000) {
       const filter = `id >= ${from} and id < ${from + 10_000}`;
-      rows.push(...((await retried(() => c.call("query", { collection_name: "chaos", filter, limit: 16_384, output_fields: [], consistency_level: "Strong" }))) as Row[]));
+      rows.push(...((await retried(() => c.call("query", { collection_name: "chaos", filter, limit: 16_384, output_fields: ["id"], consistency_level: "Strong" }))) as Row[]));
     }
     const ids = rows.map((r) => r.id as number);
     assert.equal(new Set(ids).size, ids.length, "no row twice");

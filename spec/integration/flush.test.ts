@@ -89,7 +89,7 @@ describe("flush", () => {
     await assertExpected(what);
     const live = [...expected.values()] as LiveRow[];
     const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
-    const p1 = await c.query({ collection_name: C, filter: "id >= 0", output_fields: [], partition_names: ["p1"], limit: 16384 });
+    const p1 = await c.query({ collection_name: C, filter: "id >= 0", output_fields: ["id"], partition_names: ["p1"], limit: 16384 });
     assert.deepEqual(
       p1,
       live

@@ -27,7 +27,7 @@ async function everyId(c: VecbusClient, collection: string, below = 16_384): Pro
   const ids: number[] = [];
   for (let from = 0; from < below; from += 10_000) {
     const filter = `id >= ${from} and id < ${from + 10_000}`;
-    const rows = await c.query({ collection_name: collection, filter, output_fields: [], limit: 16_384, consistency_level: "Strong" });
+    const rows = await c.query({ collection_name: collection, filter, output_fields: ["id"], limit: 16_384, consistency_level: "Strong" });
     ids.push(...rows.map((r) => r.id as number));
   }
   return ids.sort((a, b) => a - b);
@@ -105,7 +105,7 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
       assert.deepEqual([...acked].filter((id) => !present.has(id)), [], "every acked row is there");
       assert.ok(ids.every((id) => id < next), "nothing that was never sent");
       await retried(() => client.insert({ collection_name: "chaos", data: [{ id: next, vector: [0, 0, 0, 0] }] }));
-      assert.deepEqual(await retried(() => client.get({ collection_name: "chaos", ids: [next], output_fields: [], consistency_level: "Strong" })), [{ id: next }]);
+      assert.deepEqual(await retried(() => client.get({ collection_name: "chaos", ids: [next], output_fields: ["id"], consistency_level: "Strong" })), [{ id: next }]);
     } finally {
       await c?.close();
       await serve?.kill();

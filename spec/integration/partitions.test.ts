@@ -41,12 +41,12 @@ describe("partitions and aliases", () => {
     await c.call("insert", { collection_name: "p", partition_name: "red", data: vecs.slice(30).map((v, i) => ({ id: 30 + i, vector: v })) });
     await rejectsWith(c.call("insert", { collection_name: "p", partition_name: "blue", data: [{ id: 99, vector: [1, 2, 3, 4] }] }), "PARTITION_NOT_FOUND", /list_partitions/);
 
-    const red = await c.call("query", { collection_name: "p", filter: "id >= 0", partition_names: ["red"], output_fields: [] });
+    const red = await c.call("query", { collection_name: "p", filter: "id >= 0", partition_names: ["red"], output_fields: ["id"] });
     assert.deepEqual(
       red.map((r) => r.id),
       Array.from({ length: 30 }, (_, i) => 30 + i),
     );
-    const both = await c.call("query", { collection_name: "p", filter: "id >= 0", partition_names: ["red", "_default"], output_fields: [] });
+    const both = await c.call("query", { collection_name: "p", filter: "id >= 0", partition_names: ["red", "_default"], output_fields: ["id"] });
     assert.deepEqual(
       both.map((r) => r.id),
       Array.from({ length: 60 }, (_, i) => i),
@@ -59,12 +59,12 @@ describe("partitions and aliases", () => {
       "L2",
     ).slice(0, 5);
     assertHits(hits, red5, "search stays inside the partition");
-    assert.deepEqual(await c.call("get", { collection_name: "p", ids: [1, 31], partition_names: ["red"], output_fields: [] }), [{ id: 31 }]);
+    assert.deepEqual(await c.call("get", { collection_name: "p", ids: [1, 31], partition_names: ["red"], output_fields: ["id"] }), [{ id: 31 }]);
     await rejectsWith(c.call("query", { collection_name: "p", filter: "id > 0", partition_names: ["nope"] }), "PARTITION_NOT_FOUND");
 
     // delete restricted to a partition leaves the same ids elsewhere alone
     assert.equal((await c.call("delete", { collection_name: "p", ids: [1, 31], partition_name: "red" })).delete_count, 1);
-    assert.equal((await c.get({ collection_name: "p", ids: [1, 31], output_fields: [] })).length, 1);
+    assert.equal((await c.get({ collection_name: "p", ids: [1, 31], output_fields: ["id"] })).length, 1);
 
     await rejectsWith(c.call("drop_partition", { collection_name: "p", partition_name: "_default" }), "INVALID_ARGUMENT");
     assert.deepEqual(await c.call("drop_partition", { collection_name: "p", partition_name: "red" }), { dropped: true });
@@ -83,7 +83,7 @@ describe("partitions and aliases", () => {
     await rejectsWith(c.call("create_alias", { alias: "v2", collection_name: "v1" }), "ALIAS_ALREADY_EXISTS");
     await rejectsWith(c.call("create_alias", { alias: "x", collection_name: "nope" }), "COLLECTION_NOT_FOUND");
     assert.deepEqual(await c.call("describe_alias", { alias: "live" }), { alias: "live", collection_name: "v1" });
-    assert.deepEqual((await c.get({ collection_name: "live", ids: [1, 2], output_fields: [] })).map((r) => r.id), [1]);
+    assert.deepEqual((await c.get({ collection_name: "live", ids: [1, 2], output_fields: ["id"] })).map((r) => r.id), [1]);
     await c.insert({ collection_name: "live", data: [{ id: 3, vector: [1, 1] }] });
     assert.deepEqual(await c.get_collection_stats({ collection_name: "v1" }), { row_count: 2 });
     assert.equal((await c.describe_collection({ collection_name: "live" })).collection_name, "v1");
@@ -91,7 +91,7 @@ describe("partitions and aliases", () => {
     await rejectsWith(c.drop_collection({ collection_name: "v1" }), "INVALID_ARGUMENT", /drop_alias/);
 
     assert.deepEqual(await c.call("alter_alias", { alias: "live", collection_name: "v2" }), { altered: true });
-    assert.deepEqual((await c.get({ collection_name: "live", ids: [1, 2], output_fields: [] })).map((r) => r.id), [2]);
+    assert.deepEqual((await c.get({ collection_name: "live", ids: [1, 2], output_fields: ["id"] })).map((r) => r.id), [2]);
     assert.deepEqual(await c.call("list_aliases", { collection_name: "v2" }), { aliases: ["live"], collection_name: "v2" });
     assert.deepEqual(await c.call("list_aliases", { collection_name: "v1" }), { aliases: [], collection_name: "v1" });
     await rejectsWith(c.create_collection({ collection_name: "live", dimension: 2 }), "COLLECTION_ALREADY_EXISTS", /alias/);
@@ -187,7 +187,7 @@ describe("partitions and aliases", () => {
       }
       let two: Row[] = [];
       const filter = `tenant in ["acme", "hooli"] and id < 50`;
-      assert.deepEqual(await scopes(async () => (two = await c.query({ collection_name: "tenants", filter, output_fields: [] }))), [only("acme", "hooli")]);
+      assert.deepEqual(await scopes(async () => (two = await c.query({ collection_name: "tenants", filter, output_fields: ["id"] }))), [only("acme", "hooli")]);
       assert.deepEqual(
         two.map((r) => r.id),
         Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 5 === 0 || i % 5 === 4),
@@ -202,7 +202,7 @@ describe("partitions and aliases", () => {
         [1, 6, 11],
       );
       // A filter that is not on the key reads every partition.
-      assert.deepEqual(await scopes(() => c.query({ collection_name: "tenants", filter: "id < 10", output_fields: [] })), [parts]);
+      assert.deepEqual(await scopes(() => c.query({ collection_name: "tenants", filter: "id < 10", output_fields: ["id"] })), [parts]);
     } finally {
       for (const sub of spies) sub.unsubscribe();
     }

@@ -302,7 +302,7 @@ describe("filter parser: syntax errors", () => {
     syntaxError("a == 1e", 8, "exponent digits");
     syntaxError("a[1.5] == 1", 3, "non-negative integer index", 'found "1.5"');
     syntaxError("a[-1] == 1", 3, 'found "-"');
-    syntaxError("a in [b]", 7, "expected a constant", 'found "b"');
+    syntaxError("a in [b]", 7, "expected a constant", "found b");
     syntaxError("a in [1 2]", 9, 'expected "]" or ","', 'found "2"');
     syntaxError("$foo == 1", 1, 'found "$foo"');
     syntaxError("a == null", 6, "expected a value", 'found "null"');
@@ -388,11 +388,17 @@ describe("filter parser: exact messages", () => {
     exactError("a[1 == 1", 5, 'expected "]" to close the element access, found "=="');
   });
 
-  it("array literals - constants only: numbers after -, booleans, no keywords or stray commas", () => {
+  it("array literals - constants only: folded arithmetic, booleans, no fields, keywords or stray commas", () => {
+    // From Milvus's own tests: arithmetic on constants folds to its value.
+    assert.deepEqual(parseFilter("int64 in [300/2, 900%40, -10*30+800]"), { kind: "in", operand: f("int64"), values: [150, 20, 500], negated: false });
+    assert.deepEqual(parseFilter("double in [+3**6, 2**10/2]"), { kind: "in", operand: f("double"), values: [729, 512], negated: false });
+    assert.deepEqual(parseFilter("a in [9007199254740993 + 2, (1 + 2) * 3]"), { kind: "in", operand: f("a"), values: [9007199254740995n, 9], negated: false });
     assert.deepEqual(parseFilter("a in [false, true, FALSE]"), { kind: "in", operand: f("a"), values: [false, true, false], negated: false });
-    exactError(`a in [-"x"]`, 8, String.raw`expected a number after "-", found "\"x\""`);
-    exactError("a in [-x]", 8, 'expected a number after "-", found "x"');
-    exactError("a in [,]", 7, 'expected a constant (number, string, boolean or array) in the array, found ","');
-    exactError("a in [null]", 7, 'expected a constant (number, string, boolean or array) in the array, found "null"');
+    exactError(`a in [-"x"]`, 7, 'expected a constant (number, string, boolean, array, or arithmetic on numbers) in the array, found -"x"');
+    exactError("a in [-x]", 7, "expected a constant (number, string, boolean, array, or arithmetic on numbers) in the array, found -x");
+    exactError("a in [1, b * 2]", 10, "expected a constant (number, string, boolean, array, or arithmetic on numbers) in the array, found b * 2");
+    exactError("a in [1 % 0]", 7, "expected a non-zero divisor, found 1 % 0");
+    exactError("a in [,]", 7, 'expected a constant (number, string, boolean, array, or arithmetic on numbers) in the array, found ","');
+    exactError("a in [null]", 7, 'expected a constant (number, string, boolean, array, or arithmetic on numbers) in the array, found "null"');
   });
 });

@@ -199,9 +199,9 @@ export function filterGenerator(rand: () => number, { templates = true } = {}): 
     }
     if (leaf < 0.82) {
       const ref = genRef("list");
-      // The typed field takes only the array_* spellings and Int64 elements; anything else is a compile-time error.
+      // Both spellings work on both kinds of field (as Milvus); the typed field takes Int64 elements only.
       const typed = ref.src === "tags";
-      const fn = pick(["array_contains", "array_contains_all", "array_contains_any", ...(typed ? [] : ["json_contains", "json_contains_all", "json_contains_any"])]);
+      const fn = pick(["array_contains", "array_contains_all", "array_contains_any", "json_contains", "json_contains_all", "json_contains_any"]);
       const elem = (): number | string => (typed || chance(0.6) ? int(0, 4) : pick(["x", "y", "z"]));
       const arg = fn.endsWith("_all") || fn.endsWith("_any") ? Array.from({ length: int(0, 3) }, elem) : elem();
       return { k: "contains", fn, ref, arg };
