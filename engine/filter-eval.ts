@@ -229,6 +229,13 @@ class Compiler {
           },
         };
       }
+      case "exists": {
+        const x = this.compile(e.operand);
+        // As Milvus: only a JSON value (or the dynamic field) has keys that may or may not be there.
+        if (x.type !== "any") throw typeError(`exists needs a JSON field or a key of one, but ${describe(x, e.operand)} is not`);
+        const xr = x.run;
+        return { type: "bool", run: (row) => xr(row) !== undefined };
+      }
       case "isNull": {
         const xr = this.compile(e.operand).run;
         return e.negated ? { type: "bool", run: (row) => xr(row) != null } : { type: "bool", run: (row) => xr(row) == null };

@@ -99,6 +99,12 @@ export interface NotExpr {
   operand: Expr;
 }
 
+/** `exists json["k"]` (as Milvus): whether the JSON value (or dynamic field) has that key or index. */
+export interface ExistsExpr {
+  kind: "exists";
+  operand: FieldExpr;
+}
+
 export interface LogicalExpr {
   kind: "logical";
   op: "and" | "or";
@@ -118,6 +124,7 @@ export type Expr =
   | LikeExpr
   | IsNullExpr
   | NotExpr
+  | ExistsExpr
   | LogicalExpr;
 
 // Binding strength of each construct, mirroring the parser's levels; used to
@@ -145,6 +152,7 @@ export function exprChildren(e: Expr): Expr[] {
     case "range":
       return [e.lower, e.operand, e.upper];
     case "not":
+    case "exists":
     case "neg":
     case "in":
     case "like":
@@ -187,6 +195,8 @@ function render(e: Expr): [string, number] {
       return [`-${format(e.operand, PREC.unary)}`, PREC.unary];
     case "not":
       return [`not ${format(e.operand, PREC.unary)}`, PREC.unary];
+    case "exists":
+      return [`exists ${format(e.operand, PREC.primary)}`, PREC.unary];
     case "arith":
       if (e.op === "**") return [`${format(e.left, PREC.postfix)} ** ${format(e.right, PREC.unary)}`, PREC.power];
       if (e.op === "+" || e.op === "-") {

@@ -1,6 +1,6 @@
 import { VecbusError } from "../errors.js";
 
-const KEYWORDS = ["and", "or", "not", "in", "like", "is", "null", "true", "false"] as const;
+const KEYWORDS = ["and", "or", "not", "in", "like", "is", "null", "true", "false", "exists"] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
 const PUNCTUATION = [

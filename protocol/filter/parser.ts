@@ -210,6 +210,12 @@ class Parser {
   }
 
   private parseUnary(): Expr {
+    if (this.isKeyword("exists")) {
+      const op = this.next();
+      const operand = this.nested(op.pos, () => this.parsePrimary());
+      if (operand.kind !== "field") throw syntaxError(op.pos, `expected a JSON field or key after "${op.text}", found ${formatExpr(operand)}`);
+      return this.node({ kind: "exists", operand }, op.pos);
+    }
     if (this.isKeyword("not") || this.isPunct("!")) {
       const op = this.next();
       return this.node({ kind: "not", operand: this.nested(op.pos, () => this.parseUnary()) }, op.pos);

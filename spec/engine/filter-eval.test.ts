@@ -718,6 +718,15 @@ describe("filter evaluator: edge cases", () => {
     assert.equal(like("\\.", "."), true);
   });
 
+  it("exists - a key that is there exists, also with a null value; a missing one does not; only JSON has keys", () => {
+    assert.equal(dyn("exists a", { a: null }), true);
+    assert.equal(dyn("exists a", { b: 1 }), false);
+    assert.equal(dyn(`EXISTS a["x"][0]`, { a: { x: [5] } }), true);
+    assert.equal(dyn(`exists a["x"][1]`, { a: { x: [5] } }), false);
+    assert.equal(dyn("not exists a", { b: 1 }), true);
+    rejectsTyped("exists tags", "exists needs a JSON field or a key of one", 'field "tags" (Array<Int64>)');
+  });
+
   it("contains functions - a non-array target gives false", () => {
     assert.equal(dyn(`json_contains_any(a, [1])`, { a: { x: 1 } }), false);
     assert.equal(dyn(`json_contains_all(a, [])`, { a: "x" }), false);

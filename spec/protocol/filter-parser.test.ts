@@ -388,6 +388,17 @@ describe("filter parser: exact messages", () => {
     exactError("a[1 == 1", 5, 'expected "]" to close the element access, found "=="');
   });
 
+  it("exists takes a field or key, and binds as a unary operator", () => {
+    assert.deepEqual(parseFilter(`exists j["a"]`), { kind: "exists", operand: f("j", "a") });
+    assert.deepEqual(parseFilter(`EXISTS j["a"] and x == 1`), {
+      kind: "logical",
+      op: "and",
+      left: { kind: "exists", operand: f("j", "a") },
+      right: { kind: "compare", op: "==", left: f("x"), right: lit(1) },
+    });
+    exactError("exists 1", 1, 'expected a JSON field or key after "exists", found 1');
+  });
+
   it("array literals - constants only: folded arithmetic, booleans, no fields, keywords or stray commas", () => {
     // From Milvus's own tests: arithmetic on constants folds to its value.
     assert.deepEqual(parseFilter("int64 in [300/2, 900%40, -10*30+800]"), { kind: "in", operand: f("int64"), values: [150, 20, 500], negated: false });

@@ -53,6 +53,7 @@ export type Bool =
   | { k: "in"; x: Num | Str; isStr: boolean; vals: (number | bigint | string)[]; neg: boolean }
   | { k: "like"; x: Str; pattern: string }
   | { k: "isNull"; ref: Ref | "meta" | "name" | "rank" | "tags"; neg: boolean }
+  | { k: "exists"; ref: Ref }
   | { k: "contains"; fn: string; ref: Ref; arg: (number | string)[] | number | string }
   | { k: "not"; x: Bool }
   | { k: "and" | "or"; l: Bool; r: Bool };
@@ -193,9 +194,15 @@ export function filterGenerator(rand: () => number, { templates = true } = {}): 
       return { k: "in", x: isStr ? genStr() : genNum(1), isStr, vals, neg: chance(0.4) };
     }
     if (leaf < 0.65) return { k: "like", x: genStr(), pattern: genPattern() };
-    if (leaf < 0.72) {
+    if (leaf < 0.69) {
       const ref = pick(["meta", "name", "rank", "tags", "ref", "ref"] as const);
       return { k: "isNull", ref: ref === "ref" ? genRef(pick(["num", "str"] as const)) : ref, neg: chance(0.5) };
+    }
+    if (leaf < 0.72) {
+      // A key of the JSON field or of the dynamic field (exists takes JSON only).
+      let ref = genRef(pick(["num", "str", "list"] as const));
+      while (ref.src === "tags") ref = genRef(pick(["num", "str"] as const));
+      return { k: "exists", ref };
     }
     if (leaf < 0.82) {
       const ref = genRef("list");
@@ -344,6 +351,8 @@ export function filterGenerator(rand: () => number, { templates = true } = {}): 
           const target = typeof e.ref === "string" ? e.ref : this.ref(e.ref);
           return [`${target} ${this.kw("is")} ${e.neg ? this.kw("not") + " " : ""}${this.kw("null")}`, P.postfix];
         }
+        case "exists":
+          return [`${chance(0.3) ? "EXISTS" : "exists"} ${this.ref(e.ref)}`, P.unary];
         case "contains": {
           const arg = Array.isArray(e.arg) ? this.literalList(e.arg) : typeof e.arg === "string" ? this.string(e.arg) : this.number(e.arg)[0];
           return [`${chance(0.3) ? e.fn.toUpperCase() : e.fn}(${this.ref(e.ref)}, ${arg})`, P.atom];
@@ -526,6 +535,8 @@ export function refBool(e: Bool, row: Row): boolean {
       const v = typeof e.ref === "string" ? row[e.ref] : refLookup(row, e.ref);
       return (v === null || v === undefined) !== e.neg;
     }
+    case "exists":
+      return refLookup(row, e.ref) !== undefined;
     case "contains": {
       const arr = refLookup(row, e.ref);
       if (!Array.isArray(arr)) return false;
