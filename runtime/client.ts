@@ -213,7 +213,9 @@ export class VecbusClient {
   }
   search(args: ReadOptions & {
     collection_name: string;
-    data: Vector[];
+    /** The query vectors; or `ids`: search with the stored vectors of those rows (as Milvus 2.5). */
+    data?: Vector[];
+    ids?: PrimaryKey[];
     limit?: number;
     offset?: number;
     filter?: string;

@@ -36,7 +36,7 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
   const field = annsField(meta, args);
   const plan: SearchPlan = {
     field: field.name,
-    vectors: queryVectors(field, args.data),
+    vectors: queryVectors(field, await searchData(core, meta, field, args)),
     ...page(withSearchOffset(args), 10),
     filter: optFilter(args),
     output_fields: optStringList(args, "output_fields"),
@@ -50,6 +50,19 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
   const decimals = optInt(args, "round_decimal", -1, -1, 6);
   const hits = await runSearch(core, meta, plan, await core.readScope(meta, args));
   return decimals < 0 ? hits : hits.map((q) => q.map((h) => ({ ...h, distance: roundTo(h.distance, decimals) })));
+}
+
+/** The query vectors: `data`, or (as Milvus 2.5) the stored vectors of the rows `ids` names, in that order. */
+async function searchData(core: ProxyCore, meta: CollectionMeta, field: FieldSchema, args: Args): Promise<unknown> {
+  if (args.ids === undefined || args.ids === null) return args.data;
+  if (args.data !== undefined && args.data !== null) throw invalid("give a search's query vectors as `data` or name rows by `ids`, not both");
+  const ids = checkIds(meta.schema, args.ids);
+  const rows = await get(core, { ...args, ids, output_fields: [field.name] });
+  const pk = primaryField(meta.schema).name;
+  const found = new Map(rows.map((r) => [r[pk] as PrimaryKey, r[field.name]]));
+  const missing = ids.filter((id) => !found.has(id));
+  if (missing.length > 0) throw invalid(`ids names rows that do not exist: ${formatLiteral(missing.slice(0, 10))}${missing.length > 10 ? " …" : ""}`);
+  return ids.map((id) => found.get(id));
 }
 
 /** round_decimal, as Milvus: each distance rounded to that many decimals (-1: as computed). */

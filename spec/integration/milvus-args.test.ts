@@ -49,6 +49,20 @@ describe("milvus arguments", () => {
     assert.deepEqual(Object.keys(got[0]).sort(), ["id", "tag", "vector"]);
   });
 
+  test("milvus args - search by primary keys uses those rows' stored vectors, in order; unknown ids and both forms are refused", async () => {
+    const c = env.client;
+    const hits = await c.search({ collection_name: "m", ids: [12, 5], limit: 3, consistency_level: "Strong" });
+    for (const [i, id] of [12, 5].entries()) {
+      const exact = rank(rows, (r) => r.vector, rows[id].vector, "L2").slice(0, 3);
+      assert.deepEqual(
+        hits[i].map((h) => h.id),
+        exact.map((e) => e.id),
+      );
+    }
+    await assert.rejects(c.search({ collection_name: "m", ids: [5, 777], limit: 3 }), /ids names rows that do not exist: \[777\]/);
+    await assert.rejects(c.search({ collection_name: "m", ids: [5], data: [rows[5].vector], limit: 3 }), /not both/);
+  });
+
   test("milvus args - search_params.offset pages like offset; round_decimal rounds distances", async () => {
     const c = env.client;
     const q = randomVectors(1, DIM, 99)[0];
