@@ -26,7 +26,7 @@ import { match } from "ts-pattern";
 import type { Hit } from "../protocol/api.js";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
-import { scalarIndexed, usearchConfig } from "../protocol/indexes.js";
+import { fieldMetric, scalarIndexed, usearchConfig } from "../protocol/indexes.js";
 import { placementKey, sameBuilds, type GroupBy, type Placement, type PlacementCopy, type PlacementEntry, type QueryNodeMsg, type QueryNodeReplies, type SegmentSlice, type ShardSegments } from "../protocol/messages.js";
 import { checkVector } from "../protocol/rows.js";
 import { primaryField } from "../protocol/schema.js";
@@ -282,10 +282,11 @@ export class QueryNode {
         const field = schema.fields.find((f) => f.name === m.anns_field);
         if (!field) throw new VecbusError("FIELD_NOT_FOUND", `"${m.anns_field}" is not a vector field of "${meta.name}"`);
         const segments = this.views(m.collection_id, m.segments);
+        const metric = m.metric_type ?? fieldMetric(meta, field.name);
         const req = {
           queries: m.vectors.map((v, i) => checkVector(field, v, `data[${i}]`)),
           field: field.name,
-          metric: meta.metric_type,
+          metric,
           limit: m.limit,
           project: compileProjection(schema, m.group_by ? [...m.output_fields, m.group_by.field] : m.output_fields),
           scope: compileScope(schema, m, indexed),
@@ -294,7 +295,7 @@ export class QueryNode {
         };
         const group = m.group_by ?? undefined;
         const search = async (i: number, second?: GroupBy): Promise<Hit[][]> => segments[i].search({ ...req, groupBy: second ?? group });
-        return segmentsSearch(segments.length, search, { metric: meta.metric_type, limit: m.limit, group });
+        return segmentsSearch(segments.length, search, { metric, limit: m.limit, group });
       })
       .with({ kind: "query" }, async (m) => {
         const project = compileProjection(schema, m.output_fields);

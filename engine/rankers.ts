@@ -39,11 +39,12 @@ function contribution(r: Ranker, req: number, rank: number, distance: number, me
  * and returns ranks offset..offset+limit-1: `distance` is the fused score,
  * ties broken by primary key.
  */
-export function fuse(r: Ranker, lists: Hit[][], metric: MetricType, offset: number, limit: number): Hit[] {
+export function fuse(r: Ranker, lists: Hit[][], metric: MetricType | readonly MetricType[], offset: number, limit: number): Hit[] {
   const fused = new Map<PrimaryKey, Hit>();
   lists.forEach((hits, req) =>
     hits.forEach((h, rank) => {
-      const score = contribution(r, req, rank, h.distance, metric);
+      // Each sub-request scores with its own field's metric (fields may differ, as in Milvus).
+      const score = contribution(r, req, rank, h.distance, typeof metric === "string" ? metric : metric[req]);
       const seen = fused.get(h.id);
       if (seen) seen.distance += score;
       else fused.set(h.id, { ...h, distance: score });

@@ -12,7 +12,7 @@
 // it was made for, so a dropped and re-created index never counts an old
 // build's files.
 import type { Args } from "./args.js";
-import { checkName, type CollectionMeta } from "./collection.js";
+import { checkMetric, checkName, type CollectionMeta } from "./collection.js";
 import { VecbusError } from "./errors.js";
 import type { DataType, FieldSchema, MetricType } from "./schema.js";
 
@@ -112,6 +112,15 @@ export function scalarIndexed(c: { indexes?: Record<string, IndexSpec> }): Set<s
   return new Set(Object.values(c.indexes ?? {}).filter(isScalarIndex).map((ix) => ix.field_name));
 }
 
+/**
+ * A vector field's metric, as Milvus keeps it: its index's (create_index's
+ * `metric_type`), else the collection's (quick setup's `metric_type`, and
+ * every field of a collection made before metrics were per field).
+ */
+export function fieldMetric(meta: CollectionMeta, field: string): MetricType {
+  return meta.indexes?.[field]?.metric_type ?? meta.metric_type;
+}
+
 export function usearchConfig(ix: IndexSpec): UsearchConfig {
   const p = ix.params;
   return {
@@ -176,14 +185,10 @@ export function checkIndexParam(meta: CollectionMeta, raw: unknown): IndexSpec {
   if (!index_type) {
     throw new VecbusError("INVALID_ARGUMENT", `index_type ${JSON.stringify(typeRaw)} does not index vectors; use one of ${VECTOR_INDEX_TYPES.join(", ")}`);
   }
+  // Each vector field's index has its own metric (as Milvus); left out, the field keeps the one it has.
   const metricRaw = p.metric_type;
-  if (metricRaw !== undefined && metricRaw !== null && (typeof metricRaw !== "string" || metricRaw.toUpperCase() !== meta.metric_type)) {
-    throw new VecbusError(
-      "INVALID_ARGUMENT",
-      `metric_type ${JSON.stringify(metricRaw)} differs from the collection's metric ${meta.metric_type}; leave it out or pass ${meta.metric_type}`,
-    );
-  }
-  return { field_name, index_name, index_type, metric_type: meta.metric_type, params: checkParams(index_type, p.params) };
+  const metric_type = metricRaw === undefined || metricRaw === null || metricRaw === "" ? fieldMetric(meta, field_name) : checkMetric(metricRaw);
+  return { field_name, index_name, index_type, metric_type, params: checkParams(index_type, p.params) };
 }
 
 function checkScalarIndex(field: FieldSchema, index_name: string, p: Args): IndexSpec {

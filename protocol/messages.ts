@@ -101,6 +101,8 @@ export type ShardMsg =
       group_by?: GroupBy;
       /** HNSW search breadth on indexed segments (search_params.params.ef). */
       ef?: number;
+      /** The field's metric as the proxy knows it (its index's): a shard's own collection meta is as of its opening. */
+      metric_type?: MetricType;
     } & ReadScope)
   | ({ kind: "query"; filter?: string; output_fields: string[]; limit: number; count?: boolean } & ReadScope)
   | ({ kind: "get"; ids: PrimaryKey[]; output_fields: string[] } & ReadScope)
@@ -216,6 +218,7 @@ export type QueryNodeMsg =
       range?: SearchRange;
       group_by?: GroupBy;
       ef?: number;
+      metric_type?: MetricType;
     } & RemoteScope)
   | ({ kind: "query"; collection_id: number; segments: SegmentSlice[]; output_fields: string[]; limit: number } & RemoteScope)
   | ({ kind: "count"; collection_id: number; segments: SegmentSlice[] } & RemoteScope)

@@ -13,6 +13,7 @@ import { largerIsCloser } from "../../engine/distance.js";
 import { checkRanker, fuse } from "../../engine/rankers.js";
 import { COUNT_ALL, hitOrder, mergedSearch, mergeRows } from "../../engine/reduce.js";
 import { formatLiteral } from "../../protocol/filter/ast.js";
+import { fieldMetric } from "../../protocol/indexes.js";
 import type { ProxyCore } from "./core.js";
 
 /** One checked vector search: a `search` request, or one entry of hybrid_search's `reqs`. */
@@ -40,7 +41,7 @@ export async function search(core: ProxyCore, args: Args): Promise<Hit[][]> {
     ...page(withSearchOffset(args), 10),
     filter: optFilter(args),
     output_fields: optStringList(args, "output_fields"),
-    range: searchRange(meta.metric_type, args.search_params, "search_params"),
+    range: searchRange(fieldMetric(meta, field.name), args.search_params, "search_params"),
     group: groupBy(meta, args),
     ef: searchEf(args.search_params, "search_params"),
   };
@@ -91,7 +92,8 @@ export async function hybridSearch(core: ProxyCore, args: Args): Promise<Hit[][]
   const { limit, offset } = page(args, 10);
   const scope = await core.readScope(meta, args);
   const results = await Promise.all(plans.map((p) => runSearch(core, meta, p, scope)));
-  return results[0].map((_, q) => fuse(ranker, results.map((r) => r[q]), meta.metric_type, offset, limit));
+  const metrics = plans.map((p) => fieldMetric(meta, p.field));
+  return results[0].map((_, q) => fuse(ranker, results.map((r) => r[q]), metrics, offset, limit));
 }
 
 /**
@@ -109,10 +111,11 @@ async function runSearch(core: ProxyCore, meta: CollectionMeta, plan: SearchPlan
     range: plan.range,
     group_by: plan.group,
     ef: plan.ef,
+    metric_type: fieldMetric(meta, plan.field),
     ...scope,
   };
   return mergedSearch(meta.num_shards, (shard, second) => core.toShard(meta, shard, second ? { ...msg, group_by: second } : msg), {
-    order: hitOrder(largerIsCloser(meta.metric_type)),
+    order: hitOrder(largerIsCloser(fieldMetric(meta, plan.field))),
     offset: plan.offset,
     limit: plan.limit,
     group: plan.group,
@@ -144,7 +147,7 @@ function subSearch(meta: CollectionMeta, raw: unknown, outputFields: string[]): 
     filter: optFilter(r),
     output_fields: outputFields,
     // pymilvus's AnnSearchRequest calls it `param`; accept `params` too.
-    range: searchRange(meta.metric_type, r.param ?? r.params, "param"),
+    range: searchRange(fieldMetric(meta, field.name), r.param ?? r.params, "param"),
     ef: searchEf(r.param ?? r.params, "param"),
   };
 }
@@ -205,7 +208,7 @@ function searchRange(metric: MetricType, raw: unknown, name: string): SearchRang
   if (raw === undefined || raw === null) return undefined;
   const sp = asMap(raw, name);
   if (sp.metric_type !== undefined && sp.metric_type !== null && checkMetric(sp.metric_type) !== metric) {
-    throw invalid(`${name}.metric_type ${String(sp.metric_type)} does not match the collection's metric ${metric}`);
+    throw invalid(`${name}.metric_type ${String(sp.metric_type)} does not match the metric of the field's index, ${metric}`);
   }
   const params = sp.params === undefined || sp.params === null ? {} : asMap(sp.params, `${name}.params`);
   const radius = optNumber(params, `${name}.params`, "radius");

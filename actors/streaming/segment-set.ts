@@ -203,6 +203,7 @@ export class SegmentSet {
         range,
         group_by: groupBy,
         ef,
+        metric_type: req.metric,
         filter: text,
         partition_names,
       });

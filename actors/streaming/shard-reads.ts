@@ -7,6 +7,7 @@ import type { ShardRead, ShardReplies } from "../../protocol/messages.js";
 import { checkVector } from "../../protocol/rows.js";
 import { vectorFields } from "../../protocol/schema.js";
 import { COUNT_ALL } from "../../engine/reduce.js";
+import { fieldMetric } from "../../protocol/indexes.js";
 import type { SegmentSet } from "./segment-set.js";
 
 /** `reading` wraps each read that may reach query nodes (the owner re-plans it when one is gone). */
@@ -25,7 +26,7 @@ export function readSegments(
         segments.search({
           vectors,
           field: field.name,
-          metric: meta.metric_type,
+          metric: m.metric_type ?? fieldMetric(meta, field.name),
           limit: m.limit,
           output_fields: m.output_fields,
           filter: m.filter,

@@ -72,7 +72,7 @@ describe("indexes", () => {
     await rejectsWith(one({ field_name: "nope" }), "FIELD_NOT_FOUND", /no field "nope".*vector/);
     await rejectsWith(one({ field_name: "id" }), "INVALID_ARGUMENT", /"HNSW" cannot index Int64 field "id"; use one of INVERTED, BITMAP, STL_SORT, AUTOINDEX/);
     await rejectsWith(one({ index_type: "IVF_FLAT" }), "INVALID_ARGUMENT", /FLAT, HNSW, HNSW_SQ, AUTOINDEX/);
-    await rejectsWith(one({ metric_type: "IP" }), "INVALID_ARGUMENT", /collection's metric L2/);
+    await rejectsWith(one({ metric_type: "HAMMING" }), "INVALID_ARGUMENT", /metric_type "HAMMING" is not supported; use L2, IP or COSINE/);
     await rejectsWith(one({ params: { M: 1 } }), "INVALID_ARGUMENT", /M must be an integer from 2 to 2048/);
     await rejectsWith(one({ params: { efConstruction: 1000 } }), "INVALID_ARGUMENT", /efConstruction must be an integer from 8 to 512/);
     await rejectsWith(one({ params: { nlist: 128 } }), "INVALID_ARGUMENT", /does not take param\(s\) nlist/);

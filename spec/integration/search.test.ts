@@ -150,7 +150,7 @@ describe("search", () => {
     await rejectsWith(c.search({ ...base, search_params: { params: { radius: 1, range_filter: 2 } } }), "INVALID_ARGUMENT", /L2 is a distance.*range_filter must be less than radius/);
     await rejectsWith(c.search({ ...base, search_params: { params: { radius: 1, range_filter: 1 } } }), "INVALID_ARGUMENT", /less than radius/);
     await rejectsWith(c.search({ ...base, search_params: { params: { radius: "far" as never } } }), "INVALID_ARGUMENT", /radius must be a number/);
-    await rejectsWith(c.search({ ...base, search_params: { metric_type: "IP" } }), "INVALID_ARGUMENT", /does not match the collection's metric L2/);
+    await rejectsWith(c.search({ ...base, search_params: { metric_type: "IP" } }), "INVALID_ARGUMENT", /does not match the metric of the field's index, L2/);
     await rejectsWith(c.search({ ...base, group_by_field: "cat", search_params: { params: { radius: 1 } } }), "INVALID_ARGUMENT", /range search.*cannot also group/);
   });
 
