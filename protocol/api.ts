@@ -56,6 +56,8 @@ export const API_METHODS = [
   "release_collection",
   "get_load_state",
   "describe_replica",
+  "query_iterator",
+  "search_iterator",
   "compact",
   "get_compaction_state",
 ] as const;
@@ -184,6 +186,9 @@ export interface ApiReplies {
   release_collection: LoadState;
   get_load_state: LoadState;
   describe_replica: ReplicaDescription[];
+  /** One batch, and the cursor to send for the next (null: done). */
+  query_iterator: { rows: Row[]; cursor: { last_pk: PrimaryKey; returned: number } | null };
+  search_iterator: { hits: Hit[]; cursor: { distance: number; ids: PrimaryKey[]; returned: number } | null };
   compact: { compaction_id: number };
   get_compaction_state: CompactionState;
   create_collection: CollectionDescription;

@@ -54,6 +54,8 @@ const METHOD_ROLE: Record<ApiMethod, ApiRole> = {
   list_indexes: "readonly",
   get_load_state: "readonly",
   describe_replica: "readonly",
+  query_iterator: "readonly",
+  search_iterator: "readonly",
   get_compaction_state: "readonly",
 };
 

@@ -149,6 +149,28 @@ export class VecbusClient {
     return this.call("describe_replica", args);
   }
 
+  /** One batch of a query iterator (pymilvus query_iterator); send the returned cursor for the next, until it is null. */
+  query_iterator(args: ReadOptions & { collection_name: string; filter?: string; output_fields?: string[]; batch_size?: number; limit?: number; cursor?: ApiReplies["query_iterator"]["cursor"] }) {
+    return this.call("query_iterator", args);
+  }
+
+  /** One batch of a search iterator (pymilvus search_iterator): hits in distance order across batches. */
+  search_iterator(
+    args: ReadOptions & {
+      collection_name: string;
+      data: Vector[];
+      anns_field?: string;
+      filter?: string;
+      output_fields?: string[];
+      search_params?: SearchParams;
+      batch_size?: number;
+      limit?: number;
+      cursor?: ApiReplies["search_iterator"]["cursor"];
+    },
+  ) {
+    return this.call("search_iterator", args);
+  }
+
   /** Queues compactions of every shard; get_compaction_state tells when they are done. */
   compact(args: { collection_name: string }) {
     return this.call("compact", args);

@@ -19,6 +19,7 @@ import * as compaction from "./compaction.js";
 import * as ddl from "./ddl.js";
 import * as dml from "./dml.js";
 import * as indexes from "./indexes.js";
+import * as iterators from "./iterators.js";
 import * as load from "./load.js";
 import * as reads from "./reads.js";
 
@@ -106,6 +107,8 @@ export class Proxy {
       .with("release_collection", () => load.releaseCollection(core, args))
       .with("get_load_state", () => load.getLoadState(core, args))
       .with("describe_replica", () => load.describeReplicas(core, args))
+      .with("query_iterator", () => iterators.queryIterator(core, args))
+      .with("search_iterator", () => iterators.searchIterator(core, args))
       .with("compact", () => compaction.compact(core, args))
       .with("get_compaction_state", () => compaction.compactionState(core, args))
       .exhaustive();

@@ -80,3 +80,57 @@ describe("milvus arguments", () => {
     }
   });
 });
+
+describe("iterators", () => {
+  let env: TestEnv;
+  const rows: (Row & { id: number; vector: number[] })[] = randomVectors(130, DIM, 23).map((vector, id) => ({ id: id * 3, vector, tag: `t${id % 4}` }));
+  before(async () => {
+    env = await startEnv({ tag: "iterators" });
+    await env.client.create_collection({ collection_name: "it", dimension: DIM, metric_type: "L2", num_shards: 2 });
+    await env.client.insert({ collection_name: "it", data: rows });
+  });
+  after(async () => env?.close());
+
+  test("query_iterator - batches in key order cover every matching row once, up to the limit; the cursor alone carries the state", async () => {
+    const c = env.client;
+    const wanted = rows.filter((r) => r.tag !== "t1").map((r) => r.id);
+    const seen: number[] = [];
+    let cursor: Awaited<ReturnType<typeof c.query_iterator>>["cursor"] | undefined;
+    let batches = 0;
+    do {
+      const page = await c.query_iterator({ collection_name: "it", filter: 'tag != "t1"', output_fields: ["tag"], batch_size: 17, cursor, consistency_level: "Strong" });
+      assert.ok(page.rows.length <= 17);
+      seen.push(...page.rows.map((r) => r.id as number));
+      cursor = page.cursor;
+      batches++;
+    } while (cursor);
+    assert.deepEqual(seen, wanted);
+    assert.equal(batches, Math.ceil(wanted.length / 17));
+    const limited: number[] = [];
+    cursor = undefined;
+    do {
+      const page = await c.query_iterator({ collection_name: "it", batch_size: 10, limit: 25, cursor, consistency_level: "Strong" });
+      limited.push(...page.rows.map((r) => r.id as number));
+      cursor = page.cursor;
+    } while (cursor);
+    assert.deepEqual(limited, rows.slice(0, 25).map((r) => r.id));
+  });
+
+  test("search_iterator - batches continue the ranking by distance: together they are the brute-force order", async () => {
+    const c = env.client;
+    const q = randomVectors(1, DIM, 5)[0];
+    const exact = rank(rows, (r) => r.vector, q, "L2").slice(0, 50);
+    const got: { id: number; distance: number }[] = [];
+    let cursor: Awaited<ReturnType<typeof c.search_iterator>>["cursor"] | undefined;
+    do {
+      const page = await c.search_iterator({ collection_name: "it", data: [q], batch_size: 12, limit: 50, cursor, consistency_level: "Strong" });
+      got.push(...page.hits.map((h) => ({ id: h.id as number, distance: h.distance })));
+      cursor = page.cursor;
+    } while (cursor);
+    assert.deepEqual(
+      got.map((h) => h.id),
+      exact.map((e) => e.id),
+    );
+    await assert.rejects(c.search_iterator({ collection_name: "it", data: [q, q] }), /one query vector/);
+  });
+});
