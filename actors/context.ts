@@ -42,7 +42,15 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   const js = jetstream(nc, domain);
   const kvm = new Kvm(js);
   // The meta bucket's own byte reservation keeps room for drops (tombstones) when the WAL or object store is full.
-  const metaKv = await kvm.create(names.metaBucket(), { history: 5, storage: "file", max_bytes: streamBound("metaBytes").max_bytes, replicas: limit("replicas") });
+  // Its reads go to the stream's leader, not to any replica (direct gets): a replica still catching up (one just
+  // added when VECBUS_REPLICAS grew) answered "no such key", and a collection read as not existing.
+  const metaKv = await kvm.create(names.metaBucket(), {
+    history: 5,
+    storage: "file",
+    max_bytes: streamBound("metaBytes").max_bytes,
+    replicas: limit("replicas"),
+    allow_direct: false,
+  });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
   const meta = new MetaStore(metaKv, (key, error) => log.error("meta store: a value skipped or a watch failed", { key, error }), nc);
