@@ -26,6 +26,7 @@ import { VecbusError } from "../protocol/errors.js";
 import {
   exprChildren,
   formatExpr,
+  formatLiteral,
   parseFilter,
   type ArithOp,
   type CallExpr,
@@ -34,7 +35,7 @@ import {
   type LiteralValue,
   type PathKey,
 } from "../protocol/filter/index.js";
-import { DYNAMIC_FIELD, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
+import { DYNAMIC_FIELD, isIntegerType, isNumericType, typeName, type CollectionSchema, type DataType, type FieldSchema } from "../protocol/schema.js";
 
 import type { Row } from "../protocol/rows.js";
 import { likeMatcher } from "./like-pattern.js";
@@ -207,6 +208,9 @@ class Compiler {
       }
       case "in": {
         const x = this.compile(e.operand);
+        if (e.float && x.field && isIntegerType(x.field.type)) {
+          throw typeError(`${describe(x, e.operand)} holds integers, but the list ${formatLiteral(e.values)} was written with floating-point numbers`);
+        }
         for (const v of e.values) {
           checkComparable("==", x, e.operand, literal(v), { kind: "literal", value: v });
         }

@@ -79,6 +79,8 @@ export interface InExpr {
   operand: Expr;
   values: LiteralValue[];
   negated: boolean;
+  /** Some value was written as a floating-point number (`2.0`, `1e3`): an integer field refuses the list, as in Milvus. */
+  float?: true;
 }
 
 /** `pattern` is the string as written: `%`, `_` are wildcards and `\%`, `\_`, `\\` escapes. */
@@ -203,8 +205,11 @@ function render(e: Expr): [string, number] {
         return [`${format(e.left, PREC.additive)} ${e.op} ${format(e.right, PREC.multiplicative)}`, PREC.additive];
       }
       return [`${format(e.left, PREC.multiplicative)} ${e.op} ${format(e.right, PREC.unary)}`, PREC.multiplicative];
-    case "in":
-      return [`${format(e.operand, PREC.additive)} ${e.negated ? "not in" : "in"} ${formatLiteral(e.values)}`, PREC.in];
+    case "in": {
+      // A list written with floats prints its whole numbers as floats, so it parses back the same.
+      const values = e.float ? `[${e.values.map((v) => (typeof v === "number" && Number.isInteger(v) && Math.abs(v) < 1e21 ? `${formatLiteral(v)}.0` : formatLiteral(v))).join(", ")}]` : formatLiteral(e.values);
+      return [`${format(e.operand, PREC.additive)} ${e.negated ? "not in" : "in"} ${values}`, PREC.in];
+    }
     case "compare":
       return [`${format(e.left, PREC.in)} ${e.op} ${format(e.right, PREC.in)}`, PREC.compare];
     case "range":

@@ -49,6 +49,8 @@ export function checkFilterLength(text: string): void {
 class Parser {
   private i = 0;
   private nesting = 0;
+  /** Number literals written as floating point so far (an `in` list notes whether it holds one). */
+  private floats = 0;
   private readonly depths = new Map<Expr, number>();
 
   constructor(
@@ -183,7 +185,12 @@ class Parser {
         throw syntaxError(t.pos, `expected an array for template {${t.value}} after "${inToken.text}", found ${formatLiteral(values)}`);
       }
     } else if (t.type === "punct" && t.value === "[") {
+      const before = this.floats;
       values = this.parseArrayLiteral();
+      if (this.floats > before) {
+        if (values.length > limit("filterInList")) throw syntaxError(t.pos, `expected ${limitText("filterInList")}, found ${values.length}`);
+        return this.node({ kind: "in", operand, values, negated, float: true }, inToken.pos);
+      }
     } else {
       throw syntaxError(t.pos, `expected a list like [1, 2] after "${inToken.text}", found ${describeToken(t)}`);
     }
@@ -275,6 +282,9 @@ class Parser {
     const t = this.peek();
     switch (t.type) {
       case "number":
+        this.next();
+        if (/^[0-9.]*[.eE]/.test(t.text) && !/^0[xXoObB]/.test(t.text)) this.floats++;
+        return { kind: "literal", value: t.value };
       case "string":
         this.next();
         return { kind: "literal", value: t.value };

@@ -718,6 +718,15 @@ describe("filter evaluator: edge cases", () => {
     assert.equal(like("\\.", "."), true);
   });
 
+  it("an integer field refuses an in list written with floats, as Milvus; other numbers take it", () => {
+    rejects("age in [1.0, 2.0]", "FILTER_TYPE", 'field "age" (Int32) holds integers', "floating-point");
+    rejects("age not in [1, 2.0]", "FILTER_TYPE", "floating-point");
+    rejects("age in [1e1]", "FILTER_TYPE", "floating-point");
+    assert.doesNotThrow(() => compileFilterText("age in [1, 2, 0x10]", schema));
+    assert.doesNotThrow(() => compileFilterText("score in [1.0, 2]", schema));
+    assert.doesNotThrow(() => compileFilterText(`meta["a"] in [1.0, 2]`, schema));
+  });
+
   it("exists - a key that is there exists, also with a null value; a missing one does not; only JSON has keys", () => {
     assert.equal(dyn("exists a", { a: null }), true);
     assert.equal(dyn("exists a", { b: 1 }), false);

@@ -388,6 +388,13 @@ describe("filter parser: exact messages", () => {
     exactError("a[1 == 1", 5, 'expected "]" to close the element access, found "=="');
   });
 
+  it("an in list notes whether it was written with floats, and prints so", () => {
+    assert.deepEqual(parseFilter("a in [1, 2.0]"), { kind: "in", operand: f("a"), values: [1, 2], negated: false, float: true });
+    assert.deepEqual(parseFilter("a in [1, 0x2]"), { kind: "in", operand: f("a"), values: [1, 2], negated: false });
+    assert.equal(formatExpr(parseFilter("a in [1, 2.5]")), "a in [1.0, 2.5]");
+    assert.deepEqual(parseFilter(formatExpr(parseFilter("a in [1, 2.0]"))), parseFilter("a in [1, 2.0]"));
+  });
+
   it("exists takes a field or key, and binds as a unary operator", () => {
     assert.deepEqual(parseFilter(`exists j["a"]`), { kind: "exists", operand: f("j", "a") });
     assert.deepEqual(parseFilter(`EXISTS j["a"] and x == 1`), {

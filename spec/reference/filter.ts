@@ -190,8 +190,12 @@ export function filterGenerator(rand: () => number, { templates = true } = {}): 
     }
     if (leaf < 0.55) {
       const isStr = chance(0.4);
-      const vals = Array.from({ length: int(0, 4) }, () => (isStr ? pick(STRINGS) : genNumLit()));
-      return { k: "in", x: isStr ? genStr() : genNum(1), isStr, vals, neg: chance(0.4) };
+      const x = isStr ? genStr() : genNum(1);
+      // An integer field refuses a list written with floats (as Milvus): its lists hold whole numbers.
+      const integerField = x.k === "col" && x.name !== "score";
+      const whole = (v: number | bigint) => (typeof v === "number" && integerField ? Math.trunc(v) : v);
+      const vals = Array.from({ length: int(0, 4) }, () => (isStr ? pick(STRINGS) : whole(genNumLit())));
+      return { k: "in", x, isStr, vals, neg: chance(0.4) };
     }
     if (leaf < 0.65) return { k: "like", x: genStr(), pattern: genPattern() };
     if (leaf < 0.69) {
