@@ -27,8 +27,8 @@ import {
   exprChildren,
   formatExpr,
   formatLiteral,
+  NUMBER_ARITH,
   parseFilter,
-  type ArithOp,
   type CallExpr,
   type CompareOp,
   type Expr,
@@ -166,7 +166,7 @@ class Compiler {
         const r = this.compile(e.right);
         requireType(l, e.left, ["number"], `"${e.op}" needs numbers`);
         requireType(r, e.right, ["number"], `"${e.op}" needs numbers`);
-        const f = ARITH[e.op];
+        const f = NUMBER_ARITH[e.op];
         const lr = l.run;
         const rr = r.run;
         return {
@@ -405,14 +405,6 @@ function toNumber(v: unknown): number | null {
   return null;
 }
 
-const ARITH: Record<ArithOp, (a: number, b: number) => number> = {
-  "+": (a, b) => a + b,
-  "-": (a, b) => a - b,
-  "*": (a, b) => a * b,
-  "/": (a, b) => (b === 0 ? NaN : a / b),
-  "%": (a, b) => a % b,
-  "**": (a, b) => a ** b,
-};
 
 const isNumeric = (v: unknown): v is number | bigint => typeof v === "number" || typeof v === "bigint";
 

@@ -45,6 +45,11 @@ export function optBool(args: Args, name: string, dflt: boolean): boolean {
  * text, so shards never see parameters. `expr`/`expr_params` are pymilvus's
  * names in hybrid search requests.
  */
+/** Two filters that must both hold (either may be absent). */
+export function bothFilters(a: string | undefined, b: string | undefined): string | undefined {
+  return a === undefined ? b : b === undefined ? a : `(${a}) and (${b})`;
+}
+
 export function optFilter(args: Args): string | undefined {
   const f = optString(args, "filter") ?? optString(args, "expr");
   if (!f || f.trim() === "") return undefined;

@@ -37,6 +37,11 @@ export async function createWalStream(jsm: JetStreamManager, loc: WalLocation): 
   }
 }
 
+/** A WAL message's record, checked (and of a data format this release reads); `where` names it in errors. */
+export function decodeWalRecord(bytes: Uint8Array, where: string): WalRecord {
+  return walRecord(unstamped(decode(bytes), where), where);
+}
+
 export async function deleteWalStream(jsm: JetStreamManager, stream: string): Promise<void> {
   try {
     await jsm.streams.delete(stream);
@@ -122,7 +127,7 @@ export class ShardWal {
         arm();
         try {
           const where = `${this.loc.stream} record ${m.seq}`;
-          apply(walRecord(unstamped(decode(m.data), where), where), m.seq, m.data.byteLength);
+          apply(decodeWalRecord(m.data, where), m.seq, m.data.byteLength);
           count++;
         } catch (e) {
           // Not a WAL record (corrupt, or forged by a client that could write the WAL), or rows that do not fit

@@ -15,15 +15,14 @@
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { isEdgeRead, isShardRead, type SegmentRef, type ShardMsg, type ShardReplies, type ShardSegments, type WalRecord } from "../../protocol/messages.js";
-import { shardMsg, walRecord } from "../../protocol/message-checks.js";
+import { shardMsg } from "../../protocol/message-checks.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { walRecordRows } from "../../protocol/wal-records.js";
-import { unstamped } from "../../protocol/data-format.js";
-import { decode } from "../../runtime/codec.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
 import type { BlobStore } from "../../storage/object-store.js";
 import { loadSegment, mustGet } from "../../storage/segment-store.js";
+import { decodeWalRecord } from "../../storage/wal.js";
 import type { SealedSegment } from "../../engine/sealed-segment.js";
 import type { ActorContext } from "../context.js";
 import { SegmentSet } from "../streaming/segment-set.js";
@@ -169,7 +168,7 @@ export class ShardFollower {
       for await (const m of messages) {
         const where = `${stream} record ${m.seq}`;
         try {
-          this.apply(g, walRecord(unstamped(decode(m.data), where), where), where);
+          this.apply(g, decodeWalRecord(m.data, where), where);
         } catch (e) {
           // As the owner's replay does: a record that cannot be applied is reported and skipped.
           this.skipped++;

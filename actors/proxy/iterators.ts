@@ -7,7 +7,7 @@
 // Like the rest of vecbus (and unlike Milvus) there is no snapshot: a batch
 // sees the writes acknowledged before it, as its consistency level says.
 import type { Hit } from "../../protocol/api.js";
-import { optInt, type Args } from "../../protocol/args.js";
+import { bothFilters, optFilter, optInt, type Args } from "../../protocol/args.js";
 import { LIMITS, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { formatLiteral } from "../../protocol/filter/ast.js";
@@ -35,13 +35,10 @@ export interface SearchCursor {
 export async function queryIterator(core: ProxyCore, args: Args): Promise<{ rows: Row[]; cursor: QueryCursor | null }> {
   const meta = await core.collection(args);
   const pk = primaryField(meta.schema).name;
-  const { batch, limit } = sizes(args);
-  const cursor = args.cursor === undefined || args.cursor === null ? undefined : checkQueryCursor(meta, args.cursor);
-  const returned = cursor?.returned ?? 0;
-  const take = Math.min(batch, limit - returned);
+  const { cursor, returned, take, limit } = nextBatch(args, (raw) => checkQueryCursor(meta, raw));
   if (take <= 0) return { rows: [], cursor: null };
   const after = cursor === undefined ? undefined : `${pk} > ${formatLiteral(cursor.last_pk)}`;
-  const filter = both(textOf(args.filter ?? args.expr), after);
+  const filter = bothFilters(optFilter(args), after);
   const { cursor: _c, batch_size: _b, limit: _l, expr: _e, ...rest } = args;
   const rows = await query(core, { ...rest, filter, limit: take, offset: 0 });
   const done = rows.length < take || returned + rows.length >= limit;
@@ -52,15 +49,12 @@ export async function searchIterator(core: ProxyCore, args: Args): Promise<{ hit
   const meta = await core.collection(args);
   if (!Array.isArray(args.data) || args.data.length !== 1) throw invalid("search_iterator takes one query vector in `data`");
   const pk = primaryField(meta.schema).name;
-  const { batch, limit } = sizes(args);
-  const cursor = args.cursor === undefined || args.cursor === null ? undefined : checkSearchCursor(meta, args.cursor);
-  const returned = cursor?.returned ?? 0;
-  const take = Math.min(batch, limit - returned);
+  const { cursor, returned, take, limit } = nextBatch(args, (raw) => checkSearchCursor(meta, raw));
   if (take <= 0) return { hits: [], cursor: null };
   const field = typeof args.anns_field === "string" ? args.anns_field : vectorFields(meta.schema)[0]?.name;
   const larger = largerIsCloser(fieldMetric(meta, field));
   const { cursor: _c, batch_size: _b, limit: _l, offset: _o, expr: _e, ...rest } = args;
-  let filter = textOf(args.filter ?? args.expr);
+  let filter = optFilter(args);
   let searchParams = rest.search_params;
   if (cursor) {
     // From the last distance on (it included), without the ids already returned at it.
@@ -68,7 +62,7 @@ export async function searchIterator(core: ProxyCore, args: Args): Promise<{ hit
     const sp = isMap(searchParams) ? searchParams : {};
     const params = isMap(sp.params) ? sp.params : {};
     searchParams = { ...sp, params: { ...params, radius: larger ? -beyond : beyond, range_filter: cursor.distance } };
-    if (cursor.ids.length > 0) filter = both(filter, `${pk} not in ${formatLiteral(cursor.ids)}`);
+    if (cursor.ids.length > 0) filter = bothFilters(filter, `${pk} not in ${formatLiteral(cursor.ids)}`);
   }
   const hits = (await search(core, { ...rest, filter, search_params: searchParams, limit: take }))[0];
   if (hits.length < take || returned + hits.length >= limit) return { hits, cursor: null };
@@ -78,23 +72,19 @@ export async function searchIterator(core: ProxyCore, args: Args): Promise<{ hit
   return { hits, cursor: { distance: last, ids: [...carried, ...atLast], returned: returned + hits.length } };
 }
 
-/** batch_size (1–16384, default 1000, as pymilvus) and limit (absent or -1: every row). */
-function sizes(args: Args): { batch: number; limit: number } {
+/**
+ * Where a batch stands: the cursor sent (checked by `check`), the rows
+ * returned before it, and how many it takes: batch_size (1–16384, default
+ * 1000, as pymilvus), no more than limit (absent or -1: every row) allows.
+ */
+function nextBatch<C extends { returned: number }>(args: Args, check: (raw: unknown) => C): { cursor: C | undefined; returned: number; take: number; limit: number } {
   const batch = optInt(args, "batch_size", 1000, 1, LIMITS.topKMax);
-  const limit = optInt(args, "limit", -1, -1, Number.MAX_SAFE_INTEGER);
-  if (limit === 0) throw invalid("limit must be -1 (every row) or at least 1");
-  return { batch, limit: limit === -1 ? Number.MAX_SAFE_INTEGER : limit };
-}
-
-/** Both filters (either may be absent). */
-function both(a: string | undefined, b: string | undefined): string | undefined {
-  return a === undefined ? b : b === undefined ? a : `(${a}) and (${b})`;
-}
-
-function textOf(v: unknown): string | undefined {
-  if (v === undefined || v === null || v === "") return undefined;
-  if (typeof v !== "string") throw invalid("filter must be a string");
-  return v;
+  const given = optInt(args, "limit", -1, -1, Number.MAX_SAFE_INTEGER);
+  if (given === 0) throw invalid("limit must be -1 (every row) or at least 1");
+  const limit = given === -1 ? Number.MAX_SAFE_INTEGER : given;
+  const cursor = args.cursor === undefined || args.cursor === null ? undefined : check(args.cursor);
+  const returned = cursor?.returned ?? 0;
+  return { cursor, returned, take: Math.min(batch, limit - returned), limit };
 }
 
 function checkQueryCursor(meta: CollectionMeta, raw: unknown): QueryCursor {

@@ -2,7 +2,7 @@
 // to the shards and reduce the answers (the reduce and ranker logic itself
 // lives in engine/reduce.ts and engine/rankers.ts).
 import type { Hit } from "../../protocol/api.js";
-import { optBool, optFilter, optInt, optString, optStringList, type Args } from "../../protocol/args.js";
+import { bothFilters, optBool, optFilter, optInt, optString, optStringList, type Args } from "../../protocol/args.js";
 import { checkMetric, LIMITS, type CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { ReadScope, SearchRange, ShardMsg } from "../../protocol/messages.js";
@@ -261,8 +261,7 @@ export async function query(core: ProxyCore, args: Args): Promise<Row[]> {
 function withIds(meta: CollectionMeta, args: Args, filter: string | undefined): string | undefined {
   if (args.ids === undefined || args.ids === null) return filter;
   const ids = checkIds(meta.schema, args.ids);
-  const byIds = `${primaryField(meta.schema).name} in ${formatLiteral(ids)}`;
-  return filter === undefined ? byIds : `(${filter}) and ${byIds}`;
+  return bothFilters(filter, `${primaryField(meta.schema).name} in ${formatLiteral(ids)}`);
 }
 
 /** `output_fields: ["count(*)"]` counts the matching rows instead of returning them; as in Milvus it cannot be paged. */

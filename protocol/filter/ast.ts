@@ -13,6 +13,16 @@ export type CompareOp = "==" | "!=" | "<" | "<=" | ">" | ">=";
 export type RangeOp = "<" | "<=";
 export type ArithOp = "+" | "-" | "*" | "/" | "%" | "**";
 
+/** Arithmetic on numbers, one definition for the evaluator and the parser's constant folding; x / 0 is NaN (no value). */
+export const NUMBER_ARITH: Record<ArithOp, (a: number, b: number) => number> = {
+  "+": (a, b) => a + b,
+  "-": (a, b) => a - b,
+  "*": (a, b) => a * b,
+  "/": (a, b) => (b === 0 ? NaN : a / b),
+  "%": (a, b) => a % b,
+  "**": (a, b) => a ** b,
+};
+
 export const FUNCTION_ARITY = {
   json_contains: 2,
   json_contains_all: 2,

@@ -10,6 +10,7 @@ import {
   exprChildren,
   formatExpr,
   formatLiteral,
+  NUMBER_ARITH,
   type CompareOp,
   type Expr,
   type FunctionName,
@@ -425,6 +426,6 @@ function fold(e: Expr, pos: number): LiteralValue | undefined {
     }
     return undefined;
   }
-  const v = e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" ? a * b : e.op === "/" ? a / b : e.op === "%" ? a % b : a ** b;
+  const v = NUMBER_ARITH[e.op](a, b);
   return Number.isFinite(v) ? v : undefined;
 }
