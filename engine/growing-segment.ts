@@ -1,15 +1,51 @@
-// The in-memory segment a shard owner applies its WAL to. Rows are keyed by
+// The in-memory segment a shard owner applies its WAL to, held as columns:
+// each written batch is appended to one array per field (vectors to one
+// float32 buffer per field), so a write makes no object per row and sealing
+// hands the columns over instead of transposing rows. Rows are keyed by
 // primary key: a later insert of the same key replaces the row (last write
 // wins, in WAL order), which is also what makes upsert and replay idempotent.
 // Slots are appended in write order; a replaced or deleted row leaves a dead
 // slot behind until the segment is sealed.
+import type { ColumnBatch } from "../protocol/columns.js";
+import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
+import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
+import type { Columns } from "./filter-bits.js";
+import type { SegmentColumns } from "./segment-format.js";
 import { Segment } from "./segment.js";
 
+const FIRST_CAPACITY = 1024;
+
+interface VectorBuffer {
+  dim: number;
+  data: Float32Array;
+}
+
 export class GrowingSegment extends Segment {
-  private readonly rows: (Row | undefined)[] = [];
-  private readonly timestamps: bigint[] = [];
+  private readonly pkType: "Int64" | "VarChar";
+  private readonly pks: PrimaryKey[] = [];
+  /** Every other non-vector schema field, `$meta` with dynamic fields, and `$partition`: one value (or null) per slot. */
+  private readonly scalars = new Map<string, unknown[]>();
+  private readonly vectors = new Map<string, VectorBuffer>();
+  /** 1 per dead slot; its length is the capacity, slots past `pks.length` are 0. */
+  private dead = new Uint8Array(FIRST_CAPACITY);
+  /** Write timestamps, one per insert: slots from runStarts[i] on were written at runTs[i]. */
+  private readonly runStarts: number[] = [];
+  private readonly runTs: bigint[] = [];
   private readonly slots = new Map<PrimaryKey, number>();
+
+  constructor(schema: CollectionSchema) {
+    const pk = primaryField(schema);
+    super(pk.name);
+    this.pkType = pk.type === "VarChar" ? "VarChar" : "Int64";
+    for (const f of schema.fields) {
+      if (f.is_primary) continue;
+      if (f.type === "FloatVector") this.vectors.set(f.name, { dim: f.dim!, data: new Float32Array(FIRST_CAPACITY * f.dim!) });
+      else this.scalars.set(f.name, []);
+    }
+    if (schema.enable_dynamic_field) this.scalars.set(DYNAMIC_FIELD, []);
+    this.scalars.set(PARTITION_FIELD, []);
+  }
 
   get rowCount(): number {
     return this.slots.size;
@@ -17,18 +53,34 @@ export class GrowingSegment extends Segment {
 
   /** Rows written since the segment began, dead ones included: what its memory grows with. */
   get size(): number {
-    return this.rows.length;
+    return this.pks.length;
   }
 
-  insert(rows: Row[], ts: bigint): void {
-    for (const row of rows) {
-      const pk = row[this.pkField] as PrimaryKey;
+  /** Appends a checked batch (protocol/columns.ts checkStoredBatch) written at `ts`. */
+  insert(batch: ColumnBatch, ts: bigint): void {
+    const from = this.pks.length;
+    const count = batch.count;
+    this.reserve(from + count);
+    const keys = batch.fields[this.pkField] as PrimaryKey[];
+    for (let i = 0; i < count; i++) {
+      const pk = keys[i];
       const old = this.slots.get(pk);
-      if (old !== undefined) this.rows[old] = undefined;
-      this.slots.set(pk, this.rows.length);
-      this.rows.push(row);
-      this.timestamps.push(ts);
+      if (old !== undefined) this.dead[old] = 1;
+      this.slots.set(pk, from + i);
+      this.pks.push(pk);
     }
+    for (const [name, values] of this.scalars) {
+      if (name === PARTITION_FIELD) {
+        const { partition } = batch;
+        for (let i = 0; i < count; i++) values.push(typeof partition === "string" ? partition : partition[i]);
+        continue;
+      }
+      const col = batch.fields[name] as unknown[] | undefined;
+      for (let i = 0; i < count; i++) values.push(col?.[i] ?? null);
+    }
+    for (const [name, v] of this.vectors) v.data.set(batch.fields[name] as Float32Array, from * v.dim);
+    this.runStarts.push(from);
+    this.runTs.push(ts);
   }
 
   delete(ids: PrimaryKey[]): number {
@@ -36,31 +88,46 @@ export class GrowingSegment extends Segment {
     for (const id of ids) {
       const slot = this.slots.get(id);
       if (slot === undefined) continue;
-      this.rows[slot] = undefined;
+      this.dead[slot] = 1;
       this.slots.delete(id);
       n++;
     }
     return n;
   }
 
-  /** The live rows and their write timestamps, in write order: what sealing keeps. */
-  live(): { rows: Row[]; timestamps: bigint[] } {
-    const rows: Row[] = [];
-    const timestamps: bigint[] = [];
-    this.rows.forEach((row, slot) => {
-      if (row === undefined) return;
-      rows.push(row);
-      timestamps.push(this.timestamps[slot]);
-    });
-    return { rows, timestamps };
+  /** The live rows' columns and write timestamps, in write order: what sealing keeps; undefined when none is live. The segment is not written to afterwards. */
+  sealColumns(): SegmentColumns | undefined {
+    const n = this.pks.length;
+    const live = this.rowCount;
+    if (live === 0) return undefined;
+    const keep = live === n ? undefined : this.liveSlots();
+    const pick = <T>(values: T[]): T[] => (keep ? keep.map((s) => values[s]) : values);
+    const timestamps = new BigUint64Array(n);
+    this.runStarts.forEach((start, i) => timestamps.fill(this.runTs[i], start, this.runStarts[i + 1] ?? n));
+    const columns: SegmentColumns = {
+      pk: { field: this.pkField, type: this.pkType, values: pick(this.pks) },
+      timestamps: keep ? BigUint64Array.from(keep, (s) => timestamps[s]) : timestamps,
+      scalars: new Map([...this.scalars].map(([name, values]) => [name, pick(values)])),
+      vectors: new Map(),
+    };
+    for (const [name, { dim, data }] of this.vectors) {
+      if (!keep) {
+        columns.vectors.set(name, { dim, data: data.slice(0, n * dim) });
+        continue;
+      }
+      const out = new Float32Array(keep.length * dim);
+      this.gather(name, keep, 0, keep.length, out);
+      columns.vectors.set(name, { dim, data: out });
+    }
+    return columns;
   }
 
   protected get slotCount(): number {
-    return this.rows.length;
+    return this.pks.length;
   }
 
   protected isLive(slot: number): boolean {
-    return this.rows[slot] !== undefined;
+    return this.dead[slot] === 0;
   }
 
   protected slotOf(pk: PrimaryKey): number | undefined {
@@ -68,17 +135,44 @@ export class GrowingSegment extends Segment {
   }
 
   protected pkAt(slot: number): PrimaryKey {
-    return this.rows[slot]![this.pkField] as PrimaryKey;
+    return this.pks[slot];
   }
 
   protected rowAt(slot: number): Row {
-    return this.rows[slot]!;
+    const row: Row = { [this.pkField]: this.pks[slot] };
+    for (const [name, values] of this.scalars) {
+      const v = values[slot];
+      if (v !== null || name !== DYNAMIC_FIELD) row[name] = v;
+    }
+    for (const [name, { dim, data }] of this.vectors) row[name] = data.subarray(slot * dim, (slot + 1) * dim);
+    return row;
+  }
+
+  protected override scalarColumns(): Columns {
+    return (name) => (name === this.pkField ? this.pks : this.scalars.get(name));
+  }
+
+  protected override deadSlotBytes(): { bytes: Uint8Array; count: number } {
+    return { bytes: this.dead, count: this.pks.length - this.slots.size };
   }
 
   protected gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void {
-    for (let i = from; i < to; i++) {
-      const v = this.rows[slots[i]]![field] as Float32Array;
-      out.set(v, (i - from) * v.length);
+    const { dim, data } = this.vectors.get(field)!;
+    for (let i = from; i < to; i++) out.set(data.subarray(slots[i] * dim, (slots[i] + 1) * dim), (i - from) * dim);
+  }
+
+  /** Room for `rows` slots: buffers grow by half again (vectors are copied once per growth, not per row). */
+  private reserve(rows: number): void {
+    if (rows <= this.dead.length) return;
+    const capacity = Math.max(rows, Math.ceil(this.dead.length * 1.5));
+    const dead = new Uint8Array(capacity);
+    dead.set(this.dead);
+    this.dead = dead;
+    for (const v of this.vectors.values()) {
+      const data = new Float32Array(capacity * v.dim);
+      data.set(v.data.subarray(0, this.pks.length * v.dim));
+      v.data = data;
     }
   }
+
 }

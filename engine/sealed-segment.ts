@@ -7,9 +7,8 @@
 // per scattered row: a filter passing 1% of 100k rows spent 65% of its time
 // there).
 import fs from "node:fs";
-import { PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
+import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
-import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
@@ -56,31 +55,6 @@ export class SealedSegment extends Segment {
     let shared = SHARED.get(columns);
     if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, opts.disk), disk: opts.disk, scalarIndexes: new Map() }));
     this.shared = shared;
-  }
-
-  /** Columns from a growing segment's live rows; every schema field, `$meta` with dynamic fields, and the partition label. */
-  static fromRows(head: SegmentHead, schema: CollectionSchema, rows: Row[], timestamps: bigint[]): SealedSegment {
-    const pk = primaryField(schema);
-    const columns: SegmentColumns = {
-      pk: { field: pk.name, type: pk.type === "VarChar" ? "VarChar" : "Int64", values: rows.map((r) => r[pk.name] as PrimaryKey) },
-      timestamps: BigUint64Array.from(timestamps),
-      scalars: new Map(),
-      vectors: new Map(),
-    };
-    for (const f of schema.fields) {
-      if (f.is_primary) continue;
-      if (f.type !== "FloatVector") {
-        columns.scalars.set(f.name, rows.map((r) => r[f.name] ?? null));
-        continue;
-      }
-      const dim = f.dim!;
-      const data = new Float32Array(rows.length * dim);
-      rows.forEach((r, i) => data.set(r[f.name] as Float32Array, i * dim));
-      columns.vectors.set(f.name, { dim, data });
-    }
-    if (schema.enable_dynamic_field) columns.scalars.set(DYNAMIC_FIELD, rows.map((r) => r[DYNAMIC_FIELD] ?? null));
-    columns.scalars.set(PARTITION_FIELD, rows.map(partitionOf));
-    return new SealedSegment(head, columns);
   }
 
   /** A blob's segment; `keys` carries the deletes of a segment already known under another form (a handoff reversed). */

@@ -279,7 +279,7 @@ export abstract class Segment {
     };
   }
 
-  private liveSlots(): number[] {
+  protected liveSlots(): number[] {
     const out: number[] = [];
     const n = this.slotCount;
     for (let s = 0; s < n; s++) if (this.isLive(s)) out.push(s);

@@ -7,7 +7,7 @@
 import { float32View } from "./binary.js";
 import { isMap } from "./check.js";
 import { VecbusError } from "./errors.js";
-import { PARTITION_FIELD } from "./partitions.js";
+import { partitionOf } from "./partitions.js";
 import { checkJsonSize, checkVector, describeValue, fieldValue, normalizeJson, storedValue, type PrimaryKey, type Row } from "./rows.js";
 import { describeFields, DYNAMIC_FIELD, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 
@@ -178,22 +178,9 @@ export function batchKeys(schema: CollectionSchema, batch: CheckedColumns): Prim
   return batch.fields[primaryField(schema).name] as PrimaryKey[];
 }
 
-/** The rows a batch stands for, as a growing segment keeps them: vectors are views of the block, the partition under `$partition`. */
-export function rowsOf(schema: CollectionSchema, batch: ColumnBatch): Row[] {
-  const names = Object.keys(batch.fields);
-  const dims = names.map((n) => (batch.fields[n] instanceof Float32Array ? schema.fields.find((f) => f.name === n)!.dim! : 0));
-  const rows: Row[] = new Array(batch.count);
-  for (let i = 0; i < batch.count; i++) {
-    const row: Row = {};
-    for (let c = 0; c < names.length; c++) {
-      const col = batch.fields[names[c]];
-      if (dims[c] > 0) row[names[c]] = (col as Float32Array).subarray(i * dims[c], (i + 1) * dims[c]);
-      else if (names[c] !== DYNAMIC_FIELD || (col as unknown[])[i] !== null) row[names[c]] = (col as unknown[])[i];
-    }
-    row[PARTITION_FIELD] = typeof batch.partition === "string" ? batch.partition : batch.partition[i];
-    rows[i] = row;
-  }
-  return rows;
+/** Checked rows as a batch for a shard: columns, and each row's partition. */
+export function batchOfRows(schema: CollectionSchema, rows: Row[]): ColumnBatch {
+  return { ...columnsOfRows(schema, rows), partition: rows.map(partitionOf) };
 }
 
 /** The batch's rows at `indices` (ascending), as a batch of their own. */

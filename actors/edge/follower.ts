@@ -17,7 +17,7 @@ import { VecbusError } from "../../protocol/errors.js";
 import { isEdgeRead, isShardRead, type SegmentRef, type ShardMsg, type ShardReplies, type ShardSegments, type WalRecord } from "../../protocol/messages.js";
 import { shardMsg } from "../../protocol/message-checks.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import { walRecordRows } from "../../protocol/wal-records.js";
+import { walRecordBatches } from "../../protocol/wal-records.js";
 import { Mailbox } from "../../runtime/mailbox.js";
 import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
 import type { BlobStore } from "../../storage/object-store.js";
@@ -181,9 +181,9 @@ export class ShardFollower {
   }
 
   private apply(g: Generation, rec: WalRecord, where: string): void {
-    const rows = walRecordRows(this.meta.schema, rec, where);
+    const batches = walRecordBatches(this.meta.schema, rec, where);
     if (BigInt(rec.ts) > g.ts) g.ts = BigInt(rec.ts);
     if (rec.kind === "delete") g.set.delete(rec.ids);
-    else if (rows.length > 0) g.set.insert(rows, BigInt(rec.ts));
+    for (const b of batches) g.set.insert(b, BigInt(rec.ts));
   }
 }

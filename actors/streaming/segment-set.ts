@@ -12,6 +12,7 @@
 // nodes (replicas) is read from one of them, in turn, so reads spread; a
 // node that just failed a read is passed over while another copy is there.
 import type { Hit } from "../../protocol/api.js";
+import type { ColumnBatch } from "../../protocol/columns.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { GroupBy, QueryNodeMsg, QueryNodeReplies, RemoteScope, SearchRange, SegmentSlice } from "../../protocol/messages.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
@@ -72,7 +73,7 @@ export class SegmentSet {
     remote: RemoteCall,
   ) {
     this.pkField = primaryField(schema).name;
-    this.growing = new GrowingSegment(this.pkField);
+    this.growing = new GrowingSegment(schema);
     this.remote = (node, msg) =>
       new Promise((resolve, reject) => {
         const on = this.waiting.get(node) ?? new Set();
@@ -112,10 +113,10 @@ export class SegmentSet {
     return this.sealed;
   }
 
-  insert(rows: Row[], ts: bigint): void {
-    const ids = rows.map((r) => r[this.pkField] as PrimaryKey);
+  insert(batch: ColumnBatch, ts: bigint): void {
+    const ids = batch.fields[this.pkField] as PrimaryKey[];
     for (const s of this.sealed) s.delete(ids);
-    this.growing.insert(rows, ts);
+    this.growing.insert(batch, ts);
   }
 
   delete(ids: PrimaryKey[]): number {
@@ -128,10 +129,10 @@ export class SegmentSet {
    * left are dropped.
    */
   seal(head: SegmentHead): void {
-    const { rows, timestamps } = this.growing.live();
-    this.growing = new GrowingSegment(this.pkField);
+    const columns = this.growing.sealColumns();
+    this.growing = new GrowingSegment(this.schema);
     this.sealed = this.sealed.filter((s) => s.rowCount > 0);
-    if (rows.length > 0) this.sealed.push(SealedSegment.fromRows(head, this.schema, rows, timestamps));
+    if (columns) this.sealed.push(new SealedSegment(head, columns));
   }
 
   /** From now on query nodes answer for the segment; its rows here are dropped. */

@@ -12,7 +12,7 @@
 import { match, P } from "ts-pattern";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { checkStoredBatch, type ColumnBatch } from "../../protocol/columns.js";
-import { walRecordRows } from "../../protocol/wal-records.js";
+import { walRecordBatches } from "../../protocol/wal-records.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { placementKey, servingNodes, type Placement, type SegmentRef, type ShardMsg, type ShardReplies, type WalRecord } from "../../protocol/messages.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
@@ -425,16 +425,20 @@ export class Shard {
    * on their way in are not checked twice.
    */
   private apply(rec: WalRecord, seq: number, bytes: number, rowsChecked = false): number {
-    const rows = walRecordRows(this.meta.schema, rec, `WAL record ${seq}`, rowsChecked);
+    const batches = walRecordBatches(this.meta.schema, rec, `WAL record ${seq}`, rowsChecked);
     if (BigInt(rec.ts) > this.appliedTs) this.appliedTs = BigInt(rec.ts);
     this.appliedSeq = seq;
     this.growingBytes += bytes;
     if (rec.epoch > this.epoch) this.fence(rec.epoch);
     return match(rec)
       .with({ kind: P.union("insert_columns", "insert") }, (r) => {
-        this.segments.insert(rows, BigInt(r.ts));
+        let rows = 0;
+        for (const b of batches) {
+          this.segments.insert(b, BigInt(r.ts));
+          rows += b.count;
+        }
         if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= limit("segmentBytes")) this.seal();
-        return rows.length;
+        return rows;
       })
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
       .with({ kind: "fence" }, () => 0)

@@ -20,6 +20,7 @@ import { SegmentSet, type SetSearch } from "../../actors/streaming/segment-set.j
 import { FILTER_SCHEMA, filterGenerator, refBool, type FilterGenerator } from "../reference/filter.js";
 import { assertSameHits, RefStore, type RefSearch } from "../reference/store.js";
 import { rng } from "../random.js";
+import { batchOfRows } from "../../protocol/columns.js";
 
 // The reference filter schema (JSON `meta` nullable, as generated rows may leave it out), a 4-d vector and a small group-by field.
 const SCHEMA: CollectionSchema = {
@@ -117,7 +118,7 @@ test("segment set - growing plus sealed segments read exactly like the reference
         const rows = Array.from({ length: 1 + Math.floor(r() * 40) }, () => makeRow(gen, r, Math.floor(r() * KEYS)));
         // One batch never holds a key twice: the proxy's rows for a shard come from one request.
         const unique = [...new Map(rows.map((row) => [row.id as PrimaryKey, row])).values()];
-        set.insert(unique, ts);
+        set.insert(batchOfRows(SCHEMA, unique), ts);
         ref.insert(unique);
       } else if (op < 0.8) {
         const ids = Array.from({ length: 1 + Math.floor(r() * 25) }, () => Math.floor(r() * KEYS));
@@ -137,12 +138,12 @@ test("segment set - sealing drops segments whose rows are all deleted, and an al
   const r = rng(99);
   const gen = filterGenerator(r);
   const set = localSet([]);
-  set.insert([makeRow(gen, r, 1), makeRow(gen, r, 2)], 1n);
+  set.insert(batchOfRows(SCHEMA, [makeRow(gen, r, 1), makeRow(gen, r, 2)]), 1n);
   set.seal({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 });
-  set.insert([makeRow(gen, r, 3)], 2n);
+  set.insert(batchOfRows(SCHEMA, [makeRow(gen, r, 3)]), 2n);
   set.seal({ segment_id: 2, collection_id: 1, shard: 0, seq_from: 2, seq_to: 2 });
   assert.equal(set.sealedSegments.length, 2);
-  set.insert([makeRow(gen, r, 1)], 3n);
+  set.insert(batchOfRows(SCHEMA, [makeRow(gen, r, 1)]), 3n);
   assert.equal(set.delete([2, 4]), 1);
   assert.equal(set.sealedSegments[0].rowCount, 0, "the upsert of 1 and the delete of 2 emptied the first segment");
   set.seal({ segment_id: 5, collection_id: 1, shard: 0, seq_from: 3, seq_to: 5 });
@@ -150,7 +151,7 @@ test("segment set - sealing drops segments whose rows are all deleted, and an al
     set.sealedSegments.map((s) => s.head.segment_id),
     [2, 5],
   );
-  set.insert([makeRow(gen, r, 7)], 6n);
+  set.insert(batchOfRows(SCHEMA, [makeRow(gen, r, 7)]), 6n);
   set.delete([7]);
   set.seal({ segment_id: 7, collection_id: 1, shard: 0, seq_from: 6, seq_to: 7 });
   assert.equal(set.sealedSegments.length, 2);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Hit } from "../../protocol/api.js";
 import type { GroupBy, SearchRange } from "../../protocol/messages.js";
-import type { MetricType } from "../../protocol/schema.js";
+import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
+import { batchOfRows } from "../../protocol/columns.js";
 import { GrowingSegment } from "../../engine/growing-segment.js";
 import { COUNT_ALL, fillGroups, groupedSearch, groupTop, hitOrder, inRange, mergeTop, reduceGroups, type GroupWindow } from "../../engine/reduce.js";
 import { near, refDistance, refGroups, refInRange, refRank } from "../reference/store.js";
@@ -25,10 +26,19 @@ function makeRows(n: number, groups: number, seed: number): TestRow[] {
   return Array.from({ length: n }, (_, id) => ({ id, g: Math.floor(r() * groups), v: Float32Array.from({ length: 4 }, () => r() * 2 - 1) }));
 }
 
+const SCHEMA: CollectionSchema = {
+  enable_dynamic_field: false,
+  fields: [
+    { name: "id", type: "Int64", is_primary: true },
+    { name: "g", type: "Int64" },
+    { name: "v", type: "FloatVector", dim: 4 },
+  ],
+};
+
 /** Rows spread over `shards` segments by id, as the proxy spreads them by primary-key hash. */
 function segments(rows: TestRow[], shards: number): GrowingSegment[] {
-  const segs = Array.from({ length: shards }, () => new GrowingSegment("id"));
-  rows.forEach((row) => segs[row.id % shards].insert([row], 1n));
+  const segs = Array.from({ length: shards }, () => new GrowingSegment(SCHEMA));
+  rows.forEach((row) => segs[row.id % shards].insert(batchOfRows(SCHEMA, [row]), 1n));
   return segs;
 }
 

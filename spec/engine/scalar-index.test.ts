@@ -8,9 +8,9 @@ import type { Row } from "../../protocol/rows.js";
 import { compileFilterText } from "../../engine/filter-eval.js";
 import { compileFilterForms } from "../../engine/filter-scope.js";
 import { ScalarIndex } from "../../engine/scalar-index.js";
-import { SealedSegment } from "../../engine/sealed-segment.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
+import { sealedOf } from "../sealed-of.js";
 
 const INDEXED = new Set(["id", "age", "score", "name", "flag", "rank"]);
 
@@ -105,7 +105,7 @@ it("scalar index - a column holding values of more than one kind has no index", 
 it("scalar index - a sealed segment builds a field's index once and lets it go when told the index is dropped", () => {
   const schema = { enable_dynamic_field: false, fields: [{ name: "id", type: "Int64" as const, is_primary: true }, { name: "age", type: "Int32" as const }, { name: "v", type: "FloatVector" as const, dim: 2 }] };
   const rows = Array.from({ length: 10 }, (_, i) => ({ id: i, age: 9 - i, v: Float32Array.of(i, 0) }));
-  const segment = SealedSegment.fromRows({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
+  const segment = sealedOf({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
   const first = segment.scalarIndex("age")!;
   assert.deepEqual(Array.from(first.compare("<", 3, 10)!), [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
   assert.equal(segment.withDead([2]).scalarIndex("age"), first, "views of the same rows share it");

@@ -14,6 +14,7 @@ import { compileScope } from "../../engine/filter-scope.js";
 import { compileProjection } from "../../engine/projection.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
 import { rng } from "../random.js";
+import { sealedOf } from "../sealed-of.js";
 
 test("sealed segment on disk - exact searches over dense, scattered and mixed passing rows equal the in-memory segment's", (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-disk-"));
@@ -29,7 +30,7 @@ test("sealed segment on disk - exact searches over dense, scattered and mixed pa
       ],
     };
     const rows: Row[] = Array.from({ length: 3000 }, (_, i) => ({ id: i, v: Float32Array.from({ length: dim }, () => r() - 0.5), n: i }));
-    const memory = SealedSegment.fromRows({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
+    const memory = sealedOf({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
     const file = path.join(dir, `${dim}.seg`);
     fs.writeFileSync(file, memory.encode().bytes);
     const disk = SealedSegment.open(file);

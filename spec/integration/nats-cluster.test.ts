@@ -106,6 +106,10 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
       assert.ok(ids.every((id) => id < next), "nothing that was never sent");
       await retried(() => client.insert({ collection_name: "chaos", data: [{ id: next, vector: [0, 0, 0, 0] }] }));
       assert.deepEqual(await retried(() => client.get({ collection_name: "chaos", ids: [next], output_fields: ["id"], consistency_level: "Strong" })), [{ id: next }]);
+    } catch (e) {
+      // What the actors logged is the only trace of a failure seen once in many runs.
+      t.diagnostic(`vecbus serve's log, last 300 lines:\n${serve?.stderr().split("\n").slice(-300).join("\n")}`);
+      throw e;
     } finally {
       await c?.close();
       await serve?.kill();

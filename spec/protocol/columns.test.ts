@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkSchema } from "../../protocol/collection.js";
-import { checkColumns, checkStoredBatch, columnRowCount, columnsOfRows, rowsOf, takeRows, type ColumnBatch } from "../../protocol/columns.js";
+import { checkColumns, checkStoredBatch, columnRowCount, columnsOfRows, takeRows, type ColumnBatch } from "../../protocol/columns.js";
 import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import { PARTITION_FIELD } from "../../protocol/partitions.js";
 import { checkRows, type Row } from "../../protocol/rows.js";
@@ -35,6 +35,21 @@ const wire = <T>(v: T): T => decode(encode(v)) as T;
 function transpose(rows: Record<string, unknown>[]): Record<string, unknown[]> {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   return Object.fromEntries(names.map((n) => [n, rows.map((r) => r[n])]));
+}
+
+/** A batch back as rows, the transpose the other way: vectors cut out of the block, null dynamic keys left out, the partition under `$partition`. */
+function rowsOfBatch(s: typeof schema, batch: ColumnBatch): Row[] {
+  return Array.from({ length: batch.count }, (_, i) => {
+    const row: Row = {};
+    for (const [name, col] of Object.entries(batch.fields)) {
+      if (col instanceof Float32Array) {
+        const dim = s.fields.find((f) => f.name === name)!.dim!;
+        row[name] = col.subarray(i * dim, (i + 1) * dim);
+      } else if (name !== DYNAMIC_FIELD || col[i] !== null) row[name] = col[i];
+    }
+    row[PARTITION_FIELD] = typeof batch.partition === "string" ? batch.partition : batch.partition[i];
+    return row;
+  });
 }
 
 function randomRow(r: () => number, id: number): Record<string, unknown> {
@@ -90,7 +105,7 @@ describe("column batches", () => {
       const defective = t % 2 === 1 && s === schema;
       if (defective) DEFECTS[Math.floor(r() * DEFECTS.length)](rows[Math.floor(r() * rows.length)]);
       const want = outcome(() => placed(checkRows(s, rows), "p"));
-      const got = outcome(() => rowsOf(s, { ...checkColumns(s, transpose(rows)), partition: "p" }));
+      const got = outcome(() => rowsOfBatch(s, { ...checkColumns(s, transpose(rows)), partition: "p" }));
       if (Array.isArray(want) && Array.isArray(got)) assert.deepEqual(plain(got), plain(want), `case ${t}`);
       else assert.deepEqual(got, want, `case ${t}: ${JSON.stringify(rows)}`);
       if (defective) assert.ok(!Array.isArray(want), `case ${t}: the defect is an error`);
@@ -99,7 +114,7 @@ describe("column batches", () => {
 
   it("take auto ids in place of an absent primary key column, and refuse a given one", () => {
     const rows = [{ vec: [1, 2, 3], score: 1, tags: [] }, { vec: [4, 5, 6], score: 2, tags: [1] }];
-    const got = rowsOf(schema, { ...checkColumns(schema, transpose(rows), [70, 71]), partition: "p" });
+    const got = rowsOfBatch(schema, { ...checkColumns(schema, transpose(rows), [70, 71]), partition: "p" });
     assert.deepEqual(plain(got), plain(placed(checkRows(schema, rows, [70, 71]), "p")));
     assert.throws(() => checkColumns(schema, transpose([{ ...rows[0], id: 5 }]), [70]), /"id" is an auto_id primary key/);
   });
@@ -114,7 +129,7 @@ describe("column batches", () => {
     for (const vec of [block, bytes, unaligned, wire(block)]) {
       const cols = { ...transpose(rows), vec };
       assert.equal(columnRowCount(schema, cols), 2);
-      assert.deepEqual(plain(rowsOf(schema, { ...checkColumns(schema, cols), partition: "p" })), want);
+      assert.deepEqual(plain(rowsOfBatch(schema, { ...checkColumns(schema, cols), partition: "p" })), want);
     }
     // The block alone says how many rows there are.
     assert.equal(columnRowCount(schema, { vec: new Float32Array(9) }), 3);
@@ -145,9 +160,9 @@ describe("column batches", () => {
     // On the wire the vector block becomes a bin, which the owner views as float32.
     const stored = checkStoredBatch(schema, wire(part), "batch");
     const want = pick.map((i) => ({ ...rows[i], [PARTITION_FIELD]: partitions[i] }));
-    assert.deepEqual(plain(rowsOf(schema, stored)), plain(want));
+    assert.deepEqual(plain(rowsOfBatch(schema, stored)), plain(want));
     // One partition for the whole batch.
-    assert.deepEqual(plain(rowsOf(schema, checkStoredBatch(schema, wire({ ...batch, partition: "q" }), "batch"))), plain(placed(rows, "q")));
+    assert.deepEqual(plain(rowsOfBatch(schema, checkStoredBatch(schema, wire({ ...batch, partition: "q" }), "batch"))), plain(placed(rows, "q")));
   });
 
   it("are refused by the owner when forged: a missing, extra or short column, a bad value, a bad partition", () => {

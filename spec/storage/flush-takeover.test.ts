@@ -10,12 +10,13 @@ import { COMPACTED_SEGMENT_BASE, type SegmentIndexRef } from "../../protocol/ind
 import type { SegmentRef, ShardSegments } from "../../protocol/messages.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { logger } from "../../runtime/log.js";
-import { SealedSegment } from "../../engine/sealed-segment.js";
 import { SegmentSet } from "../../actors/streaming/segment-set.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { startEnv } from "../harness.js";
 import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";
 import { TEST_TIMEOUT_MS } from "../timeouts.js";
+import { batchOfRows } from "../../protocol/columns.js";
+import { sealedOf } from "../sealed-of.js";
 
 const CID = 7;
 const index = (name: string): SegmentIndexRef => ({ object: `idx/${name}`, index_type: "HNSW", params: { M: 16 }, build: 1, bytes: 1 });
@@ -37,13 +38,13 @@ test("flush takeover - an owner that loses its commit to a data node's index rec
 
     const { store, segments } = await SegmentStore.open({ meta, blobs, wal, log: logger("test") }, { collectionId: CID, shard: 0, epoch: 1 });
     const set = new SegmentSet(SCHEMA, segments, CID, () => Promise.reject(new Error("no query node")));
-    set.insert(rows([1, 2]), 1n);
+    set.insert(batchOfRows(SCHEMA, rows([1, 2])), 1n);
     set.seal({ segment_id: 2, collection_id: CID, shard: 0, seq_from: 1, seq_to: 2 });
     assert.equal(await store.commit(snapshot(set, 2)), 1);
 
     // A data node records segment 2's index; the owner's next commit is on the revision before it.
     await recordIndex(2, index("2"));
-    set.insert(rows([3]), 2n);
+    set.insert(batchOfRows(SCHEMA, rows([3])), 2n);
     set.seal({ segment_id: 4, collection_id: CID, shard: 0, seq_from: 3, seq_to: 4 });
     assert.equal(await store.commit(snapshot(set, 4)), 1, "the flush went through after the conflict");
     let now = await committed();
@@ -51,7 +52,7 @@ test("flush takeover - an owner that loses its commit to a data node's index rec
     assert.deepEqual(indexesOf(now), { 2: { v: index("2") }, 4: null }, "the retried commit kept the data node's record");
 
     // A later commit with no conflict starts from what the owner remembers: the record stays.
-    set.insert(rows([5]), 3n);
+    set.insert(batchOfRows(SCHEMA, rows([5])), 3n);
     set.seal({ segment_id: 5, collection_id: CID, shard: 0, seq_from: 5, seq_to: 5 });
     assert.equal(await store.commit(snapshot(set, 5)), 1);
     now = await committed();
@@ -61,7 +62,7 @@ test("flush takeover - an owner that loses its commit to a data node's index rec
     // (about to be replaced): the commit conflicts, the merged segment keeps the index it came with,
     // and segment 5's index, learnt from the conflict, goes with segment 5.
     const target = COMPACTED_SEGMENT_BASE + 1;
-    const merged = SealedSegment.fromRows({ segment_id: target, collection_id: CID, shard: 0, seq_from: 3, seq_to: 5 }, SCHEMA, rows([3, 5]), [2n, 3n]);
+    const merged = sealedOf({ segment_id: target, collection_id: CID, shard: 0, seq_from: 3, seq_to: 5 }, SCHEMA, rows([3, 5]), [2n, 3n]);
     const ref: SegmentRef = { segment_id: target, object: `seg/${CID}/0/${target}-c`, row_count: 2, seq_from: 3, seq_to: 5, pk_min: 3, pk_max: 5, delete_logs: [], state: "flushed", indexes: { v: index("merged") } };
     assert.ok(set.replace([4, 5], merged));
     await blobs.put(index("5").object, new Uint8Array([5]));

@@ -13,6 +13,7 @@ import { RemoteSegment } from "../../engine/remote-segment.js";
 import { SegmentStore, type FlushSnapshot } from "../../storage/segment-store.js";
 import { startEnv } from "../harness.js";
 import { openShardStorage, rows, SCHEMA } from "./shard-storage.js";
+import { batchOfRows } from "../../protocol/columns.js";
 
 
 function seal(set: SegmentSet, from: number, to: number): FlushSnapshot {
@@ -30,10 +31,10 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     const a = await SegmentStore.open(deps, { ...shard, epoch: 1 });
     assert.deepEqual([a.store.checkpoint, a.segments.length], [0, 0]);
     const set = new SegmentSet(SCHEMA, a.segments, 9, () => Promise.reject(new Error("no query node")));
-    set.insert(rows([1, 2, 3, 4]), 1n);
+    set.insert(batchOfRows(SCHEMA, rows([1, 2, 3, 4])), 1n);
     assert.equal(await a.store.commit(seal(set, 1, 2)), 1);
     set.delete([2]);
-    set.insert(rows([3, 10]), 2n);
+    set.insert(batchOfRows(SCHEMA, rows([3, 10])), 2n);
     assert.equal(await a.store.commit(seal(set, 3, 4)), 1);
     assert.equal(await a.store.commit(seal(set, 5, 4)), 0, "nothing after the checkpoint: no commit");
     assert.equal((await jsm.streams.info(stream)).state.first_seq, 5);
@@ -47,7 +48,7 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     assert.deepEqual(stored, [1, 3, 4, 10].map((id) => ({ id, v: [id, -id] })), "the rows as written");
 
     // The old owner goes on: its seal uploads, but its commit fails, and it purges nothing.
-    set.insert(rows([20]), 3n);
+    set.insert(batchOfRows(SCHEMA, rows([20])), 3n);
     const replaced = (e: unknown) => e instanceof VecbusError && e.code === "SHARD_NOT_READY" && /newer owner/.test(e.message);
     await assert.rejects(a.store.commit(seal(set, 5, 6)), replaced);
     const key = (await meta.get<ShardSegments>(MetaKey.segments(9, 0)))!.value;
@@ -55,13 +56,13 @@ test("segment store - commit, reload with delete logs, and a stale owner fenced 
     assert.equal((await jsm.streams.info(stream)).state.first_seq, 5, "records 5 and 6 stay in the WAL");
     assert.ok((await blobs.list()).some((o) => o.name === "seg/9/0/6-1"), "the stale upload exists, as garbage nothing names");
     const objects = (await blobs.list()).length;
-    set.insert(rows([21]), 4n);
+    set.insert(batchOfRows(SCHEMA, rows([21])), 4n);
     await assert.rejects(a.store.commit(seal(set, 7, 7)), replaced);
     assert.equal((await blobs.list()).length, objects, "once fenced, the old owner uploads nothing more");
     await assert.rejects(SegmentStore.open(deps, { ...shard, epoch: 1 }), replaced);
 
     // The new owner commits on top of what it claimed.
-    reloaded.insert(rows([30]), 3n);
+    reloaded.insert(batchOfRows(SCHEMA, rows([30])), 3n);
     assert.equal(await b.store.commit(seal(reloaded, 5, 6)), 1);
     assert.equal((await jsm.streams.info(stream)).state.first_seq, 7);
 
