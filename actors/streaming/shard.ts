@@ -367,7 +367,13 @@ export class Shard {
       if (this.openInserts?.batches === batches) this.openInserts = undefined;
       return { kind: "insert_columns", ts, epoch: this.epoch, batches };
     }, true).then((w) => w.timestamp);
-    return (this.openInserts = { batches, bytes: 0, written });
+    const group = { batches, bytes: 0, written };
+    // A write that failed before its turn took the batches (no timestamp: the oracle out of reach) leaves the group
+    // open; closed here, or every later insert would join it and fail with its old error.
+    written.catch(() => {
+      if (this.openInserts === group) this.openInserts = undefined;
+    });
+    return (this.openInserts = group);
   }
 
   /** `ids` runs in write order, so a delete by filter sees every write queued before it. */

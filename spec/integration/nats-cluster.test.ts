@@ -55,7 +55,7 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
     let serve: ServeProcess | undefined;
     let c: VecbusClient | undefined;
     try {
-      serve = await startServe(["--nats-url", cluster.urls, "--data", tempDir("nats-cluster-serve")], { VECBUS_REPLICAS: "3" });
+      serve = await startServe(["--nats-url", cluster.urls, "--data", tempDir("nats-cluster-serve")], { VECBUS_REPLICAS: "3", VECBUS_LOG: "info" });
       // A request that was passing through the killed server is lost (no reply ever comes): like an application,
       // the writer gives up on it after 10 s and goes on, rather than after the default 45 s.
       c = await VecbusClient.connect(cluster.urls, { timeoutMs: 10_000 });
@@ -67,6 +67,7 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
       let next = 0;
       let running = true;
       const gaps = { write: 0, read: 0, writeErrors: 0, readErrors: 0 };
+      const lastErrors = { write: "", read: "" };
       const loop = async (kind: "write" | "read", step: () => Promise<void>) => {
         let last = Date.now();
         while (running) {
@@ -74,8 +75,9 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
             await step();
             gaps[kind] = Math.max(gaps[kind], Date.now() - last);
             last = Date.now();
-          } catch {
+          } catch (e) {
             gaps[kind === "write" ? "writeErrors" : "readErrors"]++;
+            lastErrors[kind] = `${new Date().toISOString()} ${String(e)}`;
           }
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -93,7 +95,13 @@ test("nats cluster - one of three NATS servers SIGKILLed and restarted under ins
       await cluster.kill(1);
       await new Promise((r) => setTimeout(r, 8_000));
       await cluster.restart(1);
-      await eventually("inserts acked after the restart", () => acked.size > before + 500);
+      await eventually("inserts acked after the restart", () => acked.size > before + 500).catch(async (e: Error) => {
+        // Tells a client that lost its way from a service that stopped: the same insert from a fresh connection.
+        const fresh = await VecbusClient.connect(cluster.urls, { timeoutMs: 10_000 });
+        const second = await fresh.insert({ collection_name: "chaos", data: [{ id: 1e9, vector: [0, 0, 0, 0] }] }).then(() => "acked", (x: unknown) => String(x));
+        await fresh.close();
+        assert.fail(`${e.message}; last insert error: ${lastErrors.write}; last search error: ${lastErrors.read}; an insert from a fresh connection: ${second}`);
+      });
       running = false;
       await Promise.all([writer, reader]);
       t.diagnostic(`acked ${acked.size} rows; longest stretch without an acked insert ${gaps.write} ms, without a search ${gaps.read} ms; ${gaps.writeErrors} insert and ${gaps.readErrors} search errors`);
@@ -132,7 +140,7 @@ test("nats cluster - streams and buckets made with one replica get three when VE
       assert.ok(Object.values(await replicasOf(jsm, c, "grow")).every((r) => r === 1), "made with one replica");
       await serve.kill();
 
-      serve = await startServe(["--nats-url", cluster.urls, "--data", data], { VECBUS_REPLICAS: "3" });
+      serve = await startServe(["--nats-url", cluster.urls, "--data", data], { VECBUS_REPLICAS: "3", VECBUS_LOG: "info" });
       const client = c;
       // While a stream re-forms with its new copies, calls that touch it fail for a moment (NOT_LEADER, UNAVAILABLE).
       const raised = async () => Object.values(await replicasOf(jsm, client, "grow")).every((r) => r === 3);
