@@ -1,5 +1,6 @@
 // What every vecbus command is made of: the command shapes, the usage error,
 // and the helpers that read its arguments.
+import { parseJson } from "./json.js";
 import fs from "node:fs";
 import { type ParseArgsConfig } from "node:util";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../protocol/collection.js";
@@ -147,7 +148,7 @@ export function readJsonFile(file: string): unknown {
     throw new VecbusError("INVALID_ARGUMENT", `cannot read ${file}: ${(e as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch (e) {
     throw new VecbusError("INVALID_ARGUMENT", `${file} is not valid JSON: ${(e as Error).message}`);
   }

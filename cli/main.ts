@@ -18,7 +18,7 @@ import { userCommands } from "./commands/users.js";
 import { writeCommands } from "./commands/writes.js";
 import { CONNECTION_HELP, natsAuth, natsUrl } from "./connection.js";
 import { installProcessGuard } from "./process-guard.js";
-import { jsonReplacer } from "./table.js";
+import { jsonText } from "./json.js";
 
 function clientCommand(spec: ClientCommandSpec): Command {
   return {
@@ -35,7 +35,7 @@ async function runWithClient(p: Parsed, action: Action): Promise<number> {
   const client = await VecbusClient.connect(natsUrl(p.values), { prefix: str(p, "prefix"), auth: natsAuth(p.values) });
   try {
     const out = await action(client);
-    if (flag(p, "json")) process.stdout.write(`${JSON.stringify(out.data, jsonReplacer)}\n`);
+    if (flag(p, "json")) process.stdout.write(`${jsonText(out.data)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
     return 0;
   } finally {

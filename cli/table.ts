@@ -1,6 +1,7 @@
 // Plain-text tables for the CLI's human output. Cells stay on one line and
 // short, so a row of vectors or JSON still fits a terminal; --json is the
 // way to get full values.
+import { jsonText } from "./json.js";
 
 const PREVIEW_CHARS = 40;
 const VECTOR_PREVIEW = 4;
@@ -12,14 +13,7 @@ export function formatValue(v: unknown): string {
   if (typeof v === "bigint" || typeof v === "boolean") return String(v);
   if (typeof v === "string") return oneLine(v);
   if (isNumberList(v)) return formatNumberList(v);
-  return truncate(JSON.stringify(v, jsonReplacer) ?? String(v));
-}
-
-/** For JSON.stringify: bigints become strings and typed arrays plain lists, which JSON lacks. */
-export function jsonReplacer(_key: string, v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-  return v;
+  return truncate(jsonText(v) || String(v));
 }
 
 function formatNumber(n: number): string {

@@ -19,6 +19,7 @@ import { aligned, float32View } from "../protocol/binary.js";
 import { VecbusError } from "../protocol/errors.js";
 import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey } from "../protocol/rows.js";
+import { int64Of } from "../protocol/schema.js";
 import { decode, encode } from "../runtime/codec.js";
 import { comparePk } from "./reduce.js";
 
@@ -241,9 +242,9 @@ function pkBytes(pk: SegmentColumns["pk"]): Uint8Array {
   return out;
 }
 
-function readInt64s(raw: Uint8Array, n: number): number[] {
+function readInt64s(raw: Uint8Array, n: number): PrimaryKey[] {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  return Array.from({ length: n }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+  return Array.from({ length: n }, (_, i) => int64Of(view.getBigInt64(i * 8, true))!);
 }
 
 // Typed arrays are in platform byte order: little-endian on every platform Node runs vecbus on (x64, arm64).

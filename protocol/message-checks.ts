@@ -27,11 +27,12 @@ import type {
 } from "./messages.js";
 import type { Column, ColumnBatch } from "./columns.js";
 import type { PrimaryKey, Row } from "./rows.js";
-import { MetricType, type CollectionSchema } from "./schema.js";
+import { int64Of, MetricType, type CollectionSchema } from "./schema.js";
 
 const primaryKey: Check<PrimaryKey> = (v, path) => {
-  if ((typeof v === "number" && Number.isSafeInteger(v)) || typeof v === "string") return v;
-  throw new VecbusError("MALFORMED_REQUEST", `${path} must be an integer or string primary key`);
+  const key = typeof v === "string" ? v : int64Of(v);
+  if (key !== undefined) return key;
+  throw new VecbusError("MALFORMED_REQUEST", `${path} must be a 64-bit integer or string primary key`);
 };
 
 /** A row's fields are checked against the schema by whoever stores it; here it need only be a map. */

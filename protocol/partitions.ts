@@ -18,7 +18,7 @@ export function partitionOf(row: Row): string {
 
 /** With a partition key field, partitions are numbered and rows are routed by the key's hash. */
 export function partitionKeyPartition(value: unknown, numPartitions: number): string {
-  const key: PrimaryKey = typeof value === "string" ? value : typeof value === "number" ? value : JSON.stringify(value ?? null);
+  const key: PrimaryKey = typeof value === "string" || typeof value === "number" || typeof value === "bigint" ? value : JSON.stringify(value ?? null);
   return `${DEFAULT_PARTITION}_${hashKey(key) % numPartitions}`;
 }
 

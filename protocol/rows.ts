@@ -1,12 +1,13 @@
 // Row validation against a schema. Every row that reaches a WAL has passed
 // through `checkRows`, so storage code can trust field types and dimensions.
 import { VecbusError } from "./errors.js";
-import { describeFields, DYNAMIC_FIELD, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
+import { describeFields, DYNAMIC_FIELD, int64Of, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 import { float32View } from "./binary.js";
 import { limit, limitText } from "./limits.js";
 import { PARTITION_FIELD } from "./partitions.js";
 
-export type PrimaryKey = number | string;
+/** A VarChar key, or an Int64 key in its one form (int64Of): a number, a bigint beyond ±(2^53 − 1). */
+export type PrimaryKey = number | bigint | string;
 export type Row = Record<string, unknown>;
 
 /**
@@ -142,11 +143,9 @@ export function checkValueAt(f: FieldSchema, v: unknown, where: string): unknown
     case "Int16":
     case "Int32":
     case "Int64": {
-      const n = typeof v === "bigint" ? Number(v) : v;
+      const n = int64Of(v);
       const [lo, hi] = INTEGER_RANGES[f.type];
-      if (typeof n !== "number" || !Number.isInteger(n) || n < lo || n > hi || (typeof v === "bigint" && BigInt(n) !== v)) {
-        throw bad(`an integer in [${lo}, ${hi}]`);
-      }
+      if (n === undefined || n < lo || n > hi) throw bad(`an integer in [${lo}, ${hi}]`);
       return n;
     }
     case "Float":
@@ -214,7 +213,7 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
  * later (a reply, a segment file). `depth` counts the maps and lists around v.
  */
 export function normalizeJson(v: unknown, where: string, depth: number): unknown {
-  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (typeof v === "bigint") return int64Of(v) ?? v.toString();
   if (typeof v === "number" && !Number.isFinite(v)) throw new VecbusError("INVALID_FIELD_VALUE", `${where} holds ${v}; JSON numbers are finite`);
   if (v instanceof Uint8Array) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: JSON and dynamic fields cannot hold binary data`);
   if (v === null || typeof v !== "object") return v;
@@ -228,7 +227,7 @@ export function normalizeJson(v: unknown, where: string, depth: number): unknown
 const utf8 = new TextEncoder();
 
 export function checkJsonSize<T>(v: T, where: string): T {
-  const bytes = utf8.encode(JSON.stringify(v) ?? "").length;
+  const bytes = utf8.encode(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? "").length;
   if (bytes > limit("jsonBytes")) throw new VecbusError("INVALID_FIELD_VALUE", `${where} is ${bytes} bytes as JSON: ${limitText("jsonBytes")}`);
   return v;
 }
@@ -251,10 +250,8 @@ export function checkIds(schema: CollectionSchema, ids: unknown): PrimaryKey[] {
       if (typeof id !== "string") throw new VecbusError("INVALID_ARGUMENT", `ids[${i}] must be a string: primary field "${pk.name}" is VarChar`);
       return id;
     }
-    const n = typeof id === "bigint" ? Number(id) : id;
-    if (typeof n !== "number" || !Number.isSafeInteger(n)) {
-      throw new VecbusError("INVALID_ARGUMENT", `ids[${i}] must be an integer: primary field "${pk.name}" is Int64`);
-    }
+    const n = int64Of(id);
+    if (n === undefined) throw new VecbusError("INVALID_ARGUMENT", `ids[${i}] must be a 64-bit integer: primary field "${pk.name}" is Int64`);
     return n;
   });
 }

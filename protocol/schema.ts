@@ -52,13 +52,29 @@ export interface CollectionSchema {
 /** Key under which dynamic (schema-less) fields of a row are kept, as in Milvus. */
 export const DYNAMIC_FIELD = "$meta";
 
-export const INTEGER_RANGES: Record<string, readonly [number, number]> = {
+export const INTEGER_RANGES: Record<string, readonly [number | bigint, number | bigint]> = {
   Int8: [-128, 127],
   Int16: [-32768, 32767],
   Int32: [-2147483648, 2147483647],
-  // Int64 values travel as JS numbers: only the exactly representable range is accepted.
-  Int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  Int64: [-(2n ** 63n), 2n ** 63n - 1n],
 };
+
+/** Up to this magnitude an integer is exact as a double, and msgpack decoders here give a number; beyond, a bigint. */
+const EXACT_DOUBLE = 2 ** 53;
+
+/**
+ * An Int64 value in its one in-memory form: a number up to ±2^53, a bigint
+ * beyond (as msgpack decodes it). One form per value is what lets keys
+ * match in maps, hash to the same shard and compare equal whichever form a
+ * client sent. Undefined for anything else, a double beyond 2^53 included
+ * (there it is not an exact integer).
+ */
+export function int64Of(v: unknown): number | bigint | undefined {
+  if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) <= EXACT_DOUBLE ? v : undefined;
+  if (typeof v !== "bigint" || v < INTEGER_RANGES.Int64[0] || v > INTEGER_RANGES.Int64[1]) return undefined;
+  const n = Number(v);
+  return Math.abs(n) <= EXACT_DOUBLE && BigInt(n) === v ? n : v;
+}
 
 export function isIntegerType(t: DataType): boolean {
   return t === "Int8" || t === "Int16" || t === "Int32" || t === "Int64";

@@ -58,6 +58,8 @@ export type ReadOptions = {
   consistency_level?: ConsistencyLevel;
   /** Session consistency waits for this write timestamp; the client fills it in from its own writes. */
   guarantee_timestamp?: bigint;
+  /** Values for `{name}` templates in the filter. */
+  filter_params?: Record<string, unknown>;
 };
 
 

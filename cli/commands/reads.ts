@@ -1,4 +1,5 @@
 // `vecbus search|hybrid-search|query|get`.
+import { parseJson } from "../json.js";
 import type { Hit } from "../../protocol/api.js";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
@@ -94,18 +95,18 @@ export function parseIds(s: string): PrimaryKey[] {
   if (s.trim().startsWith("[")) {
     let v: unknown;
     try {
-      v = JSON.parse(s);
+      v = parseJson(s);
     } catch (e) {
       throw new UsageError(`--ids is not a valid JSON list: ${(e as Error).message}`);
     }
-    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" || typeof x === "string")) {
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" || typeof x === "bigint" || typeof x === "string")) {
       throw new UsageError("--ids as JSON must be a non-empty list of numbers or strings");
     }
     return v as PrimaryKey[];
   }
   const parts = s.split(",").map((x) => x.trim()).filter((x) => x !== "");
   if (parts.length === 0) throw new UsageError("--ids needs at least one id");
-  return parts.every((x) => /^-?\d+$/.test(x)) ? parts.map(Number) : parts;
+  return parts.every((x) => /^-?\d+$/.test(x)) ? parts.map((x) => parseJson(x) as number | bigint) : parts;
 }
 
 function planSearch(p: Parsed): Action {
@@ -153,7 +154,7 @@ function filterArgs(p: Parsed): { filter?: string; filter_params?: Record<string
 export function parseJsonMap(raw: string, flagName: string, what = `, e.g. '{"M": 16}'`): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(raw);
+    v = parseJson(raw);
   } catch (e) {
     throw new UsageError(`${flagName} is not valid JSON: ${(e as Error).message}`);
   }

@@ -1,4 +1,5 @@
 // `vecbus insert|upsert|delete|flush`.
+import { parseJson } from "../json.js";
 import fs from "node:fs";
 import readline from "node:readline";
 import { VecbusError } from "../../protocol/errors.js";
@@ -139,7 +140,7 @@ async function readBatches(opts: WriteOptions, onBatch: (b: Batch, estimatedTota
 function parseRow(file: string, line: string, lineNo: number): Row {
   let v: unknown;
   try {
-    v = JSON.parse(line);
+    v = parseJson(line);
   } catch (e) {
     throw new VecbusError("INVALID_ARGUMENT", `${file} line ${lineNo}: not valid JSON (${(e as Error).message})`);
   }

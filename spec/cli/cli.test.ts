@@ -539,6 +539,19 @@ test("vecbus data and admin commands", async (t) => {
       assert.match(noReqs.stderr, /--reqs is required/);
     });
 
+    await t.test("Int64 keys beyond 2^53 go in and come out with every digit", async () => {
+      await vecbusJson(["collection", "create", "wide", "--dim", "2", "--metric", "L2"], url);
+      const file = writeJsonl(env.dataDir, "wide.jsonl", ['{"id": 9223372036854775807, "vector": [1, 2], "n": -9223372036854775808}', '{"id": 450072488481390593, "vector": [3, 4]}']);
+      assert.equal((await vecbus(["insert", "wide", "--file", file], url)).code, 0);
+      const got = await vecbus(["get", "wide", "--ids", "450072488481390593,9223372036854775807", "--output-fields", "n", "--consistency", "Strong", "--json"], url);
+      assert.equal(got.code, 0, got.stderr);
+      assert.match(got.stdout, /"id":9223372036854775807,"n":-9223372036854775808/);
+      assert.match(got.stdout, /"id":450072488481390593[,}]/);
+      assert.match((await vecbus(["get", "wide", "--ids", "[450072488481390593]", "--consistency", "Strong"], url)).stdout, /^450072488481390593\b/m);
+      assert.equal((await vecbusJson<{ delete_count: number }>(["delete", "wide", "--ids", "9223372036854775807"], url)).delete_count, 1);
+      assert.deepEqual(await vecbusJson(["collection", "drop", "wide"], url), { dropped: true });
+    });
+
     await t.test("help lists the new commands", async () => {
       const r = await vecbus(["help"]);
       assert.equal(r.code, 0);
