@@ -44,13 +44,11 @@ async function withCluster(body: (cluster: NatsCluster, jsm: JetStreamManager) =
   }
 }
 
-// Not in `npm test` unless VECBUS_CHAOS=1: in about one run of twenty (earlier), and once in the first 3 of
-// 20 runs after requests began to fail at once on a dropped connection, the service stopped answering
-// inserts for over a minute after the server died and came back, a failure not understood yet (the one
-// failing log with details shows the coordinator retaking its lease and nothing after).
-const CHAOS = process.env.VECBUS_CHAOS === "1";
+// Failed in about one run of four (after the cluster healed, every insert failed with an error from the
+// outage, for good) until a shard stopped keeping a failed insert group open (oracle-outage.test.ts); 40 of
+// 40 runs passed after the fix, on the 2-core machine with other work running.
 
-test("nats cluster - one of three NATS servers SIGKILLed and restarted under inserts and searches: every acked row once, service resumes", { timeout: TEST_TIMEOUT_MS, skip: !CHAOS && "VECBUS_CHAOS=1 runs it" }, async (t) => {
+test("nats cluster - one of three NATS servers SIGKILLed and restarted under inserts and searches: every acked row once, service resumes", { timeout: TEST_TIMEOUT_MS }, async (t) => {
   await withCluster(async (cluster, jsm) => {
     let serve: ServeProcess | undefined;
     let c: VecbusClient | undefined;
