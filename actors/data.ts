@@ -30,7 +30,7 @@ import { actorSession, shardOwner, type ActorContext } from "./context.js";
 import type { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
-import { decodeSegment, encodeSegment, type VectorColumn } from "../engine/segment-format.js";
+import { decodeSegment, encodeSegmentParts, type VectorColumn } from "../engine/segment-format.js";
 import { mergeColumns } from "../engine/segment-merge.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
@@ -270,8 +270,8 @@ export class DataNode {
     );
     const columns = mergeColumns(parts);
     const head = { segment_id: target, collection_id: cid, shard, seq_from: Math.min(...refs.map((r) => r.seq_from)), seq_to: Math.max(...refs.map((r) => r.seq_to)) };
-    const { bytes, manifest } = encodeSegment(head, columns);
-    await this.blobs!.put(object, bytes);
+    const { parts: blob, manifest } = encodeSegmentParts(head, columns);
+    await this.blobs!.put(object, blob);
     return { manifest, columns };
   }
 }

@@ -13,7 +13,7 @@ import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { SegmentKeys } from "./segment-keys.js";
-import { decodeSegment, encodeSegment, headOf, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
+import { decodeSegment, encodeSegmentParts, headOf, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
 
@@ -125,8 +125,8 @@ export class SealedSegment extends Segment {
     return (this.shared.labels ??= new Set(this.partitions as string[]));
   }
 
-  encode(): ReturnType<typeof encodeSegment> {
-    return encodeSegment(this.head, this.columns);
+  encode(): ReturnType<typeof encodeSegmentParts> {
+    return encodeSegmentParts(this.head, this.columns);
   }
 
   /** The partition label of every slot: what a shard owner keeps of a segment a query node serves. */

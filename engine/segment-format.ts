@@ -72,29 +72,52 @@ export interface SegmentColumns {
   vectors: Map<string, VectorColumn>;
 }
 
-export function encodeSegment(head: SegmentHead, cols: SegmentColumns): { bytes: Uint8Array; manifest: SegmentManifest } {
-  const parts: { name: string; kind: ColumnKind; bytes: Uint8Array; dim?: number }[] = [
+/**
+ * A segment's blob as its parts in order (header and manifest, then each
+ * column and the padding after it), so a writer can stream them without
+ * first copying every column into one buffer: a 100k × 128-d segment's
+ * vectors are 51 MB.
+ */
+export function encodeSegmentParts(head: SegmentHead, cols: SegmentColumns): { parts: Uint8Array[]; byteLength: number; manifest: SegmentManifest } {
+  const columnBytes: { name: string; kind: ColumnKind; bytes: Uint8Array; dim?: number }[] = [
     { name: cols.pk.field, kind: cols.pk.type === "Int64" ? "int64" : "msgpack", bytes: pkBytes(cols.pk) },
     { name: TS_COLUMN, kind: "uint64", bytes: bytesOf(cols.timestamps) },
   ];
-  for (const [name, values] of cols.scalars) parts.push({ name, kind: "msgpack", bytes: encode(values) });
-  for (const [name, v] of cols.vectors) parts.push({ name, kind: "float32", bytes: bytesOf(v.data), dim: v.dim });
+  for (const [name, values] of cols.scalars) columnBytes.push({ name, kind: "msgpack", bytes: encode(values) });
+  for (const [name, v] of cols.vectors) columnBytes.push({ name, kind: "float32", bytes: bytesOf(v.data), dim: v.dim });
   const columns: ColumnEntry[] = [];
   let offset = 0;
-  for (const p of parts) {
+  for (const p of columnBytes) {
     columns.push({ name: p.name, kind: p.kind, offset, length: p.bytes.byteLength, ...(p.dim === undefined ? {} : { dim: p.dim }) });
     offset = alignUp(offset + p.bytes.byteLength);
   }
   const manifest: SegmentManifest = { ...head, ...summary(cols), columns };
   const packed = encode(manifest);
   const dataStart = alignUp(HEADER_BYTES + packed.byteLength);
-  const bytes = new Uint8Array(dataStart + offset);
-  const view = new DataView(bytes.buffer);
+  const header = new Uint8Array(dataStart);
+  const view = new DataView(header.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint16(4, VERSION, true);
   view.setUint32(8, packed.byteLength, true);
-  bytes.set(packed, HEADER_BYTES);
-  parts.forEach((p, i) => bytes.set(p.bytes, dataStart + columns[i].offset));
+  header.set(packed, HEADER_BYTES);
+  const parts: Uint8Array[] = [header];
+  columnBytes.forEach((p, i) => {
+    parts.push(p.bytes);
+    const pad = alignUp(columns[i].offset + p.bytes.byteLength) - (columns[i].offset + p.bytes.byteLength);
+    if (pad > 0) parts.push(new Uint8Array(pad));
+  });
+  return { parts, byteLength: dataStart + offset, manifest };
+}
+
+/** The blob as one buffer. */
+export function encodeSegment(head: SegmentHead, cols: SegmentColumns): { bytes: Uint8Array; manifest: SegmentManifest } {
+  const { parts, byteLength, manifest } = encodeSegmentParts(head, cols);
+  const bytes = new Uint8Array(byteLength);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.byteLength;
+  }
   return { bytes, manifest };
 }
 

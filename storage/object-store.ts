@@ -24,9 +24,18 @@ export class BlobStore {
     return new BlobStore(await new Objm(js).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }));
   }
 
-  async put(name: string, bytes: Uint8Array, metadata: Record<string, string> = {}): Promise<void> {
+  /** Stores `bytes`, or parts streamed one after another as one object (not copied into one buffer first). */
+  async put(name: string, bytes: Uint8Array | readonly Uint8Array[], metadata: Record<string, string> = {}): Promise<void> {
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    let next = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (next < parts.length) controller.enqueue(parts[next++]);
+        else controller.close();
+      },
+    });
     try {
-      await this.os.putBlob({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, bytes);
+      await this.os.put({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, stream);
     } catch (e) {
       throw storeFullError(e, "the segment object store", `compact or drop collections, raise its bound (${limitText("objectBytes")}), or give the server more storage`) ?? e;
     }

@@ -186,11 +186,11 @@ export class SegmentStore {
 
   private async upload(segment: SealedSegment): Promise<SegmentRef> {
     const started = Date.now();
-    const { bytes, manifest } = segment.encode();
+    const { parts, byteLength, manifest } = segment.encode();
     const object = ObjectName.segment(this.shard.collectionId, this.shard.shard, manifest.segment_id, this.shard.epoch);
-    await this.deps.blobs.put(object, bytes);
+    await this.deps.blobs.put(object, parts);
     const ms = Date.now() - started;
-    this.deps.log.info("flushed segment", { object, rows: manifest.row_count, bytes: bytes.byteLength, ms, mbPerS: Math.round(bytes.byteLength / 1e3 / Math.max(ms, 1)) });
+    this.deps.log.info("flushed segment", { object, rows: manifest.row_count, bytes: byteLength, ms, mbPerS: Math.round(byteLength / 1e3 / Math.max(ms, 1)) });
     const { segment_id, row_count, seq_from, seq_to } = manifest;
     return { segment_id, object, row_count, seq_from, seq_to, pk_min: manifest.pk.min, pk_max: manifest.pk.max, delete_logs: [], state: "flushed" };
   }

@@ -52,7 +52,7 @@ function entity(row: Row): Row {
 function reloaded(set: SegmentSet): SegmentSet {
   const sealed = set.sealedSegments.map((s) => {
     assert.ok(s instanceof SealedSegment);
-    const back = SealedSegment.decode(s.encode().bytes);
+    const back = SealedSegment.decode(Buffer.concat(s.encode().parts));
     back.delete(s.keys.deletedPks(0, s.keys.deletedCount));
     return back;
   });

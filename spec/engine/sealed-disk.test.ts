@@ -32,7 +32,7 @@ test("sealed segment on disk - exact searches over dense, scattered and mixed pa
     const rows: Row[] = Array.from({ length: 3000 }, (_, i) => ({ id: i, v: Float32Array.from({ length: dim }, () => r() - 0.5), n: i }));
     const memory = sealedOf({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
     const file = path.join(dir, `${dim}.seg`);
-    fs.writeFileSync(file, memory.encode().bytes);
+    fs.writeFileSync(file, Buffer.concat(memory.encode().parts));
     const disk = SealedSegment.open(file);
     t.after(() => disk.close());
     // Within a query node's vector memory budget the column is read into memory at open.

@@ -12,6 +12,11 @@ test("blob store - multi-chunk round trip, metadata, list, delete", async () => 
     await store.put("seg-1", big, { rows: "42" });
     await store.put("seg-2", new Uint8Array([1, 2, 3]));
     assert.deepEqual(await store.get("seg-1"), big);
+    // Parts stream as one object, across chunk boundaries, an empty part included.
+    const cuts = [0, 5, 5, (1 << 20) + 7, 2 * (1 << 20), big.length];
+    await store.put("seg-parts", cuts.slice(1).map((end, i) => big.subarray(cuts[i], end)));
+    assert.deepEqual(await store.get("seg-parts"), big);
+    await store.delete("seg-parts");
     // A prefix: chunks (1 MiB) until the length the head names; 1.5 MiB takes two of the four.
     const asked: number[] = [];
     const prefix = await store.getPrefix("seg-1", (head) => (asked.push(head.byteLength), head.byteLength >= 1000 ? 1.5 * (1 << 20) : undefined));
