@@ -34,9 +34,9 @@ export function parseJson(text: string): unknown {
   out += text.slice(from);
   return JSON.parse(out, (_key, v: unknown) => {
     if (typeof v !== "string" || !v.startsWith(tag)) return v;
-    const n = BigInt(v.slice(tag.length));
-    // The form vecbus keeps an Int64 in; one beyond int64 stays a bigint for the server to refuse by name.
-    return int64Of(n) ?? n;
+    const digits = v.slice(tag.length);
+    // The form vecbus keeps an Int64 in; beyond int64 a double, as JSON.parse reads it (no field holds it exactly).
+    return int64Of(BigInt(digits)) ?? Number(digits);
   });
 }
 

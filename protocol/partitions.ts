@@ -5,6 +5,7 @@ import { VecbusError } from "./errors.js";
 import type { Expr } from "./filter/ast.js";
 import { hashKey } from "./sharding.js";
 import type { PrimaryKey, Row } from "./rows.js";
+import { int64Of } from "./schema.js";
 
 export const PARTITION_FIELD = "$partition";
 export const DEFAULT_PARTITION = "_default";
@@ -38,9 +39,9 @@ export function unknownPartition(collection: string, name: string): VecbusError 
 export function prunePartitions(expr: Expr, keyField: string, numPartitions: number): Set<string> | undefined {
   const isKey = (e: Expr) => e.kind === "field" && e.name === keyField && e.path.length === 0;
   // Only values a key can hold prune; anything else (1.5, true, a list) leaves the filter to reject or match nothing.
-  const keyLike = (v: unknown) => typeof v === "string" || (typeof v === "number" && Number.isSafeInteger(v)) || typeof v === "bigint";
-  const of = (values: unknown[]) =>
-    values.every(keyLike) ? new Set(values.map((v) => partitionKeyPartition(typeof v === "bigint" ? Number(v) : v, numPartitions))) : undefined;
+  const keyLike = (v: unknown) => typeof v === "string" || int64Of(v) !== undefined;
+  // The key's own form (int64Of), as inserts hash it: a bigint rounded to a double would name another partition.
+  const of = (values: unknown[]) => (values.every(keyLike) ? new Set(values.map((v) => partitionKeyPartition(typeof v === "string" ? v : int64Of(v), numPartitions))) : undefined);
   switch (expr.kind) {
     case "compare":
       if (expr.op !== "==") return undefined;

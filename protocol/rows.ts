@@ -151,9 +151,12 @@ export function checkValueAt(f: FieldSchema, v: unknown, where: string): unknown
       return n;
     }
     case "Float":
-    case "Double":
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bad("a finite number");
-      return f.type === "Float" ? Math.fround(v) : v;
+    case "Double": {
+      // An integer beyond 2^53 arrives as a bigint (msgpack int64, or the CLI's JSON): as a number it is the nearest double.
+      const n = typeof v === "bigint" ? Number(v) : v;
+      if (typeof n !== "number" || !Number.isFinite(n)) throw bad("a finite number");
+      return f.type === "Float" ? Math.fround(n) : n;
+    }
     case "VarChar":
       if (typeof v !== "string") throw bad("a string");
       if (v.length > (f.max_length ?? Infinity)) throw bad(`a string of at most ${f.max_length} characters`);

@@ -27,11 +27,16 @@ export class BlobStore {
   /** Stores `bytes`, or parts streamed one after another as one object (not copied into one buffer first). */
   async put(name: string, bytes: Uint8Array | readonly Uint8Array[], metadata: Record<string, string> = {}): Promise<void> {
     const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
-    let next = 0;
+    let [part, at, streamed] = [0, 0, 0];
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (next < parts.length) controller.enqueue(parts[next++]);
-        else controller.close();
+        while (part < parts.length && at >= parts[part].byteLength) [part, at] = [part + 1, 0];
+        if (part >= parts.length) return controller.close();
+        // Cut at the object's chunk boundaries: the client then sends a chunk from one piece, not copied together.
+        const piece = parts[part].subarray(at, at + CHUNK_BYTES - (streamed % CHUNK_BYTES));
+        at += piece.byteLength;
+        streamed += piece.byteLength;
+        controller.enqueue(piece);
       },
     });
     try {

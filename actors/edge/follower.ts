@@ -19,6 +19,7 @@ import { shardMsg } from "../../protocol/message-checks.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { walRecordBatches } from "../../protocol/wal-records.js";
 import { Mailbox } from "../../runtime/mailbox.js";
+import { encode } from "../../runtime/codec.js";
 import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
 import type { BlobStore } from "../../storage/object-store.js";
 import { loadSegment, mustGet } from "../../storage/segment-store.js";
@@ -115,7 +116,8 @@ export class ShardFollower {
 
   private async buildLatest(): Promise<void> {
     const record = this.latest ?? { collection_id: this.meta.id, shard: this.shard, epoch: 0, checkpoint_seq: 0, segments: [] };
-    if (this.closed || (this.serving && JSON.stringify(this.serving.record) === JSON.stringify(record))) return;
+    // Compared as msgpack bytes: the record's key bounds may be bigints, which JSON.stringify refuses.
+    if (this.closed || (this.serving && Buffer.from(encode(this.serving.record)).equals(encode(record)))) return;
     const started = Date.now();
     const sealed: SealedSegment[] = [];
     for (const ref of record.segments) sealed.push(await loadSegment(ref, (name) => this.blob(ref, name)));

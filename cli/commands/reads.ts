@@ -4,6 +4,7 @@ import type { Hit } from "../../protocol/api.js";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
+import { int64Of } from "../../protocol/schema.js";
 import { type AnnSearchRequest, type RankerSpec, type SearchParams } from "../../runtime/client.js";
 import { Action, ClientCommandSpec, consistency, flag, int, list, need, nonNegativeInt, num, numberList, Options, Output, Parsed, partitionNames, plural, readJsonFile, str, UsageError } from "../command.js";
 import { columnsOf, table } from "../table.js";
@@ -106,7 +107,7 @@ export function parseIds(s: string): PrimaryKey[] {
   }
   const parts = s.split(",").map((x) => x.trim()).filter((x) => x !== "");
   if (parts.length === 0) throw new UsageError("--ids needs at least one id");
-  return parts.every((x) => /^-?\d+$/.test(x)) ? parts.map((x) => parseJson(x) as number | bigint) : parts;
+  return parts.every((x) => /^-?\d+$/.test(x)) ? parts.map((x) => int64Of(BigInt(x)) ?? Number(x)) : parts;
 }
 
 function planSearch(p: Parsed): Action {

@@ -1,4 +1,5 @@
 import { VecbusError } from "../errors.js";
+import { int64Of } from "../schema.js";
 
 const KEYWORDS = ["and", "or", "not", "in", "like", "is", "null", "true", "false", "exists"] as const;
 export type Keyword = (typeof KEYWORDS)[number];
@@ -56,8 +57,8 @@ export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
 
-  // Integers beyond 2^53 keep their exact value so Int64 comparisons stay exact.
-  const integer = (digits: bigint): number | bigint => (digits <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(digits) : digits);
+  // Integers beyond 2^53 keep their exact value so Int64 comparisons stay exact (in the form Int64 values are kept in).
+  const integer = (digits: bigint): number | bigint => int64Of(digits) ?? digits;
 
   const rejectTrailing = (start: number): void => {
     if (!isIdentPart(src[i]) && src[i] !== ".") return;

@@ -20,6 +20,7 @@ import {
 } from "./ast.js";
 import { describeToken, syntaxError, tokenize, type Keyword, type Punct, type Token } from "./lexer.js";
 import { limit, limitText } from "../limits.js";
+import { int64Of } from "../schema.js";
 
 const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(["==", "!=", "<", "<=", ">", ">="]);
 const FUNCTION_NAMES = Object.keys(FUNCTION_ARITY) as FunctionName[];
@@ -390,7 +391,7 @@ class Parser {
     const convert = (v: unknown, depth: number): LiteralValue => {
       if (typeof v === "string" || typeof v === "boolean") return v;
       if (typeof v === "number" && Number.isFinite(v)) return v;
-      if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+      if (typeof v === "bigint") return int64Of(v) ?? v;
       if (Array.isArray(v)) {
         if (depth > limit("filterDepth")) this.tooDeep(t.pos);
         return v.map((x) => convert(x, depth + 1));
@@ -422,7 +423,7 @@ function fold(e: Expr, pos: number): LiteralValue | undefined {
     if (e.op !== "**" && (typeof a === "bigint" || Number.isInteger(a)) && (typeof b === "bigint" || Number.isInteger(b))) {
       const [x, y] = [BigInt(a), BigInt(b)];
       const v = e.op === "+" ? x + y : e.op === "-" ? x - y : e.op === "*" ? x * y : e.op === "/" ? x / y : x % y;
-      return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+      return int64Of(v) ?? v;
     }
     return undefined;
   }

@@ -118,4 +118,28 @@ describe("int64", () => {
     await rejectsWith(c.insert({ collection_name: "big", data: [{ ...toWire(rows[0]), id: 0, big: 2n ** 63n }] }), "INVALID_FIELD_VALUE", /field "big" must be an integer in/);
     await rejectsWith(c.get({ ...strong, ids: [1.5] }), "INVALID_ARGUMENT", /ids\[0\] must be a 64-bit integer/);
   });
+
+  test("int64 - a partition key beyond 2^53 routes its reads to the partition its rows went to", async () => {
+    const c = env.client;
+    await c.create_collection({
+      collection_name: "pk",
+      num_partitions: 16,
+      schema: {
+        fields: [
+          { name: "id", type: "Int64", is_primary: true },
+          { name: "k", type: "Int64", is_partition_key: true },
+          { name: "vector", type: "FloatVector", dim: 4 },
+        ],
+      },
+      index_params: [{ field_name: "vector", index_type: "AUTOINDEX", metric_type: "L2" }],
+    });
+    const keys = [EXACT + 1n, 450072488481390593n, MAX, MIN + 1n, -EXACT - 3n];
+    await c.insert({ collection_name: "pk", data: keys.map((k, id) => ({ id, k: wire(k), vector: [id, 0, 0, 0] })) });
+    for (const [id, k] of keys.entries()) {
+      const got = await c.query({ collection_name: "pk", filter: `k == ${k}`, output_fields: ["id"], consistency_level: "Strong" });
+      assert.deepEqual(got, [{ id }], `k == ${k}`);
+    }
+    const listed = await c.query({ collection_name: "pk", filter: `k in [${keys.join(", ")}]`, output_fields: ["id"], consistency_level: "Strong" });
+    assert.deepEqual(listed.map((r) => r.id).sort(), [0, 1, 2, 3, 4]);
+  });
 });
