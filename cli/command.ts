@@ -1,12 +1,12 @@
 // What every vecbus command is made of: the command shapes, the usage error,
 // and the helpers that read its arguments.
-import { parseJson } from "./json.js";
 import fs from "node:fs";
 import { type ParseArgsConfig } from "node:util";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
 import { VecbusClient } from "../runtime/client.js";
 import { CONNECTION_OPTIONS } from "./connection.js";
+import { parseJson } from "./json.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | undefined>;

@@ -4,9 +4,10 @@
 // object per row and copies no vector; sealing hands the columns over and
 // copies each block once into the segment's. (Growing one float32 buffer
 // instead cost a fifth of the insert phase here: on this VM fresh memory is
-// expensive to touch, and a buffer grown by half again is touched ~3×.) Rows are keyed by
-// primary key: a later insert of the same key replaces the row (last write
-// wins, in WAL order), which is also what makes upsert and replay idempotent.
+// expensive to touch, and a buffer grown by half again is touched ~3×.)
+// Rows are keyed by primary key: a later insert of the same key replaces the
+// row (last write wins, in WAL order), which is also what makes upsert and
+// replay idempotent.
 // Slots are appended in write order; a replaced or deleted row leaves a dead
 // slot behind until the segment is sealed.
 import type { ColumnBatch } from "../protocol/columns.js";

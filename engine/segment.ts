@@ -1,7 +1,7 @@
 // What every segment answers — search, query, get, count, matching ids —
 // written once over numbered row slots. A segment only says how its slots
-// are stored (a row map per slot while growing, columns once sealed) and
-// which are live; a deleted row keeps its slot, dead.
+// are stored (columns appended batch by batch while growing, one column per
+// field once sealed) and which are live; a deleted row keeps its slot, dead.
 import type { Hit } from "../protocol/api.js";
 import type { GroupBy, SearchRange } from "../protocol/messages.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";

@@ -6,7 +6,7 @@ import { float32View } from "./binary.js";
 import { limit, limitText } from "./limits.js";
 import { PARTITION_FIELD } from "./partitions.js";
 
-/** A VarChar key, or an Int64 key in its one form (int64Of): a number, a bigint beyond ±(2^53 − 1). */
+/** A VarChar key, or an Int64 key in its one form (int64Of): a number up to ±2^53, a bigint beyond. */
 export type PrimaryKey = number | bigint | string;
 export type Row = Record<string, unknown>;
 

@@ -1,5 +1,4 @@
 // `vecbus search|hybrid-search|query|get`.
-import { parseJson } from "../json.js";
 import type { Hit } from "../../protocol/api.js";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
@@ -8,6 +7,7 @@ import { int64Of } from "../../protocol/schema.js";
 import { type AnnSearchRequest, type RankerSpec, type SearchParams } from "../../runtime/client.js";
 import { Action, ClientCommandSpec, consistency, flag, int, list, need, nonNegativeInt, num, numberList, Options, Output, Parsed, partitionNames, plural, readJsonFile, str, UsageError } from "../command.js";
 import { columnsOf, table } from "../table.js";
+import { parseJson } from "../json.js";
 
 export function readCommands(): ClientCommandSpec[] {
   return [

@@ -29,8 +29,11 @@ interface Written {
 
 const rows: Written[] = KEYS.map((id, i) => ({ id, big: id === MIN ? MAX : -id + 3n, doc: { n: 2n ** 60n + BigInt(i) }, vector: [i, 1, 0, 0] }));
 const toWire = (r: Written) => ({ id: wire(r.id), big: wire(r.big), doc: { n: wire(r.doc.n) }, vector: r.vector });
-const ids = (list: Written[]) => list.map((r) => wire(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-const sorted = (got: Record<string, unknown>[]) => got.map((r) => r.id as number | bigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/** Ascending order over numbers and bigints alike. */
+const ascending = (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0);
+const byId = (a: { id?: unknown }, b: { id?: unknown }) => ascending(a.id as number | bigint, b.id as number | bigint);
+const ids = (list: Written[]) => list.map((r) => wire(r.id)).sort(ascending);
+const sorted = (got: Record<string, unknown>[]) => got.map((r) => r.id as number | bigint).sort(ascending);
 
 describe("int64", () => {
   let env: TestEnv;
@@ -59,8 +62,8 @@ describe("int64", () => {
     const strong = { collection_name: "big", consistency_level: "Strong" as const };
     const got = await c.get({ ...strong, ids: KEYS.map(wire), output_fields: ["big", "doc"] });
     assert.deepEqual(
-      [...got].sort((a, b) => ((a.id as bigint) < (b.id as bigint) ? -1 : 1)),
-      [...rows].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ id: wire(r.id), big: wire(r.big), doc: { n: wire(r.doc.n) } })),
+      [...got].sort(byId),
+      [...rows].sort(byId).map((r) => ({ id: wire(r.id), big: wire(r.big), doc: { n: wire(r.doc.n) } })),
       `${phase}: get returns every value exactly`,
     );
     const cases: [string, (r: Written) => boolean][] = [
@@ -106,7 +109,7 @@ describe("int64", () => {
     await c.upsert({ collection_name: "big", data: [{ ...toWire(rows[2]), big: MIN }] });
     const left = await c.query({ ...strong, filter: `id > ${EXACT - 1n}`, output_fields: ["big"] });
     assert.deepEqual(
-      [...left].sort((a, b) => ((a.id as bigint) < (b.id as bigint) ? -1 : 1)),
+      [...left].sort(byId),
       [
         { id: wire(EXACT), big: MIN },
         { id: EXACT + 1n, big: wire(-(EXACT + 1n) + 3n) },
