@@ -29,6 +29,9 @@ export interface ActorContext {
   log: Logger;
 }
 
+/** At an edge site, how often meta watches start again (see MetaStore): a change lost on the leaf link is seen this late at worst. */
+const EDGE_WATCH_RESYNC_MS = 30_000;
+
 /**
  * `role`: the NATS user the connection is (its requests to actors of this
  * process are held to that role's permissions); none for the superuser.
@@ -53,7 +56,7 @@ export async function openContext(nc: NatsConnection, prefix: string, logName: s
   });
   const sessions = await kvm.create(names.sessionBucket(), { history: 1, storage: "file", ttl: SESSION_TTL_MS, replicas: limit("replicas") });
   const log = logger(logName);
-  const meta = new MetaStore(metaKv, (key, error) => log.error("meta store: a value skipped or a watch failed", { key, error }), nc);
+  const meta = new MetaStore(metaKv, (key, error) => log.error("meta store: a value skipped or a watch failed", { key, error }), nc, jsDomain ? EDGE_WATCH_RESYNC_MS : undefined);
   // An unreadable mark is reported by the meta store and read as no mark.
   checkDataFormat((await meta.get<DataFormat>(MetaKey.format).catch(() => null))?.value ?? null);
   return { nc, js, jsm, names, refs: new Refs(nc, names, role && rolePublishes(names, role)), meta, sessions, log };

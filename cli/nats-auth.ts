@@ -27,7 +27,19 @@ export interface AuthFile {
   require_auth: boolean;
   users: Record<string, UserEntry>;
   /** Edge sites' leaf nodes connect here (`serve --leafnode-port`), as LEAF_USER with this password. */
-  leafnodes?: { port: number; password: string };
+  leafnodes?: { port: number; password: string; advertise?: string };
+}
+
+/**
+ * Where the hub takes edge sites' leaf nodes (`serve --leafnode-port`), and the
+ * address it tells them to come back to (`--leafnode-advertise`): a leaf node
+ * reconnects to the addresses the hub advertises as well as the one it was
+ * given, and by default the hub advertises its own interfaces, which from a
+ * site behind a NAT or a proxy are the wrong way in.
+ */
+export interface LeafnodeListener {
+  port: number;
+  advertise?: string;
 }
 
 /** The user an edge site's leaf node connects to the hub as. */
@@ -72,10 +84,10 @@ export function writeAuth(dataDir: string, auth: AuthFile): void {
 }
 
 /** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */
-export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean, leafnodePort?: number): AuthFile {
+export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean, leafnodes?: LeafnodeListener): AuthFile {
   const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
   auth.require_auth = requireAuth;
-  if (leafnodePort !== undefined) auth.leafnodes = { port: leafnodePort, password: auth.leafnodes?.password ?? newPassword() };
+  if (leafnodes) auth.leafnodes = { ...leafnodes, password: auth.leafnodes?.password ?? newPassword() };
   auth.users[SUPERUSER] ??= { password: newPassword(), role: "superuser", prefix: "*" };
   for (const prefix of prefixes) for (const role of ROLES) auth.users[actorUser(prefix, role)] ??= { password: newPassword(), role, prefix };
   writeAuth(dataDir, auth);
@@ -135,7 +147,7 @@ export function renderNatsConfig(base: string, auth: AuthFile): string {
     ...(leaf
       ? [
           "# Edge sites (vecbus edge --hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT): trusted with everything the hub holds.",
-          `leafnodes { port: ${leaf.port}, authorization { user: ${JSON.stringify(LEAF_USER)}, password: ${JSON.stringify(leaf.password)} } }`,
+          `leafnodes { port: ${leaf.port},${leaf.advertise ? ` advertise: ${JSON.stringify(leaf.advertise)},` : ""} authorization { user: ${JSON.stringify(LEAF_USER)}, password: ${JSON.stringify(leaf.password)} } }`,
           "",
         ]
       : []),

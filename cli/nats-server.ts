@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
-import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, type AuthFile } from "./nats-auth.js";
+import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
@@ -31,8 +31,8 @@ export interface NatsServer {
 }
 
 /** Secure (the default): per-role users and permissions from the data dir's users file; insecure: anyone may do anything. */
-/** `leafnodePort`: where edge sites' leaf nodes connect (see nats-auth.ts leafnodes). */
-export type ServerSecurity = { prefixes: readonly string[]; requireAuth: boolean; leafnodePort?: number } | "insecure";
+/** `leafnodes`: where edge sites' leaf nodes connect (see nats-auth.ts LeafnodeListener). */
+export type ServerSecurity = { prefixes: readonly string[]; requireAuth: boolean; leafnodes?: LeafnodeListener } | "insecure";
 
 export function findNatsServer(): string {
   const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
@@ -117,7 +117,7 @@ function storeDir(dataDir: string): string {
 /** Writes the server config for this start: the package's nats.conf, plus users and permissions unless insecure. */
 export function writeServerConfig(dataDir: string, security: ServerSecurity): { file: string; auth: AuthFile | undefined } {
   if (security === "insecure") return { file: natsConfPath(), auth: undefined };
-  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth, security.leafnodePort);
+  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth, security.leafnodes);
   return { file: renderServerConfig(dataDir, auth), auth };
 }
 

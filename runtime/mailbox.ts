@@ -4,7 +4,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { VecbusError } from "../protocol/errors.js";
 import { decode, encode } from "./codec.js";
-import { errorReply, okReply } from "./envelope.js";
+import { errorReply, okReply, toVecbusError } from "./envelope.js";
 import { serveLocally } from "./local-delivery.js";
 import type { Logger } from "./log.js";
 
@@ -109,8 +109,13 @@ export class Mailbox<M> {
       const msg = this.opts.check(received(), subject);
       reply = okReply(await this.opts.handle(msg, subject, slot));
     } catch (e) {
-      if (!(e instanceof VecbusError)) this.opts.log.error("handler failed", { subject, error: String((e as Error)?.stack ?? e) });
-      reply = errorReply(e);
+      const error = toVecbusError(e);
+      // A bug gets its stack; NATS not answering (a server down, a site's link to the hub down) is the caller's to retry.
+      if (!(e instanceof VecbusError)) {
+        if (error.code === "UNAVAILABLE") this.opts.log.warn("handler failed: NATS did not answer", { subject, error: String(e) });
+        else this.opts.log.error("handler failed", { subject, error: String((e as Error)?.stack ?? e) });
+      }
+      reply = errorReply(error);
     }
     return this.encodeReply(reply, subject);
   }

@@ -8,6 +8,7 @@ import type { DataNodeOptions } from "../actors/data.js";
 import type { SealOptions } from "../actors/streaming/shard.js";
 import { startCluster, type Cluster, type Role } from "../cli/cluster.js";
 import { freePort, startNatsServer, type NatsServer } from "../cli/nats-server.js";
+import type { LeafnodeListener } from "../cli/nats-auth.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { actorInbox, ANONYMOUS_USER, SUPERUSER } from "../protocol/permissions.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
@@ -49,14 +50,14 @@ export async function startEnv(
     refusalsExpected?: boolean;
     /** false: actors of this process ask each other over NATS (as separate processes do), for tests that watch those requests on the wire. */
     localDelivery?: boolean;
-    /** Edge sites may connect: the server takes leaf nodes (TestEnv.nats.leafUrl) and its JetStream has the hub's domain. */
-    leafnodes?: boolean;
+    /** Edge sites may connect: the server takes leaf nodes (TestEnv.nats.leafUrl; on this port and advertising this address if given) and its JetStream has the hub's domain. */
+    leafnodes?: true | LeafnodeListener;
   } = {},
 ): Promise<TestEnv> {
   if (opts.localDelivery === false) process.env.VECBUS_LOCAL_DELIVERY = "0";
   const dataDir = tempDir(opts.tag ?? "test");
-  const leafnodePort = opts.leafnodes ? await freePort() : undefined;
-  const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false, leafnodePort } });
+  const leafnodes = opts.leafnodes === true ? { port: await freePort() } : opts.leafnodes;
+  const nats = await startNatsServer({ dataDir, security: { prefixes: opts.prefixes ?? [opts.prefix ?? DEFAULT_PREFIX], requireAuth: false, leafnodes } });
   const roles = opts.roles;
   const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
   const credentials = nats.actorCredentials(names.prefix);

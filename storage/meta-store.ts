@@ -41,6 +41,13 @@ export class MetaStore {
     private readonly report: ProblemHandler = () => undefined,
     /** The bucket's connection: watches start again after it reconnects. */
     private readonly nc?: NatsConnection,
+    /**
+     * Watches also start again this often. For a connection to a leaf node:
+     * when the leaf's link to the hub drops and comes back, what the hub pushed
+     * meanwhile is lost, the connection itself never drops, and nothing later
+     * shows the gap.
+     */
+    private readonly resyncEveryMs?: number,
   ) {}
 
   /** The key's live value; a value that cannot be decoded is INTERNAL naming the key (and reported), so only this key's users fail. */
@@ -155,7 +162,8 @@ export class MetaStore {
     // A watcher misses what was published while its connection was down, and need not notice (seen: a streaming
     // node resumed from a stall never heard that its shards had moved). After a reconnect a new one delivers each
     // key's newest value again, deletes included; the revisions already seen skip what was delivered before.
-    const restart = async () => {
+    let restarting: Promise<void> | undefined;
+    const restartOnce = async () => {
       while (!stopped) {
         try {
           const next = await this.kv.watch({ key: filter });
@@ -165,16 +173,19 @@ export class MetaStore {
           old.stop();
           return deliver(next);
         } catch (err) {
-          this.report(filter, `restarting the watch after a reconnect failed, retrying: ${String(err)}`);
+          this.report(filter, `restarting the watch failed, retrying: ${String(err)}`);
           await new Promise((r) => setTimeout(r, WATCH_RESTART_PAUSE_MS));
         }
       }
     };
-    const reconnects = this.nc && onConnectionEvent(this.nc, "reconnect", () => void restart());
+    const restart = () => void (restarting ??= restartOnce().finally(() => (restarting = undefined)));
+    const reconnects = this.nc && onConnectionEvent(this.nc, "reconnect", restart);
+    const resync = this.resyncEveryMs && setInterval(restart, this.resyncEveryMs).unref();
     return {
       stop: () => {
         stopped = true;
         reconnects?.stop();
+        clearInterval(resync);
         current.stop();
       },
     };

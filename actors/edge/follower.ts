@@ -39,7 +39,25 @@ interface Generation {
   messages: ConsumerMessages | undefined;
   /** Resolves once the consumer has delivered everything the stream held (the generation may serve). */
   caughtUp: Promise<void>;
+  /** Replaced by a newer generation, or the follower closed: its consumer is not started again. */
+  retired: boolean;
 }
+
+/**
+ * A pull over the leaf link lasts this long; the hub sends a heartbeat each
+ * half of it while it has nothing to send, and two missed heartbeats make
+ * the consumer check and pull again: a link that was down a while is
+ * noticed within about this time after it is back.
+ */
+const WAL_PULL_EXPIRES_MS = 10_000;
+/**
+ * A heartbeat names the last record the hub delivered; one not applied
+ * this long after was lost on the way (sent while the leaf link was
+ * reconnecting), and the consumer starts again after the last record
+ * applied. The wait lets records delivered just before the heartbeat be
+ * applied first.
+ */
+const LOST_RECORD_GRACE_MS = 1_000;
 
 export class ShardFollower {
   private serving: Generation | undefined;
@@ -78,7 +96,7 @@ export class ShardFollower {
     this.watch?.stop();
     await this.mailbox?.stop();
     await this.building.catch(() => undefined);
-    this.serving?.messages?.stop();
+    if (this.serving) retire(this.serving);
   }
 
   get rowCount(): number {
@@ -122,16 +140,13 @@ export class ShardFollower {
     const sealed: SealedSegment[] = [];
     for (const ref of record.segments) sealed.push(await loadSegment(ref, (name) => this.blob(ref, name)));
     const set = new SegmentSet(this.meta.schema, sealed, this.meta.id, () => Promise.reject(new VecbusError("INTERNAL", "an edge replica holds every segment itself")));
-    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve() };
+    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve(), retired: false };
     await this.follow(g);
     await g.caughtUp;
-    if (this.closed) {
-      g.messages?.stop();
-      return;
-    }
+    if (this.closed) return retire(g);
     const before = this.serving;
     this.serving = g;
-    before?.messages?.stop();
+    if (before) retire(before);
     // Blobs no generation can need again.
     const kept = new Set(record.segments.map((r) => r.object));
     for (const name of this.blobCache.keys()) if (!kept.has(name)) this.blobCache.delete(name);
@@ -158,16 +173,37 @@ export class ShardFollower {
   /** Applies the WAL after the generation's checkpoint, and keeps applying what the owner appends. */
   private async follow(g: Generation): Promise<void> {
     const stream = this.ctx.names.walStream(this.meta.id, this.shard);
-    const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
-    const messages = await consumer.consume({ max_messages: 256 });
-    g.messages = messages;
     let reached: () => void = () => undefined;
     g.caughtUp = new Promise<void>((resolve) => (reached = resolve));
     // Nothing after the checkpoint yet: an empty tail is caught up at once.
     const info = await this.ctx.jsm.streams.info(stream);
     if (info.state.last_seq <= g.seq) reached();
+    await this.consume(g, stream, reached);
+  }
+
+  /** An ordered consumer from the record after the last one applied, feeding the generation until it is retired. */
+  private async consume(g: Generation, stream: string, reached: () => void): Promise<void> {
+    const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
+    const messages = await consumer.consume({ max_messages: 256, expires: WAL_PULL_EXPIRES_MS });
+    g.messages = messages;
+    // The ordered consumer sees a record lost only by the gap before the next one; the hub's heartbeats show it at once.
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type !== "heartbeat" || s.lastStreamSequence <= g.seq) continue;
+        const delivered = s.lastStreamSequence;
+        setTimeout(() => {
+          if (g.retired || g.messages !== messages || g.seq >= delivered) return;
+          this.ctx.log.warn("edge replica: WAL records were lost on the leaf link; reading them again", { stream, applied_seq: g.seq, delivered_seq: delivered });
+          messages.stop();
+          this.consume(g, stream, reached).catch((e) => this.lostConsumer(g, stream, reached, e));
+        }, LOST_RECORD_GRACE_MS).unref();
+      }
+    })();
     void (async () => {
       for await (const m of messages) {
+        // A consumer started again takes over; records the old one had queued may come from both.
+        if (g.messages !== messages) break;
+        if (m.seq <= g.seq) continue;
         const where = `${stream} record ${m.seq}`;
         try {
           this.apply(g, decodeWalRecord(m.data, where), where);
@@ -182,10 +218,23 @@ export class ShardFollower {
     })().catch((e) => this.ctx.log.warn("edge replica: following the WAL stopped", { stream, error: String(e) }));
   }
 
+  /** Starting the consumer again failed (the link went down again): retried until it works or the generation retires. */
+  private lostConsumer(g: Generation, stream: string, reached: () => void, e: unknown): void {
+    this.ctx.log.warn("edge replica: starting the WAL consumer again failed; retrying", { stream, error: String(e) });
+    setTimeout(() => {
+      if (!g.retired) this.consume(g, stream, reached).catch((err) => this.lostConsumer(g, stream, reached, err));
+    }, 1_000).unref();
+  }
+
   private apply(g: Generation, rec: WalRecord, where: string): void {
     const batches = walRecordBatches(this.meta.schema, rec, where);
     if (BigInt(rec.ts) > g.ts) g.ts = BigInt(rec.ts);
     if (rec.kind === "delete") g.set.delete(rec.ids);
     for (const b of batches) g.set.insert(b, BigInt(rec.ts));
   }
+}
+
+function retire(g: Generation): void {
+  g.retired = true;
+  g.messages?.stop();
 }

@@ -10,7 +10,7 @@ import { runBench } from "../bench/run.js";
 import { DEFAULT_SITE, ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
 import { Command, flag, int, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
-import { authFile, HUB_JS_DOMAIN } from "../nats-auth.js";
+import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
 
 const DEFAULT_PORT = 4222;
@@ -23,14 +23,15 @@ export function serverCommands(): Command[] {
   return [
     {
       name: "serve",
-      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--leafnode-port N] [--server URL] [--prefix P]",
+      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--leafnode-port N [--leafnode-advertise HOST:PORT]] [--server URL] [--prefix P]",
       summary:
-        "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --leafnode-port: edge sites connect there; --server: actors only, against a running NATS)",
+        "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --leafnode-port: edge sites connect there, --leafnode-advertise: the address they reach it at when it is not this host's own; --server: actors only, against a running NATS)",
       positionals: [],
       options: {
         ...CONNECTION_OPTIONS,
         port: { type: "string" },
         "leafnode-port": { type: "string" },
+        "leafnode-advertise": { type: "string" },
         prefix: { type: "string" },
         "require-auth": { type: "boolean" },
         insecure: { type: "boolean" },
@@ -137,6 +138,9 @@ async function serve(p: Parsed): Promise<number> {
   const url = str(p, "server") ?? str(p, "nats-url");
   const data = str(p, "data");
   if (url !== undefined) {
+    if (p.values["leafnode-port"] !== undefined || p.values["leafnode-advertise"] !== undefined) {
+      throw new UsageError("--leafnode-port configures the NATS server vecbus serve starts; with --server, give your server a leafnodes block (see the README's edge sites)");
+    }
     const signalled = untilSignal();
     const cluster = await startCluster({
       natsUrl: url,
@@ -159,7 +163,18 @@ function security(p: Parsed): ServerSecurity {
     process.stderr.write("warning: --insecure: every NATS client may publish to the WAL, change meta and read every reply; use it only for experiments on a private host\n");
     return "insecure";
   }
-  return { prefixes: [str(p, "prefix") ?? DEFAULT_PREFIX], requireAuth: flag(p, "require-auth"), leafnodePort: int(p, "leafnode-port") };
+  return { prefixes: [str(p, "prefix") ?? DEFAULT_PREFIX], requireAuth: flag(p, "require-auth"), leafnodes: leafnodes(p) };
+}
+
+function leafnodes(p: Parsed): LeafnodeListener | undefined {
+  const port = int(p, "leafnode-port");
+  const advertise = str(p, "leafnode-advertise");
+  if (port === undefined) {
+    if (advertise !== undefined) throw new UsageError("--leafnode-advertise needs --leafnode-port");
+    return undefined;
+  }
+  if (advertise !== undefined && !/^[^\s:/"]+:\d{1,5}$/.test(advertise)) throw new UsageError(`--leafnode-advertise takes HOST:PORT, the address edge sites reach this hub's leaf port at; got "${advertise}"`);
+  return { port, advertise };
 }
 
 async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {

@@ -600,6 +600,16 @@ test("vecbus data and admin commands", async (t) => {
       const badFlag = await vecbus(["collection", "list", "--bogus"], url);
       assert.equal(badFlag.code, 2);
       assert.match(badFlag.stderr, /--bogus/);
+      // Checked before serve starts anything.
+      const advertiseAlone = await vecbus(["serve", "--leafnode-advertise", "hub.example:7422"]);
+      assert.equal(advertiseAlone.code, 2);
+      assert.match(advertiseAlone.stderr, /--leafnode-advertise needs --leafnode-port/);
+      const badAdvertise = await vecbus(["serve", "--leafnode-port", "7422", "--leafnode-advertise", "nats://hub:7422"]);
+      assert.equal(badAdvertise.code, 2);
+      assert.match(badAdvertise.stderr, /--leafnode-advertise takes HOST:PORT/);
+      const leafWithServer = await vecbus(["serve", "--leafnode-port", "7422"], url);
+      assert.equal(leafWithServer.code, 2);
+      assert.match(leafWithServer.stderr, /--leafnode-port configures the NATS server vecbus serve starts/);
 
       const missing = await vecbus(["collection", "describe", "nope"], url);
       assert.equal(missing.code, 1);

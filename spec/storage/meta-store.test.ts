@@ -1,12 +1,16 @@
 // The meta store against a real KV bucket: compare-and-set, lists and watches.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
+import { HUB_JS_DOMAIN } from "../../cli/nats-auth.js";
+import { startLeafServer } from "../../cli/nats-server.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { MetaStore } from "../../storage/meta-store.js";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
-import { startEnv } from "../harness.js";
+import { startEnv, tempDir } from "../harness.js";
+import { startLeafLink } from "../leaf-link.js";
 import { startTcpProxy } from "../tcp-proxy.js";
 import { eventually } from "../timeouts.js";
 
@@ -90,3 +94,42 @@ test("meta store - a watch whose pushes were lost before its connection dropped 
     await env.close();
   }
 });
+
+test("meta store - through a leaf node, a change lost on the leaf's link to the hub is delivered by the next resync, though the watcher's own connection never dropped", async () => {
+  const { link, leafnodes, siteUrl } = await startLeafLink();
+  const env = await startEnv({ roles: "none", tag: "meta-leaf", leafnodes });
+  const leaf = await startLeafServer({ dataDir: tempDir("meta-leaf-site"), hubUrl: siteUrl(env.nats.leafUrl!) });
+  const nc = await connectNats(leaf.url, "test-watcher", { reconnectForever: true });
+  try {
+    const writer = new MetaStore(await new Kvm(env.admin).create("t_leaf", { history: 5 }));
+    const kv = await eventuallyValue(() => new Kvm(jetstream(nc, { domain: HUB_JS_DOMAIN })).open("t_leaf"));
+    const watched = new MetaStore(kv, undefined, nc, 1_000);
+    const seen = new Map<string, unknown>();
+    const w = await watched.watch("w.>", (k, v) => seen.set(k, v));
+    await writer.put("w.a", 1);
+    await writer.put("w.b", 1);
+    await eventually("the watch to see the first values", () => seen.get("w.a") === 1 && seen.get("w.b") === 1);
+    link.drop();
+    await writer.put("w.a", 2);
+    await writer.delete("w.b");
+    await new Promise((r) => setTimeout(r, 200));
+    link.cut();
+    await eventually("the watch to deliver what the link lost", () => seen.get("w.a") === 2 && seen.get("w.b") === null, 15_000);
+    w.stop();
+  } finally {
+    await closeConnection(nc);
+    await leaf.stop();
+    await link.close();
+    await env.close();
+  }
+});
+
+/** The leaf node takes a moment to connect to the hub; until then its JetStream calls fail. */
+async function eventuallyValue<T>(f: () => Promise<T>): Promise<T> {
+  let out: T | undefined;
+  await eventually("the leaf node to reach the hub", async () => {
+    out = await f().catch(() => undefined);
+    return out !== undefined;
+  });
+  return out!;
+}
