@@ -313,6 +313,13 @@ export interface NodeLoad {
   rows?: number;
   /** Coordinators: whether this one holds the lease. */
   leader?: boolean;
+  /**
+   * Edge replicas: how far behind the hub its stalest shard may be, in ms:
+   * the time since the shard last knew it held every record the hub's WAL
+   * had. The hub's heartbeats (every 5 s while idle) refresh it while the
+   * link is up; it grows while the link is down.
+   */
+  lag_ms?: number;
 }
 
 /** Asked of every actor on its node subject: the coordinator's pings (any answer means alive) and status. */

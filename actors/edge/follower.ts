@@ -41,6 +41,8 @@ interface Generation {
   caughtUp: Promise<void>;
   /** Replaced by a newer generation, or the follower closed: its consumer is not started again. */
   retired: boolean;
+  /** When the generation last knew it had applied every record the hub's WAL held (0: not yet). */
+  caughtUpAt: number;
 }
 
 /**
@@ -107,6 +109,11 @@ export class ShardFollower {
     return this.mailbox?.active ?? 0;
   }
 
+  /** See NodeLoad.lag_ms; undefined until a generation serves. */
+  get lagMs(): number | undefined {
+    return this.serving && Date.now() - this.serving.caughtUpAt;
+  }
+
   private async handle(msg: ShardMsg): Promise<ShardReplies[ShardMsg["kind"]]> {
     const g = this.serving;
     if (!g) throw new VecbusError("SHARD_NOT_READY", `the edge replica of shard ${this.shard} of "${this.meta.name}" at site ${this.site} is still loading`);
@@ -140,7 +147,7 @@ export class ShardFollower {
     const sealed: SealedSegment[] = [];
     for (const ref of record.segments) sealed.push(await loadSegment(ref, (name) => this.blob(ref, name)));
     const set = new SegmentSet(this.meta.schema, sealed, this.meta.id, () => Promise.reject(new VecbusError("INTERNAL", "an edge replica holds every segment itself")));
-    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve(), retired: false };
+    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve(), retired: false, caughtUpAt: 0 };
     await this.follow(g);
     await g.caughtUp;
     if (this.closed) return retire(g);
@@ -175,27 +182,35 @@ export class ShardFollower {
     const stream = this.ctx.names.walStream(this.meta.id, this.shard);
     let reached: () => void = () => undefined;
     g.caughtUp = new Promise<void>((resolve) => (reached = resolve));
+    const caughtUp = () => {
+      g.caughtUpAt = Date.now();
+      reached();
+    };
     // Nothing after the checkpoint yet: an empty tail is caught up at once.
     const info = await this.ctx.jsm.streams.info(stream);
-    if (info.state.last_seq <= g.seq) reached();
-    await this.consume(g, stream, reached);
+    if (info.state.last_seq <= g.seq) caughtUp();
+    await this.consume(g, stream, caughtUp);
   }
 
-  /** An ordered consumer from the record after the last one applied, feeding the generation until it is retired. */
-  private async consume(g: Generation, stream: string, reached: () => void): Promise<void> {
+  /** An ordered consumer from the record after the last one applied, feeding the generation until it is retired; `caughtUp` when it has all the hub has. */
+  private async consume(g: Generation, stream: string, caughtUp: () => void): Promise<void> {
     const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
     const messages = await consumer.consume({ max_messages: 256, expires: WAL_PULL_EXPIRES_MS });
     g.messages = messages;
     // The ordered consumer sees a record lost only by the gap before the next one; the hub's heartbeats show it at once.
     void (async () => {
       for await (const s of messages.status()) {
-        if (s.type !== "heartbeat" || s.lastStreamSequence <= g.seq) continue;
+        if (s.type !== "heartbeat") continue;
+        if (s.lastStreamSequence <= g.seq) {
+          caughtUp();
+          continue;
+        }
         const delivered = s.lastStreamSequence;
         setTimeout(() => {
           if (g.retired || g.messages !== messages || g.seq >= delivered) return;
           this.ctx.log.warn("edge replica: WAL records were lost on the leaf link; reading them again", { stream, applied_seq: g.seq, delivered_seq: delivered });
           messages.stop();
-          this.consume(g, stream, reached).catch((e) => this.lostConsumer(g, stream, reached, e));
+          this.consume(g, stream, caughtUp).catch((e) => this.lostConsumer(g, stream, caughtUp, e));
         }, LOST_RECORD_GRACE_MS).unref();
       }
     })();
@@ -213,16 +228,16 @@ export class ShardFollower {
           this.ctx.log.error("edge replica: skipped a WAL record that cannot be applied", { where, error: String(e) });
         }
         g.seq = m.seq;
-        if (m.info.pending === 0) reached();
+        if (m.info.pending === 0) caughtUp();
       }
     })().catch((e) => this.ctx.log.warn("edge replica: following the WAL stopped", { stream, error: String(e) }));
   }
 
   /** Starting the consumer again failed (the link went down again): retried until it works or the generation retires. */
-  private lostConsumer(g: Generation, stream: string, reached: () => void, e: unknown): void {
+  private lostConsumer(g: Generation, stream: string, caughtUp: () => void, e: unknown): void {
     this.ctx.log.warn("edge replica: starting the WAL consumer again failed; retrying", { stream, error: String(e) });
     setTimeout(() => {
-      if (!g.retired) this.consume(g, stream, reached).catch((err) => this.lostConsumer(g, stream, reached, err));
+      if (!g.retired) this.consume(g, stream, caughtUp).catch((err) => this.lostConsumer(g, stream, caughtUp, err));
     }, 1_000).unref();
   }
 

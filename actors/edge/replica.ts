@@ -36,7 +36,13 @@ export class EdgeReplica {
   ) {
     this.session = actorSession(ctx, "edge", nodeId, () => {
       const all = [...this.followers.values()];
-      return { in_flight: all.reduce((n, f) => n + f.inFlight, 0), shards: all.length, rows: all.reduce((n, f) => n + f.rowCount, 0) };
+      const lags = all.map((f) => f.lagMs).filter((ms) => ms !== undefined);
+      return {
+        in_flight: all.reduce((n, f) => n + f.inFlight, 0),
+        shards: all.length,
+        rows: all.reduce((n, f) => n + f.rowCount, 0),
+        ...(lags.length > 0 && { lag_ms: Math.max(...lags) }),
+      };
     });
   }
 

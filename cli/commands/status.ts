@@ -1,5 +1,6 @@
 // `vecbus status`.
 import type { ClusterStatus } from "../../protocol/api.js";
+import type { NodeLoad } from "../../protocol/messages.js";
 import { ClientCommandSpec, isoTime } from "../command.js";
 import { table } from "../table.js";
 
@@ -30,7 +31,7 @@ function statusText(s: ClusterStatus): string {
       n.load?.shards,
       n.load?.segments,
       n.load?.rows,
-      !n.load ? "no answer" : n.load.leader ? "leader" : n.load.leader === false ? "standby" : "",
+      nodeNote(n.load),
     ]),
   );
   const shards = table(
@@ -42,4 +43,10 @@ function statusText(s: ClusterStatus): string {
     s.segments.map((x) => [x.collection_name, x.shard, x.segment_id ?? "growing", x.state, x.rows, x.deleted, x.index, x.served_by]),
   );
   return `nodes\n${nodes}\n\nshards\n${shards}\n\nsegments\n${segments}`;
+}
+
+function nodeNote(load: NodeLoad | null): string {
+  if (!load) return "no answer";
+  if (load.leader !== undefined) return load.leader ? "leader" : "standby";
+  return load.lag_ms !== undefined ? `lag ${(load.lag_ms / 1000).toFixed(1)} s` : "";
 }

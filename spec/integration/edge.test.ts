@@ -80,6 +80,12 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     // Back up: the site catches up with what the hub took meanwhile.
     link.up();
     await eventually("the site to catch up after the link is back", async () => JSON.stringify(await atEdge().catch(() => [])) === JSON.stringify(expected()));
+
+    // The hub's status reports the site's lag. After a quiet spell longer than the lag bound, it is still under it:
+    // the hub's heartbeats (every 5 s) tell the replica it has everything, with no record to show it.
+    await new Promise((r) => setTimeout(r, 9_000));
+    const lag = (await hub.status()).nodes.find((n) => n.role === "edge")?.load?.lag_ms;
+    assert.ok(lag !== undefined && lag < 7_000, `the site's reported lag (${lag} ms) after it caught up`);
   } finally {
     await edgeClient?.close();
     await site?.kill();
