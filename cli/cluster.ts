@@ -44,6 +44,8 @@ export interface ClusterOptions {
   site?: string;
   /** The hub's JetStream domain, for actors connected to an edge site's leaf node. */
   jsDomain?: string;
+  /** The collections an edge replica keeps (absent: every one). */
+  edgeCollections?: readonly string[];
 }
 
 export interface Cluster {
@@ -60,7 +62,7 @@ const ACTORS: Record<Role, (ctx: ActorContext, id: string, opts: ClusterOptions)
   coordinator: (ctx, id, opts) => new Coordinator(ctx, id, coordinatorOptions(opts)),
   data: (ctx, id, opts) => new DataNode(ctx, id, opts.data),
   query: (ctx, id, opts) => new QueryNode(ctx, id, { cacheDir: opts.cacheDir }),
-  edge: (ctx, id, opts) => new EdgeReplica(ctx, id, { site: opts.site ?? DEFAULT_SITE }),
+  edge: (ctx, id, opts) => new EdgeReplica(ctx, id, { site: opts.site ?? DEFAULT_SITE, collections: opts.edgeCollections }),
   proxy: (ctx, id, opts) => new Proxy(ctx, id, { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS, site: opts.site }),
 };
 

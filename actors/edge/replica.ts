@@ -1,5 +1,5 @@
-// Edge replica: keeps a read-only copy of every shard of every collection at
-// one edge site (a NATS leaf node of the hub), so the site's proxies answer
+// Edge replica: keeps a read-only copy of every shard of every collection
+// (or of the collections named: `--collections`, by name, not alias) at one edge site (a NATS leaf node of the hub), so the site's proxies answer
 // Bounded and Eventually reads there, also while the link to the hub is
 // down (from the copy as it was when the link went). Each shard is a
 // ShardFollower built from the committed segments and the WAL only; the
@@ -18,6 +18,8 @@ import { ShardFollower } from "./follower.js";
 export interface EdgeReplicaOptions {
   /** The site's name: its proxies ask the replicas of their own site. */
   site: string;
+  /** The collections kept, by name (absent: every one); the site's proxies send reads of others to the hub. */
+  collections?: readonly string[];
 }
 
 export class EdgeReplica {
@@ -64,6 +66,7 @@ export class EdgeReplica {
   /** A new collection gets a follower per shard; a dropped (or replaced) one loses them. */
   private onCollection(key: string, meta: CollectionMeta | null): void {
     const name = key.slice(key.indexOf(".") + 1);
+    if (this.opts.collections && !this.opts.collections.includes(name)) return;
     this.changes = this.changes
       .then(async () => {
         for (const [id, f] of this.followers) {

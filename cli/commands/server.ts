@@ -8,7 +8,7 @@ import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { renderBench } from "../bench/report.js";
 import { runBench } from "../bench/run.js";
 import { DEFAULT_SITE, ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
-import { Command, flag, int, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
+import { Command, flag, int, list, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
 import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
@@ -68,19 +68,19 @@ export function serverCommands(): Command[] {
     },
     {
       name: "edge",
-      args: "--hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT [--data DIR] [--port N] [--site NAME] [--prefix P]",
+      args: "--hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT [--data DIR] [--port N] [--site NAME] [--collections a,b] [--prefix P]",
       summary:
-        "run an edge site in this process: a NATS leaf node of the hub (loopback only), an edge replica of every collection and a proxy; Bounded and Eventually reads are answered at the site, also while the link is down",
+        "run an edge site in this process: a NATS leaf node of the hub (loopback only), an edge replica of every collection (or of --collections) and a proxy; Bounded and Eventually reads of those are answered at the site, also while the link is down",
       positionals: [],
-      options: { hub: { type: "string" }, data: { type: "string" }, port: { type: "string" }, site: { type: "string" }, prefix: { type: "string" } },
+      options: { hub: { type: "string" }, data: { type: "string" }, port: { type: "string" }, site: { type: "string" }, collections: { type: "string" }, prefix: { type: "string" } },
       run: edge,
     },
     {
       name: "start",
-      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P] [--site NAME --js-domain HUB]`,
-      summary: "run one role against an existing NATS server, as that role's NATS user (edge and a site's proxy: --site, and --js-domain to reach the hub's JetStream from a leaf node)",
+      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P] [--site NAME --js-domain HUB [--collections a,b]]`,
+      summary: "run one role against an existing NATS server, as that role's NATS user (edge and a site's proxy: --site, and --js-domain to reach the hub's JetStream from a leaf node; edge: --collections to keep only those)",
       positionals: ["ROLE"],
-      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" }, site: { type: "string" }, "js-domain": { type: "string" } },
+      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" }, site: { type: "string" }, "js-domain": { type: "string" }, collections: { type: "string" } },
       run: startRole,
     },
   ];
@@ -216,13 +216,14 @@ async function edge(p: Parsed): Promise<number> {
   const nats = await startLeafServer({ dataDir, hubUrl, port: int(p, "port") ?? DEFAULT_PORT });
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN });
+    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN, edgeCollections: edgeCollections(p) });
   } catch (e) {
     await nats.stop();
     throw e;
   }
   console.log(`vecbus ready on ${nats.url}`);
-  console.log(`edge site "${site}": Bounded and Eventually reads are answered here; writes and Strong reads go to the hub`);
+  const kept = edgeCollections(p);
+  console.log(`edge site "${site}": Bounded and Eventually reads of ${kept ? kept.join(", ") : "every collection"} are answered here; other reads, writes and Strong reads go to the hub`);
   await signalled;
   await stopWithin(cluster);
   await nats.stop();
@@ -268,9 +269,17 @@ async function bench(p: Parsed): Promise<number> {
   return 0;
 }
 
+/** --collections a,b: the collections an edge replica keeps (absent: every one). */
+function edgeCollections(p: Parsed): string[] | undefined {
+  const names = list(p, "collections");
+  if (names !== undefined && names.length === 0) throw new UsageError("--collections takes collection names, comma-separated");
+  return names;
+}
+
 async function startRole(p: Parsed): Promise<number> {
   const role = p.positionals[0];
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
+  if (role !== "edge" && p.values.collections !== undefined) throw new UsageError("--collections is for the edge role: the collections a site keeps");
   const nodeId = str(p, "node-id") ?? `${os.hostname()}-${process.pid}`;
   const signalled = untilSignal();
   const cluster = await startCluster({
@@ -281,6 +290,7 @@ async function startRole(p: Parsed): Promise<number> {
     credentials: (r) => natsAuth(p.values, r),
     site: str(p, "site"),
     jsDomain: str(p, "js-domain"),
+    edgeCollections: edgeCollections(p),
   });
   console.log(`vecbus ${role} ready (node ${nodeId})`);
   await signalled;

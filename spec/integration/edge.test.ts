@@ -38,8 +38,11 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     await write(0, 300);
     await hub.flush({ collection_name: name });
     await write(300, 400);
+    // A collection the site does not keep: its reads at the site go to the hub.
+    await hub.create_collection({ collection_name: "other", dimension: DIM, metric_type: "L2", num_shards: 1 });
+    await hub.insert({ collection_name: "other", data: rows.slice(0, 5) });
 
-    site = await startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1"]);
+    site = await startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name]);
     edgeClient = await VecbusClient.connect(site.url, { timeoutMs: 10_000 });
     const edge = edgeClient;
     const atEdge = async (consistency_level: "Bounded" | "Strong" = "Bounded") =>
@@ -48,6 +51,8 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
         .sort((a, b) => a - b);
     const expected = () => [...live].sort((a, b) => a - b);
     await eventually("the site's replica to hold every row written", async () => JSON.stringify(await atEdge()) === JSON.stringify(expected()));
+    const others = await edge.query({ collection_name: "other", filter: "id >= 0", output_fields: ["id"], limit: 10, consistency_level: "Bounded" });
+    assert.deepEqual(others.map((r) => r.id).sort(), [0, 1, 2, 3, 4], "a Bounded read at the site of a collection it does not keep");
 
     // A flush at the hub makes the replica build a new generation; deletes reach it through the WAL.
     await hub.delete({ collection_name: name, ids: [1, 2, 350] });
@@ -84,8 +89,9 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     // The hub's status reports the site's lag. After a quiet spell longer than the lag bound, it is still under it:
     // the hub's heartbeats (every 5 s) tell the replica it has everything, with no record to show it.
     await new Promise((r) => setTimeout(r, 9_000));
-    const lag = (await hub.status()).nodes.find((n) => n.role === "edge")?.load?.lag_ms;
-    assert.ok(lag !== undefined && lag < 7_000, `the site's reported lag (${lag} ms) after it caught up`);
+    const load = (await hub.status()).nodes.find((n) => n.role === "edge")?.load;
+    assert.ok(load?.lag_ms !== undefined && load.lag_ms < 7_000, `the site's reported lag (${load?.lag_ms} ms) after it caught up`);
+    assert.equal(load.shards, 2, "the site keeps the shards of the collection it was told to keep, and no others");
   } finally {
     await edgeClient?.close();
     await site?.kill();
