@@ -19,7 +19,6 @@
 // Takes: QueryNodeMsg on <prefix>.int.query.<node>.
 // Reads: placement.>, segments.<cid>.<shard>, collections.> (meta bucket); segment and index objects.
 // Writes: the `state` of its own copies in placement.<cid>.
-import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { match } from "ts-pattern";
@@ -38,6 +37,7 @@ import { Mailbox } from "../runtime/mailbox.js";
 import type { Session } from "../runtime/session.js";
 import { compileScope } from "../engine/filter-scope.js";
 import { BlobStore } from "../storage/object-store.js";
+import { FileCache } from "../storage/file-cache.js";
 import { compileProjection } from "../engine/projection.js";
 import { mergeRows, segmentsSearch } from "../engine/reduce.js";
 import { SealedSegment } from "../engine/sealed-segment.js";
@@ -70,7 +70,7 @@ interface Loaded {
 export class QueryNode {
   private readonly session: Session;
   private readonly cacheDir: string;
-  private blobs: BlobStore | undefined;
+  private files: FileCache | undefined;
   private mailbox: Mailbox<QueryNodeMsg> | undefined;
   private watcher: { stop(): void } | undefined;
   /** By `<cid>/<placement key>`. */
@@ -94,14 +94,15 @@ export class QueryNode {
     this.session = actorSession(ctx, "query", nodeId, () => ({
       in_flight: this.mailbox?.active ?? 0,
       segments: this.loaded.size,
+      indexes: [...this.loaded.values()].reduce((n, l) => n + l.indexes.size, 0),
       rows: [...this.loaded.values()].reduce((n, l) => n + l.segment.rowCount, 0),
     }));
     this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-query-${nodeId}`);
   }
 
   async start(): Promise<void> {
-    await fs.mkdir(this.cacheDir, { recursive: true });
-    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
+    this.files = new FileCache(await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket()), this.cacheDir);
+    await this.files.open();
     this.mailbox = new Mailbox<QueryNodeMsg>(this.ctx.nc, {
       subject: this.ctx.names.querySubject(this.nodeId),
       maxInFlight: 16,
@@ -222,7 +223,7 @@ export class QueryNode {
     this.vectorBytes -= l.vectorBytes;
     l.segment.close();
     for (const ix of l.indexes.values()) ix.close();
-    for (const f of l.files) if (!keep.includes(f)) void fs.rm(f, { force: true });
+    void this.files!.remove(l.files, keep);
   }
 
   private async markLoaded(cid: number, k: string, builds: Record<string, number>): Promise<void> {
@@ -240,21 +241,8 @@ export class QueryNode {
    * the object's name and digest: names repeat across stores (a data dir made
    * anew, another vecbus on the host with the same node id), contents do not.
    */
-  private async cached(object: string): Promise<string> {
-    const digest = await this.blobs!.digest(object);
-    if (!digest) throw new VecbusError("INTERNAL", `object ${object} is placed on this node but missing from the object store`);
-    const file = path.join(this.cacheDir, `${object}.${digest}`.replaceAll(/[^A-Za-z0-9_.-]/g, "_"));
-    try {
-      await fs.access(file);
-      return file;
-    } catch {
-      const bytes = await this.blobs!.get(object);
-      if (!bytes) throw new VecbusError("INTERNAL", `object ${object} is placed on this node but missing from the object store`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, bytes);
-      await fs.rename(tmp, file);
-      return file;
-    }
+  private cached(object: string): Promise<string> {
+    return this.files!.file(object, "placed on this node");
   }
 
   /** A collection's meta read from the bucket now (the watch may not have delivered it yet). */

@@ -36,7 +36,7 @@ export interface ClusterOptions {
   data?: Partial<DataNodeOptions>;
   /** Whether the coordinator compacts by itself (default: on unless VECBUS_AUTO_COMPACTION=0). */
   autoCompaction?: boolean;
-  /** Where a query node keeps downloaded segment and index files (default: under the OS temp dir). */
+  /** Where a query node keeps downloaded segment and index files, and an edge replica index files (default: under the OS temp dir). */
   cacheDir?: string;
   /** The credentials each role connects with (none: anonymous, for a server without auth). */
   credentials?: (role: Role) => NatsAuth | undefined;
@@ -62,7 +62,7 @@ const ACTORS: Record<Role, (ctx: ActorContext, id: string, opts: ClusterOptions)
   coordinator: (ctx, id, opts) => new Coordinator(ctx, id, coordinatorOptions(opts)),
   data: (ctx, id, opts) => new DataNode(ctx, id, opts.data),
   query: (ctx, id, opts) => new QueryNode(ctx, id, { cacheDir: opts.cacheDir }),
-  edge: (ctx, id, opts) => new EdgeReplica(ctx, id, { site: opts.site ?? DEFAULT_SITE, collections: opts.edgeCollections }),
+  edge: (ctx, id, opts) => new EdgeReplica(ctx, id, { site: opts.site ?? DEFAULT_SITE, collections: opts.edgeCollections, cacheDir: opts.cacheDir }),
   proxy: (ctx, id, opts) => new Proxy(ctx, id, { shardRetryMs: SHARD_RETRY_MS, shardAttemptMs: SHARD_ATTEMPT_MS, site: opts.site }),
 };
 

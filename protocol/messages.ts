@@ -307,8 +307,10 @@ export interface NodeLoad {
   in_flight: number;
   /** Streaming nodes: shards open. */
   shards?: number;
-  /** Query nodes: segments loaded. */
+  /** Query nodes: segments loaded; edge replicas: sealed segments kept. */
   segments?: number;
+  /** Query nodes and edge replicas: HNSW indexes open (segments searched through one). */
+  indexes?: number;
   /** Rows the node serves: a streaming node's shards, a query node's segments. */
   rows?: number;
   /** Coordinators: whether this one holds the lease. */
@@ -316,7 +318,7 @@ export interface NodeLoad {
   /**
    * Edge replicas: how far behind the hub its stalest shard may be, in ms:
    * the time since the shard last knew it held every record the hub's WAL
-   * had. The hub's heartbeats (every 5 s while idle) refresh it while the
+   * had. The hub's heartbeats (every 2.5 s while idle) refresh it while the
    * link is up; it grows while the link is down.
    */
   lag_ms?: number;

@@ -25,6 +25,9 @@ import type { BlobStore } from "../../storage/object-store.js";
 import { loadSegment, mustGet } from "../../storage/segment-store.js";
 import { decodeWalRecord } from "../../storage/wal.js";
 import type { SealedSegment } from "../../engine/sealed-segment.js";
+import { VectorIndex } from "../../engine/vector-index.js";
+import { needsBuild, usearchConfig } from "../../protocol/indexes.js";
+import type { FileCache } from "../../storage/file-cache.js";
 import type { ActorContext } from "../context.js";
 import { SegmentSet } from "../streaming/segment-set.js";
 import { readSegments } from "../streaming/shard-reads.js";
@@ -43,15 +46,21 @@ interface Generation {
   retired: boolean;
   /** When the generation last knew it had applied every record the hub's WAL held (0: not yet). */
   caughtUpAt: number;
+  /** The vector index builds the collection declared when it was built (JSON), and the indexes it opened of them. */
+  builds: string;
+  indexes: VectorIndex[];
+  files: string[];
 }
 
 /**
- * A pull over the leaf link lasts this long; the hub sends a heartbeat each
- * half of it while it has nothing to send, and two missed heartbeats make
- * the consumer check and pull again: a link that was down a while is
- * noticed within about this time after it is back.
+ * A pull over the leaf link lasts 10 s; while it has nothing to send, the
+ * hub sends a heartbeat every 2.5 s, naming the last record it delivered.
+ * Each one that names a record applied refreshes the lag (NodeLoad.lag_ms),
+ * so while the link is up the lag stays under ~5 s (a pull's last heartbeat
+ * to the next pull's first); two missed ones make the consumer check and
+ * pull again, so a link that was down is noticed ~5 s after it is back.
  */
-const WAL_PULL_EXPIRES_MS = 10_000;
+const WAL_PULL = { expires: 10_000, idle_heartbeat: 2_500 };
 /**
  * A heartbeat names the last record the hub delivered; one not applied
  * this long after was lost on the way (sent while the leaf link was
@@ -60,6 +69,8 @@ const WAL_PULL_EXPIRES_MS = 10_000;
  * applied first.
  */
 const LOST_RECORD_GRACE_MS = 1_000;
+/** A generation's index files outlive it this long: reads that started on it may still be searching them. */
+const RETIRED_FILES_GRACE_MS = 30_000;
 
 export class ShardFollower {
   private serving: Generation | undefined;
@@ -74,11 +85,23 @@ export class ShardFollower {
 
   constructor(
     private readonly ctx: ActorContext,
-    readonly meta: CollectionMeta,
+    private current: CollectionMeta,
     readonly shard: number,
     private readonly site: string,
     private readonly blobs: BlobStore,
+    private readonly files: FileCache,
   ) {}
+
+  get meta(): CollectionMeta {
+    return this.current;
+  }
+
+  /** The collection's meta changed: a vector index declared, rebuilt or dropped makes a new generation with it. */
+  updateMeta(meta: CollectionMeta): void {
+    const before = JSON.stringify(indexBuilds(this.current));
+    this.current = meta;
+    if (JSON.stringify(indexBuilds(meta)) !== before) this.onRecord(this.latest);
+  }
 
   async start(): Promise<void> {
     this.watch = await this.ctx.meta.watch<ShardSegments>(MetaKey.segments(this.meta.id, this.shard), (_key, record) => this.onRecord(record));
@@ -103,6 +126,14 @@ export class ShardFollower {
 
   get rowCount(): number {
     return this.serving?.set.rowCount ?? 0;
+  }
+
+  get segmentCount(): number {
+    return this.serving?.set.sealedSegments.length ?? 0;
+  }
+
+  get indexCount(): number {
+    return this.serving?.indexes.length ?? 0;
   }
 
   get inFlight(): number {
@@ -140,20 +171,53 @@ export class ShardFollower {
   }
 
   private async buildLatest(): Promise<void> {
-    const record = this.latest ?? { collection_id: this.meta.id, shard: this.shard, epoch: 0, checkpoint_seq: 0, segments: [] };
+    const meta = this.meta;
+    const record = this.latest ?? { collection_id: meta.id, shard: this.shard, epoch: 0, checkpoint_seq: 0, segments: [] };
+    const builds = indexBuilds(meta);
     // Compared as msgpack bytes: the record's key bounds may be bigints, which JSON.stringify refuses.
-    if (this.closed || (this.serving && Buffer.from(encode(this.serving.record)).equals(encode(record)))) return;
+    if (this.closed || (this.serving && this.serving.builds === JSON.stringify(builds) && Buffer.from(encode(this.serving.record)).equals(encode(record)))) return;
     const started = Date.now();
     const sealed: SealedSegment[] = [];
-    for (const ref of record.segments) sealed.push(await loadSegment(ref, (name) => this.blob(ref, name)));
-    const set = new SegmentSet(this.meta.schema, sealed, this.meta.id, () => Promise.reject(new VecbusError("INTERNAL", "an edge replica holds every segment itself")));
-    const g: Generation = { record, set, seq: record.checkpoint_seq, ts: 0n, messages: undefined, caughtUp: Promise.resolve(), retired: false, caughtUpAt: 0 };
+    const indexes: VectorIndex[] = [];
+    const files: string[] = [];
+    for (const ref of record.segments) {
+      const segment = await loadSegment(ref, (name) => this.blob(ref, name));
+      // Searched through the HNSW index of the build the collection declares, as on a query node; exactly until it is built.
+      const opened = new Map<string, VectorIndex>();
+      for (const [field, build] of Object.entries(builds)) {
+        const built = ref.indexes?.[field];
+        if (built?.build !== build) continue;
+        const file = await this.files.file(built.object, `an index of a segment site ${this.site} keeps`);
+        const dim = meta.schema.fields.find((f) => f.name === field)!.dim!;
+        opened.set(field, new VectorIndex(file, dim, usearchConfig(meta.indexes![field])));
+        files.push(file);
+      }
+      indexes.push(...opened.values());
+      sealed.push(opened.size > 0 ? segment.withIndexes(opened) : segment);
+    }
+    const set = new SegmentSet(meta.schema, sealed, meta.id, () => Promise.reject(new VecbusError("INTERNAL", "an edge replica holds every segment itself")));
+    const g: Generation = {
+      record,
+      set,
+      seq: record.checkpoint_seq,
+      ts: 0n,
+      messages: undefined,
+      caughtUp: Promise.resolve(),
+      retired: false,
+      caughtUpAt: 0,
+      builds: JSON.stringify(builds),
+      indexes,
+      files,
+    };
     await this.follow(g);
     await g.caughtUp;
     if (this.closed) return retire(g);
     const before = this.serving;
     this.serving = g;
-    if (before) retire(before);
+    if (before) {
+      retire(before);
+      setTimeout(() => void this.files.remove(before.files, this.serving?.files), RETIRED_FILES_GRACE_MS).unref();
+    }
     // Blobs no generation can need again.
     const kept = new Set(record.segments.map((r) => r.object));
     for (const name of this.blobCache.keys()) if (!kept.has(name)) this.blobCache.delete(name);
@@ -162,6 +226,7 @@ export class ShardFollower {
       shard: this.shard,
       site: this.site,
       segments: record.segments.length,
+      indexes: indexes.length,
       checkpoint: record.checkpoint_seq,
       applied_seq: g.seq,
       rows: set.rowCount,
@@ -195,7 +260,7 @@ export class ShardFollower {
   /** An ordered consumer from the record after the last one applied, feeding the generation until it is retired; `caughtUp` when it has all the hub has. */
   private async consume(g: Generation, stream: string, caughtUp: () => void): Promise<void> {
     const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
-    const messages = await consumer.consume({ max_messages: 256, expires: WAL_PULL_EXPIRES_MS });
+    const messages = await consumer.consume({ max_messages: 256, ...WAL_PULL });
     g.messages = messages;
     // The ordered consumer sees a record lost only by the gap before the next one; the hub's heartbeats show it at once.
     void (async () => {
@@ -252,4 +317,14 @@ export class ShardFollower {
 function retire(g: Generation): void {
   g.retired = true;
   g.messages?.stop();
+  for (const ix of g.indexes) ix.close();
+}
+
+/** The vector index builds a collection declares, by field (FLAT and scalar indexes have nothing to load). */
+function indexBuilds(meta: CollectionMeta): Record<string, number> {
+  return Object.fromEntries(
+    Object.values(meta.indexes ?? {})
+      .filter(needsBuild)
+      .map((ix) => [ix.field_name, ix.build]),
+  );
 }

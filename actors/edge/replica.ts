@@ -8,9 +8,12 @@
 // Takes: reads on <prefix>.int.edge.<site>.<cid>.<shard> (ShardFollower).
 // Reads: collections.> and segments.* (meta bucket), WAL streams, segment
 // objects; over the leaf link, through the hub's JetStream domain.
+import os from "node:os";
+import path from "node:path";
 import type { CollectionMeta } from "../../protocol/collection.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import type { Session } from "../../runtime/session.js";
+import { FileCache } from "../../storage/file-cache.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { actorSession, type ActorContext } from "../context.js";
 import { ShardFollower } from "./follower.js";
@@ -20,11 +23,14 @@ export interface EdgeReplicaOptions {
   site: string;
   /** The collections kept, by name (absent: every one); the site's proxies send reads of others to the hub. */
   collections?: readonly string[];
+  /** Where the HNSW index files of the segments kept are downloaded (default: under the OS temp dir). */
+  cacheDir?: string;
 }
 
 export class EdgeReplica {
   private readonly session: Session;
   private blobs: BlobStore | undefined;
+  private files: FileCache | undefined;
   private watcher: { stop(): void } | undefined;
   /** Followers by `<cid>/<shard>`. */
   private readonly followers = new Map<string, ShardFollower>();
@@ -42,6 +48,8 @@ export class EdgeReplica {
       return {
         in_flight: all.reduce((n, f) => n + f.inFlight, 0),
         shards: all.length,
+        segments: all.reduce((n, f) => n + f.segmentCount, 0),
+        indexes: all.reduce((n, f) => n + f.indexCount, 0),
         rows: all.reduce((n, f) => n + f.rowCount, 0),
         ...(lags.length > 0 && { lag_ms: Math.max(...lags) }),
       };
@@ -50,6 +58,8 @@ export class EdgeReplica {
 
   async start(): Promise<void> {
     this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
+    this.files = new FileCache(this.blobs, this.opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-edge-${this.nodeId}`));
+    await this.files.open();
     this.watcher = await this.ctx.meta.watch<CollectionMeta>(MetaKey.collectionsPrefix, (key, meta) => this.onCollection(key, meta));
     await this.changes;
     await this.session.start();
@@ -77,8 +87,12 @@ export class EdgeReplica {
         if (!meta) return;
         for (let shard = 0; shard < meta.num_shards; shard++) {
           const id = `${meta.id}/${shard}`;
-          if (this.followers.has(id)) continue;
-          const f = new ShardFollower(this.ctx, meta, shard, this.opts.site, this.blobs!);
+          const known = this.followers.get(id);
+          if (known) {
+            known.updateMeta(meta);
+            continue;
+          }
+          const f = new ShardFollower(this.ctx, meta, shard, this.opts.site, this.blobs!, this.files!);
           await f.start();
           this.followers.set(id, f);
         }

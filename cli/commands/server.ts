@@ -216,7 +216,7 @@ async function edge(p: Parsed): Promise<number> {
   const nats = await startLeafServer({ dataDir, hubUrl, port: int(p, "port") ?? DEFAULT_PORT });
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN, edgeCollections: edgeCollections(p) });
+    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN, edgeCollections: edgeCollections(p), cacheDir: path.join(dataDir, "index-cache") });
   } catch (e) {
     await nats.stop();
     throw e;

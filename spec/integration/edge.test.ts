@@ -87,11 +87,21 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     await eventually("the site to catch up after the link is back", async () => JSON.stringify(await atEdge().catch(() => [])) === JSON.stringify(expected()));
 
     // The hub's status reports the site's lag. After a quiet spell longer than the lag bound, it is still under it:
-    // the hub's heartbeats (every 5 s) tell the replica it has everything, with no record to show it.
-    await new Promise((r) => setTimeout(r, 9_000));
+    // the hub's heartbeats (every 2.5 s while a pull waits) tell the replica it has everything, with no record to show it.
+    await new Promise((r) => setTimeout(r, 12_000));
     const load = (await hub.status()).nodes.find((n) => n.role === "edge")?.load;
-    assert.ok(load?.lag_ms !== undefined && load.lag_ms < 7_000, `the site's reported lag (${load?.lag_ms} ms) after it caught up`);
+    assert.ok(load?.lag_ms !== undefined && load.lag_ms < 8_000, `the site's reported lag (${load?.lag_ms} ms) after it caught up`);
     assert.equal(load.shards, 2, "the site keeps the shards of the collection it was told to keep, and no others");
+
+    // The data nodes indexed each flushed segment at the hub: the site searches them through those HNSW indexes.
+    await eventually("the site to open the HNSW index of every segment it keeps", async () => {
+      const l = (await hub.status()).nodes.find((n) => n.role === "edge")?.load;
+      return l?.segments === 4 && l.indexes === 4;
+    });
+    for (const id of [10, 299, 420]) {
+      const found = await edge.search({ collection_name: name, data: [rows[id].vector as number[]], limit: 1, consistency_level: "Bounded" });
+      assert.equal(found[0][0].id, id, `a search at the site for row ${id}'s own vector`);
+    }
   } finally {
     await edgeClient?.close();
     await site?.kill();
