@@ -12,12 +12,16 @@ import { Command, flag, int, list, nonNegativeInt, Parsed, positiveInt, str, Usa
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
 import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { closeConnection, connectNats } from "../../runtime/connection.js";
 
 const DEFAULT_PORT = 4222;
 const DEFAULT_EDGE_DATA_DIR = "./vecbus-edge";
 const STOP_TIMEOUT_MS = 15_000;
 // With nats-server gone, there is nothing left to flush: waiting longer only delays the exit.
 const STOP_WITHOUT_NATS_MS = 3_000;
+/** Between two tries to reach the hub from a site starting with its link down. */
+const HUB_WAIT_PAUSE_MS = 1_000;
 
 export function serverCommands(): Command[] {
   return [
@@ -216,6 +220,10 @@ async function edge(p: Parsed): Promise<number> {
   const nats = await startLeafServer({ dataDir, hubUrl, port: int(p, "port") ?? DEFAULT_PORT });
   let cluster: Cluster;
   try {
+    if (!(await untilHubReached(nats.url, signalled))) {
+      await nats.stop();
+      return 0;
+    }
     cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN, edgeCollections: edgeCollections(p), cacheDir: path.join(dataDir, "index-cache") });
   } catch (e) {
     await nats.stop();
@@ -228,6 +236,31 @@ async function edge(p: Parsed): Promise<number> {
   await stopWithin(cluster);
   await nats.stop();
   return 0;
+}
+
+/**
+ * The site's actors start against the hub's JetStream, which the leaf node
+ * reaches only once its link is up: a site started while the link is down
+ * waits for it (false: a signal came first).
+ */
+async function untilHubReached(url: string, signalled: Promise<void>): Promise<boolean> {
+  const nc = await connectNats(url, "vecbus-edge-start", { reconnectForever: true });
+  let stop = false;
+  void signalled.then(() => (stop = true));
+  try {
+    for (let said = false; !stop; said = true) {
+      try {
+        await jetstreamManager(nc, { domain: HUB_JS_DOMAIN });
+        return true;
+      } catch (e) {
+        if (!said) process.stderr.write(`waiting for the hub: its JetStream is not reachable over the leaf link yet (${(e as Error).message})\n`);
+        await new Promise((r) => setTimeout(r, HUB_WAIT_PAUSE_MS));
+      }
+    }
+    return false;
+  } finally {
+    await closeConnection(nc);
+  }
 }
 
 async function bench(p: Parsed): Promise<number> {

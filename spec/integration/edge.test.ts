@@ -5,7 +5,8 @@
 // flushes (a new generation of the replica) and deletes; with the link down
 // the site keeps answering Bounded reads from what it had, Strong reads and
 // writes fail with a clear error, and once the link is back the site catches
-// up. What each read must return is what the test wrote at the hub.
+// up. The site starts with its link down, and comes up once it is up.
+// What each read must return is what the test wrote at the hub.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Row } from "../../protocol/rows.js";
@@ -42,7 +43,12 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     await hub.create_collection({ collection_name: "other", dimension: DIM, metric_type: "L2", num_shards: 1 });
     await hub.insert({ collection_name: "other", data: rows.slice(0, 5) });
 
-    site = await startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name]);
+    // The site starts while its link is down: it waits for the hub, and comes up once the link does.
+    link.down();
+    const starting = startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name]);
+    await new Promise((r) => setTimeout(r, 3_000));
+    link.up();
+    site = await starting;
     edgeClient = await VecbusClient.connect(site.url, { timeoutMs: 10_000 });
     const edge = edgeClient;
     const atEdge = async (consistency_level: "Bounded" | "Strong" = "Bounded") =>
