@@ -7,10 +7,10 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
-import { fileURLToPath } from "node:url";
 import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
+import { packageFile } from "../runtime/package-file.js";
 import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
 
 export interface NatsServer {
@@ -45,13 +45,7 @@ export function findNatsServer(): string {
 
 /** nats.conf ships at the package root; this file runs from cli/ (tsx) or dist/cli/ (built). */
 export function natsConfPath(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = path.join(dir, "nats.conf");
-    if (fs.existsSync(p)) return p;
-    dir = path.dirname(dir);
-  }
-  throw new Error("nats.conf not found next to the vecbus package");
+  return packageFile("nats.conf");
 }
 
 export async function freePort(): Promise<number> {

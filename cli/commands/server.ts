@@ -13,6 +13,8 @@ import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../conn
 import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
+import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
 
 const DEFAULT_PORT = 4222;
@@ -20,6 +22,8 @@ const DEFAULT_EDGE_DATA_DIR = "./vecbus-edge";
 const STOP_TIMEOUT_MS = 15_000;
 // With nats-server gone, there is nothing left to flush: waiting longer only delays the exit.
 const STOP_WITHOUT_NATS_MS = 3_000;
+/** Milvus's own port: its SDKs connect there by default. */
+const DEFAULT_MILVUS_PORT = 19530;
 /** Between two tries to reach the hub from a site starting with its link down. */
 const HUB_WAIT_PAUSE_MS = 1_000;
 
@@ -27,15 +31,17 @@ export function serverCommands(): Command[] {
   return [
     {
       name: "serve",
-      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--leafnode-port N [--leafnode-advertise HOST:PORT]] [--server URL] [--prefix P]",
+      args: "[--data DIR] [--port N] [--require-auth | --insecure] [--leafnode-port N [--leafnode-advertise HOST:PORT]] [--milvus-port N|off] [--milvus-host H] [--server URL] [--prefix P]",
       summary:
-        "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --leafnode-port: edge sites connect there, --leafnode-advertise: the address they reach it at when it is not this host's own; --server: actors only, against a running NATS)",
+        "run nats-server and every actor in this process (NATS users and permissions in DATA/auth; --leafnode-port: edge sites connect there, --leafnode-advertise: the address they reach it at when it is not this host's own; --milvus-port: Milvus SDKs connect there (gRPC, default 19530 on 127.0.0.1); --server: actors only, against a running NATS)",
       positionals: [],
       options: {
         ...CONNECTION_OPTIONS,
         port: { type: "string" },
         "leafnode-port": { type: "string" },
         "leafnode-advertise": { type: "string" },
+        "milvus-port": { type: "string" },
+        "milvus-host": { type: "string" },
         prefix: { type: "string" },
         "require-auth": { type: "boolean" },
         insecure: { type: "boolean" },
@@ -181,7 +187,46 @@ function leafnodes(p: Parsed): LeafnodeListener | undefined {
   return { port, advertise };
 }
 
+/** Where the Milvus gRPC front door listens (`--milvus-port off`: nowhere). */
+function milvusAddress(p: Parsed): { host: string; port: number } | undefined {
+  const raw = str(p, "milvus-port") ?? String(DEFAULT_MILVUS_PORT);
+  if (raw === "off") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--milvus-port takes a port (0: any free one) or off; got "${raw}"`);
+  return { host: str(p, "milvus-host") ?? "127.0.0.1", port };
+}
+
+/**
+ * The Milvus gRPC front door, as a client of the NATS API with the anonymous
+ * user's rights. Not started with --require-auth (it does not map Milvus
+ * tokens to NATS users yet), nor when its port is taken (a warning says so).
+ */
+async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean): Promise<{ stop(): Promise<void> } | undefined> {
+  const at = milvusAddress(p);
+  if (!at) return undefined;
+  if (requireAuth) {
+    process.stderr.write("note: the Milvus gRPC front door is off with --require-auth (it does not map Milvus tokens to NATS users yet)\n");
+    return undefined;
+  }
+  const client = await VecbusClient.connect(natsUrl, { prefix: str(p, "prefix") });
+  try {
+    const gateway = await startMilvusGateway(client, at.host, at.port);
+    console.log(`milvus grpc on ${gateway.address}`);
+    return {
+      stop: async () => {
+        await gateway.stop();
+        await client.close();
+      },
+    };
+  } catch (e) {
+    await client.close();
+    process.stderr.write(`warning: the Milvus gRPC front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
+    return undefined;
+  }
+}
+
 async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
+  milvusAddress(p);
   const signalled = untilSignal();
   const nats = await startNatsServer({ dataDir, port: int(p, "port") ?? DEFAULT_PORT, security: security(p) });
   const natsExit = new Promise<string>((resolve) => nats.process.once("exit", (code, signal) => resolve(signal ?? `code ${code}`)));
@@ -200,7 +245,9 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
   }
   console.log(`vecbus ready on ${nats.url}`);
   if (nats.auth) console.log(`NATS users and passwords: ${authFile(dataDir)} (superuser "${SUPERUSER}")${nats.auth.require_auth ? "; connections without credentials are refused" : ""}`);
+  const milvus = await startMilvusFrontDoor(p, nats.url, nats.auth?.require_auth ?? false);
   const ended = await Promise.race([signalled.then(() => undefined), natsExit]);
+  await milvus?.stop();
   if (ended !== undefined) {
     process.stderr.write(`error: nats-server exited unexpectedly (${ended}); stopping\n`);
     await stopWithin(cluster, STOP_WITHOUT_NATS_MS);

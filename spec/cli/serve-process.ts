@@ -17,6 +17,8 @@ export interface ServeProcess {
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   stderr(): string;
+  /** Every line it printed on stdout so far. */
+  stdout(): string[];
   /** SIGKILLs the child if it still runs, and waits for it. */
   kill(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function startVecbus(argv: string[], env: Record<string, string> = 
   const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...argv], { cwd: ROOT, env: { ...CHILD_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const stdout: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -45,6 +48,7 @@ export async function startVecbus(argv: string[], env: Record<string, string> = 
         reject(new Error(`${what} exited with ${code} before it was ready:\n${stderr}`));
       });
       readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+        stdout.push(line);
         // serve names its url; a single role names itself.
         const m = /^vecbus (?:ready on (\S+)|\S+ ready \(node \S+\))$/.exec(line);
         if (m) {
@@ -53,7 +57,7 @@ export async function startVecbus(argv: string[], env: Record<string, string> = 
         }
       });
     });
-    return { child, url, exited, stderr: () => stderr, kill };
+    return { child, url, exited, stderr: () => stderr, stdout: () => stdout, kill };
   } catch (e) {
     await kill();
     throw e;

@@ -1,0 +1,23 @@
+// The Milvus gRPC front door: a grpc-js server of MilvusService whose
+// handlers call the NATS API as a client (milvus-service.ts).
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { VecbusClient } from "../../runtime/client.js";
+import { milvusProto } from "./milvus-proto.js";
+import { milvusHandlers } from "./milvus-service.js";
+
+export interface MilvusGateway {
+  /** HOST:PORT it listens on (the port the system gave, when asked for 0). */
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startMilvusGateway(client: VecbusClient, host: string, port: number): Promise<MilvusGateway> {
+  const proto = milvusProto();
+  const server = new Server();
+  server.addService(proto.service, milvusHandlers(client, proto));
+  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return {
+    address: `${host}:${bound}`,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}

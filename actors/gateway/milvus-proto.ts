@@ -1,0 +1,40 @@
+// Milvus's protocol, from the service definition @zilliz/milvus2-sdk-node
+// 2.6.17 ships (proto/milvus.json, Apache-2.0; see proto/README.md). Loaded
+// as the SDK loads it (field names as in the .proto files, enums as names,
+// int64 as decimal strings), so requests decode to the shapes the handlers
+// read. Two fields carry protobuf inside bytes: a CreateCollection's schema
+// and a Search's placeholder group (its query vectors).
+import fs from "node:fs";
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import { loadPackageDefinition } from "@grpc/grpc-js";
+import { fromJSON } from "@grpc/proto-loader";
+import protobuf from "protobufjs";
+import { packageFile } from "../../runtime/package-file.js";
+
+const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+export interface MilvusProto {
+  service: ServiceDefinition;
+  /** schema.CollectionSchema from CreateCollectionRequest.schema bytes. */
+  decodeSchema(bytes: Uint8Array): Record<string, unknown>;
+  /** The query vectors of a Search's placeholder group. */
+  decodePlaceholders(bytes: Uint8Array): { type: string; values: Uint8Array[] }[];
+}
+
+let loaded: MilvusProto | undefined;
+
+export function milvusProto(): MilvusProto {
+  if (loaded) return loaded;
+  const json = JSON.parse(fs.readFileSync(packageFile("proto/milvus.json"), "utf8")) as protobuf.INamespace;
+  const definition = loadPackageDefinition(fromJSON(json, LOADER_OPTIONS)) as unknown as { milvus: { proto: { milvus: { MilvusService: { service: ServiceDefinition } } } } };
+  const root = protobuf.Root.fromJSON(json);
+  const schema = root.lookupType("milvus.proto.schema.CollectionSchema");
+  const placeholders = root.lookupType("milvus.proto.common.PlaceholderGroup");
+  const toObject = (type: protobuf.Type, bytes: Uint8Array) => type.toObject(type.decode(bytes), LOADER_OPTIONS) as Record<string, unknown>;
+  loaded = {
+    service: definition.milvus.proto.milvus.MilvusService.service,
+    decodeSchema: (bytes) => toObject(schema, bytes),
+    decodePlaceholders: (bytes) => (toObject(placeholders, bytes).placeholders as { type: string; values: Uint8Array[] }[]) ?? [],
+  };
+  return loaded;
+}

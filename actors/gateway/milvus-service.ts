@@ -1,0 +1,223 @@
+// Milvus's MilvusService over vecbus: each RPC becomes the same call on the
+// NATS API (a VecbusClient), so no logic lives here twice. Errors travel as
+// a Milvus status with gRPC OK, as Milvus sends them: the Node SDK retries
+// a gRPC error status until its deadline instead of reporting it.
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { CollectionDescription } from "../../protocol/api.js";
+import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../../protocol/collection.js";
+import { VecbusError } from "../../protocol/errors.js";
+import type { MetricType } from "../../protocol/schema.js";
+import type { VecbusClient } from "../../runtime/client.js";
+import { idsOf, int64Column, kvMap, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
+import type { MilvusProto } from "./milvus-proto.js";
+import { OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
+
+type Req = Record<string, unknown>;
+type Handler = (req: Req) => Promise<Req>;
+
+/** What GetVersion answers: the Milvus release whose API the gateway follows. */
+export const MILVUS_VERSION = "v2.5.0";
+
+export function milvusHandlers(client: VecbusClient, proto: MilvusProto): UntypedServiceImplementation {
+  const describe = (name: string) => client.describe_collection({ collection_name: name });
+  const handlers: Record<string, Handler> = {
+    Connect: async () => ({ status: OK_STATUS, server_info: { build_tags: "vecbus", deploy_mode: "STANDALONE", reserved: {} }, identifier: "1" }),
+    GetVersion: async () => ({ status: OK_STATUS, version: MILVUS_VERSION }),
+    CheckHealth: async () => {
+      try {
+        await client.list_collections();
+        return { status: OK_STATUS, isHealthy: true, reasons: [] };
+      } catch (e) {
+        return { status: OK_STATUS, isHealthy: false, reasons: [statusOf(e).reason] };
+      }
+    },
+    DescribeCollection: async (r) => describeReply(await describe(name(r))),
+    HasCollection: async (r) => ({ status: OK_STATUS, value: await client.has_collection({ collection_name: name(r) }) }),
+    ShowCollections: async () => ({ status: OK_STATUS, collection_names: await client.list_collections() }),
+    CreateCollection: async (r) => {
+      const schema = schemaFromMilvus(proto.decodeSchema(r.schema as Uint8Array));
+      const shards = Number(r.shards_num);
+      await client.create_collection({ collection_name: name(r), schema, ...(shards > 0 && { num_shards: shards }), ...consistency(r) });
+      return OK_STATUS;
+    },
+    DropCollection: async (r) => (await client.drop_collection({ collection_name: name(r) }), OK_STATUS),
+    CreateIndex: async (r) => {
+      const p = kvMap(r.extra_params);
+      const params = p.params ? (JSON.parse(p.params) as Record<string, unknown>) : undefined;
+      await client.create_index({
+        collection_name: name(r),
+        index_params: [
+          {
+            field_name: String(r.field_name),
+            ...(p.index_type && { index_type: p.index_type }),
+            ...(p.metric_type && { metric_type: p.metric_type as MetricType }),
+            ...(r.index_name ? { index_name: String(r.index_name) } : {}),
+            ...(params && { params }),
+          },
+        ],
+      });
+      return OK_STATUS;
+    },
+    LoadCollection: async (r) => {
+      const replicas = Number(r.replica_number);
+      await client.load_collection({ collection_name: name(r), ...(replicas > 0 && { replica_number: replicas }) });
+      return OK_STATUS;
+    },
+    ReleaseCollection: async (r) => (await client.release_collection({ collection_name: name(r) }), OK_STATUS),
+    GetLoadingProgress: async (r) => {
+      const s = await client.get_load_state({ collection_name: name(r) });
+      return { status: OK_STATUS, progress: String(s.progress), refresh_progress: String(s.progress) };
+    },
+    GetLoadState: async (r) => ({ status: OK_STATUS, state: `LoadState${(await client.get_load_state({ collection_name: name(r) })).state}` }),
+    Insert: (r) => write("insert", r),
+    Upsert: (r) => write("upsert", r),
+    Delete: async (r) => {
+      const partition = String(r.partition_name ?? "");
+      const res = await client.delete({ collection_name: name(r), filter: String(r.expr), ...(partition && { partition_name: partition }) });
+      return { status: OK_STATUS, delete_cnt: String(res.delete_count), timestamp: res.timestamp.toString() };
+    },
+    Flush: async (r) => {
+      for (const c of (r.collection_names as string[]) ?? []) await client.flush({ collection_name: c });
+      return { status: OK_STATUS };
+    },
+    Search: async (r) => {
+      const d = await describe(name(r));
+      const p = kvMap(r.search_params);
+      if (r.search_input !== "placeholder_group") throw new VecbusError("INVALID_ARGUMENT", "vecbus's Milvus gateway searches by vectors (placeholder_group); a search by primary keys is not supported here yet");
+      const vectors = proto.decodePlaceholders(r.placeholder_group as Uint8Array).flatMap((g) => {
+        if (g.type !== "FloatVector") throw new VecbusError("INVALID_ARGUMENT", `vecbus searches FloatVector queries; got ${g.type}`);
+        return g.values.map((b) => Array.from(new Float32Array(Uint8Array.from(b).buffer)));
+      });
+      const params = p.params ? (JSON.parse(p.params) as Record<string, unknown>) : {};
+      const limit = Number(p.topk);
+      const groupBy = p.group_by_field;
+      const hits = await client.search({
+        collection_name: name(r),
+        data: vectors,
+        limit,
+        ...(p.offset && { offset: Number(p.offset) }),
+        ...(r.dsl ? { filter: String(r.dsl) } : {}),
+        output_fields: outputFields(r, d),
+        ...(p.anns_field && { anns_field: p.anns_field }),
+        search_params: { ...(p.metric_type && { metric_type: p.metric_type as MetricType }), params },
+        ...(groupBy && { group_by_field: groupBy }),
+        ...(p.group_size && { group_size: Number(p.group_size) }),
+        ...(p.round_decimal && { round_decimal: Number(p.round_decimal) }),
+        ...(partitions(r) && { partition_names: partitions(r) }),
+        ...consistency(r),
+      });
+      const pk = d.schema.fields.find((f) => f.is_primary)!;
+      const flat = hits.flat();
+      return {
+        status: OK_STATUS,
+        collection_name: d.collection_name,
+        results: {
+          num_queries: String(hits.length),
+          top_k: String(limit),
+          topks: hits.map((h) => String(h.length)),
+          scores: flat.map((h) => h.distance),
+          ids: idsOf(
+            flat.map((h) => h.id),
+            pk.type,
+          ),
+          ...rowsToFieldData(
+            flat.map((h) => ({ [pk.name]: h.id, ...h.entity })),
+            d,
+          ),
+          primary_field_name: pk.name,
+        },
+      };
+    },
+    Query: async (r) => {
+      const d = await describe(name(r));
+      const p = kvMap(r.query_params);
+      const rows = await client.query({
+        collection_name: name(r),
+        filter: String(r.expr ?? ""),
+        output_fields: outputFields(r, d),
+        ...(p.limit && { limit: Number(p.limit) }),
+        ...(p.offset && { offset: Number(p.offset) }),
+        ...(partitions(r) && { partition_names: partitions(r) }),
+        ...consistency(r),
+      });
+      const counted = rows.length === 1 && "count(*)" in rows[0];
+      return {
+        status: OK_STATUS,
+        collection_name: d.collection_name,
+        ...(counted ? { fields_data: [int64Column("count(*)", [rows[0]["count(*)"]])], output_fields: ["count(*)"] } : rowsToFieldData(rows, d)),
+        primary_field_name: d.schema.fields.find((f) => f.is_primary)!.name,
+      };
+    },
+  };
+
+  async function write(kind: "insert" | "upsert", r: Req): Promise<Req> {
+    const rows = rowsFromFieldData((r.fields_data as Req[]) ?? [], Number(r.num_rows));
+    const partition = String(r.partition_name ?? "");
+    const res = await client[kind]({ collection_name: name(r), data: rows, ...(partition && { partition_name: partition }) });
+    const d = await describe(name(r));
+    const pkType = d.schema.fields.find((f) => f.is_primary)!.type;
+    const count = String("insert_count" in res ? res.insert_count : res.upsert_count);
+    return {
+      status: OK_STATUS,
+      IDs: idsOf(res.ids, pkType),
+      succ_index: rows.map((_, i) => i),
+      ...(kind === "insert" ? { insert_cnt: count } : { upsert_cnt: count }),
+      timestamp: res.timestamp.toString(),
+    };
+  }
+
+  const impl: UntypedServiceImplementation = {};
+  for (const method of Object.keys(proto.service)) {
+    const h = handlers[method];
+    impl[method] = (call: ServerUnaryCall<Req, Req>, reply: sendUnaryData<Req>) => {
+      if (!h) return reply(null, asReply(unimplementedStatus(method)));
+      h(call.request).then(
+        (out) => reply(null, out),
+        (e: unknown) => reply(null, asReply(statusOf(e))),
+      );
+    };
+  }
+  return impl;
+}
+
+/** A failure as any reply: a method's own Status, or the `status` of its response message (protobufjs ignores the other keys). */
+function asReply(status: Req): Req {
+  return { ...status, status };
+}
+
+function name(r: Req): string {
+  return String(r.collection_name ?? "");
+}
+
+function partitions(r: Req): string[] | undefined {
+  const p = (r.partition_names as string[] | undefined) ?? [];
+  return p.length > 0 ? p : undefined;
+}
+
+/** The request's level, unless it asks for the collection's default (or Customized, which vecbus has not). */
+function consistency(r: Req): { consistency_level?: ConsistencyLevel } {
+  const level = String(r.consistency_level ?? "");
+  return !r.use_default_consistency && (CONSISTENCY_LEVELS as readonly string[]).includes(level) ? { consistency_level: level as ConsistencyLevel } : {};
+}
+
+/** `["*"]` (the SDK's default) and no fields both mean every field, as in Milvus. */
+function outputFields(r: Req, d: CollectionDescription): string[] {
+  const asked = (r.output_fields as string[] | undefined) ?? [];
+  return asked.length === 0 || asked.includes("*") ? ["*"] : asked.filter((f) => f !== "" && (f !== "$meta" || d.schema.enable_dynamic_field));
+}
+
+function describeReply(d: CollectionDescription): Req {
+  return {
+    status: OK_STATUS,
+    schema: schemaToMilvus(d),
+    collectionID: String(d.collection_id),
+    collection_name: d.collection_name,
+    shards_num: d.num_shards,
+    consistency_level: d.consistency_level,
+    created_timestamp: String(d.created_at),
+    created_utc_timestamp: String(d.created_at),
+    aliases: d.aliases,
+    num_partitions: String(d.num_partitions),
+    properties: [],
+  };
+}

@@ -1,0 +1,34 @@
+// `vecbus serve` starts the Milvus gRPC front door and names it on a line of
+// its own after the ready line, so a script finds it; a Milvus SDK then
+// works against it. `--milvus-port 0` takes a free port (the default is
+// Milvus's 19530).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { freePort } from "../../cli/nats-server.js";
+import { startServe, type ServeProcess } from "../cli/serve-process.js";
+import { tempDir } from "../harness.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+
+test("milvus grpc - vecbus serve prints where its Milvus front door listens, and an SDK connects there", { timeout: TEST_TIMEOUT_MS }, async () => {
+  let serve: ServeProcess | undefined;
+  let milvus: MilvusClient | undefined;
+  try {
+    serve = await startServe(["--data", tempDir("milvus-serve"), "--port", String(await freePort()), "--milvus-port", "0"]);
+    let address = "";
+    await eventually("serve to print its milvus grpc line", () => {
+      address = /^milvus grpc on (\S+)$/.exec(serve!.stdout().find((l) => l.startsWith("milvus grpc on ")) ?? "")?.[1] ?? "";
+      return address !== "";
+    });
+    milvus = new MilvusClient({ address });
+    assert.equal((await milvus.checkHealth()).isHealthy, true);
+    await milvus.createCollection({ collection_name: "quick", dimension: 4 });
+    assert.deepEqual(
+      (await milvus.showCollections()).data.map((c) => c.name),
+      ["quick"],
+    );
+  } finally {
+    await milvus?.closeConnection();
+    await serve?.kill();
+  }
+});
