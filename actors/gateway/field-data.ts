@@ -57,12 +57,18 @@ export function schemaToMilvus(d: CollectionDescription): Obj {
   return { name: d.collection_name, autoID: d.schema.fields.some((f) => f.is_primary && f.auto_id), fields, enable_dynamic_field: d.schema.enable_dynamic_field };
 }
 
-/** An Insert's or Upsert's columns as rows; the dynamic (`$meta`) column's keys become the rows' own. */
+/**
+ * An Insert's or Upsert's columns as rows; the dynamic (`$meta`) column's
+ * keys become the rows' own. Every column must hold `numRows` values, which
+ * bounds the rows made by the request's size (`num_rows` alone is a number
+ * anyone can send).
+ */
 export function rowsFromFieldData(fieldsData: Obj[], numRows: number): Row[] {
+  if (!Number.isSafeInteger(numRows) || numRows < 0) throw new VecbusError("INVALID_ARGUMENT", `num_rows must be a count; got ${numRows}`);
+  if (fieldsData.length === 0 && numRows > 0) throw new VecbusError("INVALID_ARGUMENT", `num_rows is ${numRows} but no field data came`);
+  const columns = fieldsData.map((fd) => ({ fd, name: String(fd.field_name), values: columnValues(fd, numRows, String(fd.field_name)) }));
   const rows: Row[] = Array.from({ length: numRows }, () => ({}));
-  for (const fd of fieldsData) {
-    const name = String(fd.field_name);
-    const values = columnValues(fd, numRows, name);
+  for (const { fd, name, values } of columns) {
     for (let i = 0; i < numRows; i++) {
       if (fd.is_dynamic) Object.assign(rows[i], values[i] as Obj | null);
       else rows[i][name] = values[i];
@@ -101,7 +107,13 @@ function scalarValues(s: Obj, name: string): unknown[] {
     case "long_data":
       return data.map((x) => int64Of(BigInt(x as string)));
     case "json_data":
-      return data.map((b) => JSON.parse(Buffer.from(b as Uint8Array).toString("utf8")) as unknown);
+      return data.map((b) => {
+        try {
+          return JSON.parse(Buffer.from(b as Uint8Array).toString("utf8")) as unknown;
+        } catch (e) {
+          throw new VecbusError("INVALID_FIELD_VALUE", `field "${name}": a JSON value does not parse (${(e as Error).message})`);
+        }
+      });
     case "array_data":
       return data.map((inner) => scalarValues(inner as Obj, name));
     case "bool_data":

@@ -11,9 +11,12 @@ export interface MilvusGateway {
   stop(): Promise<void>;
 }
 
+/** A request the NATS API could not carry anyway (nats.conf's max_payload) is refused before it is decoded. */
+const MAX_REQUEST_BYTES = 8 << 20;
+
 export async function startMilvusGateway(client: VecbusClient, host: string, port: number): Promise<MilvusGateway> {
   const proto = milvusProto();
-  const server = new Server();
+  const server = new Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
   server.addService(proto.service, milvusHandlers(client, proto));
   const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return {

@@ -9,6 +9,7 @@ import type { ServiceDefinition } from "@grpc/grpc-js";
 import { loadPackageDefinition } from "@grpc/grpc-js";
 import { fromJSON } from "@grpc/proto-loader";
 import protobuf from "protobufjs";
+import { VecbusError } from "../../protocol/errors.js";
 import { packageFile } from "../../runtime/package-file.js";
 
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
@@ -30,7 +31,13 @@ export function milvusProto(): MilvusProto {
   const root = protobuf.Root.fromJSON(json);
   const schema = root.lookupType("milvus.proto.schema.CollectionSchema");
   const placeholders = root.lookupType("milvus.proto.common.PlaceholderGroup");
-  const toObject = (type: protobuf.Type, bytes: Uint8Array) => type.toObject(type.decode(bytes), LOADER_OPTIONS) as Record<string, unknown>;
+  const toObject = (type: protobuf.Type, bytes: Uint8Array) => {
+    try {
+      return type.toObject(type.decode(bytes), LOADER_OPTIONS) as Record<string, unknown>;
+    } catch (e) {
+      throw new VecbusError("INVALID_ARGUMENT", `the ${type.name} bytes do not decode (${(e as Error).message})`);
+    }
+  };
   loaded = {
     service: definition.milvus.proto.milvus.MilvusService.service,
     decodeSchema: (bytes) => toObject(schema, bytes),

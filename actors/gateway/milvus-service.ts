@@ -86,7 +86,10 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
       if (r.search_input !== "placeholder_group") throw new VecbusError("INVALID_ARGUMENT", "vecbus's Milvus gateway searches by vectors (placeholder_group); a search by primary keys is not supported here yet");
       const vectors = proto.decodePlaceholders(r.placeholder_group as Uint8Array).flatMap((g) => {
         if (g.type !== "FloatVector") throw new VecbusError("INVALID_ARGUMENT", `vecbus searches FloatVector queries; got ${g.type}`);
-        return g.values.map((b) => Array.from(new Float32Array(Uint8Array.from(b).buffer)));
+        return g.values.map((b) => {
+          if (b.byteLength % 4 !== 0) throw new VecbusError("INVALID_ARGUMENT", `a FloatVector query of ${b.byteLength} bytes is not float32 values`);
+          return Array.from(new Float32Array(Uint8Array.from(b).buffer));
+        });
       });
       const params = p.params ? (JSON.parse(p.params) as Record<string, unknown>) : {};
       const limit = Number(p.topk);

@@ -4,8 +4,10 @@
 // nearest neighbours, filters evaluated here), never from vecbus.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { ConsistencyLevelEnum, DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
+import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 import { startEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
 
@@ -95,6 +97,36 @@ test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, cou
     assert.equal((await milvus.hasCollection({ collection_name: "books" })).value, false);
   } finally {
     await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuses, and the gateway goes on", { timeout: 60_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-raw" });
+  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
+  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  const codeOf = (r: Record<string, unknown>) => {
+    const s = (r.status ?? r) as { code: number; error_code: string; reason: string };
+    return [s.code, s.error_code];
+  };
+  try {
+    await env.client.create_collection({ collection_name: "c", dimension: 4, metric_type: "L2" });
+    // num_rows is a number anyone can send: no rows are made for it without the columns that hold them.
+    assert.deepEqual(codeOf(await call("Insert", { collection_name: "c", num_rows: 4_000_000_000, fields_data: [] })), [1100, "IllegalArgument"]);
+    const vectors = { field_name: "vector", type: "FloatVector", vectors: { dim: 4, float_vector: { data: [1, 2, 3, 4] } } };
+    assert.deepEqual(codeOf(await call("Insert", { collection_name: "c", num_rows: 1_000_000, fields_data: [vectors] })), [1100, "IllegalArgument"]);
+    assert.deepEqual(codeOf(await call("CreateCollection", { collection_name: "d", schema: Buffer.from([0xff, 0xff, 0xff]) })), [1100, "IllegalArgument"]);
+    assert.deepEqual(codeOf(await call("Search", { collection_name: "c", placeholder_group: Buffer.from([0x0a, 0xff]), search_params: [{ key: "topk", value: "3" }] })), [1100, "IllegalArgument"]);
+    assert.deepEqual(codeOf(await call("ListDatabases", {})), [10, "UnexpectedError"]);
+    await assert.rejects(call("Insert", { collection_name: "c", num_rows: 1, fields_data: [{ field_name: "x", type: "VarChar", scalars: { string_data: { data: ["y".repeat(9 << 20)] } } }] }), /RESOURCE_EXHAUSTED|larger than max/);
+    // Nothing was written, and the gateway still answers.
+    assert.deepEqual(await env.client.query({ collection_name: "c", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 0 }]);
+    assert.equal((await call("CheckHealth", {})).isHealthy, true);
+  } finally {
+    (raw as unknown as { close(): void }).close();
     await gateway.stop();
     await env.close();
   }
