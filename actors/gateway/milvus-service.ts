@@ -58,6 +58,50 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
       });
       return OK_STATUS;
     },
+    GetCollectionStatistics: async (r) => ({ status: OK_STATUS, stats: [{ key: "row_count", value: String((await client.get_collection_stats({ collection_name: name(r) })).row_count) }] }),
+    CreatePartition: async (r) => (await client.create_partition({ collection_name: name(r), partition_name: String(r.partition_name) }), OK_STATUS),
+    DropPartition: async (r) => (await client.drop_partition({ collection_name: name(r), partition_name: String(r.partition_name) }), OK_STATUS),
+    HasPartition: async (r) => ({ status: OK_STATUS, value: await client.has_partition({ collection_name: name(r), partition_name: String(r.partition_name) }) }),
+    ShowPartitions: async (r) => ({ status: OK_STATUS, partition_names: await client.list_partitions({ collection_name: name(r) }) }),
+    CreateAlias: async (r) => (await client.create_alias({ alias: String(r.alias), collection_name: name(r) }), OK_STATUS),
+    AlterAlias: async (r) => (await client.alter_alias({ alias: String(r.alias), collection_name: name(r) }), OK_STATUS),
+    DropAlias: async (r) => (await client.drop_alias({ alias: String(r.alias) }), OK_STATUS),
+    DescribeAlias: async (r) => {
+      const a = await client.describe_alias({ alias: String(r.alias) });
+      return { status: OK_STATUS, alias: a.alias, collection: a.collection_name };
+    },
+    ListAliases: async (r) => {
+      const l = await client.list_aliases(name(r) ? { collection_name: name(r) } : {});
+      return { status: OK_STATUS, collection_name: l.collection_name ?? "", aliases: l.aliases };
+    },
+    DescribeIndex: async (r) => {
+      const field = String(r.field_name ?? "");
+      const index = String(r.index_name ?? "");
+      const ix = await client.describe_index({ collection_name: name(r), ...(index ? { index_name: index } : field ? { field_name: field } : {}) });
+      return {
+        status: OK_STATUS,
+        index_descriptions: [
+          {
+            index_name: ix.index_name,
+            field_name: ix.field_name,
+            params: [
+              { key: "index_type", value: ix.index_type },
+              ...(ix.metric_type ? [{ key: "metric_type", value: ix.metric_type }] : []),
+              { key: "params", value: JSON.stringify(ix.params) },
+            ],
+            state: ix.state,
+            indexed_rows: String(ix.indexed_rows),
+            total_rows: String(ix.total_rows),
+            pending_index_rows: String(ix.pending_index_rows),
+          },
+        ],
+      };
+    },
+    DropIndex: async (r) => {
+      const index = String(r.index_name ?? "") || (await client.describe_index({ collection_name: name(r), field_name: String(r.field_name) })).index_name;
+      await client.drop_index({ collection_name: name(r), index_name: index });
+      return OK_STATUS;
+    },
     LoadCollection: async (r) => {
       const replicas = Number(r.replica_number);
       await client.load_collection({ collection_name: name(r), ...(replicas > 0 && { replica_number: replicas }) });

@@ -131,3 +131,50 @@ test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuse
     await env.close();
   }
 });
+
+test("milvus grpc - partitions, aliases, upsert with dynamic fields, index description and statistics through the SDK", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-more" });
+  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const milvus = new MilvusClient({ address: gateway.address });
+  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  try {
+    ok(await milvus.createCollection({ collection_name: "p", dimension: 4, metric_type: "L2" }));
+    ok(await milvus.createPartition({ collection_name: "p", partition_name: "recent" }));
+    assert.equal((await milvus.hasPartition({ collection_name: "p", partition_name: "recent" })).value, true);
+    assert.deepEqual((await milvus.showPartitions({ collection_name: "p" })).partition_names, ["_default", "recent"]);
+
+    const rows = randomVectors(20, 4, 11).map((vector, id) => ({ id, vector }));
+    ok(await milvus.insert({ collection_name: "p", partition_name: "recent", data: rows.slice(0, 10) }));
+    ok(await milvus.insert({ collection_name: "p", data: rows.slice(10) }));
+    const inRecent = await milvus.query({ collection_name: "p", filter: "id >= 0", output_fields: ["id"], partition_names: ["recent"], limit: 100 });
+    assert.deepEqual(inRecent.data.map((r) => Number(r.id)).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+    // Upsert replaces row 5, with a dynamic field the schema does not name.
+    ok(await milvus.upsert({ collection_name: "p", partition_name: "recent", data: [{ id: 5, vector: [9, 9, 9, 9], color: "red" }] }));
+    // The SDK's query keeps dynamic fields under `$meta`, as Milvus sends them.
+    const red = await milvus.query({ collection_name: "p", filter: 'color == "red"', output_fields: ["id", "vector", "color"], limit: 10 });
+    assert.deepEqual(
+      red.data.map((r) => [Number(r.id), r.vector, (r.$meta as { color?: string } | undefined)?.color]),
+      [[5, [9, 9, 9, 9], "red"]],
+    );
+
+    ok(await milvus.createAlias({ collection_name: "p", alias: "pa" }));
+    assert.equal((await milvus.describeAlias({ collection_name: "p", alias: "pa" })).collection, "p");
+    assert.deepEqual((await milvus.listAliases({ collection_name: "p" })).aliases, ["pa"]);
+    assert.equal(Number((await milvus.count({ collection_name: "pa" })).data), 20);
+    ok(await milvus.dropAlias({ alias: "pa" }));
+    const gone = await milvus.describeAlias({ collection_name: "p", alias: "pa" });
+    assert.deepEqual([gone.status.code, gone.status.error_code], [1600, "UnexpectedError"]);
+
+    const index = await milvus.describeIndex({ collection_name: "p", field_name: "vector" });
+    ok(index);
+    const params = Object.fromEntries(index.index_descriptions[0].params.map((p) => [p.key, p.value]));
+    assert.equal(index.index_descriptions[0].field_name, "vector");
+    assert.equal(params.metric_type, "L2");
+    assert.equal((await milvus.getCollectionStatistics({ collection_name: "p" })).data.row_count, "20");
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
