@@ -3,11 +3,12 @@
 // a Milvus status with gRPC OK, as Milvus sends them: the Node SDK retries
 // a gRPC error status until its deadline instead of reporting it.
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { CollectionDescription } from "../../protocol/api.js";
+import type { CollectionDescription, Hit } from "../../protocol/api.js";
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
-import type { MetricType } from "../../protocol/schema.js";
-import type { VecbusClient } from "../../runtime/client.js";
+import type { PrimaryKey } from "../../protocol/rows.js";
+import { int64Of, type MetricType } from "../../protocol/schema.js";
+import type { SearchParams, VecbusClient } from "../../runtime/client.js";
 import { idsOf, int64Column, kvMap, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
 import type { MilvusProto } from "./milvus-proto.js";
 import { OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
@@ -75,9 +76,7 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
       return { status: OK_STATUS, collection_name: l.collection_name ?? "", aliases: l.aliases };
     },
     DescribeIndex: async (r) => {
-      const field = String(r.field_name ?? "");
-      const index = String(r.index_name ?? "");
-      const ix = await client.describe_index({ collection_name: name(r), ...(index ? { index_name: index } : field ? { field_name: field } : {}) });
+      const ix = await indexOf(r);
       return {
         status: OK_STATUS,
         index_descriptions: [
@@ -96,6 +95,11 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
           },
         ],
       };
+    },
+    GetIndexState: async (r) => ({ status: OK_STATUS, state: (await indexOf(r)).state }),
+    GetIndexBuildProgress: async (r) => {
+      const ix = await indexOf(r);
+      return { status: OK_STATUS, indexed_rows: String(ix.indexed_rows), total_rows: String(ix.total_rows), pending_index_rows: String(ix.pending_index_rows) };
     },
     DropIndex: async (r) => {
       const index = String(r.index_name ?? "") || (await client.describe_index({ collection_name: name(r), field_name: String(r.field_name) })).index_name;
@@ -127,53 +131,43 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
     Search: async (r) => {
       const d = await describe(name(r));
       const p = kvMap(r.search_params);
-      if (r.search_input !== "placeholder_group") throw new VecbusError("INVALID_ARGUMENT", "vecbus's Milvus gateway searches by vectors (placeholder_group); a search by primary keys is not supported here yet");
-      const vectors = proto.decodePlaceholders(r.placeholder_group as Uint8Array).flatMap((g) => {
-        if (g.type !== "FloatVector") throw new VecbusError("INVALID_ARGUMENT", `vecbus searches FloatVector queries; got ${g.type}`);
-        return g.values.map((b) => {
-          if (b.byteLength % 4 !== 0) throw new VecbusError("INVALID_ARGUMENT", `a FloatVector query of ${b.byteLength} bytes is not float32 values`);
-          return Array.from(new Float32Array(Uint8Array.from(b).buffer));
-        });
-      });
-      const params = p.params ? (JSON.parse(p.params) as Record<string, unknown>) : {};
       const limit = Number(p.topk);
-      const groupBy = p.group_by_field;
       const hits = await client.search({
         collection_name: name(r),
-        data: vectors,
+        ...(r.search_input === "ids" ? { ids: keysOf(r.ids as Req) } : { data: queryVectors(proto, r) }),
         limit,
         ...(p.offset && { offset: Number(p.offset) }),
         ...(r.dsl ? { filter: String(r.dsl) } : {}),
         output_fields: outputFields(r, d),
         ...(p.anns_field && { anns_field: p.anns_field }),
-        search_params: { ...(p.metric_type && { metric_type: p.metric_type as MetricType }), params },
-        ...(groupBy && { group_by_field: groupBy }),
+        search_params: searchParams(p),
+        ...(p.group_by_field && { group_by_field: p.group_by_field }),
         ...(p.group_size && { group_size: Number(p.group_size) }),
         ...(p.round_decimal && { round_decimal: Number(p.round_decimal) }),
         ...(partitions(r) && { partition_names: partitions(r) }),
         ...consistency(r),
       });
-      const pk = d.schema.fields.find((f) => f.is_primary)!;
-      const flat = hits.flat();
-      return {
-        status: OK_STATUS,
-        collection_name: d.collection_name,
-        results: {
-          num_queries: String(hits.length),
-          top_k: String(limit),
-          topks: hits.map((h) => String(h.length)),
-          scores: flat.map((h) => h.distance),
-          ids: idsOf(
-            flat.map((h) => h.id),
-            pk.type,
-          ),
-          ...rowsToFieldData(
-            flat.map((h) => ({ [pk.name]: h.id, ...h.entity })),
-            d,
-          ),
-          primary_field_name: pk.name,
-        },
-      };
+      return searchReply(hits, d, limit);
+    },
+    HybridSearch: async (r) => {
+      const d = await describe(name(r));
+      const rank = kvMap(r.rank_params);
+      const rankParams = rank.params ? (JSON.parse(rank.params) as Record<string, unknown>) : {};
+      const limit = Number(rank.limit);
+      const hits = await client.hybrid_search({
+        collection_name: name(r),
+        reqs: ((r.requests as Req[]) ?? []).map((sub) => {
+          const p = kvMap(sub.search_params);
+          return { data: queryVectors(proto, sub), anns_field: p.anns_field, limit: Number(p.topk), ...(sub.dsl ? { filter: String(sub.dsl) } : {}), param: searchParams(p) };
+        }),
+        ranker: rank.strategy === "weighted" ? { strategy: "weighted", params: rankParams as { weights: number[] } } : { strategy: "rrf", params: rankParams as { k?: number } },
+        limit,
+        ...(rank.offset && { offset: Number(rank.offset) }),
+        output_fields: outputFields(r, d),
+        ...(partitions(r) && { partition_names: partitions(r) }),
+        ...consistency(r),
+      });
+      return searchReply(hits, d, limit);
     },
     Query: async (r) => {
       const d = await describe(name(r));
@@ -196,6 +190,13 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
       };
     },
   };
+
+  /** The index a request names by index_name, or by field_name; with neither, the collection's only one. */
+  function indexOf(r: Req) {
+    const field = String(r.field_name ?? "");
+    const index = String(r.index_name ?? "");
+    return client.describe_index({ collection_name: name(r), ...(index ? { index_name: index } : field ? { field_name: field } : {}) });
+  }
 
   async function write(kind: "insert" | "upsert", r: Req): Promise<Req> {
     const rows = rowsFromFieldData((r.fields_data as Req[]) ?? [], Number(r.num_rows));
@@ -251,6 +252,54 @@ function consistency(r: Req): { consistency_level?: ConsistencyLevel } {
 function outputFields(r: Req, d: CollectionDescription): string[] {
   const asked = (r.output_fields as string[] | undefined) ?? [];
   return asked.length === 0 || asked.includes("*") ? ["*"] : asked.filter((f) => f !== "" && (f !== "$meta" || d.schema.enable_dynamic_field));
+}
+
+/** A Search's query vectors, from its placeholder group (float32 bytes, one value per query). */
+function queryVectors(proto: MilvusProto, r: Req): number[][] {
+  if (r.search_input !== "placeholder_group") throw new VecbusError("INVALID_ARGUMENT", "a search needs query vectors (placeholder_group) or primary keys (ids)");
+  return proto
+    .decodePlaceholders(r.placeholder_group as Uint8Array)
+    .flatMap((g) => {
+      if (g.type !== "FloatVector") throw new VecbusError("INVALID_ARGUMENT", `vecbus searches FloatVector queries; got ${g.type}`);
+      return g.values.map((b) => {
+        if (b.byteLength % 4 !== 0) throw new VecbusError("INVALID_ARGUMENT", `a FloatVector query of ${b.byteLength} bytes is not float32 values`);
+        return Array.from(new Float32Array(Uint8Array.from(b).buffer));
+      });
+    });
+}
+
+/** Primary keys from a schema.IDs message. */
+function keysOf(ids: Req): PrimaryKey[] {
+  return ids.id_field === "str_id" ? (ids.str_id as { data: string[] }).data : (ids.int_id as { data: string[] }).data.map((x) => int64Of(BigInt(x))!);
+}
+
+function searchParams(p: Record<string, string>): SearchParams {
+  return { ...(p.metric_type && { metric_type: p.metric_type as MetricType }), params: p.params ? (JSON.parse(p.params) as SearchParams["params"]) : {} };
+}
+
+/** Hits as Milvus's SearchResultData: flat scores and ids, counted per query by topks, with the primary key among the columns. */
+function searchReply(hits: Hit[][], d: CollectionDescription, limit: number): Req {
+  const pk = d.schema.fields.find((f) => f.is_primary)!;
+  const flat = hits.flat();
+  return {
+    status: OK_STATUS,
+    collection_name: d.collection_name,
+    results: {
+      num_queries: String(hits.length),
+      top_k: String(limit),
+      topks: hits.map((h) => String(h.length)),
+      scores: flat.map((h) => h.distance),
+      ids: idsOf(
+        flat.map((h) => h.id),
+        pk.type,
+      ),
+      ...rowsToFieldData(
+        flat.map((h) => ({ [pk.name]: h.id, ...h.entity })),
+        d,
+      ),
+      primary_field_name: pk.name,
+    },
+  };
 }
 
 function describeReply(d: CollectionDescription): Req {

@@ -178,3 +178,66 @@ test("milvus grpc - partitions, aliases, upsert with dynamic fields, index descr
     await env.close();
   }
 });
+
+test("milvus grpc - hybrid search over two vector fields with RRF, search by primary keys, and index state through the SDK", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-hybrid" });
+  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const milvus = new MilvusClient({ address: gateway.address });
+  try {
+    const created = await milvus.createCollection({
+      collection_name: "h",
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true },
+        { name: "dense", data_type: DataType.FloatVector, dim: DIM },
+        { name: "other", data_type: DataType.FloatVector, dim: DIM },
+      ],
+      index_params: [
+        { field_name: "dense", index_type: "HNSW", metric_type: "L2" },
+        { field_name: "other", index_type: "HNSW", metric_type: "L2" },
+      ],
+    });
+    assert.equal(created.error_code, "Success", JSON.stringify(created));
+    const dense = randomVectors(60, DIM, 21);
+    const other = randomVectors(60, DIM, 22);
+    const rows = dense.map((v, id) => ({ id, dense: v, other: other[id] }));
+    assert.equal((await milvus.insert({ collection_name: "h", data: rows })).status.error_code, "Success");
+
+    // RRF (k = 60) over each field's exact ranking of the rows written, each list cut at the request's limit.
+    const l2 = (a: number[], b: number[]) => a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0);
+    const ranking = (field: "dense" | "other", q: number[]) => [...rows].sort((a, b) => l2(a[field], q) - l2(b[field], q)).slice(0, 5);
+    const q1 = rows[7].dense;
+    const q2 = rows[30].other;
+    const rrf = new Map<number, number>();
+    for (const list of [ranking("dense", q1), ranking("other", q2)]) list.forEach((r, i) => rrf.set(r.id, (rrf.get(r.id) ?? 0) + 1 / (60 + i + 1)));
+    const expected = [...rrf.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 5);
+    const hybrid = await milvus.hybridSearch({
+      collection_name: "h",
+      data: [
+        { data: q1, anns_field: "dense" },
+        { data: q2, anns_field: "other" },
+      ],
+      rerank: { strategy: "rrf", params: { k: 60 } },
+      limit: 5,
+      consistency_level: ConsistencyLevelEnum.Strong,
+    });
+    assert.equal(hybrid.status.error_code, "Success", JSON.stringify(hybrid.status));
+    assert.deepEqual(
+      hybrid.results.map((r) => Number(r.id)).slice(0, 2),
+      expected.map(([id]) => id).slice(0, 2),
+      "the two rows each query names come first",
+    );
+    for (const [i, r] of hybrid.results.entries()) assert.ok(Math.abs(r.score - expected[i][1]) < 1e-6, `RRF score of hit ${i}: ${r.score} vs ${expected[i][1]}`);
+
+    // Search by primary keys: the stored vector of row 12 finds row 12 first, at distance 0.
+    const byId = await milvus.search({ collection_name: "h", ids: [12], anns_field: "dense", limit: 3, consistency_level: ConsistencyLevelEnum.Strong });
+    assert.equal(byId.status.error_code, "Success", JSON.stringify(byId.status));
+    assert.deepEqual([Number(byId.results[0].id), byId.results[0].score], [12, 0]);
+
+    const state = await milvus.getIndexState({ collection_name: "h", field_name: "dense" });
+    assert.equal(state.state, "Finished");
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
