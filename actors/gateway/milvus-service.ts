@@ -10,6 +10,7 @@ import type { PrimaryKey } from "../../protocol/rows.js";
 import { int64Of, type MetricType } from "../../protocol/schema.js";
 import type { SearchParams, VecbusClient } from "../../runtime/client.js";
 import { idsOf, int64Column, kvMap, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
+import type { Callers } from "./callers.js";
 import type { MilvusProto } from "./milvus-proto.js";
 import { OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
 
@@ -19,7 +20,31 @@ type Handler = (req: Req) => Promise<Req>;
 /** What GetVersion answers: the Milvus release whose API the gateway follows. */
 export const MILVUS_VERSION = "v2.5.0";
 
-export function milvusHandlers(client: VecbusClient, proto: MilvusProto): UntypedServiceImplementation {
+/** The service: each call runs as the NATS user its caller's credentials name (Callers). */
+export function milvusService(callers: Callers, proto: MilvusProto): UntypedServiceImplementation {
+  const byClient = new WeakMap<VecbusClient, Record<string, Handler>>();
+  const impl: UntypedServiceImplementation = {};
+  for (const method of Object.keys(proto.service)) {
+    impl[method] = (call: ServerUnaryCall<Req, Req>, reply: sendUnaryData<Req>) => {
+      callers
+        .of(call.metadata)
+        .then((client) => {
+          let handlers = byClient.get(client);
+          if (!handlers) byClient.set(client, (handlers = milvusHandlers(client, proto)));
+          const h = handlers[method];
+          return h ? h(call.request) : asReply(unimplementedStatus(method));
+        })
+        .then(
+          (out) => reply(null, out),
+          (e: unknown) => reply(null, asReply(statusOf(e))),
+        );
+    };
+  }
+  return impl;
+}
+
+/** The RPCs vecbus implements, each the same call on the NATS API through `client`. */
+function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string, Handler> {
   const describe = (name: string) => client.describe_collection({ collection_name: name });
   const handlers: Record<string, Handler> = {
     Connect: async () => ({ status: OK_STATUS, server_info: { build_tags: "vecbus", deploy_mode: "STANDALONE", reserved: {} }, identifier: "1" }),
@@ -214,18 +239,7 @@ export function milvusHandlers(client: VecbusClient, proto: MilvusProto): Untype
     };
   }
 
-  const impl: UntypedServiceImplementation = {};
-  for (const method of Object.keys(proto.service)) {
-    const h = handlers[method];
-    impl[method] = (call: ServerUnaryCall<Req, Req>, reply: sendUnaryData<Req>) => {
-      if (!h) return reply(null, asReply(unimplementedStatus(method)));
-      h(call.request).then(
-        (out) => reply(null, out),
-        (e: unknown) => reply(null, asReply(statusOf(e))),
-      );
-    };
-  }
-  return impl;
+  return handlers;
 }
 
 /** A failure as any reply: a method's own Status, or the `status` of its response message (protobufjs ignores the other keys). */

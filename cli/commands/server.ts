@@ -13,6 +13,7 @@ import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../conn
 import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Callers } from "../../actors/gateway/callers.js";
 import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
@@ -197,29 +198,32 @@ function milvusAddress(p: Parsed): { host: string; port: number } | undefined {
 }
 
 /**
- * The Milvus gRPC front door, as a client of the NATS API with the anonymous
- * user's rights. Not started with --require-auth (it does not map Milvus
- * tokens to NATS users yet), nor when its port is taken (a warning says so).
+ * The Milvus gRPC front door, a client of the NATS API: a caller with
+ * credentials acts as that NATS user, one without as the anonymous user
+ * (refused with --require-auth). Not started when its port is taken (a
+ * warning says so).
  */
 async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean): Promise<{ stop(): Promise<void> } | undefined> {
   const at = milvusAddress(p);
   if (!at) return undefined;
-  if (requireAuth) {
-    process.stderr.write("note: the Milvus gRPC front door is off with --require-auth (it does not map Milvus tokens to NATS users yet)\n");
-    return undefined;
-  }
-  const client = await VecbusClient.connect(natsUrl, { prefix: str(p, "prefix") });
+  const prefix = str(p, "prefix");
+  const anonymous = requireAuth ? undefined : await VecbusClient.connect(natsUrl, { prefix });
+  const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth }), anonymous);
+  const close = async () => {
+    await callers.close();
+    await anonymous?.close();
+  };
   try {
-    const gateway = await startMilvusGateway(client, at.host, at.port);
+    const gateway = await startMilvusGateway(callers, at.host, at.port);
     console.log(`milvus grpc on ${gateway.address}`);
     return {
       stop: async () => {
         await gateway.stop();
-        await client.close();
+        await close();
       },
     };
   } catch (e) {
-    await client.close();
+    await close();
     process.stderr.write(`warning: the Milvus gRPC front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
     return undefined;
   }

@@ -7,15 +7,24 @@ import { test } from "node:test";
 import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { ConsistencyLevelEnum, DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
+import { Callers } from "../../actors/gateway/callers.js";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
-import { startEnv } from "../harness.js";
+import { VecbusClient } from "../../runtime/client.js";
+import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
+import { eventually } from "../timeouts.js";
+import { createUser } from "../../cli/users.js";
 
 const DIM = 8;
 
+/** The gateway over the test's vecbus: callers with credentials act as their NATS user, others as the anonymous user. */
+function startGateway(env: TestEnv) {
+  return startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), env.client), "127.0.0.1", 0);
+}
+
 test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, counts, deletes and drops through the gateway", { timeout: 120_000 }, async () => {
   const env = await startEnv({ tag: "milvus-grpc" });
-  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
   try {
     assert.equal((await milvus.getVersion()).version, "v2.5.0");
@@ -104,7 +113,7 @@ test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, cou
 
 test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuses, and the gateway goes on", { timeout: 60_000 }, async () => {
   const env = await startEnv({ tag: "milvus-raw" });
-  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const gateway = await startGateway(env);
   const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
   const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
   const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
@@ -134,7 +143,7 @@ test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuse
 
 test("milvus grpc - partitions, aliases, upsert with dynamic fields, index description and statistics through the SDK", { timeout: 120_000 }, async () => {
   const env = await startEnv({ tag: "milvus-more" });
-  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
   const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
   try {
@@ -181,7 +190,7 @@ test("milvus grpc - partitions, aliases, upsert with dynamic fields, index descr
 
 test("milvus grpc - hybrid search over two vector fields with RRF, search by primary keys, and index state through the SDK", { timeout: 120_000 }, async () => {
   const env = await startEnv({ tag: "milvus-hybrid" });
-  const gateway = await startMilvusGateway(env.client, "127.0.0.1", 0);
+  const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
   try {
     const created = await milvus.createCollection({
@@ -237,6 +246,46 @@ test("milvus grpc - hybrid search over two vector fields with RRF, search by pri
     assert.equal(state.state, "Finished");
   } finally {
     await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("milvus grpc - a caller acts as the NATS user its credentials name: a readonly user searches but may not insert; wrong or missing credentials are refused where required", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-auth", refusalsExpected: true });
+  const gateway = await startGateway(env);
+  // As `vecbus serve --require-auth` runs it: no anonymous user.
+  const strict = await startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), undefined), "127.0.0.1", 0);
+  const clients: MilvusClient[] = [];
+  const milvusAs = (address: string, username?: string, password?: string) => {
+    const c = new MilvusClient({ address, ...(username && { username, password }) });
+    clients.push(c);
+    return c;
+  };
+  try {
+    await env.client.create_collection({ collection_name: "s", dimension: 4, metric_type: "L2" });
+    await env.client.insert({ collection_name: "s", data: randomVectors(10, 4, 5).map((vector, id) => ({ id, vector })) });
+    const reader = createUser(env.dataDir, "reader", "readonly");
+    // The server reloads its users in the background.
+    await eventually("the new user to connect", async () => (await VecbusClient.connect(env.nats.url, { auth: { user: "reader", pass: reader.password } }).then((c) => c.close().then(() => true), () => false)));
+
+    const asReader = milvusAs(gateway.address, "reader", reader.password);
+    const found = await asReader.search({ collection_name: "s", data: [[0, 0, 0, 0]], limit: 3, consistency_level: ConsistencyLevelEnum.Strong });
+    assert.equal(found.status.error_code, "Success", JSON.stringify(found.status));
+    assert.equal(found.results.length, 3);
+    const refused = await asReader.insert({ collection_name: "s", data: [{ id: 99, vector: [1, 1, 1, 1] }] });
+    assert.deepEqual([refused.status.code, refused.status.error_code], [1401, "PermissionDenied"]);
+    assert.deepEqual(await env.client.query({ collection_name: "s", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 10 }]);
+
+    const wrong = await milvusAs(gateway.address, "reader", "not-the-password").describeCollection({ collection_name: "s" });
+    assert.equal(wrong.status.code, 1400, JSON.stringify(wrong.status));
+    const anonymous = await milvusAs(strict.address).describeCollection({ collection_name: "s" });
+    assert.equal(anonymous.status.code, 1400, JSON.stringify(anonymous.status));
+    const named = await milvusAs(strict.address, "reader", reader.password).describeCollection({ collection_name: "s" });
+    assert.equal(named.status.error_code, "Success", JSON.stringify(named.status));
+  } finally {
+    for (const c of clients) await c.closeConnection();
+    await strict.stop();
     await gateway.stop();
     await env.close();
   }
