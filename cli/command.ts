@@ -6,7 +6,7 @@ import { CONSISTENCY_LEVELS, type ConsistencyLevel } from "../protocol/collectio
 import { VecbusError } from "../protocol/errors.js";
 import { VecbusClient } from "../runtime/client.js";
 import { CONNECTION_OPTIONS } from "./connection.js";
-import { parseJson } from "./json.js";
+import { parseJson } from "../runtime/json.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | undefined>;

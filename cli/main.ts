@@ -18,7 +18,7 @@ import { userCommands } from "./commands/users.js";
 import { writeCommands } from "./commands/writes.js";
 import { CONNECTION_HELP, natsAuth, natsUrl } from "./connection.js";
 import { installProcessGuard } from "./process-guard.js";
-import { jsonText } from "./json.js";
+import { jsonText } from "../runtime/json.js";
 
 function clientCommand(spec: ClientCommandSpec): Command {
   return {

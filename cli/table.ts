@@ -1,7 +1,7 @@
 // Plain-text tables for the CLI's human output. Cells stay on one line and
 // short, so a row of vectors or JSON still fits a terminal; --json is the
 // way to get full values.
-import { jsonText } from "./json.js";
+import { jsonText } from "../runtime/json.js";
 
 const PREVIEW_CHARS = 40;
 const VECTOR_PREVIEW = 4;

@@ -1,6 +1,7 @@
-// Who a Milvus caller acts as on NATS. A Milvus SDK sends base64 of
-// "user:password" (or of its token, which for Milvus is the same pair) in
-// the `authorization` metadata; the gateway acts for it through a client
+// Who a Milvus caller acts as on NATS. A Milvus SDK sends "user:password"
+// (or its token, which for Milvus is the same pair): over gRPC base64 in the
+// `authorization` metadata, over REST as `Authorization: Bearer user:password`.
+// The gateway acts for it through a client
 // connected as that NATS user, so the user's role (readonly, readwrite,
 // admin) decides what it may do, as on the NATS API itself. A caller without
 // credentials acts as the anonymous user, where the server has one.
@@ -22,13 +23,18 @@ export class Callers {
     private readonly anonymous: VecbusClient | undefined,
   ) {}
 
-  of(metadata: Metadata): Promise<VecbusClient> {
+  /** A gRPC caller, by its `authorization` metadata. */
+  ofGrpc(metadata: Metadata): Promise<VecbusClient> {
     const header = String(metadata.get("authorization")[0] ?? "");
-    if (header === "") {
+    return this.of(header === "" ? "" : Buffer.from(header, "base64").toString("utf8"));
+  }
+
+  /** A caller by its "user:password" ("" for none). */
+  of(credential: string): Promise<VecbusClient> {
+    if (credential === "") {
       if (!this.anonymous) return Promise.reject(new VecbusError("UNAUTHENTICATED", "this vecbus requires credentials: give the Milvus client a username and password (or token \"user:password\")"));
       return Promise.resolve(this.anonymous);
     }
-    const credential = Buffer.from(header, "base64").toString("utf8");
     const colon = credential.indexOf(":");
     if (colon <= 0) return Promise.reject(new VecbusError("UNAUTHENTICATED", "the authorization must be base64 of user:password (Milvus's token form)"));
     const cached = this.byCredential.get(credential);

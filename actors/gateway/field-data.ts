@@ -6,6 +6,7 @@ import type { CollectionDescription } from "../../protocol/api.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import { DataType, DYNAMIC_FIELD, int64Of, type CollectionSchema, type FieldSchema } from "../../protocol/schema.js";
+import { jsonText, parseJson } from "../../runtime/json.js";
 
 type Kv = { key: string; value: string };
 type Obj = Record<string, unknown>;
@@ -109,7 +110,7 @@ function scalarValues(s: Obj, name: string): unknown[] {
     case "json_data":
       return data.map((b) => {
         try {
-          return JSON.parse(Buffer.from(b as Uint8Array).toString("utf8")) as unknown;
+          return parseJson(Buffer.from(b as Uint8Array).toString("utf8"));
         } catch (e) {
           throw new VecbusError("INVALID_FIELD_VALUE", `field "${name}": a JSON value does not parse (${(e as Error).message})`);
         }
@@ -196,9 +197,7 @@ function scalarField(type: string, values: unknown[], elementType?: string): Obj
 
 /** JSON bytes; an integer beyond 2^53 keeps its digits. */
 function jsonBytes(v: unknown): Buffer {
-  const marks: string[] = [];
-  const text = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `\u0000${marks.push(x.toString()) - 1}\u0000` : x));
-  return Buffer.from(text.replace(/"\\u0000(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]), "utf8");
+  return Buffer.from(jsonText(v), "utf8");
 }
 
 /** Primary keys as Milvus's IDs message. */

@@ -27,7 +27,7 @@ export function milvusService(callers: Callers, proto: MilvusProto): UntypedServ
   for (const method of Object.keys(proto.service)) {
     impl[method] = (call: ServerUnaryCall<Req, Req>, reply: sendUnaryData<Req>) => {
       callers
-        .of(call.metadata)
+        .ofGrpc(call.metadata)
         .then((client) => {
           let handlers = byClient.get(client);
           if (!handlers) byClient.set(client, (handlers = milvusHandlers(client, proto)));

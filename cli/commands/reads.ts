@@ -7,7 +7,7 @@ import { int64Of } from "../../protocol/schema.js";
 import { type AnnSearchRequest, type RankerSpec, type SearchParams } from "../../runtime/client.js";
 import { Action, ClientCommandSpec, consistency, flag, int, list, need, nonNegativeInt, num, numberList, Options, Output, Parsed, partitionNames, plural, readJsonFile, str, UsageError } from "../command.js";
 import { columnsOf, table } from "../table.js";
-import { parseJson } from "../json.js";
+import { parseJson } from "../../runtime/json.js";
 
 export function readCommands(): ClientCommandSpec[] {
   return [

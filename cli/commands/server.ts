@@ -14,7 +14,7 @@ import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js"
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Callers } from "../../actors/gateway/callers.js";
-import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
+import { startMilvusGateway } from "../../actors/gateway/front-door.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
 
@@ -216,6 +216,7 @@ async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boo
   try {
     const gateway = await startMilvusGateway(callers, at.host, at.port);
     console.log(`milvus grpc on ${gateway.address}`);
+    console.log(`milvus rest on http://${gateway.address}`);
     return {
       stop: async () => {
         await gateway.stop();
@@ -224,7 +225,7 @@ async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boo
     };
   } catch (e) {
     await close();
-    process.stderr.write(`warning: the Milvus gRPC front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
+    process.stderr.write(`warning: the Milvus front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
     return undefined;
   }
 }

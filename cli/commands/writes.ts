@@ -7,7 +7,7 @@ import { VecbusClient } from "../../runtime/client.js";
 import { Action, ClientCommandSpec, flag, need, Options, Output, Parsed, plural, positiveInt, str, UsageError } from "../command.js";
 import { progress } from "../progress.js";
 import { parseIds } from "./reads.js";
-import { parseJson } from "../json.js";
+import { parseJson } from "../../runtime/json.js";
 
 export function writeCommands(): ClientCommandSpec[] {
   const fileOptions: Options = { file: { type: "string" }, batch: { type: "string" }, partition: { type: "string" } };

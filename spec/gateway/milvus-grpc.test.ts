@@ -6,21 +6,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { ConsistencyLevelEnum, DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
-import { startMilvusGateway } from "../../actors/gateway/grpc-server.js";
-import { Callers } from "../../actors/gateway/callers.js";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 import { VecbusClient } from "../../runtime/client.js";
-import { startEnv, type TestEnv } from "../harness.js";
+import { startEnv } from "../harness.js";
+import { startGateway } from "./gateway.js";
 import { randomVectors } from "../random.js";
 import { eventually } from "../timeouts.js";
 import { createUser } from "../../cli/users.js";
 
 const DIM = 8;
-
-/** The gateway over the test's vecbus: callers with credentials act as their NATS user, others as the anonymous user. */
-function startGateway(env: TestEnv) {
-  return startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), env.client), "127.0.0.1", 0);
-}
 
 test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, counts, deletes and drops through the gateway", { timeout: 120_000 }, async () => {
   const env = await startEnv({ tag: "milvus-grpc" });
@@ -255,7 +249,7 @@ test("milvus grpc - a caller acts as the NATS user its credentials name: a reado
   const env = await startEnv({ tag: "milvus-auth", refusalsExpected: true });
   const gateway = await startGateway(env);
   // As `vecbus serve --require-auth` runs it: no anonymous user.
-  const strict = await startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), undefined), "127.0.0.1", 0);
+  const strict = await startGateway(env, false);
   const clients: MilvusClient[] = [];
   const milvusAs = (address: string, username?: string, password?: string) => {
     const c = new MilvusClient({ address, ...(username && { username, password }) });

@@ -1,6 +1,6 @@
-// `vecbus serve` starts the Milvus gRPC front door and names it on a line of
-// its own after the ready line, so a script finds it; a Milvus SDK then
-// works against it. `--milvus-port 0` takes a free port (the default is
+// `vecbus serve` starts the Milvus front door (gRPC and REST on one port)
+// and names each on a line of its own after the ready line, so a script
+// finds them; a Milvus SDK then works against it. `--milvus-port 0` takes a free port (the default is
 // Milvus's 19530).
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -27,6 +27,10 @@ test("milvus grpc - vecbus serve prints where its Milvus front door listens, and
       (await milvus.showCollections()).data.map((c) => c.name),
       ["quick"],
     );
+    // REST on the same port, named on its own line.
+    assert.ok(serve.stdout().includes(`milvus rest on http://${address}`), serve.stdout().join("\n"));
+    const listed = await fetch(`http://${address}/v2/vectordb/collections/list`, { method: "POST", body: "{}" });
+    assert.deepEqual(await listed.json(), { code: 0, data: ["quick"] });
   } finally {
     await milvus?.closeConnection();
     await serve?.kill();

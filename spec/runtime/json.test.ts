@@ -3,7 +3,7 @@
 // digits; everything else reads and writes as JSON.parse and JSON.stringify do.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { jsonText, parseJson } from "../../cli/json.js";
+import { jsonText, parseJson } from "../../runtime/json.js";
 
 test("cli json - integers beyond 2^53 read as bigints, anywhere but inside strings; the rest as JSON.parse", () => {
   const text = '{"id": 450072488481390593, "n": [9223372036854775807, -9223372036854775808, 9007199254740992, 12], "s": "9223372036854775807 \\" 12345678901234567", "f": 1.5e300, "e": 12345678901234567e2}';

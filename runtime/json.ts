@@ -1,4 +1,4 @@
-// JSON in and out of the CLI with Int64 values exact. JSON numbers have no
+// JSON in and out (the CLI, the Milvus gateway) with Int64 values exact. JSON numbers have no
 // size limit, but JSON.parse reads them as doubles, which round integers
 // beyond 2^53 (a Milvus auto id like 450072488481390592 among them), and
 // JSON.stringify refuses bigints. Here such integers become bigints on the

@@ -1,0 +1,249 @@
+// Milvus's REST API v2 (POST /v2/vectordb/<resource>/<action> with a JSON
+// body, replies {code, data} or {code, message}), over the NATS API as the
+// gRPC front door does it: each route is the same call through the client
+// of the caller's credentials (`Authorization: Bearer user:password`).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CollectionDescription } from "../../protocol/api.js";
+import type { ConsistencyLevel } from "../../protocol/collection.js";
+import { VecbusError } from "../../protocol/errors.js";
+import type { PrimaryKey, Row } from "../../protocol/rows.js";
+import type { DataType, FieldSchema, MetricType } from "../../protocol/schema.js";
+import type { IndexParam, VecbusClient } from "../../runtime/client.js";
+import { jsonText, parseJson } from "../../runtime/json.js";
+import type { Callers } from "./callers.js";
+import { statusOf } from "./milvus-status.js";
+
+/** A body larger than the NATS API could carry (nats.conf's max_payload) is refused unread. */
+const MAX_BODY_BYTES = 8 << 20;
+
+type Body = Record<string, unknown>;
+type Route = (client: VecbusClient, b: Body) => Promise<unknown>;
+
+const str = (b: Body, key: string): string => {
+  const v = b[key];
+  if (typeof v !== "string" || v === "") throw new VecbusError("INVALID_ARGUMENT", `"${key}" is required (a string)`);
+  return v;
+};
+const opt = <T>(b: Body, key: string): T | undefined => (b[key] === undefined || b[key] === null ? undefined : (b[key] as T));
+const collection = (b: Body) => str(b, "collectionName");
+
+function restField(f: Body): FieldSchema {
+  const p = (opt<Body>(f, "elementTypeParams") ?? {}) as Record<string, unknown>;
+  return {
+    name: str(f, "fieldName"),
+    type: str(f, "dataType") as DataType,
+    ...(f.isPrimary === true && { is_primary: true }),
+    ...(f.autoId === true && { auto_id: true }),
+    ...(p.dim !== undefined && { dim: Number(p.dim) }),
+    ...(p.max_length !== undefined && { max_length: Number(p.max_length) }),
+    ...(p.max_capacity !== undefined && { max_capacity: Number(p.max_capacity) }),
+    ...(f.elementDataType !== undefined && { element_type: f.elementDataType as FieldSchema["element_type"] }),
+    ...(f.nullable === true && { nullable: true }),
+    ...(f.isPartitionKey === true && { is_partition_key: true }),
+  };
+}
+
+/** REST indexParams entries ({fieldName, indexName, metricType, indexType or params.index_type, params}) as vecbus's. */
+function indexParams(list: unknown): IndexParam[] {
+  return ((list as Body[] | undefined) ?? []).map((ix) => {
+    const { index_type, ...params } = (opt<Body>(ix, "params") ?? {}) as Body;
+    const type = opt<string>(ix, "indexType") ?? (index_type as string | undefined);
+    return {
+      field_name: str(ix, "fieldName"),
+      ...(type && { index_type: type }),
+      ...(opt<string>(ix, "metricType") && { metric_type: ix.metricType as MetricType }),
+      ...(opt<string>(ix, "indexName") && { index_name: ix.indexName as string }),
+      ...(Object.keys(params).length > 0 && { params }),
+    };
+  });
+}
+
+const consistency = (b: Body): { consistency_level?: ConsistencyLevel } => (opt<string>(b, "consistencyLevel") ? { consistency_level: b.consistencyLevel as ConsistencyLevel } : {});
+const partitions = (b: Body): { partition_names?: string[] } => (opt<string[]>(b, "partitionNames")?.length ? { partition_names: b.partitionNames as string[] } : {});
+const outputs = (b: Body): { output_fields?: string[] } => (opt<string[]>(b, "outputFields") ? { output_fields: b.outputFields as string[] } : {});
+
+function describeData(d: CollectionDescription, load: string): Body {
+  return {
+    collectionName: d.collection_name,
+    collectionID: d.collection_id,
+    autoId: d.schema.fields.some((f) => f.is_primary && f.auto_id),
+    enableDynamicField: d.schema.enable_dynamic_field,
+    shardsNum: d.num_shards,
+    partitionsNum: d.num_partitions,
+    consistencyLevel: d.consistency_level,
+    aliases: d.aliases,
+    load,
+    fields: d.schema.fields.map((f) => ({
+      name: f.name,
+      type: f.type,
+      primaryKey: Boolean(f.is_primary),
+      autoId: Boolean(f.auto_id),
+      partitionKey: Boolean(f.is_partition_key),
+      nullable: Boolean(f.nullable),
+      ...(f.element_type && { elementType: f.element_type }),
+      params: [
+        ...(f.dim !== undefined ? [{ key: "dim", value: String(f.dim) }] : []),
+        ...(f.max_length !== undefined ? [{ key: "max_length", value: String(f.max_length) }] : []),
+        ...(f.max_capacity !== undefined ? [{ key: "max_capacity", value: String(f.max_capacity) }] : []),
+      ],
+    })),
+  };
+}
+
+const ROUTES: Record<string, Route> = {
+  "collections/create": async (c, b) => {
+    const schema = opt<Body>(b, "schema");
+    const params = (opt<Body>(b, "params") ?? {}) as Body;
+    await c.create_collection({
+      collection_name: collection(b),
+      ...(schema
+        ? {
+            schema: {
+              fields: ((schema.fields as Body[] | undefined) ?? []).map((f) => (f.isPrimary === true && schema.autoId === true ? { ...restField(f), auto_id: true } : restField(f))),
+              enable_dynamic_field: schema.enableDynamicField === true,
+            },
+          }
+        : {
+            dimension: Number(b.dimension),
+            ...(opt<string>(b, "metricType") && { metric_type: b.metricType as MetricType }),
+            ...(opt<string>(b, "idType") && { id_type: b.idType === "VarChar" ? "string" : "int" }),
+            ...(b.autoId === true && { auto_id: true }),
+            ...(opt<string>(b, "primaryFieldName") && { primary_field_name: b.primaryFieldName as string }),
+            ...(opt<string>(b, "vectorFieldName") && { vector_field_name: b.vectorFieldName as string }),
+          }),
+      ...(b.indexParams !== undefined && { index_params: indexParams(b.indexParams) }),
+      ...(params.shardsNum !== undefined && { num_shards: Number(params.shardsNum) }),
+      ...(params.consistencyLevel !== undefined && { consistency_level: params.consistencyLevel as ConsistencyLevel }),
+    });
+    return {};
+  },
+  "collections/list": (c) => c.list_collections(),
+  "collections/has": async (c, b) => ({ has: await c.has_collection({ collection_name: collection(b) }) }),
+  "collections/describe": async (c, b) => {
+    const d = await c.describe_collection({ collection_name: collection(b) });
+    return describeData(d, `LoadState${(await c.get_load_state({ collection_name: collection(b) })).state}`);
+  },
+  "collections/drop": async (c, b) => (await c.drop_collection({ collection_name: collection(b) }), {}),
+  "collections/load": async (c, b) => (await c.load_collection({ collection_name: collection(b) }), {}),
+  "collections/release": async (c, b) => (await c.release_collection({ collection_name: collection(b) }), {}),
+  "collections/flush": async (c, b) => (await c.flush({ collection_name: collection(b) }), {}),
+  "collections/get_load_state": async (c, b) => {
+    const s = await c.get_load_state({ collection_name: collection(b) });
+    return { loadState: `LoadState${s.state}`, loadProgress: s.progress };
+  },
+  "collections/get_stats": async (c, b) => ({ rowCount: (await c.get_collection_stats({ collection_name: collection(b) })).row_count }),
+  "entities/insert": async (c, b) => {
+    const r = await c.insert({ collection_name: collection(b), data: b.data as Row[], ...(opt<string>(b, "partitionName") && { partition_name: b.partitionName as string }) });
+    return { insertCount: r.insert_count, insertIds: r.ids };
+  },
+  "entities/upsert": async (c, b) => {
+    const r = await c.upsert({ collection_name: collection(b), data: b.data as Row[], ...(opt<string>(b, "partitionName") && { partition_name: b.partitionName as string }) });
+    return { upsertCount: r.upsert_count, upsertIds: r.ids };
+  },
+  "entities/delete": async (c, b) => (await c.delete({ collection_name: collection(b), filter: str(b, "filter"), ...(opt<string>(b, "partitionName") && { partition_name: b.partitionName as string }) }), {}),
+  "entities/query": (c, b) =>
+    c.query({
+      collection_name: collection(b),
+      filter: opt<string>(b, "filter") ?? "",
+      ...outputs(b),
+      ...(opt<number>(b, "limit") !== undefined && { limit: Number(b.limit) }),
+      ...(opt<number>(b, "offset") !== undefined && { offset: Number(b.offset) }),
+      ...partitions(b),
+      ...consistency(b),
+    }),
+  "entities/get": (c, b) => {
+    const id = b.id;
+    return c.get({ collection_name: collection(b), ids: (Array.isArray(id) ? id : [id]) as PrimaryKey[], ...outputs(b), ...consistency(b) });
+  },
+  "indexes/create": async (c, b) => (await c.create_index({ collection_name: collection(b), index_params: indexParams(b.indexParams) }), {}),
+  "indexes/list": (c, b) => c.list_indexes({ collection_name: collection(b) }),
+  "indexes/describe": async (c, b) => {
+    const ix = await c.describe_index({ collection_name: collection(b), index_name: str(b, "indexName") });
+    return [{ fieldName: ix.field_name, indexName: ix.index_name, indexType: ix.index_type, metricType: ix.metric_type, indexState: ix.state, indexedRows: ix.indexed_rows, totalRows: ix.total_rows, pendingRows: ix.pending_index_rows }];
+  },
+  "indexes/drop": async (c, b) => (await c.drop_index({ collection_name: collection(b), index_name: str(b, "indexName") }), {}),
+  "partitions/create": async (c, b) => (await c.create_partition({ collection_name: collection(b), partition_name: str(b, "partitionName") }), {}),
+  "partitions/drop": async (c, b) => (await c.drop_partition({ collection_name: collection(b), partition_name: str(b, "partitionName") }), {}),
+  "partitions/has": async (c, b) => ({ has: await c.has_partition({ collection_name: collection(b), partition_name: str(b, "partitionName") }) }),
+  "partitions/list": (c, b) => c.list_partitions({ collection_name: collection(b) }),
+  "aliases/create": async (c, b) => (await c.create_alias({ alias: str(b, "aliasName"), collection_name: collection(b) }), {}),
+  "aliases/alter": async (c, b) => (await c.alter_alias({ alias: str(b, "aliasName"), collection_name: collection(b) }), {}),
+  "aliases/drop": async (c, b) => (await c.drop_alias({ alias: str(b, "aliasName") }), {}),
+  "aliases/describe": async (c, b) => {
+    const a = await c.describe_alias({ alias: str(b, "aliasName") });
+    return { aliasName: a.alias, collectionName: a.collection_name };
+  },
+  "aliases/list": async (c, b) => (await c.list_aliases(opt<string>(b, "collectionName") ? { collection_name: b.collectionName as string } : {})).aliases,
+};
+
+/** entities/search: hits of every query in one list (Milvus's `topks` says how many each), a row each: the key, `distance` and the output fields. */
+async function search(c: VecbusClient, b: Body): Promise<{ data: Row[]; topks: number[] }> {
+  const sp = (opt<Body>(b, "searchParams") ?? {}) as Body;
+  const d = await c.describe_collection({ collection_name: collection(b) });
+  const pk = d.schema.fields.find((f) => f.is_primary)!.name;
+  const hits = await c.search({
+    collection_name: collection(b),
+    data: b.data as number[][],
+    ...(opt<string>(b, "annsField") && { anns_field: b.annsField as string }),
+    ...(opt<string>(b, "filter") && { filter: b.filter as string }),
+    ...(opt<number>(b, "limit") !== undefined && { limit: Number(b.limit) }),
+    ...(opt<number>(b, "offset") !== undefined && { offset: Number(b.offset) }),
+    ...outputs(b),
+    ...(opt<string>(b, "groupingField") && { group_by_field: b.groupingField as string }),
+    search_params: { ...(opt<string>(sp, "metricType") && { metric_type: sp.metricType as MetricType }), params: (opt<Body>(sp, "params") ?? {}) as Body },
+    ...partitions(b),
+    ...consistency(b),
+  });
+  return { data: hits.flat().map((h) => ({ ...h.entity, [pk]: h.id, distance: h.distance })), topks: hits.map((h) => h.length) };
+}
+
+/** The HTTP handler of the REST front door. */
+export function milvusRest(callers: Callers): (req: IncomingMessage, res: ServerResponse) => void {
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    // A body left unread (too large) ends the connection with the reply.
+    res.writeHead(status, { "content-type": "application/json", ...(status === 413 && { connection: "close" }) });
+    res.end(jsonText(body));
+  };
+  return (req, res) => {
+    void (async () => {
+      const path = (req.url ?? "").split("?")[0].replace(/^\/v2\/vectordb\//, "");
+      const route = ROUTES[path];
+      if (req.method !== "POST" || (!route && path !== "entities/search")) {
+        req.resume();
+        return send(res, 404, { code: 1100, message: `vecbus's Milvus REST front door has no ${req.method} ${req.url}; it serves POST /v2/vectordb/{${[...Object.keys(ROUTES), "entities/search"].join(",")}}` });
+      }
+      const body = await readBody(req);
+      if (body === undefined) return send(res, 413, { code: 1102, message: `a request body is at most ${MAX_BODY_BYTES} bytes` });
+      try {
+        const parsed = body.length === 0 ? {} : parseJson(body.toString("utf8"));
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new VecbusError("INVALID_ARGUMENT", "the body must be a JSON object");
+        const auth = String(req.headers.authorization ?? "").replace(/^Bearer\s*/i, "").trim();
+        const client = await callers.of(auth);
+        if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
+        send(res, 200, { code: 0, data: await route(client, parsed as Body) });
+      } catch (e) {
+        const s = e instanceof SyntaxError ? statusOf(new VecbusError("INVALID_ARGUMENT", `the body is not JSON: ${e.message}`)) : statusOf(e);
+        send(res, 200, { code: s.code, message: s.reason });
+      }
+    })().catch(() => res.destroy());
+  };
+}
+
+/** The body, or undefined when it is larger than MAX_BODY_BYTES (the rest is not read). */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off("data", onData);
+        req.pause();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
