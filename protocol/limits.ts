@@ -84,6 +84,52 @@ export const LIMITS = {
     default: 256 << 20,
     what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
   },
+  // The Milvus front door faces any client that reaches its port.
+  milvusConnections: {
+    env: "VECBUS_MILVUS_MAX_CONNECTIONS",
+    default: 1_024,
+    what: "connections open at once to the Milvus front door",
+  },
+  milvusFirstBytesMs: {
+    env: "VECBUS_MILVUS_FIRST_BYTES_MS",
+    default: 10_000,
+    what: "milliseconds a new connection to the Milvus front door may stay silent",
+  },
+  milvusGrpcIdleMs: {
+    env: "VECBUS_MILVUS_GRPC_IDLE_MS",
+    default: 300_000,
+    what: "milliseconds a gRPC connection without calls stays open (the SDK reconnects when it next calls)",
+  },
+  milvusGrpcStreams: {
+    env: "VECBUS_MILVUS_GRPC_MAX_STREAMS",
+    default: 100,
+    what: "calls at once on one gRPC connection",
+  },
+  milvusHttpIdleMs: {
+    env: "VECBUS_MILVUS_HTTP_IDLE_MS",
+    default: 120_000,
+    what: "milliseconds an HTTP connection may stay silent",
+  },
+  milvusHttpHeadersMs: {
+    env: "VECBUS_MILVUS_HTTP_HEADERS_MS",
+    default: 10_000,
+    what: "milliseconds for an HTTP request's headers",
+  },
+  milvusHttpRequestMs: {
+    env: "VECBUS_MILVUS_HTTP_REQUEST_MS",
+    default: 60_000,
+    what: "milliseconds for an HTTP request with its body",
+  },
+  milvusCallers: {
+    env: "VECBUS_MILVUS_CALLERS",
+    default: 64,
+    what: "NATS connections the Milvus front door keeps for callers with credentials (the least recently used is closed)",
+  },
+  milvusConnecting: {
+    env: "VECBUS_MILVUS_CONNECTING",
+    default: 16,
+    what: "callers' credentials the Milvus front door checks with NATS at once",
+  },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 
 export type LimitName = keyof typeof LIMITS;

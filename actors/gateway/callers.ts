@@ -5,22 +5,31 @@
 // connected as that NATS user, so the user's role (readonly, readwrite,
 // admin) decides what it may do, as on the NATS API itself. A caller without
 // credentials acts as the anonymous user, where the server has one.
+//
+// Only credentials NATS has accepted are kept, so a stream of wrong guesses
+// can neither push real users' connections out nor hold more than a bounded
+// number of connection attempts at once (protocol/limits.ts).
 import type { Metadata } from "@grpc/grpc-js";
 import { VecbusError } from "../../protocol/errors.js";
+import { limit, limitText } from "../../protocol/limits.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import type { NatsAuth } from "../../runtime/connection.js";
 
-/** NATS connections kept for callers with credentials, the least recently used closed beyond it. */
-const MAX_CALLERS = 64;
+/** How long an evicted client lives on, so calls it is carrying finish (longer than any request's timeout). */
+const EVICTED_GRACE_MS = 120_000;
+const ANONYMOUS = "";
 
 export class Callers {
-  private readonly byCredential = new Map<string, Promise<VecbusClient>>();
+  private readonly connected = new Map<string, VecbusClient>();
+  private readonly connecting = new Map<string, Promise<VecbusClient>>();
+  private readonly retiring = new Map<NodeJS.Timeout, VecbusClient>();
+  private closed = false;
 
   constructor(
-    /** Connects as a NATS user (rejects with UNAUTHENTICATED for wrong credentials). */
-    private readonly connect: (auth: NatsAuth) => Promise<VecbusClient>,
-    /** The anonymous user's client; undefined where the server requires credentials. */
-    private readonly anonymous: VecbusClient | undefined,
+    /** Connects as a NATS user, or as the anonymous user without auth (rejects with UNAUTHENTICATED for wrong credentials). */
+    private readonly connect: (auth?: NatsAuth) => Promise<VecbusClient>,
+    /** Whether callers without credentials act as the anonymous user (false where the server requires credentials). */
+    private readonly anonymous: boolean,
   ) {}
 
   /** A gRPC caller, by its `authorization` metadata. */
@@ -31,33 +40,64 @@ export class Callers {
 
   /** A caller by its "user:password" ("" for none). */
   of(credential: string): Promise<VecbusClient> {
-    if (credential === "") {
-      if (!this.anonymous) return Promise.reject(new VecbusError("UNAUTHENTICATED", "this vecbus requires credentials: give the Milvus client a username and password (or token \"user:password\")"));
-      return Promise.resolve(this.anonymous);
+    if (this.closed) return Promise.reject(new VecbusError("UNAVAILABLE", "the Milvus front door is shutting down"));
+    if (credential === ANONYMOUS && !this.anonymous) {
+      return Promise.reject(new VecbusError("UNAUTHENTICATED", "this vecbus requires credentials: give the Milvus client a username and password (or token \"user:password\")"));
     }
     const colon = credential.indexOf(":");
-    if (colon <= 0) return Promise.reject(new VecbusError("UNAUTHENTICATED", "the authorization must be base64 of user:password (Milvus's token form)"));
-    const cached = this.byCredential.get(credential);
-    if (cached) {
-      this.byCredential.delete(credential);
-      this.byCredential.set(credential, cached);
-      return cached;
+    if (credential !== ANONYMOUS && colon <= 0) return Promise.reject(new VecbusError("UNAUTHENTICATED", "the authorization must be base64 of user:password (Milvus's token form)"));
+    const ready = this.connected.get(credential);
+    if (ready && !ready.nc.isClosed()) {
+      this.connected.delete(credential);
+      this.connected.set(credential, ready);
+      return Promise.resolve(ready);
     }
-    const client = this.connect({ user: credential.slice(0, colon), pass: credential.slice(colon + 1) });
-    this.byCredential.set(credential, client);
+    this.connected.delete(credential);
+    const pending = this.connecting.get(credential);
+    if (pending) return pending;
+    if (this.connecting.size >= limit("milvusConnecting")) return Promise.reject(new VecbusError("RESOURCE_EXHAUSTED", `${limitText("milvusConnecting")}: try again`));
     // Refused credentials are not kept: the next call tries again (the user may have been created since).
-    client.catch(() => this.byCredential.get(credential) === client && this.byCredential.delete(credential));
-    for (const [key, oldest] of this.byCredential) {
-      if (this.byCredential.size <= MAX_CALLERS) break;
-      this.byCredential.delete(key);
-      void oldest.then((c) => c.close()).catch(() => undefined);
-    }
+    const client = this.connect(credential === ANONYMOUS ? undefined : { user: credential.slice(0, colon), pass: credential.slice(colon + 1) }).then(
+      async (c) => {
+        this.connecting.delete(credential);
+        if (this.closed) {
+          await c.close();
+          throw new VecbusError("UNAVAILABLE", "the Milvus front door is shutting down");
+        }
+        this.connected.set(credential, c);
+        this.evictBeyondLimit();
+        return c;
+      },
+      (e: unknown) => {
+        this.connecting.delete(credential);
+        throw e;
+      },
+    );
+    this.connecting.set(credential, client);
     return client;
   }
 
+  private evictBeyondLimit(): void {
+    for (const [key, oldest] of this.connected) {
+      if (this.connected.size <= limit("milvusCallers") + (this.connected.has(ANONYMOUS) ? 1 : 0)) break;
+      if (key === ANONYMOUS) continue;
+      this.connected.delete(key);
+      const timer = setTimeout(() => {
+        this.retiring.delete(timer);
+        void oldest.close();
+      }, EVICTED_GRACE_MS);
+      this.retiring.set(timer, oldest);
+    }
+  }
+
+  /** Closes every client; calls after this are refused. */
   async close(): Promise<void> {
-    const all = [...this.byCredential.values()];
-    this.byCredential.clear();
-    await Promise.all(all.map((c) => c.then((x) => x.close()).catch(() => undefined)));
+    this.closed = true;
+    for (const timer of this.retiring.keys()) clearTimeout(timer);
+    await Promise.allSettled(this.connecting.values());
+    const all = [...this.connected.values(), ...this.retiring.values()];
+    this.connected.clear();
+    this.retiring.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => undefined)));
   }
 }

@@ -7,13 +7,9 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import { DataType, DYNAMIC_FIELD, int64Of, type CollectionSchema, type FieldSchema } from "../../protocol/schema.js";
 import { jsonText, parseJson } from "../../runtime/json.js";
+import { kvMap } from "./milvus-params.js";
 
-type Kv = { key: string; value: string };
 type Obj = Record<string, unknown>;
-
-export function kvMap(list: unknown): Record<string, string> {
-  return Object.fromEntries(((list as Kv[] | undefined) ?? []).map((p) => [p.key, p.value]));
-}
 
 const TYPES = new Set<string>(Object.values(DataType));
 
@@ -68,14 +64,25 @@ export function rowsFromFieldData(fieldsData: Obj[], numRows: number): Row[] {
   if (!Number.isSafeInteger(numRows) || numRows < 0) throw new VecbusError("INVALID_ARGUMENT", `num_rows must be a count; got ${numRows}`);
   if (fieldsData.length === 0 && numRows > 0) throw new VecbusError("INVALID_ARGUMENT", `num_rows is ${numRows} but no field data came`);
   const columns = fieldsData.map((fd) => ({ fd, name: String(fd.field_name), values: columnValues(fd, numRows, String(fd.field_name)) }));
+  const typed = new Set(columns.filter((c) => !c.fd.is_dynamic).map((c) => c.name));
   const rows: Row[] = Array.from({ length: numRows }, () => ({}));
   for (const { fd, name, values } of columns) {
     for (let i = 0; i < numRows; i++) {
-      if (fd.is_dynamic) Object.assign(rows[i], values[i] as Obj | null);
+      if (fd.is_dynamic) addDynamic(rows[i], values[i], typed, name);
       else rows[i][name] = values[i];
     }
   }
   return rows;
+}
+
+/** A row's dynamic (`$meta`) keys; one that names a column of its own would overwrite it, so is refused. */
+function addDynamic(row: Row, meta: unknown, typed: Set<string>, column: string): void {
+  if (meta === null || meta === undefined) return;
+  if (typeof meta !== "object" || Array.isArray(meta)) throw new VecbusError("INVALID_FIELD_VALUE", `field "${column}": a dynamic field's value must be a JSON object`);
+  for (const [k, v] of Object.entries(meta)) {
+    if (typed.has(k) || k === "__proto__") throw new VecbusError("INVALID_FIELD_VALUE", `field "${column}": the dynamic key "${k}" names a field of its own`);
+    row[k] = v;
+  }
 }
 
 function columnValues(fd: Obj, n: number, name: string): unknown[] {
@@ -87,8 +94,10 @@ function columnValues(fd: Obj, n: number, name: string): unknown[] {
     const flat = (v.float_vector as { data: number[] }).data;
     if (!(dim > 0) || flat.length !== dim * n) throw new VecbusError("DIMENSION_MISMATCH", `field "${name}": ${flat.length} floats are not ${n} vectors of dimension ${dim}`);
     values = Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
-  } else {
+  } else if (fd.field === "scalars") {
     values = scalarValues(fd.scalars as Obj, name);
+  } else {
+    throw new VecbusError("INVALID_ARGUMENT", `field "${name}" carries neither scalars nor vectors`);
   }
   const valid = (fd.valid_data as boolean[] | undefined) ?? [];
   if (valid.length === n && valid.some((ok) => !ok)) {
@@ -134,9 +143,10 @@ function scalarValues(s: Obj, name: string): unknown[] {
  * reads the rows' values by (a name without a column of its own is read
  * from `$meta`).
  */
-export function rowsToFieldData(rows: Row[], d: CollectionDescription): { fields_data: Obj[]; output_fields: string[] } {
+export function rowsToFieldData(rows: Row[], d: CollectionDescription, outputs: string[]): { fields_data: Obj[]; output_fields: string[] } {
   const byName = new Map(d.schema.fields.map((f) => [f.name, f]));
-  const names: string[] = [];
+  // No rows still answer with the columns asked for, empty: clients read a result's fields from them.
+  const names: string[] = rows.length > 0 ? [] : outputs.includes("*") ? d.schema.fields.map((f) => f.name) : outputs.filter((o) => byName.has(o));
   const dynamic = new Set<string>();
   for (const r of rows) {
     for (const k of Object.keys(r)) {

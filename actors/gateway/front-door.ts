@@ -6,7 +6,9 @@
 import { createServer as createHttpServer } from "node:http";
 import net from "node:net";
 import { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { limit } from "../../protocol/limits.js";
 import type { Callers } from "./callers.js";
 import { milvusProto } from "./milvus-proto.js";
 import { milvusRest } from "./milvus-rest.js";
@@ -15,6 +17,7 @@ import { milvusService } from "./milvus-service.js";
 export interface MilvusGateway {
   /** HOST:PORT it listens on (the port the system gave, when asked for 0). */
   address: string;
+  /** Stops taking connections, lets calls in flight finish (for a few seconds at most), and closes the callers' NATS clients. */
   stop(): Promise<void>;
 }
 
@@ -22,24 +25,71 @@ export interface MilvusGateway {
 const MAX_REQUEST_BYTES = 8 << 20;
 /** How every HTTP/2 connection starts ("PRI * HTTP/2.0..."): its first bytes are enough to tell. */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** How long connections may take, and how many there may be (protocol/limits.ts). */
+export interface GatewayLimits {
+  maxConnections: number;
+  firstBytesMs: number;
+  grpcIdleMs: number;
+  grpcMaxStreams: number;
+  httpIdleMs: number;
+  httpHeadersMs: number;
+  httpRequestMs: number;
+}
 
-export async function startMilvusGateway(callers: Callers, host: string, port: number): Promise<MilvusGateway> {
+export function gatewayLimits(): GatewayLimits {
+  return {
+    maxConnections: limit("milvusConnections"),
+    firstBytesMs: limit("milvusFirstBytesMs"),
+    grpcIdleMs: limit("milvusGrpcIdleMs"),
+    grpcMaxStreams: limit("milvusGrpcStreams"),
+    httpIdleMs: limit("milvusHttpIdleMs"),
+    httpHeadersMs: limit("milvusHttpHeadersMs"),
+    httpRequestMs: limit("milvusHttpRequestMs"),
+  };
+}
+
+/** How long stop() lets calls in flight finish before cutting them. */
+const STOP_GRACE_MS = 5_000;
+
+export async function startMilvusGateway(callers: Callers, host: string, port: number, limits: GatewayLimits = gatewayLimits()): Promise<MilvusGateway> {
   const proto = milvusProto();
-  const grpc = new Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
+  const grpc = new Server({
+    "grpc.max_receive_message_length": MAX_REQUEST_BYTES,
+    "grpc.max_connection_idle_ms": limits.grpcIdleMs,
+    "grpc.max_concurrent_streams": limits.grpcMaxStreams,
+  });
   grpc.addService(proto.service, milvusService(callers, proto));
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
-  const rest = createHttpServer(milvusRest(callers));
+  let restCalls = 0;
+  const handle = milvusRest(callers);
+  const rest = createHttpServer({ headersTimeout: limits.httpHeadersMs, requestTimeout: limits.httpRequestMs, connectionsCheckingInterval: Math.min(1000, limits.httpHeadersMs) }, (req, res) => {
+    restCalls++;
+    res.once("close", () => restCalls--);
+    handle(req, res);
+  });
+  // Node enforces headersTimeout and requestTimeout on a timer it starts when a server listens; this
+  // one is handed its connections instead, so it is told it listens.
+  rest.emit("listening");
   const sockets = new Set<net.Socket>();
   const listener = net.createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // A reset before the first bytes must not reach the process as an unhandled 'error'.
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(limits.firstBytesMs, () => socket.destroy());
     socket.once("data", (first: Buffer) => {
       const n = Math.min(first.length, HTTP2_PREFACE.length);
       const stream = replayed(socket, first);
-      if (first.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) injector.injectConnection(stream);
-      else rest.emit("connection", stream);
+      if (first.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) {
+        socket.setTimeout(0);
+        injector.injectConnection(stream);
+      } else {
+        socket.setTimeout(limits.httpIdleMs);
+        rest.emit("connection", stream);
+      }
     });
   });
+  listener.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(port, host, () => resolve());
@@ -48,13 +98,19 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
   return {
     address: `${host}:${bound}`,
     stop: async () => {
-      // The listener closes once its connections have: calls in flight finish, idle clients are cut.
+      // Calls in flight get STOP_GRACE_MS to finish; idle clients are cut at once.
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
-      injector.destroy();
+      const deadline = Date.now() + STOP_GRACE_MS;
       rest.close();
+      rest.closeIdleConnections();
+      const drained = new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+      await Promise.race([drained, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
+      grpc.forceShutdown();
+      while (restCalls > 0 && Date.now() < deadline) await sleep(50, undefined, { ref: false });
+      injector.destroy();
       for (const s of sockets) s.destroy();
       await closed;
+      await callers.close();
     },
   };
 }

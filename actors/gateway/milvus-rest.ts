@@ -204,23 +204,26 @@ export function milvusRest(callers: Callers): (req: IncomingMessage, res: Server
     res.writeHead(status, { "content-type": "application/json", ...(status === 413 && { connection: "close" }) });
     res.end(jsonText(body));
   };
+  const tooLarge = (res: ServerResponse) => send(res, 413, { code: 1102, message: `a request body is at most ${MAX_BODY_BYTES} bytes` });
   return (req, res) => {
     void (async () => {
       const path = (req.url ?? "").split("?")[0].replace(/^\/v2\/vectordb\//, "");
-      const route = ROUTES[path];
+      const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
       if (req.method !== "POST" || (!route && path !== "entities/search")) {
         req.resume();
         return send(res, 404, { code: 1100, message: `vecbus's Milvus REST front door has no ${req.method} ${req.url}; it serves POST /v2/vectordb/{${[...Object.keys(ROUTES), "entities/search"].join(",")}}` });
       }
-      const body = await readBody(req);
-      if (body === undefined) return send(res, 413, { code: 1102, message: `a request body is at most ${MAX_BODY_BYTES} bytes` });
+      if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
       try {
-        const parsed = body.length === 0 ? {} : parseJson(body.toString("utf8"));
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new VecbusError("INVALID_ARGUMENT", "the body must be a JSON object");
+        // Who calls is settled before the body is read: a caller NATS refuses costs no buffering.
         const auth = String(req.headers.authorization ?? "").replace(/^Bearer\s*/i, "").trim();
         const client = await callers.of(auth);
+        const body = await readBody(req);
+        if (body === undefined) return tooLarge(res);
+        const parsed = body.length === 0 ? {} : parseJson(body.toString("utf8"));
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new VecbusError("INVALID_ARGUMENT", "the body must be a JSON object");
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
-        send(res, 200, { code: 0, data: await route(client, parsed as Body) });
+        send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {
         const s = e instanceof SyntaxError ? statusOf(new VecbusError("INVALID_ARGUMENT", `the body is not JSON: ${e.message}`)) : statusOf(e);
         send(res, 200, { code: s.code, message: s.reason });

@@ -9,8 +9,9 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
 import { int64Of, type MetricType } from "../../protocol/schema.js";
 import type { SearchParams, VecbusClient } from "../../runtime/client.js";
-import { idsOf, int64Column, kvMap, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
+import { idsOf, int64Column, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
 import type { Callers } from "./callers.js";
+import { indexBuildParams, jsonParam, kvMap, templateValues } from "./milvus-params.js";
 import type { MilvusProto } from "./milvus-proto.js";
 import { OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
 
@@ -69,7 +70,7 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
     DropCollection: async (r) => (await client.drop_collection({ collection_name: name(r) }), OK_STATUS),
     CreateIndex: async (r) => {
       const p = kvMap(r.extra_params);
-      const params = p.params ? (JSON.parse(p.params) as Record<string, unknown>) : undefined;
+      const params = indexBuildParams(p);
       await client.create_index({
         collection_name: name(r),
         index_params: [
@@ -146,24 +147,27 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
     Upsert: (r) => write("upsert", r),
     Delete: async (r) => {
       const partition = String(r.partition_name ?? "");
-      const res = await client.delete({ collection_name: name(r), filter: String(r.expr), ...(partition && { partition_name: partition }) });
+      const res = await client.delete({ collection_name: name(r), filter: String(r.expr ?? ""), ...filterOf(r, "expr"), ...(partition && { partition_name: partition }) });
       return { status: OK_STATUS, delete_cnt: String(res.delete_count), timestamp: res.timestamp.toString() };
     },
     Flush: async (r) => {
       for (const c of (r.collection_names as string[]) ?? []) await client.flush({ collection_name: c });
       return { status: OK_STATUS };
     },
+    // Flush returns once the rows are sealed, so a flush the client asks about has always finished.
+    GetFlushState: async () => ({ status: OK_STATUS, flushed: true }),
     Search: async (r) => {
       const d = await describe(name(r));
       const p = kvMap(r.search_params);
       const limit = Number(p.topk);
+      const outputs = outputFields(r, d);
       const hits = await client.search({
         collection_name: name(r),
-        ...(r.search_input === "ids" ? { ids: keysOf(r.ids as Req) } : { data: queryVectors(proto, r) }),
+        ...(r.search_input === "ids" ? { ids: keysOf(r.ids as Req | undefined) } : { data: queryVectors(proto, r) }),
         limit,
         ...(p.offset && { offset: Number(p.offset) }),
-        ...(r.dsl ? { filter: String(r.dsl) } : {}),
-        output_fields: outputFields(r, d),
+        ...filterOf(r, "dsl"),
+        output_fields: outputs,
         ...(p.anns_field && { anns_field: p.anns_field }),
         search_params: searchParams(p),
         ...(p.group_by_field && { group_by_field: p.group_by_field }),
@@ -172,35 +176,37 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
         ...(partitions(r) && { partition_names: partitions(r) }),
         ...consistency(r),
       });
-      return searchReply(hits, d, limit);
+      return searchReply(hits, d, limit, outputs);
     },
     HybridSearch: async (r) => {
       const d = await describe(name(r));
       const rank = kvMap(r.rank_params);
-      const rankParams = rank.params ? (JSON.parse(rank.params) as Record<string, unknown>) : {};
+      const rankParams = jsonParam(rank.params, "rank_params.params");
       const limit = Number(rank.limit);
+      const outputs = outputFields(r, d);
       const hits = await client.hybrid_search({
         collection_name: name(r),
         reqs: ((r.requests as Req[]) ?? []).map((sub) => {
           const p = kvMap(sub.search_params);
-          return { data: queryVectors(proto, sub), anns_field: p.anns_field, limit: Number(p.topk), ...(sub.dsl ? { filter: String(sub.dsl) } : {}), param: searchParams(p) };
+          return { data: queryVectors(proto, sub), anns_field: p.anns_field, limit: Number(p.topk), ...filterOf(sub, "dsl"), param: searchParams(p) };
         }),
         ranker: rank.strategy === "weighted" ? { strategy: "weighted", params: rankParams as { weights: number[] } } : { strategy: "rrf", params: rankParams as { k?: number } },
         limit,
         ...(rank.offset && { offset: Number(rank.offset) }),
-        output_fields: outputFields(r, d),
+        output_fields: outputs,
         ...(partitions(r) && { partition_names: partitions(r) }),
         ...consistency(r),
       });
-      return searchReply(hits, d, limit);
+      return searchReply(hits, d, limit, outputs);
     },
     Query: async (r) => {
       const d = await describe(name(r));
       const p = kvMap(r.query_params);
+      const outputs = outputFields(r, d);
       const rows = await client.query({
         collection_name: name(r),
-        filter: String(r.expr ?? ""),
-        output_fields: outputFields(r, d),
+        ...filterOf(r, "expr"),
+        output_fields: outputs,
         ...(p.limit && { limit: Number(p.limit) }),
         ...(p.offset && { offset: Number(p.offset) }),
         ...(partitions(r) && { partition_names: partitions(r) }),
@@ -210,7 +216,7 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       return {
         status: OK_STATUS,
         collection_name: d.collection_name,
-        ...(counted ? { fields_data: [int64Column("count(*)", [rows[0]["count(*)"]])], output_fields: ["count(*)"] } : rowsToFieldData(rows, d)),
+        ...(counted ? { fields_data: [int64Column("count(*)", [rows[0]["count(*)"]])], output_fields: ["count(*)"] } : rowsToFieldData(rows, d, outputs)),
         primary_field_name: d.schema.fields.find((f) => f.is_primary)!.name,
       };
     },
@@ -226,8 +232,9 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
   async function write(kind: "insert" | "upsert", r: Req): Promise<Req> {
     const rows = rowsFromFieldData((r.fields_data as Req[]) ?? [], Number(r.num_rows));
     const partition = String(r.partition_name ?? "");
-    const res = await client[kind]({ collection_name: name(r), data: rows, ...(partition && { partition_name: partition }) });
+    // Described first: a collection dropped between the write and the describe would fail an acked write.
     const d = await describe(name(r));
+    const res = await client[kind]({ collection_name: name(r), data: rows, ...(partition && { partition_name: partition }) });
     const pkType = d.schema.fields.find((f) => f.is_primary)!.type;
     const count = String("insert_count" in res ? res.insert_count : res.upsert_count);
     return {
@@ -262,10 +269,19 @@ function consistency(r: Req): { consistency_level?: ConsistencyLevel } {
   return !r.use_default_consistency && (CONSISTENCY_LEVELS as readonly string[]).includes(level) ? { consistency_level: level as ConsistencyLevel } : {};
 }
 
-/** `["*"]` (the SDK's default) and no fields both mean every field, as in Milvus. */
+/** A request's filter (`dsl` or `expr`) with its template values (`{name}` placeholders, Milvus 2.5). */
+function filterOf(r: Req, key: "dsl" | "expr"): { filter?: string; filter_params?: Record<string, unknown> } {
+  const filter = String(r[key] ?? "");
+  const params = templateValues(r.expr_template_values);
+  return { ...(filter && { filter }), ...(params && { filter_params: params }) };
+}
+
+/** `["*"]` (the SDK's default) means every field; no fields, the primary key alone, as in Milvus. */
 function outputFields(r: Req, d: CollectionDescription): string[] {
   const asked = (r.output_fields as string[] | undefined) ?? [];
-  return asked.length === 0 || asked.includes("*") ? ["*"] : asked.filter((f) => f !== "" && (f !== "$meta" || d.schema.enable_dynamic_field));
+  if (asked.includes("*")) return ["*"];
+  const named = asked.filter((f) => f !== "" && (f !== "$meta" || d.schema.enable_dynamic_field));
+  return named.length > 0 ? named : [d.schema.fields.find((f) => f.is_primary)!.name];
 }
 
 /** A Search's query vectors, from its placeholder group (float32 bytes, one value per query). */
@@ -283,16 +299,18 @@ function queryVectors(proto: MilvusProto, r: Req): number[][] {
 }
 
 /** Primary keys from a schema.IDs message. */
-function keysOf(ids: Req): PrimaryKey[] {
-  return ids.id_field === "str_id" ? (ids.str_id as { data: string[] }).data : (ids.int_id as { data: string[] }).data.map((x) => int64Of(BigInt(x))!);
+function keysOf(ids: Req | undefined): PrimaryKey[] {
+  if (ids?.id_field === "str_id") return (ids.str_id as { data: string[] }).data;
+  if (ids?.id_field === "int_id") return (ids.int_id as { data: string[] }).data.map((x) => int64Of(BigInt(x))!);
+  throw new VecbusError("INVALID_ARGUMENT", "a search by primary keys needs ids (int_id or str_id)");
 }
 
 function searchParams(p: Record<string, string>): SearchParams {
-  return { ...(p.metric_type && { metric_type: p.metric_type as MetricType }), params: p.params ? (JSON.parse(p.params) as SearchParams["params"]) : {} };
+  return { ...(p.metric_type && { metric_type: p.metric_type as MetricType }), params: jsonParam(p.params, "search_params.params") as SearchParams["params"] };
 }
 
 /** Hits as Milvus's SearchResultData: flat scores and ids, counted per query by topks, with the primary key among the columns. */
-function searchReply(hits: Hit[][], d: CollectionDescription, limit: number): Req {
+function searchReply(hits: Hit[][], d: CollectionDescription, limit: number, outputs: string[]): Req {
   const pk = d.schema.fields.find((f) => f.is_primary)!;
   const flat = hits.flat();
   return {
@@ -310,6 +328,7 @@ function searchReply(hits: Hit[][], d: CollectionDescription, limit: number): Re
       ...rowsToFieldData(
         flat.map((h) => ({ [pk.name]: h.id, ...h.entity })),
         d,
+        outputs,
       ),
       primary_field_name: pk.name,
     },

@@ -207,24 +207,14 @@ async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boo
   const at = milvusAddress(p);
   if (!at) return undefined;
   const prefix = str(p, "prefix");
-  const anonymous = requireAuth ? undefined : await VecbusClient.connect(natsUrl, { prefix });
-  const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth }), anonymous);
-  const close = async () => {
-    await callers.close();
-    await anonymous?.close();
-  };
+  const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth }), !requireAuth);
   try {
     const gateway = await startMilvusGateway(callers, at.host, at.port);
     console.log(`milvus grpc on ${gateway.address}`);
     console.log(`milvus rest on http://${gateway.address}`);
-    return {
-      stop: async () => {
-        await gateway.stop();
-        await close();
-      },
-    };
+    return gateway;
   } catch (e) {
-    await close();
+    await callers.close();
     process.stderr.write(`warning: the Milvus front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
     return undefined;
   }

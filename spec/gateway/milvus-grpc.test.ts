@@ -284,3 +284,77 @@ test("milvus grpc - a caller acts as the NATS user its credentials name: a reado
     await env.close();
   }
 });
+
+test("milvus grpc - Milvus's argument forms: template values, flattened index params, no output fields, empty results, flush state, and bad values as 1100", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-args" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
+  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  const statusOf = (r: Record<string, unknown>) => (r.status ?? r) as { code: number; reason: string };
+  try {
+    await milvus.createCollection({
+      collection_name: "t",
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
+        { name: "vector", data_type: DataType.FloatVector, dim: 4 },
+        { name: "year", data_type: DataType.Int32 },
+      ],
+      enable_dynamic_field: true,
+    });
+    // pymilvus sends build parameters flattened, each a string of its own.
+    const indexed = await call("CreateIndex", {
+      collection_name: "t",
+      field_name: "vector",
+      extra_params: [
+        { key: "index_type", value: "HNSW" },
+        { key: "metric_type", value: "L2" },
+        { key: "M", value: "8" },
+        { key: "efConstruction", value: "40" },
+      ],
+    });
+    assert.equal(statusOf(indexed).code, 0, statusOf(indexed).reason);
+    assert.deepEqual((await env.client.describe_index({ collection_name: "t", field_name: "vector" })).params, { M: 8, efConstruction: 40 });
+    await milvus.loadCollection({ collection_name: "t" });
+    const rows = randomVectors(20, 4, 3).map((vector, id) => ({ id, vector, year: 2000 + id }));
+    await milvus.insert({ collection_name: "t", data: rows });
+    assert.equal((await milvus.flushSync({ collection_names: ["t"] })).flushed, true);
+
+    const templated = await milvus.query({ collection_name: "t", filter: "id in {ids} and year > {after}", exprValues: { ids: [1, 2, 3, 15], after: 2002 }, output_fields: ["year"], consistency_level: ConsistencyLevelEnum.Strong });
+    assert.equal(templated.status.error_code, "Success", JSON.stringify(templated.status));
+    assert.deepEqual(templated.data.map((r) => [Number(r.id), r.year]).sort((a, b) => a[0] - b[0]), [[3, 2003], [15, 2015]]);
+
+    // No output fields: the primary key alone, as Milvus answers.
+    const keysOnly = await call("Query", { collection_name: "t", expr: "id < 2", output_fields: [], consistency_level: "Strong" });
+    assert.deepEqual((keysOnly.fields_data as { field_name: string }[]).map((f) => f.field_name), ["id"]);
+    // Nothing matches: the columns asked for still come, empty (clients read a result's fields from them).
+    const none = await call("Query", { collection_name: "t", expr: "id > 1000", output_fields: ["id", "year"], consistency_level: "Strong" });
+    assert.equal(statusOf(none).code, 0);
+    assert.deepEqual((none.fields_data as { field_name: string }[]).map((f) => f.field_name), ["id", "year"]);
+
+    // Bad values are the caller's (1100), never an internal error; nothing is written.
+    const vector = { field_name: "vector", type: "FloatVector", vectors: { dim: 4, float_vector: { data: [1, 2, 3, 4] } } };
+    const id = { field_name: "id", type: "Int64", scalars: { long_data: { data: ["500"] } } };
+    const meta = (json: string) => ({ field_name: "$meta", type: "JSON", is_dynamic: true, scalars: { json_data: { data: [Buffer.from(json)] } } });
+    for (const [what, req] of [
+      ["a dynamic key naming a typed column", { collection_name: "t", num_rows: 1, fields_data: [id, vector, meta('{"id": 7}')] }],
+      ["a dynamic __proto__ key", { collection_name: "t", num_rows: 1, fields_data: [id, vector, meta('{"__proto__": {"x": 1}}')] }],
+      ["a column with neither scalars nor vectors", { collection_name: "t", num_rows: 1, fields_data: [id, vector, { field_name: "year", type: "Int32" }] }],
+    ] as const) {
+      assert.equal(statusOf(await call("Insert", req)).code, 1100, what);
+    }
+    const bad = [
+      await call("Search", { collection_name: "t", search_input: "placeholder_group", placeholder_group: Buffer.alloc(0), search_params: [{ key: "topk", value: "3" }, { key: "params", value: "{not json" }] }),
+      await call("Search", { collection_name: "t", search_input: "ids", search_params: [{ key: "topk", value: "3" }] }),
+      await call("CreateIndex", { collection_name: "t", field_name: "year", extra_params: [{ key: "params", value: "[1" }] }),
+    ];
+    assert.deepEqual(bad.map((r) => statusOf(r).code), [1100, 1100, 1100], JSON.stringify(bad.map((r) => statusOf(r).reason)));
+    assert.equal(Number((await milvus.count({ collection_name: "t" })).data), rows.length);
+  } finally {
+    (raw as unknown as { close(): void }).close();
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});

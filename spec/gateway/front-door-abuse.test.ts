@@ -1,0 +1,93 @@
+// The Milvus front door faces whatever reaches its port: connections reset
+// before a byte, connections that never speak, headers sent one line at a
+// time, and a stream of wrong passwords. None may take the process down,
+// hold a connection for long, or push real users' NATS connections out.
+import assert from "node:assert/strict";
+import net from "node:net";
+import { test } from "node:test";
+import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
+import { Callers } from "../../actors/gateway/callers.js";
+import { milvusProto } from "../../actors/gateway/milvus-proto.js";
+import { createUser } from "../../cli/users.js";
+import { VecbusError } from "../../protocol/errors.js";
+import { VecbusClient } from "../../runtime/client.js";
+import { startEnv } from "../harness.js";
+import { eventually } from "../timeouts.js";
+import { startGateway } from "./gateway.js";
+
+/** Milliseconds from now until `socket` closes (or `limit` passes: Infinity). */
+function closesWithin(socket: net.Socket, limit: number): Promise<number> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(Infinity), limit);
+    socket.on("error", () => undefined);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Date.now() - t0);
+    });
+  });
+}
+
+test("front door - resets before the first byte, silent connections and slow headers neither crash the gateway nor hold a connection", { timeout: 60_000 }, async () => {
+  const env = await startEnv({ tag: "front-door-abuse" });
+  const gateway = await startGateway(env, true, { firstBytesMs: 500, httpHeadersMs: 500 });
+  const [host, port] = gateway.address.split(":");
+  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
+  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+  const health = () => new Promise<Record<string, unknown>>((resolve, reject) => raw.CheckHealth({}, (e, r) => (e ? reject(e) : resolve(r))));
+  try {
+    // A peer that resets (RST) before sending anything: an 'error' no one listened for would end the process.
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect(Number(port), host);
+      await new Promise<void>((resolve) => s.once("connect", () => resolve()));
+      s.resetAndDestroy();
+    }
+    assert.equal((await health()).isHealthy, true);
+
+    const silent = net.connect(Number(port), host);
+    assert.ok((await closesWithin(silent, 5_000)) < 5_000, "a connection that never speaks is closed");
+
+    const slow = net.connect(Number(port), host);
+    const replies: string[] = [];
+    slow.on("data", (d: Buffer) => replies.push(d.toString("utf8").split("\r\n")[0]));
+    slow.write("POST /v2/vectordb/collections/list HTTP/1.1\r\nHost: x\r\n");
+    assert.ok((await closesWithin(slow, 5_000)) < 5_000, "headers that never end are cut");
+    assert.deepEqual(replies, ["HTTP/1.1 408 Request Timeout"]);
+
+    // REST paths are looked up as routes only: Object.prototype's names are no routes.
+    const url = `http://${gateway.address}/v2/vectordb/`;
+    for (const path of ["constructor", "toString", "__proto__"]) {
+      const r = await fetch(url + path, { method: "POST", body: "{}" });
+      assert.equal(r.status, 404, path);
+    }
+    assert.equal((await health()).isHealthy, true);
+  } finally {
+    (raw as unknown as { close(): void }).close();
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("front door - wrong passwords neither push a real user's NATS connection out nor pile up connection attempts", { timeout: 60_000 }, async () => {
+  const env = await startEnv({ tag: "front-door-callers", refusalsExpected: true });
+  const callers = new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), true);
+  try {
+    const reader = createUser(env.dataDir, "reader", "readonly");
+    await eventually("the new user to connect", async () => (await VecbusClient.connect(env.nats.url, { auth: { user: "reader", pass: reader.password } }).then((c) => c.close().then(() => true), () => false)));
+    const real = await callers.of(`reader:${reader.password}`);
+    // More wrong guesses than the callers kept: none is kept, so the real one stays.
+    for (let i = 0; i < 80; i++) await assert.rejects(callers.of(`reader:guess-${i}`), (e: VecbusError) => e.code === "UNAUTHENTICATED");
+    assert.equal(await callers.of(`reader:${reader.password}`), real);
+    assert.equal(real.nc.isClosed(), false);
+    assert.equal((await real.list_collections()).length, 0);
+
+    // Guesses at once: beyond a bound they are refused before any connection is tried.
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => callers.of(`mallory:guess-${i}`)));
+    const codes = outcomes.map((o) => (o.status === "rejected" ? (o.reason as VecbusError).code : "connected"));
+    assert.ok(codes.includes("RESOURCE_EXHAUSTED"), codes.join(","));
+    assert.ok(!codes.includes("connected"));
+  } finally {
+    await callers.close();
+    await env.close();
+  }
+});
