@@ -3,7 +3,7 @@
 // gRPC front door does it: each route is the same call through the client
 // of the caller's credentials (`Authorization: Bearer user:password`).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CollectionDescription } from "../../protocol/api.js";
+import type { CollectionDescription, Hit } from "../../protocol/api.js";
 import type { ConsistencyLevel } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey, Row } from "../../protocol/rows.js";
@@ -151,6 +151,7 @@ const ROUTES: Record<string, Route> = {
       ...partitions(b),
       ...consistency(b),
     }),
+  "entities/hybrid_search": hybridSearch,
   "entities/get": (c, b) => {
     const id = b.id;
     return c.get({ collection_name: collection(b), ids: (Array.isArray(id) ? id : [id]) as PrimaryKey[], ...outputs(b), ...consistency(b) });
@@ -179,8 +180,7 @@ const ROUTES: Record<string, Route> = {
 /** entities/search: hits of every query in one list (Milvus's `topks` says how many each), a row each: the key, `distance` and the output fields. */
 async function search(c: VecbusClient, b: Body): Promise<{ data: Row[]; topks: number[] }> {
   const sp = (opt<Body>(b, "searchParams") ?? {}) as Body;
-  const d = await c.describe_collection({ collection_name: collection(b) });
-  const pk = d.schema.fields.find((f) => f.is_primary)!.name;
+  const pk = await primaryKeyOf(c, b);
   const hits = await c.search({
     collection_name: collection(b),
     data: b.data as number[][],
@@ -194,7 +194,42 @@ async function search(c: VecbusClient, b: Body): Promise<{ data: Row[]; topks: n
     ...partitions(b),
     ...consistency(b),
   });
-  return { data: hits.flat().map((h) => ({ ...h.entity, [pk]: h.id, distance: h.distance })), topks: hits.map((h) => h.length) };
+  return { data: hitRows(hits.flat(), pk), topks: hits.map((h) => h.length) };
+}
+
+/** entities/hybrid_search: each entry of `search` is one vector field's search, `rerank` merges them (rrf or weighted). */
+async function hybridSearch(c: VecbusClient, b: Body): Promise<Row[]> {
+  const subs = opt<Body[]>(b, "search");
+  if (!Array.isArray(subs) || subs.length === 0) throw new VecbusError("INVALID_ARGUMENT", `"search" is required: a list of searches, one per vector field`);
+  const rerank = (opt<Body>(b, "rerank") ?? { strategy: "rrf" }) as Body;
+  const rankParams = (opt<Body>(rerank, "params") ?? {}) as Body;
+  const pk = await primaryKeyOf(c, b);
+  const hits = await c.hybrid_search({
+    collection_name: collection(b),
+    reqs: subs.map((sub) => ({
+      data: sub.data as number[][],
+      ...(opt<string>(sub, "annsField") && { anns_field: sub.annsField as string }),
+      ...(opt<number>(sub, "limit") !== undefined && { limit: Number(sub.limit) }),
+      ...(opt<string>(sub, "filter") && { filter: sub.filter as string }),
+      param: { ...(opt<string>(sub, "metricType") && { metric_type: sub.metricType as MetricType }), params: (opt<Body>(sub, "params") ?? {}) as Body },
+    })),
+    ranker: rerank.strategy === "weighted" ? { strategy: "weighted", params: rankParams as { weights: number[] } } : { strategy: "rrf", params: rankParams as { k?: number } },
+    ...(opt<number>(b, "limit") !== undefined && { limit: Number(b.limit) }),
+    ...outputs(b),
+    ...partitions(b),
+    ...consistency(b),
+  });
+  return hitRows(hits.flat(), pk);
+}
+
+async function primaryKeyOf(c: VecbusClient, b: Body): Promise<string> {
+  const d = await c.describe_collection({ collection_name: collection(b) });
+  return d.schema.fields.find((f) => f.is_primary)!.name;
+}
+
+/** Hits as REST rows: the key, `distance` and the output fields. */
+function hitRows(hits: Hit[], pk: string): Row[] {
+  return hits.map((h) => ({ ...h.entity, [pk]: h.id, distance: h.distance }));
 }
 
 /** The HTTP handler of the REST front door. */

@@ -9,6 +9,7 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
 import { int64Of, type MetricType } from "../../protocol/schema.js";
 import type { SearchParams, VecbusClient } from "../../runtime/client.js";
+import { jsonText, parseJson } from "../../runtime/json.js";
 import { idsOf, int64Column, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
 import type { Callers } from "./callers.js";
 import { indexBuildParams, jsonParam, kvMap, templateValues } from "./milvus-params.js";
@@ -137,6 +138,22 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       await client.load_collection({ collection_name: name(r), ...(replicas > 0 && { replica_number: replicas }) });
       return OK_STATUS;
     },
+    // vecbus loads whole collections: loading some partitions loads them all (a superset of what Milvus loads).
+    LoadPartitions: async (r) => {
+      const replicas = Number(r.replica_number);
+      await requirePartitions(r);
+      await client.load_collection({ collection_name: name(r), ...(replicas > 0 && { replica_number: replicas }) });
+      return OK_STATUS;
+    },
+    // ... and releases whole collections: releasing every partition releases it; some of them cannot be.
+    ReleasePartitions: async (r) => {
+      const asked = await requirePartitions(r);
+      const all = await client.list_partitions({ collection_name: name(r) });
+      const kept = all.filter((x) => !asked.includes(x));
+      if (kept.length > 0) throw new VecbusError("INVALID_ARGUMENT", `vecbus loads and releases whole collections: release every partition (${all.join(", ")}) or the collection`);
+      await client.release_collection({ collection_name: name(r) });
+      return OK_STATUS;
+    },
     ReleaseCollection: async (r) => (await client.release_collection({ collection_name: name(r) }), OK_STATUS),
     GetLoadingProgress: async (r) => {
       const s = await client.get_load_state({ collection_name: name(r) });
@@ -161,13 +178,35 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       const p = kvMap(r.search_params);
       const limit = Number(p.topk);
       const outputs = outputFields(r, d);
+      const iterating = iteratorOf(p);
+      if (iterating) {
+        const batch = await client.search_iterator({
+          collection_name: name(r),
+          data: queryVectors(proto, r),
+          batch_size: limit,
+          ...filterOf(r, "dsl"),
+          output_fields: outputs,
+          ...(p.anns_field && { anns_field: p.anns_field }),
+          search_params: { ...searchParams(p), params: iterating.params },
+          ...(iterating.cursor !== undefined && { cursor: iterating.cursor }),
+          ...(partitions(r) && { partition_names: partitions(r) }),
+          ...consistency(r),
+        });
+        // A finished iterator's token answers with no hits, so the SDK stops even when it expected more.
+        const done = iterating.cursor === null;
+        const reply = searchReply(done ? [[]] : [batch.hits], d, limit, outputs);
+        (reply.results as Req).search_iterator_v2_results = { token: cursorToken(done ? null : batch.cursor), last_bound: batch.cursor?.distance ?? 0 };
+        return reply;
+      }
+      // A grouped search answers each hit's group value too (group_by_field_value), so the search fetches it.
+      const group = p.group_by_field;
       const hits = await client.search({
         collection_name: name(r),
         ...(r.search_input === "ids" ? { ids: keysOf(r.ids as Req | undefined) } : { data: queryVectors(proto, r) }),
         limit,
         ...(p.offset && { offset: Number(p.offset) }),
         ...filterOf(r, "dsl"),
-        output_fields: outputs,
+        output_fields: group && !outputs.includes("*") && !outputs.includes(group) ? [...outputs, group] : outputs,
         ...(p.anns_field && { anns_field: p.anns_field }),
         search_params: searchParams(p),
         ...(p.group_by_field && { group_by_field: p.group_by_field }),
@@ -176,7 +215,9 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
         ...(partitions(r) && { partition_names: partitions(r) }),
         ...consistency(r),
       });
-      return searchReply(hits, d, limit, outputs);
+      const reply = searchReply(hits, d, limit, outputs);
+      if (group) (reply.results as Req).group_by_field_value = rowsToFieldData(hits.flat().map((h) => ({ [group]: h.entity[group] })), d, [group]).fields_data[0];
+      return reply;
     },
     HybridSearch: async (r) => {
       const d = await describe(name(r));
@@ -221,6 +262,16 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       };
     },
   };
+
+  /** The partitions a request names, each of which must exist. */
+  async function requirePartitions(r: Req): Promise<string[]> {
+    const asked = partitions(r) ?? [];
+    if (asked.length === 0) throw new VecbusError("INVALID_ARGUMENT", "partition_names is empty");
+    for (const p of asked) {
+      if (!(await client.has_partition({ collection_name: name(r), partition_name: p }))) throw new VecbusError("PARTITION_NOT_FOUND", `partition "${p}" does not exist in collection "${name(r)}"`);
+    }
+    return asked;
+  }
 
   /** The index a request names by index_name, or by field_name; with neither, the collection's only one. */
   function indexOf(r: Req) {
@@ -267,6 +318,38 @@ function partitions(r: Req): string[] | undefined {
 function consistency(r: Req): { consistency_level?: ConsistencyLevel } {
   const level = String(r.consistency_level ?? "");
   return !r.use_default_consistency && (CONSISTENCY_LEVELS as readonly string[]).includes(level) ? { consistency_level: level as ConsistencyLevel } : {};
+}
+
+/** The SDK's search iterator sends these keys in a Search's params (Milvus 2.5's search_iter_v2); vecbus's cursor replaces them. */
+const ITERATOR_KEYS = ["iterator", "search_iter_v2", "search_iter_batch_size", "search_iter_id", "search_iter_last_bound", "guarantee_timestamp", "collection_id"];
+const FINISHED_TOKEN = "done";
+type SearchCursor = NonNullable<Awaited<ReturnType<VecbusClient["search_iterator"]>>["cursor"]>;
+
+/**
+ * A Search that is one batch of a search iterator: its other params and the
+ * cursor its token carries (undefined: the first batch; null: finished).
+ * The token holds the whole cursor, as vecbus's search_iterator does, so any
+ * gateway continues it; last_bound (a float32 in Milvus's message) is not
+ * exact enough to page by.
+ */
+function iteratorOf(p: Record<string, string>): { params: Record<string, unknown>; cursor: SearchCursor | null | undefined } | undefined {
+  const all = jsonParam(p.params, "search_params.params");
+  if (all.search_iter_v2 !== true && all.iterator !== true) return undefined;
+  const params = Object.fromEntries(Object.entries(all).filter(([k]) => !ITERATOR_KEYS.includes(k)));
+  const token = typeof all.search_iter_id === "string" ? all.search_iter_id : "";
+  if (token === "") return { params, cursor: undefined };
+  if (token === FINISHED_TOKEN) return { params, cursor: null };
+  let cursor: unknown;
+  try {
+    cursor = parseJson(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw new VecbusError("INVALID_ARGUMENT", "search_iter_id is not a token this gateway gave");
+  }
+  return { params, cursor: cursor as SearchCursor };
+}
+
+function cursorToken(cursor: SearchCursor | null): string {
+  return cursor === null ? FINISHED_TOKEN : Buffer.from(jsonText(cursor), "utf8").toString("base64url");
 }
 
 /** A request's filter (`dsl` or `expr`) with its template values (`{name}` placeholders, Milvus 2.5). */

@@ -175,6 +175,19 @@ test("milvus grpc - partitions, aliases, upsert with dynamic fields, index descr
     assert.equal(index.index_descriptions[0].field_name, "vector");
     assert.equal(params.metric_type, "L2");
     assert.equal((await milvus.getCollectionStatistics({ collection_name: "p" })).data.row_count, "20");
+
+    // vecbus loads and releases whole collections: some partitions load it all; releasing some of them is refused.
+    ok(await milvus.releaseCollection({ collection_name: "p" }));
+    ok(await milvus.loadPartitions({ collection_name: "p", partition_names: ["recent"] }));
+    assert.equal((await milvus.getLoadState({ collection_name: "p" })).state, "LoadStateLoaded");
+    const some = await milvus.releasePartitions({ collection_name: "p", partition_names: ["recent"] });
+    assert.equal(some.code, 1100, JSON.stringify(some));
+    const unknown = await milvus.loadPartitions({ collection_name: "p", partition_names: ["nope"] });
+    assert.equal(unknown.code, 200, JSON.stringify(unknown));
+    ok(await milvus.releasePartitions({ collection_name: "p", partition_names: ["_default", "recent"] }));
+    assert.equal((await milvus.getLoadState({ collection_name: "p" })).state, "LoadStateNotLoad");
+    ok(await milvus.dropPartition({ collection_name: "p", partition_name: "recent" }));
+    assert.deepEqual((await milvus.showPartitions({ collection_name: "p" })).partition_names, ["_default"]);
   } finally {
     await milvus.closeConnection();
     await gateway.stop();
@@ -317,13 +330,21 @@ test("milvus grpc - Milvus's argument forms: template values, flattened index pa
     assert.equal(statusOf(indexed).code, 0, statusOf(indexed).reason);
     assert.deepEqual((await env.client.describe_index({ collection_name: "t", field_name: "vector" })).params, { M: 8, efConstruction: 40 });
     await milvus.loadCollection({ collection_name: "t" });
-    const rows = randomVectors(20, 4, 3).map((vector, id) => ({ id, vector, year: 2000 + id }));
+    const rows = randomVectors(20, 4, 3).map((vector, id) => ({ id, vector, year: 2000 + (id % 5) }));
     await milvus.insert({ collection_name: "t", data: rows });
     assert.equal((await milvus.flushSync({ collection_names: ["t"] })).flushed, true);
 
+    // Grouped: the nearest row of each year, the 3 nearest groups (brute force over the rows written).
+    const l2 = (v: number[]) => v.reduce((s, x, i) => s + (x - rows[0].vector[i]) ** 2, 0);
+    const bestOfYear = new Map<number, (typeof rows)[number]>();
+    for (const row of [...rows].sort((a, b) => l2(a.vector) - l2(b.vector))) if (!bestOfYear.has(row.year)) bestOfYear.set(row.year, row);
+    const grouped = await milvus.search({ collection_name: "t", data: [rows[0].vector], limit: 3, group_by_field: "year", consistency_level: ConsistencyLevelEnum.Strong });
+    assert.equal(grouped.status.error_code, "Success", JSON.stringify(grouped.status));
+    assert.deepEqual(grouped.results.map((h) => Number(h.id)), [...bestOfYear.values()].slice(0, 3).map((r) => r.id));
+
     const templated = await milvus.query({ collection_name: "t", filter: "id in {ids} and year > {after}", exprValues: { ids: [1, 2, 3, 15], after: 2002 }, output_fields: ["year"], consistency_level: ConsistencyLevelEnum.Strong });
     assert.equal(templated.status.error_code, "Success", JSON.stringify(templated.status));
-    assert.deepEqual(templated.data.map((r) => [Number(r.id), r.year]).sort((a, b) => a[0] - b[0]), [[3, 2003], [15, 2015]]);
+    assert.deepEqual(templated.data.map((r) => [Number(r.id), r.year]).sort((a, b) => a[0] - b[0]), [[3, 2003]]);
 
     // No output fields: the primary key alone, as Milvus answers.
     const keysOnly = await call("Query", { collection_name: "t", expr: "id < 2", output_fields: [], consistency_level: "Strong" });
@@ -353,6 +374,39 @@ test("milvus grpc - Milvus's argument forms: template values, flattened index pa
     assert.equal(Number((await milvus.count({ collection_name: "t" })).data), rows.length);
   } finally {
     (raw as unknown as { close(): void }).close();
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("milvus grpc - the SDK's queryIterator and searchIterator page through every match exactly once, in order", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-iterators" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  try {
+    await milvus.createCollection({ collection_name: "it", dimension: DIM, metric_type: "L2", consistency_level: "Strong" });
+    const rows = randomVectors(400, DIM, 11).map((vector, id) => ({ id, vector, even: id % 2 === 0 }));
+    await milvus.insert({ collection_name: "it", data: rows });
+
+    const paged: number[][] = [];
+    for await (const batch of await milvus.queryIterator({ collection_name: "it", filter: "even == true", output_fields: ["id"], batchSize: 37, consistency_level: ConsistencyLevelEnum.Strong })) {
+      if (batch.length > 0) paged.push(batch.map((r: { id: string | number }) => Number(r.id)));
+    }
+    assert.deepEqual(paged.flat(), rows.filter((r) => r.even).map((r) => r.id), "every even row once, in key order");
+    assert.ok(paged.length > 1);
+
+    // Brute force over the rows written: the ranking a search iterator continues batch by batch.
+    const query = rows[7].vector;
+    const l2 = (v: number[]) => v.reduce((s, x, i) => s + (x - query[i]) ** 2, 0);
+    const ranked = rows.filter((r) => r.id % 3 !== 0).sort((a, b) => l2(a.vector) - l2(b.vector));
+    const batches: number[][] = [];
+    for await (const batch of await milvus.searchIterator({ collection_name: "it", data: query, filter: "id % 3 != 0", batchSize: 40, limit: 150, consistency_level: ConsistencyLevelEnum.Strong })) {
+      batches.push(batch.map((h: { id: string | number }) => Number(h.id)));
+    }
+    assert.ok(batches.length >= 4, `${batches.length} batches`);
+    assert.deepEqual(batches.flat(), ranked.slice(0, 150).map((r) => r.id));
+  } finally {
     await milvus.closeConnection();
     await gateway.stop();
     await env.close();

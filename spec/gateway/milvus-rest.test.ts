@@ -33,6 +33,28 @@ test("milvus rest - the SDK's HttpClient creates, inserts, searches, queries, ge
       (found.data as Record<string, unknown>[]).map((h) => [h.id, h.color]),
       nearest.map((r) => [r.id, r.color]),
     );
+    // Hybrid: RRF (k 60) over two searches, one filtered; expected from brute-force rankings (compared by score: ties may swap).
+    const ranking = (keep: (r: (typeof rows)[number]) => boolean) => rows.filter(keep).sort((a, b) => l2(a.vector) - l2(b.vector)).slice(0, 6).map((r) => r.id);
+    const rrf = new Map<number, number>();
+    for (const list of [ranking(() => true), ranking((r) => r.color === "red")]) list.forEach((id, rank) => rrf.set(id, (rrf.get(id) ?? 0) + 1 / (60 + rank + 1)));
+    const hybrid = await http.hybridSearch({
+      collectionName: "r",
+      search: [
+        { data: [q], annsField: "vector", limit: 6 },
+        { data: [q], annsField: "vector", limit: 6, filter: 'color == "red"' },
+      ],
+      rerank: { strategy: "rrf", params: { k: 60 } },
+      limit: 4,
+      // The SDK's type leaves it out; Milvus's REST API takes it, and the SDK sends the body as given.
+      ...{ consistencyLevel: "Strong" },
+    });
+    assert.equal(hybrid.code, 0, JSON.stringify(hybrid));
+    const hybridIds = (hybrid.data as Record<string, unknown>[]).map((h) => h.id as number);
+    assert.deepEqual(
+      hybridIds.map((id) => rrf.get(id)),
+      [...rrf.values()].sort((a, b) => b - a).slice(0, 4),
+    );
+
     const queried = await http.query({ collectionName: "r", filter: 'id < 6 and color == "red"', outputFields: ["id", "color"], consistencyLevel: "Strong" });
     assert.deepEqual(
       queried.data.map((r) => r.id as number).sort((a, b) => a - b),
