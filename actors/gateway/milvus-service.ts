@@ -14,10 +14,13 @@ import { idsOf, int64Column, rowsFromFieldData, rowsToFieldData, schemaFromMilvu
 import type { Callers } from "./callers.js";
 import { indexBuildParams, jsonParam, kvMap, templateValues } from "./milvus-params.js";
 import type { MilvusProto } from "./milvus-proto.js";
-import { OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
+import { databaseNotFound, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => Promise<Req>;
+
+/** vecbus has one database, Milvus's default; a request naming another is refused as Milvus refuses an unknown one. */
+const DEFAULT_DATABASE = "default";
 
 /** What GetVersion answers: the Milvus release whose API the gateway follows. */
 export const MILVUS_VERSION = "v2.5.0";
@@ -34,6 +37,9 @@ export function milvusService(callers: Callers, proto: MilvusProto): UntypedServ
           let handlers = byClient.get(client);
           if (!handlers) byClient.set(client, (handlers = milvusHandlers(client, proto)));
           const h = handlers[method];
+          // The SDKs name the database in each request or, once for the connection, in `dbname` metadata.
+          const db = String(call.request.db_name || call.metadata.get("dbname")[0] || "");
+          if (db !== "" && db !== DEFAULT_DATABASE) return asReply(databaseNotFound(db));
           return h ? h(call.request) : asReply(unimplementedStatus(method));
         })
         .then(
@@ -49,6 +55,8 @@ export function milvusService(callers: Callers, proto: MilvusProto): UntypedServ
 function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string, Handler> {
   const describe = (name: string) => client.describe_collection({ collection_name: name });
   const handlers: Record<string, Handler> = {
+    ListDatabases: async () => ({ status: OK_STATUS, db_names: [DEFAULT_DATABASE], db_ids: ["1"], created_timestamp: ["0"] }),
+    DescribeDatabase: async () => ({ status: OK_STATUS, db_name: DEFAULT_DATABASE, dbID: "1", created_timestamp: "0", properties: [] }),
     Connect: async () => ({ status: OK_STATUS, server_info: { build_tags: "vecbus", deploy_mode: "STANDALONE", reserved: {} }, identifier: "1" }),
     GetVersion: async () => ({ status: OK_STATUS, version: MILVUS_VERSION }),
     CheckHealth: async () => {

@@ -55,3 +55,8 @@ export function statusOf(e: unknown): MilvusStatus {
 export function unimplementedStatus(method: string): MilvusStatus {
   return { code: 10, error_code: "UnexpectedError", reason: `vecbus does not implement ${method} (see the README's Milvus compatibility table)`, retriable: false };
 }
+
+/** Milvus's "database not found" (merr 800): vecbus has the default database only. */
+export function databaseNotFound(db: string): MilvusStatus {
+  return { code: 800, error_code: "UnexpectedError", reason: `database not found[database=${db}]: vecbus has one database, "default"`, retriable: false };
+}

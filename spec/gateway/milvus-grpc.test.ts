@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
-import { ConsistencyLevelEnum, DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { ConsistencyLevelEnum, DataType, formatNumberPrecision, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { startEnv } from "../harness.js";
@@ -123,7 +123,14 @@ test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuse
     assert.deepEqual(codeOf(await call("Insert", { collection_name: "c", num_rows: 1_000_000, fields_data: [vectors] })), [1100, "IllegalArgument"]);
     assert.deepEqual(codeOf(await call("CreateCollection", { collection_name: "d", schema: Buffer.from([0xff, 0xff, 0xff]) })), [1100, "IllegalArgument"]);
     assert.deepEqual(codeOf(await call("Search", { collection_name: "c", placeholder_group: Buffer.from([0x0a, 0xff]), search_params: [{ key: "topk", value: "3" }] })), [1100, "IllegalArgument"]);
-    assert.deepEqual(codeOf(await call("ListDatabases", {})), [10, "UnexpectedError"]);
+    assert.deepEqual(codeOf(await call("CreateResourceGroup", {})), [10, "UnexpectedError"]);
+    // One database, Milvus's default; another is not found (merr 800), in the request or in the connection's metadata.
+    assert.deepEqual((await call("ListDatabases", {})).db_names, ["default"]);
+    assert.deepEqual(codeOf(await call("DescribeCollection", { db_name: "other", collection_name: "c" })), [800, "UnexpectedError"]);
+    assert.deepEqual(codeOf(await call("DescribeCollection", { db_name: "default", collection_name: "c" })), [0, "Success"]);
+    const elsewhere = new MilvusClient({ address: gateway.address, database: "other" });
+    assert.equal((await elsewhere.describeCollection({ collection_name: "c" })).status.code, 800);
+    await elsewhere.closeConnection();
     await assert.rejects(call("Insert", { collection_name: "c", num_rows: 1, fields_data: [{ field_name: "x", type: "VarChar", scalars: { string_data: { data: ["y".repeat(9 << 20)] } } }] }), /RESOURCE_EXHAUSTED|larger than max/);
     // Nothing was written, and the gateway still answers.
     assert.deepEqual(await env.client.query({ collection_name: "c", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 0 }]);
@@ -406,6 +413,72 @@ test("milvus grpc - the SDK's queryIterator and searchIterator page through ever
     }
     assert.ok(batches.length >= 4, `${batches.length} batches`);
     assert.deepEqual(batches.flat(), ranked.slice(0, 150).map((r) => r.id));
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, Milvus's filter grammar and its refusals, get by ids, search offset and round_decimal", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-model" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  try {
+    const created = await milvus.createCollection({
+      collection_name: "m",
+      fields: [
+        { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
+        { name: "vector", data_type: DataType.FloatVector, dim: 4 },
+        { name: "n", data_type: DataType.Int64 },
+        { name: "doc", data_type: DataType.JSON },
+        { name: "arr", data_type: DataType.Array, element_type: DataType.Int32, max_capacity: 4 },
+      ],
+      index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2" }],
+      consistency_level: "Strong",
+    });
+    assert.equal(created.error_code, "Success", JSON.stringify(created));
+    // Milvus-style auto ids are beyond 2^53: their digits travel exactly (as strings through the SDK).
+    const big = ["450072488481390592", "450072488481390593", "-9223372036854775808"];
+    const ns = [150, 20, 500, 7, 1, 2];
+    const rows = randomVectors(6, 4, 21).map((vector, i) => ({
+      id: i < 3 ? big[i] : String(i),
+      vector,
+      n: ns[i],
+      doc: i % 2 === 0 ? { a: i } : { b: i },
+      arr: i === 4 ? [1000, 3] : [i],
+    }));
+    const inserted = await milvus.insert({ collection_name: "m", data: rows });
+    assert.equal(inserted.status.error_code, "Success", JSON.stringify(inserted.status));
+    const ids = async (filter: string) => {
+      const r = await milvus.query({ collection_name: "m", filter, output_fields: ["id"], limit: 100 });
+      assert.equal(r.status.error_code, "Success", `${filter}: ${JSON.stringify(r.status)}`);
+      return r.data.map((x) => String(x.id)).sort();
+    };
+    const idsWhere = (keep: (r: (typeof rows)[number]) => boolean) => rows.filter(keep).map((r) => r.id).sort();
+    assert.deepEqual(await ids(`id == ${big[0]}`), [big[0]]);
+    assert.deepEqual(await ids(`id < 0`), [big[2]]);
+    assert.deepEqual(await ids("n in [300/2, 900%40, -10*30+800]"), idsWhere((r) => [150, 20, 500].includes(r.n)));
+    assert.deepEqual(await ids("exists doc['a']"), idsWhere((r) => "a" in r.doc));
+    assert.deepEqual(await ids("json_contains_any(arr, [1000, 2000])"), idsWhere((r) => r.arr.includes(1000)));
+    for (const bad of ["n in [1.0, 2.0]", "n in [1, 2.0]", "json_contains_any(doc['list'], str)"]) {
+      const r = await milvus.query({ collection_name: "m", filter: bad, output_fields: ["id"] });
+      assert.equal(r.status.code, 1100, `${bad}: ${JSON.stringify(r.status)}`);
+    }
+
+    const got = await milvus.get({ collection_name: "m", ids: [big[1], "4"], output_fields: ["n"] });
+    assert.deepEqual(got.data.map((r) => [String(r.id), Number(r.n)]).sort(), [[big[1], 20], ["4", 1]].sort());
+
+    // offset skips the nearest; round_decimal rounds the distances (brute force over the rows written). The Node SDK
+    // sends round_decimal among the search params, each of which it also sends as a key of its own, as pymilvus does.
+    const q = rows[0].vector;
+    const l2 = (v: number[]) => v.reduce((s, x, i) => s + (x - q[i]) ** 2, 0);
+    const ranked = [...rows].sort((a, b) => l2(a.vector) - l2(b.vector));
+    const found = await milvus.search({ collection_name: "m", data: [q], limit: 2, offset: 1, params: { round_decimal: 2 } });
+    assert.equal(found.status.error_code, "Success", JSON.stringify(found.status));
+    assert.deepEqual(found.results.map((h) => String(h.id)), ranked.slice(1, 3).map((r) => r.id));
+    // The server rounds (as Milvus); the SDK then cuts the float32 it receives to that many decimals itself.
+    assert.deepEqual(found.results.map((h) => h.score), ranked.slice(1, 3).map((r) => formatNumberPrecision(Math.fround(Math.round(l2(r.vector) * 100) / 100), 2)));
   } finally {
     await milvus.closeConnection();
     await gateway.stop();
