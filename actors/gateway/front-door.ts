@@ -77,6 +77,10 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
     // A reset before the first bytes must not reach the process as an unhandled 'error'.
     socket.on("error", () => socket.destroy());
     socket.setTimeout(limits.firstBytesMs, () => socket.destroy());
+    // Replies go out in small writes through the replaying stream, which hides the socket from the HTTP/2 and
+    // HTTP/1.1 servers that would turn Nagle's algorithm off themselves: with it on, a reply waited for the
+    // client's delayed ACK (the front door ran at 0.14 of the NATS API's search QPS; see the README).
+    socket.setNoDelay(true);
     socket.once("data", (first: Buffer) => {
       const n = Math.min(first.length, HTTP2_PREFACE.length);
       const stream = replayed(socket, first);

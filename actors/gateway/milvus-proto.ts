@@ -3,7 +3,8 @@
 // as the SDK loads it (field names as in the .proto files, enums as names,
 // int64 as decimal strings), so requests decode to the shapes the handlers
 // read. Two fields carry protobuf inside bytes: a CreateCollection's schema
-// and a Search's placeholder group (its query vectors).
+// and a Search's placeholder group (its query vectors; encoded too, for
+// `vecbus bench`'s client of the front door).
 import fs from "node:fs";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { loadPackageDefinition } from "@grpc/grpc-js";
@@ -20,6 +21,8 @@ export interface MilvusProto {
   decodeSchema(bytes: Uint8Array): Record<string, unknown>;
   /** The query vectors of a Search's placeholder group. */
   decodePlaceholders(bytes: Uint8Array): { type: string; values: Uint8Array[] }[];
+  /** Float32 query vectors as a Search's placeholder group, as a Milvus SDK sends them. */
+  encodePlaceholders(vectors: Float32Array[]): Uint8Array;
 }
 
 let loaded: MilvusProto | undefined;
@@ -42,6 +45,10 @@ export function milvusProto(): MilvusProto {
     service: definition.milvus.proto.milvus.MilvusService.service,
     decodeSchema: (bytes) => toObject(schema, bytes),
     decodePlaceholders: (bytes) => (toObject(placeholders, bytes).placeholders as { type: string; values: Uint8Array[] }[]) ?? [],
+    encodePlaceholders: (vectors) =>
+      placeholders
+        .encode(placeholders.fromObject({ placeholders: [{ tag: "$0", type: "FloatVector", values: vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) }] }))
+        .finish(),
   };
   return loaded;
 }

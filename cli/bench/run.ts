@@ -2,7 +2,8 @@
 // public API of a `vecbus serve` child process (or a running vecbus, with
 // --nats-url), and in the same run the limits each figure is held against:
 // usearch in this process over the same rows (build, one query at a time,
-// batched) and the insert requests' bytes published straight to JetStream.
+// batched) and the insert requests' bytes published straight to JetStream;
+// searches through the Milvus gRPC front door stand beside the NATS API's.
 // Figures in the README come from this command.
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +19,7 @@ import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
 import { round, timed, waitFor, warmUp, type Timed } from "./measure.js";
 import { natsEcho } from "./echo-baseline.js";
+import { milvusSearcher } from "./milvus-search.js";
 import { rawJetStream } from "./stream-baseline.js";
 import { startTarget, type Memory, type Target } from "./target.js";
 
@@ -221,6 +223,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       comparisons.push(
         rate(`search QPS, ${opts.concurrency} in flight, vs NATS echo`, unfiltered.per_second, echo.per_second, "a Node responder answering the same request bytes with a search reply's, over NATS, same in flight"),
       );
+    }
+    if (target.milvus) {
+      const milvus = milvusSearcher(target.milvus, name, opts.limit, vecbusEf);
+      try {
+        const label = `search through the Milvus gRPC front door, ${opts.concurrency} in flight`;
+        await warmUp(label, opts.warmUpSeconds, opts.concurrency, opts.queries, (i) => milvus.search(data.queries[i]));
+        const answers: number[][] = [];
+        const t = await timed(label, opts.queries, opts.concurrency, async (i) => {
+          answers[i] = await milvus.search(data.queries[i]);
+          return 1;
+        });
+        const viaMilvus: BenchPhase = { phase: label, ...t, recall: recall(answers.slice(0, unfilteredExact.length), unfilteredExact), ef: vecbusEf };
+        phases.push(viaMilvus);
+        comparisons.push({
+          ...rate(`Milvus gRPC search QPS, ${opts.concurrency} in flight`, viaMilvus.per_second, unfiltered.per_second, "vecbus's NATS API search, same run (the front door is a client of it)"),
+          recall: viaMilvus.recall,
+          ef: vecbusEf,
+        });
+      } finally {
+        milvus.close();
+      }
     }
     const single = await searchPhase("search, 1 in flight", Math.min(opts.queries, 300), 1, undefined, unfilteredExact);
     phases.push(single);

@@ -19,6 +19,8 @@ export interface Memory {
 
 export interface Target {
   url: string;
+  /** HOST:PORT of the serve child's Milvus gRPC front door (none with a vecbus given by URL). */
+  milvus?: string;
   /** Who may create a scratch stream and read the object store: the serve's superuser, or the given credentials. */
   admin?: NatsAuth;
   log?: string;
@@ -33,11 +35,12 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
   if (natsUrl) return { url: natsUrl, admin: auth, stop: async () => {} };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-"));
   const port = await freePort();
-  let child = await spawnServe(dir, port);
+  let { child, milvus } = await spawnServe(dir, port);
   const natsPid = () => Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8"));
   const users = readAuth(dir);
   return {
     url: `nats://127.0.0.1:${port}`,
+    milvus,
     admin: users && credentialsOf(users, SUPERUSER),
     log: `${dir}.serve.log`,
     crash: async () => {
@@ -45,7 +48,7 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
       child.kill("SIGKILL");
       process.kill(pid, "SIGKILL");
       while (alive(pid) || (child.exitCode === null && child.signalCode === null)) await new Promise((r) => setTimeout(r, 20));
-      child = await spawnServe(dir, port);
+      ({ child } = await spawnServe(dir, port));
     },
     memory: () => {
       const v = memoryOf(child.pid!);
@@ -62,9 +65,9 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
   };
 }
 
-/** This same CLI, as a `vecbus serve` child process; resolves once it prints that it is ready. */
-async function spawnServe(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "serve", "--data", dataDir, "--port", String(port)], {
+/** This same CLI, as a `vecbus serve` child process with its Milvus front door on a free port; resolves once it prints where that listens. */
+async function spawnServe(dataDir: string, port: number): Promise<{ child: ChildProcess; milvus?: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], "serve", "--data", dataDir, "--port", String(port), "--milvus-port", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, VECBUS_LOG: process.env.VECBUS_LOG ?? "warn" },
   });
@@ -76,14 +79,22 @@ async function spawnServe(dataDir: string, port: number): Promise<ChildProcess> 
     err = (err + d).slice(-4000);
     log.write(d);
   });
-  await new Promise<void>((resolve, reject) => {
+  // Ready, and then the front door's line, or its warning that it did not start.
+  const milvus = await new Promise<string | undefined>((resolve, reject) => {
+    const check = () => {
+      if (!/vecbus ready on/.test(out)) return;
+      const at = /milvus grpc on (\S+)/.exec(out);
+      if (at) resolve(at[1]);
+      else if (/Milvus front door did not start/.test(err)) resolve(undefined);
+    };
     child.stdout!.on("data", (d) => {
       out += d;
-      if (/vecbus ready on/.test(out)) resolve();
+      check();
     });
+    child.stderr!.on("data", check);
     child.once("exit", (code) => reject(new Error(`vecbus serve exited (${code}) before it was ready:\n${err}`)));
   });
-  return child;
+  return { child, milvus };
 }
 
 /** VmRSS and VmHWM from /proc, in MB. */

@@ -16,7 +16,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Callers } from "../../actors/gateway/callers.js";
 import { startMilvusGateway } from "../../actors/gateway/front-door.js";
 import { VecbusClient } from "../../runtime/client.js";
-import { closeConnection, connectNats } from "../../runtime/connection.js";
+import { closeConnection, connectNats, type NatsAuth } from "../../runtime/connection.js";
 
 const DEFAULT_PORT = 4222;
 const DEFAULT_EDGE_DATA_DIR = "./vecbus-edge";
@@ -88,10 +88,20 @@ export function serverCommands(): Command[] {
     },
     {
       name: "start",
-      args: `<${ROLES.join("|")}> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P] [--site NAME --js-domain HUB [--collections a,b]]`,
-      summary: "run one role against an existing NATS server, as that role's NATS user (edge and a site's proxy: --site, and --js-domain to reach the hub's JetStream from a leaf node; edge: --collections to keep only those)",
+      args: `<${ROLES.join("|")}|gateway> --server URL [--user U --password P | --nkey F | --creds F] [--tls-cert F --tls-key F --tls-ca F] [--data DIR] [--node-id ID] [--prefix P] [--site NAME --js-domain HUB [--collections a,b]] [gateway: --milvus-port N --milvus-host H]`,
+      summary:
+        "run one role against an existing NATS server, as that role's NATS user (edge and a site's proxy: --site, and --js-domain to reach the hub's JetStream from a leaf node; edge: --collections to keep only those); gateway: the Milvus gRPC and REST front door, a client of the NATS API acting as each caller's NATS user (no credentials of its own; TLS flags apply)",
       positionals: ["ROLE"],
-      options: { ...CONNECTION_OPTIONS, "node-id": { type: "string" }, prefix: { type: "string" }, site: { type: "string" }, "js-domain": { type: "string" }, collections: { type: "string" } },
+      options: {
+        ...CONNECTION_OPTIONS,
+        "node-id": { type: "string" },
+        prefix: { type: "string" },
+        site: { type: "string" },
+        "js-domain": { type: "string" },
+        collections: { type: "string" },
+        "milvus-port": { type: "string" },
+        "milvus-host": { type: "string" },
+      },
       run: startRole,
     },
   ];
@@ -203,11 +213,11 @@ function milvusAddress(p: Parsed): { host: string; port: number } | undefined {
  * (refused with --require-auth). Not started when its port is taken (a
  * warning says so).
  */
-async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean): Promise<{ stop(): Promise<void> } | undefined> {
+async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean, tls?: NatsAuth["tls"]): Promise<{ stop(): Promise<void> } | undefined> {
   const at = milvusAddress(p);
   if (!at) return undefined;
   const prefix = str(p, "prefix");
-  const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth }), !requireAuth);
+  const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth: tls ? { ...auth, tls } : auth }), !requireAuth);
   try {
     const gateway = await startMilvusGateway(callers, at.host, at.port);
     console.log(`milvus grpc on ${gateway.address}`);
@@ -218,6 +228,27 @@ async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boo
     process.stderr.write(`warning: the Milvus front door did not start on ${at.host}:${at.port} (${(e as Error).message}); --milvus-port picks another port, --milvus-port off turns it off\n`);
     return undefined;
   }
+}
+
+/**
+ * `vecbus start gateway`: the Milvus front door as a process of its own. It
+ * holds no NATS credentials: each caller's own name its NATS user, callers
+ * without act as the anonymous user (refused where the server has none).
+ */
+async function startGateway(p: Parsed): Promise<number> {
+  if (p.values.user !== undefined || p.values.nkey !== undefined || p.values.creds !== undefined) {
+    throw new UsageError("the gateway acts as each caller's NATS user and holds no credentials of its own: leave out --user, --nkey and --creds");
+  }
+  if (milvusAddress(p) === undefined) throw new UsageError("the gateway role serves the Milvus front door: --milvus-port off leaves it nothing to do");
+  const nodeId = str(p, "node-id") ?? `${os.hostname()}-${process.pid}`;
+  const signalled = untilSignal();
+  const tls = natsAuth({ ...p.values, data: undefined }, undefined)?.tls;
+  const gateway = await startMilvusFrontDoor(p, natsUrl(p.values), false, tls);
+  if (!gateway) return 1;
+  console.log(`vecbus gateway ready (node ${nodeId})`);
+  await signalled;
+  await gateway.stop();
+  return 0;
 }
 
 async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
@@ -353,7 +384,9 @@ function edgeCollections(p: Parsed): string[] | undefined {
 
 async function startRole(p: Parsed): Promise<number> {
   const role = p.positionals[0];
-  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
+  if (role === "gateway") return startGateway(p);
+  if (p.values["milvus-port"] !== undefined || p.values["milvus-host"] !== undefined) throw new UsageError("--milvus-port and --milvus-host are for the gateway role");
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}"; use one of ${ROLES.join(", ")}, gateway`);
   if (role !== "edge" && p.values.collections !== undefined) throw new UsageError("--collections is for the edge role: the collections a site keeps");
   const nodeId = str(p, "node-id") ?? `${os.hostname()}-${process.pid}`;
   const signalled = untilSignal();

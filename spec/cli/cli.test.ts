@@ -610,6 +610,12 @@ test("vecbus data and admin commands", async (t) => {
       const leafWithServer = await vecbus(["serve", "--leafnode-port", "7422"], url);
       assert.equal(leafWithServer.code, 2);
       assert.match(leafWithServer.stderr, /--leafnode-port configures the NATS server vecbus serve starts/);
+      const gatewayWithUser = await vecbus(["start", "gateway", "--user", "x", "--password", "y", "--milvus-port", "0"], url);
+      assert.equal(gatewayWithUser.code, 2);
+      assert.match(gatewayWithUser.stderr, /the gateway acts as each caller's NATS user/);
+      const milvusPortElsewhere = await vecbus(["start", "proxy", "--milvus-port", "0"], url);
+      assert.equal(milvusPortElsewhere.code, 2);
+      assert.match(milvusPortElsewhere.stderr, /--milvus-port and --milvus-host are for the gateway role/);
 
       const missing = await vecbus(["collection", "describe", "nope"], url);
       assert.equal(missing.code, 1);

@@ -1,13 +1,13 @@
 // `vecbus serve` starts the Milvus front door (gRPC and REST on one port)
 // and names each on a line of its own after the ready line, so a script
 // finds them; a Milvus SDK then works against it. `--milvus-port 0` takes a free port (the default is
-// Milvus's 19530).
+// Milvus's 19530). `vecbus start gateway` runs it as a process of its own.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { ConsistencyLevelEnum, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { freePort } from "../../cli/nats-server.js";
-import { startServe, type ServeProcess } from "../cli/serve-process.js";
-import { tempDir } from "../harness.js";
+import { startServe, startVecbus, type ServeProcess } from "../cli/serve-process.js";
+import { startEnv, tempDir } from "../harness.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 test("milvus grpc - vecbus serve prints where its Milvus front door listens, and an SDK connects there", { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -34,5 +34,28 @@ test("milvus grpc - vecbus serve prints where its Milvus front door listens, and
   } finally {
     await milvus?.closeConnection();
     await serve?.kill();
+  }
+});
+
+test("milvus grpc - vecbus start gateway runs the front door as a process of its own against a running vecbus", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const env = await startEnv({ tag: "milvus-gateway-process" });
+  let gateway: ServeProcess | undefined;
+  let milvus: MilvusClient | undefined;
+  try {
+    gateway = await startVecbus(["start", "gateway", "--server", env.nats.url, "--milvus-port", "0"]);
+    const address = /^milvus grpc on (\S+)$/.exec(gateway.stdout().find((l) => l.startsWith("milvus grpc on ")) ?? "")?.[1] ?? "";
+    assert.notEqual(address, "", gateway.stdout().join("\n"));
+    milvus = new MilvusClient({ address });
+    await milvus.createCollection({ collection_name: "g", dimension: 4, metric_type: "L2" });
+    const rows = [0, 1, 2, 3].map((id) => ({ id, vector: [id, 0, 0, 0] }));
+    await milvus.insert({ collection_name: "g", data: rows });
+    const found = await milvus.search({ collection_name: "g", data: [[2.2, 0, 0, 0]], limit: 2, consistency_level: ConsistencyLevelEnum.Strong });
+    assert.deepEqual(found.results.map((h) => Number(h.id)), [2, 3]);
+    // Written through the NATS API the gateway is a client of.
+    assert.deepEqual(await env.client.query({ collection_name: "g", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 4 }]);
+  } finally {
+    await milvus?.closeConnection();
+    await gateway?.kill();
+    await env.close();
   }
 });
