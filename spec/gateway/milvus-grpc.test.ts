@@ -485,3 +485,33 @@ test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, M
     await env.close();
   }
 });
+
+test("milvus grpc - a collection dropped and created again with another schema is read with the new one at once by the caller that did it", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-recreate" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  try {
+    await milvus.createCollection({ collection_name: "x", dimension: 4, metric_type: "L2", consistency_level: "Strong" });
+    await milvus.insert({ collection_name: "x", data: [{ id: 1, vector: [1, 0, 0, 0] }] });
+    assert.deepEqual((await milvus.query({ collection_name: "x", filter: "id > 0", output_fields: ["id"] })).data, [{ id: "1" }]);
+    await milvus.dropCollection({ collection_name: "x" });
+    await milvus.createCollection({
+      collection_name: "x",
+      fields: [
+        { name: "key", data_type: DataType.VarChar, is_primary_key: true, max_length: 16 },
+        { name: "vector", data_type: DataType.FloatVector, dim: 4 },
+        { name: "n", data_type: DataType.Double },
+      ],
+      index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2" }],
+      consistency_level: "Strong",
+    });
+    await milvus.insert({ collection_name: "x", data: [{ key: "a", vector: [1, 0, 0, 0], n: 0.5 }] });
+    const read = await milvus.query({ collection_name: "x", filter: 'key == "a"', output_fields: ["key", "n"] });
+    assert.equal(read.status.error_code, "Success", JSON.stringify(read.status));
+    assert.deepEqual(read.data, [{ key: "a", n: 0.5 }]);
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
