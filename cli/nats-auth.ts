@@ -45,6 +45,37 @@ export interface LeafnodeListener {
 /** The user an edge site's leaf node connects to the hub as. */
 export const LEAF_USER = "vecbus-leaf";
 
+/**
+ * The user an edge site's own actors connect to its leaf node as. They hold
+ * the hub's trust (the leaf link is LEAF_USER's); every other client at the
+ * site is the anonymous user, which may call the API and nothing else, so a
+ * process on the site's host cannot write a WAL or reach the hub's JetStream.
+ */
+export const SITE_USER = "vecbus-site";
+
+/** The site user's password, made once per site data dir (`<data>/auth/site.json`, mode 0600). */
+export function sitePassword(dataDir: string): string {
+  const file = path.join(dataDir, "auth", "site.json");
+  if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { password: string }).password;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const password = newPassword();
+  fs.writeFileSync(file, `${JSON.stringify({ password })}\n`, { mode: 0o600 });
+  return password;
+}
+
+/** The site leaf node's authorization: the site's actors, and the anonymous user with the API of `prefix` only. */
+export function renderSiteAuthorization(password: string, prefix: string): string {
+  return [
+    "authorization {",
+    "  users: [",
+    `    { user: ${JSON.stringify(SITE_USER)}, password: ${JSON.stringify(password)} }`,
+    `    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions([new Names(prefix)]))} }`,
+    "  ]",
+    "}",
+    `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
+  ].join("\n");
+}
+
 /** The hub's JetStream domain once edge sites may connect: actors at a site reach its JetStream through it (`--js-domain`). */
 export const HUB_JS_DOMAIN = "hub";
 

@@ -11,7 +11,7 @@ import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
-import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
+import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, renderSiteAuthorization, SITE_USER, sitePassword, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
@@ -152,15 +152,16 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
  * loopback only: it has no users, and what connects to it acts with the
  * leaf user's rights on the hub.
  */
-export async function startLeafServer(opts: { dataDir: string; hubUrl: string; port?: number; bin?: string }): Promise<NatsServer> {
+export async function startLeafServer(opts: { dataDir: string; hubUrl: string; prefix: string; port?: number; bin?: string }): Promise<NatsServer & { siteAuth: NatsAuth }> {
   const bin = opts.bin ?? findNatsServer();
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.dataDir, { recursive: true });
   await stopOrphan(pidFile(opts.dataDir));
   const config = path.join(opts.dataDir, "nats-leaf.conf");
-  const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ { url: ${JSON.stringify(opts.hubUrl)} } ] }`, ""];
+  const password = sitePassword(opts.dataDir);
+  const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ { url: ${JSON.stringify(opts.hubUrl)} } ] }`, renderSiteAuthorization(password, opts.prefix), ""];
   fs.writeFileSync(config, lines.join("\n"), { mode: 0o600 });
-  return launch(bin, ["-c", config, "-p", String(port), "-P", pidFile(opts.dataDir)], port, undefined);
+  return { ...(await launch(bin, ["-c", config, "-p", String(port), "-P", pidFile(opts.dataDir)], port, undefined)), siteAuth: { user: SITE_USER, pass: password } };
 }
 
 async function launch(bin: string, args: string[], port: number, auth: AuthFile | undefined): Promise<NatsServer> {

@@ -290,14 +290,25 @@ async function edge(p: Parsed): Promise<number> {
   const dataDir = path.resolve(str(p, "data") ?? DEFAULT_EDGE_DATA_DIR);
   const site = str(p, "site") ?? DEFAULT_SITE;
   const signalled = untilSignal();
-  const nats = await startLeafServer({ dataDir, hubUrl, port: int(p, "port") ?? DEFAULT_PORT });
+  const prefix = str(p, "prefix");
+  const nats = await startLeafServer({ dataDir, hubUrl, prefix: prefix ?? DEFAULT_PREFIX, port: int(p, "port") ?? DEFAULT_PORT });
   let cluster: Cluster;
   try {
-    if (!(await untilHubReached(nats.url, signalled))) {
+    if (!(await untilHubReached(nats.url, nats.siteAuth, signalled))) {
       await nats.stop();
       return 0;
     }
-    cluster = await startCluster({ natsUrl: nats.url, prefix: str(p, "prefix"), roles: ["edge", "proxy"], nodeId: stableNodeId(dataDir), site, jsDomain: HUB_JS_DOMAIN, edgeCollections: edgeCollections(p), cacheDir: path.join(dataDir, "index-cache") });
+    cluster = await startCluster({
+      natsUrl: nats.url,
+      prefix,
+      roles: ["edge", "proxy"],
+      nodeId: stableNodeId(dataDir),
+      credentials: () => nats.siteAuth,
+      site,
+      jsDomain: HUB_JS_DOMAIN,
+      edgeCollections: edgeCollections(p),
+      cacheDir: path.join(dataDir, "index-cache"),
+    });
   } catch (e) {
     await nats.stop();
     throw e;
@@ -316,8 +327,8 @@ async function edge(p: Parsed): Promise<number> {
  * reaches only once its link is up: a site started while the link is down
  * waits for it (false: a signal came first).
  */
-async function untilHubReached(url: string, signalled: Promise<void>): Promise<boolean> {
-  const nc = await connectNats(url, "vecbus-edge-start", { reconnectForever: true });
+async function untilHubReached(url: string, auth: NatsAuth, signalled: Promise<void>): Promise<boolean> {
+  const nc = await connectNats(url, "vecbus-edge-start", { reconnectForever: true, auth });
   let stop = false;
   void signalled.then(() => (stop = true));
   try {

@@ -18,6 +18,9 @@ import { randomVectors } from "../random.js";
 import { startLeafLink } from "../leaf-link.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 import { freePort } from "../../cli/nats-server.js";
+import { HUB_JS_DOMAIN } from "../../cli/nats-auth.js";
+import { closeConnection, connectNats } from "../../runtime/connection.js";
+import { jetstreamManager } from "@nats-io/jetstream";
 
 const DIM = 8;
 
@@ -51,6 +54,14 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     site = await starting;
     edgeClient = await VecbusClient.connect(site.url, { timeoutMs: 10_000 });
     const edge = edgeClient;
+    // A client at the site without credentials may call the API, and nothing else: not the hub's JetStream
+    // (which the leaf link is trusted with), so not a WAL.
+    const snooper = await connectNats(site.url, "test-snooper", { reconnectForever: false });
+    try {
+      await assert.rejects(jetstreamManager(snooper, { domain: HUB_JS_DOMAIN, timeout: 2_000 }), "an anonymous client at the site reaches the hub's JetStream");
+    } finally {
+      await closeConnection(snooper);
+    }
     const atEdge = async (consistency_level: "Bounded" | "Strong" = "Bounded") =>
       (await edge.query({ collection_name: name, filter: "id >= 0", output_fields: ["id"], limit: 1000, consistency_level }))
         .map((r) => r.id as number)
