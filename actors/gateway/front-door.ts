@@ -81,17 +81,25 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
     // HTTP/1.1 servers that would turn Nagle's algorithm off themselves: with it on, a reply waited for the
     // client's delayed ACK (the front door ran at 0.14 of the NATS API's search QPS; see the README).
     socket.setNoDelay(true);
-    socket.once("data", (first: Buffer) => {
+    // The connection is handed on once its first bytes tell: the whole HTTP/2 preface, or a byte that differs
+    // from it. Until then the first-bytes timer runs (a peer sending the preface a byte at a time is still cut).
+    let first = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      first = Buffer.concat([first, chunk]);
       const n = Math.min(first.length, HTTP2_PREFACE.length);
+      const grpcSoFar = first.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+      if (grpcSoFar && n < HTTP2_PREFACE.length) return;
+      socket.off("data", sniff);
       const stream = replayed(socket, first);
-      if (first.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) {
+      if (grpcSoFar) {
         socket.setTimeout(0);
         injector.injectConnection(stream);
       } else {
         socket.setTimeout(limits.httpIdleMs);
         rest.emit("connection", stream);
       }
-    });
+    };
+    socket.on("data", sniff);
   });
   listener.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {

@@ -11,7 +11,7 @@ import type { DataType, FieldSchema, MetricType } from "../../protocol/schema.js
 import type { IndexParam, VecbusClient } from "../../runtime/client.js";
 import { jsonText, parseJson } from "../../runtime/json.js";
 import type { Callers } from "./callers.js";
-import { statusOf } from "./milvus-status.js";
+import { databaseNotFound, DEFAULT_DATABASE, statusOf } from "./milvus-status.js";
 
 /** A body larger than the NATS API could carry (nats.conf's max_payload) is refused unread. */
 const MAX_BODY_BYTES = 8 << 20;
@@ -206,13 +206,16 @@ async function hybridSearch(c: VecbusClient, b: Body): Promise<Row[]> {
   const pk = await primaryKeyOf(c, b);
   const hits = await c.hybrid_search({
     collection_name: collection(b),
-    reqs: subs.map((sub) => ({
-      data: sub.data as number[][],
-      ...(opt<string>(sub, "annsField") && { anns_field: sub.annsField as string }),
-      ...(opt<number>(sub, "limit") !== undefined && { limit: Number(sub.limit) }),
-      ...(opt<string>(sub, "filter") && { filter: sub.filter as string }),
-      param: { ...(opt<string>(sub, "metricType") && { metric_type: sub.metricType as MetricType }), params: (opt<Body>(sub, "params") ?? {}) as Body },
-    })),
+    reqs: subs.map((sub) => {
+      if (sub === null || typeof sub !== "object" || Array.isArray(sub)) throw new VecbusError("INVALID_ARGUMENT", `each entry of "search" must be an object`);
+      return {
+        data: sub.data as number[][],
+        ...(opt<string>(sub, "annsField") && { anns_field: sub.annsField as string }),
+        ...(opt<number>(sub, "limit") !== undefined && { limit: Number(sub.limit) }),
+        ...(opt<string>(sub, "filter") && { filter: sub.filter as string }),
+        param: { ...(opt<string>(sub, "metricType") && { metric_type: sub.metricType as MetricType }), params: (opt<Body>(sub, "params") ?? {}) as Body },
+      };
+    }),
     ranker: rerank.strategy === "weighted" ? { strategy: "weighted", params: rankParams as { weights: number[] } } : { strategy: "rrf", params: rankParams as { k?: number } },
     ...(opt<number>(b, "limit") !== undefined && { limit: Number(b.limit) }),
     ...outputs(b),
@@ -257,6 +260,11 @@ export function milvusRest(callers: Callers): (req: IncomingMessage, res: Server
         if (body === undefined) return tooLarge(res);
         const parsed = body.length === 0 ? {} : parseJson(body.toString("utf8"));
         if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new VecbusError("INVALID_ARGUMENT", "the body must be a JSON object");
+        const db = (parsed as Body).dbName;
+        if (db !== undefined && db !== null && db !== "" && db !== DEFAULT_DATABASE) {
+          const missing = databaseNotFound(String(db));
+          return send(res, 200, { code: missing.code, message: missing.reason });
+        }
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
         send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {

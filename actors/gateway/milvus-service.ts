@@ -9,18 +9,15 @@ import { VecbusError } from "../../protocol/errors.js";
 import type { PrimaryKey } from "../../protocol/rows.js";
 import { int64Of, type MetricType } from "../../protocol/schema.js";
 import type { SearchParams, VecbusClient } from "../../runtime/client.js";
-import { jsonText, parseJson } from "../../runtime/json.js";
 import { idsOf, int64Column, rowsFromFieldData, rowsToFieldData, schemaFromMilvus, schemaToMilvus } from "./field-data.js";
 import type { Callers } from "./callers.js";
 import { indexBuildParams, jsonParam, kvMap, templateValues } from "./milvus-params.js";
 import type { MilvusProto } from "./milvus-proto.js";
-import { databaseNotFound, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
+import { SearchIterators } from "./search-iterators.js";
+import { databaseNotFound, DEFAULT_DATABASE, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => Promise<Req>;
-
-/** vecbus has one database, Milvus's default; a request naming another is refused as Milvus refuses an unknown one. */
-const DEFAULT_DATABASE = "default";
 
 /** How long a collection's description serves reads (see schemaOf), and how many are kept per caller. */
 const SCHEMA_FOR_READS_MS = 1000;
@@ -58,6 +55,7 @@ export function milvusService(callers: Callers, proto: MilvusProto): UntypedServ
 /** The RPCs vecbus implements, each the same call on the NATS API through `client`. */
 function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string, Handler> {
   const describe = (name: string) => client.describe_collection({ collection_name: name });
+  const iterators = new SearchIterators();
   // Reads need the schema only to type their reply's columns; fetching it for each would double their NATS
   // requests (the front door ran at 0.39 of the NATS API's search QPS with it, see the README), so a
   // description serves reads for a second. A collection dropped and created again with another schema within
@@ -208,33 +206,39 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       const outputs = outputFields(r, d);
       const iterating = iteratorOf(p);
       if (iterating) {
-        const batch = await client.search_iterator({
-          collection_name: name(r),
-          data: queryVectors(proto, r),
-          batch_size: limit,
-          ...filterOf(r, "dsl"),
-          output_fields: outputs,
-          ...(p.anns_field && { anns_field: p.anns_field }),
-          search_params: { ...searchParams(p), params: iterating.params },
-          ...(iterating.cursor !== undefined && { cursor: iterating.cursor }),
-          ...(partitions(r) && { partition_names: partitions(r) }),
-          ...consistency(r),
-        });
-        // A finished iterator's token answers with no hits, so the SDK stops even when it expected more.
-        const done = iterating.cursor === null;
-        const reply = searchReply(done ? [[]] : [batch.hits], d, limit, outputs);
-        (reply.results as Req).search_iterator_v2_results = { token: cursorToken(done ? null : batch.cursor), last_bound: batch.cursor?.distance ?? 0 };
+        const page = iterators.page(iterating.token, iterating.lastBound);
+        // A finished iterator answers with no hits, so the SDK stops even when it expected more.
+        const batch =
+          page.cursor === null
+            ? { hits: [], cursor: null }
+            : await client.search_iterator({
+                collection_name: name(r),
+                data: queryVectors(proto, r),
+                batch_size: limit,
+                ...filterOf(r, "dsl"),
+                output_fields: outputs,
+                ...(p.anns_field && { anns_field: p.anns_field }),
+                search_params: { ...searchParams(p), params: iterating.params },
+                ...(page.cursor !== undefined && { cursor: page.cursor }),
+                ...(partitions(r) && { partition_names: partitions(r) }),
+                ...consistency(r),
+              });
+        iterators.keep(page.token, batch.cursor);
+        const reply = searchReply([batch.hits], d, limit, outputs);
+        const last = batch.hits.length > 0 ? batch.hits[batch.hits.length - 1].distance : (iterating.lastBound ?? 0);
+        (reply.results as Req).search_iterator_v2_results = { token: page.token, last_bound: last };
         return reply;
       }
       // A grouped search answers each hit's group value too (group_by_field_value), so the search fetches it.
       const group = p.group_by_field;
+      const fetchedForGroup = group && !outputs.includes("*") && !outputs.includes(group);
       const hits = await client.search({
         collection_name: name(r),
         ...(r.search_input === "ids" ? { ids: keysOf(r.ids as Req | undefined) } : { data: queryVectors(proto, r) }),
         limit,
         ...(p.offset && { offset: Number(p.offset) }),
         ...filterOf(r, "dsl"),
-        output_fields: group && !outputs.includes("*") && !outputs.includes(group) ? [...outputs, group] : outputs,
+        output_fields: fetchedForGroup ? [...outputs, group] : outputs,
         ...(p.anns_field && { anns_field: p.anns_field }),
         search_params: searchParams(p),
         ...(p.group_by_field && { group_by_field: p.group_by_field }),
@@ -243,7 +247,9 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
         ...(partitions(r) && { partition_names: partitions(r) }),
         ...consistency(r),
       });
-      const reply = searchReply(hits, d, limit, outputs);
+      // The group's values travel in group_by_field_value; among the columns only when asked for, as Milvus.
+      const shown = fetchedForGroup ? hits.map((q) => q.map((h) => ({ ...h, entity: Object.fromEntries(Object.entries(h.entity).filter(([k]) => k !== group)) }))) : hits;
+      const reply = searchReply(shown, d, limit, outputs);
       if (group) (reply.results as Req).group_by_field_value = rowsToFieldData(hits.flat().map((h) => ({ [group]: h.entity[group] })), d, [group]).fields_data[0];
       return reply;
     },
@@ -348,36 +354,29 @@ function consistency(r: Req): { consistency_level?: ConsistencyLevel } {
   return !r.use_default_consistency && (CONSISTENCY_LEVELS as readonly string[]).includes(level) ? { consistency_level: level as ConsistencyLevel } : {};
 }
 
-/** The SDK's search iterator sends these keys in a Search's params (Milvus 2.5's search_iter_v2); vecbus's cursor replaces them. */
+/** A search iterator's keys among a Search's params (Milvus 2.5's search_iter_v2); vecbus's cursor replaces them. */
 const ITERATOR_KEYS = ["iterator", "search_iter_v2", "search_iter_batch_size", "search_iter_id", "search_iter_last_bound", "guarantee_timestamp", "collection_id"];
-const FINISHED_TOKEN = "done";
-type SearchCursor = NonNullable<Awaited<ReturnType<VecbusClient["search_iterator"]>>["cursor"]>;
 
 /**
- * A Search that is one batch of a search iterator: its other params and the
- * cursor its token carries (undefined: the first batch; null: finished).
- * The token holds the whole cursor, as vecbus's search_iterator does, so any
- * gateway continues it; last_bound (a float32 in Milvus's message) is not
- * exact enough to page by.
+ * A Search that is one page of a search iterator: its token (empty on the
+ * first page), the bound its client sent, and its other params. The Node
+ * SDK sends the iterator's keys inside the `params` JSON and as pairs of
+ * their own, pymilvus as pairs only (strings: "True", "0.5").
  */
-function iteratorOf(p: Record<string, string>): { params: Record<string, unknown>; cursor: SearchCursor | null | undefined } | undefined {
-  const all = jsonParam(p.params, "search_params.params");
-  if (all.search_iter_v2 !== true && all.iterator !== true) return undefined;
-  const params = Object.fromEntries(Object.entries(all).filter(([k]) => !ITERATOR_KEYS.includes(k)));
-  const token = typeof all.search_iter_id === "string" ? all.search_iter_id : "";
-  if (token === "") return { params, cursor: undefined };
-  if (token === FINISHED_TOKEN) return { params, cursor: null };
-  let cursor: unknown;
-  try {
-    cursor = parseJson(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    throw new VecbusError("INVALID_ARGUMENT", "search_iter_id is not a token this gateway gave");
-  }
-  return { params, cursor: cursor as SearchCursor };
-}
-
-function cursorToken(cursor: SearchCursor | null): string {
-  return cursor === null ? FINISHED_TOKEN : Buffer.from(jsonText(cursor), "utf8").toString("base64url");
+function iteratorOf(p: Record<string, string>): { token: string; lastBound: number | undefined; params: Record<string, unknown> } | undefined {
+  const inParams = jsonParam(p.params, "search_params.params");
+  const key = (k: string): unknown => inParams[k] ?? p[k];
+  const v2 = key("search_iter_v2");
+  if (v2 !== true && String(v2).toLowerCase() !== "true") return undefined;
+  const bound = key("search_iter_last_bound");
+  const lastBound = bound === undefined || bound === null || bound === "" ? undefined : Number(bound);
+  if (lastBound !== undefined && !Number.isFinite(lastBound)) throw new VecbusError("INVALID_ARGUMENT", `search_iter_last_bound must be a number; got ${String(bound)}`);
+  const token = key("search_iter_id");
+  return {
+    token: typeof token === "string" ? token : "",
+    lastBound,
+    params: Object.fromEntries(Object.entries(inParams).filter(([k]) => !ITERATOR_KEYS.includes(k))),
+  };
 }
 
 /** A request's filter (`dsl` or `expr`) with its template values (`{name}` placeholders, Milvus 2.5). */

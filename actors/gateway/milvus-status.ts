@@ -56,6 +56,9 @@ export function unimplementedStatus(method: string): MilvusStatus {
   return { code: 10, error_code: "UnexpectedError", reason: `vecbus does not implement ${method} (see the README's Milvus compatibility table)`, retriable: false };
 }
 
+/** vecbus has one database, Milvus's default; a request naming another is refused as Milvus refuses an unknown one. */
+export const DEFAULT_DATABASE = "default";
+
 /** Milvus's "database not found" (merr 800): vecbus has the default database only. */
 export function databaseNotFound(db: string): MilvusStatus {
   return { code: 800, error_code: "UnexpectedError", reason: `database not found[database=${db}]: vecbus has one database, "default"`, retriable: false };

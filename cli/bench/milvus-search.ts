@@ -6,7 +6,10 @@ import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 
 type Reply = { status?: { code: number; reason: string }; results?: { ids?: { int_id?: { data: string[] } } } };
-type Unary = (req: object, cb: (e: Error | null, r: Reply) => void) => void;
+type Unary = (req: object, options: { deadline: number }, cb: (e: Error | null, r: Reply) => void) => void;
+
+/** A search the front door has not answered by then fails the bench instead of hanging it. */
+const SEARCH_DEADLINE_MS = 60_000;
 
 export interface MilvusSearcher {
   /** The ids of the nearest rows, nearest first. */
@@ -29,6 +32,7 @@ export function milvusSearcher(address: string, collection: string, limit: numbe
       new Promise((resolve, reject) =>
         search(
           { collection_name: collection, dsl: filter ?? "", dsl_type: "BoolExprV1", placeholder_group: proto.encodePlaceholders([vector]), search_params: params, nq: 1, use_default_consistency: true },
+          { deadline: Date.now() + SEARCH_DEADLINE_MS },
           (e, r) => {
             if (e) return reject(e);
             if (r.status && r.status.code !== 0) return reject(new Error(`Milvus status ${r.status.code}: ${r.status.reason}`));

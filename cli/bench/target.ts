@@ -40,7 +40,10 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
   const users = readAuth(dir);
   return {
     url: `nats://127.0.0.1:${port}`,
-    milvus,
+    // A restarted child's front door takes another free port.
+    get milvus() {
+      return milvus;
+    },
     admin: users && credentialsOf(users, SUPERUSER),
     log: `${dir}.serve.log`,
     crash: async () => {
@@ -48,7 +51,7 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
       child.kill("SIGKILL");
       process.kill(pid, "SIGKILL");
       while (alive(pid) || (child.exitCode === null && child.signalCode === null)) await new Promise((r) => setTimeout(r, 20));
-      ({ child } = await spawnServe(dir, port));
+      ({ child, milvus } = await spawnServe(dir, port));
     },
     memory: () => {
       const v = memoryOf(child.pid!);

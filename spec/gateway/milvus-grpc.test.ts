@@ -515,3 +515,66 @@ test("milvus grpc - a collection dropped and created again with another schema i
     await env.close();
   }
 });
+
+test("milvus grpc - raw Milvus requests: a search iterator as pymilvus pages it (one token, the last bound), and a grouped search's group values", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-raw-search" });
+  const gateway = await startGateway(env);
+  const proto = milvusProto();
+  const Service = makeGenericClientConstructor(proto.service, "MilvusService");
+  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
+  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  type Results = { ids: { int_id: { data: string[] } }; scores: number[]; fields_data: { field_name: string }[]; group_by_field_value?: { field_name: string; scalars: { int_data: { data: number[] } } }; search_iterator_v2_results?: { token: string; last_bound: number } };
+  const search = async (vector: number[], pairs: Record<string, string>, output_fields: string[] = []) => {
+    const r = await call("Search", {
+      collection_name: "s",
+      dsl: "",
+      placeholder_group: proto.encodePlaceholders([Float32Array.from(vector)]),
+      search_params: Object.entries(pairs).map(([key, value]) => ({ key, value })),
+      output_fields,
+      nq: 1,
+      consistency_level: "Strong",
+    });
+    assert.equal((r.status as { code: number }).code, 0, JSON.stringify(r.status));
+    return r.results as Results;
+  };
+  try {
+    await env.client.create_collection({ collection_name: "s", schema: { fields: [{ name: "id", type: "Int64", is_primary: true }, { name: "vector", type: "FloatVector", dim: 4 }, { name: "tag", type: "Int32" }] }, metric_type: "L2" });
+    const rows = randomVectors(200, 4, 31).map((vector, id) => ({ id, vector, tag: id % 7 }));
+    await env.client.insert({ collection_name: "s", data: rows });
+    const q = rows[3].vector;
+    const l2 = (v: number[]) => v.reduce((s, x, i) => s + (x - q[i]) ** 2, 0);
+    const ranked = [...rows].sort((a, b) => l2(a.vector) - l2(b.vector));
+
+    // pymilvus's search iterator: its keys as pairs of their own, the first token kept, the last bound sent back.
+    const seen: number[] = [];
+    let token = "";
+    let bound: number | undefined;
+    for (let page = 0; page < 5; page++) {
+      const pairs: Record<string, string> = { topk: "25", anns_field: "vector", params: "{}", iterator: "True", search_iter_v2: "True", search_iter_batch_size: "25" };
+      if (token) pairs.search_iter_id = token;
+      if (bound !== undefined) pairs.search_iter_last_bound = String(bound);
+      const results = await search(q, pairs);
+      const it = results.search_iterator_v2_results!;
+      if (token) assert.equal(it.token, token, "the token stays the same for the whole iterator");
+      token = it.token;
+      bound = it.last_bound;
+      seen.push(...results.ids.int_id.data.map(Number));
+    }
+    assert.notEqual(token, "");
+    assert.deepEqual(seen, ranked.slice(0, 125).map((r) => r.id));
+
+    // Grouped: the group's values in group_by_field_value; the group field among the columns only when asked for.
+    const bestOfTag = new Map<number, (typeof rows)[number]>();
+    for (const row of ranked) if (!bestOfTag.has(row.tag)) bestOfTag.set(row.tag, row);
+    const expected = [...bestOfTag.values()].slice(0, 4);
+    const grouped = await search(q, { topk: "4", anns_field: "vector", params: "{}", group_by_field: "tag" });
+    assert.deepEqual(grouped.ids.int_id.data.map(Number), expected.map((r) => r.id));
+    assert.equal(grouped.group_by_field_value!.field_name, "tag");
+    assert.deepEqual(grouped.group_by_field_value!.scalars.int_data.data, expected.map((r) => r.tag));
+    assert.deepEqual(grouped.fields_data.map((f) => f.field_name), ["id"]);
+  } finally {
+    (raw as unknown as { close(): void }).close();
+    await gateway.stop();
+    await env.close();
+  }
+});

@@ -79,6 +79,10 @@ test("milvus rest - the SDK's HttpClient creates, inserts, searches, queries, ge
     assert.equal(badFilter.code, 1100);
     assert.equal(((await (await post("collections/has", "{not json")).json()) as { code: number }).code, 1100);
     assert.equal((await post("nothing/here", "{}")).status, 404);
+    // One database, default: a request naming another is not found (800), and does nothing.
+    assert.equal(((await (await post("collections/drop", '{"dbName": "staging", "collectionName": "r"}')).json()) as { code: number }).code, 800);
+    assert.deepEqual((await http.hasCollection({ dbName: "default", collectionName: "r" })).data, { has: true });
+    assert.equal(((await (await post("entities/hybrid_search", '{"collectionName": "r", "search": [null]}')).json()) as { code: number }).code, 1100);
     assert.equal(((await (await post("collections/list", "{}", { authorization: "Bearer nobody:wrong" })).json()) as { code: number }).code, 1400);
     assert.equal((await post("entities/insert", `{"collectionName":"r","data":"${"x".repeat(9 << 20)}"}`)).status, 413);
 
