@@ -578,3 +578,51 @@ test("milvus grpc - raw Milvus requests: a search iterator as pymilvus pages it 
     await env.close();
   }
 });
+
+test("milvus grpc - the SDK's index and alias lifecycle: createIndex with a metric of its own, search by it, dropIndex, alterAlias", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-index" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  try {
+    for (const name of ["ix", "iy"]) {
+      ok(
+        await milvus.createCollection({
+          collection_name: name,
+          fields: [
+            { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
+            { name: "vector", data_type: DataType.FloatVector, dim: 4 },
+          ],
+        }),
+      );
+    }
+    ok(await milvus.createIndex({ collection_name: "ix", field_name: "vector", index_name: "vix", index_type: "HNSW", metric_type: "IP", params: { M: 8, efConstruction: 32 } }));
+    const ix = await milvus.describeIndex({ collection_name: "ix", field_name: "vector" });
+    ok(ix);
+    const params = Object.fromEntries(ix.index_descriptions[0].params.map((p) => [p.key, p.value]));
+    assert.deepEqual([ix.index_descriptions[0].index_name, params.index_type, params.metric_type, JSON.parse(String(params.params))], ["vix", "HNSW", "IP", { M: 8, efConstruction: 32 }]);
+
+    ok(await milvus.loadCollection({ collection_name: "ix" }));
+    const rows = randomVectors(40, 4, 17).map((vector, id) => ({ id, vector }));
+    ok((await milvus.insert({ collection_name: "ix", data: rows })).status);
+    const q = rows[9].vector;
+    const ip = (v: number[]) => v.reduce((s, x, i) => s + x * q[i], 0);
+    const best = [...rows].sort((a, b) => ip(b.vector) - ip(a.vector)).slice(0, 3);
+    const found = await milvus.search({ collection_name: "ix", data: [q], limit: 3, consistency_level: ConsistencyLevelEnum.Strong });
+    assert.deepEqual(found.results.map((h) => Number(h.id)), best.map((r) => r.id), "nearest by inner product, the index's metric");
+    assert.ok(Math.abs(found.results[0].score - ip(best[0].vector)) < 1e-4);
+
+    ok(await milvus.releaseCollection({ collection_name: "ix" }));
+    ok(await milvus.dropIndex({ collection_name: "ix", field_name: "vector", index_name: "vix" }));
+    const gone = await milvus.describeIndex({ collection_name: "ix", field_name: "vector" });
+    assert.equal(gone.status.code, 700, JSON.stringify(gone.status));
+
+    ok(await milvus.createAlias({ collection_name: "ix", alias: "current" }));
+    ok(await milvus.alterAlias({ collection_name: "iy", alias: "current" }));
+    assert.equal((await milvus.describeAlias({ collection_name: "iy", alias: "current" })).collection, "iy");
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
