@@ -71,6 +71,14 @@ const WAL_PULL = { expires: 10_000, idle_heartbeat: 2_500 };
 const LOST_RECORD_GRACE_MS = 1_000;
 /** A generation's index files outlive it this long: reads that started on it may still be searching them. */
 const RETIRED_FILES_GRACE_MS = 30_000;
+/**
+ * How long a new generation may take to reach the hub's WAL before it is
+ * given up and built again: one started as the link drops can be left with a
+ * consumer that never delivers, and the generations after it queue behind it
+ * (seen in CI: a site kept serving rows but never opened the indexes built
+ * meanwhile).
+ */
+const GENERATION_CATCH_UP_MS = 30_000;
 
 export class ShardFollower {
   private serving: Generation | undefined;
@@ -209,8 +217,13 @@ export class ShardFollower {
       indexes,
       files,
     };
-    await this.follow(g);
-    await g.caughtUp;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), GENERATION_CATCH_UP_MS)));
+    const reached = await Promise.race([this.follow(g).then(() => g.caughtUp), late]).finally(() => clearTimeout(timer));
+    if (reached === "late") {
+      retire(g);
+      throw new VecbusError("UNAVAILABLE", `a new generation did not reach the hub's WAL in ${GENERATION_CATCH_UP_MS} ms`);
+    }
     if (this.closed) return retire(g);
     const before = this.serving;
     this.serving = g;
@@ -261,6 +274,8 @@ export class ShardFollower {
   private async consume(g: Generation, stream: string, caughtUp: () => void): Promise<void> {
     const consumer = await this.ctx.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: g.seq + 1 });
     const messages = await consumer.consume({ max_messages: 256, ...WAL_PULL });
+    // Given up while it started (GENERATION_CATCH_UP_MS): nothing may keep its consumer.
+    if (g.retired) return void messages.stop();
     g.messages = messages;
     // The ordered consumer sees a record lost only by the gap before the next one; the hub's heartbeats show it at once.
     void (async () => {

@@ -48,7 +48,8 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
 
     // The site starts while its link is down: it waits for the hub, and comes up once the link does.
     link.down();
-    const starting = startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name]);
+    // The site logs at info: when the test fails, its log (printed then) says what the site was doing.
+    const starting = startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name], { VECBUS_LOG: "info" });
     await new Promise((r) => setTimeout(r, 3_000));
     link.up();
     site = await starting;
@@ -119,6 +120,9 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
       const found = await edge.search({ collection_name: name, data: [rows[id].vector as number[]], limit: 1, consistency_level: "Bounded" });
       assert.equal(found[0][0].id, id, `a search at the site for row ${id}'s own vector`);
     }
+  } catch (e) {
+    process.stderr.write(`the site's log, last 12000 characters:\n${site?.stderr().slice(-12000)}\n`);
+    throw e;
   } finally {
     await edgeClient?.close();
     await site?.kill();
