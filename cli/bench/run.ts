@@ -50,6 +50,8 @@ export interface BenchOptions {
   restart: boolean;
   /** Untimed searches before each timed search phase (measure.ts warmUp). */
   warmUpSeconds: number;
+  /** HOST:PORT of a Milvus front door to search through (default: the serve child's; none with --nats-url). */
+  milvus?: string;
 }
 
 /** A vecbus figure beside its same-run baseline. */
@@ -224,8 +226,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         rate(`search QPS, ${opts.concurrency} in flight, vs NATS echo`, unfiltered.per_second, echo.per_second, "a Node responder answering the same request bytes with a search reply's, over NATS, same in flight"),
       );
     }
-    if (target.milvus) {
-      const milvus = milvusSearcher(target.milvus, name, opts.limit, vecbusEf);
+    const frontDoor = opts.milvus ?? target.milvus;
+    if (frontDoor) {
+      const milvus = milvusSearcher(frontDoor, name, opts.limit, vecbusEf);
       try {
         const label = `search through the Milvus gRPC front door, ${opts.concurrency} in flight`;
         await warmUp(label, opts.warmUpSeconds, opts.concurrency, opts.queries, (i) => milvus.search(data.queries[i]));

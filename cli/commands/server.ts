@@ -51,12 +51,13 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--insert-form columns|rows] [--warm-up 2] [--json]",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--insert-form columns|rows] [--warm-up 2] [--milvus HOST:PORT] [--json]",
       summary:
-        "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child)",
+        "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child); searches through the child's Milvus front door, or the one --milvus names (e.g. a `vecbus start gateway`)",
       positionals: [],
       options: {
         ...CONNECTION_OPTIONS,
+        milvus: { type: "string" },
         rows: { type: "string" },
         dim: { type: "string" },
         batch: { type: "string" },
@@ -380,6 +381,7 @@ async function bench(p: Parsed): Promise<number> {
     recallQueries: int(p, "recall-queries") ?? 100,
     restart: flag(p, "restart"),
     warmUpSeconds: nonNegativeInt(p, "warm-up") ?? 2,
+    milvus: str(p, "milvus"),
   });
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
   else console.log(renderBench(report));
