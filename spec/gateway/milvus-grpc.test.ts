@@ -433,6 +433,7 @@ test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, M
         { name: "n", data_type: DataType.Int64 },
         { name: "doc", data_type: DataType.JSON },
         { name: "arr", data_type: DataType.Array, element_type: DataType.Int32, max_capacity: 4 },
+        { name: "note", data_type: DataType.VarChar, max_length: 16, nullable: true },
       ],
       index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2" }],
       consistency_level: "Strong",
@@ -447,6 +448,7 @@ test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, M
       n: ns[i],
       doc: i % 2 === 0 ? { a: i } : { b: i },
       arr: i === 4 ? [1000, 3] : [i],
+      note: i % 3 === 0 ? null : `n${i}`,
     }));
     const inserted = await milvus.insert({ collection_name: "m", data: rows });
     assert.equal(inserted.status.error_code, "Success", JSON.stringify(inserted.status));
@@ -468,6 +470,20 @@ test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, M
 
     const got = await milvus.get({ collection_name: "m", ids: [big[1], "4"], output_fields: ["n"] });
     assert.deepEqual(got.data.map((r) => [String(r.id), Number(r.n)]).sort(), [[big[1], 20], ["4", 1]].sort());
+    // Nullable and Array columns come back as written.
+    const all = await milvus.query({ collection_name: "m", filter: "", output_fields: ["note", "arr"], limit: 100 });
+    assert.deepEqual(
+      all.data.map((r) => [String(r.id), r.note, r.arr]).sort(),
+      rows.map((r) => [r.id, r.note, r.arr]).sort(),
+    );
+    assert.deepEqual(await ids("note is null"), idsWhere((r) => r.note === null));
+
+    // Index build progress once the rows are flushed and indexed.
+    await milvus.flushSync({ collection_names: ["m"] });
+    await eventually("the index to cover every flushed row", async () => {
+      const p = await milvus.getIndexBuildProgress({ collection_name: "m", field_name: "vector" });
+      return Number(p.indexed_rows) === rows.length && Number(p.total_rows) === rows.length;
+    });
 
     // offset skips the nearest; round_decimal rounds the distances (brute force over the rows written). The Node SDK
     // sends round_decimal among the search params, each of which it also sends as a key of its own, as pymilvus does.
