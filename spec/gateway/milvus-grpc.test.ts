@@ -420,7 +420,7 @@ test("milvus grpc - the SDK's queryIterator and searchIterator page through ever
   }
 });
 
-test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, Milvus's filter grammar and its refusals, get by ids, search offset and round_decimal", { timeout: 120_000 }, async () => {
+test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, Milvus's filter grammar and its refusals, get by ids, nullable and Array columns, range search, offsets and round_decimal", { timeout: 120_000 }, async () => {
   const env = await startEnv({ tag: "milvus-model" });
   const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
@@ -493,6 +493,14 @@ test("milvus grpc - the issue's Milvus behaviours through the SDK: full Int64, M
     const found = await milvus.search({ collection_name: "m", data: [q], limit: 2, offset: 1, params: { round_decimal: 2 } });
     assert.equal(found.status.error_code, "Success", JSON.stringify(found.status));
     assert.deepEqual(found.results.map((h) => String(h.id)), ranked.slice(1, 3).map((r) => r.id));
+    // A range search: range_filter <= distance < radius (L2), bounds halfway between ranked rows.
+    const d = ranked.map((r) => l2(r.vector));
+    const ranged = await milvus.search({ collection_name: "m", data: [q], limit: 6, params: { radius: (d[3] + d[4]) / 2, range_filter: (d[0] + d[1]) / 2 } });
+    assert.deepEqual(ranged.results.map((h) => String(h.id)), ranked.slice(1, 4).map((r) => r.id));
+    // Query's offset, in primary-key order.
+    const byKey = rows.map((r) => r.id).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+    const paged = await milvus.query({ collection_name: "m", filter: "", output_fields: ["id"], limit: 2, offset: 1 });
+    assert.deepEqual(paged.data.map((r) => String(r.id)), byKey.slice(1, 3));
     // The server rounds (as Milvus); the SDK then cuts the float32 it receives to that many decimals itself.
     assert.deepEqual(found.results.map((h) => h.score), ranked.slice(1, 3).map((r) => formatNumberPrecision(Math.fround(Math.round(l2(r.vector) * 100) / 100), 2)));
   } finally {
