@@ -128,25 +128,61 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       const l = await client.list_aliases(name(r) ? { collection_name: name(r) } : {});
       return { status: OK_STATUS, collection_name: l.collection_name ?? "", aliases: l.aliases };
     },
+    // Without an index or field name, Milvus describes every index of the collection.
     DescribeIndex: async (r) => {
-      const ix = await indexOf(r);
+      const named = String(r.index_name ?? "") !== "" || String(r.field_name ?? "") !== "";
+      const all = named ? [await indexOf(r)] : await Promise.all((await client.list_indexes({ collection_name: name(r) })).map((index_name) => client.describe_index({ collection_name: name(r), index_name })));
+      if (all.length === 0) throw new VecbusError("INDEX_NOT_FOUND", `collection "${name(r)}" has no index`);
       return {
         status: OK_STATUS,
-        index_descriptions: [
-          {
-            index_name: ix.index_name,
-            field_name: ix.field_name,
-            params: [
-              { key: "index_type", value: ix.index_type },
-              ...(ix.metric_type ? [{ key: "metric_type", value: ix.metric_type }] : []),
-              { key: "params", value: JSON.stringify(ix.params) },
-            ],
-            state: ix.state,
-            indexed_rows: String(ix.indexed_rows),
-            total_rows: String(ix.total_rows),
-            pending_index_rows: String(ix.pending_index_rows),
-          },
-        ],
+        index_descriptions: all.map((ix) => ({
+          index_name: ix.index_name,
+          field_name: ix.field_name,
+          params: [
+            { key: "index_type", value: ix.index_type },
+            ...(ix.metric_type ? [{ key: "metric_type", value: ix.metric_type }] : []),
+            { key: "params", value: JSON.stringify(ix.params) },
+          ],
+          state: ix.state,
+          indexed_rows: String(ix.indexed_rows),
+          total_rows: String(ix.total_rows),
+          pending_index_rows: String(ix.pending_index_rows),
+        })),
+      };
+    },
+    RenameCollection: async (r) => {
+      const db = String(r.newDBName ?? "");
+      if (db !== "" && db !== DEFAULT_DATABASE) return asReply(databaseNotFound(db));
+      await client.rename_collection({ old_name: String(r.oldName ?? ""), new_name: String(r.newName ?? "") });
+      described.clear();
+      return OK_STATUS;
+    },
+    // The Node SDK names the collection by its id for these.
+    ManualCompaction: async (r) => {
+      const { compaction_id } = await client.compact({ collection_name: await collectionOf(r) });
+      const s = await client.get_compaction_state({ compaction_id });
+      return { status: OK_STATUS, compactionID: String(compaction_id), compactionPlanCount: s.executing + s.completed };
+    },
+    GetCompactionState: async (r) => {
+      const s = await client.get_compaction_state({ compaction_id: Number(r.compactionID) });
+      return { status: OK_STATUS, state: s.state, executingPlanNo: String(s.executing), completedPlanNo: String(s.completed), timeoutPlanNo: "0", failedPlanNo: "0" };
+    },
+    GetReplicas: async (r) => {
+      const collection = await collectionOf(r);
+      const d = await describe(collection);
+      const replicas = await client.describe_replica({ collection_name: collection });
+      return {
+        status: OK_STATUS,
+        replicas: replicas.map((rep) => ({
+          replicaID: String(rep.replica_id),
+          collectionID: String(d.collection_id),
+          partition_ids: [],
+          // vecbus names its nodes; Milvus numbers them: the number is the name's hash, the name is in leader_addr.
+          shard_replicas: rep.shard_leaders.map((l) => ({ leaderID: String(nodeNumber(l.node_id)), leader_addr: l.node_id, dm_channel_name: `${collection}-shard-${l.shard}`, node_ids: [String(nodeNumber(l.node_id))] })),
+          node_ids: rep.node_ids.map((n) => String(nodeNumber(n))),
+          resource_group_name: "__default_resource_group",
+          num_outbound_node: 0,
+        })),
       };
     },
     GetIndexState: async (r) => ({ status: OK_STATUS, state: (await indexOf(r)).state }),
@@ -296,6 +332,14 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       };
     },
   };
+
+  /** The collection a request names, by name or (the Node SDK's compact and getReplicas) by id. */
+  async function collectionOf(r: Req): Promise<string> {
+    if (name(r) !== "") return name(r);
+    const id = Number(r.collectionID);
+    for (const c of await client.list_collections()) if ((await describe(c)).collection_id === id) return c;
+    throw new VecbusError("COLLECTION_NOT_FOUND", `no collection has id ${String(r.collectionID)}`);
+  }
 
   /** The partitions a request names, each of which must exist. */
   async function requirePartitions(r: Req): Promise<string[]> {
@@ -459,4 +503,11 @@ function describeReply(d: CollectionDescription): Req {
     num_partitions: String(d.num_partitions),
     properties: [],
   };
+}
+
+/** A node's number where Milvus wants one (FNV-1a of its name: stable, not unique by construction). */
+function nodeNumber(nodeId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < nodeId.length; i++) h = Math.imul(h ^ nodeId.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }

@@ -650,3 +650,45 @@ test("milvus grpc - the SDK's index and alias lifecycle: createIndex with a metr
     await env.close();
   }
 });
+
+test("milvus grpc - the SDK's compact, getCompactionState, getReplicas, renameCollection and describeIndex of every index", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-admin" });
+  const gateway = await startGateway(env);
+  const milvus = new MilvusClient({ address: gateway.address });
+  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  const count = async (c: string) => Number((await milvus.count({ collection_name: c, consistency_level: ConsistencyLevelEnum.Strong } as Parameters<typeof milvus.count>[0])).data);
+  try {
+    ok(await milvus.createCollection({ collection_name: "c1", dimension: 4, metric_type: "L2" }));
+    const rows = randomVectors(60, 4, 5).map((vector, id) => ({ id, vector }));
+    // Two flushes: two small segments for the compaction to merge.
+    ok((await milvus.insert({ collection_name: "c1", data: rows.slice(0, 30) })).status);
+    await milvus.flushSync({ collection_names: ["c1"] });
+    ok((await milvus.insert({ collection_name: "c1", data: rows.slice(30) })).status);
+    await milvus.flushSync({ collection_names: ["c1"] });
+    const before = (await env.client.status()).segments.filter((s) => s.collection_name === "c1" && s.segment_id !== null).length;
+    assert.equal(before, 2);
+
+    const compaction = await milvus.compact({ collection_name: "c1" });
+    ok(compaction);
+    await eventually("the compaction to complete", async () => String((await milvus.getCompactionState({ compactionID: compaction.compactionID })).state) === "Completed");
+    await eventually("the two segments to be one", async () => (await env.client.status()).segments.filter((s) => s.collection_name === "c1" && s.segment_id !== null).length === 1);
+    assert.equal(await count("c1"), rows.length);
+
+    const described = await milvus.describeCollection({ collection_name: "c1" });
+    const replicas = await milvus.getReplicas({ collectionID: described.collectionID });
+    ok(replicas);
+    assert.equal(replicas.replicas.length, 1);
+    assert.ok(replicas.replicas[0].node_ids.length > 0, JSON.stringify(replicas.replicas));
+
+    const all = await milvus.describeIndex({ collection_name: "c1" });
+    assert.deepEqual(all.index_descriptions.map((d) => d.field_name), ["vector"]);
+
+    ok(await milvus.renameCollection({ collection_name: "c1", new_collection_name: "c2" }));
+    assert.deepEqual([(await milvus.hasCollection({ collection_name: "c1" })).value, (await milvus.hasCollection({ collection_name: "c2" })).value], [false, true]);
+    assert.equal(await count("c2"), rows.length);
+  } finally {
+    await milvus.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
