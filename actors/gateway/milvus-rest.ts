@@ -131,6 +131,7 @@ const ROUTES: Record<string, Route> = {
     const s = await c.get_load_state({ collection_name: collection(b) });
     return { loadState: `LoadState${s.state}`, loadProgress: s.progress };
   },
+  "collections/rename": async (c, b) => (await c.rename_collection({ old_name: collection(b), new_name: str(b, "newCollectionName") }), {}),
   "collections/get_stats": async (c, b) => ({ rowCount: (await c.get_collection_stats({ collection_name: collection(b) })).row_count }),
   "entities/insert": async (c, b) => {
     const r = await c.insert({ collection_name: collection(b), data: b.data as Row[], ...(opt<string>(b, "partitionName") && { partition_name: b.partitionName as string }) });

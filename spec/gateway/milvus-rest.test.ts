@@ -83,6 +83,9 @@ test("milvus rest - the SDK's HttpClient creates, inserts, searches, queries, ge
     assert.equal(((await (await post("collections/drop", '{"dbName": "staging", "collectionName": "r"}')).json()) as { code: number }).code, 800);
     assert.deepEqual((await http.hasCollection({ dbName: "default", collectionName: "r" })).data, { has: true });
     assert.equal(((await (await post("entities/hybrid_search", '{"collectionName": "r", "search": [null]}')).json()) as { code: number }).code, 1100);
+    assert.equal(((await (await post("collections/rename", '{"collectionName": "r", "newCollectionName": "r2"}')).json()) as { code: number }).code, 0);
+    assert.deepEqual((await http.listCollections()).data, ["r2"]);
+    assert.equal(((await (await post("collections/rename", '{"collectionName": "r2", "newCollectionName": "r"}')).json()) as { code: number }).code, 0);
     assert.equal(((await (await post("collections/list", "{}", { authorization: "Bearer nobody:wrong" })).json()) as { code: number }).code, 1400);
     assert.equal((await post("entities/insert", `{"collectionName":"r","data":"${"x".repeat(9 << 20)}"}`)).status, 413);
 
