@@ -149,8 +149,8 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
  * An edge site's NATS server: a leaf node of the hub at `hubUrl`
  * (nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT), without JetStream of its own
  * (the site's actors use the hub's through its domain), listening on
- * loopback only: it has no users, and what connects to it acts with the
- * leaf user's rights on the hub.
+ * loopback only, with the site's users (nats-auth.ts SITE_USER: its actors;
+ * anyone else the anonymous user, with the API only).
  */
 export async function startLeafServer(opts: { dataDir: string; hubUrl: string; prefix: string; port?: number; bin?: string }): Promise<NatsServer & { siteAuth: NatsAuth }> {
   const bin = opts.bin ?? findNatsServer();

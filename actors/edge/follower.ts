@@ -46,6 +46,8 @@ interface Generation {
   retired: boolean;
   /** When the generation last knew it had applied every record the hub's WAL held (0: not yet). */
   caughtUpAt: number;
+  /** When its consumer last brought a record or a heartbeat (GENERATION_STALL_MS). */
+  progressAt: number;
   /** The vector index builds the collection declared when it was built (JSON), and the indexes it opened of them. */
   builds: string;
   indexes: VectorIndex[];
@@ -72,13 +74,14 @@ const LOST_RECORD_GRACE_MS = 1_000;
 /** A generation's index files outlive it this long: reads that started on it may still be searching them. */
 const RETIRED_FILES_GRACE_MS = 30_000;
 /**
- * How long a new generation may take to reach the hub's WAL before it is
- * given up and built again: one started as the link drops can be left with a
- * consumer that never delivers, and the generations after it queue behind it
- * (seen in CI: a site kept serving rows but never opened the indexes built
- * meanwhile).
+ * How long a new generation catching up with the hub's WAL may go without a
+ * record or a heartbeat before it is given up and built again: one started as
+ * the link drops can be left with a consumer that never delivers, and the
+ * generations after it queue behind it (seen in CI: a site kept serving rows
+ * but never opened the indexes built meanwhile). Progress, not a deadline: a
+ * long tail over a slow link takes as long as it takes.
  */
-const GENERATION_CATCH_UP_MS = 30_000;
+const GENERATION_STALL_MS = 30_000;
 
 export class ShardFollower {
   private serving: Generation | undefined;
@@ -213,16 +216,17 @@ export class ShardFollower {
       caughtUp: Promise.resolve(),
       retired: false,
       caughtUpAt: 0,
+      progressAt: Date.now(),
       builds: JSON.stringify(builds),
       indexes,
       files,
     };
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), GENERATION_CATCH_UP_MS)));
-    const reached = await Promise.race([this.follow(g).then(() => g.caughtUp), late]).finally(() => clearTimeout(timer));
-    if (reached === "late") {
+    const stalled = new Promise<"stalled">((resolve) => (timer = setInterval(() => Date.now() - g.progressAt > GENERATION_STALL_MS && resolve("stalled"), 1_000)));
+    const reached = await Promise.race([this.follow(g).then(() => g.caughtUp), stalled]).finally(() => clearInterval(timer));
+    if (reached === "stalled") {
       retire(g);
-      throw new VecbusError("UNAVAILABLE", `a new generation did not reach the hub's WAL in ${GENERATION_CATCH_UP_MS} ms`);
+      throw new VecbusError("UNAVAILABLE", `a new generation catching up with the hub's WAL got nothing for ${GENERATION_STALL_MS} ms`);
     }
     if (this.closed) return retire(g);
     const before = this.serving;
@@ -281,6 +285,7 @@ export class ShardFollower {
     void (async () => {
       for await (const s of messages.status()) {
         if (s.type !== "heartbeat") continue;
+        g.progressAt = Date.now();
         if (s.lastStreamSequence <= g.seq) {
           caughtUp();
           continue;
@@ -308,6 +313,7 @@ export class ShardFollower {
           this.ctx.log.error("edge replica: skipped a WAL record that cannot be applied", { where, error: String(e) });
         }
         g.seq = m.seq;
+        g.progressAt = Date.now();
         if (m.info.pending === 0) caughtUp();
       }
     })().catch((e) => this.ctx.log.warn("edge replica: following the WAL stopped", { stream, error: String(e) }));

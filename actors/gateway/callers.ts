@@ -24,7 +24,6 @@ export class Callers {
   private readonly connecting = new Map<string, Promise<VecbusClient>>();
   private readonly retiring = new Map<NodeJS.Timeout, VecbusClient>();
   private closed = false;
-  private credentialsIgnored = false;
 
   constructor(
     /** Connects as a NATS user, or as the anonymous user without auth (rejects with UNAUTHENTICATED for wrong credentials). */
@@ -40,10 +39,8 @@ export class Callers {
   }
 
   /** A caller by its "user:password" ("" for none). */
-  of(given: string): Promise<VecbusClient> {
+  of(credential: string): Promise<VecbusClient> {
     if (this.closed) return Promise.reject(new VecbusError("UNAVAILABLE", "the Milvus front door is shutting down"));
-    // A NATS server without users takes any credentials as no credentials: one connection serves them all.
-    const credential = this.credentialsIgnored ? ANONYMOUS : given;
     if (credential === ANONYMOUS && !this.anonymous) {
       return Promise.reject(new VecbusError("UNAUTHENTICATED", "this vecbus requires credentials: give the Milvus client a username and password (or token \"user:password\")"));
     }
@@ -67,7 +64,6 @@ export class Callers {
           await c.close();
           throw new VecbusError("UNAVAILABLE", "the Milvus front door is shutting down");
         }
-        if (this.anonymous && c.nc.info?.auth_required === false) this.credentialsIgnored = true;
         this.connected.set(credential, c);
         this.evictBeyondLimit();
         return c;
@@ -92,7 +88,8 @@ export class Callers {
       }, EVICTED_GRACE_MS);
       this.retiring.set(timer, oldest);
     }
-    // Callers in rotation must not pile up connections: beyond as many retiring as kept, the oldest goes now.
+    // Callers in rotation must not pile up connections: beyond as many retiring as kept, the oldest goes now,
+    // cutting any call it still carries (more distinct callers than twice VECBUS_MILVUS_CALLERS at once; see Limits).
     for (const [timer, client] of this.retiring) {
       if (this.retiring.size <= limit("milvusCallers")) break;
       clearTimeout(timer);

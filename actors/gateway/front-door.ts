@@ -76,7 +76,9 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
     socket.once("close", () => sockets.delete(socket));
     // A reset before the first bytes must not reach the process as an unhandled 'error'.
     socket.on("error", () => socket.destroy());
-    socket.setTimeout(limits.firstBytesMs, () => socket.destroy());
+    // A deadline, not an idle timer: a peer sending a byte now and then is cut all the same.
+    const firstBytes = setTimeout(() => socket.destroy(), limits.firstBytesMs);
+    socket.once("close", () => clearTimeout(firstBytes));
     // Replies go out in small writes through the replaying stream, which hides the socket from the HTTP/2 and
     // HTTP/1.1 servers that would turn Nagle's algorithm off themselves: with it on, a reply waited for the
     // client's delayed ACK (the front door ran at 0.14 of the NATS API's search QPS; see the README).
@@ -90,12 +92,12 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
       const grpcSoFar = first.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
       if (grpcSoFar && n < HTTP2_PREFACE.length) return;
       socket.off("data", sniff);
+      clearTimeout(firstBytes);
       const stream = replayed(socket, first);
       if (grpcSoFar) {
-        socket.setTimeout(0);
         injector.injectConnection(stream);
       } else {
-        socket.setTimeout(limits.httpIdleMs);
+        socket.setTimeout(limits.httpIdleMs, () => socket.destroy());
         rest.emit("connection", stream);
       }
     };

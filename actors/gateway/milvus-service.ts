@@ -13,7 +13,8 @@ import { idsOf, int64Column, rowsFromFieldData, rowsToFieldData, schemaFromMilvu
 import type { Callers } from "./callers.js";
 import { indexBuildParams, jsonParam, kvMap, templateValues } from "./milvus-params.js";
 import type { MilvusProto } from "./milvus-proto.js";
-import { SearchIterators } from "./search-iterators.js";
+import { float32Toward, SearchIterators } from "./search-iterators.js";
+import { largerIsCloser } from "../../engine/distance.js";
 import { databaseNotFound, DEFAULT_DATABASE, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
 
 type Req = Record<string, unknown>;
@@ -259,10 +260,11 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
                 ...(partitions(r) && { partition_names: partitions(r) }),
                 ...consistency(r),
               });
-        iterators.keep(page.token, batch.cursor);
+        const last = batch.hits.at(-1)?.distance;
+        const bound = last === undefined ? (iterating.lastBound ?? 0) : float32Toward(last, await largerCloser(r, p, batch.hits));
+        iterators.keep(page.token, batch.cursor, bound);
         const reply = searchReply([batch.hits], d, limit, outputs);
-        const last = batch.hits.length > 0 ? batch.hits[batch.hits.length - 1].distance : (iterating.lastBound ?? 0);
-        (reply.results as Req).search_iterator_v2_results = { token: page.token, last_bound: last };
+        (reply.results as Req).search_iterator_v2_results = { token: page.token, last_bound: bound };
         return reply;
       }
       // A grouped search answers each hit's group value too (group_by_field_value), so the search fetches it.
@@ -332,6 +334,21 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
       };
     },
   };
+
+  /**
+   * Whether the searched field's metric ranks larger distances closer (IP,
+   * COSINE): from a page's own order when it shows it, else from the field's
+   * index.
+   */
+  async function largerCloser(r: Req, p: Record<string, string>, hits: Hit[]): Promise<boolean> {
+    const first = hits[0].distance;
+    const last = hits[hits.length - 1].distance;
+    if (first !== last) return first > last;
+    if (p.metric_type) return largerIsCloser(p.metric_type as MetricType);
+    const field = p.anns_field || (await schemaOf(name(r))).schema.fields.find((f) => f.type === "FloatVector")!.name;
+    const ix = await client.describe_index({ collection_name: name(r), field_name: field }).catch(() => undefined);
+    return largerIsCloser(ix?.metric_type ?? (await schemaOf(name(r))).metric_type);
+  }
 
   /** The collection a request names, by name or (the Node SDK's compact and getReplicas) by id. */
   async function collectionOf(r: Req): Promise<string> {

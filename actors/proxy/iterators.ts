@@ -61,7 +61,8 @@ export async function searchIterator(core: ProxyCore, args: Args): Promise<{ hit
     const beyond = Number.MAX_VALUE;
     const sp = isMap(searchParams) ? searchParams : {};
     const params = isMap(sp.params) ? sp.params : {};
-    searchParams = { ...sp, params: { ...params, radius: larger ? -beyond : beyond, range_filter: cursor.distance } };
+    // A radius the caller gave still bounds the far side.
+    searchParams = { ...sp, params: { ...params, radius: params.radius ?? (larger ? -beyond : beyond), range_filter: cursor.distance } };
     if (cursor.ids.length > 0) filter = bothFilters(filter, `${pk} not in ${formatLiteral(cursor.ids)}`);
   }
   const hits = (await search(core, { ...rest, filter, search_params: searchParams, limit: take }))[0];

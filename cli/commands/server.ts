@@ -286,8 +286,9 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
 }
 
 async function edge(p: Parsed): Promise<number> {
-  const hubUrl = str(p, "hub");
-  if (!hubUrl) throw new UsageError("--hub is required: the hub's leaf node URL with its credentials, nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT (the password is in the hub's DATA/auth/users.json under leafnodes)");
+  // $VECBUS_HUB_URL keeps the leaf password off the command line, which any local user can read (/proc/PID/cmdline).
+  const hubUrl = str(p, "hub") ?? process.env.VECBUS_HUB_URL;
+  if (!hubUrl) throw new UsageError("--hub (or $VECBUS_HUB_URL) is required: the hub's leaf node URL with its credentials, nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT (the password is in the hub's DATA/auth/users.json under leafnodes)");
   const dataDir = path.resolve(str(p, "data") ?? DEFAULT_EDGE_DATA_DIR);
   const site = str(p, "site") ?? DEFAULT_SITE;
   const signalled = untilSignal();

@@ -587,6 +587,42 @@ test("milvus grpc - raw Milvus requests: a search iterator as pymilvus pages it 
     assert.notEqual(token, "");
     assert.deepEqual(seen, ranked.slice(0, 125).map((r) => r.id));
 
+    // A token this gateway does not hold (another gateway, a restart) pages from the bound alone. With IP (larger is
+    // closer, distances in float64) and ten rows tied at a distance the page ends inside of, none of them is skipped.
+    await env.client.create_collection({ collection_name: "tie", dimension: 4, metric_type: "IP" });
+    const tied = Array.from({ length: 10 }, (_, i) => ({ id: 100 + i, vector: [0.3, 0.1, 0.7, 0.2] }));
+    const others = randomVectors(30, 4, 41).map((vector, i) => ({ id: i, vector: vector.map((x) => x * 0.2) }));
+    await env.client.insert({ collection_name: "tie", data: [...tied, ...others] });
+    // A query whose inner product with the tied rows, as vecbus computes it, rounds down to float32: a bound
+    // rounded to nearest would then lie beyond them.
+    let tieQuery: number[] | undefined;
+    for (const candidate of randomVectors(50, 4, 43)) {
+      const d = (await env.client.search({ collection_name: "tie", data: [candidate], limit: 1, filter: "id >= 100", consistency_level: "Strong" }))[0][0].distance;
+      if (Math.fround(d) < d) {
+        tieQuery = candidate;
+        break;
+      }
+    }
+    assert.ok(tieQuery, "a query whose tied distance rounds down to float32");
+    const tieSearch = async (pairs: Record<string, string>) => {
+      const r = await call("Search", {
+        collection_name: "tie",
+        dsl: "",
+        placeholder_group: proto.encodePlaceholders([Float32Array.from(tieQuery!)]),
+        search_params: Object.entries({ anns_field: "vector", params: "{}", search_iter_v2: "True", ...pairs }).map(([key, value]) => ({ key, value })),
+        output_fields: [],
+        nq: 1,
+        consistency_level: "Strong",
+      });
+      return r.results as Results;
+    };
+    const ipOf = (v: number[]) => v.reduce((s, x, i) => s + x * tieQuery![i], 0);
+    const ahead = others.filter((o) => ipOf(o.vector) > ipOf(tied[0].vector)).length;
+    const pageOne = await tieSearch({ topk: String(ahead + 2) });
+    const pageTwo = await tieSearch({ topk: "40", search_iter_id: "a-token-of-another-gateway", search_iter_last_bound: String(pageOne.search_iterator_v2_results!.last_bound) });
+    const union = new Set([...pageOne.ids.int_id.data, ...pageTwo.ids.int_id.data].map(Number));
+    for (const t of tied) assert.ok(union.has(t.id), `tied row ${t.id} skipped`);
+
     // Grouped: the group's values in group_by_field_value; the group field among the columns only when asked for.
     const bestOfTag = new Map<number, (typeof rows)[number]>();
     for (const row of ranked) if (!bestOfTag.has(row.tag)) bestOfTag.set(row.tag, row);

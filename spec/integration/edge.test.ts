@@ -49,7 +49,8 @@ test("edge - a site answers Bounded reads from its replica, through flushes and 
     // The site starts while its link is down: it waits for the hub, and comes up once the link does.
     link.down();
     // The site logs at info: when the test fails, its log (printed then) says what the site was doing.
-    const starting = startVecbus(["edge", "--hub", siteUrl(env.nats.leafUrl!), "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name], { VECBUS_LOG: "info" });
+    // The hub's URL (with the leaf password) in the environment, as the README advises, not on the command line.
+    const starting = startVecbus(["edge", "--data", tempDir("edge-site"), "--port", String(await freePort()), "--site", "s1", "--collections", name], { VECBUS_LOG: "info", VECBUS_HUB_URL: siteUrl(env.nats.leafUrl!) });
     await new Promise((r) => setTimeout(r, 3_000));
     link.up();
     site = await starting;

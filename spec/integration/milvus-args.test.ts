@@ -132,5 +132,16 @@ describe("iterators", () => {
       exact.map((e) => e.id),
     );
     await assert.rejects(c.search_iterator({ collection_name: "it", data: [q, q] }), /one query vector/);
+
+    // With a radius, every batch stays within it (L2: distance < radius).
+    const radius = (exact[19].distance + exact[20].distance) / 2;
+    const within: number[] = [];
+    cursor = undefined;
+    do {
+      const page = await c.search_iterator({ collection_name: "it", data: [q], batch_size: 7, cursor, search_params: { params: { radius } }, consistency_level: "Strong" });
+      within.push(...page.hits.map((h) => h.id as number));
+      cursor = page.cursor;
+    } while (cursor);
+    assert.deepEqual(within, exact.slice(0, 20).map((e) => e.id));
   });
 });
