@@ -4,6 +4,7 @@
 import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { VecbusError } from "../protocol/errors.js";
 import { limit, limitText } from "../protocol/limits.js";
 import { storeFullError } from "./stream-bounds.js";
 
@@ -16,12 +17,20 @@ setSha256Backend("native");
 const CHUNK_BYTES = 1 << 20;
 
 export class BlobStore {
-  private constructor(private readonly os: ObjectStore) {}
+  private constructor(
+    private readonly os: ObjectStore,
+    private readonly chunkIdleMs: number | undefined,
+  ) {}
 
-  /** Through `js` (its JetStream domain: an edge site reaches the hub's) or a connection's own JetStream. */
-  static async open(js: NatsConnection | JetStreamClient, bucket: string): Promise<BlobStore> {
+  /**
+   * Through `js` (its JetStream domain: an edge site reaches the hub's) or a
+   * connection's own JetStream. `chunkIdleMs`: a read that gets no chunk for
+   * that long fails instead of waiting on (an edge site's chunks can be lost
+   * on its leaf link, and the read would never end).
+   */
+  static async open(js: NatsConnection | JetStreamClient, bucket: string, opts: { chunkIdleMs?: number } = {}): Promise<BlobStore> {
     const maxBytes = limit("objectBytes");
-    return new BlobStore(await new Objm(js).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }));
+    return new BlobStore(await new Objm(js).create(bucket, { storage: "file", replicas: limit("replicas"), ...(maxBytes > 0 ? { max_bytes: maxBytes } : {}) }), opts.chunkIdleMs);
   }
 
   /** Stores `bytes`, or parts streamed one after another as one object (not copied into one buffer first). */
@@ -48,7 +57,28 @@ export class BlobStore {
 
   /** The blob's bytes, or null when there is no such object. */
   async get(name: string): Promise<Uint8Array | null> {
-    return this.os.getBlob(name);
+    if (this.chunkIdleMs === undefined) return this.os.getBlob(name);
+    const r = await this.os.get(name);
+    if (!r) return null;
+    const reader = r.data.getReader();
+    const chunks: Uint8Array[] = [];
+    let have = 0;
+    try {
+      for (;;) {
+        const { done, value } = await withinIdle(reader.read(), this.chunkIdleMs, name);
+        if (done) break;
+        chunks.push(value);
+        have += value.byteLength;
+      }
+    } catch (e) {
+      r.error.catch(() => undefined);
+      await reader.cancel().catch(() => undefined);
+      throw e;
+    }
+    // The digest of what came, as getBlob checks it.
+    const failed = await r.error;
+    if (failed) throw failed;
+    return concat(chunks, have);
   }
 
   /**
@@ -103,6 +133,14 @@ export class BlobStore {
     const all = await this.os.list();
     return all.filter((o) => !o.deleted).map((o) => ({ name: o.name, size: o.size, metadata: o.metadata ?? {} }));
   }
+}
+
+function withinIdle<T>(read: Promise<T>, ms: number, name: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new VecbusError("UNAVAILABLE", `object ${name}: no chunk came for ${ms} ms`)), ms);
+  });
+  return Promise.race([read, idle]).finally(() => clearTimeout(timer));
 }
 
 function concat(chunks: Uint8Array[], bytes: number): Uint8Array {

@@ -18,6 +18,14 @@ import { BlobStore } from "../../storage/object-store.js";
 import { actorSession, type ActorContext } from "../context.js";
 import { ShardFollower } from "./follower.js";
 
+/**
+ * A segment or index read from the hub that gets no chunk for this long
+ * fails, and its generation is built again: chunks lost on the leaf link left
+ * a read waiting for ever, and every later generation of its shard behind it
+ * (seen: a site never opened the indexes of a shard after a blip of its link).
+ */
+const OBJECT_CHUNK_IDLE_MS = 30_000;
+
 export interface EdgeReplicaOptions {
   /** The site's name: its proxies ask the replicas of their own site. */
   site: string;
@@ -57,7 +65,7 @@ export class EdgeReplica {
   }
 
   async start(): Promise<void> {
-    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
+    this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket(), { chunkIdleMs: OBJECT_CHUNK_IDLE_MS });
     this.files = new FileCache(this.blobs, this.opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-edge-${this.nodeId}`));
     await this.files.open();
     this.watcher = await this.ctx.meta.watch<CollectionMeta>(MetaKey.collectionsPrefix, (key, meta) => this.onCollection(key, meta));
