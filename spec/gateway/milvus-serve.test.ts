@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConsistencyLevelEnum, MilvusClient } from "@zilliz/milvus2-sdk-node";
-import { freePort } from "../../cli/nats-server.js";
+import path from "node:path";
+import { freePort, stopOrphan } from "../../cli/nats-server.js";
 import { startServe, startVecbus, type ServeProcess } from "../cli/serve-process.js";
 import { startEnv, tempDir } from "../harness.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
@@ -13,8 +14,9 @@ import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 test("milvus grpc - vecbus serve prints where its Milvus front door listens, and an SDK connects there", { timeout: TEST_TIMEOUT_MS }, async () => {
   let serve: ServeProcess | undefined;
   let milvus: MilvusClient | undefined;
+  const dataDir = tempDir("milvus-serve");
   try {
-    serve = await startServe(["--data", tempDir("milvus-serve"), "--port", String(await freePort()), "--milvus-port", "0"]);
+    serve = await startServe(["--data", dataDir, "--port", String(await freePort()), "--milvus-port", "0"]);
     let address = "";
     await eventually("serve to print its milvus grpc line", () => {
       address = /^milvus grpc on (\S+)$/.exec(serve!.stdout().find((l) => l.startsWith("milvus grpc on ")) ?? "")?.[1] ?? "";
@@ -34,6 +36,8 @@ test("milvus grpc - vecbus serve prints where its Milvus front door listens, and
   } finally {
     await milvus?.closeConnection();
     await serve?.kill();
+    // A killed serve leaves its nats-server behind.
+    await stopOrphan(path.join(dataDir, "nats-server.pid"));
   }
 });
 
