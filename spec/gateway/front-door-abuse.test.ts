@@ -5,15 +5,13 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { Callers } from "../../actors/gateway/callers.js";
-import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 import { createUser } from "../../cli/users.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { startEnv } from "../harness.js";
 import { eventually } from "../timeouts.js";
-import { startGateway } from "./gateway.js";
+import { rawMilvus, startGateway } from "./gateway.js";
 
 /** Milliseconds from now until `socket` closes (or `limit` passes: Infinity). */
 function closesWithin(socket: net.Socket, limit: number): Promise<number> {
@@ -32,9 +30,8 @@ test("front door - resets before the first byte, silent connections and slow hea
   const env = await startEnv({ tag: "front-door-abuse" });
   const gateway = await startGateway(env, true, { firstBytesMs: 500, httpHeadersMs: 500 });
   const [host, port] = gateway.address.split(":");
-  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
-  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-  const health = () => new Promise<Record<string, unknown>>((resolve, reject) => raw.CheckHealth({}, (e, r) => (e ? reject(e) : resolve(r))));
+  const raw = rawMilvus(gateway.address);
+  const health = () => raw.call("CheckHealth", {});
   try {
     // A peer that resets (RST) before sending anything: an 'error' no one listened for would end the process.
     for (let i = 0; i < 5; i++) {
@@ -66,7 +63,7 @@ test("front door - resets before the first byte, silent connections and slow hea
     }
     assert.equal((await health()).isHealthy, true);
   } finally {
-    (raw as unknown as { close(): void }).close();
+    raw.close();
     await gateway.stop();
     await env.close();
   }

@@ -4,12 +4,11 @@
 // nearest neighbours, filters evaluated here), never from vecbus.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { ConsistencyLevelEnum, DataType, formatNumberPrecision, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { startEnv } from "../harness.js";
-import { startGateway } from "./gateway.js";
+import { assertSuccess, rawMilvus, startGateway } from "./gateway.js";
 import { randomVectors } from "../random.js";
 import { eventually } from "../timeouts.js";
 import { createUser } from "../../cli/users.js";
@@ -108,9 +107,8 @@ test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, cou
 test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuses, and the gateway goes on", { timeout: 60_000 }, async () => {
   const env = await startEnv({ tag: "milvus-raw" });
   const gateway = await startGateway(env);
-  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
-  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  const raw = rawMilvus(gateway.address);
+  const call = raw.call;
   const codeOf = (r: Record<string, unknown>) => {
     const s = (r.status ?? r) as { code: number; error_code: string; reason: string };
     return [s.code, s.error_code];
@@ -136,7 +134,7 @@ test("milvus grpc - malformed requests from a raw gRPC client get Milvus statuse
     assert.deepEqual(await env.client.query({ collection_name: "c", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 0 }]);
     assert.equal((await call("CheckHealth", {})).isHealthy, true);
   } finally {
-    (raw as unknown as { close(): void }).close();
+    raw.close();
     await gateway.stop();
     await env.close();
   }
@@ -146,7 +144,7 @@ test("milvus grpc - partitions, aliases, upsert with dynamic fields, index descr
   const env = await startEnv({ tag: "milvus-more" });
   const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
-  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  const ok = assertSuccess;
   try {
     ok(await milvus.createCollection({ collection_name: "p", dimension: 4, metric_type: "L2" }));
     ok(await milvus.createPartition({ collection_name: "p", partition_name: "recent" }));
@@ -309,9 +307,8 @@ test("milvus grpc - Milvus's argument forms: template values, flattened index pa
   const env = await startEnv({ tag: "milvus-args" });
   const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
-  const Service = makeGenericClientConstructor(milvusProto().service, "MilvusService");
-  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  const raw = rawMilvus(gateway.address);
+  const call = raw.call;
   const statusOf = (r: Record<string, unknown>) => (r.status ?? r) as { code: number; reason: string };
   try {
     await milvus.createCollection({
@@ -380,7 +377,7 @@ test("milvus grpc - Milvus's argument forms: template values, flattened index pa
     assert.deepEqual(bad.map((r) => statusOf(r).code), [1100, 1100, 1100], JSON.stringify(bad.map((r) => statusOf(r).reason)));
     assert.equal(Number((await milvus.count({ collection_name: "t" })).data), rows.length);
   } finally {
-    (raw as unknown as { close(): void }).close();
+    raw.close();
     await milvus.closeConnection();
     await gateway.stop();
     await env.close();
@@ -544,9 +541,8 @@ test("milvus grpc - raw Milvus requests: a search iterator as pymilvus pages it 
   const env = await startEnv({ tag: "milvus-raw-search" });
   const gateway = await startGateway(env);
   const proto = milvusProto();
-  const Service = makeGenericClientConstructor(proto.service, "MilvusService");
-  const raw = new Service(gateway.address, credentials.createInsecure()) as unknown as Record<string, (req: object, cb: (e: Error | null, r: Record<string, unknown>) => void) => void>;
-  const call = (method: string, req: object) => new Promise<Record<string, unknown>>((resolve, reject) => raw[method](req, (e, r) => (e ? reject(e) : resolve(r))));
+  const raw = rawMilvus(gateway.address);
+  const call = raw.call;
   type Results = { ids: { int_id: { data: string[] } }; scores: number[]; fields_data: { field_name: string }[]; group_by_field_value?: { field_name: string; scalars: { int_data: { data: number[] } } }; search_iterator_v2_results?: { token: string; last_bound: number } };
   const search = async (vector: number[], pairs: Record<string, string>, output_fields: string[] = []) => {
     const r = await call("Search", {
@@ -633,7 +629,7 @@ test("milvus grpc - raw Milvus requests: a search iterator as pymilvus pages it 
     assert.deepEqual(grouped.group_by_field_value!.scalars.int_data.data, expected.map((r) => r.tag));
     assert.deepEqual(grouped.fields_data.map((f) => f.field_name), ["id"]);
   } finally {
-    (raw as unknown as { close(): void }).close();
+    raw.close();
     await gateway.stop();
     await env.close();
   }
@@ -643,7 +639,7 @@ test("milvus grpc - the SDK's index and alias lifecycle: createIndex with a metr
   const env = await startEnv({ tag: "milvus-index" });
   const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
-  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  const ok = assertSuccess;
   try {
     for (const name of ["ix", "iy"]) {
       ok(
@@ -691,7 +687,7 @@ test("milvus grpc - the SDK's compact, getCompactionState, getReplicas, renameCo
   const env = await startEnv({ tag: "milvus-admin" });
   const gateway = await startGateway(env);
   const milvus = new MilvusClient({ address: gateway.address });
-  const ok = (r: { error_code?: string | number; status?: { error_code: string | number } }) => assert.equal(r.status?.error_code ?? r.error_code, "Success", JSON.stringify(r));
+  const ok = assertSuccess;
   const count = async (c: string) => Number((await milvus.count({ collection_name: c, consistency_level: ConsistencyLevelEnum.Strong } as Parameters<typeof milvus.count>[0])).data);
   try {
     ok(await milvus.createCollection({ collection_name: "c1", dimension: 4, metric_type: "L2" }));
