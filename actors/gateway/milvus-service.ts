@@ -261,7 +261,7 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
                 ...consistency(r),
               });
         const last = batch.hits.at(-1)?.distance;
-        const bound = last === undefined ? (iterating.lastBound ?? 0) : float32Toward(last, await largerCloser(r, p, batch.hits));
+        const bound = last === undefined ? (iterating.lastBound ?? 0) : float32Toward(last, await largerCloser(d, p, batch.hits));
         iterators.keep(page.token, batch.cursor, bound);
         const reply = searchReply([batch.hits], d, limit, outputs);
         (reply.results as Req).search_iterator_v2_results = { token: page.token, last_bound: bound };
@@ -340,14 +340,14 @@ function milvusHandlers(client: VecbusClient, proto: MilvusProto): Record<string
    * COSINE): from a page's own order when it shows it, else from the field's
    * index.
    */
-  async function largerCloser(r: Req, p: Record<string, string>, hits: Hit[]): Promise<boolean> {
+  async function largerCloser(d: CollectionDescription, p: Record<string, string>, hits: Hit[]): Promise<boolean> {
     const first = hits[0].distance;
     const last = hits[hits.length - 1].distance;
     if (first !== last) return first > last;
     if (p.metric_type) return largerIsCloser(p.metric_type as MetricType);
-    const field = p.anns_field || (await schemaOf(name(r))).schema.fields.find((f) => f.type === "FloatVector")!.name;
-    const ix = await client.describe_index({ collection_name: name(r), field_name: field }).catch(() => undefined);
-    return largerIsCloser(ix?.metric_type ?? (await schemaOf(name(r))).metric_type);
+    const field = p.anns_field || d.schema.fields.find((f) => f.type === "FloatVector")!.name;
+    const ix = await client.describe_index({ collection_name: d.collection_name, field_name: field }).catch(() => undefined);
+    return largerIsCloser(ix?.metric_type ?? d.metric_type);
   }
 
   /** The collection a request names, by name or (the Node SDK's compact and getReplicas) by id. */
