@@ -12,6 +12,7 @@ import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
+import { DISK_ROW_COST } from "./ann-search.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { decodeSegment, encodeSegmentParts, headOf, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
 
@@ -119,6 +120,10 @@ export class SealedSegment extends Segment {
 
   protected override annIndex(field: string): AnnIndex | undefined {
     return this.opts.indexes?.get(field);
+  }
+
+  protected override rowCost(field: string): number {
+    return this.columns.vectors.has(field) ? 1 : DISK_ROW_COST;
   }
 
   protected override partitionLabels(): ReadonlySet<string> {

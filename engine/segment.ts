@@ -53,6 +53,12 @@ const UNSELECTIVE = 0.05;
 
 /** Rows scored per call of the distance kernel: bounds the vectors gathered at once (4096 × 128-d: 2 MB). */
 const SCORE_CHUNK = 4096;
+/**
+ * The rows being scored, reused by every search (scoring is synchronous): a
+ * fresh 2 MB buffer per search is memory the allocator must map, touch and
+ * take back each time.
+ */
+let scoring = new Float32Array(0);
 
 interface Candidate extends Ranked {
   slot: number;
@@ -98,6 +104,7 @@ export abstract class Segment {
               slotCount: this.slotCount,
               passing: selected,
               limit: req.limit,
+              rowCost: this.rowCost(req.field),
               rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
             }).hits
           : this.best(selected.list(), query, req, order);
@@ -134,6 +141,11 @@ export abstract class Segment {
   /** The segment's index of a vector field, if it has one loaded. */
   protected annIndex(_field: string): AnnIndex | undefined {
     return undefined;
+  }
+
+  /** What scoring one row of the field exactly costs, in rows held in memory (see DISK_ROW_COST). */
+  protected rowCost(_field: string): number {
+    return 1;
   }
 
   /**
@@ -186,7 +198,8 @@ export abstract class Segment {
   private score(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, visit: (c: Candidate) => void): void {
     const keep = req.range ? inRange(req.metric, req.range) : () => true;
     const dim = query.length;
-    const buffer = new Float32Array(Math.min(slots.length, SCORE_CHUNK) * dim);
+    if (scoring.length < Math.min(slots.length, SCORE_CHUNK) * dim) scoring = new Float32Array(SCORE_CHUNK * dim);
+    const buffer = scoring;
     for (let from = 0; from < slots.length; from += SCORE_CHUNK) {
       const to = Math.min(slots.length, from + SCORE_CHUNK);
       this.gather(req.field, slots, from, to, buffer);

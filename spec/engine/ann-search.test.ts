@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { usearchConfig } from "../../protocol/indexes.js";
 import type { MetricType } from "../../protocol/schema.js";
-import { annSearch, passingSlots, type AnnRequest } from "../../engine/ann-search.js";
+import { annSearch, DISK_ROW_COST, passingSlots, type AnnRequest } from "../../engine/ann-search.js";
 import { distanceFn, kernelDistances, largerIsCloser } from "../../engine/distance.js";
 import { buildIndex } from "../../engine/index-build.js";
 import { hitOrder, type Ranked } from "../../engine/reduce.js";
@@ -218,6 +218,19 @@ test("ann search - too few hits from the candidates widen k, then fall back to t
   assert.deepEqual(small.asked, [20]);
 
   assert.deepEqual(annSearch(fake(10, [], far).req), { hits: [], strategy: "exact", rounds: 0 });
+});
+
+test("ann search - rows read from disk cost more to scan: a 1% filter that scans rows in memory asks the index when they are on disk", () => {
+  // 1% of 500k rows pass: k = 2 × 10 / 0.01 = 2000 candidates; 5000 rows × 1 <= 2000 × 16 scans, 5000 × DISK_ROW_COST does not.
+  const passing = Array.from({ length: 5000 }, (_, i) => i * 100);
+  const firstPassing = (slots: ArrayLike<number>) => Array.from(slots).filter((s) => s % 100 === 0).slice(0, LIMIT);
+  const inMemory = fake(500_000, passing, firstPassing);
+  assert.equal(annSearch(inMemory.req).strategy, "exact");
+  assert.deepEqual(inMemory.asked, []);
+  const onDisk = fake(500_000, passing, firstPassing);
+  const res = annSearch({ ...onDisk.req, rowCost: DISK_ROW_COST });
+  assert.deepEqual(onDisk.asked, [2000]);
+  assert.deepEqual(res, { hits: passing.slice(0, LIMIT), strategy: "index", rounds: 1 });
 });
 
 test("ann search - a float32 index reports its candidates' distances, bit for bit those of the kernel that scores exact scans (IP: re-scored instead)", () => {
