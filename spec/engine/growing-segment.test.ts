@@ -1,0 +1,55 @@
+// A growing segment keeps vectors in fixed chunks (the first one grown up to
+// full size): every row must read back as written, by key and once sealed,
+// across chunk boundaries and batches that straddle them. 4096-d rows make
+// chunks of 2,048 rows, so a few thousand rows cross two boundaries.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Row } from "../../protocol/rows.js";
+import type { CollectionSchema } from "../../protocol/schema.js";
+import { batchOfRows } from "../../protocol/columns.js";
+import { GrowingSegment } from "../../engine/growing-segment.js";
+
+const DIM = 4096;
+const SCHEMA: CollectionSchema = {
+  enable_dynamic_field: false,
+  fields: [
+    { name: "id", type: "Int64", is_primary: true },
+    { name: "v", type: "FloatVector", dim: DIM },
+  ],
+};
+
+/** Row id's vector: every element names the row and its place in it (exact in float32). */
+function vectorOf(id: number): Float32Array {
+  return Float32Array.from({ length: DIM }, (_, j) => id * 8 + (j % 8));
+}
+
+test("growing segment - vectors written in batches across chunk boundaries read back as written, by key and sealed", () => {
+  const segment = new GrowingSegment(SCHEMA);
+  const batches = [1, 700, 1500, 300, 2000, 1];
+  let next = 0;
+  for (const size of batches) {
+    const rows: Row[] = Array.from({ length: size }, () => ({ id: next, v: vectorOf(next++) }));
+    segment.insert(batchOfRows(SCHEMA, rows), 1n);
+  }
+  const ids = [0, 1, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 4500, 4501];
+  const got = segment.get(ids, (row) => ({ id: row.id, v: Array.from(row.v as Float32Array) }));
+  assert.deepEqual(got, ids.map((id) => ({ id, v: Array.from(vectorOf(id)) })));
+
+  const sealed = segment.sealColumns()!;
+  const column = sealed.vectors.get("v")!.data;
+  assert.equal(column.length, next * DIM);
+  for (let id = 0; id < next; id++) assert.deepEqual(column.subarray(id * DIM, (id + 1) * DIM), vectorOf(id), `row ${id}`);
+});
+
+test("growing segment - sealing with deleted rows keeps the live rows' vectors in slot order", () => {
+  const segment = new GrowingSegment(SCHEMA);
+  const rows: Row[] = Array.from({ length: 2100 }, (_, id) => ({ id, v: vectorOf(id) }));
+  segment.insert(batchOfRows(SCHEMA, rows), 1n);
+  const dead = [0, 5, 2047, 2048, 2099];
+  segment.delete(dead);
+  const sealed = segment.sealColumns()!;
+  const live = rows.map((r) => r.id as number).filter((id) => !dead.includes(id));
+  assert.deepEqual(sealed.pk.values, live);
+  const column = sealed.vectors.get("v")!.data;
+  live.forEach((id, i) => assert.deepEqual(column.subarray(i * DIM, (i + 1) * DIM), vectorOf(id), `row ${id}`));
+});
