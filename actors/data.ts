@@ -16,6 +16,9 @@
 // Takes: Task messages on <prefix>.task.> (stream <prefix>_TASKS, consumer <prefix>-data).
 // Reads: collections.> , segments.<cid>.<shard> (meta bucket), segment blobs.
 // Writes: index objects (object store), the segments' `indexes` records (meta bucket).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { CollectionMeta } from "../protocol/collection.js";
 import { VecbusError } from "../protocol/errors.js";
@@ -180,11 +183,17 @@ export class DataNode {
   }
 
   private async buildAndUpload(cid: number, shard: number, segmentId: number, ix: IndexMeta, column: VectorColumn): Promise<SegmentIndexRef> {
-    const built = await buildIndex(column.data, column.dim, usearchConfig(ix), this.opts.buildThreads);
     const object = ObjectName.index(cid, shard, segmentId, ix.field_name, ix.build);
-    await this.blobs!.put(object, built.bytes, { index_type: ix.index_type, rows: String(built.rows) });
-    this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes.byteLength, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
-    return { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes.byteLength };
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "vecbus-build-"));
+    try {
+      const file = path.join(dir, "index.usearch");
+      const built = await buildIndex(column.data, column.dim, usearchConfig(ix), file, this.opts.buildThreads);
+      await this.blobs!.putFile(object, file, { index_type: ix.index_type, rows: String(built.rows) });
+      this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
+      return { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes };
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // Builds a usearch index off the event loop, in a worker thread
 // (engine/index-worker.ts holds its code). The vectors' buffer is transferred to the worker
-// (the caller's array is unusable afterwards); the saved index comes back as
-// the bytes of a usearch file, which `Index.view()`/`load()` read.
+// (the caller's array is unusable afterwards); the index is saved to the
+// file the caller names, which `Index.view()`/`load()` read.
 import os from "node:os";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -16,9 +16,10 @@ interface BuildRequest {
   config: UsearchConfig;
   /** usearch's add() threads; 0 means every core. */
   threads: number;
+  file: string;
 }
 
-type BuildReply = { ok: true; bytes: ArrayBuffer; rows: number; ms: number } | { ok: false; error: string };
+type BuildReply = { ok: true; rows: number; bytes: number; ms: number } | { ok: false; error: string };
 
 const usearchPath = createRequire(import.meta.url).resolve("usearch");
 
@@ -40,21 +41,23 @@ export function defaultBuildThreads(): number {
 }
 
 /**
- * Row-major float32 vectors, `dim` per row, keyed by row position. Takes
- * ownership of `vectors`' buffer when it spans the whole buffer, else copies.
+ * Row-major float32 vectors, `dim` per row, keyed by row position, indexed
+ * into `file` (`bytes`: its size). Takes ownership of `vectors`' buffer when
+ * it spans the whole buffer, else copies.
  */
 export async function buildIndex(
   vectors: Float32Array,
   dim: number,
   config: UsearchConfig,
+  file: string,
   threads = defaultBuildThreads(),
-): Promise<{ bytes: Uint8Array; rows: number; ms: number }> {
+): Promise<{ rows: number; bytes: number; ms: number }> {
   if (dim < 1 || vectors.length % dim !== 0) throw new VecbusError("INTERNAL", `cannot index ${vectors.length} floats as ${dim}-d vectors`);
   const whole = vectors.byteOffset === 0 && vectors.byteLength === vectors.buffer.byteLength && vectors.buffer instanceof ArrayBuffer;
   const buffer = whole ? (vectors.buffer as ArrayBuffer) : vectors.slice().buffer;
   // Small graphs are built on one thread: concurrent inserts into a few hundred nodes leave some of them unreachable.
   const rows = vectors.length / dim;
-  const req: BuildRequest = { usearchPath, vectors: buffer, dim, config, threads: rows < SINGLE_THREAD_ROWS ? 1 : threads };
+  const req: BuildRequest = { usearchPath, vectors: buffer, dim, config, threads: rows < SINGLE_THREAD_ROWS ? 1 : threads, file };
   const worker = new Worker(INDEX_WORKER_SOURCE, { eval: true, workerData: req, transferList: [buffer] });
   try {
     const reply = await new Promise<BuildReply>((resolve, reject) => {
@@ -63,7 +66,7 @@ export async function buildIndex(
       worker.once("exit", (code) => reject(new VecbusError("INTERNAL", `the index build worker exited (code ${code}) without a result`)));
     });
     if (!reply.ok) throw new VecbusError("INTERNAL", `building the index failed: ${reply.error}`);
-    return { bytes: new Uint8Array(reply.bytes), rows: reply.rows, ms: reply.ms };
+    return { rows: reply.rows, bytes: reply.bytes, ms: reply.ms };
   } finally {
     await worker.terminate();
   }

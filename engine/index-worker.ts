@@ -3,16 +3,16 @@
 // with `eval: true`, so it runs the same from the built package and under tsx
 // (Node 20 does not carry tsx's loader into workers). It gets the vectors as a
 // transferred ArrayBuffer, adds them under keys 0..n-1 (the rows' positions
-// in the segment; usearch corrupts negative keys), saves to a temp file and
-// sends the file's bytes back, transferred. One build per worker.
+// in the segment; usearch corrupts negative keys) and saves the index to the
+// file it is given (the caller streams it from there: read back into memory,
+// a 500k-row index was another 330 MB at the build's peak). One build per
+// worker.
 //
-// workerData: { usearchPath, vectors: ArrayBuffer, dim, config: UsearchConfig, threads }
-// reply:      { ok: true, bytes: ArrayBuffer, rows, ms } | { ok: false, error }
+// workerData: { usearchPath, vectors: ArrayBuffer, dim, config: UsearchConfig, threads, file }
+// reply:      { ok: true, rows, bytes, ms } | { ok: false, error }
 export const INDEX_WORKER_SOURCE = `
 "use strict";
 const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
 const { parentPort, workerData: req } = require("node:worker_threads");
 try {
   const { Index } = require(req.usearchPath);
@@ -33,16 +33,8 @@ try {
     for (let i = 0; i < rows; i++) keys[i] = BigInt(i);
     index.add(keys, vectors, req.threads);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-idx-"));
-  try {
-    const file = path.join(dir, "index.usearch");
-    index.save(file);
-    const buf = fs.readFileSync(file);
-    const bytes = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    parentPort.postMessage({ ok: true, bytes, rows, ms: Date.now() - started }, [bytes]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  index.save(req.file);
+  parentPort.postMessage({ ok: true, rows, bytes: fs.statSync(req.file).size, ms: Date.now() - started });
 } catch (e) {
   parentPort.postMessage({ ok: false, error: String((e && e.message) || e) });
 }

@@ -1,6 +1,7 @@
 // Blob storage for sealed segments on a NATS object store bucket. Segment
 // files are written once under a unique name and never modified, so there is
 // no revision handling here: replacing a segment means writing a new name.
+import fs from "node:fs";
 import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
@@ -48,10 +49,32 @@ export class BlobStore {
         controller.enqueue(piece);
       },
     });
+    await this.store(name, metadata, stream);
+  }
+
+  private async store(name: string, metadata: Record<string, string>, stream: ReadableStream<Uint8Array>): Promise<void> {
     try {
       await this.os.put({ name, metadata, options: { max_chunk_size: CHUNK_BYTES } }, stream);
     } catch (e) {
       throw storeFullError(e, "the segment object store", `compact or drop collections, raise its bound (${limitText("objectBytes")}), or give the server more storage`) ?? e;
+    }
+  }
+
+  /** Stores a local file's bytes, read a chunk at a time (a large index is never held in memory whole). */
+  async putFile(name: string, file: string, metadata: Record<string, string> = {}): Promise<void> {
+    const handle = await fs.promises.open(file, "r");
+    try {
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const chunk = new Uint8Array(CHUNK_BYTES);
+          const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, null);
+          if (bytesRead === 0) controller.close();
+          else controller.enqueue(chunk.subarray(0, bytesRead));
+        },
+      });
+      await this.store(name, metadata, stream);
+    } finally {
+      await handle.close();
     }
   }
 

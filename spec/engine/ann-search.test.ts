@@ -42,7 +42,7 @@ async function fixture(metric: MetricType, rows: number, seed: number): Promise<
   const data = new Float32Array(rows * DIM).map(() => r() * 2 - 1);
   const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: metric, params: { M: 16, efConstruction: 128 } });
   const file = path.join(dir, `${metric}.usearch`);
-  fs.writeFileSync(file, (await buildIndex(data.slice(), DIM, config)).bytes);
+  await buildIndex(data.slice(), DIM, config, file);
   return { metric, rows, data, index: new VectorIndex(file, DIM, config) };
 }
 

@@ -23,13 +23,13 @@ test("index build - the worker builds an HNSW index in which each vector finds i
   const vectors = randomVectors(n, dim);
   const copy = vectors.slice();
   const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } });
-  const built = await buildIndex(vectors, dim, config);
-  assert.equal(built.rows, n);
-  assert.equal(vectors.byteLength, 0, "the vectors' buffer was transferred to the worker");
   const dir = tempDir("idx");
   try {
     const file = path.join(dir, "i.usearch");
-    fs.writeFileSync(file, built.bytes);
+    const built = await buildIndex(vectors, dim, config, file);
+    assert.equal(built.rows, n);
+    assert.equal(built.bytes, fs.statSync(file).size);
+    assert.equal(vectors.byteLength, 0, "the vectors' buffer was transferred to the worker");
     const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
     index.view(file);
     assert.equal(index.size(), n);
@@ -48,11 +48,16 @@ test("index build - HNSW_SQ builds with f16 quantization and an empty segment bu
   const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW_SQ", metric_type: "COSINE", params: { sq_type: "FP16" } });
   assert.equal(config.quantization, "f16");
   assert.equal(config.metric, "cos");
-  const built = await buildIndex(randomVectors(100, 8), 8, config);
-  assert.equal(built.rows, 100);
-  const empty = await buildIndex(new Float32Array(0), 8, config);
-  assert.equal(empty.rows, 0);
-  assert.ok(empty.bytes.byteLength > 0);
+  const dir = tempDir("idx-sq");
+  try {
+    const built = await buildIndex(randomVectors(100, 8), 8, config, path.join(dir, "sq.usearch"));
+    assert.equal(built.rows, 100);
+    const empty = await buildIndex(new Float32Array(0), 8, config, path.join(dir, "empty.usearch"));
+    assert.equal(empty.rows, 0);
+    assert.ok(fs.statSync(path.join(dir, "empty.usearch")).size > 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("index build - a small segment's graph reaches every row, even when every core is asked for (2-thread builds of 200 rows left some unreachable)", async () => {
@@ -62,9 +67,8 @@ test("index build - a small segment's graph reaches every row, even when every c
   const dir = tempDir("idx-small");
   try {
     for (let b = 0; b < 10; b++) {
-      const built = await buildIndex(randomVectors(n, dim, b + 7), dim, config, 2);
       const file = path.join(dir, `i${b}.usearch`);
-      fs.writeFileSync(file, built.bytes);
+      await buildIndex(randomVectors(n, dim, b + 7), dim, config, file, 2);
       const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 16, multi: false });
       index.view(file);
       for (let q = 0; q < 5; q++) {

@@ -1,8 +1,10 @@
 // The blob store against a real NATS object store bucket.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { BlobStore } from "../../storage/object-store.js";
-import { startEnv } from "../harness.js";
+import { startEnv, tempDir } from "../harness.js";
 
 test("blob store - multi-chunk round trip, metadata, list, delete", async () => {
   const env = await startEnv({ roles: "none", tag: "obj" });
@@ -17,6 +19,21 @@ test("blob store - multi-chunk round trip, metadata, list, delete", async () => 
     await store.put("seg-parts", cuts.slice(1).map((end, i) => big.subarray(cuts[i], end)));
     assert.deepEqual(await store.get("seg-parts"), big);
     await store.delete("seg-parts");
+    // A file streams a chunk at a time: the same bytes, and an empty file is an empty object.
+    const dir = tempDir("obj-file");
+    try {
+      fs.writeFileSync(path.join(dir, "big"), big);
+      fs.writeFileSync(path.join(dir, "empty"), new Uint8Array(0));
+      await store.putFile("seg-file", path.join(dir, "big"), { rows: "7" });
+      await store.putFile("seg-empty", path.join(dir, "empty"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(await store.get("seg-file"), big);
+    assert.deepEqual(await store.get("seg-empty"), new Uint8Array(0));
+    assert.equal((await store.list()).find((o) => o.name === "seg-file")?.metadata.rows, "7");
+    await store.delete("seg-file");
+    await store.delete("seg-empty");
     // A prefix: chunks (1 MiB) until the length the head names; 1.5 MiB takes two of the four.
     const asked: number[] = [];
     const prefix = await store.getPrefix("seg-1", (head) => (asked.push(head.byteLength), head.byteLength >= 1000 ? 1.5 * (1 << 20) : undefined));
