@@ -27,11 +27,13 @@ export class FileCache {
       await fs.access(file);
       return file;
     } catch {
-      const bytes = await this.blobs.get(object);
-      if (!bytes) throw missing(object, why);
       const tmp = `${file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, bytes);
-      await fs.rename(tmp, file);
+      try {
+        if (!(await this.blobs.getToFile(object, tmp))) throw missing(object, why);
+        await fs.rename(tmp, file);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
       return file;
     }
   }

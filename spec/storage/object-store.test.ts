@@ -26,6 +26,12 @@ test("blob store - multi-chunk round trip, metadata, list, delete", async () => 
       fs.writeFileSync(path.join(dir, "empty"), new Uint8Array(0));
       await store.putFile("seg-file", path.join(dir, "big"), { rows: "7" });
       await store.putFile("seg-empty", path.join(dir, "empty"));
+      // ... and back to a file the same way.
+      assert.equal(await store.getToFile("seg-file", path.join(dir, "back")), true);
+      assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(dir, "back"))), big);
+      assert.equal(await store.getToFile("seg-empty", path.join(dir, "back-empty")), true);
+      assert.equal(fs.statSync(path.join(dir, "back-empty")).size, 0);
+      assert.equal(await store.getToFile("nope", path.join(dir, "nope")), false);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
