@@ -53,11 +53,14 @@ export interface SealOptions {
 }
 
 /**
- * Several segments per million 128-d rows; 100k × 128-d is a 51 MB blob, about a second to upload. Sealing
- * 128-d rows at the byte bound instead (~490k rows) searched 1M rows at 916 QPS instead of 517, but took
- * 2.07 GB resident instead of 1.35 and 101 s to restart instead of 12 (README, Performance).
+ * Segments of hundreds of MB, as Milvus seals them: the byte bound
+ * (VECBUS_SEGMENT_MAX_BYTES, 256 MiB) seals 128-d rows at ~500k, so a
+ * million of them are two segments, each searched through one graph. Ten
+ * segments of 100k searched 1M rows at 486 QPS, two of 500k at 1,616
+ * (README, Performance). The row bound keeps a segment of small rows within
+ * what one graph build and one shard's key map handle.
  */
-export const SEAL_DEFAULTS: SealOptions = { segmentRowsMax: 100_000, sealIdleMs: 10_000 };
+export const SEAL_DEFAULTS: SealOptions = { segmentRowsMax: 1_000_000, sealIdleMs: 10_000 };
 
 export interface ShardDeps {
   clock: TimestampPool;
