@@ -26,7 +26,8 @@ const FIRST_CAPACITY = 1024;
 
 /** glibc maps an allocation of at least this much on its own (its largest mmap threshold on 64-bit), and unmaps it when it is freed. */
 const CHUNK_BYTES = 32 << 20;
-const FIRST_CHUNK_ROWS = 1024;
+/** The first chunk starts at this size (1,024 rows of 128-d). */
+const FIRST_CHUNK_BYTES = 512 << 10;
 
 /**
  * One vector field's rows, slot s at chunk ⌊s / rows⌋, written once and in
@@ -39,7 +40,8 @@ class VectorChunks {
   private readonly chunks: Float32Array[] = [];
 
   constructor(readonly dim: number) {
-    this.rows = Math.max(1, Math.floor(CHUNK_BYTES / 4 / dim));
+    // At least CHUNK_BYTES: a chunk just under it could come from the heap after all.
+    this.rows = Math.ceil(CHUNK_BYTES / 4 / dim);
   }
 
   /** Writes `count` rows of `block` at slots from..from+count-1 (the slots after the last written). */
@@ -59,7 +61,7 @@ class VectorChunks {
   private room(c: number, rows: number): Float32Array {
     const have = this.chunks[c];
     if (have && have.length >= rows * this.dim) return have;
-    const size = c > 0 ? this.rows : Math.min(this.rows, Math.max(rows, FIRST_CHUNK_ROWS, 2 * (have ? have.length / this.dim : 0)));
+    const size = c > 0 ? this.rows : Math.min(this.rows, Math.max(rows, Math.ceil(FIRST_CHUNK_BYTES / 4 / this.dim), 2 * (have ? have.length / this.dim : 0)));
     const chunk = new Float32Array(size * this.dim);
     if (have) chunk.set(have);
     return (this.chunks[c] = chunk);

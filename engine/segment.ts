@@ -51,14 +51,14 @@ const GOLDEN = 0.6180339887498949;
 /** From this share of rows passing on, a filter is tested on the index's candidates only (sampled()). */
 const UNSELECTIVE = 0.05;
 
-/** Rows scored per call of the distance kernel: bounds the vectors gathered at once (4096 × 128-d: 2 MB). */
-const SCORE_CHUNK = 4096;
+/** Vectors gathered for one call of the distance kernel: 4096 rows of 128-d, 16 of 32768-d. */
+const SCORE_BYTES = 2 << 20;
 /**
  * The rows being scored, reused by every search (scoring is synchronous): a
  * fresh 2 MB buffer per search is memory the allocator must map, touch and
  * take back each time.
  */
-let scoring = new Float32Array(0);
+const scoring = new Float32Array(SCORE_BYTES / 4);
 
 interface Candidate extends Ranked {
   slot: number;
@@ -198,10 +198,10 @@ export abstract class Segment {
   private score(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, visit: (c: Candidate) => void): void {
     const keep = req.range ? inRange(req.metric, req.range) : () => true;
     const dim = query.length;
-    if (scoring.length < Math.min(slots.length, SCORE_CHUNK) * dim) scoring = new Float32Array(SCORE_CHUNK * dim);
+    const chunk = Math.max(1, Math.floor(scoring.length / dim));
     const buffer = scoring;
-    for (let from = 0; from < slots.length; from += SCORE_CHUNK) {
-      const to = Math.min(slots.length, from + SCORE_CHUNK);
+    for (let from = 0; from < slots.length; from += chunk) {
+      const to = Math.min(slots.length, from + chunk);
       this.gather(req.field, slots, from, to, buffer);
       const d = kernelDistances(req.metric, query, buffer.subarray(0, (to - from) * dim), to - from);
       for (let i = from; i < to; i++) {

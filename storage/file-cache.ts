@@ -3,6 +3,7 @@
 // segment's vectors from its file as rows are scored). Objects never change
 // once written, and the file name carries the object's digest, so a cached
 // file is always good.
+import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { VecbusError } from "../protocol/errors.js";
@@ -27,7 +28,8 @@ export class FileCache {
       await fs.access(file);
       return file;
     } catch {
-      const tmp = `${file}.${process.pid}.tmp`;
+      // Unique: two downloads of one object must not write into the same file.
+      const tmp = `${file}.${randomUUID()}.tmp`;
       try {
         if (!(await this.blobs.getToFile(object, tmp))) throw missing(object, why);
         await fs.rename(tmp, file);

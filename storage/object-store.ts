@@ -98,15 +98,18 @@ export class BlobStore {
     return found ? out.subarray(0, at) : null;
   }
 
-  /** Writes the blob to a local file a chunk at a time (never whole in memory); false when there is no such object. */
+  /** Writes the blob to a local file a chunk at a time (never whole in memory); false (and no file) when there is no such object. */
   async getToFile(name: string, file: string): Promise<boolean> {
     const handle = await fs.promises.open(file, "w");
+    let found = false;
     try {
-      return await this.read(name, () => async (chunk) => {
+      found = await this.read(name, () => async (chunk) => {
         for (let at = 0; at < chunk.byteLength; ) at += (await handle.write(chunk, at, chunk.byteLength - at)).bytesWritten;
       });
+      return found;
     } finally {
       await handle.close();
+      if (!found) await fs.promises.rm(file, { force: true });
     }
   }
 
@@ -118,9 +121,14 @@ export class BlobStore {
   private async read(name: string, sink: (size: number) => (chunk: Uint8Array) => unknown): Promise<boolean> {
     const r = await this.os.get(name);
     if (!r) return false;
-    const write = sink(r.info.size);
+    // Settled here so that a rejection while a chunk is being written is never left unhandled.
+    const failure = r.error.then(
+      (e) => e,
+      (e: unknown) => e,
+    );
     const reader = r.data.getReader();
     try {
+      const write = sink(r.info.size);
       for (;;) {
         const next = reader.read();
         const { done, value } = await (this.chunkIdleMs === undefined ? next : withinIdle(next, this.chunkIdleMs, name));
@@ -128,11 +136,10 @@ export class BlobStore {
         if (value.byteLength > 0) await write(value);
       }
     } catch (e) {
-      r.error.catch(() => undefined);
       await reader.cancel().catch(() => undefined);
       throw e;
     }
-    const failed = await r.error;
+    const failed = await failure;
     if (failed) throw failed;
     return true;
   }

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { BlobStore } from "../../storage/object-store.js";
+import { FileCache } from "../../storage/file-cache.js";
 import { startEnv, tempDir } from "../harness.js";
 
 test("blob store - multi-chunk round trip, metadata, list, delete", async () => {
@@ -32,6 +33,12 @@ test("blob store - multi-chunk round trip, metadata, list, delete", async () => 
       assert.equal(await store.getToFile("seg-empty", path.join(dir, "back-empty")), true);
       assert.equal(fs.statSync(path.join(dir, "back-empty")).size, 0);
       assert.equal(await store.getToFile("nope", path.join(dir, "nope")), false);
+      assert.equal(fs.existsSync(path.join(dir, "nope")), false, "no file is left for a missing object");
+      // Two downloads of one object at once each get a whole file.
+      const cache = new FileCache(store, path.join(dir, "cache"));
+      await cache.open();
+      const files = await Promise.all([cache.file("seg-file", "read twice"), cache.file("seg-file", "read twice")]);
+      for (const f of files) assert.deepEqual(new Uint8Array(fs.readFileSync(f)), big);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
