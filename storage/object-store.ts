@@ -115,13 +115,14 @@ export class BlobStore {
 
   /**
    * Hands the object's chunks in order to the sink made for its size, then
-   * checks its digest (a failed check throws). False when there is no such
-   * object.
+   * checks its digest (a failed check throws). A sink that answers "enough"
+   * ends the read there, unchecked: the digest covers the whole object.
+   * False when there is no such object.
    */
   private async read(name: string, sink: (size: number) => (chunk: Uint8Array) => unknown): Promise<boolean> {
     const r = await this.os.get(name);
     if (!r) return false;
-    // Settled here so that a rejection while a chunk is being written is never left unhandled.
+    // Settled here so that a rejection while a chunk is being written, or after a read ended early, is never left unhandled.
     const failure = r.error.then(
       (e) => e,
       (e: unknown) => e,
@@ -133,7 +134,10 @@ export class BlobStore {
         const next = reader.read();
         const { done, value } = await (this.chunkIdleMs === undefined ? next : withinIdle(next, this.chunkIdleMs, name));
         if (done) break;
-        if (value.byteLength > 0) await write(value);
+        if (value.byteLength > 0 && (await write(value)) === "enough") {
+          await reader.cancel().catch(() => undefined);
+          return true;
+        }
       }
     } catch (e) {
       await reader.cancel().catch(() => undefined);
@@ -147,31 +151,22 @@ export class BlobStore {
   /**
    * The first bytes of a blob: chunks are read until `needed(bytes so far)`
    * names a length they reach, and the rest is not fetched. The object's
-   * digest covers the whole object, so it is not checked: the caller checks
-   * what it decodes. Null when there is no such object.
+   * digest covers the whole object, so a prefix is not checked (a read that
+   * reaches the end is): the caller checks what it decodes. Null when there
+   * is no such object.
    */
   async getPrefix(name: string, needed: (head: Uint8Array) => number | undefined): Promise<Uint8Array | null> {
-    const r = await this.os.get(name);
-    if (!r) return null;
-    // Reading stops early on purpose; whatever the abandoned transfer reports goes nowhere.
-    r.error.catch(() => undefined);
-    const reader = r.data.getReader();
     const chunks: Uint8Array[] = [];
     let have = 0;
     let want: number | undefined;
-    try {
-      while (want === undefined || have < want) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        have += value.byteLength;
-        // The length is known from the head (usually within the first chunk).
-        want ??= needed(concat(chunks, have));
-      }
-    } finally {
-      await reader.cancel().catch(() => undefined);
-    }
-    return concat(chunks, have);
+    const found = await this.read(name, () => (chunk) => {
+      chunks.push(chunk);
+      have += chunk.byteLength;
+      // The length is known from the head (usually within the first chunk).
+      want ??= needed(concat(chunks, have));
+      return want !== undefined && have >= want ? "enough" : undefined;
+    });
+    return found ? concat(chunks, have) : null;
   }
 
   /** The object's size in bytes, or undefined when there is no such object. */
