@@ -76,7 +76,8 @@ class VectorChunks {
   /** The first n rows as one column. */
   column(n: number): Float32Array {
     const out = new Float32Array(n * this.dim);
-    for (let c = 0; c * this.rows < n; c++) out.set(this.chunks[c].subarray(0, (Math.min(n, (c + 1) * this.rows) - c * this.rows) * this.dim), c * this.rows * this.dim);
+    const chunkLength = this.rows * this.dim;
+    for (let at = 0; at < out.length; at += chunkLength) out.set(this.chunks[at / chunkLength].subarray(0, out.length - at), at);
     return out;
   }
 }

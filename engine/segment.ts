@@ -94,6 +94,7 @@ export abstract class Segment {
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
     const selected = (index && this.sampled(req.scope)) || this.select(req.scope);
     const ef = req.ef ?? EF_DEFAULT;
+    const rowCost = this.rowCost(req.field);
     return req.queries.map((query, q) => {
       const picked = req.groupBy
         ? this.bestGroups(selected.list(), query, req, req.groupBy, q, order)
@@ -104,7 +105,7 @@ export abstract class Segment {
               slotCount: this.slotCount,
               passing: selected,
               limit: req.limit,
-              rowCost: this.rowCost(req.field),
+              rowCost,
               rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
             }).hits
           : this.best(selected.list(), query, req, order);
@@ -199,11 +200,10 @@ export abstract class Segment {
     const keep = req.range ? inRange(req.metric, req.range) : () => true;
     const dim = query.length;
     const chunk = Math.max(1, Math.floor(scoring.length / dim));
-    const buffer = scoring;
     for (let from = 0; from < slots.length; from += chunk) {
       const to = Math.min(slots.length, from + chunk);
-      this.gather(req.field, slots, from, to, buffer);
-      const d = kernelDistances(req.metric, query, buffer.subarray(0, (to - from) * dim), to - from);
+      this.gather(req.field, slots, from, to, scoring);
+      const d = kernelDistances(req.metric, query, scoring.subarray(0, (to - from) * dim), to - from);
       for (let i = from; i < to; i++) {
         const slot = slots[i];
         if (keep(d[i - from])) visit({ distance: d[i - from], id: this.pkAt(slot), slot });
