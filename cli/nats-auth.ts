@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { actorPermissions, anonymousPermissions, ANONYMOUS_USER, apiUserPermissions, SUPERUSER, type Permissions } from "../protocol/permissions.js";
 import { ROLES, isApiRole, isRole, type ApiRole, type Role } from "../protocol/roles.js";
-import { Names } from "../protocol/subjects.js";
+import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 
 export type UserKind = "superuser" | Role | ApiRole;
@@ -48,31 +48,67 @@ export const LEAF_USER = "vecbus-leaf";
 /**
  * The user an edge site's own actors connect to its leaf node as. They hold
  * the hub's trust (the leaf link is LEAF_USER's); every other client at the
- * site is the anonymous user, which may call the API and nothing else, so a
- * process on the site's host cannot write a WAL or reach the hub's JetStream.
+ * site is one of the site's own API users (`vecbus user create --data
+ * SITE-DATA`, kept in the site's users file) or, unless the site requires
+ * credentials, the anonymous user: they may call the API, as their role
+ * allows, and nothing else, so a process on the site's host cannot write a
+ * WAL or reach the hub's JetStream.
  */
 export const SITE_USER = "vecbus-site";
 
-/** The site user's password, made once per site data dir (`<data>/auth/site.json`, mode 0600). */
-export function sitePassword(dataDir: string): string {
-  const file = path.join(dataDir, "auth", "site.json");
-  if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { password: string }).password;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const password = newPassword();
-  fs.writeFileSync(file, `${JSON.stringify({ password })}\n`, { mode: 0o600 });
-  return password;
+/** What a site's data dir keeps of it (`<data>/auth/site.json`, mode 0600): its actors' password, made once, and the subject prefix it last started with. */
+export interface SiteSettings {
+  password: string;
+  prefix: string;
 }
 
-/** The site leaf node's authorization: the site's actors, and the anonymous user with the API of `prefix` only. */
-export function renderSiteAuthorization(password: string, prefix: string): string {
+/** The site's settings, made on its first start; `prefix` (at a start) replaces the one kept. */
+export function siteSettings(dataDir: string, prefix?: string): SiteSettings {
+  const file = siteFile(dataDir);
+  const kept = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<SiteSettings>) : {};
+  const settings = { password: kept.password ?? newPassword(), prefix: prefix ?? kept.prefix ?? DEFAULT_PREFIX };
+  if (settings.password !== kept.password || settings.prefix !== kept.prefix) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${JSON.stringify(settings)}\n`, { mode: 0o600 });
+  }
+  return settings;
+}
+
+function siteFile(dataDir: string): string {
+  return path.join(dataDir, "auth", "site.json");
+}
+
+/** Whether a data dir is an edge site's (`vecbus edge`) rather than a hub's (`vecbus serve`): `vecbus user` renders its server's config accordingly. */
+export function isSiteDir(dataDir: string): boolean {
+  return fs.existsSync(siteFile(dataDir));
+}
+
+/** A site's users file for this start: its API users kept, `require_auth` as given (a site has no actor users or superuser of its own: its actors are SITE_USER). */
+export function ensureSiteAuth(dataDir: string, requireAuth: boolean): AuthFile {
+  const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
+  auth.require_auth = requireAuth;
+  writeAuth(dataDir, auth);
+  return auth;
+}
+
+/**
+ * The site leaf node's authorization: the site's actors; the site's API users
+ * with their roles' methods of their prefix and replies on their own inbox;
+ * and, unless the site requires credentials, the anonymous user with the API
+ * of `prefix`.
+ */
+export function renderSiteAuthorization(site: SiteSettings, auth: AuthFile): string {
+  const users = Object.entries(auth.users).filter(([, e]) => isApiRole(e.role));
   return [
     "authorization {",
     "  users: [",
-    `    { user: ${JSON.stringify(SITE_USER)}, password: ${JSON.stringify(password)} }`,
-    `    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions([new Names(prefix)]))} }`,
+    `    { user: ${JSON.stringify(SITE_USER)}, password: ${JSON.stringify(site.password)} }`,
+    ...users.map(([user, e]) => `    { user: ${JSON.stringify(user)}, password: ${JSON.stringify(e.password)}, permissions: ${renderPermissions(permissionsOf(user, e)!)} }`),
+    ...(auth.require_auth ? [] : [`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions([new Names(site.prefix)]))} }`]),
     "  ]",
     "}",
-    `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
+    auth.require_auth ? "" : `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
+    "",
   ].join("\n");
 }
 

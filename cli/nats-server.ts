@@ -11,7 +11,7 @@ import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
-import { actorUser, credentialsOf, ensureAuth, LEAF_USER, renderNatsConfig, renderSiteAuthorization, SITE_USER, sitePassword, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
+import { actorUser, credentialsOf, ensureAuth, ensureSiteAuth, LEAF_USER, renderNatsConfig, renderSiteAuthorization, SITE_USER, siteSettings, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
@@ -150,18 +150,39 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
  * (nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT), without JetStream of its own
  * (the site's actors use the hub's through its domain), listening on
  * loopback only, with the site's users (nats-auth.ts SITE_USER: its actors;
- * anyone else the anonymous user, with the API only).
+ * the site's API users; unless `requireAuth`, the anonymous user, with the
+ * API only). The users are in a file of their own that the config includes,
+ * so `vecbus user` at the site rewrites them without the hub's URL.
+ *
+ * Replies never cross the link: a site client's requests are answered at the
+ * site (writes too: the site's proxy forwards them on its actors' inbox),
+ * and the hub's anonymous clients share `_INBOX`, as API users of the same
+ * name at hub and site would share `_VB.<prefix>.user.<name>`; so neither
+ * prefix is imported from the hub or exported to it.
  */
-export async function startLeafServer(opts: { dataDir: string; hubUrl: string; prefix: string; port?: number; bin?: string }): Promise<NatsServer & { siteAuth: NatsAuth }> {
+export async function startLeafServer(opts: { dataDir: string; hubUrl: string; prefix: string; requireAuth: boolean; port?: number; bin?: string }): Promise<NatsServer & { siteAuth: NatsAuth }> {
   const bin = opts.bin ?? findNatsServer();
   const port = opts.port ?? (await freePort());
   fs.mkdirSync(opts.dataDir, { recursive: true });
   await stopOrphan(pidFile(opts.dataDir));
+  const site = siteSettings(opts.dataDir, opts.prefix);
+  renderSiteUsersConfig(opts.dataDir, ensureSiteAuth(opts.dataDir, opts.requireAuth));
   const config = path.join(opts.dataDir, "nats-leaf.conf");
-  const password = sitePassword(opts.dataDir);
-  const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ { url: ${JSON.stringify(opts.hubUrl)} } ] }`, renderSiteAuthorization(password, opts.prefix), ""];
+  const local = JSON.stringify(["_INBOX.>", "_VB.*.user.>"]);
+  const remote = `{ url: ${JSON.stringify(opts.hubUrl)}, deny_imports: ${local}, deny_exports: ${local} }`;
+  const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ ${remote} ] }`, `include ${JSON.stringify(SITE_USERS_CONF)}`, ""];
   fs.writeFileSync(config, lines.join("\n"), { mode: 0o600 });
-  return { ...(await launch(bin, ["-c", config, "-p", String(port), "-P", pidFile(opts.dataDir)], port, undefined)), siteAuth: { user: SITE_USER, pass: password } };
+  return { ...(await launch(bin, ["-c", config, "-p", String(port), "-P", pidFile(opts.dataDir)], port, undefined)), siteAuth: { user: SITE_USER, pass: site.password } };
+}
+
+const SITE_USERS_CONF = "nats-leaf-users.conf";
+
+/** (Re)writes a site's users config (included by its leaf node's config) from its users file; mode 0600. */
+export function renderSiteUsersConfig(dataDir: string, auth: AuthFile): string {
+  const file = path.join(dataDir, SITE_USERS_CONF);
+  fs.writeFileSync(file, renderSiteAuthorization(siteSettings(dataDir), auth), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
 }
 
 async function launch(bin: string, args: string[], port: number, auth: AuthFile | undefined): Promise<NatsServer> {

@@ -1,11 +1,12 @@
-// `vecbus user`: API users of a local `vecbus serve`, kept in its data dir's
-// users file. A change rewrites the nats-server config and makes the running
-// server reload it, so it takes effect without a restart (open connections of
-// a dropped user are closed by the server on reload).
+// `vecbus user`: API users of a local `vecbus serve` or `vecbus edge` site,
+// kept in its data dir's users file. A change rewrites the nats-server config
+// (a site's: the users file its leaf node's config includes) and makes the
+// running server reload it, so it takes effect without a restart (open
+// connections of a dropped user are closed by the server on reload).
 import { API_ROLES, isApiRole, type ApiRole } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import { addApiUser, apiUser, readAuth, writeAuth, type AuthFile } from "./nats-auth.js";
-import { reloadServer, renderServerConfig } from "./nats-server.js";
+import { addApiUser, apiUser, isSiteDir, readAuth, writeAuth, type AuthFile } from "./nats-auth.js";
+import { reloadServer, renderServerConfig, renderSiteUsersConfig } from "./nats-server.js";
 
 export interface UserRow {
   user: string;
@@ -15,13 +16,14 @@ export interface UserRow {
 
 function load(dataDir: string): AuthFile {
   const auth = readAuth(dataDir);
-  if (!auth) throw new Error(`no users file in ${dataDir}: start vecbus serve --data ${dataDir} once (it writes one), or pass --data`);
+  if (!auth) throw new Error(`no users file in ${dataDir}: start vecbus serve (or vecbus edge) --data ${dataDir} once (it writes one), or pass --data`);
   return auth;
 }
 
 function save(dataDir: string, auth: AuthFile): { reloaded: boolean } {
   writeAuth(dataDir, auth);
-  renderServerConfig(dataDir, auth);
+  if (isSiteDir(dataDir)) renderSiteUsersConfig(dataDir, auth);
+  else renderServerConfig(dataDir, auth);
   return { reloaded: reloadServer(dataDir) };
 }
 

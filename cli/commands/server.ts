@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { SUPERUSER } from "../../protocol/permissions.js";
-import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
+import { actorInbox, SUPERUSER } from "../../protocol/permissions.js";
+import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
 import { renderBench } from "../bench/report.js";
 import { runBench } from "../bench/run.js";
 import { DEFAULT_SITE, ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
@@ -80,11 +80,11 @@ export function serverCommands(): Command[] {
     },
     {
       name: "edge",
-      args: "--hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT [--data DIR] [--port N] [--site NAME] [--collections a,b] [--prefix P]",
+      args: "--hub nats-leaf://vecbus-leaf:PASSWORD@HOST:PORT [--data DIR] [--port N] [--site NAME] [--collections a,b] [--require-auth] [--prefix P]",
       summary:
-        "run an edge site in this process: a NATS leaf node of the hub (loopback only), an edge replica of every collection (or of --collections) and a proxy; Bounded and Eventually reads of those are answered at the site, also while the link is down",
+        "run an edge site in this process: a NATS leaf node of the hub (loopback only), an edge replica of every collection (or of --collections) and a proxy; Bounded and Eventually reads of those are answered at the site, also while the link is down; the site's API users are its own (vecbus user --data DIR), and --require-auth refuses clients without credentials",
       positionals: [],
-      options: { hub: { type: "string" }, data: { type: "string" }, port: { type: "string" }, site: { type: "string" }, collections: { type: "string" }, prefix: { type: "string" } },
+      options: { hub: { type: "string" }, data: { type: "string" }, port: { type: "string" }, site: { type: "string" }, collections: { type: "string" }, "require-auth": { type: "boolean" }, prefix: { type: "string" } },
       run: edge,
     },
     {
@@ -293,10 +293,10 @@ async function edge(p: Parsed): Promise<number> {
   const site = str(p, "site") ?? DEFAULT_SITE;
   const signalled = untilSignal();
   const prefix = str(p, "prefix");
-  const nats = await startLeafServer({ dataDir, hubUrl, prefix: prefix ?? DEFAULT_PREFIX, port: int(p, "port") ?? DEFAULT_PORT });
+  const nats = await startLeafServer({ dataDir, hubUrl, prefix: prefix ?? DEFAULT_PREFIX, requireAuth: flag(p, "require-auth"), port: int(p, "port") ?? DEFAULT_PORT });
   let cluster: Cluster;
   try {
-    if (!(await untilHubReached(nats.url, nats.siteAuth, signalled))) {
+    if (!(await untilHubReached(nats.url, nats.siteAuth, new Names(prefix ?? DEFAULT_PREFIX), signalled))) {
       await nats.stop();
       return 0;
     }
@@ -318,6 +318,7 @@ async function edge(p: Parsed): Promise<number> {
   console.log(`vecbus ready on ${nats.url}`);
   const kept = edgeCollections(p);
   console.log(`edge site "${site}": Bounded and Eventually reads of ${kept ? kept.join(", ") : "every collection"} are answered here; other reads, writes and Strong reads go to the hub`);
+  console.log(`the site's API users: ${authFile(dataDir)} (vecbus user --data ${dataDir})${flag(p, "require-auth") ? "; connections without credentials are refused" : ""}`);
   await signalled;
   await stopWithin(cluster);
   await nats.stop();
@@ -329,8 +330,9 @@ async function edge(p: Parsed): Promise<number> {
  * reaches only once its link is up: a site started while the link is down
  * waits for it (false: a signal came first).
  */
-async function untilHubReached(url: string, auth: NatsAuth, signalled: Promise<void>): Promise<boolean> {
-  const nc = await connectNats(url, "vecbus-edge-start", { reconnectForever: true, auth });
+async function untilHubReached(url: string, auth: NatsAuth, names: Names, signalled: Promise<void>): Promise<boolean> {
+  // On the edge actor's inbox: replies to `_INBOX` do not cross the leaf link (startLeafServer).
+  const nc = await connectNats(url, "vecbus-edge-start", { reconnectForever: true, auth, inboxPrefix: actorInbox(names, "edge") });
   let stop = false;
   void signalled.then(() => (stop = true));
   try {

@@ -13,7 +13,7 @@ function userDataDir(p: Parsed): string {
 
 function printUserChange(p: Parsed, data: Record<string, unknown>, text: string, reloaded: boolean): number {
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify({ ...data, reloaded })}\n`);
-  else console.log(reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at the next vecbus serve)`);
+  else console.log(reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at its next start)`);
   return 0;
 }
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNatsServer } from "../../cli/nats-server.js";
 import { createUser } from "../../cli/users.js";
 import { SUPERUSER } from "../../protocol/permissions.js";
@@ -15,30 +15,13 @@ import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { encode } from "../../runtime/codec.js";
 import { request } from "../../runtime/rpc.js";
-import { rejectsWith } from "../assert.js";
+import { refused, rejectsWith, subscribeRefused } from "../assert.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
 import { CLIENT_TIMEOUT_MS, eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const names = new Names(DEFAULT_PREFIX);
 const DIM = 4;
-
-/** A request NATS refuses: the client library fails it with a permission violation naming the subject. */
-async function refused(nc: NatsConnection, subject: string, body: unknown): Promise<void> {
-  await assert.rejects(nc.request(subject, encode(body), { timeout: 5_000 }), (e: unknown) => {
-    const pe = e instanceof errors.RequestError ? e.cause : e;
-    assert.ok(pe instanceof errors.PermissionViolationError, `expected a permission violation on ${subject}, got ${String(e)}`);
-    assert.equal(pe.subject, subject);
-    return true;
-  });
-}
-
-/** A subscription NATS refuses: the library closes it with a permission violation. */
-async function subscribeRefused(nc: NatsConnection, subject: string): Promise<void> {
-  const sub = nc.subscribe(subject);
-  const closed = await sub.closed;
-  assert.ok(closed instanceof errors.PermissionViolationError, `expected the subscription to ${subject} to be refused, got ${String(closed)}`);
-}
 
 describe("security", () => {
   let env: TestEnv;

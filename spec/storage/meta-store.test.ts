@@ -5,10 +5,10 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { HUB_JS_DOMAIN } from "../../cli/nats-auth.js";
 import { startLeafServer } from "../../cli/nats-server.js";
-import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
+import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { MetaStore } from "../../storage/meta-store.js";
-import { SUPERUSER } from "../../protocol/permissions.js";
+import { actorInbox, SUPERUSER } from "../../protocol/permissions.js";
 import { closeConnection, connectNats } from "../../runtime/connection.js";
 import { startEnv, tempDir } from "../harness.js";
 import { startLeafLink } from "../leaf-link.js";
@@ -99,8 +99,9 @@ test("meta store - a watch whose pushes were lost before its connection dropped 
 test("meta store - through a leaf node, a change lost on the leaf's link to the hub is delivered by the next resync, though the watcher's own connection never dropped", async () => {
   const { link, leafnodes, siteUrl } = await startLeafLink();
   const env = await startEnv({ roles: "none", tag: "meta-leaf", leafnodes });
-  const leaf = await startLeafServer({ dataDir: tempDir("meta-leaf-site"), hubUrl: siteUrl(env.nats.leafUrl!), prefix: DEFAULT_PREFIX });
-  const nc = await connectNats(leaf.url, "test-watcher", { reconnectForever: true, auth: leaf.siteAuth });
+  const leaf = await startLeafServer({ dataDir: tempDir("meta-leaf-site"), hubUrl: siteUrl(env.nats.leafUrl!), prefix: DEFAULT_PREFIX, requireAuth: false });
+  // As a site's actors do: replies to `_INBOX` do not cross the leaf link.
+  const nc = await connectNats(leaf.url, "test-watcher", { reconnectForever: true, auth: leaf.siteAuth, inboxPrefix: actorInbox(new Names(DEFAULT_PREFIX), "edge") });
   try {
     const writer = new MetaStore(await new Kvm(env.admin).create("t_leaf", { history: 5 }));
     const kv = await eventuallyValue(() => new Kvm(jetstream(nc, { domain: HUB_JS_DOMAIN })).open("t_leaf"));
