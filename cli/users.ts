@@ -3,6 +3,9 @@
 // (a site's: the users file its leaf node's config includes) and makes the
 // running server reload it, so it takes effect without a restart (open
 // connections of a dropped user are closed by the server on reload).
+import { timingSafeEqual } from "node:crypto";
+import type { UserDirectory } from "../actors/gateway/milvus-users.js";
+import { VecbusError } from "../protocol/errors.js";
 import { API_ROLES, isApiRole, type ApiRole } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import { addApiUser, apiUser, isSiteDir, readAuth, writeAuth, type AuthFile } from "./nats-auth.js";
@@ -51,8 +54,47 @@ export function grantRole(dataDir: string, name: string, role: ApiRole): { reloa
   return save(dataDir, auth);
 }
 
+export function setPassword(dataDir: string, name: string, password: string): { reloaded: boolean } {
+  const auth = load(dataDir);
+  apiUser(auth, name).password = password;
+  return save(dataDir, auth);
+}
+
 export function listUsers(dataDir: string): UserRow[] {
   return Object.entries(load(dataDir).users)
     .filter(([, e]) => isApiRole(e.role))
     .map(([user, e]) => ({ user, role: e.role as ApiRole, prefix: e.prefix }));
+}
+
+/**
+ * The users file of a serve as its Milvus front door's user directory (the
+ * user and role RPCs); a refusal of the file's rules (a taken or reserved
+ * name) is the caller's INVALID_ARGUMENT.
+ */
+export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDirectory {
+  const checked = (change: () => unknown) => {
+    try {
+      change();
+    } catch (e) {
+      throw e instanceof VecbusError ? e : new VecbusError("INVALID_ARGUMENT", (e as Error).message);
+    }
+  };
+  return {
+    kindOf: (user) => {
+      const users = load(dataDir).users;
+      const role = Object.hasOwn(users, user) ? users[user].role : undefined;
+      if (role === "superuser") return role;
+      return role !== undefined && isApiRole(role) ? role : undefined;
+    },
+    list: () => listUsers(dataDir).map(({ user, role }) => ({ user, role })),
+    create: (user, password, role) => checked(() => createUser(dataDir, user, role, password, prefix)),
+    drop: (user) => checked(() => dropUser(dataDir, user)),
+    grant: (user, role) => checked(() => grantRole(dataDir, user, role)),
+    setPassword: (user, password) => checked(() => setPassword(dataDir, user, password)),
+    passwordIs: (user, password) => {
+      const kept = Buffer.from(load(dataDir).users[user]?.password ?? "");
+      const given = Buffer.from(password);
+      return kept.length > 0 && kept.length === given.length && timingSafeEqual(kept, given);
+    },
+  };
 }

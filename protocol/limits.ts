@@ -130,6 +130,11 @@ export const LIMITS = {
     default: 16,
     what: "callers' credentials the Milvus front door checks with NATS at once",
   },
+  milvusPasswordChars: {
+    env: "VECBUS_MILVUS_PASSWORD_MAX_CHARS",
+    default: 256,
+    what: "characters in a password set through the Milvus front door (CreateCredential, UpdateCredential; Milvus's bound)",
+  },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 
 export type LimitName = keyof typeof LIMITS;

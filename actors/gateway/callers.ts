@@ -34,8 +34,13 @@ export class Callers {
 
   /** A gRPC caller, by its `authorization` metadata. */
   ofGrpc(metadata: Metadata): Promise<VecbusClient> {
-    const header = String(metadata.get("authorization")[0] ?? "");
-    return this.of(header === "" ? "" : Buffer.from(header, "base64").toString("utf8"));
+    return this.of(grpcCredential(metadata));
+  }
+
+  /** The NATS user a gRPC caller names ("" for none); trust it only once ofGrpc has resolved for the same metadata. */
+  nameOfGrpc(metadata: Metadata): string {
+    const credential = grpcCredential(metadata);
+    return credential.slice(0, Math.max(0, credential.indexOf(":")));
   }
 
   /** A caller by its "user:password" ("" for none). */
@@ -108,4 +113,9 @@ export class Callers {
     this.retiring.clear();
     await Promise.all(all.map((c) => c.close().catch(() => undefined)));
   }
+}
+
+function grpcCredential(metadata: Metadata): string {
+  const header = String(metadata.get("authorization")[0] ?? "");
+  return header === "" ? ANONYMOUS : Buffer.from(header, "base64").toString("utf8");
 }

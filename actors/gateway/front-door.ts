@@ -13,6 +13,7 @@ import type { Callers } from "./callers.js";
 import { milvusProto } from "./milvus-proto.js";
 import { milvusRest } from "./milvus-rest.js";
 import { milvusService } from "./milvus-service.js";
+import type { UserDirectory } from "./milvus-users.js";
 
 export interface MilvusGateway {
   /** HOST:PORT it listens on (the port the system gave, when asked for 0). */
@@ -51,14 +52,15 @@ export function gatewayLimits(): GatewayLimits {
 /** How long stop() lets calls in flight finish before cutting them. */
 const STOP_GRACE_MS = 5_000;
 
-export async function startMilvusGateway(callers: Callers, host: string, port: number, limits: GatewayLimits = gatewayLimits()): Promise<MilvusGateway> {
+/** `users`: the users file of the serve this front door belongs to, for Milvus's user and role RPCs (milvus-users.ts). */
+export async function startMilvusGateway(callers: Callers, host: string, port: number, limits: GatewayLimits = gatewayLimits(), users?: UserDirectory): Promise<MilvusGateway> {
   const proto = milvusProto();
   const grpc = new Server({
     "grpc.max_receive_message_length": MAX_REQUEST_BYTES,
     "grpc.max_connection_idle_ms": limits.grpcIdleMs,
     "grpc.max_concurrent_streams": limits.grpcMaxStreams,
   });
-  grpc.addService(proto.service, milvusService(callers, proto));
+  grpc.addService(proto.service, milvusService(callers, proto, users));
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   let restCalls = 0;
   const handle = milvusRest(callers);

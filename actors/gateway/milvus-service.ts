@@ -16,6 +16,9 @@ import type { MilvusProto } from "./milvus-proto.js";
 import { float32Toward, SearchIterators } from "./search-iterators.js";
 import { largerIsCloser } from "../../engine/distance.js";
 import { databaseNotFound, DEFAULT_DATABASE, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
+import { milvusUserHandlers, USER_RPCS, type UserDirectory } from "./milvus-users.js";
+
+const isUserRpc = (method: string): method is (typeof USER_RPCS)[number] => (USER_RPCS as readonly string[]).includes(method);
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => Promise<Req>;
@@ -28,7 +31,7 @@ const MAX_SCHEMAS_KEPT = 256;
 export const MILVUS_VERSION = "v2.5.0";
 
 /** The service: each call runs as the NATS user its caller's credentials name (Callers). */
-export function milvusService(callers: Callers, proto: MilvusProto): UntypedServiceImplementation {
+export function milvusService(callers: Callers, proto: MilvusProto, users?: UserDirectory): UntypedServiceImplementation {
   const byClient = new WeakMap<VecbusClient, Record<string, Handler>>();
   const impl: UntypedServiceImplementation = {};
   for (const method of Object.keys(proto.service)) {
@@ -42,6 +45,7 @@ export function milvusService(callers: Callers, proto: MilvusProto): UntypedServ
           // The SDKs name the database in each request or, once for the connection, in `dbname` metadata.
           const db = String(call.request.db_name || call.metadata.get("dbname")[0] || "");
           if (db !== "" && db !== DEFAULT_DATABASE) return asReply(databaseNotFound(db));
+          if (users && isUserRpc(method)) return milvusUserHandlers(users, callers.nameOfGrpc(call.metadata))[method](call.request);
           return h ? h(call.request) : asReply(unimplementedStatus(method));
         })
         .then(

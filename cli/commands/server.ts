@@ -12,9 +12,11 @@ import { Command, flag, int, list, nonNegativeInt, Parsed, positiveInt, str, Usa
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
 import { authFile, HUB_JS_DOMAIN, type LeafnodeListener } from "../nats-auth.js";
 import { startLeafServer, startNatsServer, type ServerSecurity } from "../nats-server.js";
+import { userDirectory } from "../users.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Callers } from "../../actors/gateway/callers.js";
-import { startMilvusGateway } from "../../actors/gateway/front-door.js";
+import { gatewayLimits, startMilvusGateway } from "../../actors/gateway/front-door.js";
+import type { UserDirectory } from "../../actors/gateway/milvus-users.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats, type NatsAuth } from "../../runtime/connection.js";
 
@@ -214,13 +216,13 @@ function milvusAddress(p: Parsed): { host: string; port: number } | undefined {
  * (refused with --require-auth). Not started when its port is taken (a
  * warning says so).
  */
-async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean, tls?: NatsAuth["tls"]): Promise<{ stop(): Promise<void> } | undefined> {
+async function startMilvusFrontDoor(p: Parsed, natsUrl: string, requireAuth: boolean, tls?: NatsAuth["tls"], users?: UserDirectory): Promise<{ stop(): Promise<void> } | undefined> {
   const at = milvusAddress(p);
   if (!at) return undefined;
   const prefix = str(p, "prefix");
   const callers = new Callers((auth) => VecbusClient.connect(natsUrl, { prefix, auth: tls ? { ...auth, tls } : auth }), !requireAuth);
   try {
-    const gateway = await startMilvusGateway(callers, at.host, at.port);
+    const gateway = await startMilvusGateway(callers, at.host, at.port, gatewayLimits(), users);
     console.log(`milvus grpc on ${gateway.address}`);
     console.log(`milvus rest on http://${gateway.address}`);
     return gateway;
@@ -272,7 +274,8 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
   }
   console.log(`vecbus ready on ${nats.url}`);
   if (nats.auth) console.log(`NATS users and passwords: ${authFile(dataDir)} (superuser "${SUPERUSER}")${nats.auth.require_auth ? "; connections without credentials are refused" : ""}`);
-  const milvus = await startMilvusFrontDoor(p, nats.url, nats.auth?.require_auth ?? false);
+  // The users file is this serve's: its front door answers Milvus's user and role RPCs from it.
+  const milvus = await startMilvusFrontDoor(p, nats.url, nats.auth?.require_auth ?? false, undefined, nats.auth && userDirectory(dataDir, str(p, "prefix") ?? DEFAULT_PREFIX));
   const ended = await Promise.race([signalled.then(() => undefined), natsExit]);
   await milvus?.stop();
   if (ended !== undefined) {

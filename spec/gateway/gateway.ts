@@ -5,11 +5,13 @@ import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { Callers } from "../../actors/gateway/callers.js";
 import { gatewayLimits, type GatewayLimits, startMilvusGateway } from "../../actors/gateway/front-door.js";
 import { milvusProto } from "../../actors/gateway/milvus-proto.js";
+import type { UserDirectory } from "../../actors/gateway/milvus-users.js";
 import { VecbusClient } from "../../runtime/client.js";
 import type { TestEnv } from "../harness.js";
 
-export function startGateway(env: TestEnv, anonymous = true, limits: Partial<GatewayLimits> = {}) {
-  return startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), anonymous), "127.0.0.1", 0, { ...gatewayLimits(), ...limits });
+/** `users`: the test env's users file, as `vecbus serve` gives its front door (Milvus's user and role RPCs). */
+export function startGateway(env: TestEnv, anonymous = true, limits: Partial<GatewayLimits> = {}, users?: UserDirectory) {
+  return startMilvusGateway(new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), anonymous), "127.0.0.1", 0, { ...gatewayLimits(), ...limits }, users);
 }
 
 /** A raw gRPC client of MilvusService (no SDK in between): any request shape, the reply as decoded. */

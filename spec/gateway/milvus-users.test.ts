@@ -1,0 +1,86 @@
+// Milvus's user and role RPCs through the front door, driven by the Milvus
+// Node SDK as an application would: the superuser makes a user, grants and
+// revokes roles, the user changes its own password, and each change is
+// checked by what the user can then do (searches, inserts seen by an
+// independent client, refusals), not by what the RPCs answer about
+// themselves.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConsistencyLevelEnum, MilvusClient } from "@zilliz/milvus2-sdk-node";
+import { userDirectory } from "../../cli/users.js";
+import { SUPERUSER } from "../../protocol/permissions.js";
+import { startEnv } from "../harness.js";
+import { randomVectors } from "../random.js";
+import { eventually } from "../timeouts.js";
+import { assertSuccess, startGateway } from "./gateway.js";
+
+test("milvus users - the superuser makes a user, grants and revokes roles, the user changes its password; each change shows in what the user may do", { timeout: 180_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-users", refusalsExpected: true });
+  const gateway = await startGateway(env, true, {}, userDirectory(env.dataDir));
+  const clients: MilvusClient[] = [];
+  const as = (username?: string, password?: string) => {
+    const c = new MilvusClient({ address: gateway.address, ...(username && { username, password }) });
+    clients.push(c);
+    return c;
+  };
+  const code = (r: { code?: number; status?: { code?: number } }) => r.status?.code ?? r.code;
+  const count = async () => (await env.client.query({ collection_name: "u", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }))[0]["count(*)"];
+  const vectors = randomVectors(12, 4, 9);
+  try {
+    await env.client.create_collection({ collection_name: "u", dimension: 4, metric_type: "L2" });
+    await env.client.insert({ collection_name: "u", data: vectors.slice(0, 10).map((vector, id) => ({ id, vector })) });
+    const root = as(SUPERUSER, env.nats.credentials(SUPERUSER)!.pass);
+    const anonymous = as();
+
+    // Only the superuser (or an admin user) manages users; passwords within Milvus's bounds.
+    assert.equal(code(await anonymous.createUser({ username: "alice", password: "secret-1" })), 1401);
+    assert.equal(code(await root.createUser({ username: "alice", password: "short" })), 1100);
+    assertSuccess(await root.createUser({ username: "alice", password: "secret-1" }));
+    assert.equal(code(await root.createUser({ username: "alice", password: "secret-2" })), 1100, "a user made twice");
+    assert.deepEqual((await root.listUsers()).usernames, ["alice"], "API users only: no actor, not the superuser");
+
+    // A new user reads and may not write (vecbus's readonly, its least role).
+    let alice = as("alice", "secret-1");
+    await eventually("alice to be let in", async () => code(await alice.describeCollection({ collection_name: "u" })) === 0);
+    const hits = await alice.search({ collection_name: "u", data: [vectors[3]], limit: 1, consistency_level: ConsistencyLevelEnum.Strong });
+    assert.equal(String(hits.results[0].id), "3");
+    assert.equal(code(await alice.insert({ collection_name: "u", data: [{ id: 10, vector: vectors[10] }] })), 1401);
+    assert.equal(code(await alice.listUsers()), 1401, "a readonly user lists users");
+    assert.equal(code(await alice.addUserToRole({ username: "alice", roleName: "admin" })), 1401, "a user grants itself admin");
+
+    // Granted readwrite: alice's insert lands (seen by the test's own client).
+    assertSuccess(await root.addUserToRole({ username: "alice", roleName: "readwrite" }));
+    const described = await root.describeUser({ username: "alice" });
+    assert.deepEqual(described.results[0].roles.map((r) => r.name), ["readwrite"]);
+    const roles = await root.listRoles();
+    assert.deepEqual(roles.results.find((r) => r.role.name === "readwrite")?.users.map((u) => u.name), ["alice"]);
+    await eventually("alice's insert to be let through", async () => code(await alice.insert({ collection_name: "u", data: [{ id: 10, vector: vectors[10] }] })) === 0);
+    assert.equal(await count(), 11);
+
+    // Alice changes her own password: the old one is needed, and stops working.
+    assert.equal(code(await alice.updateUser({ username: "alice", oldPassword: "wrong-one", newPassword: "secret-3" })), 1400);
+    assertSuccess(await alice.updateUser({ username: "alice", oldPassword: "secret-1", newPassword: "secret-3" }));
+    await eventually("the old password to be refused", async () => code(await as("alice", "secret-1").describeCollection({ collection_name: "u" })) === 1400);
+    alice = as("alice", "secret-3");
+    await eventually("the new password to be let in", async () => code(await alice.describeCollection({ collection_name: "u" })) === 0);
+
+    // Removed from readwrite: back to readonly, writes refused again.
+    assertSuccess(await root.removeUserFromRole({ username: "alice", roleName: "readwrite" }));
+    await eventually("alice's insert to be refused again", async () => code(await alice.insert({ collection_name: "u", data: [{ id: 11, vector: vectors[11] }] })) === 1401);
+    assert.equal(await count(), 11);
+
+    // The superuser and actors are not API users; custom roles are not implemented.
+    assert.equal(code(await root.deleteUser({ username: SUPERUSER })), 1401);
+    assert.equal(code(await root.deleteUser({ username: "vecbus-proxy" })), 1100);
+    assert.equal(code(await root.createRole({ roleName: "auditor" })), 10);
+
+    // Dropped: alice is refused.
+    assertSuccess(await root.deleteUser({ username: "alice" }));
+    await eventually("a dropped user to be refused", async () => code(await as("alice", "secret-3").describeCollection({ collection_name: "u" })) === 1400);
+    assert.deepEqual((await root.listUsers()).usernames, []);
+  } finally {
+    for (const c of clients) await c.closeConnection();
+    await gateway.stop();
+    await env.close();
+  }
+});
