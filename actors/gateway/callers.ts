@@ -39,8 +39,7 @@ export class Callers {
 
   /** The NATS user a gRPC caller names ("" for none); trust it only once ofGrpc has resolved for the same metadata. */
   nameOfGrpc(metadata: Metadata): string {
-    const credential = grpcCredential(metadata);
-    return credential.slice(0, Math.max(0, credential.indexOf(":")));
+    return userOf(grpcCredential(metadata));
   }
 
   /** A caller by its "user:password" ("" for none). */
@@ -118,4 +117,9 @@ export class Callers {
 function grpcCredential(metadata: Metadata): string {
   const header = String(metadata.get("authorization")[0] ?? "");
   return header === "" ? ANONYMOUS : Buffer.from(header, "base64").toString("utf8");
+}
+
+/** The NATS user a "user:password" credential names ("" for none). */
+export function userOf(credential: string): string {
+  return credential.slice(0, Math.max(0, credential.indexOf(":")));
 }

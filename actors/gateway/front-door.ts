@@ -63,7 +63,7 @@ export async function startMilvusGateway(callers: Callers, host: string, port: n
   grpc.addService(proto.service, milvusService(callers, proto, users));
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   let restCalls = 0;
-  const handle = milvusRest(callers);
+  const handle = milvusRest(callers, users);
   const rest = createHttpServer({ headersTimeout: limits.httpHeadersMs, requestTimeout: limits.httpRequestMs, connectionsCheckingInterval: Math.min(1000, limits.httpHeadersMs) }, (req, res) => {
     restCalls++;
     res.once("close", () => restCalls--);

@@ -1,7 +1,9 @@
 // Milvus's REST API v2 (POST /v2/vectordb/<resource>/<action> with a JSON
 // body, replies {code, data} or {code, message}), over the NATS API as the
 // gRPC front door does it: each route is the same call through the client
-// of the caller's credentials (`Authorization: Bearer user:password`).
+// of the caller's credentials (`Authorization: Bearer user:password`); the
+// user and role routes, where the front door holds the serve's users file,
+// go through the gRPC RPCs' handlers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CollectionDescription, Hit } from "../../protocol/api.js";
 import type { ConsistencyLevel } from "../../protocol/collection.js";
@@ -10,8 +12,9 @@ import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import type { DataType, FieldSchema, MetricType } from "../../protocol/schema.js";
 import type { IndexParam, VecbusClient } from "../../runtime/client.js";
 import { jsonText, parseJson } from "../../runtime/json.js";
-import type { Callers } from "./callers.js";
+import { userOf, type Callers } from "./callers.js";
 import { databaseNotFound, DEFAULT_DATABASE, statusOf } from "./milvus-status.js";
+import { milvusUserHandlers, type UserDirectory } from "./milvus-users.js";
 
 /** A body larger than the NATS API could carry (nats.conf's max_payload) is refused unread. */
 const MAX_BODY_BYTES = 8 << 20;
@@ -236,8 +239,29 @@ function hitRows(hits: Hit[], pk: string): Row[] {
   return hits.map((h) => ({ ...h.entity, [pk]: h.id, distance: h.distance }));
 }
 
-/** The HTTP handler of the REST front door. */
-export function milvusRest(callers: Callers): (req: IncomingMessage, res: ServerResponse) => void {
+type UserHandlers = ReturnType<typeof milvusUserHandlers>;
+type UserRoute = (h: UserHandlers, b: Body) => Promise<unknown>;
+/** REST sends passwords as they are; the gRPC handlers take them base64, as the SDKs send them there. */
+const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+const userName = (b: Body) => str(b, "userName");
+
+/** Milvus's REST user and role routes, through the gRPC RPCs' handlers (milvus-users.ts): the same rules, once. */
+const USER_ROUTES: Record<string, UserRoute> = {
+  "users/create": async (h, b) => (await h.CreateCredential({ username: userName(b), password: base64(str(b, "password")) }), {}),
+  "users/drop": async (h, b) => (await h.DeleteCredential({ username: userName(b) }), {}),
+  "users/update_password": async (h, b) => (await h.UpdateCredential({ username: userName(b), oldPassword: base64(str(b, "password")), newPassword: base64(str(b, "newPassword")) }), {}),
+  "users/list": async (h) => (await h.ListCredUsers({})).usernames,
+  "users/describe": async (h, b) => {
+    const found = (await h.SelectUser({ user: { name: userName(b) }, include_role_info: true })).results as { roles: { name: string }[] }[];
+    return found[0].roles.map((r) => r.name);
+  },
+  "users/grant_role": async (h, b) => (await h.OperateUserRole({ username: userName(b), role_name: str(b, "roleName"), type: "AddUserToRole" }), {}),
+  "users/revoke_role": async (h, b) => (await h.OperateUserRole({ username: userName(b), role_name: str(b, "roleName"), type: "RemoveUserFromRole" }), {}),
+  "roles/list": async (h) => ((await h.SelectRole({})).results as { role: { name: string } }[]).map((r) => r.role.name),
+};
+
+/** The HTTP handler of the REST front door; `users`: the serve's users file, for the user and role routes. */
+export function milvusRest(callers: Callers, users?: UserDirectory): (req: IncomingMessage, res: ServerResponse) => void {
   const send = (res: ServerResponse, status: number, body: unknown) => {
     // A body left unread (too large) ends the connection with the reply.
     res.writeHead(status, { "content-type": "application/json", ...(status === 413 && { connection: "close" }) });
@@ -248,9 +272,11 @@ export function milvusRest(callers: Callers): (req: IncomingMessage, res: Server
     void (async () => {
       const path = (req.url ?? "").split("?")[0].replace(/^\/v2\/vectordb\//, "");
       const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
-      if (req.method !== "POST" || (!route && path !== "entities/search")) {
+      const userRoute = users && Object.hasOwn(USER_ROUTES, path) ? USER_ROUTES[path] : undefined;
+      if (req.method !== "POST" || (!route && !userRoute && path !== "entities/search")) {
         req.resume();
-        return send(res, 404, { code: 1100, message: `vecbus's Milvus REST front door has no ${req.method} ${req.url}; it serves POST /v2/vectordb/{${[...Object.keys(ROUTES), "entities/search"].join(",")}}` });
+        const served = [...Object.keys(ROUTES), "entities/search", ...(users ? Object.keys(USER_ROUTES) : [])];
+        return send(res, 404, { code: 1100, message: `vecbus's Milvus REST front door has no ${req.method} ${req.url}; it serves POST /v2/vectordb/{${served.join(",")}}` });
       }
       if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
       try {
@@ -266,6 +292,7 @@ export function milvusRest(callers: Callers): (req: IncomingMessage, res: Server
           const missing = databaseNotFound(String(db));
           return send(res, 200, { code: missing.code, message: missing.reason });
         }
+        if (userRoute) return send(res, 200, { code: 0, data: await userRoute(milvusUserHandlers(users!, userOf(auth)), parsed as Body) });
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
         send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {

@@ -84,3 +84,32 @@ test("milvus users - the superuser makes a user, grants and revokes roles, the u
     await env.close();
   }
 });
+
+test("milvus users - the REST routes (users/*, roles/list) follow the same rules as the gRPC RPCs", { timeout: 180_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-users-rest", refusalsExpected: true });
+  const gateway = await startGateway(env, true, {}, userDirectory(env.dataDir));
+  const rest = async (route: string, body: object, credential?: string) => {
+    const res = await fetch(`http://${gateway.address}/v2/vectordb/${route}`, { method: "POST", body: JSON.stringify(body), headers: credential ? { authorization: `Bearer ${credential}` } : {} });
+    return (await res.json()) as { code: number; data?: unknown; message?: string };
+  };
+  const root = `${SUPERUSER}:${env.nats.credentials(SUPERUSER)!.pass}`;
+  try {
+    await env.client.create_collection({ collection_name: "r", dimension: 2, metric_type: "L2" });
+    assert.equal((await rest("users/create", { userName: "bob", password: "secret-b" })).code, 1401, "an anonymous caller makes a user");
+    assert.deepEqual(await rest("users/create", { userName: "bob", password: "secret-b" }, root), { code: 0, data: {} });
+    assert.deepEqual(await rest("users/describe", { userName: "bob" }, root), { code: 0, data: ["readonly"] });
+    assert.equal((await rest("entities/insert", { collectionName: "r", data: [{ id: 1, vector: [1, 2] }] }, "bob:secret-b")).code, 1401);
+    assert.deepEqual(await rest("users/grant_role", { userName: "bob", roleName: "readwrite" }, root), { code: 0, data: {} });
+    assert.deepEqual(await rest("roles/list", {}, root), { code: 0, data: ["admin", "readwrite", "readonly"] });
+    await eventually("bob's insert to be let through", async () => (await rest("entities/insert", { collectionName: "r", data: [{ id: 1, vector: [1, 2] }] }, "bob:secret-b")).code === 0);
+    assert.deepEqual(await env.client.query({ collection_name: "r", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 1 }]);
+    assert.equal((await rest("users/update_password", { userName: "bob", password: "wrong-one", newPassword: "secret-b2" }, "bob:secret-b")).code, 1400);
+    assert.deepEqual(await rest("users/update_password", { userName: "bob", password: "secret-b", newPassword: "secret-b2" }, "bob:secret-b"), { code: 0, data: {} });
+    await eventually("bob's new password to be let in", async () => (await rest("collections/list", {}, "bob:secret-b2")).code === 0);
+    assert.deepEqual(await rest("users/drop", { userName: "bob" }, root), { code: 0, data: {} });
+    assert.deepEqual(await rest("users/list", {}, root), { code: 0, data: [] });
+  } finally {
+    await gateway.stop();
+    await env.close();
+  }
+});
