@@ -9,7 +9,7 @@ import type { Role } from "../protocol/roles.js";
 import { SUPERUSER } from "../protocol/permissions.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
-import { actorUser, authFile, credentialsOf, readAuth } from "./nats-auth.js";
+import { actorUser, authFile, credentialsOf, isSiteDir, readAuth } from "./nats-auth.js";
 
 export const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 export const DEFAULT_DATA_DIR = "./vecbus-data";
@@ -66,7 +66,8 @@ export function natsAuth(v: Values, role?: Role): NatsAuth | undefined {
   if (user === undefined && flags.pass !== undefined) throw new Error("--password needs --user");
   if (user !== undefined || flags.nkeyFile || flags.credsFile) return flags;
   const dir = localDataDir(v);
-  const auth = dir ? readAuth(dir) : undefined;
+  // A site's data dir holds its API users only (no superuser): without flags, a command there is anonymous.
+  const auth = dir && !isSiteDir(dir) ? readAuth(dir) : undefined;
   if (!auth) return tls ? { tls } : undefined;
   // Actor users are per prefix; a role started with the default prefix takes the default's user.
   const name = role ? actorUser(str(v, "prefix") ?? DEFAULT_PREFIX, role) : SUPERUSER;

@@ -69,7 +69,8 @@ export function siteSettings(dataDir: string, prefix?: string): SiteSettings {
   const settings = { password: kept.password ?? newPassword(), prefix: prefix ?? kept.prefix ?? DEFAULT_PREFIX };
   if (settings.password !== kept.password || settings.prefix !== kept.prefix) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, `${JSON.stringify(settings)}\n`, { mode: 0o600 });
+    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(settings)}\n`, { mode: 0o600 });
+    fs.renameSync(`${file}.tmp`, file);
   }
   return settings;
 }
@@ -86,6 +87,7 @@ export function isSiteDir(dataDir: string): boolean {
 /** A site's users file for this start: its API users kept, `require_auth` as given (a site has no actor users or superuser of its own: its actors are SITE_USER). */
 export function ensureSiteAuth(dataDir: string, requireAuth: boolean): AuthFile {
   const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
+  if (Object.values(auth.users).some((e) => !isApiRole(e.role))) throw new Error(`${dataDir} is a hub's data dir (vecbus serve): give vecbus edge a data dir of its own`);
   auth.require_auth = requireAuth;
   writeAuth(dataDir, auth);
   return auth;
@@ -152,6 +154,7 @@ export function writeAuth(dataDir: string, auth: AuthFile): void {
 
 /** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */
 export function ensureAuth(dataDir: string, prefixes: readonly string[], requireAuth: boolean, leafnodes?: LeafnodeListener): AuthFile {
+  if (isSiteDir(dataDir)) throw new Error(`${dataDir} is an edge site's data dir (vecbus edge): give vecbus serve a data dir of its own`);
   const auth: AuthFile = readAuth(dataDir) ?? { format: 1, require_auth: requireAuth, users: {} };
   auth.require_auth = requireAuth;
   if (leafnodes) auth.leafnodes = { ...leafnodes, password: auth.leafnodes?.password ?? newPassword() };
@@ -171,7 +174,7 @@ export function credentialsOf(auth: AuthFile, user: string): NatsAuth {
 export function addApiUser(auth: AuthFile, name: string, role: ApiRole, prefix: string, password?: string): UserEntry {
   if (!USER_NAME.test(name)) throw new Error(`user name "${name}" must be 1-32 letters, digits, '_' or '-', starting with a letter`);
   const existing = auth.users[name];
-  if (name === ANONYMOUS_USER || (existing && !isApiRole(existing.role))) throw new Error(`"${name}" is a reserved user name`);
+  if (name === ANONYMOUS_USER || name === SITE_USER || name === LEAF_USER || (existing && !isApiRole(existing.role))) throw new Error(`"${name}" is a reserved user name`);
   if (existing) throw new Error(`user "${name}" already exists; drop it first or grant it another role`);
   const entry = { password: password ?? newPassword(), role, prefix };
   auth.users[name] = entry;

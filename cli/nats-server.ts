@@ -154,11 +154,14 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; bi
  * API only). The users are in a file of their own that the config includes,
  * so `vecbus user` at the site rewrites them without the hub's URL.
  *
- * Replies never cross the link: a site client's requests are answered at the
- * site (writes too: the site's proxy forwards them on its actors' inbox),
- * and the hub's anonymous clients share `_INBOX`, as API users of the same
- * name at hub and site would share `_VB.<prefix>.user.<name>`; so neither
- * prefix is imported from the hub or exported to it.
+ * API requests and their replies never cross the link: a site client's
+ * requests are answered at the site (writes too: the site's proxy forwards
+ * them on internal subjects and its actors' inbox), a hub client's at the hub
+ * (else the request would run at the other end and its reply be lost: a
+ * write done, its caller told TIMEOUT); and the hub's anonymous clients share
+ * `_INBOX`, as API users of the same name at hub and site would share
+ * `_VB.<prefix>.user.<name>`. So the API subjects and both reply prefixes
+ * are neither imported from the hub nor exported to it.
  */
 export async function startLeafServer(opts: { dataDir: string; hubUrl: string; prefix: string; requireAuth: boolean; port?: number; bin?: string }): Promise<NatsServer & { siteAuth: NatsAuth }> {
   const bin = opts.bin ?? findNatsServer();
@@ -168,7 +171,7 @@ export async function startLeafServer(opts: { dataDir: string; hubUrl: string; p
   const site = siteSettings(opts.dataDir, opts.prefix);
   renderSiteUsersConfig(opts.dataDir, ensureSiteAuth(opts.dataDir, opts.requireAuth));
   const config = path.join(opts.dataDir, "nats-leaf.conf");
-  const local = JSON.stringify(["_INBOX.>", "_VB.*.user.>"]);
+  const local = JSON.stringify(["_INBOX.>", "_VB.*.user.>", "*.api.>"]);
   const remote = `{ url: ${JSON.stringify(opts.hubUrl)}, deny_imports: ${local}, deny_exports: ${local} }`;
   const lines = ["host: 127.0.0.1", "max_payload: 8MB", `leafnodes { remotes: [ ${remote} ] }`, `include ${JSON.stringify(SITE_USERS_CONF)}`, ""];
   fs.writeFileSync(config, lines.join("\n"), { mode: 0o600 });

@@ -4,6 +4,7 @@ import { API_ROLES } from "../../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { Command, flag, need, Options, Parsed, str } from "../command.js";
 import { DEFAULT_DATA_DIR } from "../connection.js";
+import { isSiteDir, siteSettings } from "../nats-auth.js";
 import { table } from "../table.js";
 import { checkRole, createUser, dropUser, grantRole, listUsers } from "../users.js";
 
@@ -29,7 +30,10 @@ export function userCommands(): Command[] {
       options: { ...common, role: { type: "string" }, password: { type: "string" }, prefix: { type: "string" } },
       run: async (p) => {
         const role = checkRole(need(p, "role"));
-        const r = createUser(userDataDir(p), p.positionals[0], role, str(p, "password"), str(p, "prefix") ?? DEFAULT_PREFIX);
+        const dir = userDataDir(p);
+        // At a site, its users are for the prefix the site serves.
+        const prefix = str(p, "prefix") ?? (isSiteDir(dir) ? siteSettings(dir).prefix : DEFAULT_PREFIX);
+        const r = createUser(dir, p.positionals[0], role, str(p, "password"), prefix);
         return printUserChange(p, { user: p.positionals[0], role, password: r.password }, `created user ${p.positionals[0]} (${role}), password ${r.password}`, r.reloaded);
       },
     },
