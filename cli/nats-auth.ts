@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { actorPermissions, anonymousPermissions, ANONYMOUS_USER, apiUserPermissions, SUPERUSER, type Permissions } from "../protocol/permissions.js";
+import { limit, limitText } from "../protocol/limits.js";
 import { ROLES, isApiRole, isRole, type ApiRole, type Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
@@ -69,8 +70,7 @@ export function siteSettings(dataDir: string, prefix?: string): SiteSettings {
   const settings = { password: kept.password ?? newPassword(), prefix: prefix ?? kept.prefix ?? DEFAULT_PREFIX };
   if (settings.password !== kept.password || settings.prefix !== kept.prefix) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(settings)}\n`, { mode: 0o600 });
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileAtomically(file, `${JSON.stringify(settings)}\n`);
   }
   return settings;
 }
@@ -147,9 +147,14 @@ export function writeAuth(dataDir: string, auth: AuthFile): void {
   const dir = path.dirname(authFile(dataDir));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
-  const tmp = `${authFile(dataDir)}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, authFile(dataDir));
+  writeFileAtomically(authFile(dataDir), `${JSON.stringify(auth, null, 2)}\n`);
+}
+
+/** Written whole or not at all (a reader never sees half of it), mode 0600; the temp name is the writer's own. */
+export function writeFileAtomically(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o600 });
+  fs.renameSync(tmp, file);
 }
 
 /** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */
@@ -171,19 +176,38 @@ export function credentialsOf(auth: AuthFile, user: string): NatsAuth {
 }
 
 /** Adds an API user (a password is made when none is given); refuses names taken by actors, the superuser or anonymous. */
+/** A refusal by the users file's rules (a taken or reserved name, a password it cannot hold): the caller's mistake, not the store's. */
+export class UserRuleError extends Error {}
+
+/** Names actor users of any prefix take (`<prefix>-<role>`): an API user so named would become that prefix's actor user once a serve starts with it. */
+const ACTOR_SUFFIX = new RegExp(`-(${ROLES.join("|")})$`);
+/** Control characters and lone surrogates cannot be written into a nats-server config (its strings take no \\u escapes). */
+const UNWRITABLE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** A password the config can hold, and that NATS takes as a password (one looking like a bcrypt hash is compared as a hash). */
+export function checkPassword(password: string): string {
+  if (password === "") throw new UserRuleError("a password may not be empty");
+  if (UNWRITABLE.test(password)) throw new UserRuleError("a password may not hold control characters or unpaired surrogates");
+  if (/^\$2[abxy]?\$/.test(password)) throw new UserRuleError('a password may not start like a bcrypt hash ("$2a$", "$2b$", ...)');
+  return password;
+}
+
 export function addApiUser(auth: AuthFile, name: string, role: ApiRole, prefix: string, password?: string): UserEntry {
-  if (!USER_NAME.test(name)) throw new Error(`user name "${name}" must be 1-32 letters, digits, '_' or '-', starting with a letter`);
-  const existing = auth.users[name];
-  if (name === ANONYMOUS_USER || name === SITE_USER || name === LEAF_USER || (existing && !isApiRole(existing.role))) throw new Error(`"${name}" is a reserved user name`);
-  if (existing) throw new Error(`user "${name}" already exists; drop it first or grant it another role`);
-  const entry = { password: password ?? newPassword(), role, prefix };
+  if (!USER_NAME.test(name)) throw new UserRuleError(`user name "${name}" must be 1-32 letters, digits, '_' or '-', starting with a letter`);
+  const existing = Object.hasOwn(auth.users, name) ? auth.users[name] : undefined;
+  if (name === ANONYMOUS_USER || name === SITE_USER || name === LEAF_USER || ACTOR_SUFFIX.test(name) || (existing && !isApiRole(existing.role))) {
+    throw new UserRuleError(`"${name}" is a reserved user name (also every name ending in -${ROLES.join(", -")}: actor users)`);
+  }
+  if (existing) throw new UserRuleError(`user "${name}" already exists; drop it first or grant it another role`);
+  if (Object.values(auth.users).filter((e) => isApiRole(e.role)).length >= limit("apiUsers")) throw new UserRuleError(`${limitText("apiUsers")}: drop one first`);
+  const entry = { password: password === undefined ? newPassword() : checkPassword(password), role, prefix };
   auth.users[name] = entry;
   return entry;
 }
 
 export function apiUser(auth: AuthFile, name: string): UserEntry {
-  const entry = auth.users[name];
-  if (!entry || !isApiRole(entry.role)) throw new Error(`no API user "${name}" (vecbus user list shows them)`);
+  const entry = Object.hasOwn(auth.users, name) ? auth.users[name] : undefined;
+  if (!entry || !isApiRole(entry.role)) throw new UserRuleError(`no API user "${name}" (vecbus user list shows them)`);
   return entry;
 }
 

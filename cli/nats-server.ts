@@ -11,7 +11,20 @@ import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
-import { actorUser, credentialsOf, ensureAuth, ensureSiteAuth, LEAF_USER, renderNatsConfig, renderSiteAuthorization, SITE_USER, siteSettings, type AuthFile, type LeafnodeListener } from "./nats-auth.js";
+import {
+  actorUser,
+  credentialsOf,
+  ensureAuth,
+  ensureSiteAuth,
+  LEAF_USER,
+  renderNatsConfig,
+  renderSiteAuthorization,
+  SITE_USER,
+  siteSettings,
+  writeFileAtomically,
+  type AuthFile,
+  type LeafnodeListener,
+} from "./nats-auth.js";
 
 export interface NatsServer {
   url: string;
@@ -123,8 +136,7 @@ export function renderServerConfig(dataDir: string, auth: AuthFile): string {
   const shipped = fs.readFileSync(natsConfPath(), "utf8");
   const base = shipped.replace(/^jetstream \{$/m, `jetstream {\n  store_dir: ${JSON.stringify(storeDir(dataDir))}`);
   if (base === shipped) throw new Error(`${natsConfPath()} has no "jetstream {" line to put the store dir in`);
-  fs.writeFileSync(file, renderNatsConfig(base, auth), { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
+  writeFileAtomically(file, renderNatsConfig(base, auth));
   return file;
 }
 
@@ -183,8 +195,7 @@ const SITE_USERS_CONF = "nats-leaf-users.conf";
 /** (Re)writes a site's users config (included by its leaf node's config) from its users file; mode 0600. */
 export function renderSiteUsersConfig(dataDir: string, auth: AuthFile): string {
   const file = path.join(dataDir, SITE_USERS_CONF);
-  fs.writeFileSync(file, renderSiteAuthorization(siteSettings(dataDir), auth), { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
+  writeFileAtomically(file, renderSiteAuthorization(siteSettings(dataDir), auth));
   return file;
 }
 

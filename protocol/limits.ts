@@ -132,8 +132,18 @@ export const LIMITS = {
   },
   milvusPasswordChars: {
     env: "VECBUS_MILVUS_PASSWORD_MAX_CHARS",
-    default: 256,
+    default: 72,
     what: "characters in a password set through the Milvus front door (CreateCredential, UpdateCredential; Milvus's bound)",
+  },
+  milvusUserChanges: {
+    env: "VECBUS_MILVUS_USER_CHANGES_PER_MINUTE",
+    default: 30,
+    what: "user changes through the Milvus front door per minute (each reloads the NATS server's config)",
+  },
+  apiUsers: {
+    env: "VECBUS_MAX_API_USERS",
+    default: 1000,
+    what: "API users of one data dir",
   },
 } as const satisfies Record<string, { env: string; default: number; what: string }>;
 

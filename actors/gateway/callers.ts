@@ -14,6 +14,7 @@ import { VecbusError } from "../../protocol/errors.js";
 import { limit, limitText } from "../../protocol/limits.js";
 import type { VecbusClient } from "../../runtime/client.js";
 import type { NatsAuth } from "../../runtime/connection.js";
+import type { Caller } from "./milvus-users.js";
 
 /** How long an evicted client lives on, so calls it is carrying finish (longer than any request's timeout). */
 const EVICTED_GRACE_MS = 120_000;
@@ -37,9 +38,9 @@ export class Callers {
     return this.of(grpcCredential(metadata));
   }
 
-  /** The NATS user a gRPC caller names ("" for none); trust it only once ofGrpc has resolved for the same metadata. */
-  nameOfGrpc(metadata: Metadata): string {
-    return userOf(grpcCredential(metadata));
+  /** Who a gRPC caller says it is; trust it only once ofGrpc has resolved for the same metadata. */
+  callerOfGrpc(metadata: Metadata): Caller {
+    return callerOf(grpcCredential(metadata));
   }
 
   /** A caller by its "user:password" ("" for none). */
@@ -119,7 +120,8 @@ function grpcCredential(metadata: Metadata): string {
   return header === "" ? ANONYMOUS : Buffer.from(header, "base64").toString("utf8");
 }
 
-/** The NATS user a "user:password" credential names ("" for none). */
-export function userOf(credential: string): string {
-  return credential.slice(0, Math.max(0, credential.indexOf(":")));
+/** The user and password a "user:password" credential names (undefined for none). */
+export function callerOf(credential: string): Caller {
+  const colon = credential.indexOf(":");
+  return colon <= 0 ? undefined : { user: credential.slice(0, colon), password: credential.slice(colon + 1) };
 }

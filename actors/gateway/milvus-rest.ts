@@ -12,9 +12,9 @@ import type { PrimaryKey, Row } from "../../protocol/rows.js";
 import type { DataType, FieldSchema, MetricType } from "../../protocol/schema.js";
 import type { IndexParam, VecbusClient } from "../../runtime/client.js";
 import { jsonText, parseJson } from "../../runtime/json.js";
-import { userOf, type Callers } from "./callers.js";
+import { callerOf, type Callers } from "./callers.js";
 import { databaseNotFound, DEFAULT_DATABASE, statusOf } from "./milvus-status.js";
-import { milvusUserHandlers, type UserDirectory } from "./milvus-users.js";
+import { MilvusUsers, type UserDirectory } from "./milvus-users.js";
 
 /** A body larger than the NATS API could carry (nats.conf's max_payload) is refused unread. */
 const MAX_BODY_BYTES = 8 << 20;
@@ -239,25 +239,19 @@ function hitRows(hits: Hit[], pk: string): Row[] {
   return hits.map((h) => ({ ...h.entity, [pk]: h.id, distance: h.distance }));
 }
 
-type UserHandlers = ReturnType<typeof milvusUserHandlers>;
-type UserRoute = (h: UserHandlers, b: Body) => Promise<unknown>;
-/** REST sends passwords as they are; the gRPC handlers take them base64, as the SDKs send them there. */
-const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+type UserRoute = (u: MilvusUsers, b: Body) => unknown;
 const userName = (b: Body) => str(b, "userName");
 
-/** Milvus's REST user and role routes, through the gRPC RPCs' handlers (milvus-users.ts): the same rules, once. */
+/** Milvus's REST user and role routes, over the rules the gRPC RPCs use (milvus-users.ts). */
 const USER_ROUTES: Record<string, UserRoute> = {
-  "users/create": async (h, b) => (await h.CreateCredential({ username: userName(b), password: base64(str(b, "password")) }), {}),
-  "users/drop": async (h, b) => (await h.DeleteCredential({ username: userName(b) }), {}),
-  "users/update_password": async (h, b) => (await h.UpdateCredential({ username: userName(b), oldPassword: base64(str(b, "password")), newPassword: base64(str(b, "newPassword")) }), {}),
-  "users/list": async (h) => (await h.ListCredUsers({})).usernames,
-  "users/describe": async (h, b) => {
-    const found = (await h.SelectUser({ user: { name: userName(b) }, include_role_info: true })).results as { roles: { name: string }[] }[];
-    return found[0].roles.map((r) => r.name);
-  },
-  "users/grant_role": async (h, b) => (await h.OperateUserRole({ username: userName(b), role_name: str(b, "roleName"), type: "AddUserToRole" }), {}),
-  "users/revoke_role": async (h, b) => (await h.OperateUserRole({ username: userName(b), role_name: str(b, "roleName"), type: "RemoveUserFromRole" }), {}),
-  "roles/list": async (h) => ((await h.SelectRole({})).results as { role: { name: string } }[]).map((r) => r.role.name),
+  "users/create": (u, b) => (u.create(userName(b), str(b, "password")), {}),
+  "users/drop": (u, b) => (u.drop(userName(b)), {}),
+  "users/update_password": (u, b) => (u.updatePassword(userName(b), str(b, "password"), str(b, "newPassword")), {}),
+  "users/list": (u) => u.users().map((x) => x.user),
+  "users/describe": (u, b) => u.describe(userName(b)).map((x) => x.role),
+  "users/grant_role": (u, b) => (u.grant(userName(b), str(b, "roleName")), {}),
+  "users/revoke_role": (u, b) => (u.revoke(userName(b), str(b, "roleName")), {}),
+  "roles/list": (u) => u.roles("").map((x) => x.role),
 };
 
 /** The HTTP handler of the REST front door; `users`: the serve's users file, for the user and role routes. */
@@ -292,7 +286,7 @@ export function milvusRest(callers: Callers, users?: UserDirectory): (req: Incom
           const missing = databaseNotFound(String(db));
           return send(res, 200, { code: missing.code, message: missing.reason });
         }
-        if (userRoute) return send(res, 200, { code: 0, data: await userRoute(milvusUserHandlers(users!, userOf(auth)), parsed as Body) });
+        if (userRoute) return send(res, 200, { code: 0, data: userRoute(new MilvusUsers(users!, callerOf(auth)), parsed as Body) });
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
         send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {

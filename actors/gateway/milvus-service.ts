@@ -16,9 +16,7 @@ import type { MilvusProto } from "./milvus-proto.js";
 import { float32Toward, SearchIterators } from "./search-iterators.js";
 import { largerIsCloser } from "../../engine/distance.js";
 import { databaseNotFound, DEFAULT_DATABASE, OK_STATUS, statusOf, unimplementedStatus } from "./milvus-status.js";
-import { milvusUserHandlers, USER_RPCS, type UserDirectory } from "./milvus-users.js";
-
-const isUserRpc = (method: string): method is (typeof USER_RPCS)[number] => (USER_RPCS as readonly string[]).includes(method);
+import { isUserRpc, milvusUserRpc, MilvusUsers, type UserDirectory } from "./milvus-users.js";
 
 type Req = Record<string, unknown>;
 type Handler = (req: Req) => Promise<Req>;
@@ -45,7 +43,7 @@ export function milvusService(callers: Callers, proto: MilvusProto, users?: User
           // The SDKs name the database in each request or, once for the connection, in `dbname` metadata.
           const db = String(call.request.db_name || call.metadata.get("dbname")[0] || "");
           if (db !== "" && db !== DEFAULT_DATABASE) return asReply(databaseNotFound(db));
-          if (users && isUserRpc(method)) return milvusUserHandlers(users, callers.nameOfGrpc(call.metadata))[method](call.request);
+          if (users && isUserRpc(method)) return milvusUserRpc(new MilvusUsers(users, callers.callerOfGrpc(call.metadata)), method, call.request);
           return h ? h(call.request) : asReply(unimplementedStatus(method));
         })
         .then(

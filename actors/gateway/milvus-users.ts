@@ -13,19 +13,25 @@
 //   `public` role, which cannot search; vecbus has no role below readonly).
 // - who may: the superuser and `admin` users manage users and roles; any user
 //   may change its own password (giving the old one) and describe itself.
+//   Who calls is checked against the users file on every call, so a password
+//   changed a moment ago no longer manages anything, whatever connections
+//   the front door still holds for it.
+//
+// The rules live in MilvusUsers, over plain-text passwords; the gRPC RPCs
+// (passwords in base64, as the SDKs send them there) and the REST routes are
+// adapters of it.
 import type { ApiRole } from "../../protocol/roles.js";
 import { API_ROLES, isApiRole } from "../../protocol/roles.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { limit, limitText } from "../../protocol/limits.js";
 import { OK_STATUS } from "./milvus-status.js";
 
-/** What a user is to the front door: an API user's role, the operator's superuser, or unknown. */
-export type UserKind = ApiRole | "superuser";
+/** A user's standing in the users file: an API user's role, or the operator's superuser. */
+export type DirectoryRole = ApiRole | "superuser";
 
-/** The users file of the serve this front door belongs to. */
+/** The users file of the serve this front door belongs to: the superuser and the API users of the prefix it serves. */
 export interface UserDirectory {
-  kindOf(user: string): UserKind | undefined;
-  /** API users (not actors, not the superuser), with their roles. */
+  roleOf(user: string): DirectoryRole | undefined;
   list(): { user: string; role: ApiRole }[];
   create(user: string, password: string, role: ApiRole): void;
   drop(user: string): void;
@@ -34,109 +40,149 @@ export interface UserDirectory {
   passwordIs(user: string, password: string): boolean;
 }
 
-type Req = Record<string, unknown>;
-type Handler = (req: Req) => Promise<Req>;
-
-/** The RPCs of this module: the front door answers them here, not through the NATS API. */
-export const USER_RPCS = ["CreateCredential", "UpdateCredential", "DeleteCredential", "ListCredUsers", "SelectUser", "SelectRole", "OperateUserRole"] as const;
+/** Who calls: the user and password its credentials name (NATS has accepted them), or undefined without credentials. */
+export type Caller = { user: string; password: string } | undefined;
 
 /** Milvus's least password length (proxy.minPasswordLength); the most is a limit (protocol/limits.ts). */
 const MIN_PASSWORD_CHARS = 6;
 
-/** The handlers for one caller (its NATS user name, "" for anonymous), whose credentials NATS has accepted. */
-export function milvusUserHandlers(dir: UserDirectory, caller: string): Record<(typeof USER_RPCS)[number], Handler> {
-  const callerKind = caller === "" ? undefined : dir.kindOf(caller);
-  const manager = callerKind === "superuser" || callerKind === "admin";
-  const mustManage = (what: string) => {
-    if (!manager) throw new VecbusError("PERMISSION_DENIED", `${what} needs the superuser or a user of role admin${caller === "" ? " (this call has no credentials)" : `; "${caller}" is ${callerKind ?? "not an API user"}`}`);
-  };
-  const apiUser = (r: Req, key: string): string => {
-    const user = String(r[key] ?? "");
-    if (user === "") throw new VecbusError("INVALID_ARGUMENT", `${key} is required`);
-    return user;
-  };
-  const knownApiUser = (user: string): ApiRole => {
-    const kind = dir.kindOf(user);
-    if (kind === undefined) throw new VecbusError("INVALID_ARGUMENT", `user "${user}" does not exist`);
-    if (kind === "superuser") throw new VecbusError("PERMISSION_DENIED", `"${user}" is the operator's superuser: change it in the serve's users file, not through the API`);
-    return kind;
-  };
-  const role = (r: Req): ApiRole => {
-    const name = String(r.role_name ?? "");
-    if (!isApiRole(name)) throw new VecbusError("INVALID_ARGUMENT", `role "${name}" does not exist: vecbus's roles are ${API_ROLES.join(", ")} (custom roles are not implemented)`);
-    return name;
-  };
-  const userResult = (user: string, withRoles: boolean) => ({ user: { name: user }, roles: withRoles ? [{ name: dir.kindOf(user) === "superuser" ? "admin" : dir.kindOf(user) }] : [] });
-  return {
-    CreateCredential: async (r) => {
-      mustManage("creating a user");
-      dir.create(apiUser(r, "username"), password(r.password, "password"), "readonly");
-      return OK_STATUS;
-    },
-    DeleteCredential: async (r) => {
-      mustManage("dropping a user");
-      const user = apiUser(r, "username");
-      knownApiUser(user);
-      dir.drop(user);
-      return OK_STATUS;
-    },
-    UpdateCredential: async (r) => {
-      const user = apiUser(r, "username");
-      knownApiUser(user);
-      // Milvus: a user changes its own password with the old one; the managers may change anyone's.
-      if (!manager) {
-        if (user !== caller) mustManage(`changing the password of "${user}"`);
-        if (!dir.passwordIs(user, password(r.oldPassword, "oldPassword", true))) throw new VecbusError("UNAUTHENTICATED", "the old password is not right");
-      }
-      dir.setPassword(user, password(r.newPassword, "newPassword"));
-      return OK_STATUS;
-    },
-    ListCredUsers: async () => {
-      mustManage("listing users");
-      return { status: OK_STATUS, usernames: dir.list().map((u) => u.user) };
-    },
-    SelectUser: async (r) => {
-      const user = String((r.user as Req | null)?.name ?? "");
-      if (user === "") {
-        mustManage("listing users");
-        return { status: OK_STATUS, results: dir.list().map((u) => userResult(u.user, r.include_role_info === true)) };
-      }
-      if (user !== caller) mustManage(`describing user "${user}"`);
-      if (dir.kindOf(user) === undefined) throw new VecbusError("INVALID_ARGUMENT", `user "${user}" does not exist`);
-      return { status: OK_STATUS, results: [userResult(user, true)] };
-    },
-    SelectRole: async (r) => {
-      mustManage("listing roles");
-      const asked = String((r.role as Req | null)?.name ?? "");
-      if (asked !== "" && !isApiRole(asked)) throw new VecbusError("INVALID_ARGUMENT", `role "${asked}" does not exist: vecbus's roles are ${API_ROLES.join(", ")}`);
-      const users = dir.list();
-      return {
-        status: OK_STATUS,
-        results: (asked === "" ? [...API_ROLES] : [asked]).map((name) => ({
-          role: { name },
-          users: r.include_user_info === true ? users.filter((u) => u.role === name).map((u) => ({ name: u.user })) : [],
-        })),
-      };
-    },
-    OperateUserRole: async (r) => {
-      mustManage("granting roles");
-      const user = apiUser(r, "username");
-      const has = knownApiUser(user);
-      const named = role(r);
-      if (String(r.type) === "RemoveUserFromRole") {
-        if (has !== named) throw new VecbusError("INVALID_ARGUMENT", `user "${user}" is not in role "${named}" (its role is ${has})`);
-        dir.grant(user, "readonly");
-      } else dir.grant(user, named);
-      return OK_STATUS;
-    },
-  };
+export class MilvusUsers {
+  private readonly callerRole: DirectoryRole | undefined;
+
+  constructor(
+    private readonly dir: UserDirectory,
+    private readonly caller: Caller,
+  ) {
+    this.callerRole = caller && dir.passwordIs(caller.user, caller.password) ? dir.roleOf(caller.user) : undefined;
+  }
+
+  private get manager(): boolean {
+    return this.callerRole === "superuser" || this.callerRole === "admin";
+  }
+
+  private mustManage(what: string): void {
+    if (this.manager) return;
+    const who = this.caller === undefined ? "this call has no credentials" : this.callerRole === undefined ? `"${this.caller.user}" is not a user of this front door (or its password changed)` : `"${this.caller.user}" is ${this.callerRole}`;
+    throw new VecbusError("PERMISSION_DENIED", `${what} needs the superuser or a user of role admin; ${who}`);
+  }
+
+  /** The role of an API user the managers may change; the superuser is the operator's. */
+  private apiRoleOf(user: string): ApiRole {
+    const role = this.dir.roleOf(user);
+    if (role === undefined) throw new VecbusError("INVALID_ARGUMENT", `user "${user}" does not exist`);
+    if (role === "superuser") throw new VecbusError("PERMISSION_DENIED", `"${user}" is the operator's superuser: change it in the serve's users file, not through the API`);
+    return role;
+  }
+
+  create(user: string, password: string): void {
+    this.mustManage("creating a user");
+    this.dir.create(named(user), newPassword(password, "password"), "readonly");
+  }
+
+  drop(user: string): void {
+    this.mustManage("dropping a user");
+    this.apiRoleOf(named(user));
+    this.dir.drop(user);
+  }
+
+  /** Milvus: a user changes its own password with the old one; the managers may change anyone's. */
+  updatePassword(user: string, oldPassword: string, password: string): void {
+    if (!this.manager) {
+      // Checked before the user's existence, so a caller learns nothing of other users.
+      if (this.caller === undefined || named(user) !== this.caller.user || this.callerRole === undefined) this.mustManage(`changing the password of "${user}"`);
+      if (!this.dir.passwordIs(user, oldPassword)) throw new VecbusError("UNAUTHENTICATED", "the old password is not right");
+    }
+    this.apiRoleOf(named(user));
+    this.dir.setPassword(user, newPassword(password, "newPassword"));
+  }
+
+  users(): { user: string; role: ApiRole }[] {
+    this.mustManage("listing users");
+    return this.dir.list();
+  }
+
+  /** A user and its role; none (as Milvus) for a user that does not exist. */
+  describe(user: string): { user: string; role: string }[] {
+    if (this.caller?.user !== named(user) || this.callerRole === undefined) this.mustManage(`describing user "${user}"`);
+    const role = this.dir.roleOf(user);
+    return role === undefined ? [] : [{ user, role: role === "superuser" ? "admin" : role }];
+  }
+
+  /** vecbus's roles (or the one named), each with its users. */
+  roles(name: string): { role: ApiRole; users: string[] }[] {
+    this.mustManage("listing roles");
+    if (name !== "" && !isApiRole(name)) throw new VecbusError("INVALID_ARGUMENT", `role "${name}" does not exist: vecbus's roles are ${API_ROLES.join(", ")}`);
+    const users = this.dir.list();
+    return (name === "" ? [...API_ROLES] : [name as ApiRole]).map((role) => ({ role, users: users.filter((u) => u.role === role).map((u) => u.user) }));
+  }
+
+  grant(user: string, role: string): void {
+    this.mustManage("granting roles");
+    this.apiRoleOf(named(user));
+    this.dir.grant(user, roleNamed(role));
+  }
+
+  /** Removing a user from its role leaves it readonly; from a role it is not in, nothing (as Milvus). */
+  revoke(user: string, role: string): void {
+    this.mustManage("revoking roles");
+    if (this.apiRoleOf(named(user)) === roleNamed(role)) this.dir.grant(user, "readonly");
+  }
 }
 
-/** A password as Milvus's SDKs send it (base64), within Milvus's length bounds (an old one is only compared). */
-function password(raw: unknown, key: string, old = false): string {
-  const text = Buffer.from(String(raw ?? ""), "base64").toString("utf8");
-  if (old) return text;
-  if (text.length < MIN_PASSWORD_CHARS) throw new VecbusError("INVALID_ARGUMENT", `${key} must be at least ${MIN_PASSWORD_CHARS} characters (base64 in the request, as Milvus's SDKs send it)`);
+function named(user: string): string {
+  if (user === "") throw new VecbusError("INVALID_ARGUMENT", "a user name is required");
+  return user;
+}
+
+function roleNamed(name: string): ApiRole {
+  if (!isApiRole(name)) throw new VecbusError("INVALID_ARGUMENT", `role "${name}" does not exist: vecbus's roles are ${API_ROLES.join(", ")} (custom roles are not implemented)`);
+  return name;
+}
+
+function newPassword(text: string, key: string): string {
+  if (text.length < MIN_PASSWORD_CHARS) throw new VecbusError("INVALID_ARGUMENT", `${key} must be at least ${MIN_PASSWORD_CHARS} characters`);
   if (text.length > limit("milvusPasswordChars")) throw new VecbusError("INVALID_ARGUMENT", `${key}: ${limitText("milvusPasswordChars")}`);
   return text;
+}
+
+type Req = Record<string, unknown>;
+
+/** The gRPC RPCs: the front door answers them here, not through the NATS API. */
+export const USER_RPCS = ["CreateCredential", "UpdateCredential", "DeleteCredential", "ListCredUsers", "SelectUser", "SelectRole", "OperateUserRole"] as const;
+export type UserRpc = (typeof USER_RPCS)[number];
+
+export function isUserRpc(method: string): method is UserRpc {
+  return (USER_RPCS as readonly string[]).includes(method);
+}
+
+/** A password as Milvus's SDKs send it over gRPC: base64. */
+const base64Text = (raw: unknown) => Buffer.from(String(raw ?? ""), "base64").toString("utf8");
+
+/** One user RPC, with Milvus's request and reply shapes. */
+export function milvusUserRpc(users: MilvusUsers, method: UserRpc, r: Req): Req {
+  const str = (v: unknown) => String(v ?? "");
+  switch (method) {
+    case "CreateCredential":
+      return users.create(str(r.username), base64Text(r.password)), OK_STATUS;
+    case "DeleteCredential":
+      return users.drop(str(r.username)), OK_STATUS;
+    case "UpdateCredential":
+      return users.updatePassword(str(r.username), base64Text(r.oldPassword), base64Text(r.newPassword)), OK_STATUS;
+    case "ListCredUsers":
+      return { status: OK_STATUS, usernames: users.users().map((u) => u.user) };
+    case "SelectUser": {
+      const user = str((r.user as Req | null)?.name);
+      const found = user === "" ? users.users() : users.describe(user);
+      return { status: OK_STATUS, results: found.map((u) => ({ user: { name: u.user }, roles: r.include_role_info === true || user !== "" ? [{ name: u.role }] : [] })) };
+    }
+    case "SelectRole":
+      return {
+        status: OK_STATUS,
+        results: users.roles(str((r.role as Req | null)?.name)).map((x) => ({ role: { name: x.role }, users: r.include_user_info === true ? x.users.map((name) => ({ name })) : [] })),
+      };
+    case "OperateUserRole":
+      if (str(r.type) === "RemoveUserFromRole") users.revoke(str(r.username), str(r.role_name));
+      else users.grant(str(r.username), str(r.role_name));
+      return OK_STATUS;
+  }
 }

@@ -14,6 +14,9 @@ import { randomVectors } from "../random.js";
 import { eventually } from "../timeouts.js";
 import { assertSuccess, startGateway } from "./gateway.js";
 
+// Small enough for the last test to reach, large enough for the others' changes (each test has its own front door).
+process.env.VECBUS_MILVUS_USER_CHANGES_PER_MINUTE = "24";
+
 test("milvus users - the superuser makes a user, grants and revokes roles, the user changes its password; each change shows in what the user may do", { timeout: 180_000 }, async () => {
   const env = await startEnv({ tag: "milvus-users", refusalsExpected: true });
   const gateway = await startGateway(env, true, {}, userDirectory(env.dataDir));
@@ -69,6 +72,25 @@ test("milvus users - the superuser makes a user, grants and revokes roles, the u
     await eventually("alice's insert to be refused again", async () => code(await alice.insert({ collection_name: "u", data: [{ id: 11, vector: vectors[11] }] })) === 1401);
     assert.equal(await count(), 11);
 
+    // An admin user manages users too; a password reset by a manager takes the old one's power at once.
+    assertSuccess(await root.createUser({ username: "boss", password: "secret-b" }));
+    assertSuccess(await root.addUserToRole({ username: "boss", roleName: "admin" }));
+    const boss = as("boss", "secret-b");
+    await eventually("boss to be let in", async () => code(await boss.describeCollection({ collection_name: "u" })) === 0);
+    assertSuccess(await boss.createUser({ username: "carol", password: "secret-c" }));
+    assertSuccess(await root.updateUser({ username: "boss", oldPassword: "", newPassword: "secret-b2" }));
+    assert.notEqual(code(await boss.createUser({ username: "dave", password: "secret-d" })), 0, "the old password, a moment after its reset, manages users");
+    assert.equal((await root.describeUser({ username: "dave" })).results.length, 0);
+    // A user learns nothing of others: another's password change is refused alike whether that user exists or not.
+    assert.equal(code(await alice.updateUser({ username: "carol", oldPassword: "secret-c", newPassword: "secret-x" })), 1401);
+    assert.equal(code(await alice.updateUser({ username: "ghost", oldPassword: "secret-c", newPassword: "secret-x" })), 1401);
+    assert.equal(code(await anonymous.updateUser({ username: "carol", oldPassword: "secret-c", newPassword: "secret-x" })), 1401);
+    // A password the NATS config cannot hold is refused, and the config keeps working: a later user is let in.
+    assert.equal(code(await root.createUser({ username: "eve", password: "secret\u0001x" })), 1100);
+    assert.equal(code(await alice.updateUser({ username: "alice", oldPassword: "secret-3", newPassword: "secret\u007fx" })), 1100);
+    const carol = as("carol", "secret-c");
+    await eventually("carol to be let in", async () => code(await carol.describeCollection({ collection_name: "u" })) === 0);
+
     // The superuser and actors are not API users; custom roles are not implemented.
     assert.equal(code(await root.deleteUser({ username: SUPERUSER })), 1401);
     assert.equal(code(await root.deleteUser({ username: "vecbus-proxy" })), 1100);
@@ -77,7 +99,7 @@ test("milvus users - the superuser makes a user, grants and revokes roles, the u
     // Dropped: alice is refused.
     assertSuccess(await root.deleteUser({ username: "alice" }));
     await eventually("a dropped user to be refused", async () => code(await as("alice", "secret-3").describeCollection({ collection_name: "u" })) === 1400);
-    assert.deepEqual((await root.listUsers()).usernames, []);
+    assert.deepEqual((await root.listUsers()).usernames.sort(), ["boss", "carol"]);
   } finally {
     for (const c of clients) await c.closeConnection();
     await gateway.stop();
@@ -102,6 +124,8 @@ test("milvus users - the REST routes (users/*, roles/list) follow the same rules
     assert.deepEqual(await rest("users/grant_role", { userName: "bob", roleName: "readwrite" }, root), { code: 0, data: {} });
     assert.deepEqual(await rest("roles/list", {}, root), { code: 0, data: ["admin", "readwrite", "readonly"] });
     await eventually("bob's insert to be let through", async () => (await rest("entities/insert", { collectionName: "r", data: [{ id: 1, vector: [1, 2] }] }, "bob:secret-b")).code === 0);
+    // JSON can carry what UTF-8 cannot: an unpaired surrogate, which no NATS config string can hold.
+    assert.equal((await rest("users/update_password", { userName: "bob", password: "secret-b", newPassword: "secret\ud800b" }, "bob:secret-b")).code, 1100);
     assert.deepEqual(await env.client.query({ collection_name: "r", filter: "", output_fields: ["count(*)"], consistency_level: "Strong" }), [{ "count(*)": 1 }]);
     assert.equal((await rest("users/update_password", { userName: "bob", password: "wrong-one", newPassword: "secret-b2" }, "bob:secret-b")).code, 1400);
     assert.deepEqual(await rest("users/update_password", { userName: "bob", password: "secret-b", newPassword: "secret-b2" }, "bob:secret-b"), { code: 0, data: {} });
@@ -109,6 +133,22 @@ test("milvus users - the REST routes (users/*, roles/list) follow the same rules
     assert.deepEqual(await rest("users/drop", { userName: "bob" }, root), { code: 0, data: {} });
     assert.deepEqual(await rest("users/list", {}, root), { code: 0, data: [] });
   } finally {
+    await gateway.stop();
+    await env.close();
+  }
+});
+
+test("milvus users - user changes through the front door are bounded per minute (each reloads the NATS server)", { timeout: 120_000 }, async () => {
+  const env = await startEnv({ tag: "milvus-users-rate" });
+  const gateway = await startGateway(env, true, {}, userDirectory(env.dataDir));
+  const root = new MilvusClient({ address: gateway.address, username: SUPERUSER, password: env.nats.credentials(SUPERUSER)!.pass });
+  try {
+    const codes: number[] = [];
+    for (let i = 0; i < 25; i++) codes.push((await root.createUser({ username: `u${i}`, password: "secret-u" })).code ?? 0);
+    assert.deepEqual(codes, [...Array(24).fill(0), 9]);
+    assert.equal((await root.listUsers()).usernames.length, 24);
+  } finally {
+    await root.closeConnection();
     await gateway.stop();
     await env.close();
   }
