@@ -104,7 +104,13 @@ test("meta store - through a leaf node, a change lost on the leaf's link to the 
   const nc = await connectNats(leaf.url, "test-watcher", { reconnectForever: true, auth: leaf.siteAuth, inboxPrefix: actorInbox(new Names(DEFAULT_PREFIX), "edge") });
   try {
     const writer = new MetaStore(await new Kvm(env.admin).create("t_leaf", { history: 5 }));
-    const kv = await eventuallyValue(() => new Kvm(jetstream(nc, { domain: HUB_JS_DOMAIN })).open("t_leaf"));
+    // Kvm.open only binds, asking the server nothing: status() is the first call that crosses the link.
+    // Once it is answered, the hub has sent the leaf node its JetStream API interest, and the watch's consumer create reaches it.
+    const kv = await eventuallyValue(async () => {
+      const kv = await new Kvm(jetstream(nc, { domain: HUB_JS_DOMAIN })).open("t_leaf");
+      await kv.status();
+      return kv;
+    });
     const watched = new MetaStore(kv, undefined, nc, 1_000);
     const seen = new Map<string, unknown>();
     const w = await watched.watch("w.>", (k, v) => seen.set(k, v));
