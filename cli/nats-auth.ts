@@ -150,11 +150,27 @@ export function writeAuth(dataDir: string, auth: AuthFile): void {
   writeFileAtomically(authFile(dataDir), `${JSON.stringify(auth, null, 2)}\n`);
 }
 
-/** Written whole or not at all (a reader never sees half of it), mode 0600; the temp name is the writer's own. */
+/** Written whole or not at all (a reader never sees half of it; on disk before it replaces the old one), mode 0600; the temp name is the writer's own. */
 export function writeFileAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  try {
+    const fd = fs.openSync(tmp, "wx", 0o600);
+    try {
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** The data dir's users lock (cli/users-lock.ts): every change of the users file holds it. */
+export function usersLockFile(dataDir: string): string {
+  return `${authFile(dataDir)}.lock`;
 }
 
 /** The users file for this start: existing users kept, a password made for each actor role and the superuser that has none. */

@@ -11,6 +11,11 @@ import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
+import { alive } from "./process-alive.js";
+import { withFileLock } from "./users-lock.js";
+
+/** How long a start waits for a users-file change in progress. */
+const USERS_LOCK_WAIT_MS = 5_000;
 import {
   actorUser,
   credentialsOf,
@@ -21,6 +26,7 @@ import {
   renderSiteAuthorization,
   SITE_USER,
   siteSettings,
+  usersLockFile,
   writeFileAtomically,
   type AuthFile,
   type LeafnodeListener,
@@ -72,21 +78,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Whether a process runs; a zombie (killed, its parent gone, not reaped yet: containers often lack an init that reaps) does not. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true;
-  }
-}
-
 async function waitExit(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -124,8 +115,11 @@ function storeDir(dataDir: string): string {
 /** Writes the server config for this start: the package's nats.conf, plus users and permissions unless insecure. */
 export function writeServerConfig(dataDir: string, security: ServerSecurity): { file: string; auth: AuthFile | undefined } {
   if (security === "insecure") return { file: natsConfPath(), auth: undefined };
-  const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth, security.leafnodes);
-  return { file: renderServerConfig(dataDir, auth), auth };
+  // Under the users lock: a `vecbus user` change during a start is neither lost nor left out of the config.
+  return withFileLock(usersLockFile(dataDir), USERS_LOCK_WAIT_MS, () => {
+    const auth = ensureAuth(dataDir, security.prefixes, security.requireAuth, security.leafnodes);
+    return { file: renderServerConfig(dataDir, auth), auth };
+  });
 }
 
 /** (Re)writes `<data>/nats-server.conf` from a users file; mode 0600, since it holds the passwords. */
@@ -181,7 +175,7 @@ export async function startLeafServer(opts: { dataDir: string; hubUrl: string; p
   fs.mkdirSync(opts.dataDir, { recursive: true });
   await stopOrphan(pidFile(opts.dataDir));
   const site = siteSettings(opts.dataDir, opts.prefix);
-  renderSiteUsersConfig(opts.dataDir, ensureSiteAuth(opts.dataDir, opts.requireAuth));
+  withFileLock(usersLockFile(opts.dataDir), USERS_LOCK_WAIT_MS, () => renderSiteUsersConfig(opts.dataDir, ensureSiteAuth(opts.dataDir, opts.requireAuth)));
   const config = path.join(opts.dataDir, "nats-leaf.conf");
   const local = JSON.stringify(["_INBOX.>", "_VB.*.user.>", "*.api.>"]);
   const remote = `{ url: ${JSON.stringify(opts.hubUrl)}, deny_imports: ${local}, deny_exports: ${local} }`;

@@ -4,19 +4,19 @@
 // running server reload it, so it takes effect without a restart (open
 // connections of a dropped user are closed by the server on reload).
 //
-// The CLI and a serve's Milvus front door may change the file at once, from
-// different processes: each change holds the data dir's users lock from its
-// read to its reload, so none is lost and no reader sees half a file.
+// The CLI, a serve's start and its Milvus front door may change the file at
+// once, from different processes: each change holds the data dir's users
+// lock (cli/users-lock.ts) from its read to its reload, so none is lost, and
+// every file is replaced whole, so no reader sees half of one.
 import { createHash, timingSafeEqual } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
-import type { UserDirectory } from "../actors/gateway/milvus-users.js";
+import type { DirectoryRole, UserDirectory } from "../actors/gateway/milvus-users.js";
 import { VecbusError } from "../protocol/errors.js";
-import { limit, limitText } from "../protocol/limits.js";
+import { limit, limitText, type LimitName } from "../protocol/limits.js";
 import { API_ROLES, isApiRole, type ApiRole } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
-import { addApiUser, apiUser, authFile, checkPassword, isSiteDir, readAuth, UserRuleError, writeAuth, type AuthFile } from "./nats-auth.js";
+import { addApiUser, apiUser, checkPassword, isSiteDir, readAuth, UserRuleError, usersLockFile, writeAuth, type AuthFile } from "./nats-auth.js";
 import { reloadServer, renderServerConfig, renderSiteUsersConfig } from "./nats-server.js";
+import { LockBusyError, withFileLock } from "./users-lock.js";
 
 export interface UserRow {
   user: string;
@@ -24,9 +24,8 @@ export interface UserRow {
   prefix: string;
 }
 
-/** How long a change waits for the users lock, and after how long a lock is taken to be a dead process's. */
+/** How long a change from the CLI waits for the users lock (the front door does not wait: it answers UNAVAILABLE). */
 const LOCK_WAIT_MS = 5_000;
-const LOCK_STALE_MS = 10_000;
 
 function load(dataDir: string): AuthFile {
   const auth = readAuth(dataDir);
@@ -34,73 +33,71 @@ function load(dataDir: string): AuthFile {
   return auth;
 }
 
-/** Runs a read-change-write of the users file under the data dir's users lock (a file made with O_EXCL). */
-function locked<T>(dataDir: string, change: () => T): T {
-  const lock = `${authFile(dataDir)}.lock`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(lock, "wx", 0o600));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > LOCK_STALE_MS) fs.rmSync(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`the users file of ${dataDir} is locked by another change (${path.basename(lock)}); try again`);
-      // A change takes milliseconds; waiting blocks this thread briefly, as the change itself does.
-      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-  try {
-    return change();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
+/** What a change did: whether it changed the file, and whether a running nats-server was told to reload it. */
+export interface UserChange {
+  changed: boolean;
+  reloaded: boolean;
 }
 
-/** Changes the users file under its lock; `edit` answers false when there is nothing to change (no write, no reload). */
-function changeUsers(dataDir: string, edit: (auth: AuthFile) => boolean): { reloaded: boolean } {
-  return locked(dataDir, () => {
+/** An edit of the users file: false when there is nothing to change (no write, no reload). */
+type Edit = (auth: AuthFile) => boolean;
+
+/** Changes the users file under the data dir's users lock (cli/users-lock.ts), from its read to its reload. */
+function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserChange {
+  load(dataDir);
+  return withFileLock(usersLockFile(dataDir), waitMs, () => {
     const auth = load(dataDir);
-    if (!edit(auth)) return { reloaded: false };
+    if (!edit(auth)) return { changed: false, reloaded: false };
     writeAuth(dataDir, auth);
     if (isSiteDir(dataDir)) renderSiteUsersConfig(dataDir, auth);
     else renderServerConfig(dataDir, auth);
-    return { reloaded: reloadServer(dataDir) };
+    return { changed: true, reloaded: reloadServer(dataDir) };
   });
 }
+
+const dropEdit =
+  (name: string): Edit =>
+  (auth) => (apiUser(auth, name), delete auth.users[name]);
+
+const grantEdit =
+  (name: string, role: ApiRole): Edit =>
+  (auth) => {
+    const entry = apiUser(auth, name);
+    if (entry.role === role) return false;
+    entry.role = role;
+    return true;
+  };
+
+const passwordEdit =
+  (name: string, password: string): Edit =>
+  (auth) => {
+    const entry = apiUser(auth, name);
+    if (entry.password === checkPassword(password)) return false;
+    entry.password = password;
+    return true;
+  };
 
 export function checkRole(role: string): ApiRole {
   if (!isApiRole(role)) throw new Error(`role must be one of ${API_ROLES.join(", ")}; got "${role}"`);
   return role;
 }
 
-export function createUser(dataDir: string, name: string, role: ApiRole, password?: string, prefix = DEFAULT_PREFIX): { password: string; reloaded: boolean } {
+export function createUser(dataDir: string, name: string, role: ApiRole, password?: string, prefix = DEFAULT_PREFIX, waitMs = LOCK_WAIT_MS): UserChange & { password: string } {
   let made = "";
-  const r = changeUsers(dataDir, (auth) => ((made = addApiUser(auth, name, role, prefix, password).password), true));
+  const r = changeUsers(dataDir, (auth) => ((made = addApiUser(auth, name, role, prefix, password).password), true), waitMs);
   return { password: made, ...r };
 }
 
-export function dropUser(dataDir: string, name: string): { reloaded: boolean } {
-  return changeUsers(dataDir, (auth) => (apiUser(auth, name), delete auth.users[name]));
+export function dropUser(dataDir: string, name: string): UserChange {
+  return changeUsers(dataDir, dropEdit(name));
 }
 
-export function grantRole(dataDir: string, name: string, role: ApiRole): { reloaded: boolean } {
-  return changeUsers(dataDir, (auth) => {
-    const entry = apiUser(auth, name);
-    if (entry.role === role) return false;
-    entry.role = role;
-    return true;
-  });
+export function grantRole(dataDir: string, name: string, role: ApiRole): UserChange {
+  return changeUsers(dataDir, grantEdit(name, role));
 }
 
-export function setPassword(dataDir: string, name: string, password: string): { reloaded: boolean } {
-  return changeUsers(dataDir, (auth) => {
-    const entry = apiUser(auth, name);
-    if (entry.password === checkPassword(password)) return false;
-    entry.password = password;
-    return true;
-  });
+export function setPassword(dataDir: string, name: string, password: string): UserChange {
+  return changeUsers(dataDir, passwordEdit(name, password));
 }
 
 export function listUsers(dataDir: string): UserRow[] {
@@ -113,24 +110,44 @@ export function listUsers(dataDir: string): UserRow[] {
  * The users file of a serve as its Milvus front door's user directory (the
  * user and role RPCs), for the API users of the prefix the front door serves
  * (and the superuser). A refusal by the file's rules is the caller's
- * INVALID_ARGUMENT; any other failure an INTERNAL error that names no path.
- * Each change reloads the NATS server, so changes are bounded per minute.
+ * INVALID_ARGUMENT, a change while another holds the users lock UNAVAILABLE
+ * (the front door does not wait: its thread runs every actor of the serve),
+ * any other failure INTERNAL without a path (logged on stderr). Each change
+ * reloads the NATS server, so changes are bounded per minute: changes that
+ * write, by everyone, and a user's changes of its own password, by user.
  */
 export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDirectory {
-  const changes: number[] = [];
-  const change = (what: () => unknown) => {
+  const written: number[] = [];
+  const ownChanges = new Map<string, number[]>();
+  const within = (times: number[], most: number, name: LimitName) => {
     const now = Date.now();
-    while (changes.length > 0 && now - changes[0] > 60_000) changes.shift();
-    if (changes.length >= limit("milvusUserChanges")) throw new VecbusError("RESOURCE_EXHAUSTED", `${limitText("milvusUserChanges")}: try again in a minute`);
-    changes.push(now);
+    while (times.length > 0 && now - times[0] > 60_000) times.shift();
+    if (times.length >= most) throw new VecbusError("RESOURCE_EXHAUSTED", `${limitText(name)}: try again in a minute`);
+  };
+  const guarded = <T>(what: () => T): T => {
     try {
-      what();
+      return what();
     } catch (e) {
       if (e instanceof VecbusError) throw e;
       if (e instanceof UserRuleError) throw new VecbusError("INVALID_ARGUMENT", e.message);
-      throw new VecbusError("INTERNAL", "the users file could not be changed (the serve's log has no more: see its data dir)");
+      if (e instanceof LockBusyError) throw new VecbusError("UNAVAILABLE", "the users file is being changed by another process: try again");
+      process.stderr.write(`the Milvus front door could not use the users file: ${(e as Error).stack ?? String(e)}\n`);
+      throw new VecbusError("INTERNAL", "the users file could not be read or changed (the serve's log says why)");
     }
   };
+  const change = (edit: Edit, own?: string) =>
+    guarded(() => {
+      within(written, limit("milvusUserChanges"), "milvusUserChanges");
+      const mine = own === undefined ? undefined : (ownChanges.get(own) ?? []);
+      if (mine) within(mine, limit("milvusOwnPasswordChanges"), "milvusOwnPasswordChanges");
+      if (!changeUsers(dataDir, edit, 0).changed) return;
+      written.push(Date.now());
+      if (mine && own !== undefined) {
+        mine.push(Date.now());
+        ownChanges.set(own, mine);
+        if (ownChanges.size > limit("apiUsers")) ownChanges.delete(ownChanges.keys().next().value!);
+      }
+    });
   const entryOf = (user: string) => {
     const users = load(dataDir).users;
     const e = Object.hasOwn(users, user) ? users[user] : undefined;
@@ -138,15 +155,16 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
   };
   const digest = (text: string) => createHash("sha256").update(text).digest();
   return {
-    roleOf: (user) => entryOf(user)?.role as ApiRole | "superuser" | undefined,
-    list: () => listUsers(dataDir).filter((u) => u.prefix === prefix).map(({ user, role }) => ({ user, role })),
-    create: (user, password, role) => change(() => createUser(dataDir, user, role, password, prefix)),
-    drop: (user) => change(() => dropUser(dataDir, user)),
-    grant: (user, role) => change(() => grantRole(dataDir, user, role)),
-    setPassword: (user, password) => change(() => setPassword(dataDir, user, password)),
-    passwordIs: (user, password) => {
-      const kept = entryOf(user)?.password;
-      return kept !== undefined && timingSafeEqual(digest(kept), digest(password));
-    },
+    roleOf: (user) => guarded(() => entryOf(user)?.role as DirectoryRole | undefined),
+    list: () => guarded(() => listUsers(dataDir).filter((u) => u.prefix === prefix).map(({ user, role }) => ({ user, role }))),
+    create: (user, password, role) => change((auth) => (addApiUser(auth, user, role, prefix, password), true)),
+    drop: (user) => change(dropEdit(user)),
+    grant: (user, role) => change(grantEdit(user, role)),
+    setPassword: (user, password, own) => change(passwordEdit(user, password), own ? user : undefined),
+    passwordIs: (user, password) =>
+      guarded(() => {
+        const kept = entryOf(user)?.password;
+        return kept !== undefined && timingSafeEqual(digest(kept), digest(password));
+      }),
   };
 }

@@ -138,7 +138,12 @@ export const LIMITS = {
   milvusUserChanges: {
     env: "VECBUS_MILVUS_USER_CHANGES_PER_MINUTE",
     default: 30,
-    what: "user changes through the Milvus front door per minute (each reloads the NATS server's config)",
+    what: "user changes through the Milvus front door per minute, those that change the users file (each reloads the NATS server's config)",
+  },
+  milvusOwnPasswordChanges: {
+    env: "VECBUS_MILVUS_OWN_PASSWORD_CHANGES_PER_MINUTE",
+    default: 3,
+    what: "changes of a user's own password through the Milvus front door per minute",
   },
   apiUsers: {
     env: "VECBUS_MAX_API_USERS",

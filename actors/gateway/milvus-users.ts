@@ -36,7 +36,8 @@ export interface UserDirectory {
   create(user: string, password: string, role: ApiRole): void;
   drop(user: string): void;
   grant(user: string, role: ApiRole): void;
-  setPassword(user: string, password: string): void;
+  /** `own`: the user changes its own password (bounded per user, apart from the managers' changes). */
+  setPassword(user: string, password: string, own: boolean): void;
   passwordIs(user: string, password: string): boolean;
 }
 
@@ -87,13 +88,14 @@ export class MilvusUsers {
 
   /** Milvus: a user changes its own password with the old one; the managers may change anyone's. */
   updatePassword(user: string, oldPassword: string, password: string): void {
+    const own = this.caller !== undefined && named(user) === this.caller.user && this.callerRole !== undefined;
     if (!this.manager) {
       // Checked before the user's existence, so a caller learns nothing of other users.
-      if (this.caller === undefined || named(user) !== this.caller.user || this.callerRole === undefined) this.mustManage(`changing the password of "${user}"`);
+      if (!own) this.mustManage(`changing the password of "${user}"`);
       if (!this.dir.passwordIs(user, oldPassword)) throw new VecbusError("UNAUTHENTICATED", "the old password is not right");
     }
     this.apiRoleOf(named(user));
-    this.dir.setPassword(user, newPassword(password, "newPassword"));
+    this.dir.setPassword(user, newPassword(password, "newPassword"), own);
   }
 
   users(): { user: string; role: ApiRole }[] {

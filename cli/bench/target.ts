@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import type { NatsAuth } from "../../runtime/connection.js";
 import { credentialsOf, readAuth } from "../nats-auth.js";
-import { alive, freePort } from "../nats-server.js";
+import { freePort } from "../nats-server.js";
+import { alive } from "../process-alive.js";
 
 export interface Memory {
   vecbus_rss: number;

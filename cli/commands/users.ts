@@ -6,15 +6,16 @@ import { Command, flag, need, Options, Parsed, str } from "../command.js";
 import { DEFAULT_DATA_DIR } from "../connection.js";
 import { isSiteDir, siteSettings } from "../nats-auth.js";
 import { table } from "../table.js";
-import { checkRole, createUser, dropUser, grantRole, listUsers } from "../users.js";
+import { checkRole, createUser, dropUser, grantRole, listUsers, type UserChange } from "../users.js";
 
 function userDataDir(p: Parsed): string {
   return path.resolve(str(p, "data") ?? process.env.VECBUS_DATA ?? DEFAULT_DATA_DIR);
 }
 
-function printUserChange(p: Parsed, data: Record<string, unknown>, text: string, reloaded: boolean): number {
-  if (flag(p, "json")) process.stdout.write(`${JSON.stringify({ ...data, reloaded })}\n`);
-  else console.log(reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at its next start)`);
+function printUserChange(p: Parsed, data: Record<string, unknown>, text: string, r: UserChange): number {
+  if (flag(p, "json")) process.stdout.write(`${JSON.stringify({ ...data, ...r })}\n`);
+  else if (!r.changed) console.log(`${text} (it already was: nothing changed)`);
+  else console.log(r.reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at its next start)`);
   return 0;
 }
 
@@ -34,7 +35,7 @@ export function userCommands(): Command[] {
         // At a site, its users are for the prefix the site serves.
         const prefix = str(p, "prefix") ?? (isSiteDir(dir) ? siteSettings(dir).prefix : DEFAULT_PREFIX);
         const r = createUser(dir, p.positionals[0], role, str(p, "password"), prefix);
-        return printUserChange(p, { user: p.positionals[0], role, password: r.password }, `created user ${p.positionals[0]} (${role}), password ${r.password}`, r.reloaded);
+        return printUserChange(p, { user: p.positionals[0], role, password: r.password }, `created user ${p.positionals[0]} (${role}), password ${r.password}`, r);
       },
     },
     {
@@ -45,7 +46,7 @@ export function userCommands(): Command[] {
       options: common,
       run: async (p) => {
         const r = dropUser(userDataDir(p), p.positionals[0]);
-        return printUserChange(p, { user: p.positionals[0] }, `dropped user ${p.positionals[0]}`, r.reloaded);
+        return printUserChange(p, { user: p.positionals[0] }, `dropped user ${p.positionals[0]}`, r);
       },
     },
     {
@@ -57,7 +58,7 @@ export function userCommands(): Command[] {
       run: async (p) => {
         const role = checkRole(p.positionals[1]);
         const r = grantRole(userDataDir(p), p.positionals[0], role);
-        return printUserChange(p, { user: p.positionals[0], role }, `user ${p.positionals[0]} is now ${role}`, r.reloaded);
+        return printUserChange(p, { user: p.positionals[0], role }, `user ${p.positionals[0]} is now ${role}`, r);
       },
     },
     {

@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { ensureAuth, readAuth } from "../../cli/nats-auth.js";
+import fs from "node:fs";
+import { ensureAuth, readAuth, usersLockFile } from "../../cli/nats-auth.js";
+import { createUser, userDirectory } from "../../cli/users.js";
+import { VecbusError } from "../../protocol/errors.js";
 import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { tempDir } from "../harness.js";
 import { ROOT } from "./serve-process.js";
@@ -13,9 +16,12 @@ import { ROOT } from "./serve-process.js";
 const WRITERS = 3;
 const EACH = 30;
 
-test("users file - writers in several processes at once: every user each was told it made is there, and the file always reads", { timeout: 120_000 }, async () => {
+test("users file - writers in several processes at once, after a holder of the lock died: every user each was told it made is there, and the file always reads", { timeout: 120_000 }, async () => {
   const dataDir = tempDir("users-lock");
   ensureAuth(dataDir, [DEFAULT_PREFIX], false);
+  // The writers start against a lock its holder left behind when it died: all of them see it dead at once, and it
+  // must be broken once, not by each of them (which would let two hold it).
+  fs.writeFileSync(usersLockFile(dataDir), `${await deadPid()} left-behind`);
   const script = (w: number) => `
     const { createUser, listUsers } = await import("./cli/users.ts");
     for (let i = 0; i < ${EACH}; i++) {
@@ -33,3 +39,22 @@ test("users file - writers in several processes at once: every user each was tol
   const expected = Array.from({ length: WRITERS }, (_, w) => Array.from({ length: EACH }, (_, i) => `w${w}_${i}`)).flat();
   assert.deepEqual(users.sort(), expected.sort());
 });
+
+test("users file - a lock held by a running process: the Milvus front door answers UNAVAILABLE at once (its thread runs the serve's actors); once released, a change goes through", { timeout: 60_000 }, async () => {
+  const dataDir = tempDir("users-lock-held");
+  ensureAuth(dataDir, [DEFAULT_PREFIX], false);
+  fs.writeFileSync(usersLockFile(dataDir), `${process.pid} another-change`);
+  const started = Date.now();
+  assert.throws(() => userDirectory(dataDir).create("a", "secret-a", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
+  assert.ok(Date.now() - started < 1_000, "the front door waited for the lock");
+  fs.rmSync(usersLockFile(dataDir));
+  createUser(dataDir, "b", "readonly");
+  assert.deepEqual(Object.keys(readAuth(dataDir)!.users).filter((u) => u === "a" || u === "b"), ["b"]);
+});
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await new Promise((r) => child.once("exit", r));
+  return child.pid!;
+}
