@@ -13,9 +13,6 @@ import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
 import { alive } from "./process-alive.js";
 import { withFileLock } from "./users-lock.js";
-
-/** How long a start waits for a users-file change in progress. */
-const USERS_LOCK_WAIT_MS = 5_000;
 import {
   actorUser,
   credentialsOf,
@@ -31,6 +28,9 @@ import {
   type AuthFile,
   type LeafnodeListener,
 } from "./nats-auth.js";
+
+/** How long a start waits for a users-file change in progress. */
+const USERS_LOCK_WAIT_MS = 5_000;
 
 export interface NatsServer {
   url: string;

@@ -113,11 +113,13 @@ export function listUsers(dataDir: string): UserRow[] {
  * INVALID_ARGUMENT, a change while another holds the users lock UNAVAILABLE
  * (the front door does not wait: its thread runs every actor of the serve),
  * any other failure INTERNAL without a path (logged on stderr). Each change
- * reloads the NATS server, so changes are bounded per minute: changes that
- * write, by everyone, and a user's changes of its own password, by user.
+ * reloads the NATS server, so changes that write are bounded per minute: the
+ * managers' together, users' changes of their own passwords together and by
+ * user.
  */
 export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDirectory {
-  const written: number[] = [];
+  // The managers' changes and users' changes of their own passwords are bounded apart, so users cannot use up the managers'.
+  const written = { managed: [] as number[], own: [] as number[] };
   const ownChanges = new Map<string, number[]>();
   const within = (times: number[], most: number, name: LimitName) => {
     const now = Date.now();
@@ -137,11 +139,12 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
   };
   const change = (edit: Edit, own?: string) =>
     guarded(() => {
-      within(written, limit("milvusUserChanges"), "milvusUserChanges");
+      const all = own === undefined ? written.managed : written.own;
+      within(all, limit("milvusUserChanges"), "milvusUserChanges");
       const mine = own === undefined ? undefined : (ownChanges.get(own) ?? []);
       if (mine) within(mine, limit("milvusOwnPasswordChanges"), "milvusOwnPasswordChanges");
       if (!changeUsers(dataDir, edit, 0).changed) return;
-      written.push(Date.now());
+      all.push(Date.now());
       if (mine && own !== undefined) {
         mine.push(Date.now());
         ownChanges.set(own, mine);

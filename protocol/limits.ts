@@ -138,7 +138,7 @@ export const LIMITS = {
   milvusUserChanges: {
     env: "VECBUS_MILVUS_USER_CHANGES_PER_MINUTE",
     default: 30,
-    what: "user changes through the Milvus front door per minute, those that change the users file (each reloads the NATS server's config)",
+    what: "user changes through the Milvus front door per minute that change the users file (each reloads the NATS server's config): the managers' together, and users' changes of their own passwords together",
   },
   milvusOwnPasswordChanges: {
     env: "VECBUS_MILVUS_OWN_PASSWORD_CHANGES_PER_MINUTE",

@@ -21,7 +21,7 @@ test("users file - writers in several processes at once, after a holder of the l
   ensureAuth(dataDir, [DEFAULT_PREFIX], false);
   // The writers start against a lock its holder left behind when it died: all of them see it dead at once, and it
   // must be broken once, not by each of them (which would let two hold it).
-  fs.writeFileSync(usersLockFile(dataDir), `${await deadPid()} left-behind`);
+  fs.writeFileSync(usersLockFile(dataDir), `${await deadPid()} - - left-behind`);
   const script = (w: number) => `
     const { createUser, listUsers } = await import("./cli/users.ts");
     for (let i = 0; i < ${EACH}; i++) {
@@ -43,13 +43,44 @@ test("users file - writers in several processes at once, after a holder of the l
 test("users file - a lock held by a running process: the Milvus front door answers UNAVAILABLE at once (its thread runs the serve's actors); once released, a change goes through", { timeout: 60_000 }, async () => {
   const dataDir = tempDir("users-lock-held");
   ensureAuth(dataDir, [DEFAULT_PREFIX], false);
-  fs.writeFileSync(usersLockFile(dataDir), `${process.pid} another-change`);
-  const started = Date.now();
-  assert.throws(() => userDirectory(dataDir).create("a", "secret-a", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
-  assert.ok(Date.now() - started < 1_000, "the front door waited for the lock");
+  const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    fs.writeFileSync(usersLockFile(dataDir), `${holder.pid} - - another-change`);
+    const started = Date.now();
+    assert.throws(() => userDirectory(dataDir).create("a", "secret-a", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
+    assert.ok(Date.now() - started < 1_000, "the front door waited for the lock");
+  } finally {
+    holder.kill("SIGKILL");
+  }
   fs.rmSync(usersLockFile(dataDir));
   createUser(dataDir, "b", "readonly");
   assert.deepEqual(Object.keys(readAuth(dataDir)!.users).filter((u) => u === "a" || u === "b"), ["b"]);
+});
+
+test("users file - a lock naming a pid that runs, but is another process than the one that took it (a pid reused after a crash or a reboot), is broken at once", { timeout: 60_000 }, async () => {
+  const dataDir = tempDir("users-lock-reused");
+  ensureAuth(dataDir, [DEFAULT_PREFIX], false);
+  // This process runs, but it did not start at clock tick 1.
+  fs.writeFileSync(usersLockFile(dataDir), `${process.pid} 1 - left-behind`);
+  const started = Date.now();
+  createUser(dataDir, "c", "readonly");
+  assert.ok(Date.now() - started < 1_000, "a change waited for a lock whose holder is gone");
+  assert.ok(readAuth(dataDir)!.users.c);
+});
+
+test("users file - a dead holder's lock that another process is breaking: the front door answers UNAVAILABLE at once instead of spinning", { timeout: 60_000 }, async () => {
+  const dataDir = tempDir("users-lock-breaking");
+  ensureAuth(dataDir, [DEFAULT_PREFIX], false);
+  const breaker = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    fs.writeFileSync(usersLockFile(dataDir), `${await deadPid()} - - left-behind`);
+    fs.writeFileSync(`${usersLockFile(dataDir)}.break`, `${breaker.pid} - - breaking`);
+    const started = Date.now();
+    assert.throws(() => userDirectory(dataDir).create("d", "secret-d", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
+    assert.ok(Date.now() - started < 1_000, "the front door waited");
+  } finally {
+    breaker.kill("SIGKILL");
+  }
 });
 
 /** The pid of a process that has exited. */
