@@ -94,24 +94,16 @@ export function ensureSiteAuth(dataDir: string, requireAuth: boolean): AuthFile 
 }
 
 /**
- * The site leaf node's authorization: the site's actors; the site's API users
- * with their roles' methods of their prefix and replies on their own inbox;
- * and, unless the site requires credentials, the anonymous user with the API
- * of `prefix`.
+ * The site leaf node's authorization: the site's actors (unrestricted, as the
+ * leaf link's trust is theirs); the site's API users with their roles'
+ * methods of their prefix and replies on their own inbox; and, unless the
+ * site requires credentials, the anonymous user with the API of the site's
+ * prefix.
  */
 export function renderSiteAuthorization(site: SiteSettings, auth: AuthFile): string {
+  const actors: [string, UserEntry] = [SITE_USER, { password: site.password, role: "superuser", prefix: site.prefix }];
   const users = Object.entries(auth.users).filter(([, e]) => isApiRole(e.role));
-  return [
-    "authorization {",
-    "  users: [",
-    `    { user: ${JSON.stringify(SITE_USER)}, password: ${JSON.stringify(site.password)} }`,
-    ...users.map(([user, e]) => `    { user: ${JSON.stringify(user)}, password: ${JSON.stringify(e.password)}, permissions: ${renderPermissions(permissionsOf(user, e)!)} }`),
-    ...(auth.require_auth ? [] : [`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions([new Names(site.prefix)]))} }`]),
-    "  ]",
-    "}",
-    auth.require_auth ? "" : `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
-    "",
-  ].join("\n");
+  return [...renderAuthorization([actors, ...users], auth.require_auth ? undefined : [new Names(site.prefix)]), ""].join("\n");
 }
 
 /** The hub's JetStream domain once edge sites may connect: actors at a site reach its JetStream through it (`--js-domain`). */
@@ -191,7 +183,6 @@ export function credentialsOf(auth: AuthFile, user: string): NatsAuth {
   return { user, pass: entry.password };
 }
 
-/** Adds an API user (a password is made when none is given); refuses names taken by actors, the superuser or anonymous. */
 /** A refusal by the users file's rules (a taken or reserved name, a password it cannot hold): the caller's mistake, not the store's. */
 export class UserRuleError extends Error {}
 
@@ -208,6 +199,7 @@ export function checkPassword(password: string): string {
   return password;
 }
 
+/** Adds an API user (a password is made when none is given); refuses names taken by actors, the superuser or anonymous. */
 export function addApiUser(auth: AuthFile, name: string, role: ApiRole, prefix: string, password?: string): UserEntry {
   if (!USER_NAME.test(name)) throw new UserRuleError(`user name "${name}" must be 1-32 letters, digits, '_' or '-', starting with a letter`);
   const existing = Object.hasOwn(auth.users, name) ? auth.users[name] : undefined;
@@ -240,14 +232,24 @@ function renderPermissions(p: Permissions): string {
 }
 
 /** nats-server config: the package's base settings plus every user with its permissions, and the anonymous user unless auth is required. */
-export function renderNatsConfig(base: string, auth: AuthFile): string {
-  const users = Object.entries(auth.users).map(([user, e]) => {
+/**
+ * An `authorization` block with these users (each with its role's
+ * permissions, the superuser's unrestricted), and the anonymous user with
+ * the API of `anonymous`'s prefixes, unless that is undefined (credentials
+ * required).
+ */
+function renderAuthorization(users: [string, UserEntry][], anonymous: Names[] | undefined): string[] {
+  const lines = users.map(([user, e]) => {
     const perms = permissionsOf(user, e);
     return `    { user: ${JSON.stringify(user)}, password: ${JSON.stringify(e.password)}${perms ? `, permissions: ${renderPermissions(perms)}` : ""} }`;
   });
+  if (anonymous) lines.push(`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions(anonymous))} }`);
+  return ["authorization {", "  users: [", ...lines, "  ]", "}", anonymous ? `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}` : ""];
+}
+
+export function renderNatsConfig(base: string, auth: AuthFile): string {
   // Anonymous clients may call the API of every prefix that has actors here.
   const prefixes = [...new Set(Object.values(auth.users).filter((e) => isRole(e.role)).map((e) => e.prefix))].map((p) => new Names(p));
-  if (!auth.require_auth) users.push(`    { user: ${JSON.stringify(ANONYMOUS_USER)}, permissions: ${renderPermissions(anonymousPermissions(prefixes))} }`);
   const leaf = auth.leafnodes;
   // With edge sites the hub's JetStream gets a domain: a leaf node without JetStream reaches it through $JS.<domain>.API.
   const settings = leaf ? base.replace(/^jetstream \{$/m, `jetstream {\n  domain: ${HUB_JS_DOMAIN}`) : base;
@@ -262,12 +264,7 @@ export function renderNatsConfig(base: string, auth: AuthFile): string {
         ]
       : []),
     "# Written by vecbus serve from auth/users.json: edit users with `vecbus user`, not here.",
-    "authorization {",
-    "  users: [",
-    ...users,
-    "  ]",
-    "}",
-    auth.require_auth ? "" : `no_auth_user: ${JSON.stringify(ANONYMOUS_USER)}`,
+    ...renderAuthorization(Object.entries(auth.users), auth.require_auth ? undefined : prefixes),
     "",
   ].join("\n");
 }

@@ -101,9 +101,11 @@ function holderRuns(file: string, holder: string): boolean {
     const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
     return mtime !== undefined && Date.now() - mtime < UNNAMED_STALE_MS;
   }
-  if (booted !== "-" && bootId() !== undefined && booted !== bootId()) return false;
+  const thisBoot = bootId();
+  if (booted !== "-" && thisBoot !== undefined && booted !== thisBoot) return false;
   if (!alive(pid)) return false;
-  return started === "-" || startTime(pid) === undefined || started === startTime(pid);
+  const now = startTime(pid);
+  return started === "-" || now === undefined || started === now;
 }
 
 /** Removes a lock whose holder is dead, under the break lock; true when it did. */

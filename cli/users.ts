@@ -44,6 +44,7 @@ type Edit = (auth: AuthFile) => boolean;
 
 /** Changes the users file under the data dir's users lock (cli/users-lock.ts), from its read to its reload. */
 function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserChange {
+  // Before the lock, which would make the auth dir: a data dir without a users file gets load's message.
   load(dataDir);
   return withFileLock(usersLockFile(dataDir), waitMs, () => {
     const auth = load(dataDir);
@@ -54,6 +55,14 @@ function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserCh
     return { changed: true, reloaded: reloadServer(dataDir) };
   });
 }
+
+/** Adds an API user; `made` learns its password (made here when none is given). */
+const createEdit =
+  (name: string, role: ApiRole, prefix: string, password?: string, made?: (password: string) => void): Edit =>
+  (auth) => {
+    made?.(addApiUser(auth, name, role, prefix, password).password);
+    return true;
+  };
 
 const dropEdit =
   (name: string): Edit =>
@@ -82,9 +91,9 @@ export function checkRole(role: string): ApiRole {
   return role;
 }
 
-export function createUser(dataDir: string, name: string, role: ApiRole, password?: string, prefix = DEFAULT_PREFIX, waitMs = LOCK_WAIT_MS): UserChange & { password: string } {
+export function createUser(dataDir: string, name: string, role: ApiRole, password?: string, prefix = DEFAULT_PREFIX): UserChange & { password: string } {
   let made = "";
-  const r = changeUsers(dataDir, (auth) => ((made = addApiUser(auth, name, role, prefix, password).password), true), waitMs);
+  const r = changeUsers(dataDir, createEdit(name, role, prefix, password, (p) => (made = p)));
   return { password: made, ...r };
 }
 
@@ -121,10 +130,10 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
   // The managers' changes and users' changes of their own passwords are bounded apart, so users cannot use up the managers'.
   const written = { managed: [] as number[], own: [] as number[] };
   const ownChanges = new Map<string, number[]>();
-  const within = (times: number[], most: number, name: LimitName) => {
+  const within = (times: number[], name: LimitName) => {
     const now = Date.now();
     while (times.length > 0 && now - times[0] > 60_000) times.shift();
-    if (times.length >= most) throw new VecbusError("RESOURCE_EXHAUSTED", `${limitText(name)}: try again in a minute`);
+    if (times.length >= limit(name)) throw new VecbusError("RESOURCE_EXHAUSTED", `${limitText(name)}: try again in a minute`);
   };
   const guarded = <T>(what: () => T): T => {
     try {
@@ -140,9 +149,9 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
   const change = (edit: Edit, own?: string) =>
     guarded(() => {
       const all = own === undefined ? written.managed : written.own;
-      within(all, limit("milvusUserChanges"), "milvusUserChanges");
+      within(all, "milvusUserChanges");
       const mine = own === undefined ? undefined : (ownChanges.get(own) ?? []);
-      if (mine) within(mine, limit("milvusOwnPasswordChanges"), "milvusOwnPasswordChanges");
+      if (mine) within(mine, "milvusOwnPasswordChanges");
       if (!changeUsers(dataDir, edit, 0).changed) return;
       all.push(Date.now());
       if (mine && own !== undefined) {
@@ -160,7 +169,7 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
   return {
     roleOf: (user) => guarded(() => entryOf(user)?.role as DirectoryRole | undefined),
     list: () => guarded(() => listUsers(dataDir).filter((u) => u.prefix === prefix).map(({ user, role }) => ({ user, role }))),
-    create: (user, password, role) => change((auth) => (addApiUser(auth, user, role, prefix, password), true)),
+    create: (user, password, role) => change(createEdit(user, role, prefix, password)),
     drop: (user) => change(dropEdit(user)),
     grant: (user, role) => change(grantEdit(user, role)),
     setPassword: (user, password, own) => change(passwordEdit(user, password), own ? user : undefined),

@@ -113,9 +113,9 @@ export class MilvusUsers {
   /** vecbus's roles (or the one named), each with its users. */
   roles(name: string): { role: ApiRole; users: string[] }[] {
     this.mustManage("listing roles");
-    if (name !== "" && !isApiRole(name)) throw new VecbusError("INVALID_ARGUMENT", `role "${name}" does not exist: vecbus's roles are ${API_ROLES.join(", ")}`);
+    const asked = name === "" ? [...API_ROLES] : [roleNamed(name)];
     const users = this.dir.list();
-    return (name === "" ? [...API_ROLES] : [name as ApiRole]).map((role) => ({ role, users: users.filter((u) => u.role === role).map((u) => u.user) }));
+    return asked.map((role) => ({ role, users: users.filter((u) => u.role === role).map((u) => u.user) }));
   }
 
   grant(user: string, role: string): void {
