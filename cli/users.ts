@@ -60,7 +60,8 @@ function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserCh
 const createEdit =
   (name: string, role: ApiRole, prefix: string, password?: string, made?: (password: string) => void): Edit =>
   (auth) => {
-    made?.(addApiUser(auth, name, role, prefix, password).password);
+    const entry = addApiUser(auth, name, role, prefix, password);
+    made?.(entry.password);
     return true;
   };
 
