@@ -92,7 +92,8 @@ export abstract class Segment {
   search(req: SegmentSearch): Hit[][] {
     const order = hitOrder(largerIsCloser(req.metric));
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
-    const selected = (index && this.sampled(req.scope)) || this.select(req.scope);
+    const scope = this.narrowed(req.scope);
+    const selected = (index && scope && this.sampled(scope)) || this.select(scope);
     const ef = req.ef ?? EF_DEFAULT;
     const rowCost = this.rowCost(req.field);
     return req.queries.map((query, q) => {
@@ -114,18 +115,18 @@ export abstract class Segment {
   }
 
   count(scope?: Scope): number {
-    return this.select(scope).count;
+    return this.select(this.narrowed(scope)).count;
   }
 
   /** Rows in scope in primary-key order, at most `limit`. */
   query(project: Projection, limit: number, scope?: Scope): Row[] {
-    const slots = Array.from(this.select(scope).list());
+    const slots = Array.from(this.select(this.narrowed(scope)).list());
     slots.sort((a, b) => comparePk(this.pkAt(a), this.pkAt(b)));
     return slots.slice(0, limit).map((s) => project(this.rowAt(s)));
   }
 
   matchingIds(scope?: Scope): PrimaryKey[] {
-    return Array.from(this.select(scope).list(), (s) => this.pkAt(s));
+    return Array.from(this.select(this.narrowed(scope)).list(), (s) => this.pkAt(s));
   }
 
   get(ids: PrimaryKey[], project: Projection, scope?: Scope): Row[] {
@@ -212,19 +213,28 @@ export abstract class Segment {
   }
 
   /**
-   * The live rows in scope. A partition restriction that covers every
-   * partition the segment holds is no restriction; without one and without
-   * a filter nothing is scanned (an ANN search then costs no pass over the
-   * rows): the count is the live count and the list is made only if asked.
+   * The scope as this segment needs it: a partition restriction that covers
+   * every partition the segment holds is none (reads always name the
+   * partitions that exist, so this is the common case); undefined when it
+   * covers none of them.
    */
-  private select(scope: Scope = {}): Passing {
-    let partitions = scope.partitions;
+  private narrowed(scope: Scope = {}): Scope | undefined {
+    const partitions = scope.partitions;
     const own = partitions && this.partitionLabels();
-    if (partitions && own) {
-      if (![...own].some((p) => partitions!.has(p))) return passingSlots([], this.slotCount);
-      if ([...own].every((p) => partitions!.has(p))) partitions = undefined;
-    }
-    const filter = scope.filter;
+    if (!partitions || !own) return scope;
+    if (![...own].some((p) => partitions.has(p))) return undefined;
+    return [...own].every((p) => partitions.has(p)) ? { filter: scope.filter } : scope;
+  }
+
+  /**
+   * The live rows in scope (undefined: a scope that excludes every row here).
+   * Without a filter or partition restriction nothing is scanned (an ANN
+   * search then costs no pass over the rows): the count is the live count
+   * and the list is made only if asked.
+   */
+  private select(scope: Scope | undefined): Passing {
+    if (!scope) return passingSlots([], this.slotCount);
+    const { filter, partitions } = scope;
     const n = this.slotCount;
     if (!partitions && !filter) {
       let live: number[] | undefined;
@@ -269,7 +279,7 @@ export abstract class Segment {
    * filter either way; only the number of candidates asked rests on the
    * estimate.
    */
-  private sampled(scope: Scope = {}): Passing | undefined {
+  private sampled(scope: Scope): Passing | undefined {
     if (!scope.filter && !scope.partitions) return undefined;
     const n = this.slotCount;
     const test = this.scopeTest(scope.filter, scope.partitions, this.scalarColumns());
