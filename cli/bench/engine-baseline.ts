@@ -4,6 +4,7 @@ import { Index, ScalarKind } from "usearch";
 import { usearchMetricKind } from "../../engine/distance.js";
 import type { MetricType } from "../../protocol/schema.js";
 import type { Dataset } from "./dataset.js";
+import type { ResponderIndex } from "./responder-baseline.js";
 import { recall } from "./dataset.js";
 import { percentile, round } from "./measure.js";
 
@@ -56,6 +57,11 @@ export class EngineBaseline {
       this.byEf.set(ef, index);
     }
     return index;
+  }
+
+  /** The saved graph as a responder on another thread views it, searched at `ef` for `limit` hits. */
+  responderIndex(ef: number, limit: number): ResponderIndex {
+    return { file: this.file, dim: this.data.dim, metric: usearchMetricKind(this.metric), connectivity: CONNECTIVITY, expansionAdd: EXPANSION_ADD, ef, limit };
   }
 
   /** Recall of the first `exact.length` queries at this ef. */

@@ -18,7 +18,7 @@ import { progress } from "../progress.js";
 import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
 import { round, timed, waitFor, warmUp, type Timed } from "./measure.js";
-import { natsEcho } from "./echo-baseline.js";
+import { natsResponder, type Responder } from "./responder-baseline.js";
 import { milvusSearcher } from "./milvus-search.js";
 import { rawJetStream } from "./stream-baseline.js";
 import { startTarget, type Memory, type Target } from "./target.js";
@@ -97,11 +97,11 @@ const UNLOAD_WAIT_MS = 6_000;
 /** The breadths an "auto" ef tries, smallest first. */
 const EF_LADDER = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
 
-/** The NATS echo baseline (echo-baseline.ts) as the target's admin user, warmed up like the search phases; undefined with credentials a worker cannot be given. */
-async function echoBaseline(target: Target, opts: BenchOptions, request: (i: number) => unknown, reply: unknown): Promise<Timed | undefined> {
-  const nc = await connectNats(target.url, "vecbus-bench-echo", { reconnectForever: false, auth: target.admin });
+/** A NATS responder baseline (responder-baseline.ts) as the target's admin user, warmed up like the search phases; undefined with credentials a worker cannot be given. */
+async function responderBaseline(target: Target, opts: BenchOptions, responder: Responder, request: (i: number) => unknown): Promise<(Timed & { answers: unknown[] }) | undefined> {
+  const nc = await connectNats(target.url, "vecbus-bench-responder", { reconnectForever: false, auth: target.admin });
   try {
-    return await natsEcho(nc, target.url, target.admin, opts.queries, opts.concurrency, request, reply, opts.warmUpSeconds);
+    return await natsResponder(nc, target.url, target.admin, responder, opts.queries, opts.concurrency, request, opts.warmUpSeconds);
   } finally {
     await closeConnection(nc);
   }
@@ -220,11 +220,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       ef: vecbusEf,
     });
     comparisons.push(rate(`search QPS, ${opts.concurrency} in flight, vs batched`, unfiltered.per_second, engineSearch.batched_qps, `in-process usearch, every query in one call on ${os.availableParallelism()} threads`));
-    const echo = await echoBaseline(target, opts, (i) => searchArgs(i, vecbusEf), await client.search(searchArgs(0, vecbusEf)));
+    const echo = await responderBaseline(target, opts, { label: "NATS request-reply echo (baseline)", answer: { reply: await client.search(searchArgs(0, vecbusEf)) } }, (i) => searchArgs(i, vecbusEf));
     if (echo) {
       comparisons.push(
         rate(`search QPS, ${opts.concurrency} in flight, vs NATS echo`, unfiltered.per_second, echo.per_second, "a Node responder answering the same request bytes with a search reply's, over NATS, same in flight"),
       );
+    }
+    const overNats = await responderBaseline(
+      target,
+      opts,
+      { label: "NATS + usearch responder (baseline)", answer: { index: engine.responderIndex(engineEf, opts.limit) } },
+      (i) => searchArgs(i, engineEf),
+    );
+    if (overNats) {
+      const ids = (a: unknown) => (a as { id: number }[][])[0].map((h) => h.id);
+      comparisons.push({
+        ...rate(
+          `search QPS, ${opts.concurrency} in flight, vs NATS + usearch`,
+          unfiltered.per_second,
+          overNats.per_second,
+          `a Node responder searching the in-process index (ef ${engineEf}) for each request, over NATS, same in flight: ${round(overNats.per_second / engineSearch.serial_qps, 3)} of the serial QPS`,
+        ),
+        // Its answers, checked: a responder that answered wrongly would be no ceiling.
+        recall: recall(overNats.answers.slice(0, unfilteredExact.length).map(ids), unfilteredExact),
+        ef: engineEf,
+      });
     }
     const frontDoor = opts.milvus ?? target.milvus;
     if (frontDoor) {

@@ -68,12 +68,16 @@ function checkReport(r: BenchReport): void {
       "search QPS, 16 in flight",
       "search QPS, 16 in flight, vs batched",
       "search QPS, 16 in flight, vs NATS echo",
+      "search QPS, 16 in flight, vs NATS + usearch",
       "Milvus gRPC search QPS, 16 in flight",
       "search p50 latency, 1 in flight, ms",
       "filtered 10% search QPS",
       "filtered 50% search QPS",
     ],
   );
+  // The NATS + usearch responder searches the in-process index at its ef: its recall over NATS is the index's own.
+  const overNats = r.comparisons.find((c) => c.figure === "search QPS, 16 in flight, vs NATS + usearch")!;
+  assert.equal(overNats.recall, r.engine.search.recall);
   for (const c of r.comparisons) assert.ok(c.vecbus >= 0 && c.baseline > 0 && Number.isFinite(c.ratio), JSON.stringify(c));
   const m = r.memory_mb!;
   assert.ok(m.vecbus_rss > 0 && m.vecbus_peak >= m.vecbus_rss && m.nats_rss > 0 && m.nats_peak >= m.nats_rss, JSON.stringify(m));
