@@ -64,6 +64,15 @@ export class EngineBaseline {
     return { file: this.file, dim: this.data.dim, metric: usearchMetricKind(this.metric), connectivity: CONNECTIVITY, expansionAdd: EXPANSION_ADD, ef, limit };
   }
 
+  /** One query at a time on one thread, each asking for k candidates (what a filtered search over one index asks): QPS over `count` queries. */
+  candidatesQps(ef: number, k: number, count: number): number {
+    const index = this.at(ef);
+    const qs = this.data.queries.slice(0, count);
+    const started = performance.now();
+    for (const q of qs) index.search(q, k, 1);
+    return Math.round(qs.length / ((performance.now() - started) / 1000));
+  }
+
   /** Recall of the first `exact.length` queries at this ef. */
   recallAt(ef: number, limit: number, exact: number[][]): number {
     const index = this.at(ef);

@@ -15,6 +15,7 @@ import { closeConnection, connectNats, type NatsAuth } from "../../runtime/conne
 import { encode } from "../../runtime/codec.js";
 import { BlobStore } from "../../storage/object-store.js";
 import { progress } from "../progress.js";
+import { OVERSAMPLE } from "../../engine/ann-search.js";
 import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
 import { EngineBaseline, type EngineSearch } from "./engine-baseline.js";
 import { round, timed, waitFor, warmUp, type Timed } from "./measure.js";
@@ -288,6 +289,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         recall: filtered.recall,
         ef: vecbusEf,
       });
+      if (s === 10) {
+        // An index without a filtered walk finds a filter's hits among OVERSAMPLE × limit / selectivity candidates (engine/ann-search.ts).
+        const k = Math.ceil((OVERSAMPLE * opts.limit * 100) / s);
+        const asked = engine.candidatesQps(engineEf, k, Math.min(opts.queries, 300));
+        comparisons.push({
+          ...rate(
+            `filtered ${s}% search QPS, vs in-process`,
+            filtered.per_second,
+            engineSearch.serial_qps,
+            `in-process usearch, unfiltered, one query at a time on one thread (asked for the ${k} candidates a ${s}% filter needs: ${asked} QPS)`,
+            opts.rows >= 1_000_000 ? ">= 0.25" : undefined,
+          ),
+          recall: filtered.recall,
+          ef: vecbusEf,
+        });
+      }
     }
     phases.push({
       phase: "get by id",

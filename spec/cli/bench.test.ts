@@ -72,6 +72,7 @@ function checkReport(r: BenchReport): void {
       "Milvus gRPC search QPS, 16 in flight",
       "search p50 latency, 1 in flight, ms",
       "filtered 10% search QPS",
+      "filtered 10% search QPS, vs in-process",
       "filtered 50% search QPS",
     ],
   );
