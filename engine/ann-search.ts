@@ -19,13 +19,17 @@ export interface Candidates {
   distances?: ArrayLike<number>;
 }
 
-export interface AnnRequest<C> {
+export interface AnnRequest<C> extends AnnPlan<C> {
   /**
    * Index candidates for the query: up to k slots, nearest first (may include
    * dead or filtered-out slots). Search with the request's ef: usearch expands
    * to k when k is larger, so asking for more candidates deepens the search.
    */
   candidates: (k: number) => Candidates;
+}
+
+/** An index search as annRounds plans it: the index itself is asked by whoever drives the rounds. */
+export interface AnnPlan<C> {
   /** Slots in the index (0..slotCount-1), dead ones included. */
   slotCount: number;
   /** The live slots passing the filter (every live slot when there is no filter). */
@@ -83,6 +87,18 @@ export const DISK_ROW_COST = 16;
 export const WIDEN = 4;
 
 export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
+  const rounds = annRounds(req);
+  let step = rounds.next();
+  while (!step.done) step = rounds.next(req.candidates(step.value));
+  return step.value;
+}
+
+/**
+ * annSearch's rounds: yields the number of candidates to ask the index for
+ * and takes them back, so the index may be asked on this thread or, awaited,
+ * on another (engine/search-threads.ts), with the same rounds either way.
+ */
+export function* annRounds<C>(req: AnnPlan<C>): Generator<number, AnnResult<C>, Candidates> {
   const { passing, limit, slotCount } = req;
   const scanCost = passing.count * (req.rowCost ?? 1);
   const exact = (rounds: number): AnnResult<C> => ({ hits: req.rank(passing.list()), strategy: "exact", rounds });
@@ -92,7 +108,7 @@ export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
   // Without a filter or dead rows there is nothing to drop.
   const filtered = passing.count < slotCount || passing.estimated === true;
   for (let rounds = 1; ; rounds++) {
-    const found = req.candidates(k);
+    const found: Candidates = yield k;
     const pass = filtered ? kept(found, passing) : found;
     const hits = req.rank(pass.slots, pass.distances);
     if (hits.length >= limit) return { hits, strategy: "index", rounds };

@@ -14,7 +14,7 @@ import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
 import { dropDead } from "./slot-bits.js";
-import { annSearch, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
+import { annRounds, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -43,6 +43,16 @@ export interface Scope {
 export interface AnnIndex {
   /** Up to k slots, nearest first, searched with breadth ef; with their distances when those are exact. */
   search(query: Float32Array, k: number, ef: number): Candidates;
+  /** The same answer, searched on another thread: the event loop goes on meanwhile. */
+  searchAsync?(query: Float32Array, k: number, ef: number): Promise<Candidates>;
+}
+
+/** One index search a segment's search needs. */
+interface IndexAsk {
+  index: AnnIndex;
+  query: Float32Array;
+  k: number;
+  ef: number;
 }
 
 /** Slots sampled to estimate a filter's selectivity before an index search. */
@@ -90,28 +100,52 @@ export abstract class Segment {
    * index, score every live row that passes the filter.
    */
   search(req: SegmentSearch): Hit[][] {
+    const rounds = this.searching(req);
+    let step = rounds.next();
+    while (!step.done) step = rounds.next(step.value.index.search(step.value.query, step.value.k, step.value.ef));
+    return step.value;
+  }
+
+  /** The same search, with the index asked on another thread where it can be (AnnIndex.searchAsync): the same rounds, the same hits. */
+  async searchAsync(req: SegmentSearch): Promise<Hit[][]> {
+    const rounds = this.searching(req);
+    let step = rounds.next();
+    while (!step.done) {
+      const { index, query, k, ef } = step.value;
+      step = rounds.next(index.searchAsync ? await index.searchAsync(query, k, ef) : index.search(query, k, ef));
+    }
+    return step.value;
+  }
+
+  /** The search, yielding each index search it needs and taking its candidates back. */
+  private *searching(req: SegmentSearch): Generator<IndexAsk, Hit[][], Candidates> {
     const order = hitOrder(largerIsCloser(req.metric));
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
     const scope = this.narrowed(req.scope);
     const selected = (index && scope && this.sampled(scope)) || this.select(scope);
-    const ef = req.ef ?? EF_DEFAULT;
+    // Only a share of the candidates pass the filter: search as much wider, up to 4×, to keep recall.
+    const ef = (req.ef ?? EF_DEFAULT) * Math.min(4, Math.max(1, this.slotCount / Math.max(1, selected.count)));
     const rowCost = this.rowCost(req.field);
-    return req.queries.map((query, q) => {
-      const picked = req.groupBy
-        ? this.bestGroups(selected.list(), query, req, req.groupBy, q, order)
-        : index
-          ? annSearch({
-              // Only a share of the candidates pass the filter: search as much wider, up to 4×, to keep recall.
-              candidates: (k) => index.search(query, k, ef * Math.min(4, Math.max(1, this.slotCount / Math.max(1, selected.count)))),
-              slotCount: this.slotCount,
-              passing: selected,
-              limit: req.limit,
-              rowCost,
-              rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
-            }).hits
-          : this.best(selected.list(), query, req, order);
-      return picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) }));
-    });
+    const out: Hit[][] = [];
+    for (let q = 0; q < req.queries.length; q++) {
+      const query = req.queries[q];
+      let picked: Candidate[];
+      if (req.groupBy) picked = this.bestGroups(selected.list(), query, req, req.groupBy, q, order);
+      else if (index) {
+        const rounds = annRounds({
+          slotCount: this.slotCount,
+          passing: selected,
+          limit: req.limit,
+          rowCost,
+          rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
+        });
+        let step = rounds.next();
+        while (!step.done) step = rounds.next(yield { index, query, k: step.value, ef });
+        picked = step.value.hits;
+      } else picked = this.best(selected.list(), query, req, order);
+      out.push(picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) })));
+    }
+    return out;
   }
 
   count(scope?: Scope): number {

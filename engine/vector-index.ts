@@ -12,12 +12,13 @@
 // search(q, k) with k > expansion_search searches with expansion k: k=100
 // gave the same recall on the ef 16, 32 and 64 views (recall@10 0.985 at
 // 32-d), as good as ef 100.
-import { Index, ScalarKind, type Matches } from "usearch";
+import { Index, ScalarKind, type IndexConfig, type Matches } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
 import { metricOfUsearch, type UsearchConfig } from "../protocol/indexes.js";
 import type { MetricType } from "../protocol/schema.js";
 import type { Candidates } from "./ann-search.js";
 import { fromUsearch, usearchMetricKind, usearchScores, zeroCosineQuery } from "./distance.js";
+import type { SearchThreads } from "./search-threads.js";
 
 /** Recall@10 0.95-0.96 on 20k-50k uniform random 24-32-d rows, at ~0.04 ms a query. */
 export const EF_DEFAULT = 64;
@@ -34,10 +35,12 @@ export class VectorIndex {
   private index: Index | undefined;
   private readonly metric: MetricType;
 
+  /** With `threads`, searchAsync walks the graph on one of them (and search() should not be called: it would map the file here too). */
   constructor(
     private readonly file: string,
     private readonly dim: number,
     private readonly config: UsearchConfig,
+    private readonly threads?: SearchThreads,
   ) {
     this.metric = metricOfUsearch(config.metric);
   }
@@ -51,11 +54,28 @@ export class VectorIndex {
    * the caller re-scores.
    */
   search(query: Float32Array, k: number, ef: number): Candidates {
+    const asked = this.asked(query, k, ef);
+    if (asked === 0) return { slots: new Uint32Array(0) };
+    // One thread: for a single query usearch's thread pool only cost time (up to ~20% fewer QPS at ef <= 128).
+    return this.candidates(query, this.view().search(query, asked, 1) as Matches);
+  }
+
+  /** search(), on a search thread when the index has them. */
+  async searchAsync(query: Float32Array, k: number, ef: number): Promise<Candidates> {
+    if (!this.threads) return this.search(query, k, ef);
+    const asked = this.asked(query, k, ef);
+    if (asked === 0) return { slots: new Uint32Array(0) };
+    return this.candidates(query, await this.threads.search(this.file, this.options(), query, asked));
+  }
+
+  /** How many candidates usearch is asked for (0: none). */
+  private asked(query: Float32Array, k: number, ef: number): number {
     // A longer query would silently run as a batch of several.
     if (query.length !== this.dim) throw new VecbusError("INTERNAL", `a ${query.length}-d query against a ${this.dim}-d index`);
-    if (k < 1) return { slots: new Uint32Array(0) };
-    // One thread: for a single query usearch's thread pool only cost time (up to ~20% fewer QPS at ef <= 128).
-    const found = this.view().search(query, Math.max(k, Math.min(ef, EF_MAX)), 1) as Matches;
+    return k < 1 ? 0 : Math.max(k, Math.min(ef, EF_MAX));
+  }
+
+  private candidates(query: Float32Array, found: Matches): Candidates {
     const slots = Uint32Array.from(found.keys, Number);
     const metric = this.metric;
     if (this.config.quantization !== "f32" || !usearchScores(metric)) return { slots };
@@ -68,23 +88,28 @@ export class VectorIndex {
     return this.view().size();
   }
 
-  /** Forgets the view; its mapping goes when it is collected. */
+  /** Forgets the view (its mapping goes when it is collected), here and on the search thread. */
   close(): void {
     this.index = undefined;
+    this.threads?.forget(this.file);
+  }
+
+  private options(): IndexConfig {
+    const c = this.config;
+    return {
+      dimensions: this.dim,
+      metric: usearchMetricKind(this.metric),
+      quantization: SCALARS[c.quantization],
+      connectivity: c.connectivity,
+      expansion_add: c.expansion_add,
+      expansion_search: EF_MIN,
+      multi: false,
+    };
   }
 
   private view(): Index {
     if (!this.index) {
-      const c = this.config;
-      this.index = new Index({
-        dimensions: this.dim,
-        metric: usearchMetricKind(this.metric),
-        quantization: SCALARS[c.quantization],
-        connectivity: c.connectivity,
-        expansion_add: c.expansion_add,
-        expansion_search: EF_MIN,
-        multi: false,
-      });
+      this.index = new Index(this.options());
       this.index.view(this.file);
     }
     return this.index;
