@@ -84,6 +84,17 @@ export const LIMITS = {
     default: 256 << 20,
     what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
   },
+  querySearchThreads: {
+    env: "VECBUS_QUERY_SEARCH_THREADS",
+    default: 2,
+    what: "threads one query node walks large HNSW graphs on, off its event loop (each index file on one of them)",
+  },
+  queryThreadIndexBytes: {
+    env: "VECBUS_QUERY_THREAD_INDEX_BYTES",
+    // Measured in actors/query.ts (threadsFor): two 500k-row 128-d graphs gained 41%, one of 100k nothing.
+    default: 128 << 20,
+    what: "bytes of an index file above which a query node walks its graph on a search thread",
+  },
   // The Milvus front door faces any client that reaches its port.
   milvusConnections: {
     env: "VECBUS_MILVUS_MAX_CONNECTIONS",
