@@ -80,8 +80,10 @@ export const LIMITS = {
   },
   queryVectorBytes: {
     env: "VECBUS_QUERY_VECTOR_MEMORY_BYTES",
-    // Every 128-d vector of 500k rows; with the index files a query node maps, 1M rows stay under 1.5 GB.
-    default: 256 << 20,
+    // Every 128-d vector of a 250k-row segment. 256 MiB held one 500k segment of a 1M-row collection beside the
+    // two index files the query node maps (which hold the vectors too): 1,612 MB resident with the search threads,
+    // 1,374 MB with 128 MiB, its 1% filter 141 -> 125 QPS, 10% 479 -> 545 (one `vecbus bench --rows 1000000` each).
+    default: 128 << 20,
     what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
   },
   querySearchThreads: {
