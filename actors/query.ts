@@ -207,7 +207,7 @@ export class QueryNode {
       const file = await this.cached(b.ref!.object);
       files.push(file);
       const dim = meta.schema.fields.find((f) => f.name === b.field)!.dim!;
-      indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!), this.threadsFor(file)));
+      indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!), await this.threadsFor(file)));
     }
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
     this.vectorBytes += segment.vectorBytes;
@@ -241,8 +241,8 @@ export class QueryNode {
    * ~0.5 ms. A file is viewed in one place only: a page mapped twice counts
    * twice in resident memory.
    */
-  private threadsFor(file: string): SearchThreads | undefined {
-    return fs.statSync(file).size > limit("queryThreadIndexBytes") ? this.searchThreads : undefined;
+  private async threadsFor(file: string): Promise<SearchThreads | undefined> {
+    return (await fs.promises.stat(file)).size > limit("queryThreadIndexBytes") ? this.searchThreads : undefined;
   }
 
   private async markLoaded(cid: number, k: string, builds: Record<string, number>): Promise<void> {

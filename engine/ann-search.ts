@@ -87,9 +87,13 @@ export const DISK_ROW_COST = 16;
 export const WIDEN = 4;
 
 export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
-  const rounds = annRounds(req);
+  return answerRounds(annRounds(req), req.candidates);
+}
+
+/** Runs rounds to their end on this thread, answering each thing they yield with `answer`. */
+export function answerRounds<Y, R, A>(rounds: Generator<Y, R, A>, answer: (asked: Y) => A): R {
   let step = rounds.next();
-  while (!step.done) step = rounds.next(req.candidates(step.value));
+  while (!step.done) step = rounds.next(answer(step.value));
   return step.value;
 }
 

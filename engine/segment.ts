@@ -14,7 +14,7 @@ import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
 import { dropDead } from "./slot-bits.js";
-import { annRounds, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
+import { annRounds, answerRounds, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -100,10 +100,7 @@ export abstract class Segment {
    * index, score every live row that passes the filter.
    */
   search(req: SegmentSearch): Hit[][] {
-    const rounds = this.searching(req);
-    let step = rounds.next();
-    while (!step.done) step = rounds.next(step.value.index.search(step.value.query, step.value.k, step.value.ef));
-    return step.value;
+    return answerRounds(this.searching(req), ({ index, query, k, ef }) => index.search(query, k, ef));
   }
 
   /** The same search, with the index asked on another thread where it can be (AnnIndex.searchAsync): the same rounds, the same hits. */

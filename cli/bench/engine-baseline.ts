@@ -1,6 +1,6 @@
 // The bench's ceiling for search and indexing: usearch itself, in this
 // process, over the same rows with the same HNSW parameters vecbus uses.
-import { Index, ScalarKind } from "usearch";
+import { Index, ScalarKind, type IndexConfig } from "usearch";
 import { usearchMetricKind } from "../../engine/distance.js";
 import type { MetricType } from "../../protocol/schema.js";
 import type { Dataset } from "./dataset.js";
@@ -45,7 +45,11 @@ export class EngineBaseline {
   }
 
   private static empty(dim: number, metric: MetricType, ef: number): Index {
-    return new Index({ dimensions: dim, metric: usearchMetricKind(metric), quantization: ScalarKind.F32, connectivity: CONNECTIVITY, expansion_add: EXPANSION_ADD, expansion_search: ef, multi: false });
+    return new Index(EngineBaseline.config(dim, metric, ef));
+  }
+
+  private static config(dim: number, metric: MetricType, ef: number): IndexConfig {
+    return { dimensions: dim, metric: usearchMetricKind(metric), quantization: ScalarKind.F32, connectivity: CONNECTIVITY, expansion_add: EXPANSION_ADD, expansion_search: ef, multi: false };
   }
 
   /** The JS binding fixes expansion_search at construction: one read-only view (mmap) of the saved graph per ef. */
@@ -61,7 +65,7 @@ export class EngineBaseline {
 
   /** The saved graph as a responder on another thread views it, searched at `ef` for `limit` hits. */
   responderIndex(ef: number, limit: number): ResponderIndex {
-    return { file: this.file, dim: this.data.dim, metric: usearchMetricKind(this.metric), connectivity: CONNECTIVITY, expansionAdd: EXPANSION_ADD, ef, limit };
+    return { file: this.file, options: EngineBaseline.config(this.data.dim, this.metric, ef), limit };
   }
 
   /** One query at a time on one thread, each asking for k candidates (what a filtered search over one index asks): QPS over `count` queries. */

@@ -11,6 +11,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { IndexConfig } from "usearch";
 import { decode, encode } from "../../runtime/codec.js";
 import type { NatsAuth } from "../../runtime/connection.js";
 import { timed, warmUp, type Timed } from "./measure.js";
@@ -25,7 +26,7 @@ const answer = (() => {
   const { Packr } = require(w.msgpackrPath);
   const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, mapsAsObjects: true, variableMapSize: true });
   const ix = w.index;
-  const index = new Index({ dimensions: ix.dim, metric: ix.metric, quantization: "f32", connectivity: ix.connectivity, expansion_add: ix.expansionAdd, expansion_search: ix.ef, multi: false });
+  const index = new Index(ix.options);
   index.view(ix.file);
   return (data) => {
     const bytes = packr.unpack(data).data[0];
@@ -46,14 +47,10 @@ const answer = (() => {
 })().catch((e) => parentPort.postMessage(String(e)));
 `;
 
-/** The usearch responder's index: a graph saved to `file`, viewed with these parameters (usearch's metric name). */
+/** The usearch responder's index: a graph saved to `file`, viewed with `options` (its search breadth among them), asked for `limit` hits. */
 export interface ResponderIndex {
   file: string;
-  dim: number;
-  metric: string;
-  connectivity: number;
-  expansionAdd: number;
-  ef: number;
+  options: IndexConfig;
   limit: number;
 }
 
