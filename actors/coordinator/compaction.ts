@@ -6,7 +6,7 @@ import type { CollectionMeta } from "../../protocol/collection.js";
 import { VecbusError } from "../../protocol/errors.js";
 import { COMPACTED_SEGMENT_BASE, type CompactTask } from "../../protocol/indexes.js";
 import { type CompactionRecord, type ShardSegments } from "../../protocol/messages.js";
-import { limit } from "../../protocol/limits.js";
+import { sealBytes } from "../../protocol/limits.js";
 import { rowBytesEstimate } from "../../protocol/schema.js";
 import { MetaKey } from "../../protocol/subjects.js";
 import { publishTask } from "../../storage/tasks.js";
@@ -32,7 +32,7 @@ export async function onCompact(co: CoordinatorState, name: string): Promise<{ c
 export async function queueCompactions(co: CoordinatorState, c: CollectionMeta, manual: boolean): Promise<CompactionRecord["tasks"]> {
   const tasks: CompactionRecord["tasks"] = [];
   const now = Date.now();
-  const policy = boundedTo(co.opts.compaction, limit("segmentBytes") / rowBytesEstimate(c.schema));
+  const policy = boundedTo(co.opts.compaction, sealBytes() / rowBytesEstimate(c.schema));
   for (const { value: state } of (await co.ctx.meta.list<ShardSegments>(MetaKey.segmentsOf(c.id))).values()) {
     const candidates = state.segments.map((r) => ({ segment_id: r.segment_id, rows: r.row_count, deleted: r.deleted_count ?? 0 }));
     for (const sources of planCompactions(candidates, policy, manual)) {

@@ -5,7 +5,7 @@
 //
 // Sealing happens in that same order (no write interleaves): the growing
 // segment becomes a sealed one when it reaches segmentRowsMax rows or
-// VECBUS_SEGMENT_MAX_BYTES of WAL records, after sealIdleMs without writes,
+// sealBytes() of WAL records (VECBUS_SEGMENT_MAX_BYTES, at most half the WAL), after sealIdleMs without writes,
 // when its WAL is full, or on `flush`. Each seal queues a flush, which
 // uploads and commits in the background while writes go on into a fresh
 // growing segment; flushes run one at a time, in seal order.
@@ -23,7 +23,7 @@ import { encodedBytesBound } from "../../runtime/codec.js";
 import { Mailbox, type Slot } from "../../runtime/mailbox.js";
 import { retrying } from "../../runtime/retry.js";
 import { MetaKey } from "../../protocol/subjects.js";
-import { limit, limitText } from "../../protocol/limits.js";
+import { limit, limitText, sealBytes } from "../../protocol/limits.js";
 import { checkGuaranteeAhead } from "../../protocol/timestamp.js";
 import type { BlobStore } from "../../storage/object-store.js";
 import { RemoteSegment, type SealedForm } from "../../engine/remote-segment.js";
@@ -53,12 +53,13 @@ export interface SealOptions {
 }
 
 /**
- * Segments of hundreds of MB, as Milvus seals them: the byte bound
- * (VECBUS_SEGMENT_MAX_BYTES, 256 MiB) seals 128-d rows at ~500k, so a
- * million of them are two segments, each searched through one graph. Ten
- * segments of 100k searched 1M rows at 486 QPS, two of 500k at 1,616
- * (README, Performance). The row bound keeps a segment of small rows within
- * what one graph build and one shard's key map handle.
+ * Segments of hundreds of MB, as Milvus makes them: the byte bound
+ * (sealBytes: VECBUS_SEGMENT_MAX_BYTES, 512 MiB, at most half the WAL's)
+ * seals a million 128-d rows as one segment, searched through one graph.
+ * Ten segments of 100k searched 1M rows at 428 QPS, two of 500k at
+ * 947-1,616, one of 1M at 1,475-2,212 (README, Performance). The row bound keeps
+ * a segment of small rows within what one graph build and one shard's key
+ * map handle.
  */
 export const SEAL_DEFAULTS: SealOptions = { segmentRowsMax: 1_000_000, sealIdleMs: 10_000 };
 
@@ -446,7 +447,7 @@ export class Shard {
           this.segments.insert(b, BigInt(r.ts));
           rows += b.count;
         }
-        if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= limit("segmentBytes")) this.seal();
+        if (this.segments.growingSize >= this.deps.seal.segmentRowsMax || this.growingBytes >= sealBytes()) this.seal();
         return rows;
       })
       .with({ kind: "delete" }, (r) => this.segments.delete(r.ids))
