@@ -2,6 +2,9 @@
 // WAL's byte bound set tiny, inserts go on until one is RESOURCE_EXHAUSTED;
 // the shard then seals and flushes, its WAL is purged, and inserts are taken
 // again. Every acknowledged row is there, also after SIGKILL and a restart.
+// A growing segment seals at half the WAL's bound, so the WAL fills only
+// when writes outrun the flush of the segment before: the inserts are sent
+// 16 at a time, which the shard appends back to back.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -18,6 +21,7 @@ import { startServe, type ServeProcess } from "./serve-process.js";
 const WAL_BYTES = 64 * 1024;
 const DIM = 64;
 const BATCH = 20;
+const IN_FLIGHT = 16;
 
 test("store full - a WAL at its byte bound answers RESOURCE_EXHAUSTED, flushes, takes writes again, and loses no acked row", { timeout: TEST_TIMEOUT_MS }, async () => {
   const dataDir = tempDir("store-full");
@@ -37,13 +41,15 @@ test("store full - a WAL at its byte bound answers RESOURCE_EXHAUSTED, flushes, 
       await client!.insert({ collection_name: "full", data: ids.map((id, i) => ({ id, vector: vectors[i] })) });
       acked.push(...ids);
     };
-    // 20 rows × 64 floats is over 5 KB a record: the 64 KB WAL holds about a dozen.
+    // 20 rows × 64 floats is over 5 KB an insert: the 64 KB WAL holds about a dozen.
     let refusal: VecbusError | undefined;
-    for (let next = 0; next < 100 * BATCH && !refusal; next += BATCH) {
-      await insert(next).catch((e) => {
-        if (!(e instanceof VecbusError) || e.code !== "RESOURCE_EXHAUSTED") throw e;
-        refusal = e;
-      });
+    for (let next = 0; next < 100 * BATCH && !refusal; next += IN_FLIGHT * BATCH) {
+      const wave = await Promise.allSettled(Array.from({ length: IN_FLIGHT }, (_, i) => insert(next + i * BATCH)));
+      for (const r of wave) {
+        if (r.status === "fulfilled") continue;
+        if (!(r.reason instanceof VecbusError) || r.reason.code !== "RESOURCE_EXHAUSTED") throw r.reason;
+        refusal = r.reason;
+      }
     }
     assert.ok(refusal, "an insert was refused before 100 batches");
     assert.match(refusal.message, /the WAL \S+ is full .*nothing was written.*VECBUS_WAL_MAX_BYTES/);
