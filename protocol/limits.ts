@@ -184,7 +184,6 @@ export function limit(name: LimitName): number {
   return v;
 }
 
-/** The "at most N <what> (ENV_VAR)" phrase that error messages quote. */
 /**
  * WAL bytes at which a growing segment seals: VECBUS_SEGMENT_MAX_BYTES, but
  * at most half the WAL's bound, so that the WAL holds a segment being
@@ -194,6 +193,7 @@ export function sealBytes(): number {
   return Math.min(limit("segmentBytes"), Math.floor(limit("walBytes") / 2));
 }
 
+/** The "at most N <what> (ENV_VAR)" phrase that error messages quote. */
 export function limitText(name: LimitName): string {
   return `at most ${limit(name)} ${LIMITS[name].what.split(":")[0]} (${LIMITS[name].env})`;
 }
