@@ -34,6 +34,8 @@ const SCALARS: Record<UsearchConfig["quantization"], ScalarKind> = { f32: Scalar
 export class VectorIndex {
   private index: Index | undefined;
   private readonly metric: MetricType;
+  /** How usearch views the file, here or on a search thread (sent with every search there). */
+  private readonly options: IndexConfig;
 
   /** With `threads`, searchAsync walks the graph on one of them (and search() should not be called: it would map the file here too). */
   constructor(
@@ -43,6 +45,15 @@ export class VectorIndex {
     private readonly threads?: SearchThreads,
   ) {
     this.metric = metricOfUsearch(config.metric);
+    this.options = {
+      dimensions: dim,
+      metric: usearchMetricKind(this.metric),
+      quantization: SCALARS[config.quantization],
+      connectivity: config.connectivity,
+      expansion_add: config.expansion_add,
+      expansion_search: EF_MIN,
+      multi: false,
+    };
   }
 
   /**
@@ -65,7 +76,7 @@ export class VectorIndex {
     if (!this.threads) return this.search(query, k, ef);
     const asked = this.asked(query, k, ef);
     if (asked === 0) return { slots: new Uint32Array(0) };
-    return this.candidates(query, await this.threads.search(this.file, this.options(), query, asked));
+    return this.candidates(query, await this.threads.search(this.file, this.options, query, asked));
   }
 
   /** How many candidates usearch is asked for (0: none). */
@@ -94,22 +105,9 @@ export class VectorIndex {
     this.threads?.forget(this.file);
   }
 
-  private options(): IndexConfig {
-    const c = this.config;
-    return {
-      dimensions: this.dim,
-      metric: usearchMetricKind(this.metric),
-      quantization: SCALARS[c.quantization],
-      connectivity: c.connectivity,
-      expansion_add: c.expansion_add,
-      expansion_search: EF_MIN,
-      multi: false,
-    };
-  }
-
   private view(): Index {
     if (!this.index) {
-      this.index = new Index(this.options());
+      this.index = new Index(this.options);
       this.index.view(this.file);
     }
     return this.index;
