@@ -33,7 +33,8 @@ import { actorSession, shardOwner, type ActorContext } from "./context.js";
 import type { Session } from "../runtime/session.js";
 import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
-import { decodeSegment, encodeSegmentParts, type VectorColumn } from "../engine/segment-format.js";
+import { decodeSegment, encodeSegmentParts } from "../engine/segment-format.js";
+import type { VectorColumn } from "../engine/vector-column.js";
 import { mergeColumns } from "../engine/segment-merge.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
@@ -187,7 +188,7 @@ export class DataNode {
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "vecbus-build-"));
     try {
       const file = path.join(dir, "index.usearch");
-      const built = await buildIndex(column.data, column.dim, usearchConfig(ix), file, this.opts.buildThreads);
+      const built = await buildIndex(column.toBlock(), column.dim, usearchConfig(ix), file, this.opts.buildThreads);
       await this.blobs!.putFile(object, file, { index_type: ix.index_type, rows: String(built.rows) });
       this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
       return { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes };

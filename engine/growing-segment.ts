@@ -1,14 +1,7 @@
 // The in-memory segment a shard owner applies its WAL to, held as columns:
 // each written batch's values are appended to one array per field, and its
-// vectors are copied into fixed chunks of 32 MiB per vector field, so a
-// write makes no object per row; sealing hands the columns over and copies
-// the chunks once into the segment's column. Chunks, not the batches' own
-// blocks: a block is a few hundred KB, which the allocator serves from its
-// heap, and a segment's worth of them stayed resident after they were freed
-// (~230 MB of 400k 128-d rows, measured); a chunk of 32 MiB is always its
-// own mapping, returned when it is freed. Fixed chunks, not one buffer grown
-// by half again (a fifth of the insert phase here: on this VM fresh memory
-// is expensive to touch, and a grown buffer is touched ~3×).
+// vectors to fixed chunks (engine/vector-column.ts), so a write makes no
+// object per row and sealing hands the columns over.
 // Rows are keyed by primary key: a later insert of the same key replaces the
 // row (last write wins, in WAL order), which is also what makes upsert and
 // replay idempotent.
@@ -21,66 +14,9 @@ import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/
 import type { Columns } from "./filter-bits.js";
 import type { SegmentColumns } from "./segment-format.js";
 import { Segment } from "./segment.js";
+import { VectorChunks, VectorColumn } from "./vector-column.js";
 
 const FIRST_CAPACITY = 1024;
-
-/** glibc maps an allocation of at least this much on its own (its largest mmap threshold on 64-bit), and unmaps it when it is freed. */
-const CHUNK_BYTES = 32 << 20;
-/** The first chunk starts at this size (1,024 rows of 128-d). */
-const FIRST_CHUNK_BYTES = 512 << 10;
-
-/**
- * One vector field's rows, slot s at chunk ⌊s / rows⌋, written once and in
- * slot order. The first chunk starts small and doubles up to a full one, so
- * a segment of a few rows holds a few rows.
- */
-class VectorChunks {
-  /** Rows per chunk. */
-  readonly rows: number;
-  private readonly chunks: Float32Array[] = [];
-
-  constructor(readonly dim: number) {
-    // At least CHUNK_BYTES: a chunk just under it could come from the heap after all.
-    this.rows = Math.ceil(CHUNK_BYTES / 4 / dim);
-  }
-
-  /** Writes `count` rows of `block` at slots from..from+count-1 (the slots after the last written). */
-  append(from: number, block: Float32Array, count: number): void {
-    const dim = this.dim;
-    for (let done = 0; done < count; ) {
-      const slot = from + done;
-      const c = Math.floor(slot / this.rows);
-      const at = slot - c * this.rows;
-      const n = Math.min(count - done, this.rows - at);
-      this.room(c, at + n).set(block.subarray(done * dim, (done + n) * dim), at * dim);
-      done += n;
-    }
-  }
-
-  /** Chunk c with room for `rows` rows. */
-  private room(c: number, rows: number): Float32Array {
-    const have = this.chunks[c];
-    if (have && have.length >= rows * this.dim) return have;
-    const size = c > 0 ? this.rows : Math.min(this.rows, Math.max(rows, Math.ceil(FIRST_CHUNK_BYTES / 4 / this.dim), 2 * (have ? have.length / this.dim : 0)));
-    const chunk = new Float32Array(size * this.dim);
-    if (have) chunk.set(have);
-    return (this.chunks[c] = chunk);
-  }
-
-  row(slot: number): Float32Array {
-    const c = Math.floor(slot / this.rows);
-    const at = (slot - c * this.rows) * this.dim;
-    return this.chunks[c].subarray(at, at + this.dim);
-  }
-
-  /** The first n rows as one column. */
-  column(n: number): Float32Array {
-    const out = new Float32Array(n * this.dim);
-    const chunkLength = this.rows * this.dim;
-    for (let at = 0; at < out.length; at += chunkLength) out.set(this.chunks[at / chunkLength].subarray(0, out.length - at), at);
-    return out;
-  }
-}
 
 export class GrowingSegment extends Segment {
   private readonly pkType: "Int64" | "VarChar";
@@ -172,10 +108,13 @@ export class GrowingSegment extends Segment {
       vectors: new Map(),
     };
     for (const [name, v] of this.vectors) {
-      let data: Float32Array;
-      if (keep) this.gather(name, keep, 0, keep.length, (data = new Float32Array(keep.length * v.dim)));
-      else data = v.column(n);
-      columns.vectors.set(name, { dim: v.dim, data });
+      if (!keep) {
+        columns.vectors.set(name, v.column(n));
+        continue;
+      }
+      const data = new Float32Array(keep.length * v.dim);
+      this.gather(name, keep, 0, keep.length, data);
+      columns.vectors.set(name, VectorColumn.of(v.dim, data));
     }
     return columns;
   }

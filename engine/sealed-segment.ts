@@ -1,5 +1,5 @@
 // A sealed segment: the rows a growing segment held when it was sealed, as
-// columns (one Float32Array per vector field, one array per other field),
+// columns (engine/vector-column.ts per vector field, one array per other field),
 // with its keys (engine/segment-keys.ts): its rows never change, deletes
 // since sealing only mark slots dead. On a query node the vector columns
 // are read into memory while its budget allows; the others stay in the
@@ -14,6 +14,7 @@ import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex } from "./segment.js";
 import { DISK_ROW_COST } from "./ann-search.js";
 import { SegmentKeys } from "./segment-keys.js";
+import { VectorColumn } from "./vector-column.js";
 import { decodeSegment, encodeSegmentParts, headOf, readSegmentFile, type SegmentColumns, type SegmentHead, type VectorsOnDisk } from "./segment-format.js";
 
 const SLOT = Symbol("slot");
@@ -77,7 +78,7 @@ export class SealedSegment extends Segment {
         if (!inMemory(bytes)) continue;
         const data = new Float32Array(bytes / 4);
         fs.readSync(fd, new Uint8Array(data.buffer), 0, bytes, offset);
-        columns.vectors.set(name, { dim, data });
+        columns.vectors.set(name, VectorColumn.of(dim, data));
         onDisk.delete(name);
       }
       return new SealedSegment(headOf(manifest), columns, { disk: { fd, columns: onDisk } });
@@ -94,7 +95,7 @@ export class SealedSegment extends Segment {
   /** Bytes of vector columns held in memory. */
   get vectorBytes(): number {
     let bytes = 0;
-    for (const v of this.columns.vectors.values()) bytes += v.data.byteLength;
+    for (const v of this.columns.vectors.values()) bytes += v.byteLength;
     return bytes;
   }
 
@@ -209,8 +210,7 @@ export class SealedSegment extends Segment {
   protected gather(field: string, slots: ArrayLike<number>, from: number, to: number, out: Float32Array): void {
     const inMemory = this.columns.vectors.get(field);
     if (inMemory) {
-      const { dim, data } = inMemory;
-      for (let i = from; i < to; i++) out.set(data.subarray(slots[i] * dim, (slots[i] + 1) * dim), (i - from) * dim);
+      for (let i = from; i < to; i++) out.set(inMemory.row(slots[i]), (i - from) * inMemory.dim);
       return;
     }
     const disk = this.shared.disk!;
@@ -281,7 +281,7 @@ function rowView(columns: SegmentColumns, disk?: DiskVectors): new (slot: number
     });
   define(columns.pk.field, (s) => columns.pk.values[s]);
   for (const [name, values] of columns.scalars) define(name, (s) => values[s]);
-  for (const [name, { dim, data }] of columns.vectors) define(name, (s) => data.subarray(s * dim, (s + 1) * dim));
+  for (const [name, column] of columns.vectors) define(name, (s) => column.row(s));
   for (const name of disk?.columns.keys() ?? []) define(name, diskRows(disk!, name, true));
   return View as unknown as new (slot: number) => Row;
 }

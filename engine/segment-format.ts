@@ -22,6 +22,7 @@ import type { PrimaryKey } from "../protocol/rows.js";
 import { int64Of } from "../protocol/schema.js";
 import { decode, encode } from "../runtime/codec.js";
 import { comparePk } from "./reduce.js";
+import { VectorColumn } from "./vector-column.js";
 
 const MAGIC = 0x47534256; // "VBSG" read as a little-endian u32
 const VERSION = 1;
@@ -58,11 +59,6 @@ export interface SegmentManifest extends SegmentHead {
   columns: ColumnEntry[];
 }
 
-export interface VectorColumn {
-  dim: number;
-  data: Float32Array;
-}
-
 /** A segment's rows as columns, all of the same length. */
 export interface SegmentColumns {
   pk: { field: string; type: "Int64" | "VarChar"; values: PrimaryKey[] };
@@ -79,17 +75,17 @@ export interface SegmentColumns {
  * vectors are 51 MB.
  */
 export function encodeSegmentParts(head: SegmentHead, cols: SegmentColumns): { parts: Uint8Array[]; byteLength: number; manifest: SegmentManifest } {
-  const columnBytes: { name: string; kind: ColumnKind; bytes: Uint8Array; dim?: number }[] = [
-    { name: cols.pk.field, kind: cols.pk.type === "Int64" ? "int64" : "msgpack", bytes: pkBytes(cols.pk) },
-    { name: TS_COLUMN, kind: "uint64", bytes: bytesOf(cols.timestamps) },
+  const columnBytes: { name: string; kind: ColumnKind; parts: Uint8Array[]; length: number; dim?: number }[] = [
+    { name: cols.pk.field, kind: cols.pk.type === "Int64" ? "int64" : "msgpack", ...whole(pkBytes(cols.pk)) },
+    { name: TS_COLUMN, kind: "uint64", ...whole(bytesOf(cols.timestamps)) },
   ];
-  for (const [name, values] of cols.scalars) columnBytes.push({ name, kind: "msgpack", bytes: encode(values) });
-  for (const [name, v] of cols.vectors) columnBytes.push({ name, kind: "float32", bytes: bytesOf(v.data), dim: v.dim });
+  for (const [name, values] of cols.scalars) columnBytes.push({ name, kind: "msgpack", ...whole(encode(values)) });
+  for (const [name, v] of cols.vectors) columnBytes.push({ name, kind: "float32", parts: v.byteParts(), length: v.byteLength, dim: v.dim });
   const columns: ColumnEntry[] = [];
   let offset = 0;
   for (const p of columnBytes) {
-    columns.push({ name: p.name, kind: p.kind, offset, length: p.bytes.byteLength, ...(p.dim === undefined ? {} : { dim: p.dim }) });
-    offset = alignUp(offset + p.bytes.byteLength);
+    columns.push({ name: p.name, kind: p.kind, offset, length: p.length, ...(p.dim === undefined ? {} : { dim: p.dim }) });
+    offset = alignUp(offset + p.length);
   }
   const manifest: SegmentManifest = { ...head, ...summary(cols), columns };
   const packed = encode(manifest);
@@ -102,8 +98,8 @@ export function encodeSegmentParts(head: SegmentHead, cols: SegmentColumns): { p
   header.set(packed, HEADER_BYTES);
   const parts: Uint8Array[] = [header];
   columnBytes.forEach((p, i) => {
-    parts.push(p.bytes);
-    const pad = alignUp(columns[i].offset + p.bytes.byteLength) - (columns[i].offset + p.bytes.byteLength);
+    parts.push(...p.parts);
+    const pad = alignUp(columns[i].offset + p.length) - (columns[i].offset + p.length);
     if (pad > 0) parts.push(new Uint8Array(pad));
   });
   return { parts, byteLength: dataStart + offset, manifest };
@@ -132,7 +128,7 @@ export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; c
     const start = dataStart + c.offset;
     if (start + c.length > bytes.byteLength) throw corrupt(`column "${c.name}" runs past the end`);
     const raw = bytes.subarray(start, start + c.length);
-    if (c.kind === "float32") columns.vectors.set(c.name, { dim: c.dim!, data: float32View(raw, manifest.row_count * c.dim!) });
+    if (c.kind === "float32") columns.vectors.set(c.name, VectorColumn.of(c.dim!, float32View(raw, manifest.row_count * c.dim!)));
     else readColumn(manifest, c, raw, columns);
   }
   return { manifest, columns };
@@ -273,6 +269,10 @@ function readInt64s(raw: Uint8Array, n: number): PrimaryKey[] {
 // Typed arrays are in platform byte order: little-endian on every platform Node runs vecbus on (x64, arm64).
 function bytesOf(a: Float32Array | BigUint64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function whole(bytes: Uint8Array): { parts: Uint8Array[]; length: number } {
+  return { parts: [bytes], length: bytes.byteLength };
 }
 
 function alignUp(n: number): number {

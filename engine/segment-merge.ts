@@ -3,7 +3,8 @@
 // deletes is copied in a few large block moves rather than row by row.
 import { VecbusError } from "../protocol/errors.js";
 import type { PrimaryKey } from "../protocol/rows.js";
-import type { SegmentColumns, VectorColumn } from "./segment-format.js";
+import type { SegmentColumns } from "./segment-format.js";
+import { VectorColumn } from "./vector-column.js";
 
 export interface MergePart {
   columns: SegmentColumns;
@@ -38,13 +39,13 @@ export function mergeColumns(parts: MergePart[]): SegmentColumns {
     const data = new Float32Array(total * dim);
     let row = 0;
     parts.forEach((p, i) => {
-      const src = p.columns.vectors.get(name)!.data;
+      const src = p.columns.vectors.get(name)!;
       for (const [a, b] of runs[i]) {
-        data.set(src.subarray(a * dim, b * dim), row * dim);
+        src.copyRows(a, b, data, row);
         row += b - a;
       }
     });
-    vectors.set(name, { dim, data });
+    vectors.set(name, VectorColumn.of(dim, data));
   }
 
   return {

@@ -8,8 +8,11 @@ import type { Row } from "../../protocol/rows.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
 import { batchOfRows } from "../../protocol/columns.js";
 import { GrowingSegment } from "../../engine/growing-segment.js";
+import { SealedSegment } from "../../engine/sealed-segment.js";
+import { decodeSegment, encodeSegment, type SegmentHead } from "../../engine/segment-format.js";
 
 const DIM = 4096;
+const HEAD: SegmentHead = { segment_id: 9, collection_id: 1, shard: 0, seq_from: 1, seq_to: 9 };
 const SCHEMA: CollectionSchema = {
   enable_dynamic_field: false,
   fields: [
@@ -36,7 +39,7 @@ test("growing segment - vectors written in batches across chunk boundaries read 
   assert.deepEqual(got, ids.map((id) => ({ id, v: Array.from(vectorOf(id)) })));
 
   const sealed = segment.sealColumns()!;
-  const column = sealed.vectors.get("v")!.data;
+  const column = sealed.vectors.get("v")!.toBlock();
   assert.equal(column.length, next * DIM);
   for (let id = 0; id < next; id++) assert.deepEqual(column.subarray(id * DIM, (id + 1) * DIM), vectorOf(id), `row ${id}`);
 });
@@ -50,6 +53,26 @@ test("growing segment - sealing with deleted rows keeps the live rows' vectors i
   const sealed = segment.sealColumns()!;
   const live = rows.map((r) => r.id as number).filter((id) => !dead.includes(id));
   assert.deepEqual(sealed.pk.values, live);
-  const column = sealed.vectors.get("v")!.data;
+  const column = sealed.vectors.get("v")!.toBlock();
   live.forEach((id, i) => assert.deepEqual(column.subarray(i * DIM, (i + 1) * DIM), vectorOf(id), `row ${id}`));
+});
+
+test("growing segment - a seal hands its chunks over: the sealed segment serves them, and its blob holds them in slot order", () => {
+  const segment = new GrowingSegment(SCHEMA);
+  const n = 5000;
+  for (let from = 0; from < n; from += 900) {
+    const rows: Row[] = Array.from({ length: Math.min(900, n - from) }, (_, i) => ({ id: from + i, v: vectorOf(from + i) }));
+    segment.insert(batchOfRows(SCHEMA, rows), 1n);
+  }
+  const columns = segment.sealColumns()!;
+  const sealed = new SealedSegment(HEAD, columns);
+  const ids = [0, 2047, 2048, 4095, 4096, 4999];
+  assert.deepEqual(
+    sealed.get(ids, (row) => ({ id: row.id, v: Array.from(row.v as Float32Array) })),
+    ids.map((id) => ({ id, v: Array.from(vectorOf(id)) })),
+  );
+  const { bytes } = encodeSegment(HEAD, columns);
+  const back = decodeSegment(bytes).columns.vectors.get("v")!;
+  assert.equal(back.rows, n);
+  for (let id = 0; id < n; id++) assert.deepEqual(back.row(id), vectorOf(id), `row ${id} of the blob`);
 });

@@ -13,6 +13,7 @@ import { DYNAMIC_FIELD } from "../../protocol/schema.js";
 import { encode } from "../../runtime/codec.js";
 import { decodeKeyColumns, decodeSegment, encodeSegment, keyColumnsEnd, readSegmentFile, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
 import { rng } from "../random.js";
+import { VectorColumn } from "../../engine/vector-column.js";
 
 const HEAD: SegmentHead = { segment_id: 4711, collection_id: 3, shard: 1, seq_from: 10, seq_to: 4711 };
 const TS0 = BigInt(Date.now()) << 18n;
@@ -39,8 +40,8 @@ function columns(n: number, pkType: "Int64" | "VarChar", seed = 7): SegmentColum
       [PARTITION_FIELD, pks.map((_, i) => (i % 5 === 0 ? "archive" : "_default"))],
     ]),
     vectors: new Map([
-      ["dense", { dim: 8, data: vec(8) }],
-      ["small_vec", { dim: 3, data: vec(3) }],
+      ["dense", VectorColumn.of(8, vec(8))],
+      ["small_vec", VectorColumn.of(3, vec(3))],
     ]),
   };
 }
@@ -98,20 +99,20 @@ describe("segment format", () => {
   test("segment format - aligned input is viewed in place, unaligned input (Buffer too) is copied once", () => {
     const cols = columns(20, "Int64");
     const { bytes } = encodeSegment(HEAD, cols);
-    const inPlace = decodeSegment(bytes).columns.vectors.get("dense")!.data;
+    const inPlace = decodeSegment(bytes).columns.vectors.get("dense")!.toBlock();
     assert.equal(inPlace.buffer, bytes.buffer, "no copy when the vectors are 4-aligned");
     for (const shift of [1, 2, 3, 5]) {
       const input = shifted(bytes, shift);
       const back = decodeSegment(input).columns;
       assert.deepEqual(back, cols, `shifted by ${shift}`);
-      assert.notEqual(back.vectors.get("dense")!.data.buffer, input.buffer);
+      assert.notEqual(back.vectors.get("dense")!.toBlock().buffer, input.buffer);
     }
     const buffer = Buffer.concat([Buffer.from([0]), bytes]).subarray(1);
     assert.deepEqual(decodeSegment(buffer).columns, cols);
   });
 
   test("segment format - an empty segment round trips", () => {
-    const cols: SegmentColumns = { pk: { field: "id", type: "Int64", values: [] }, timestamps: new BigUint64Array(0), scalars: new Map([["s", []]]), vectors: new Map([["v", { dim: 4, data: new Float32Array(0) }]]) };
+    const cols: SegmentColumns = { pk: { field: "id", type: "Int64", values: [] }, timestamps: new BigUint64Array(0), scalars: new Map([["s", []]]), vectors: new Map([["v", VectorColumn.of(4, new Float32Array(0))]]) };
     const { bytes, manifest } = encodeSegment(HEAD, cols);
     assert.deepEqual(decodeSegment(bytes).columns, cols);
     assert.deepEqual([manifest.row_count, manifest.pk.min, manifest.pk.max], [0, null, null]);
@@ -165,9 +166,9 @@ describe("segment format", () => {
           assert.equal(where.dim, v.dim);
           assert.equal(where.offset % 8, 0, `${name} starts 8-aligned in the file`);
           // The rows read straight from the file at that offset are the vectors written.
-          const raw = Buffer.alloc(v.data.byteLength);
+          const raw = Buffer.alloc(v.toBlock().byteLength);
           assert.equal(fs.readSync(fd, raw, 0, raw.byteLength, where.offset), raw.byteLength);
-          assert.deepEqual(new Float32Array(raw.buffer, raw.byteOffset, v.data.length), v.data);
+          assert.deepEqual(new Float32Array(raw.buffer, raw.byteOffset, v.toBlock().length), v.toBlock());
         }
       } finally {
         fs.closeSync(fd);
@@ -214,7 +215,7 @@ describe("segment format", () => {
     refused(bytes.subarray(0, 12 + manifestLength - 1), "its manifest runs past the end", "manifest cut by one byte");
     // The last column (small_vec, 3 rows x 3 floats = 36 bytes, then 4 bytes of padding to 8) loses its last byte;
     // losing only the padding is harmless.
-    assert.deepEqual(decodeSegment(bytes.subarray(0, bytes.byteLength - 4)).columns.vectors.get("small_vec")!.data, decodeSegment(bytes).columns.vectors.get("small_vec")!.data);
+    assert.deepEqual(decodeSegment(bytes.subarray(0, bytes.byteLength - 4)).columns.vectors.get("small_vec")!.toBlock(), decodeSegment(bytes).columns.vectors.get("small_vec")!.toBlock());
     refused(bytes.subarray(0, bytes.byteLength - 5), 'column "small_vec" runs past the end', "last column cut by one byte");
     // With the vectors gone (cut right after the manifest), the first column is the one that runs past the end.
     refused(bytes.subarray(0, 12 + manifestLength), 'column "id" runs past the end', "no columns");
@@ -235,7 +236,7 @@ describe("segment format", () => {
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "exact.seg");
     // A real segment whose last column (a vector column of 3 rows x 2 floats = 24 bytes) fills the file to its last byte.
-    const cols: SegmentColumns = { pk: { field: "id", type: "Int64", values: [1, 2, 3] }, timestamps: BigUint64Array.from([1n, 2n, 3n]), scalars: new Map(), vectors: new Map([["v", { dim: 2, data: Float32Array.from([1, 2, 3, 4, 5, 6]) }]]) };
+    const cols: SegmentColumns = { pk: { field: "id", type: "Int64", values: [1, 2, 3] }, timestamps: BigUint64Array.from([1n, 2n, 3n]), scalars: new Map(), vectors: new Map([["v", VectorColumn.of(2, Float32Array.from([1, 2, 3, 4, 5, 6]))]]) };
     const { bytes } = encodeSegment(HEAD, cols);
     const last = encodeSegment(HEAD, cols).manifest.columns.at(-1)!;
     assert.deepEqual([last.name, last.length], ["v", 24]);

@@ -7,6 +7,7 @@ import type { PrimaryKey } from "../../protocol/rows.js";
 import { decodeSegment, encodeSegment, type SegmentColumns, type SegmentHead } from "../../engine/segment-format.js";
 import { mergeColumns } from "../../engine/segment-merge.js";
 import { rng } from "../random.js";
+import { VectorColumn } from "../../engine/vector-column.js";
 
 const HEAD: SegmentHead = { segment_id: 99, collection_id: 3, shard: 0, seq_from: 1, seq_to: 300 };
 
@@ -22,8 +23,8 @@ function segment(base: number, n: number, pkType: "Int64" | "VarChar", seed: num
       ["meta", ids.map((id) => (id % 3 === 0 ? null : { id, tags: [id % 2, "x"] }))],
     ]),
     vectors: new Map([
-      ["dense", { dim: 8, data: Float32Array.from({ length: n * 8 }, () => r() * 2 - 1) }],
-      ["tiny", { dim: 3, data: Float32Array.from({ length: n * 3 }, () => r()) }],
+      ["dense", VectorColumn.of(8, Float32Array.from({ length: n * 8 }, () => r() * 2 - 1))],
+      ["tiny", VectorColumn.of(3, Float32Array.from({ length: n * 3 }, () => r()))],
     ]),
   };
 }
@@ -34,7 +35,7 @@ function row(cols: SegmentColumns, slot: number): unknown[] {
     cols.pk.values[slot],
     cols.timestamps[slot],
     ...[...cols.scalars.values()].map((v) => v[slot]),
-    ...[...cols.vectors.values()].map(({ dim, data }) => [...data.subarray(slot * dim, (slot + 1) * dim)]),
+    ...[...cols.vectors.values()].map((v) => [...v.row(slot)]),
   ];
 }
 
@@ -58,7 +59,7 @@ describe("segment merge", () => {
       assert.deepEqual(rows(merged), want);
       assert.deepEqual([merged.pk.field, merged.pk.type], ["id", pkType]);
       assert.deepEqual([...merged.scalars.keys()], ["title", "meta"]);
-      assert.deepEqual([...merged.vectors].map(([k, v]) => [k, v.dim, v.data.length]), [["dense", 8, 80 * 8], ["tiny", 3, 80 * 3]]);
+      assert.deepEqual([...merged.vectors].map(([k, v]) => [k, v.dim, v.toBlock().length]), [["dense", 8, 80 * 8], ["tiny", 3, 80 * 3]]);
       assert.ok(merged.timestamps instanceof BigUint64Array);
 
       const back = decodeSegment(encodeSegment(HEAD, merged).bytes);
@@ -73,7 +74,7 @@ describe("segment merge", () => {
       { columns: segment(50, 0, "Int64", 5), isDead: () => false },
     ]);
     assert.deepEqual(rows(merged), []);
-    assert.deepEqual([...merged.vectors.values()].map((v) => v.data.length), [0, 0]);
+    assert.deepEqual([...merged.vectors.values()].map((v) => v.toBlock().length), [0, 0]);
     assert.deepEqual([...merged.scalars.values()], [[], []]);
   });
 
@@ -85,7 +86,7 @@ describe("segment merge", () => {
       change(columns);
       return [ok, { columns, isDead: () => false }];
     };
-    assert.throws(() => mergeColumns(variant((c) => c.vectors.set("dense", { dim: 4, data: new Float32Array(20) }))), internal);
+    assert.throws(() => mergeColumns(variant((c) => c.vectors.set("dense", VectorColumn.of(4, new Float32Array(20))))), internal);
     assert.throws(() => mergeColumns(variant((c) => c.vectors.delete("tiny"))), internal);
     assert.throws(() => mergeColumns(variant((c) => c.scalars.set("extra", [1, 2, 3, 4, 5]))), internal);
     assert.throws(() => mergeColumns(variant((c) => (c.pk.type = "VarChar"))), internal);
@@ -101,7 +102,7 @@ describe("segment merge", () => {
       pk: { field: "id", type: "Int64", values: Array.from({ length: n }, (_, i) => base + i) },
       timestamps: BigUint64Array.from({ length: n }, (_, i) => BigInt(base + i)),
       scalars: new Map([["s", Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : base + i))]]),
-      vectors: new Map([["v", { dim, data: new Float32Array(n * dim).map((_, at) => elem(base + Math.floor(at / dim), at % dim)) }]]),
+      vectors: new Map([["v", VectorColumn.of(dim, new Float32Array(n * dim).map((_, at) => elem(base + Math.floor(at / dim), at % dim)))]]),
     });
     const isDead = (s: number) => s % 1000 === 0;
     const merged = mergeColumns([
@@ -112,7 +113,7 @@ describe("segment merge", () => {
     assert.deepEqual(merged.pk.values, want);
     assert.deepEqual([...merged.timestamps], want.map(BigInt));
     assert.deepEqual(merged.scalars.get("s"), want.map((id) => (id % n) % 7 === 0 ? null : id));
-    const v = merged.vectors.get("v")!.data;
+    const v = merged.vectors.get("v")!.toBlock();
     assert.equal(v.length, want.length * dim);
     for (const [row, id] of want.entries()) {
       for (let e = 0; e < dim; e++) if (v[row * dim + e] !== elem(id, e)) assert.fail(`row ${row} (id ${id}) element ${e} is ${v[row * dim + e]}, want ${elem(id, e)}`);

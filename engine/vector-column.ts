@@ -1,0 +1,130 @@
+// A vector field's rows, as a growing segment writes them (VectorChunks) and
+// as a sealed segment reads them (VectorColumn). A growing segment copies
+// each batch's vectors into fixed chunks of 32 MiB, and sealing hands the
+// chunks over as they are: copying a million 128-d rows into one column
+// took 2.3 s of the insert phase's 10 s at 1M (the last insert's reply
+// waits for the seal it triggers), most of it faulting in 512 MB of fresh
+// memory. Chunks, not the batches' own blocks: a block is a few hundred KB,
+// which the allocator serves from its heap, and a segment's worth of them
+// stayed resident after they were freed (~230 MB of 400k 128-d rows,
+// measured); a chunk of 32 MiB is always its own mapping, returned when it
+// is freed. Fixed chunks, not one buffer grown by half again (a fifth of
+// the insert phase here: on this VM fresh memory is expensive to touch, and
+// a grown buffer is touched ~3×).
+
+/** glibc maps an allocation of at least this much on its own (its largest mmap threshold on 64-bit), and unmaps it when it is freed. */
+const CHUNK_BYTES = 32 << 20;
+/** The first chunk starts at this size (1,024 rows of 128-d). */
+const FIRST_CHUNK_BYTES = 512 << 10;
+
+/** `rows` vectors of `dim` float32, slot s at chunks[⌊s / chunkRows⌋]; every chunk but the last holds chunkRows rows. */
+export class VectorColumn {
+  private constructor(
+    readonly dim: number,
+    readonly rows: number,
+    private readonly chunks: readonly Float32Array[],
+    private readonly chunkRows: number,
+  ) {}
+
+  /** One block of rows × dim. */
+  static of(dim: number, data: Float32Array): VectorColumn {
+    const rows = data.length / dim;
+    return new VectorColumn(dim, rows, [data], Math.max(rows, 1));
+  }
+
+  static chunked(dim: number, rows: number, chunks: readonly Float32Array[], chunkRows: number): VectorColumn {
+    return new VectorColumn(dim, rows, chunks, chunkRows);
+  }
+
+  get byteLength(): number {
+    return this.rows * this.dim * 4;
+  }
+
+  row(slot: number): Float32Array {
+    const c = Math.floor(slot / this.chunkRows);
+    const at = (slot - c * this.chunkRows) * this.dim;
+    return this.chunks[c].subarray(at, at + this.dim);
+  }
+
+  /** Copies rows from..to-1 into `out` from row `at` on. */
+  copyRows(from: number, to: number, out: Float32Array, at: number): void {
+    const dim = this.dim;
+    for (let slot = from; slot < to; ) {
+      const c = Math.floor(slot / this.chunkRows);
+      const first = slot - c * this.chunkRows;
+      const n = Math.min(to - slot, this.chunkRows - first);
+      out.set(this.chunks[c].subarray(first * dim, (first + n) * dim), (at + slot - from) * dim);
+      slot += n;
+    }
+  }
+
+  /** The rows as consecutive byte views, for writing out without joining them. */
+  byteParts(): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    const chunkBytes = this.chunkRows * this.dim * 4;
+    for (let c = 0, left = this.byteLength; left > 0; c++, left -= chunkBytes) {
+      const chunk = this.chunks[c];
+      parts.push(new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(left, chunkBytes)));
+    }
+    return parts;
+  }
+
+  /** The rows as one block: the column's own when it is one, else a copy. */
+  toBlock(): Float32Array {
+    const whole = this.rows * this.dim;
+    if (this.chunks.length === 1) return this.chunks[0].length === whole ? this.chunks[0] : this.chunks[0].subarray(0, whole);
+    const out = new Float32Array(whole);
+    this.copyRows(0, this.rows, out, 0);
+    return out;
+  }
+}
+
+/**
+ * One vector field's rows in a growing segment, written once and in slot
+ * order. The first chunk starts small and doubles up to a full one, so a
+ * segment of a few rows holds a few rows.
+ */
+export class VectorChunks {
+  /** Rows per chunk. */
+  readonly rows: number;
+  private readonly chunks: Float32Array[] = [];
+
+  constructor(readonly dim: number) {
+    // At least CHUNK_BYTES: a chunk just under it could come from the heap after all.
+    this.rows = Math.ceil(CHUNK_BYTES / 4 / dim);
+  }
+
+  /** Writes `count` rows of `block` at slots from..from+count-1 (the slots after the last written). */
+  append(from: number, block: Float32Array, count: number): void {
+    const dim = this.dim;
+    for (let done = 0; done < count; ) {
+      const slot = from + done;
+      const c = Math.floor(slot / this.rows);
+      const at = slot - c * this.rows;
+      const n = Math.min(count - done, this.rows - at);
+      this.room(c, at + n).set(block.subarray(done * dim, (done + n) * dim), at * dim);
+      done += n;
+    }
+  }
+
+  /** Chunk c with room for `rows` rows. */
+  private room(c: number, rows: number): Float32Array {
+    const have = this.chunks[c];
+    if (have && have.length >= rows * this.dim) return have;
+    const size = c > 0 ? this.rows : Math.min(this.rows, Math.max(rows, Math.ceil(FIRST_CHUNK_BYTES / 4 / this.dim), 2 * (have ? have.length / this.dim : 0)));
+    const chunk = new Float32Array(size * this.dim);
+    if (have) chunk.set(have);
+    return (this.chunks[c] = chunk);
+  }
+
+  row(slot: number): Float32Array {
+    const c = Math.floor(slot / this.rows);
+    const at = (slot - c * this.rows) * this.dim;
+    return this.chunks[c].subarray(at, at + this.dim);
+  }
+
+  /** The first n rows, sharing the chunks: nothing is appended afterwards. */
+  column(n: number): VectorColumn {
+    return VectorColumn.chunked(this.dim, n, this.chunks, this.rows);
+  }
+}
