@@ -13,3 +13,20 @@ export function float32View(raw: Uint8Array, length = raw.byteLength / 4): Float
   const a = aligned(raw, 4);
   return new Float32Array(a.buffer, a.byteOffset, length);
 }
+
+/** Float32 exponent bits: all of them set is an infinity or a NaN. */
+const EXPONENT = 0x7f800000;
+
+/**
+ * The index of the first infinity or NaN in `a`, or -1. Reads the bits: a
+ * million 128-d rows are checked twice on their way in (proxy and shard),
+ * and Number.isFinite on every element was 5% of the insert phase.
+ */
+export function firstNonFinite(a: Float32Array): number {
+  const bits = new Int32Array(a.buffer, a.byteOffset, a.length);
+  let bad = 0;
+  for (let j = 0; j < bits.length; j++) bad |= ~bits[j] & EXPONENT ? 0 : 1;
+  if (bad === 0) return -1;
+  for (let j = 0; j < bits.length; j++) if ((bits[j] & EXPONENT) === EXPONENT) return j;
+  return -1;
+}

@@ -4,7 +4,7 @@
 // clients that can send it. A batch is the transpose of the rows it stands
 // for: row i is { name: fields[name][i] }, checked by the same rules as a row
 // (protocol/rows.ts), with the same error messages.
-import { float32View } from "./binary.js";
+import { firstNonFinite, float32View } from "./binary.js";
 import { isMap } from "./check.js";
 import { VecbusError } from "./errors.js";
 import { partitionOf } from "./partitions.js";
@@ -167,9 +167,8 @@ function vectorBlock(f: FieldSchema, col: unknown, count: number, where = ""): F
     throw new VecbusError("INVALID_FIELD_VALUE", `${at(0)}: column "${f.name}" must be ${count} × ${dim} float32 (${count * dim * 4} bytes), got ${describeValue(col)}`);
   }
   const block = col instanceof Float32Array ? col : float32View(col);
-  for (let j = 0; j < block.length; j++) {
-    if (!Number.isFinite(block[j])) throw new VecbusError("INVALID_FIELD_VALUE", `${at(Math.floor(j / dim))}: element ${j % dim} is not a finite number`);
-  }
+  const j = firstNonFinite(block);
+  if (j >= 0) throw new VecbusError("INVALID_FIELD_VALUE", `${at(Math.floor(j / dim))}: element ${j % dim} is not a finite number`);
   return block;
 }
 
