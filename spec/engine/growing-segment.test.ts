@@ -3,6 +3,7 @@
 // across chunk boundaries and batches that straddle them. 4096-d rows make
 // chunks of 2,048 rows, so a few thousand rows cross two boundaries.
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import { test } from "node:test";
 import type { Row } from "../../protocol/rows.js";
 import type { CollectionSchema } from "../../protocol/schema.js";
@@ -75,4 +76,25 @@ test("growing segment - a seal hands its chunks over: the sealed segment serves 
   const back = decodeSegment(bytes).columns.vectors.get("v")!;
   assert.equal(back.rows, n);
   for (let id = 0; id < n; id++) assert.deepEqual(back.row(id), vectorOf(id), `row ${id} of the blob`);
+});
+
+test("growing segment - chunks written ahead on the thread pool hold exactly the rows inserted, used ready or not", async () => {
+  const segment = new GrowingSegment(SCHEMA);
+  let next = 0;
+  const batchOf = (n: number) => batchOfRows(SCHEMA, Array.from({ length: n }, (): Row => ({ id: next, v: vectorOf(next++) })));
+  const insert = (n: number) => segment.insert(batchOf(n), 1n);
+  // Chunk 0 reaches full size and a spare starts; the same batch goes on into chunk 1. The thread pool
+  // (4 threads) is kept busy meanwhile, so the spare is written only afterwards: chunk 1 must not be it.
+  const first = batchOf(2048 + 1500);
+  const busy = Array.from({ length: 4 }, () => new Promise((resolve) => crypto.pbkdf2("x", "y", 1_000_000, 32, "sha256", resolve)));
+  segment.insert(first, 1n);
+  await Promise.all(busy);
+  // Chunk 2 after the spare had time to be written (it is random bytes until each row is written over it).
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  insert(2048);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  insert(100);
+  const column = segment.sealColumns()!.vectors.get("v")!;
+  assert.equal(column.rows, next);
+  for (let id = 0; id < next; id++) assert.deepEqual(column.row(id), vectorOf(id), `row ${id}`);
 });
