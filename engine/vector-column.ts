@@ -19,6 +19,24 @@ const CHUNK_BYTES = 32 << 20;
 /** The first chunk starts at this size (1,024 rows of 128-d). */
 const FIRST_CHUNK_BYTES = 512 << 10;
 
+/** Row `slot` of rows laid out `chunkRows` to a chunk. */
+function rowIn(chunks: readonly Float32Array[], chunkRows: number, dim: number, slot: number): Float32Array {
+  const c = Math.floor(slot / chunkRows);
+  const at = (slot - c * chunkRows) * dim;
+  return chunks[c].subarray(at, at + dim);
+}
+
+/** Rows from..to-1 split where chunks of `chunkRows` end: `run(c, first, n, done)` for n rows from row `first` of chunk c, after `done` rows of the span. */
+function eachRun(from: number, to: number, chunkRows: number, run: (c: number, first: number, n: number, done: number) => void): void {
+  for (let slot = from; slot < to; ) {
+    const c = Math.floor(slot / chunkRows);
+    const first = slot - c * chunkRows;
+    const n = Math.min(to - slot, chunkRows - first);
+    run(c, first, n, slot - from);
+    slot += n;
+  }
+}
+
 /** `rows` vectors of `dim` float32, slot s at chunks[⌊s / chunkRows⌋]; every chunk but the last holds chunkRows rows. */
 export class VectorColumn {
   private constructor(
@@ -43,21 +61,13 @@ export class VectorColumn {
   }
 
   row(slot: number): Float32Array {
-    const c = Math.floor(slot / this.chunkRows);
-    const at = (slot - c * this.chunkRows) * this.dim;
-    return this.chunks[c].subarray(at, at + this.dim);
+    return rowIn(this.chunks, this.chunkRows, this.dim, slot);
   }
 
   /** Copies rows from..to-1 into `out` from row `at` on. */
   copyRows(from: number, to: number, out: Float32Array, at: number): void {
     const dim = this.dim;
-    for (let slot = from; slot < to; ) {
-      const c = Math.floor(slot / this.chunkRows);
-      const first = slot - c * this.chunkRows;
-      const n = Math.min(to - slot, this.chunkRows - first);
-      out.set(this.chunks[c].subarray(first * dim, (first + n) * dim), (at + slot - from) * dim);
-      slot += n;
-    }
+    eachRun(from, to, this.chunkRows, (c, first, n, done) => out.set(this.chunks[c].subarray(first * dim, (first + n) * dim), (at + done) * dim));
   }
 
   /** The rows as consecutive byte views, for writing out without joining them. */
@@ -117,14 +127,7 @@ export class VectorChunks {
   /** Writes `count` rows of `block` at slots from..from+count-1 (the slots after the last written). */
   append(from: number, block: Float32Array, count: number): void {
     const dim = this.dim;
-    for (let done = 0; done < count; ) {
-      const slot = from + done;
-      const c = Math.floor(slot / this.rows);
-      const at = slot - c * this.rows;
-      const n = Math.min(count - done, this.rows - at);
-      this.room(c, at + n).set(block.subarray(done * dim, (done + n) * dim), at * dim);
-      done += n;
-    }
+    eachRun(from, from + count, this.rows, (c, at, n, done) => this.room(c, at + n).set(block.subarray(done * dim, (done + n) * dim), at * dim));
   }
 
   /** Chunk c with room for `rows` rows. */
@@ -141,9 +144,7 @@ export class VectorChunks {
   }
 
   row(slot: number): Float32Array {
-    const c = Math.floor(slot / this.rows);
-    const at = (slot - c * this.rows) * this.dim;
-    return this.chunks[c].subarray(at, at + this.dim);
+    return rowIn(this.chunks, this.rows, this.dim, slot);
   }
 
   /** The first n rows, sharing the chunks: nothing is appended afterwards. */
