@@ -136,9 +136,12 @@ export class VectorChunks {
     if (have && have.length >= rows * this.dim) return have;
     const size = c > 0 ? this.rows : Math.min(this.rows, Math.max(rows, Math.ceil(FIRST_CHUNK_BYTES / 4 / this.dim), 2 * (have ? have.length / this.dim : 0)));
     let chunk: Float32Array;
-    if (size === this.rows && this.spare?.ready) chunk = this.spare.chunk;
-    else chunk = new Float32Array(size * this.dim);
-    if (size === this.rows) this.spare = writtenAhead(size * this.dim);
+    if (size === this.rows && this.spare?.ready) {
+      chunk = this.spare.chunk;
+      this.spare = undefined;
+    } else chunk = new Float32Array(size * this.dim);
+    // A spare still being written stays for the next chunk.
+    if (size === this.rows && !this.spare) this.spare = writtenAhead(size * this.dim);
     if (have) chunk.set(have);
     return (this.chunks[c] = chunk);
   }
