@@ -2,7 +2,7 @@
 // through `checkRows`, so storage code can trust field types and dimensions.
 import { VecbusError } from "./errors.js";
 import { describeFields, DYNAMIC_FIELD, int64Of, INTEGER_RANGES, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
-import { float32View } from "./binary.js";
+import { firstNonFinite, float32View } from "./binary.js";
 import { limit, limitText } from "./limits.js";
 import { PARTITION_FIELD } from "./partitions.js";
 
@@ -205,9 +205,8 @@ export function checkVector(f: FieldSchema, v: unknown, where: string): Float32A
   if (vec.length !== f.dim) {
     throw new VecbusError("DIMENSION_MISMATCH", `${where} has ${vec.length} dimensions but field "${f.name}"'s dimension is ${f.dim}`);
   }
-  for (let j = 0; j < vec.length; j++) {
-    if (!Number.isFinite(vec[j])) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: element ${j} is not a finite number`);
-  }
+  const j = firstNonFinite(vec);
+  if (j >= 0) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: element ${j} is not a finite number`);
   return vec;
 }
 

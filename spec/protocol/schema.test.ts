@@ -180,6 +180,10 @@ describe("rows: nullable and default_value", () => {
     rowFails("MISSING_FIELD", { id: 2, vec: [1, 2], vec2: [1, 2, 3] }, 'row 1: field "tags" (Array<Int8>) is missing');
     rowFails("MISSING_FIELD", { ...base, tags: null }, 'row 1: field "tags" (Array<Int8>) is null, and the field is not nullable');
     rowFails("MISSING_FIELD", { ...base, vec2: null }, 'row 1: field "vec2" (FloatVector) is null');
+    // A vector sent as float32 (a bin or a Float32Array) is checked for infinities and NaN after it is read.
+    const bin = (xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer);
+    rowFails("INVALID_FIELD_VALUE", { ...base, vec2: bin([1, NaN, 3]) }, 'row 1: field "vec2": element 1 is not a finite number');
+    rowFails("INVALID_FIELD_VALUE", { ...base, vec2: Float32Array.from([1, 2, -Infinity]) }, 'row 1: field "vec2": element 2 is not a finite number');
   });
 });
 
