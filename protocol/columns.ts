@@ -8,7 +8,7 @@ import { firstNonFinite, float32View } from "./binary.js";
 import { isMap } from "./check.js";
 import { VecbusError } from "./errors.js";
 import { partitionOf } from "./partitions.js";
-import { checkJsonSize, checkVector, describeValue, fieldValue, normalizeJson, storedValue, type PrimaryKey, type Row } from "./rows.js";
+import { checkJsonSize, checkVector, describeValue, fieldValue, isStoredAsIs, normalizeJson, storedValue, type PrimaryKey, type Row } from "./rows.js";
 import { describeFields, DYNAMIC_FIELD, primaryField, typeName, type CollectionSchema, type FieldSchema } from "./schema.js";
 
 /** A field's values in row order; a FloatVector field's as one block of count × dim float32. */
@@ -77,7 +77,7 @@ export function checkColumns(schema: CollectionSchema, columns: unknown, autoIds
       if (col !== undefined) throw new VecbusError("INVALID_ARGUMENT", `row ${firstRow(f.name)}: "${f.name}" is an auto_id primary key; leave it out and vecbus assigns it`);
       fields[f.name] = autoIds;
     } else if (f.type === "FloatVector") fields[f.name] = vectorBlock(f, col, count);
-    else fields[f.name] = Array.from({ length: count }, (_, i) => fieldValue(f, col?.[i], i));
+    else fields[f.name] = keptOrChecked(f, col, count, (v, i) => fieldValue(f, v, i));
   }
   if (extra.length > 0) {
     // Dynamic keys are sparse: a nil in a dynamic column is a row without that key (a row map leaves it out).
@@ -125,7 +125,7 @@ export function checkStoredBatch(schema: CollectionSchema, batch: ColumnBatch, w
       continue;
     }
     if (!Array.isArray(col) || col.length !== count) throw new VecbusError("MISSING_FIELD", `${where}: field "${f.name}" (${typeName(f)}) has no column of ${count} values`);
-    fields[f.name] = col.map((v, i) => storedValue(f, v, `${where} row ${i}`));
+    fields[f.name] = keptOrChecked(f, col, count, (v, i) => storedValue(f, v, `${where} row ${i}`));
   }
   for (const k of Object.keys(given)) {
     if (k in fields) continue;
@@ -143,6 +143,19 @@ export function checkStoredBatch(schema: CollectionSchema, batch: ColumnBatch, w
   const named = typeof partition === "string" || (Array.isArray(partition) && partition.length === count && partition.every((p) => typeof p === "string"));
   if (!named) throw new VecbusError("INVALID_FIELD_VALUE", `${where}: the partition must be one name, or one name per row`);
   return { count, fields, partition };
+}
+
+/**
+ * A scalar column as it is when every value is stored as given (the common
+ * case: no copy, no message built per value), else each value through `check`.
+ */
+function keptOrChecked(f: FieldSchema, col: unknown, count: number, check: (v: unknown, i: number) => unknown): unknown[] {
+  if (Array.isArray(col) && col.length === count) {
+    let i = 0;
+    while (i < count && isStoredAsIs(f, col[i])) i++;
+    if (i === count) return col;
+  }
+  return Array.from({ length: count }, (_, i) => check((col as unknown[] | undefined)?.[i], i));
 }
 
 /**
