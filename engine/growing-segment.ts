@@ -13,6 +13,7 @@ import type { PrimaryKey, Row } from "../protocol/rows.js";
 import { DYNAMIC_FIELD, primaryField, type CollectionSchema } from "../protocol/schema.js";
 import type { Columns } from "./filter-bits.js";
 import type { SegmentColumns } from "./segment-format.js";
+import { KeySlots } from "./key-slots.js";
 import { Segment } from "./segment.js";
 import { VectorChunks, VectorColumn } from "./vector-column.js";
 
@@ -29,7 +30,7 @@ export class GrowingSegment extends Segment {
   /** Write timestamps, one per insert: slots from runStarts[i] on were written at runTs[i]. */
   private readonly runStarts: number[] = [];
   private readonly runTs: bigint[] = [];
-  private readonly slots = new Map<PrimaryKey, number>();
+  private readonly slots = new KeySlots();
 
   constructor(schema: CollectionSchema) {
     const pk = primaryField(schema);
@@ -61,9 +62,8 @@ export class GrowingSegment extends Segment {
     const keys = batch.fields[this.pkField] as PrimaryKey[];
     for (let i = 0; i < count; i++) {
       const pk = keys[i];
-      const old = this.slots.get(pk);
+      const old = this.slots.set(pk, from + i);
       if (old !== undefined) this.dead[old] = 1;
-      this.slots.set(pk, from + i);
       this.pks.push(pk);
     }
     for (const [name, values] of this.scalars) {
@@ -83,10 +83,9 @@ export class GrowingSegment extends Segment {
   delete(ids: PrimaryKey[]): number {
     let n = 0;
     for (const id of ids) {
-      const slot = this.slots.get(id);
+      const slot = this.slots.delete(id);
       if (slot === undefined) continue;
       this.dead[slot] = 1;
-      this.slots.delete(id);
       n++;
     }
     return n;
