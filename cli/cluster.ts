@@ -16,6 +16,7 @@ import { ROLES, type Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX, Names } from "../protocol/subjects.js";
 import { closeConnection, connectNats, type NatsAuth } from "../runtime/connection.js";
 import { openContext, type ActorContext } from "../actors/context.js";
+import { tuneHeapGrowth } from "./heap-tuning.js";
 
 export { ROLES, type Role };
 
@@ -73,6 +74,7 @@ export const DEFAULT_SITE = "edge";
 export const SERVE_ROLES: readonly Role[] = ROLES.filter((r) => r !== "edge");
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  tuneHeapGrowth();
   const roles = opts.roles ?? SERVE_ROLES;
   const names = new Names(opts.prefix ?? DEFAULT_PREFIX);
   const running: { actor: Running; nc: NatsConnection }[] = [];
