@@ -4,6 +4,7 @@
 // garbage collector to walk, and one probe finds a key and places it. With a
 // Map of a million keys, its get and set were ~10% of the insert phase's busy
 // thread at 1M rows. Other keys (strings, bigints) go to a Map.
+import type { PrimaryKey } from "../protocol/rows.js";
 
 const EMPTY = -1;
 const REMOVED = -2;
@@ -21,14 +22,14 @@ export class KeySlots {
     return this.numbers + this.others.size;
   }
 
-  get(pk: number | string | bigint): number | undefined {
+  get(pk: PrimaryKey): number | undefined {
     if (typeof pk !== "number") return this.others.get(pk);
     const at = this.find(pk);
     return this.slots[at] >= 0 ? this.slots[at] : undefined;
   }
 
   /** Gives `pk` the slot; returns the slot it had, if any. */
-  set(pk: number | string | bigint, slot: number): number | undefined {
+  set(pk: PrimaryKey, slot: number): number | undefined {
     if (typeof pk !== "number") {
       const old = this.others.get(pk);
       this.others.set(pk, slot);
@@ -60,7 +61,7 @@ export class KeySlots {
   }
 
   /** Removes `pk`; returns the slot it had, if any. */
-  delete(pk: number | string | bigint): number | undefined {
+  delete(pk: PrimaryKey): number | undefined {
     if (typeof pk !== "number") {
       const old = this.others.get(pk);
       this.others.delete(pk);

@@ -4,19 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KeySlots } from "../../engine/key-slots.js";
+import type { PrimaryKey } from "../../protocol/rows.js";
+import { rng } from "../random.js";
 
-type Key = number | string | bigint;
-
-/** A small deterministic generator, so a failure replays. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
-}
-
-function keyOf(r: () => number, space: number): Key {
+function keyOf(r: () => number, space: number): PrimaryKey {
   const n = Math.floor(r() * space);
   switch (Math.floor(r() * 8)) {
     case 0:
@@ -38,7 +29,7 @@ test("sets, replacements and removals answer as a Map does, across growth", () =
   for (const seed of [1, 2, 3]) {
     const r = rng(seed);
     const table = new KeySlots();
-    const ref = new Map<Key, number>();
+    const ref = new Map<PrimaryKey, number>();
     for (let op = 0; op < 60_000; op++) {
       const key = keyOf(r, op < 40_000 ? 30_000 : 3_000);
       const what = r();
