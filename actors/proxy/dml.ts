@@ -83,11 +83,13 @@ function placeBatch(meta: CollectionMeta, args: Args, batch: CheckedColumns): Co
 
 /** One message per shard written; resolves with the newest WAL timestamp among them: a Session read waits for it. */
 async function writeBatch(core: ProxyCore, meta: CollectionMeta, batch: ColumnBatch): Promise<bigint> {
-  const parts = meta.num_shards === 1 ? [[0, batch] as const] : shardParts(meta, batch);
+  const parts = shardParts(meta, batch);
   return newest(await Promise.all(parts.map(([shard, part]) => core.toShard(meta, shard, { kind: "insert", batch: part }))));
 }
 
+/** The batch split by shard; with one shard, the batch itself, not grouped by key. */
 function shardParts(meta: CollectionMeta, batch: ColumnBatch): (readonly [number, ColumnBatch])[] {
+  if (meta.num_shards === 1) return [[0, batch]];
   const keys = batchKeys(meta.schema, batch);
   const groups = groupByShard(keys.map((_, i) => i), (i) => keys[i], meta.num_shards);
   return groups.size === 1 ? [[groups.keys().next().value!, batch]] : [...groups].map(([shard, rows]) => [shard, takeRows(batch, rows)] as const);
