@@ -1,8 +1,9 @@
 // Data node: works the tasks queue. Every data node pulls from one durable
 // consumer on the <prefix>_TASKS work-queue stream, one task at a time.
 //
-// build_index: download the segment blob, build the field's usearch index in
-// a worker thread, upload it as idx/<cid>/<shard>/<segment_id>/<field>-<build>,
+// build_index: download the segment blob to a local file, build the field's
+// usearch index in a worker thread that reads the vectors from that file,
+// upload it as idx/<cid>/<shard>/<segment_id>/<field>-<build>,
 // then record it by CAS in the segment's entry of segments.<cid>.<shard> —
 // only if the segment is still there — and ack only after that commit. A
 // task that runs twice finds the record (or writes the same name and the
@@ -31,10 +32,9 @@ import { unstamped } from "../protocol/data-format.js";
 import { task as checkTask } from "../protocol/message-checks.js";
 import { actorSession, shardOwner, type ActorContext } from "./context.js";
 import type { Session } from "../runtime/session.js";
-import { buildIndex, defaultBuildThreads } from "../engine/index-build.js";
+import { buildIndex, defaultBuildThreads, type BuildRows } from "../engine/index-build.js";
 import { BlobStore } from "../storage/object-store.js";
-import { decodeSegment, encodeSegmentParts } from "../engine/segment-format.js";
-import type { VectorColumn } from "../engine/vector-column.js";
+import { decodeSegment, encodeSegmentParts, segmentFileLayout } from "../engine/segment-format.js";
 import { mergeColumns } from "../engine/segment-merge.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
@@ -156,12 +156,22 @@ export class DataNode {
     const ref = (await this.ctx.meta.get<ShardSegments>(key))?.value.segments.find((s) => s.segment_id === segment_id);
     if (!ref) return "gone";
     if (ref.indexes?.[field]?.build === ix.build) return "done";
-    const blob = await this.blobs!.get(ref.object);
-    // The segment's objects go only after its key entry: it was dropped or merged since the read above.
-    if (!blob) return "gone";
-    const column = decodeSegment(blob).columns.vectors.get(field);
-    if (!column) throw new VecbusError("INTERNAL", `segment ${ref.object} has no vector column "${field}"`);
-    const record = await this.buildAndUpload(cid, shard, segment_id, ix, column);
+    const record = await withTempDir(async (dir) => {
+      const file = path.join(dir, "segment");
+      // The segment's objects go only after its key entry: it was dropped or merged since the read above.
+      if (!(await this.blobs!.getToFile(ref.object, file))) return undefined;
+      const handle = await fs.promises.open(file);
+      let layout: ReturnType<typeof segmentFileLayout>;
+      try {
+        layout = segmentFileLayout(handle.fd);
+      } finally {
+        await handle.close();
+      }
+      const column = layout.onDisk.get(field);
+      if (!column) throw new VecbusError("INTERNAL", `segment ${ref.object} has no vector column "${field}"`);
+      return this.buildAndUpload(cid, shard, segment_id, ix, { file, offset: column.offset, rows: layout.manifest.row_count }, column.dim);
+    });
+    if (!record) return "gone";
     if (this.opts.beforeCommit) await this.opts.beforeCommit(task);
     if (this.stopping) return "stopped";
     let outcome: Outcome = "gone";
@@ -183,18 +193,15 @@ export class DataNode {
     return outcome;
   }
 
-  private async buildAndUpload(cid: number, shard: number, segmentId: number, ix: IndexMeta, column: VectorColumn): Promise<SegmentIndexRef> {
+  private async buildAndUpload(cid: number, shard: number, segmentId: number, ix: IndexMeta, rows: BuildRows, dim: number): Promise<SegmentIndexRef> {
     const object = ObjectName.index(cid, shard, segmentId, ix.field_name, ix.build);
-    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "vecbus-build-"));
-    try {
+    return withTempDir(async (dir) => {
       const file = path.join(dir, "index.usearch");
-      const built = await buildIndex(column.toBlock(), column.dim, usearchConfig(ix), file, this.opts.buildThreads);
+      const built = await buildIndex(rows, dim, usearchConfig(ix), file, this.opts.buildThreads);
       await this.blobs!.putFile(object, file, { index_type: ix.index_type, rows: String(built.rows) });
       this.ctx.log.info("built index", { object, rows: built.rows, ms: built.ms, bytes: built.bytes, rowsPerS: Math.round((built.rows * 1000) / Math.max(built.ms, 1)) });
       return { object, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: built.bytes };
-    } finally {
-      await fs.promises.rm(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   /**
@@ -227,10 +234,11 @@ export class DataNode {
     const indexes: Record<string, SegmentIndexRef> = {};
     for (const ix of Object.values(meta.indexes ?? {}).filter(needsBuild)) {
       const name = ObjectName.index(cid, shard, target, ix.field_name, ix.build);
+      const vectors = columns.vectors.get(ix.field_name)!;
       const size = await this.blobs!.size(name);
       indexes[ix.field_name] =
         size === undefined
-          ? await this.buildAndUpload(cid, shard, target, ix, columns.vectors.get(ix.field_name)!)
+          ? await this.buildAndUpload(cid, shard, target, ix, vectors.toBlock(), vectors.dim)
           : { object: name, index_type: ix.index_type, params: ix.params, build: ix.build, bytes: size };
     }
     if (this.opts.beforeCommit) await this.opts.beforeCommit(task);
@@ -283,5 +291,15 @@ export class DataNode {
     const { parts: blob, manifest } = encodeSegmentParts(head, columns);
     await this.blobs!.put(object, blob);
     return { manifest, columns };
+  }
+}
+
+/** Runs `work` with a fresh local directory, removed after it. */
+async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "vecbus-build-"));
+  try {
+    return await work(dir);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
   }
 }

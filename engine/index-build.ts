@@ -1,7 +1,8 @@
 // Builds a usearch index off the event loop, in a worker thread
-// (engine/index-worker.ts holds its code). The vectors' buffer is transferred to the worker
-// (the caller's array is unusable afterwards); the index is saved to the
-// file the caller names, which `Index.view()`/`load()` read.
+// (engine/index-worker.ts holds its code), from vectors in memory (their
+// buffer is transferred to the worker: the caller's array is unusable
+// afterwards) or in a local file (read a chunk at a time); the index is
+// saved to the file the caller names, which `Index.view()`/`load()` read.
 import os from "node:os";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
@@ -9,9 +10,21 @@ import { VecbusError } from "../protocol/errors.js";
 import type { UsearchConfig } from "../protocol/indexes.js";
 import { INDEX_WORKER_SOURCE } from "./index-worker.js";
 
+/**
+ * The rows to index: one block in memory, or `rows` row-major float32
+ * vectors from byte `offset` of a local file (a segment file's vector
+ * column), which the build reads 32 MiB at a time: usearch keeps its own
+ * copy of every vector, and a data node that held the segment's blob and a
+ * block of its vectors besides held three copies of them at the build's
+ * peak (1.5 GB of buffers at 1M × 128-d, measured).
+ */
+export type BuildRows = Float32Array | { file: string; offset: number; rows: number; /** Read at a time; 32 MiB unless given. */ chunkBytes?: number };
+
 interface BuildRequest {
   usearchPath: string;
-  vectors: ArrayBuffer;
+  /** One of the two. */
+  vectors?: ArrayBuffer;
+  source?: Exclude<BuildRows, Float32Array>;
   dim: number;
   config: UsearchConfig;
   /** usearch's add() threads; 0 means every core. */
@@ -41,24 +54,28 @@ export function defaultBuildThreads(): number {
 }
 
 /**
- * Row-major float32 vectors, `dim` per row, keyed by row position, indexed
- * into `file` (`bytes`: its size). Takes ownership of `vectors`' buffer when
- * it spans the whole buffer, else copies.
+ * Rows of `dim` float32, keyed by row position, indexed into `file`
+ * (`bytes`: its size). Takes ownership of an in-memory block's buffer when
+ * the block spans the whole buffer, else copies.
  */
 export async function buildIndex(
-  vectors: Float32Array,
+  source: BuildRows,
   dim: number,
   config: UsearchConfig,
   file: string,
   threads = defaultBuildThreads(),
 ): Promise<{ rows: number; bytes: number; ms: number }> {
-  if (dim < 1 || vectors.length % dim !== 0) throw new VecbusError("INTERNAL", `cannot index ${vectors.length} floats as ${dim}-d vectors`);
-  const whole = vectors.byteOffset === 0 && vectors.byteLength === vectors.buffer.byteLength && vectors.buffer instanceof ArrayBuffer;
-  const buffer = whole ? (vectors.buffer as ArrayBuffer) : vectors.slice().buffer;
+  const inMemory = source instanceof Float32Array;
+  const rows = inMemory ? source.length / dim : source.rows;
+  if (dim < 1 || !Number.isInteger(rows) || rows < 0) throw new VecbusError("INTERNAL", `cannot index ${inMemory ? `${source.length} floats` : `${source.rows} rows`} as ${dim}-d vectors`);
+  let vectors: ArrayBuffer | undefined;
+  if (inMemory) {
+    const whole = source.byteOffset === 0 && source.byteLength === source.buffer.byteLength && source.buffer instanceof ArrayBuffer;
+    vectors = whole ? (source.buffer as ArrayBuffer) : source.slice().buffer;
+  }
   // Small graphs are built on one thread: concurrent inserts into a few hundred nodes leave some of them unreachable.
-  const rows = vectors.length / dim;
-  const req: BuildRequest = { usearchPath, vectors: buffer, dim, config, threads: rows < SINGLE_THREAD_ROWS ? 1 : threads, file };
-  const worker = new Worker(INDEX_WORKER_SOURCE, { eval: true, workerData: req, transferList: [buffer] });
+  const req: BuildRequest = { usearchPath, ...(inMemory ? { vectors } : { source }), dim, config, threads: rows < SINGLE_THREAD_ROWS ? 1 : threads, file };
+  const worker = new Worker(INDEX_WORKER_SOURCE, { eval: true, workerData: req, transferList: vectors ? [vectors] : [] });
   try {
     const reply = await new Promise<BuildReply>((resolve, reject) => {
       worker.once("message", resolve);

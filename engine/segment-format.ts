@@ -189,6 +189,14 @@ export interface VectorsOnDisk {
  * keys and scalars alone.
  */
 export function readSegmentFile(fd: number): { manifest: SegmentManifest; columns: SegmentColumns; onDisk: Map<string, VectorsOnDisk> } {
+  const { manifest, dataStart, onDisk, read } = segmentFileLayout(fd);
+  const columns = emptyColumns(manifest);
+  for (const c of manifest.columns) if (c.kind !== "float32") readColumn(manifest, c, read(dataStart + c.offset, c.length), columns);
+  return { manifest, columns, onDisk };
+}
+
+/** A segment file's manifest and where its vector columns sit, from its head alone (an index build reads one column's rows, and nothing else). */
+export function segmentFileLayout(fd: number): { manifest: SegmentManifest; dataStart: number; onDisk: Map<string, VectorsOnDisk>; read: (at: number, len: number) => Uint8Array } {
   const size = fs.fstatSync(fd).size;
   const read = (at: number, len: number) => {
     const buf = Buffer.alloc(len);
@@ -196,15 +204,13 @@ export function readSegmentFile(fd: number): { manifest: SegmentManifest; column
     return buf;
   };
   const { manifest, dataStart } = readHead(size, read);
-  const columns = emptyColumns(manifest);
   const onDisk = new Map<string, VectorsOnDisk>();
   for (const c of manifest.columns) {
     const start = dataStart + c.offset;
     if (start + c.length > size) throw corrupt(`column "${c.name}" runs past the end`);
     if (c.kind === "float32") onDisk.set(c.name, { dim: c.dim!, offset: start });
-    else readColumn(manifest, c, read(start, c.length), columns);
   }
-  return { manifest, columns, onDisk };
+  return { manifest, dataStart, onDisk, read };
 }
 
 function readHead(size: number, read: (at: number, len: number) => Uint8Array): { manifest: SegmentManifest; dataStart: number } {

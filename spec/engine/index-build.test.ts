@@ -44,6 +44,35 @@ test("index build - the worker builds an HNSW index in which each vector finds i
   }
 });
 
+test("index build - from a file: the rows at an offset, read a chunk at a time, each under its row position as key", async () => {
+  const n = 2000;
+  const dim = 32;
+  const vectors = randomVectors(n, dim, 3);
+  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } });
+  const dir = tempDir("idx-file");
+  try {
+    const rowsFile = path.join(dir, "rows");
+    // 13 bytes before the rows and some after: only rows × dim floats from the offset are read.
+    fs.writeFileSync(rowsFile, Buffer.concat([Buffer.alloc(13, 7), Buffer.from(vectors.buffer), Buffer.alloc(100, 9)]));
+    const file = path.join(dir, "i.usearch");
+    // 300 rows a chunk: six full chunks and a part.
+    const built = await buildIndex({ file: rowsFile, offset: 13, rows: n, chunkBytes: 300 * dim * 4 }, dim, config, file);
+    assert.equal(built.rows, n);
+    const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+    index.view(file);
+    assert.equal(index.size(), n);
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      const r = index.search(vectors.subarray(i * dim, (i + 1) * dim), 1, 1);
+      if (Number(r.keys[0]) === i && r.distances[0] === 0) found++;
+    }
+    assert.ok(found / n >= 0.99, `recall@1 of own vector ${found}/${n}`);
+    await assert.rejects(buildIndex({ file: rowsFile, offset: 13, rows: n + 10 }, dim, config, path.join(dir, "short.usearch")), /ends before its 2010 rows/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("index build - HNSW_SQ builds with f16 quantization and an empty segment builds an empty index", async () => {
   const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW_SQ", metric_type: "COSINE", params: { sq_type: "FP16" } });
   assert.equal(config.quantization, "f16");
