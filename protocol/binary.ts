@@ -19,13 +19,25 @@ export function float32View(raw: Uint8Array, length = raw.byteLength / 4): Float
  * x × 0 (0 for every finite x, NaN otherwise) and only a block that fails is
  * searched for its first bad element: a million 128-d rows are checked
  * twice on their way in (proxy and shard), and a test of every element was
- * 5% of the insert phase (this sum: 88 ms per 128M elements in a loop of
- * its own, against 116 ms for Number.isFinite per element).
+ * 5% of the insert phase. Four sums, so that no add waits for the one
+ * before it: 128M elements in 512 KB blocks took 59-84 ms against 125-141
+ * with one sum (116 ms for Number.isFinite per element).
  */
 export function firstNonFinite(a: Float32Array): number {
-  let sum = 0;
-  for (let j = 0; j < a.length; j++) sum += a[j] * 0;
-  if (sum === 0) return -1;
-  for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j])) return j;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length - (a.length % 4);
+  let j = 0;
+  for (; j < n; j += 4) {
+    s0 += a[j] * 0;
+    s1 += a[j + 1] * 0;
+    s2 += a[j + 2] * 0;
+    s3 += a[j + 3] * 0;
+  }
+  for (; j < a.length; j++) s0 += a[j] * 0;
+  if (s0 + s1 + s2 + s3 === 0) return -1;
+  for (j = 0; j < a.length; j++) if (!Number.isFinite(a[j])) return j;
   return -1;
 }
