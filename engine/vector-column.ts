@@ -150,8 +150,19 @@ export class VectorChunks {
     return rowIn(this.chunks, this.rows, this.dim, slot);
   }
 
-  /** The first n rows, sharing the chunks: nothing is appended afterwards. */
+  /**
+   * The first n rows, sharing the chunks: nothing is appended afterwards. A
+   * last chunk less than half used is copied to its used rows, so that a
+   * sealed segment does not hold up to 32 MiB of room no row will take
+   * while a shard owner serves it (for a whole index build, at 1M rows
+   * beside the build's own memory); fuller ones are kept whole, as copying
+   * them would cost more than they hold free.
+   */
   column(n: number): VectorColumn {
-    return VectorColumn.chunked(this.dim, n, this.chunks, this.rows);
+    const chunks = [...this.chunks];
+    const last = chunks.length - 1;
+    const used = (n - last * this.rows) * this.dim;
+    if (last >= 0 && chunks[last].length === this.rows * this.dim && used * 2 <= chunks[last].length) chunks[last] = chunks[last].slice(0, used);
+    return VectorColumn.chunked(this.dim, n, chunks, this.rows);
   }
 }

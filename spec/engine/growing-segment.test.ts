@@ -98,3 +98,26 @@ test("growing segment - chunks written ahead on the thread pool hold exactly the
   assert.equal(column.rows, next);
   for (let id = 0; id < next; id++) assert.deepEqual(column.row(id), vectorOf(id), `row ${id}`);
 });
+
+test("growing segment - a seal copies a last chunk less than half used down to its rows, and keeps a fuller one whole", () => {
+  const chunkBytes = 2048 * DIM * 4;
+  for (const [n, lastBytes] of [
+    [5000, 904 * DIM * 4],
+    [4096 + 1024, 1024 * DIM * 4],
+    [5700, chunkBytes],
+  ]) {
+    const segment = new GrowingSegment(SCHEMA);
+    for (let from = 0; from < n; from += 900) {
+      const rows: Row[] = Array.from({ length: Math.min(900, n - from) }, (_, i) => ({ id: from + i, v: vectorOf(from + i) }));
+      segment.insert(batchOfRows(SCHEMA, rows), 1n);
+    }
+    const column = segment.sealColumns()!.vectors.get("v")!;
+    const parts = column.byteParts();
+    assert.deepEqual(
+      parts.map((p) => p.buffer.byteLength),
+      [chunkBytes, chunkBytes, lastBytes],
+      `${n} rows`,
+    );
+    for (let id = 0; id < n; id++) assert.deepEqual(column.row(id), vectorOf(id), `row ${id} of ${n}`);
+  }
+});
