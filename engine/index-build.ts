@@ -13,12 +13,12 @@ import { INDEX_WORKER_SOURCE } from "./index-worker.js";
 /**
  * The rows to index: one block in memory, or `rows` row-major float32
  * vectors from byte `offset` of a local file (a segment file's vector
- * column), which the build reads 32 MiB at a time: usearch keeps its own
+ * column), which the build reads 8 MiB at a time: usearch keeps its own
  * copy of every vector, and a data node that held the segment's blob and a
  * block of its vectors besides held three copies of them at the build's
  * peak (1.5 GB of buffers at 1M × 128-d, measured).
  */
-export type BuildRows = Float32Array | { file: string; offset: number; rows: number; /** Read at a time; 32 MiB unless given. */ chunkBytes?: number };
+export type BuildRows = Float32Array | { file: string; offset: number; rows: number; /** Read at a time; 8 MiB unless given. */ chunkBytes?: number };
 
 interface BuildRequest {
   usearchPath: string;

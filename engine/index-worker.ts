@@ -2,7 +2,7 @@
 // the thread it runs on). It is kept as plain JavaScript source and started
 // with `eval: true`, so it runs the same from the built package and under tsx
 // (Node 20 does not carry tsx's loader into workers). It gets the vectors as a
-// transferred ArrayBuffer, or reads them from a file 32 MiB at a time into
+// transferred ArrayBuffer, or reads them from a file 8 MiB at a time into
 // one buffer (usearch copies what it adds), adds them under keys 0..n-1 (the
 // rows' positions in the segment; usearch corrupts negative keys) and saves the index to the
 // file it is given (the caller streams it from there: read back into memory,
@@ -40,7 +40,7 @@ try {
     add(0, new Float32Array(req.vectors));
   } else {
     rows = req.source.rows;
-    const chunkRows = Math.max(1, Math.floor((req.source.chunkBytes || 32 << 20) / 4 / dim));
+    const chunkRows = Math.max(1, Math.floor((req.source.chunkBytes || 8 << 20) / 4 / dim));
     const buffer = new Float32Array(Math.min(chunkRows, rows) * dim);
     const bytes = new Uint8Array(buffer.buffer);
     const fd = fs.openSync(req.source.file, "r");
