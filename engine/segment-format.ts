@@ -128,8 +128,10 @@ export function decodeSegment(bytes: Uint8Array): { manifest: SegmentManifest; c
     const start = dataStart + c.offset;
     if (start + c.length > bytes.byteLength) throw corrupt(`column "${c.name}" runs past the end`);
     const raw = bytes.subarray(start, start + c.length);
-    if (c.kind === "float32") columns.vectors.set(c.name, VectorColumn.of(c.dim!, float32View(raw, manifest.row_count * c.dim!)));
-    else readColumn(manifest, c, raw, columns);
+    if (c.kind === "float32") {
+      const dim = checkVectorColumn(manifest, c);
+      columns.vectors.set(c.name, VectorColumn.of(dim, float32View(raw, manifest.row_count * dim)));
+    } else readColumn(manifest, c, raw, columns);
   }
   return { manifest, columns };
 }
@@ -208,9 +210,17 @@ export function segmentFileLayout(fd: number): { manifest: SegmentManifest; data
   for (const c of manifest.columns) {
     const start = dataStart + c.offset;
     if (start + c.length > size) throw corrupt(`column "${c.name}" runs past the end`);
-    if (c.kind === "float32") onDisk.set(c.name, { dim: c.dim!, offset: start });
+    if (c.kind === "float32") onDisk.set(c.name, { dim: checkVectorColumn(manifest, c), offset: start });
   }
   return { manifest, dataStart, onDisk, read };
+}
+
+/** A vector column's dim, once its length is found to hold exactly the segment's rows (readers take row_count × dim floats from its start). */
+function checkVectorColumn(manifest: SegmentManifest, c: ColumnEntry): number {
+  const dim = c.dim ?? 0;
+  if (!Number.isInteger(dim) || dim < 1) throw corrupt(`vector column "${c.name}" has no dim of 1 or more`);
+  if (c.length !== manifest.row_count * dim * 4) throw corrupt(`vector column "${c.name}" holds ${c.length} bytes, not ${manifest.row_count} rows of ${dim} float32`);
+  return dim;
 }
 
 function readHead(size: number, read: (at: number, len: number) => Uint8Array): { manifest: SegmentManifest; dataStart: number } {

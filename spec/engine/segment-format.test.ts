@@ -219,6 +219,22 @@ describe("segment format", () => {
     refused(bytes.subarray(0, bytes.byteLength - 5), 'column "small_vec" runs past the end', "last column cut by one byte");
     // With the vectors gone (cut right after the manifest), the first column is the one that runs past the end.
     refused(bytes.subarray(0, 12 + manifestLength), 'column "id" runs past the end', "no columns");
+    // A vector column whose length is not its rows × dim floats (readers take rows × dim from its start).
+    const handMade = (length: number, dim: number | undefined) => {
+      const manifest = { ...HEAD, row_count: 3, ts_min: 0, ts_max: 0, pk: { field: "id", type: "Int64", min: null, max: null }, columns: [{ name: "v", kind: "float32", offset: 0, length, dim }] };
+      const packed = encode(manifest);
+      const dataStart = Math.ceil((12 + packed.byteLength) / 8) * 8;
+      const blob = new Uint8Array(dataStart + 48);
+      blob.set([0x56, 0x42, 0x53, 0x47, 1, 0, 0, 0]);
+      new DataView(blob.buffer).setUint32(8, packed.byteLength, true);
+      blob.set(packed, 12);
+      return blob;
+    };
+    refused(handMade(20, 2), 'vector column "v" holds 20 bytes, not 3 rows of 2 float32', "a short vector column");
+    refused(handMade(28, 2), 'vector column "v" holds 28 bytes, not 3 rows of 2 float32', "a long vector column");
+    refused(handMade(0, 0), 'vector column "v" has no dim of 1 or more', "a vector column of dim 0");
+    refused(handMade(24, undefined), 'vector column "v" has no dim of 1 or more', "a vector column without dim");
+    assert.equal(decodeSegment(handMade(24, 2)).columns.vectors.get("v")!.rows, 3);
   });
 
   test("segment format - a blob that ends exactly where its manifest or its last column ends is whole", (t) => {
