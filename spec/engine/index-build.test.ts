@@ -17,6 +17,17 @@ function randomVectors(n: number, dim: number, seed = 1): Float32Array {
   return out;
 }
 
+/** Each row's nearest neighbour in the built index at `file` (which must hold every row): its key and distance. */
+function nearestOfEachRow(file: string, vectors: Float32Array, n: number, dim: number): { key: number; distance: number }[] {
+  const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+  index.view(file);
+  assert.equal(index.size(), n);
+  return Array.from({ length: n }, (_, i) => {
+    const r = index.search(vectors.subarray(i * dim, (i + 1) * dim), 1, 1);
+    return { key: Number(r.keys[0]), distance: r.distances[0] };
+  });
+}
+
 test("index build - the worker builds an HNSW index in which each vector finds itself", async () => {
   const n = 2000;
   const dim = 32;
@@ -30,14 +41,7 @@ test("index build - the worker builds an HNSW index in which each vector finds i
     assert.equal(built.rows, n);
     assert.equal(built.bytes, fs.statSync(file).size);
     assert.equal(vectors.byteLength, 0, "the vectors' buffer was transferred to the worker");
-    const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
-    index.view(file);
-    assert.equal(index.size(), n);
-    let found = 0;
-    for (let i = 0; i < n; i++) {
-      const r = index.search(copy.subarray(i * dim, (i + 1) * dim), 1, 1);
-      if (Number(r.keys[0]) === i) found++;
-    }
+    const found = nearestOfEachRow(file, copy, n, dim).filter((r, i) => r.key === i).length;
     assert.ok(found / n >= 0.99, `recall@1 of own vector ${found}/${n}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -58,14 +62,7 @@ test("index build - from a file: the rows at an offset, read a chunk at a time, 
     // 300 rows a chunk: six full chunks and a part.
     const built = await buildIndex({ file: rowsFile, offset: 13, rows: n, chunkBytes: 300 * dim * 4 }, dim, config, file);
     assert.equal(built.rows, n);
-    const index = new Index({ dimensions: dim, metric: MetricKind.L2sq, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
-    index.view(file);
-    assert.equal(index.size(), n);
-    let found = 0;
-    for (let i = 0; i < n; i++) {
-      const r = index.search(vectors.subarray(i * dim, (i + 1) * dim), 1, 1);
-      if (Number(r.keys[0]) === i && r.distances[0] === 0) found++;
-    }
+    const found = nearestOfEachRow(file, vectors, n, dim).filter((r, i) => r.key === i && r.distance === 0).length;
     assert.ok(found / n >= 0.99, `recall@1 of own vector ${found}/${n}`);
     await assert.rejects(buildIndex({ file: rowsFile, offset: 13, rows: n + 10 }, dim, config, path.join(dir, "short.usearch")), /ends before its 2010 rows/);
   } finally {
