@@ -17,8 +17,8 @@
 // Takes: Task messages on <prefix>.task.> (stream <prefix>_TASKS, consumer <prefix>-data).
 // Reads: collections.> , segments.<cid>.<shard> (meta bucket), segment blobs.
 // Writes: index objects (object store), the segments' `indexes` records (meta bucket).
+// Local disk: a scratch directory under TMPDIR per task (storage/scratch-dir.ts).
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { CollectionMeta } from "../protocol/collection.js";
@@ -36,6 +36,7 @@ import { buildIndex, defaultBuildThreads, type BuildRows } from "../engine/index
 import { BlobStore } from "../storage/object-store.js";
 import { decodeSegment, encodeSegmentParts, segmentFileLayout } from "../engine/segment-format.js";
 import { mergeColumns } from "../engine/segment-merge.js";
+import { removeOrphanedScratchDirs, withScratchDir } from "../storage/scratch-dir.js";
 import { ensureTaskConsumer, ensureTaskStream } from "../storage/tasks.js";
 
 export interface DataNodeOptions {
@@ -52,6 +53,8 @@ export interface DataNodeOptions {
 export const DATA_DEFAULTS: DataNodeOptions = { ackWaitMs: 60_000, buildThreads: defaultBuildThreads(), maxAttempts: 10, beforeCommit: undefined };
 
 const RETRY_DELAY_MS = 5_000;
+/** Builds and compactions work in local directories of this kind (storage/scratch-dir.ts). */
+const SCRATCH = "build";
 /** The shard owner downloads the compacted segment before it swaps it in. */
 const SWAP_TIMEOUT_MS = 60_000;
 
@@ -80,6 +83,8 @@ export class DataNode {
 
   async start(): Promise<void> {
     await this.session.start();
+    const orphans = await removeOrphanedScratchDirs(SCRATCH);
+    if (orphans.length > 0) this.ctx.log.info("removed the build directories of stopped processes", { dirs: orphans });
     this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
     await ensureTaskStream(this.ctx.jsm, this.ctx.names);
     await ensureTaskConsumer(this.ctx.jsm, this.ctx.names, this.opts.ackWaitMs);
@@ -156,7 +161,7 @@ export class DataNode {
     const ref = (await this.ctx.meta.get<ShardSegments>(key))?.value.segments.find((s) => s.segment_id === segment_id);
     if (!ref) return "gone";
     if (ref.indexes?.[field]?.build === ix.build) return "done";
-    const record = await withTempDir(async (dir) => {
+    const record = await withScratchDir(SCRATCH, async (dir) => {
       const file = path.join(dir, "segment");
       // The segment's objects go only after its key entry: it was dropped or merged since the read above.
       if (!(await this.blobs!.getToFile(ref.object, file))) return undefined;
@@ -195,7 +200,7 @@ export class DataNode {
 
   private async buildAndUpload(cid: number, shard: number, segmentId: number, ix: IndexMeta, rows: BuildRows, dim: number): Promise<SegmentIndexRef> {
     const object = ObjectName.index(cid, shard, segmentId, ix.field_name, ix.build);
-    return withTempDir(async (dir) => {
+    return withScratchDir(SCRATCH, async (dir) => {
       const file = path.join(dir, "index.usearch");
       const built = await buildIndex(rows, dim, usearchConfig(ix), file, this.opts.buildThreads);
       await this.blobs!.putFile(object, file, { index_type: ix.index_type, rows: String(built.rows) });
@@ -294,12 +299,3 @@ export class DataNode {
   }
 }
 
-/** Runs `work` with a fresh local directory, removed after it. */
-async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "vecbus-build-"));
-  try {
-    return await work(dir);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
-}

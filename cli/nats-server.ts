@@ -11,7 +11,7 @@ import type { Role } from "../protocol/roles.js";
 import { DEFAULT_PREFIX } from "../protocol/subjects.js";
 import type { NatsAuth } from "../runtime/connection.js";
 import { packageFile } from "../runtime/package-file.js";
-import { alive } from "./process-alive.js";
+import { alive } from "../runtime/process-alive.js";
 import { withFileLock } from "./users-lock.js";
 import {
   actorUser,

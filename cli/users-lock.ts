@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { alive } from "./process-alive.js";
+import { alive } from "../runtime/process-alive.js";
 
 /** A lock whose holder cannot be told (it died between making the file and naming itself) counts as dead after this long. */
 const UNNAMED_STALE_MS = 10_000;

@@ -14,6 +14,7 @@ import { VecbusClient } from "../../runtime/client.js";
 import { closeConnection, connectNats, type NatsAuth } from "../../runtime/connection.js";
 import { encode } from "../../runtime/codec.js";
 import { BlobStore } from "../../storage/object-store.js";
+import { makeScratchDir, removeOrphanedScratchDirs } from "../../storage/scratch-dir.js";
 import { progress } from "../progress.js";
 import { OVERSAMPLE } from "../../engine/ann-search.js";
 import { CATEGORIES, exactAnswers, generate, recall, rowVector } from "./dataset.js";
@@ -115,7 +116,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const exact = exactAnswers(data, opts.metric, opts.limit, recallCount, opts.selectivities);
   gen.done(`generated ${opts.rows} rows, ${opts.queries} queries and the exact answers of ${recallCount}`);
   const target = await startTarget(opts.natsUrl, opts.auth);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-engine-"));
+  await removeOrphanedScratchDirs("bench-engine");
+  const scratch = await makeScratchDir("bench-engine");
   let client = await VecbusClient.connect(target.url, { timeoutMs: 120_000 });
   const name = `bench_${Date.now()}`;
   try {

@@ -2,14 +2,14 @@
 // child process in a temporary directory (so the bench's own work does not
 // share the actors' event loop), which it can also SIGKILL and restart.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import type { NatsAuth } from "../../runtime/connection.js";
 import { credentialsOf, readAuth } from "../nats-auth.js";
 import { freePort } from "../nats-server.js";
-import { alive } from "../process-alive.js";
+import { alive } from "../../runtime/process-alive.js";
+import { makeScratchDir, removeOrphanedScratchDirs } from "../../storage/scratch-dir.js";
 
 export interface Memory {
   vecbus_rss: number;
@@ -34,7 +34,9 @@ export interface Target {
 
 export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | undefined): Promise<Target> {
   if (natsUrl) return { url: natsUrl, admin: auth, stop: async () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-bench-"));
+  // A bench that was killed left its serve child's data: 1.2 GB at 1M rows.
+  await removeOrphanedScratchDirs("bench");
+  const dir = await makeScratchDir("bench");
   const port = await freePort();
   let { child, milvus } = await spawnServe(dir, port);
   const natsPid = () => Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8"));

@@ -7,7 +7,7 @@ import path from "node:path";
 import test from "node:test";
 import { promisify } from "node:util";
 import { freePort, stopOrphan } from "../../cli/nats-server.js";
-import { alive } from "../../cli/process-alive.js";
+import { alive } from "../../runtime/process-alive.js";
 import { progress } from "../../cli/progress.js";
 import { formatValue, table } from "../../cli/table.js";
 import { startEnv, tempDir } from "../harness.js";

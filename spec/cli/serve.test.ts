@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { freePort, stopOrphan } from "../../cli/nats-server.js";
-import { alive } from "../../cli/process-alive.js";
+import { alive } from "../../runtime/process-alive.js";
 import { VecbusClient } from "../../runtime/client.js";
 import { tempDir } from "../harness.js";
 import { randomVectors } from "../random.js";

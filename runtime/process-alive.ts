@@ -1,5 +1,6 @@
 // Whether a process still runs, for the pid files and lock files vecbus
-// leaves in a data dir (a nats-server child, a users-file change).
+// leaves in a data dir (a nats-server child, a users-file change) and the
+// scratch directories a data node makes under the system's temporary one.
 import fs from "node:fs";
 
 /** Whether a process runs; a zombie (killed, its parent gone, not reaped yet: containers often lack an init that reaps) does not. */
