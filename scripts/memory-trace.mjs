@@ -1,4 +1,4 @@
-// Where a process's memory is, every 5 s: loaded with --import into
+// Where a process's memory is, every 5 s ($VECBUS_MEMORY_TRACE_MS): loaded with --import into
 // `vecbus serve`, it appends to $VECBUS_MEMORY_TRACE (default
 // memory-trace.txt) one line of resident memory split into anonymous and
 // file-backed (mapped index files) from /proc/self/smaps_rollup, and of
@@ -20,10 +20,11 @@ setInterval(() => {
   const line = [
     new Date().toISOString(),
     `rss ${Math.round(kbOf(rollup, "Rss") / 1024)} MB`,
+    `peak ${Math.round(kbOf(fs.readFileSync("/proc/self/status", "utf8"), "VmHWM") / 1024)} MB`,
     `anonymous ${Math.round(kbOf(rollup, "Anonymous") / 1024)} MB`,
     `file-backed ${Math.round(kbOf(rollup, "Pss_File") / 1024)} MB`,
     `js heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB`,
     `array buffers ${mb(m.arrayBuffers)} MB`,
   ].join("  ");
   fs.appendFileSync(out, line + "\n");
-}, 5_000).unref();
+}, Number(process.env.VECBUS_MEMORY_TRACE_MS ?? 5_000)).unref();
