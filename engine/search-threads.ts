@@ -5,6 +5,7 @@
 // searched by one thread only: a view maps the file, and two views in one
 // process would count its pages twice in resident memory.
 import { createRequire } from "node:module";
+import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { Matches, type IndexConfig } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
@@ -27,7 +28,7 @@ class SearchThread {
   failed = false;
 
   constructor() {
-    this.worker = new Worker(SEARCH_WORKER_SOURCE, { eval: true, workerData: { usearchPath } });
+    this.worker = new Worker(SEARCH_WORKER_SOURCE, { eval: true, workerData: { usearchPath, batchThreads: os.availableParallelism() } });
     // Searches in flight keep the process alive through their callers, not the thread.
     this.worker.unref();
     this.worker.on("message", (m: { id: number; keys?: BigUint64Array; distances?: Float32Array; error?: string }) => {

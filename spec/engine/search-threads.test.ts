@@ -39,10 +39,12 @@ const schema: CollectionSchema = {
   ],
 };
 
+const configOf = (metric: MetricType) => usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: metric, params: { M: 16, efConstruction: 64 } });
+
 async function indexed(metric: MetricType, seed: number) {
   const r = rng(seed);
   const rows: Row[] = Array.from({ length: ROWS }, (_, i) => ({ id: i, v: Float32Array.from({ length: DIM }, () => r() - 0.5), n: i % 100 }));
-  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: metric, params: { M: 16, efConstruction: 64 } });
+  const config = configOf(metric);
   const file = path.join(dir, `${metric}.usearch`);
   const vectors = new Float32Array(ROWS * DIM);
   rows.forEach((row, i) => vectors.set(row.v as Float32Array, i * DIM));
@@ -50,7 +52,7 @@ async function indexed(metric: MetricType, seed: number) {
   const here = new VectorIndex(file, DIM, config);
   const there = new VectorIndex(file, DIM, config, threads);
   const segment = sealedOf({ segment_id: seed, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
-  return { rows, here, there, segment, query: () => Float32Array.from({ length: DIM }, () => r() - 0.5) };
+  return { file, config, rows, here, there, segment, query: () => Float32Array.from({ length: DIM }, () => r() - 0.5) };
 }
 
 for (const metric of ["L2", "IP", "COSINE"] as const) {
@@ -98,9 +100,27 @@ for (const metric of ["L2", "IP", "COSINE"] as const) {
   });
 }
 
+test("search threads - searches in flight together, of two files and three k, each get the event loop's answer to their own query", async () => {
+  const l2 = await indexed("L2", 41);
+  const ip = await indexed("IP", 42);
+  const own = new SearchThreads(1);
+  try {
+    // One thread for both files: whatever queues behind a search is one file's or the other's, at one k or another.
+    const asks = Array.from({ length: 600 }, (_, i) => ({ f: i % 3 === 0 ? ip : l2, query: (i % 3 === 0 ? ip : l2).query(), k: [10, 200, 16][i % 7 % 3] }));
+    const onThread = new Map([l2, ip].map((f) => [f, new VectorIndex(f.file, DIM, f.config, own)]));
+    const got = await Promise.all(asks.map((a) => onThread.get(a.f)!.searchAsync(a.query, a.k, 16)));
+    asks.forEach((a, i) => {
+      assert.deepEqual(got[i], a.f.here.search(a.query, a.k, 16), `search ${i}, k ${a.k}`);
+      assert.equal(got[i].slots.length, Math.max(a.k, 16));
+    });
+  } finally {
+    await own.close();
+  }
+});
+
 test("search threads - a file usearch cannot view is INTERNAL; closing lets searches in flight finish; the next search starts a new thread", async () => {
   const f = await indexed("L2", 99);
-  const config = usearchConfig({ field_name: "v", index_name: "v", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 64 } });
+  const config = configOf("L2");
   const own = new SearchThreads(1);
   const missing = new VectorIndex(path.join(dir, "missing.usearch"), DIM, config, own);
   await assert.rejects(missing.searchAsync(f.query(), 10, 16), (e: Error) => /searching the index failed/.test(e.message) && (e as { code?: string }).code === "INTERNAL");
