@@ -26,14 +26,17 @@ class SearchThread {
   /** Files this thread searches. */
   files = 0;
   failed = false;
+  /** Searches answered by a batched usearch call (engine/search-worker.ts). */
+  batched = 0;
 
   constructor() {
     this.worker = new Worker(SEARCH_WORKER_SOURCE, { eval: true, workerData: { usearchPath, batchThreads: os.availableParallelism() } });
     // Searches in flight keep the process alive through their callers, not the thread.
     this.worker.unref();
-    this.worker.on("message", (m: { id: number; keys?: BigUint64Array; distances?: Float32Array; error?: string }) => {
+    this.worker.on("message", (m: { id: number; keys?: BigUint64Array; distances?: Float32Array; batched?: boolean; error?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
+      if (m.batched) this.batched++;
       if (m.error !== undefined) p?.reject(new VecbusError("INTERNAL", `searching the index failed: ${m.error}`));
       else p?.resolve(new Matches(m.keys!, m.distances!));
     });
@@ -82,6 +85,11 @@ export class SearchThreads {
   constructor(count: number) {
     if (count < 1) throw new VecbusError("INTERNAL", `search threads: ${count}`);
     this.threads = new Array<SearchThread | undefined>(count).fill(undefined);
+  }
+
+  /** Searches the running threads answered in batches: for tests and logs. */
+  get batched(): number {
+    return this.threads.reduce((sum, t) => sum + (t?.batched ?? 0), 0);
   }
 
   /** usearch's answer for one query: the file searched through a view made with `options`, asking for k. */

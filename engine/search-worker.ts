@@ -14,7 +14,7 @@
 //
 // workerData: { usearchPath, batchThreads }
 // message:    { id, file, options (usearch Index options), query: Float32Array, k } | { forget: file } | { close: true }
-// reply:      { id, keys: BigUint64Array, distances: Float32Array } | { id, error }
+// reply:      { id, keys: BigUint64Array, distances: Float32Array, batched: boolean } | { id, error }
 export const SEARCH_WORKER_SOURCE = `
 "use strict";
 const { parentPort, workerData } = require("node:worker_threads");
@@ -41,8 +41,8 @@ function view(m) {
   return index;
 }
 
-function answer(m, found) {
-  parentPort.postMessage({ id: m.id, keys: found.keys, distances: found.distances }, [found.keys.buffer, found.distances.buffer]);
+function answer(m, found, batched) {
+  parentPort.postMessage({ id: m.id, keys: found.keys, distances: found.distances, batched }, [found.keys.buffer, found.distances.buffer]);
 }
 
 function fail(m, e) {
@@ -51,7 +51,7 @@ function fail(m, e) {
 
 function searchOne(m) {
   try {
-    answer(m, view(m).search(m.query, m.k, 1));
+    answer(m, view(m).search(m.query, m.k, 1), false);
   } catch (e) {
     fail(m, e);
   }
@@ -65,7 +65,7 @@ function searchTogether(group) {
     const queries = new Float32Array(group.length * dim);
     group.forEach((m, i) => queries.set(m.query, i * dim));
     const found = view(group[0]).search(queries, group[0].k, Math.min(group.length, workerData.batchThreads));
-    group.forEach((m, i) => answer(m, found.get(i)));
+    group.forEach((m, i) => answer(m, found.get(i), true));
   } catch (e) {
     for (const m of group) fail(m, e);
   }

@@ -7,8 +7,9 @@ import fs from "node:fs";
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -34,8 +34,8 @@ export interface Target {
 
 export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | undefined): Promise<Target> {
   if (natsUrl) return { url: natsUrl, admin: auth, stop: async () => {} };
-  // A bench that was killed left its serve child's data: 1.2 GB at 1M rows.
-  await removeOrphanedScratchDirs("bench");
+  // A bench that was killed left its serve child's data (1.2 GB at 1M rows), unless its child still serves from it.
+  await removeOrphanedScratchDirs("bench", undefined, stillServed);
   const dir = await makeScratchDir("bench");
   const port = await freePort();
   let { child, milvus } = await spawnServe(dir, port);
@@ -69,6 +69,15 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether the nats-server of a serve child that ran in `dir` still runs. */
+function stillServed(dir: string): boolean {
+  try {
+    return alive(Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8")));
+  } catch {
+    return false;
+  }
 }
 
 /** This same CLI, as a `vecbus serve` child process with its Milvus front door on a free port; resolves once it prints where that listens. */

@@ -106,13 +106,16 @@ test("search threads - searches in flight together, of two files and three k, ea
   const own = new SearchThreads(1);
   try {
     // One thread for both files: whatever queues behind a search is one file's or the other's, at one k or another.
-    const asks = Array.from({ length: 600 }, (_, i) => ({ f: i % 3 === 0 ? ip : l2, query: (i % 3 === 0 ? ip : l2).query(), k: [10, 200, 16][i % 7 % 3] }));
+    // usearch is asked for 16 (k 10 at ef 16: searched one by one), 200 and 100 (batched when they queue).
+    const asks = Array.from({ length: 600 }, (_, i) => ({ f: i % 3 === 0 ? ip : l2, query: (i % 3 === 0 ? ip : l2).query(), k: [10, 200, 100][i % 7 % 3] }));
     const onThread = new Map([l2, ip].map((f) => [f, new VectorIndex(f.file, DIM, f.config, own)]));
     const got = await Promise.all(asks.map((a) => onThread.get(a.f)!.searchAsync(a.query, a.k, 16)));
     asks.forEach((a, i) => {
       assert.deepEqual(got[i], a.f.here.search(a.query, a.k, 16), `search ${i}, k ${a.k}`);
       assert.equal(got[i].slots.length, Math.max(a.k, 16));
     });
+    const wide = asks.filter((a) => a.k >= 64).length;
+    assert.ok(own.batched > wide / 2 && own.batched <= wide, `${own.batched} of ${wide} wide searches answered in batches`);
   } finally {
     await own.close();
   }
@@ -127,9 +130,12 @@ test("search threads - a file usearch cannot view is INTERNAL; closing lets sear
   const index = new VectorIndex(path.join(dir, "L2.usearch"), DIM, config, own);
   const query = f.query();
   const want = f.here.search(query, 10, 16);
-  const inFlight = Array.from({ length: 500 }, () => index.searchAsync(query, 10, 16));
+  const wide = f.here.search(query, 200, 16);
+  // Narrow and wide searches (these in batches) queued before the close, and a view forgotten behind them.
+  const inFlight = Array.from({ length: 500 }, (_, i) => (i % 2 === 0 ? index.searchAsync(query, 10, 16) : index.searchAsync(query, 200, 16)));
+  own.forget(path.join(dir, "L2.usearch"));
   await own.close();
-  for (const got of await Promise.all(inFlight)) assert.deepEqual(got, want);
+  (await Promise.all(inFlight)).forEach((got, i) => assert.deepEqual(got, i % 2 === 0 ? want : wide, `search ${i}`));
   assert.deepEqual(await index.searchAsync(query, 10, 16), want);
   await own.close();
 });

@@ -15,6 +15,9 @@ import { removeOrphanedScratchDirs, withScratchDir } from "../../storage/scratch
 import { startEnv } from "../harness.js";
 import { TEST_TIMEOUT_MS } from "../timeouts.js";
 
+/** This host as scratch directory names carry it. */
+const HOST = os.hostname().replaceAll(/[^A-Za-z0-9]/g, "_");
+
 /** The pid of a process that has ended. */
 function endedPid(): number {
   const run = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
@@ -41,7 +44,8 @@ test("scratch dir - work runs in a directory named for this process, removed aft
       "build",
       async (dir) => {
         seen = dir;
-        assert.match(path.basename(dir), new RegExp(`^vecbus-build-${process.pid}-[A-Za-z0-9]{6}$`));
+        assert.equal(path.basename(dir).slice(0, -6), `vecbus-build-${HOST}-${process.pid}-`);
+        assert.match(path.basename(dir).slice(-6), /^[A-Za-z0-9]{6}$/);
         fs.writeFileSync(path.join(dir, "index.usearch"), "graph");
         return 7;
       },
@@ -66,21 +70,25 @@ test("scratch dir - work runs in a directory named for this process, removed aft
   }
 });
 
-test("scratch dir - only the directories of ended processes are removed: not a running one's, not this one's, not another kind's", async () => {
+test("scratch dir - only the directories of this host's ended processes are removed: not a running one's, this one's, a claimed one, another kind's or another host's", async () => {
   const parent = scratchParent();
   try {
     const dead = endedPid();
-    const orphan = dirWithFile(parent, `vecbus-build-${dead}-a1B2c3`);
+    const orphan = dirWithFile(parent, `vecbus-build-${HOST}-${dead}-a1B2c3`);
+    const claimed = dirWithFile(parent, `vecbus-build-${HOST}-${dead}-d4E5f6`);
     const kept = [
-      dirWithFile(parent, `vecbus-build-${process.ppid}-a1B2c3`),
-      dirWithFile(parent, `vecbus-build-${process.pid}-a1B2c3`),
-      dirWithFile(parent, `vecbus-bench-${dead}-a1B2c3`),
-      dirWithFile(parent, `vecbus-build-${dead}-a1B2c3d`),
+      claimed,
+      dirWithFile(parent, `vecbus-build-${HOST}-${process.ppid}-a1B2c3`),
+      dirWithFile(parent, `vecbus-build-${HOST}-${process.pid}-a1B2c3`),
+      dirWithFile(parent, `vecbus-bench-${HOST}-${dead}-a1B2c3`),
+      dirWithFile(parent, `vecbus-build-elsewhere-${dead}-a1B2c3`),
+      dirWithFile(parent, `vecbus-build-${HOST}-${dead}-a1B2c3d`),
       dirWithFile(parent, `vecbus-build-a1B2c3`),
     ];
-    assert.deepEqual(await removeOrphanedScratchDirs("build", parent), [orphan]);
+    assert.deepEqual(await removeOrphanedScratchDirs("build", parent, (dir) => dir === claimed), [orphan]);
     assert.equal(fs.existsSync(orphan), false);
     for (const dir of kept) assert.equal(fs.existsSync(path.join(dir, "segment")), true, `${path.basename(dir)} kept`);
+    await assert.rejects(removeOrphanedScratchDirs("build.*", parent), /lowercase words/);
   } finally {
     fs.rmSync(parent, { recursive: true, force: true });
   }
@@ -93,8 +101,8 @@ test("scratch dir - a data node starting removes the build directories a killed 
   const tmpdir = process.env.TMPDIR;
   let node: DataNode | undefined;
   try {
-    const orphan = dirWithFile(parent, `vecbus-build-${endedPid()}-Zz9Yy8`);
-    const running = dirWithFile(parent, `vecbus-build-${process.ppid}-Zz9Yy8`);
+    const orphan = dirWithFile(parent, `vecbus-build-${HOST}-${endedPid()}-Zz9Yy8`);
+    const running = dirWithFile(parent, `vecbus-build-${HOST}-${process.ppid}-Zz9Yy8`);
     process.env.TMPDIR = parent;
     node = new DataNode(await openContext(nc, new Names().prefix, "scratch-data"), "scratch-data");
     await node.start();
