@@ -134,6 +134,11 @@ export function renderServerConfig(dataDir: string, auth: AuthFile): string {
   return file;
 }
 
+/** Whether the nats-server this data dir's pid file names still runs. */
+export function serverRuns(dataDir: string): boolean {
+  return runningServer(pidFile(dataDir)) !== undefined;
+}
+
 /** Makes a running nats-server of this data dir read its config again (after a user change); false when none runs. */
 export function reloadServer(dataDir: string): boolean {
   const pid = runningServer(pidFile(dataDir));

@@ -8,9 +8,10 @@
 // one file asking for the same k (of at least BATCH_MIN_K) go to usearch as
 // one batch, walked on `batchThreads` of usearch's own threads over the one
 // view. A view may not be mapped twice (see search-threads.ts), so without
-// batches one file's walks ran on one core however many queued: at 1M rows the thread searching the
-// segment's index was the bottleneck of filtered searches (96% of a core
-// through the 10% filter phase, while 48% of a core sat idle).
+// batches one file's walks ran on one core however many queued: at 1M rows
+// the thread searching the segment's index was the bottleneck of filtered
+// searches (96% of a core through the 10% filter phase, while 48% of a core
+// sat idle).
 //
 // workerData: { usearchPath, batchThreads }
 // message:    { id, file, options (usearch Index options), query: Float32Array, k } | { forget: file } | { close: true }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { SUPERUSER } from "../../protocol/permissions.js";
 import type { NatsAuth } from "../../runtime/connection.js";
 import { credentialsOf, readAuth } from "../nats-auth.js";
-import { freePort } from "../nats-server.js";
+import { freePort, serverRuns } from "../nats-server.js";
 import { alive } from "../../runtime/process-alive.js";
 import { makeScratchDir, removeOrphanedScratchDirs } from "../../storage/scratch-dir.js";
 
@@ -35,7 +35,7 @@ export interface Target {
 export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | undefined): Promise<Target> {
   if (natsUrl) return { url: natsUrl, admin: auth, stop: async () => {} };
   // A bench that was killed left its serve child's data (1.2 GB at 1M rows), unless its child still serves from it.
-  await removeOrphanedScratchDirs("bench", undefined, stillServed);
+  await removeOrphanedScratchDirs("bench", undefined, serverRuns);
   const dir = await makeScratchDir("bench");
   const port = await freePort();
   let { child, milvus } = await spawnServe(dir, port);
@@ -69,15 +69,6 @@ export async function startTarget(natsUrl: string | undefined, auth: NatsAuth | 
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Whether the nats-server of a serve child that ran in `dir` still runs. */
-function stillServed(dir: string): boolean {
-  try {
-    return alive(Number(fs.readFileSync(path.join(dir, "nats-server.pid"), "utf8")));
-  } catch {
-    return false;
-  }
 }
 
 /** This same CLI, as a `vecbus serve` child process with its Milvus front door on a free port; resolves once it prints where that listens. */
