@@ -5,8 +5,10 @@
 // are read into memory while its budget allows; the others stay in the
 // segment's local file and rows are read as they are scored (one read call
 // per scattered row: a filter passing 1% of 100k rows spent 65% of its time
-// there).
+// there). A shard owner moves a large flushed segment's vectors to a file
+// of their own the same way (spill) while it waits for a query node.
 import fs from "node:fs";
+import { VecbusError } from "../protocol/errors.js";
 import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
@@ -23,6 +25,8 @@ const SLOT = Symbol("slot");
 interface DiskVectors {
   fd: number;
   columns: Map<string, VectorsOnDisk>;
+  /** Set by close(): a descriptor closed twice could be another file's by then. */
+  closed?: boolean;
 }
 
 /** What every form of one segment's columns shares: its row view class (one per segment keeps property access fast), partition labels, file, scalar indexes. */
@@ -55,7 +59,7 @@ export class SealedSegment extends Segment {
     super(columns.pk.field);
     this.keys = opts.keys ?? new SegmentKeys(columns.pk.values);
     let shared = SHARED.get(columns);
-    if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, opts.disk), disk: opts.disk, scalarIndexes: new Map() }));
+    if (!shared) SHARED.set(columns, (shared = { View: rowView(columns, head, opts.disk), disk: opts.disk, scalarIndexes: new Map() }));
     this.shared = shared;
   }
 
@@ -89,7 +93,49 @@ export class SealedSegment extends Segment {
   }
 
   close(): void {
-    if (this.shared.disk) fs.closeSync(this.shared.disk.fd);
+    const disk = this.shared.disk;
+    if (!disk || disk.closed) return;
+    disk.closed = true;
+    fs.closeSync(disk.fd);
+  }
+
+  /** Whether the segment reads rows from a file (and close() lets it go). */
+  get onDisk(): boolean {
+    return this.shared.disk !== undefined;
+  }
+
+  /**
+   * The same rows (keys, deletes and scalar columns shared) with the vector
+   * columns written to `file` and read from there from now on, as a query
+   * node reads those its budget leaves on disk; undefined when none is held
+   * in memory. The file's name is removed once it is open: its bytes last
+   * until the form returned is closed, or the process ends however it ends.
+   */
+  async spill(file: string): Promise<SealedSegment | undefined> {
+    if (this.columns.vectors.size === 0) return undefined;
+    const fd = fs.openSync(file, "wx+", 0o600);
+    try {
+      fs.unlinkSync(file);
+      const onDisk = new Map<string, VectorsOnDisk>();
+      let offset = 0;
+      for (const [name, column] of this.columns.vectors) {
+        onDisk.set(name, { dim: column.dim, offset });
+        for (const part of column.byteParts()) {
+          for (let done = 0; done < part.byteLength; ) done += await writeAt(fd, part.subarray(done), offset + done);
+          offset += part.byteLength;
+        }
+      }
+      // A copy of the timestamps, which a decoded blob's are a view of: the blob can go with its vectors.
+      const columns: SegmentColumns = { ...this.columns, timestamps: this.columns.timestamps.slice(), vectors: new Map() };
+      const spilled = new SealedSegment(this.head, columns, { ...this.opts, keys: this.keys, disk: { fd, columns: onDisk } });
+      // Built once per segment: the new form's cache starts with this one's.
+      for (const [name, ix] of this.shared.scalarIndexes) spilled.shared.scalarIndexes.set(name, ix);
+      spilled.shared.labels = this.shared.labels;
+      return spilled;
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
   }
 
   /** Bytes of vector columns held in memory. */
@@ -132,6 +178,8 @@ export class SealedSegment extends Segment {
   }
 
   encode(): ReturnType<typeof encodeSegmentParts> {
+    // A blob without its vector columns would decode as a segment without the field.
+    if (this.shared.disk?.columns.size) throw new VecbusError("INTERNAL", `segment ${this.head.segment_id} reads its vectors from a file; it is encoded only while they are in memory`);
     return encodeSegmentParts(this.head, this.columns);
   }
 
@@ -213,10 +261,14 @@ export class SealedSegment extends Segment {
       for (let i = from; i < to; i++) out.set(inMemory.row(slots[i]), (i - from) * inMemory.dim);
       return;
     }
-    const disk = this.shared.disk!;
+    const disk = openDisk(this.shared.disk!, this.head);
     const { dim, offset } = disk.columns.get(field)!;
     readRows(disk.fd, offset, dim * 4, slots, from, to, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
   }
+}
+
+function writeAt(fd: number, bytes: Uint8Array, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, bytes, 0, bytes.byteLength, position, (e, written) => (e ? reject(e) : resolve(written))));
 }
 
 /** One read call costs about as much as copying this many bytes more (measured: ~2.5 µs a pread of a cached 512-byte row). */
@@ -249,13 +301,24 @@ function readRows(fd: number, offset: number, rowBytes: number, slots: ArrayLike
   }
 }
 
+/**
+ * The file, refused once closed: its descriptor may be another file's by
+ * then. A read that outlived the segment (longer than SegmentSet keeps a
+ * file open after the segment left) is planned again.
+ */
+function openDisk(disk: DiskVectors, head: SegmentHead): DiskVectors {
+  if (disk.closed) throw new VecbusError("UNAVAILABLE", `segment ${head.segment_id} of shard ${head.shard} moved while the read was in flight; read again`);
+  return disk;
+}
+
 /** Reads one vector at a time from a segment file; the array returned is reused by the next read. */
-function diskRows(disk: DiskVectors, field: string, fresh = false): (slot: number) => Float32Array {
+function diskRows(disk: DiskVectors, head: SegmentHead, field: string, fresh = false): (slot: number) => Float32Array {
   const { dim, offset } = disk.columns.get(field)!;
   const bytes = dim * 4;
   let row = new Float32Array(dim);
   return (slot) => {
     if (fresh) row = new Float32Array(dim);
+    openDisk(disk, head);
     fs.readSync(disk.fd, new Uint8Array(row.buffer), 0, bytes, offset + slot * bytes);
     return row;
   };
@@ -265,7 +328,7 @@ function diskRows(disk: DiskVectors, field: string, fresh = false): (slot: numbe
  * Rows as filters and projections read them, without copying a column:
  * a one-slot object whose prototype has a getter per column.
  */
-function rowView(columns: SegmentColumns, disk?: DiskVectors): new (slot: number) => Row {
+function rowView(columns: SegmentColumns, head: SegmentHead, disk?: DiskVectors): new (slot: number) => Row {
   class View {
     [SLOT]: number;
     constructor(slot: number) {
@@ -282,6 +345,6 @@ function rowView(columns: SegmentColumns, disk?: DiskVectors): new (slot: number
   define(columns.pk.field, (s) => columns.pk.values[s]);
   for (const [name, values] of columns.scalars) define(name, (s) => values[s]);
   for (const [name, column] of columns.vectors) define(name, (s) => column.row(s));
-  for (const name of disk?.columns.keys() ?? []) define(name, diskRows(disk!, name, true));
+  for (const name of disk?.columns.keys() ?? []) define(name, diskRows(disk!, head, name, true));
   return View as unknown as new (slot: number) => Row;
 }

@@ -29,6 +29,12 @@ import { isUnavailable } from "../../runtime/rpc.js";
 
 /** How long a query node that failed a read is passed over for another copy. */
 const FAILED_NODE_AVOID_MS = 5_000;
+/**
+ * How long a segment that left the set keeps its file open: a read planned
+ * before may still score it (a group-by's second round, after its query
+ * nodes' first: they answer within the shard's 10 s or fail the read).
+ */
+const LEFT_CLOSE_MS = 30_000;
 
 /** Whether a read that reached query nodes may succeed when planned again (on another copy, or once the node is back). */
 export function remoteRetriable(e: unknown): boolean {
@@ -131,6 +137,7 @@ export class SegmentSet {
   seal(head: SegmentHead): void {
     const columns = this.growing.sealColumns();
     this.growing = new GrowingSegment(this.schema);
+    this.leave(this.sealed.filter((s) => s.rowCount === 0));
     this.sealed = this.sealed.filter((s) => s.rowCount > 0);
     if (columns) this.sealed.push(new SealedSegment(head, columns));
   }
@@ -141,7 +148,34 @@ export class SegmentSet {
     const s = this.sealed[i];
     if (!(s instanceof SealedSegment)) return false;
     this.sealed[i] = new RemoteSegment(s.head, s.keys, s.partitions, nodes);
+    this.leave([s]);
     return true;
+  }
+
+  /**
+   * Serves a sealed segment from `form` (the same rows, its vectors moved to
+   * a file: SealedSegment.spill) from the next read on; false, and `form`
+   * closed, when the segment left the set meanwhile.
+   */
+  swapForm(segment: SealedSegment, form: SealedSegment): boolean {
+    const i = this.sealed.indexOf(segment);
+    if (i < 0) {
+      form.close();
+      return false;
+    }
+    this.sealed[i] = form;
+    return true;
+  }
+
+  /** The set serves no more reads: the files of its segments are closed once the reads in flight are done. */
+  close(): void {
+    this.leave(this.sealed);
+  }
+
+  /** Closes the files of segments that left the set, after the reads that may still score them. */
+  private leave(gone: readonly SealedForm[]): void {
+    const files = gone.filter((s): s is SealedSegment => s instanceof SealedSegment && s.onDisk);
+    if (files.length > 0) setTimeout(() => files.forEach((s) => s.close()), LEFT_CLOSE_MS).unref();
   }
 
   /** Points a served segment at the nodes that now have it loaded. */
@@ -158,13 +192,15 @@ export class SegmentSet {
     return from[turn % from.length];
   }
 
-  /** A served segment whose node is gone, back from its blob: `load` gets the segment's keys, deletes included. */
-  async takeBack(segmentId: number, load: (keys: RemoteSegment["keys"]) => Promise<SealedSegment>): Promise<void> {
+  /** A served segment whose node is gone, back from its blob: `load` gets the segment's keys, deletes included. Resolves with the segment taken back, if it still was to take. */
+  async takeBack(segmentId: number, load: (keys: RemoteSegment["keys"]) => Promise<SealedSegment>): Promise<SealedSegment | undefined> {
     const s = this.sealed.find((x) => x.head.segment_id === segmentId);
-    if (!(s instanceof RemoteSegment)) return;
+    if (!(s instanceof RemoteSegment)) return undefined;
     const local = await load(s.keys);
     const i = this.sealed.indexOf(s);
-    if (i >= 0) this.sealed[i] = local;
+    if (i < 0) return undefined;
+    this.sealed[i] = local;
+    return local;
   }
 
   /**
@@ -178,6 +214,7 @@ export class SegmentSet {
     const dead = merged.keys.pks.filter((pk) => !olds.some((s) => s!.keys.liveSlot(pk) !== undefined));
     merged.delete(dead);
     this.sealed = [...this.sealed.filter((s) => !olds.includes(s)), merged];
+    this.leave(olds as SealedForm[]);
     return true;
   }
 

@@ -5,22 +5,27 @@
 //
 // Strategy: random inserts (many re-using keys: upserts), deletes (present
 // and absent keys) and seals; now and then the sealed segments go through
-// the blob format and their delete lists, as a restart would load them.
+// the blob format and their delete lists, as a restart would load them, or
+// their vectors go to a file, as a shard owner's do after a flush.
 // Every step draws fresh random filters.
 // Invariants: after every step each read — search (plain, filtered, range,
 // group-by, a named-groups second round), query, count, get, matching ids,
 // row count — answers exactly as the reference does.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { PARTITION_FIELD } from "../../protocol/partitions.js";
 import { checkRows, type PrimaryKey, type Row } from "../../protocol/rows.js";
 import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
+import { compileProjection } from "../../engine/projection.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
 import { SegmentSet, type SetSearch } from "../../actors/streaming/segment-set.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, type FilterGenerator } from "../reference/filter.js";
 import { assertSameHits, RefStore, type RefSearch } from "../reference/store.js";
 import { rng } from "../random.js";
 import { batchOfRows } from "../../protocol/columns.js";
+import { withScratchDir } from "../../storage/scratch-dir.js";
 
 // The reference filter schema (JSON `meta` nullable, as generated rows may leave it out), a 4-d vector and a small group-by field.
 const SCHEMA: CollectionSchema = {
@@ -48,15 +53,26 @@ function entity(row: Row): Row {
   return Object.assign(out, row.$meta);
 }
 
-/** The sealed segments as a restart finds them: decoded from their blobs, their deletes applied again. */
+/** The sealed segments as a restart finds them: decoded from their blobs, their deletes applied again (a spilled one, whose blob is in the object store, stays as it is). */
 function reloaded(set: SegmentSet): SegmentSet {
   const sealed = set.sealedSegments.map((s) => {
     assert.ok(s instanceof SealedSegment);
+    if (s.onDisk) return s;
     const back = SealedSegment.decode(Buffer.concat(s.encode().parts));
     back.delete(s.keys.deletedPks(0, s.keys.deletedCount));
     return back;
   });
   return localSet(sealed);
+}
+
+/** What a shard owner does after a flush: each sealed segment's vectors go to a file (its name removed at once), the set reading them from there. */
+async function spilled(set: SegmentSet, use = "spec-spill"): Promise<void> {
+  for (const s of set.sealedSegments) {
+    if (!(s instanceof SealedSegment) || s.onDisk) continue;
+    const form = await withScratchDir(use, (dir) => s.spill(path.join(dir, "vectors")));
+    assert.ok(form && form.onDisk && form.vectorBytes === 0);
+    assert.ok(set.swapForm(s, form));
+  }
 }
 
 function localSet(sealed: SealedSegment[]): SegmentSet {
@@ -126,7 +142,9 @@ test("segment set - growing plus sealed segments read exactly like the reference
       } else {
         set.seal({ segment_id: seq, collection_id: 1, shard: 0, seq_from: sealedAt + 1, seq_to: seq });
         sealedAt = seq;
-        if (r() < 0.5) set = reloaded(set);
+        const next = r();
+        if (next < 0.4) set = reloaded(set);
+        else if (next < 0.8) await spilled(set);
       }
       await assertSameReads(set, ref, gen, r, `seed ${seed} step ${step}`);
     }
@@ -156,4 +174,56 @@ test("segment set - sealing drops segments whose rows are all deleted, and an al
   set.seal({ segment_id: 7, collection_id: 1, shard: 0, seq_from: 6, seq_to: 7 });
   assert.equal(set.sealedSegments.length, 2);
   assert.equal(set.rowCount, 2);
+});
+
+/** Files this process holds open whose name was in a scratch directory of this test's own ("spec-fds"; the other tests' close on timers of their own). */
+function openSpillFiles(): number {
+  return fs.readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).includes("vecbus-spec-fds-");
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+test("segment set - a spilled segment's file stays open while reads planned before it left may score it, and is closed after", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const r = rng(5);
+  const gen = filterGenerator(r);
+  const rows = Array.from({ length: 50 }, (_, i) => makeRow(gen, r, i));
+  const set = localSet([]);
+  set.insert(batchOfRows(SCHEMA, rows), 1n);
+  set.seal({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 });
+  const before = openSpillFiles();
+  await spilled(set, "spec-fds");
+  assert.equal(openSpillFiles(), before + 1);
+  const form = set.sealedSegments[0] as SealedSegment;
+  assert.ok(set.handOff(1, ["q1"]));
+  const get = () => form.get([3], compileProjection(SCHEMA, ["v"]));
+  assert.deepEqual(Array.from(get()[0].v as number[]), Array.from(rows[3].v as Float32Array));
+  t.mock.timers.tick(29_000);
+  assert.equal(openSpillFiles(), before + 1, "still open for the reads in flight");
+  assert.deepEqual(Array.from(get()[0].v as number[]), Array.from(rows[3].v as Float32Array));
+  t.mock.timers.tick(2_000);
+  assert.equal(openSpillFiles(), before, "closed once they are done");
+
+  // A segment that left the set while its vectors were being written: the new form is closed at once.
+  set.insert(batchOfRows(SCHEMA, rows.slice(0, 10)), 2n);
+  set.seal({ segment_id: 2, collection_id: 1, shard: 0, seq_from: 2, seq_to: 2 });
+  const second = set.sealedSegments[1] as SealedSegment;
+  const late = await withScratchDir("spec-fds", async (dir) => (await second.spill(path.join(dir, "vectors")))!);
+  assert.ok(set.handOff(2, ["q1"]));
+  assert.equal(openSpillFiles(), before + 1);
+  assert.equal(set.swapForm(second, late), false);
+  assert.equal(openSpillFiles(), before);
+
+  // A closed set closes its spilled segments' files the same way.
+  set.insert(batchOfRows(SCHEMA, rows.slice(0, 10)), 3n);
+  set.seal({ segment_id: 3, collection_id: 1, shard: 0, seq_from: 3, seq_to: 3 });
+  await spilled(set, "spec-fds");
+  assert.equal(openSpillFiles(), before + 1);
+  set.close();
+  t.mock.timers.tick(31_000);
+  assert.equal(openSpillFiles(), before);
 });
