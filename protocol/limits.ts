@@ -89,6 +89,13 @@ export const LIMITS = {
     default: 128 << 20,
     what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
   },
+  ownerSegmentVectorBytes: {
+    env: "VECBUS_OWNER_SEGMENT_VECTOR_BYTES",
+    // A flushed segment waits for its index build (~250 s at 1M rows) in its owner; at 1M 128-d rows its 488 MiB of
+    // vectors beside the build's own 746 MB put a `vecbus serve` at 1.5 GB resident (README, Performance).
+    default: 64 << 20,
+    what: "bytes of one flushed segment's vector columns its shard owner keeps in memory until a query node serves it (a larger segment's go to a local file, read from there)",
+  },
   querySearchThreads: {
     env: "VECBUS_QUERY_SEARCH_THREADS",
     default: 2,

@@ -133,7 +133,16 @@ export interface ShardReplies {
   get: Row[];
   /** growing_rows: rows taken by the growing segment (not yet sealed). */
   /** skipped_records: WAL records the owner could not apply (corrupt or not fitting the schema), logged and skipped. */
-  stats: { row_count: number; wal_last_seq: number; segments: number; growing_rows?: number; served_by_query_nodes?: number; skipped_records?: number };
+  stats: {
+    row_count: number;
+    wal_last_seq: number;
+    segments: number;
+    growing_rows?: number;
+    served_by_query_nodes?: number;
+    /** Bytes of vectors the owner holds in memory for sealed segments it serves itself. */
+    sealed_vector_bytes?: number;
+    skipped_records?: number;
+  };
   drop_partition: { delete_count: number; timestamp: bigint };
   /** Segments written to the object store by this flush (and by earlier ones it waited for). */
   flush: { flushed_segments: number };

@@ -14,7 +14,8 @@ import { MetaKey } from "../../protocol/subjects.js";
 import { actorSession, type ActorContext } from "../context.js";
 import type { Session } from "../../runtime/session.js";
 import { BlobStore } from "../../storage/object-store.js";
-import { SEAL_DEFAULTS, Shard, type SealOptions } from "./shard.js";
+import { removeOrphanedScratchDirs } from "../../storage/scratch-dir.js";
+import { SEAL_DEFAULTS, Shard, SPILL_SCRATCH, type SealOptions } from "./shard.js";
 import { TimestampPool } from "./ts-pool.js";
 
 const OPEN_RETRY_MS = 1_000;
@@ -43,6 +44,8 @@ export class StreamingNode {
   /** Resolves once every shard assigned to this node at start-up is open and serving. */
   async start(): Promise<void> {
     await this.session.start();
+    const orphans = await removeOrphanedScratchDirs(SPILL_SCRATCH);
+    if (orphans.length > 0) this.ctx.log.info("removed the spill directories of stopped processes", { dirs: orphans });
     this.blobs = await BlobStore.open(this.ctx.js, this.ctx.names.objectBucket());
     this.watcher = await this.ctx.meta.watch<ShardAssignment>(MetaKey.shardsPrefix, (key, value) => this.onAssignment(key, value));
     await this.transitions;
