@@ -12,6 +12,7 @@
 process.env.VECBUS_OWNER_SEGMENT_VECTOR_BYTES = "1";
 
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { openContext } from "../../actors/context.js";
 import { QueryNode } from "../../actors/query.js";
@@ -124,7 +125,8 @@ describe("owner spill", () => {
 
   test("owner spill - a query node takes the segments over, dies, and the owner moves what it takes back to files again", { timeout: TEST_TIMEOUT_MS }, async () => {
     const nc = await env.connectAs("query", "query-spill");
-    const node = new QueryNode(await openContext(nc, new Names().prefix, "query-spill"), "query-spill", { cacheDir: tempDir("spill-qcache") });
+    const cacheDir = tempDir("spill-qcache");
+    const node = new QueryNode(await openContext(nc, new Names().prefix, "query-spill"), "query-spill", { cacheDir });
     await node.start();
     try {
       await eventually("both segments served by the query node", async () => (await stats()).served_by_query_nodes === 2);
@@ -138,6 +140,7 @@ describe("owner spill", () => {
       await checkReads("taken back", true);
     } finally {
       await node.stop().catch(() => undefined);
+      fs.rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 });

@@ -8,6 +8,7 @@
 // segments), readers check that every read returns each live row exactly
 // once: all rows acked before the read, none twice, none never written.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { QueryNode } from "../../actors/query.js";
 import { COMPACTED_SEGMENT_BASE } from "../../protocol/indexes.js";
@@ -218,7 +219,8 @@ describe("a query node that dies", () => {
   test("query nodes - a dead node's segments go back to their shard owner and reads go on", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const c = env.client;
     const nc = await env.connectAs("query", "query-a");
-    const node = new QueryNode(await openContext(nc, names.prefix, "query-a"), "query-a", { cacheDir: tempDir("qcache") });
+    const cacheDir = tempDir("qcache");
+    const node = new QueryNode(await openContext(nc, names.prefix, "query-a"), "query-a", { cacheDir });
     await node.start();
     try {
       const name = "qd";
@@ -248,6 +250,7 @@ describe("a query node that dies", () => {
       );
     } finally {
       await node.stop().catch(() => undefined);
+      fs.rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 });
