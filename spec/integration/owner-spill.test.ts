@@ -16,15 +16,12 @@ import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { openContext } from "../../actors/context.js";
 import { QueryNode } from "../../actors/query.js";
-import { Kvm } from "@nats-io/kv";
-import type { ShardAssignment, ShardReplies } from "../../protocol/messages.js";
-import { MetaKey, Names } from "../../protocol/subjects.js";
-import { MetaStore } from "../../storage/meta-store.js";
+import { Names } from "../../protocol/subjects.js";
 import { closeConnection } from "../../runtime/connection.js";
-import { request } from "../../runtime/rpc.js";
 import { assertHits, rank } from "../brute-force.js";
 import { startEnv, tempDir, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
+import { shardStats } from "../shard-stats.js";
 import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const DIM = 8;
@@ -51,13 +48,7 @@ describe("owner spill", () => {
   });
   after(async () => env?.close());
 
-  /** What the shard's owner reports, asked at the epoch its assignment names now. */
-  async function stats(): Promise<ShardReplies["stats"]> {
-    const names = new Names();
-    const meta = new MetaStore(await new Kvm(env.admin).open(names.metaBucket()));
-    const epoch = (await meta.get<ShardAssignment>(MetaKey.shard(cid, 0)))!.value.epoch;
-    return request<ShardReplies["stats"]>(env.admin, names.shardSubject(cid, 0, epoch), { kind: "stats" });
-  }
+  const stats = () => shardStats(env.admin, cid, 0);
 
   async function checkReads(what: string, exact: boolean): Promise<void> {
     const c = env.client;
