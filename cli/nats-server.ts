@@ -46,8 +46,13 @@ export interface NatsServer {
   actorCredentials(prefix: string): (role: Role) => NatsAuth | undefined;
   /** Permission violations nats-server logged (at most the last 100), for tests that check no actor was refused. */
   violations(): string[];
+  /** Makes the server read its config again; settles once it has applied it (or refused it). */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How long a reload may take before its caller is told it was not confirmed (nats-server applies one in milliseconds). */
+const RELOAD_CONFIRM_MS = 5_000;
 
 /** Secure (the default): per-role users and permissions from the data dir's users file; insecure: anyone may do anything. */
 /** `leafnodes`: where edge sites' leaf nodes connect (see nats-auth.ts LeafnodeListener). */
@@ -217,14 +222,27 @@ async function launch(bin: string, args: string[], port: number, auth: AuthFile 
       reject(new Error(`nats-server exited with code ${code} before it was ready:\n${log}`));
     });
   });
-  // Keep draining stderr so the child never blocks on a full pipe; only permission violations are kept.
+  // Keep draining stderr so the child never blocks on a full pipe; only permission violations and reloads' outcomes are kept.
   child.stderr!.removeAllListeners("data");
   const violations: string[] = [];
+  // A SIGHUP only asks: the server logs when it has applied the config, or why it refused it. Signals
+  // that come while a reload runs make one more, so a waiter is answered by the first outcome after
+  // its signal (or by a reload another process asked for just before, which read the same file).
+  let reloadWaiters: { resolve(): void; reject(e: Error): void }[] = [];
+  const settleReloads = (failure?: Error) => {
+    const waiting = reloadWaiters;
+    reloadWaiters = [];
+    for (const w of waiting) failure ? w.reject(failure) : w.resolve();
+  };
   readline.createInterface({ input: child.stderr! }).on("line", (line) => {
+    if (line.endsWith("Reloaded server configuration")) return settleReloads();
+    const refused = /Failed to reload server configuration: (.*)$/.exec(line);
+    if (refused) return settleReloads(new Error(`nats-server refused its new config: ${refused[1]}`));
     if (!/Violation/.test(line)) return;
     violations.push(line);
     if (violations.length > 100) violations.shift();
   });
+  child.once("exit", () => settleReloads(new Error("nats-server exited before it applied its new config")));
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -234,6 +252,15 @@ async function launch(bin: string, args: string[], port: number, auth: AuthFile 
     credentials: (user) => (auth ? credentialsOf(auth, user) : undefined),
     actorCredentials: (prefix) => (role) => (auth ? credentialsOf(auth, actorUser(prefix, role)) : undefined),
     violations: () => [...violations],
+    reload: () => {
+      let timer: NodeJS.Timeout | undefined;
+      const applied = new Promise<void>((resolve, reject) => {
+        reloadWaiters.push({ resolve, reject });
+        timer = setTimeout(() => reject(new Error(`nats-server did not confirm a reload of its config within ${RELOAD_CONFIRM_MS / 1000} s`)), RELOAD_CONFIRM_MS);
+      }).finally(() => clearTimeout(timer));
+      if (child.exitCode !== null || child.signalCode !== null || !child.kill("SIGHUP")) settleReloads(new Error("nats-server is not running"));
+      return applied;
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -42,8 +42,15 @@ export interface UserChange {
 /** An edit of the users file: false when there is nothing to change (no write, no reload). */
 type Edit = (auth: AuthFile) => boolean;
 
-/** Changes the users file under the data dir's users lock (cli/users-lock.ts), from its read to its reload. */
-function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserChange {
+/** Makes the running nats-server read its config again; settles once it has applied it (cli/nats-server.ts NatsServer.reload). */
+export type Reload = () => Promise<void>;
+
+/**
+ * Changes the users file under the data dir's users lock (cli/users-lock.ts),
+ * from its read to its reload: signalled by pid, or through `reload`, whose
+ * promise (`applied`) the caller awaits after the lock.
+ */
+function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS, reload?: Reload): UserChange & { applied?: Promise<void> } {
   // Before the lock, which would make the auth dir: a data dir without a users file gets load's message.
   load(dataDir);
   return withFileLock(usersLockFile(dataDir), waitMs, () => {
@@ -52,6 +59,7 @@ function changeUsers(dataDir: string, edit: Edit, waitMs = LOCK_WAIT_MS): UserCh
     writeAuth(dataDir, auth);
     if (isSiteDir(dataDir)) renderSiteUsersConfig(dataDir, auth);
     else renderServerConfig(dataDir, auth);
+    if (reload) return { changed: true, reloaded: true, applied: reload() };
     return { changed: true, reloaded: reloadServer(dataDir) };
   });
 }
@@ -123,11 +131,12 @@ export function listUsers(dataDir: string): UserRow[] {
  * INVALID_ARGUMENT, a change while another holds the users lock UNAVAILABLE
  * (the front door does not wait: its thread runs every actor of the serve),
  * any other failure INTERNAL without a path (logged on stderr). Each change
- * reloads the NATS server, so changes that write are bounded per minute: the
- * managers' together, users' changes of their own passwords together and by
- * user.
+ * reloads the NATS server (`reload`: the serve's, which it launched) and is
+ * answered once the server has applied it; so changes that write are bounded
+ * per minute: the managers' together, users' changes of their own passwords
+ * together and by user.
  */
-export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDirectory {
+export function userDirectory(dataDir: string, reload: Reload, prefix = DEFAULT_PREFIX): UserDirectory {
   // The managers' changes and users' changes of their own passwords are bounded apart, so users cannot use up the managers'.
   const written = { managed: [] as number[], own: [] as number[] };
   const ownChanges = new Map<string, number[]>();
@@ -147,20 +156,28 @@ export function userDirectory(dataDir: string, prefix = DEFAULT_PREFIX): UserDir
       throw new VecbusError("INTERNAL", "the users file could not be read or changed (the serve's log says why)");
     }
   };
-  const change = (edit: Edit, own?: string) =>
-    guarded(() => {
+  const change = async (edit: Edit, own?: string) => {
+    const applied = guarded(() => {
       const all = own === undefined ? written.managed : written.own;
       within(all, "milvusUserChanges");
       const mine = own === undefined ? undefined : (ownChanges.get(own) ?? []);
       if (mine) within(mine, "milvusOwnPasswordChanges");
-      if (!changeUsers(dataDir, edit, 0).changed) return;
+      const done = changeUsers(dataDir, edit, 0, reload);
+      if (!done.changed) return undefined;
       all.push(Date.now());
       if (mine && own !== undefined) {
         mine.push(Date.now());
         ownChanges.set(own, mine);
         if (ownChanges.size > limit("apiUsers")) ownChanges.delete(ownChanges.keys().next().value!);
       }
+      return done.applied;
     });
+    // Answered once NATS takes the change: a client told "created" may connect as the user at once.
+    await applied?.catch((e: unknown) => {
+      process.stderr.write(`the Milvus front door changed the users file, but: ${(e as Error).message}\n`);
+      throw new VecbusError("INTERNAL", "the users file was changed, but the NATS server has not applied it (the serve's log says why)");
+    });
+  };
   const entryOf = (user: string) => {
     const users = load(dataDir).users;
     const e = Object.hasOwn(users, user) ? users[user] : undefined;

@@ -244,13 +244,13 @@ const userName = (b: Body) => str(b, "userName");
 
 /** Milvus's REST user and role routes, over the rules the gRPC RPCs use (milvus-users.ts). */
 const USER_ROUTES: Record<string, UserRoute> = {
-  "users/create": (u, b) => (u.create(userName(b), str(b, "password")), {}),
-  "users/drop": (u, b) => (u.drop(userName(b)), {}),
-  "users/update_password": (u, b) => (u.updatePassword(userName(b), str(b, "password"), str(b, "newPassword")), {}),
+  "users/create": async (u, b) => (await u.create(userName(b), str(b, "password")), {}),
+  "users/drop": async (u, b) => (await u.drop(userName(b)), {}),
+  "users/update_password": async (u, b) => (await u.updatePassword(userName(b), str(b, "password"), str(b, "newPassword")), {}),
   "users/list": (u) => u.users().map((x) => x.user),
   "users/describe": (u, b) => u.describe(userName(b)).map((x) => x.role),
-  "users/grant_role": (u, b) => (u.grant(userName(b), str(b, "roleName")), {}),
-  "users/revoke_role": (u, b) => (u.revoke(userName(b), str(b, "roleName")), {}),
+  "users/grant_role": async (u, b) => (await u.grant(userName(b), str(b, "roleName")), {}),
+  "users/revoke_role": async (u, b) => (await u.revoke(userName(b), str(b, "roleName")), {}),
   "roles/list": (u) => u.roles("").map((x) => x.role),
 };
 
@@ -286,7 +286,7 @@ export function milvusRest(callers: Callers, users?: UserDirectory): (req: Incom
           const missing = databaseNotFound(String(db));
           return send(res, 200, { code: missing.code, message: missing.reason });
         }
-        if (userRoute) return send(res, 200, { code: 0, data: userRoute(new MilvusUsers(users!, callerOf(auth)), parsed as Body) });
+        if (userRoute) return send(res, 200, { code: 0, data: await userRoute(new MilvusUsers(users!, callerOf(auth)), parsed as Body) });
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
         send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {

@@ -33,11 +33,12 @@ export type DirectoryRole = ApiRole | "superuser";
 export interface UserDirectory {
   roleOf(user: string): DirectoryRole | undefined;
   list(): { user: string; role: ApiRole }[];
-  create(user: string, password: string, role: ApiRole): void;
-  drop(user: string): void;
-  grant(user: string, role: ApiRole): void;
+  /** Each change settles once NATS has applied it: a client may then connect as the user, or no longer. */
+  create(user: string, password: string, role: ApiRole): Promise<void>;
+  drop(user: string): Promise<void>;
+  grant(user: string, role: ApiRole): Promise<void>;
   /** `own`: the user changes its own password (bounded per user, apart from the managers' changes). */
-  setPassword(user: string, password: string, own: boolean): void;
+  setPassword(user: string, password: string, own: boolean): Promise<void>;
   passwordIs(user: string, password: string): boolean;
 }
 
@@ -75,19 +76,19 @@ export class MilvusUsers {
     return role;
   }
 
-  create(user: string, password: string): void {
+  async create(user: string, password: string): Promise<void> {
     this.mustManage("creating a user");
-    this.dir.create(named(user), newPassword(password, "password"), "readonly");
+    await this.dir.create(named(user), newPassword(password, "password"), "readonly");
   }
 
-  drop(user: string): void {
+  async drop(user: string): Promise<void> {
     this.mustManage("dropping a user");
     this.apiRoleOf(named(user));
-    this.dir.drop(user);
+    await this.dir.drop(user);
   }
 
   /** Milvus: a user changes its own password with the old one; the managers may change anyone's. */
-  updatePassword(user: string, oldPassword: string, password: string): void {
+  async updatePassword(user: string, oldPassword: string, password: string): Promise<void> {
     const own = this.caller !== undefined && named(user) === this.caller.user && this.callerRole !== undefined;
     if (!this.manager) {
       // Checked before the user's existence, so a caller learns nothing of other users.
@@ -95,7 +96,7 @@ export class MilvusUsers {
       if (!this.dir.passwordIs(user, oldPassword)) throw new VecbusError("UNAUTHENTICATED", "the old password is not right");
     }
     this.apiRoleOf(named(user));
-    this.dir.setPassword(user, newPassword(password, "newPassword"), own);
+    await this.dir.setPassword(user, newPassword(password, "newPassword"), own);
   }
 
   users(): { user: string; role: ApiRole }[] {
@@ -118,16 +119,16 @@ export class MilvusUsers {
     return asked.map((role) => ({ role, users: users.filter((u) => u.role === role).map((u) => u.user) }));
   }
 
-  grant(user: string, role: string): void {
+  async grant(user: string, role: string): Promise<void> {
     this.mustManage("granting roles");
     this.apiRoleOf(named(user));
-    this.dir.grant(user, roleNamed(role));
+    await this.dir.grant(user, roleNamed(role));
   }
 
   /** Removing a user from its role leaves it readonly; from a role it is not in, nothing (as Milvus). */
-  revoke(user: string, role: string): void {
+  async revoke(user: string, role: string): Promise<void> {
     this.mustManage("revoking roles");
-    if (this.apiRoleOf(named(user)) === roleNamed(role)) this.dir.grant(user, "readonly");
+    if (this.apiRoleOf(named(user)) === roleNamed(role)) await this.dir.grant(user, "readonly");
   }
 }
 
@@ -161,15 +162,15 @@ export function isUserRpc(method: string): method is UserRpc {
 const base64Text = (raw: unknown) => Buffer.from(String(raw ?? ""), "base64").toString("utf8");
 
 /** One user RPC, with Milvus's request and reply shapes. */
-export function milvusUserRpc(users: MilvusUsers, method: UserRpc, r: Req): Req {
+export async function milvusUserRpc(users: MilvusUsers, method: UserRpc, r: Req): Promise<Req> {
   const str = (v: unknown) => String(v ?? "");
   switch (method) {
     case "CreateCredential":
-      return users.create(str(r.username), base64Text(r.password)), OK_STATUS;
+      return await users.create(str(r.username), base64Text(r.password)), OK_STATUS;
     case "DeleteCredential":
-      return users.drop(str(r.username)), OK_STATUS;
+      return await users.drop(str(r.username)), OK_STATUS;
     case "UpdateCredential":
-      return users.updatePassword(str(r.username), base64Text(r.oldPassword), base64Text(r.newPassword)), OK_STATUS;
+      return await users.updatePassword(str(r.username), base64Text(r.oldPassword), base64Text(r.newPassword)), OK_STATUS;
     case "ListCredUsers":
       return { status: OK_STATUS, usernames: users.users().map((u) => u.user) };
     case "SelectUser": {
@@ -183,8 +184,8 @@ export function milvusUserRpc(users: MilvusUsers, method: UserRpc, r: Req): Req 
         results: users.roles(str((r.role as Req | null)?.name)).map((x) => ({ role: { name: x.role }, users: r.include_user_info === true ? x.users.map((name) => ({ name })) : [] })),
       };
     case "OperateUserRole":
-      if (str(r.type) === "RemoveUserFromRole") users.revoke(str(r.username), str(r.role_name));
-      else users.grant(str(r.username), str(r.role_name));
+      if (str(r.type) === "RemoveUserFromRole") await users.revoke(str(r.username), str(r.role_name));
+      else await users.grant(str(r.username), str(r.role_name));
       return OK_STATUS;
   }
 }

@@ -275,7 +275,7 @@ async function serveWithNats(p: Parsed, dataDir: string): Promise<number> {
   console.log(`vecbus ready on ${nats.url}`);
   if (nats.auth) console.log(`NATS users and passwords: ${authFile(dataDir)} (superuser "${SUPERUSER}")${nats.auth.require_auth ? "; connections without credentials are refused" : ""}`);
   // The users file is this serve's: its front door answers Milvus's user and role RPCs from it.
-  const milvus = await startMilvusFrontDoor(p, nats.url, nats.auth?.require_auth ?? false, undefined, nats.auth && userDirectory(dataDir, str(p, "prefix") ?? DEFAULT_PREFIX));
+  const milvus = await startMilvusFrontDoor(p, nats.url, nats.auth?.require_auth ?? false, undefined, nats.auth && userDirectory(dataDir, nats.reload, str(p, "prefix") ?? DEFAULT_PREFIX));
   const ended = await Promise.race([signalled.then(() => undefined), natsExit]);
   await milvus?.stop();
   if (ended !== undefined) {

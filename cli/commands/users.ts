@@ -15,7 +15,7 @@ function userDataDir(p: Parsed): string {
 function printUserChange(p: Parsed, data: Record<string, unknown>, text: string, r: UserChange): number {
   if (flag(p, "json")) process.stdout.write(`${JSON.stringify({ ...data, ...r })}\n`);
   else if (!r.changed) console.log(`${text} (it already was: nothing changed)`);
-  else console.log(r.reloaded ? `${text} (nats-server reloaded its config)` : `${text} (no nats-server runs on this data dir: it takes effect at its next start)`);
+  else console.log(r.reloaded ? `${text} (nats-server told to reload its config: it applies in a moment)` : `${text} (no nats-server runs on this data dir: it takes effect at its next start)`);
   return 0;
 }
 

@@ -13,6 +13,9 @@ import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { tempDir } from "../harness.js";
 import { ROOT } from "./serve-process.js";
 
+/** These tests run no nats-server: a change that got past the lock would fail here. */
+const noServer = () => Promise.reject(new Error("no nats-server runs in this test"));
+
 const WRITERS = 3;
 const EACH = 30;
 
@@ -47,7 +50,7 @@ test("users file - a lock held by a running process: the Milvus front door answe
   try {
     fs.writeFileSync(usersLockFile(dataDir), `${holder.pid} - - another-change`);
     const started = Date.now();
-    assert.throws(() => userDirectory(dataDir).create("a", "secret-a", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
+    await assert.rejects(userDirectory(dataDir, noServer).create("a", "secret-a", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
     assert.ok(Date.now() - started < 1_000, "the front door waited for the lock");
   } finally {
     holder.kill("SIGKILL");
@@ -76,7 +79,7 @@ test("users file - a dead holder's lock that another process is breaking: the fr
     fs.writeFileSync(usersLockFile(dataDir), `${await deadPid()} - - left-behind`);
     fs.writeFileSync(`${usersLockFile(dataDir)}.break`, `${breaker.pid} - - breaking`);
     const started = Date.now();
-    assert.throws(() => userDirectory(dataDir).create("d", "secret-d", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
+    await assert.rejects(userDirectory(dataDir, noServer).create("d", "secret-d", "readonly"), (e: unknown) => e instanceof VecbusError && e.code === "UNAVAILABLE");
     assert.ok(Date.now() - started < 1_000, "the front door waited");
   } finally {
     breaker.kill("SIGKILL");
