@@ -103,6 +103,20 @@ export class Callers {
     }
   }
 
+  /**
+   * Closes the clients of a user just dropped, or of its passwords but `kept`
+   * (a password just changed): NATS has closed their connections, and a call
+   * sent on one would wait for it to reconnect with credentials it refuses.
+   */
+  forget(user: string, kept?: string): void {
+    for (const [credential, client] of this.connected) {
+      const caller = callerOf(credential);
+      if (caller?.user !== user || caller.password === kept) continue;
+      this.connected.delete(credential);
+      void client.close();
+    }
+  }
+
   /** Closes every client; calls after this are refused. */
   async close(): Promise<void> {
     this.closed = true;

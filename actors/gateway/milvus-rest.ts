@@ -286,7 +286,7 @@ export function milvusRest(callers: Callers, users?: UserDirectory): (req: Incom
           const missing = databaseNotFound(String(db));
           return send(res, 200, { code: missing.code, message: missing.reason });
         }
-        if (userRoute) return send(res, 200, { code: 0, data: await userRoute(new MilvusUsers(users!, callerOf(auth)), parsed as Body) });
+        if (userRoute) return send(res, 200, { code: 0, data: await userRoute(new MilvusUsers(users!, callerOf(auth), (user, kept) => callers.forget(user, kept)), parsed as Body) });
         if (path === "entities/search") return send(res, 200, { code: 0, ...(await search(client, parsed as Body)) });
         send(res, 200, { code: 0, data: await route!(client, parsed as Body) });
       } catch (e) {

@@ -43,7 +43,7 @@ export function milvusService(callers: Callers, proto: MilvusProto, users?: User
           // The SDKs name the database in each request or, once for the connection, in `dbname` metadata.
           const db = String(call.request.db_name || call.metadata.get("dbname")[0] || "");
           if (db !== "" && db !== DEFAULT_DATABASE) return asReply(databaseNotFound(db));
-          if (users && isUserRpc(method)) return milvusUserRpc(new MilvusUsers(users, callers.callerOfGrpc(call.metadata)), method, call.request);
+          if (users && isUserRpc(method)) return milvusUserRpc(new MilvusUsers(users, callers.callerOfGrpc(call.metadata), (user, kept) => callers.forget(user, kept)), method, call.request);
           return h ? h(call.request) : asReply(unimplementedStatus(method));
         })
         .then(

@@ -54,6 +54,8 @@ export class MilvusUsers {
   constructor(
     private readonly dir: UserDirectory,
     private readonly caller: Caller,
+    /** Drops the front door's connections of a user with other passwords than `kept` (callers.ts Callers.forget). */
+    private readonly forget: (user: string, kept?: string) => void,
   ) {
     this.callerRole = caller && dir.passwordIs(caller.user, caller.password) ? dir.roleOf(caller.user) : undefined;
   }
@@ -85,6 +87,7 @@ export class MilvusUsers {
     this.mustManage("dropping a user");
     this.apiRoleOf(named(user));
     await this.dir.drop(user);
+    this.forget(user);
   }
 
   /** Milvus: a user changes its own password with the old one; the managers may change anyone's. */
@@ -97,6 +100,7 @@ export class MilvusUsers {
     }
     this.apiRoleOf(named(user));
     await this.dir.setPassword(user, newPassword(password, "newPassword"), own);
+    this.forget(user, password);
   }
 
   users(): { user: string; role: ApiRole }[] {
