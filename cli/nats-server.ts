@@ -53,6 +53,7 @@ export interface NatsServer {
 
 /** How long a reload may take before its caller is told it was not confirmed (nats-server applies one in milliseconds). */
 const RELOAD_CONFIRM_MS = 5_000;
+const RELOAD_REFUSED = "Failed to reload server configuration: ";
 
 /** Secure (the default): per-role users and permissions from the data dir's users file; insecure: anyone may do anything. */
 /** `leafnodes`: where edge sites' leaf nodes connect (see nats-auth.ts LeafnodeListener). */
@@ -225,24 +226,38 @@ async function launch(bin: string, args: string[], port: number, auth: AuthFile 
   // Keep draining stderr so the child never blocks on a full pipe; only permission violations and reloads' outcomes are kept.
   child.stderr!.removeAllListeners("data");
   const violations: string[] = [];
-  // A SIGHUP only asks: the server logs when it has applied the config, or why it refused it. Signals
-  // that come while a reload runs make one more, so a waiter is answered by the first outcome after
-  // its signal (or by a reload another process asked for just before, which read the same file).
-  let reloadWaiters: { resolve(): void; reject(e: Error): void }[] = [];
-  const settleReloads = (failure?: Error) => {
-    const waiting = reloadWaiters;
-    reloadWaiters = [];
-    for (const w of waiting) failure ? w.reject(failure) : w.resolve();
+  // A SIGHUP only asks: the server logs when it has applied its config, or why it refused it, and an
+  // outcome does not say which signal it answers. So this process signals once at a time: changes
+  // asked for while a reload runs wait for the next, which reads the file after them. (A `vecbus user`
+  // in another process signals on its own; a reload it asked for may answer a waiter here first.)
+  type Waiter = { resolve(): void; reject(e: Error): void };
+  let running: Waiter[] | undefined;
+  let next: Waiter[] = [];
+  let unconfirmed: NodeJS.Timeout | undefined;
+  const settle = (failure?: Error) => {
+    clearTimeout(unconfirmed);
+    const done = running ?? [];
+    running = undefined;
+    for (const w of done) failure ? w.reject(failure) : w.resolve();
+    if (next.length > 0) signal();
   };
+  const signal = () => {
+    running = next;
+    next = [];
+    unconfirmed = setTimeout(() => settle(new Error(`nats-server did not confirm a reload of its config within ${RELOAD_CONFIRM_MS / 1000} s`)), RELOAD_CONFIRM_MS);
+    if (child.exitCode !== null || child.signalCode !== null || !child.kill("SIGHUP")) settle(new Error("nats-server is not running"));
+  };
+  // Anchored at the log's prefix: a client's connection name shows in other lines.
+  const LOGGED = /^\[\d+\] \S+ \S+ \[(\w+)\] (.*)$/;
   readline.createInterface({ input: child.stderr! }).on("line", (line) => {
-    if (line.endsWith("Reloaded server configuration")) return settleReloads();
-    const refused = /Failed to reload server configuration: (.*)$/.exec(line);
-    if (refused) return settleReloads(new Error(`nats-server refused its new config: ${refused[1]}`));
+    const [, level, text] = LOGGED.exec(line) ?? [];
+    if (level === "INF" && text === "Reloaded server configuration") return settle();
+    if (level === "ERR" && text?.startsWith(RELOAD_REFUSED)) return settle(new Error(`nats-server refused its new config: ${text.slice(RELOAD_REFUSED.length)}`));
     if (!/Violation/.test(line)) return;
     violations.push(line);
     if (violations.length > 100) violations.shift();
   });
-  child.once("exit", () => settleReloads(new Error("nats-server exited before it applied its new config")));
+  child.once("exit", () => settle(new Error("nats-server exited before it applied its new config")));
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -252,15 +267,11 @@ async function launch(bin: string, args: string[], port: number, auth: AuthFile 
     credentials: (user) => (auth ? credentialsOf(auth, user) : undefined),
     actorCredentials: (prefix) => (role) => (auth ? credentialsOf(auth, actorUser(prefix, role)) : undefined),
     violations: () => [...violations],
-    reload: () => {
-      let timer: NodeJS.Timeout | undefined;
-      const applied = new Promise<void>((resolve, reject) => {
-        reloadWaiters.push({ resolve, reject });
-        timer = setTimeout(() => reject(new Error(`nats-server did not confirm a reload of its config within ${RELOAD_CONFIRM_MS / 1000} s`)), RELOAD_CONFIRM_MS);
-      }).finally(() => clearTimeout(timer));
-      if (child.exitCode !== null || child.signalCode !== null || !child.kill("SIGHUP")) settleReloads(new Error("nats-server is not running"));
-      return applied;
-    },
+    reload: () =>
+      new Promise<void>((resolve, reject) => {
+        next.push({ resolve, reject });
+        if (running === undefined) signal();
+      }),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -24,6 +24,8 @@ export class Callers {
   private readonly connected = new Map<string, VecbusClient>();
   private readonly connecting = new Map<string, Promise<VecbusClient>>();
   private readonly retiring = new Map<NodeJS.Timeout, VecbusClient>();
+  /** Credentials forgotten while a connection with them was being made: it is closed when made. */
+  private readonly forgotten = new Set<string>();
   private closed = false;
 
   constructor(
@@ -65,6 +67,10 @@ export class Callers {
     const client = this.connect(credential === ANONYMOUS ? undefined : { user: credential.slice(0, colon), pass: credential.slice(colon + 1) }).then(
       async (c) => {
         this.connecting.delete(credential);
+        if (this.forgotten.delete(credential)) {
+          await c.close();
+          throw new VecbusError("UNAUTHENTICATED", "these credentials were dropped or their password changed while the front door connected with them");
+        }
         if (this.closed) {
           await c.close();
           throw new VecbusError("UNAVAILABLE", "the Milvus front door is shutting down");
@@ -75,6 +81,7 @@ export class Callers {
       },
       (e: unknown) => {
         this.connecting.delete(credential);
+        this.forgotten.delete(credential);
         throw e;
       },
     );
@@ -109,12 +116,16 @@ export class Callers {
    * sent on one would wait for it to reconnect with credentials it refuses.
    */
   forget(user: string, kept?: string): void {
-    for (const [credential, client] of this.connected) {
+    const old = (credential: string) => {
       const caller = callerOf(credential);
-      if (caller?.user !== user || caller.password === kept) continue;
+      return caller?.user === user && caller.password !== kept;
+    };
+    for (const [credential, client] of this.connected) {
+      if (!old(credential)) continue;
       this.connected.delete(credential);
       void client.close();
     }
+    for (const credential of this.connecting.keys()) if (old(credential)) this.forgotten.add(credential);
   }
 
   /** Closes every client; calls after this are refused. */

@@ -86,8 +86,12 @@ export class MilvusUsers {
   async drop(user: string): Promise<void> {
     this.mustManage("dropping a user");
     this.apiRoleOf(named(user));
-    await this.dir.drop(user);
-    this.forget(user);
+    // Also when the change failed after the file was written (a reload not confirmed): a fresh connection costs little.
+    try {
+      await this.dir.drop(user);
+    } finally {
+      this.forget(user);
+    }
   }
 
   /** Milvus: a user changes its own password with the old one; the managers may change anyone's. */
@@ -99,8 +103,12 @@ export class MilvusUsers {
       if (!this.dir.passwordIs(user, oldPassword)) throw new VecbusError("UNAUTHENTICATED", "the old password is not right");
     }
     this.apiRoleOf(named(user));
-    await this.dir.setPassword(user, newPassword(password, "newPassword"), own);
-    this.forget(user, password);
+    const next = newPassword(password, "newPassword");
+    try {
+      await this.dir.setPassword(user, next, own);
+    } finally {
+      this.forget(user, password);
+    }
   }
 
   users(): { user: string; role: ApiRole }[] {

@@ -11,7 +11,7 @@ import { DEFAULT_PREFIX } from "../../protocol/subjects.js";
 import { connectNats } from "../../runtime/connection.js";
 import { tempDir } from "../harness.js";
 
-test("nats-server reload - settles once the server applied its config: a user added just before connects at once, 20 times in a row; a config it cannot read is refused with its reason", { timeout: 60_000 }, async () => {
+test("nats-server reload - settles once the server applied its config: a user added just before connects at once, 20 times in a row, also when added while an earlier reload runs; a config it cannot read is refused with its reason", { timeout: 60_000 }, async () => {
   const dataDir = tempDir("nats-reload");
   const nats = await startNatsServer({ dataDir, security: { prefixes: [DEFAULT_PREFIX], requireAuth: true } });
   try {
@@ -23,6 +23,18 @@ test("nats-server reload - settles once the server applied its config: a user ad
       await nats.reload();
       const nc = await connectNats(nats.url, "reload-test", { reconnectForever: false, auth: { user: `u${i}`, pass: `secret-${i}` } });
       await nc.close();
+    }
+    // A change made while an earlier reload runs is answered by a reload that read it, not by the earlier one.
+    for (let i = 0; i < 20; i++) {
+      const earlier = nats.reload();
+      const auth = readAuth(dataDir)!;
+      addApiUser(auth, `v${i}`, "readonly", DEFAULT_PREFIX, `secret-${i}`);
+      writeAuth(dataDir, auth);
+      renderServerConfig(dataDir, auth);
+      await nats.reload();
+      const nc = await connectNats(nats.url, "reload-test", { reconnectForever: false, auth: { user: `v${i}`, pass: `secret-${i}` } });
+      await nc.close();
+      await earlier;
     }
     fs.appendFileSync(renderServerConfig(dataDir, readAuth(dataDir)!), "authorization {\n");
     await assert.rejects(nats.reload(), /refused its new config/);

@@ -91,3 +91,28 @@ test("front door - wrong passwords neither push a real user's NATS connection ou
     await env.close();
   }
 });
+
+test("front door - a user's connections forgotten (dropped, or its password changed): the old ones close, one being made meanwhile is refused when made, the kept password's stays", { timeout: 60_000 }, async () => {
+  const env = await startEnv({ tag: "front-door-forget" });
+  const callers = new Callers((auth) => VecbusClient.connect(env.nats.url, { auth }), true);
+  try {
+    const writer = createUser(env.dataDir, "writer", "readwrite");
+    const credential = `writer:${writer.password}`;
+    await eventually("the new user to connect", async () => (await VecbusClient.connect(env.nats.url, { auth: { user: "writer", pass: writer.password } }).then((c) => c.close().then(() => true), () => false)));
+    const first = await callers.of(credential);
+    callers.forget("writer");
+    await eventually("the forgotten connection to close", async () => first.nc.isClosed());
+    const made = callers.of(credential);
+    callers.forget("writer");
+    await assert.rejects(made, (e: VecbusError) => e.code === "UNAUTHENTICATED");
+    const kept = await callers.of(credential);
+    assert.notEqual(kept, first);
+    callers.forget("writer", writer.password);
+    callers.forget("someone-else");
+    assert.equal(await callers.of(credential), kept);
+    assert.equal((await kept.list_collections()).length, 0);
+  } finally {
+    await callers.close();
+    await env.close();
+  }
+});
