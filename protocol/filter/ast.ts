@@ -237,5 +237,6 @@ function render(e: Expr): [string, number] {
 export function formatLiteral(v: LiteralValue): string {
   if (Array.isArray(v)) return `[${v.map(formatLiteral).join(", ")}]`;
   if (typeof v === "string") return JSON.stringify(v);
-  return String(v);
+  // String(-0) is "0": the sign shows where it matters, (-0) ** -1 being -Infinity.
+  return Object.is(v, -0) ? "-0" : String(v);
 }
