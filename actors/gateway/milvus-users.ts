@@ -107,7 +107,7 @@ export class MilvusUsers {
     try {
       await this.dir.setPassword(user, next, own);
     } finally {
-      this.forget(user, password);
+      this.forget(user, next);
     }
   }
 

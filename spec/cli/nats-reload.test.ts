@@ -14,28 +14,21 @@ import { tempDir } from "../harness.js";
 test("nats-server reload - settles once the server applied its config: a user added just before connects at once, 20 times in a row, also when added while an earlier reload runs; a config it cannot read is refused with its reason", { timeout: 60_000 }, async () => {
   const dataDir = tempDir("nats-reload");
   const nats = await startNatsServer({ dataDir, security: { prefixes: [DEFAULT_PREFIX], requireAuth: true } });
+  /** A user written to the users file and the server's config, reloaded, then connected as: NATS must take it at once. */
+  const addThenConnect = async (user: string, reloading?: Promise<void>) => {
+    const auth = readAuth(dataDir)!;
+    addApiUser(auth, user, "readonly", DEFAULT_PREFIX, `secret-${user}`);
+    writeAuth(dataDir, auth);
+    renderServerConfig(dataDir, auth);
+    await nats.reload();
+    const nc = await connectNats(nats.url, "reload-test", { reconnectForever: false, auth: { user, pass: `secret-${user}` } });
+    await nc.close();
+    await reloading;
+  };
   try {
-    for (let i = 0; i < 20; i++) {
-      const auth = readAuth(dataDir)!;
-      addApiUser(auth, `u${i}`, "readonly", DEFAULT_PREFIX, `secret-${i}`);
-      writeAuth(dataDir, auth);
-      renderServerConfig(dataDir, auth);
-      await nats.reload();
-      const nc = await connectNats(nats.url, "reload-test", { reconnectForever: false, auth: { user: `u${i}`, pass: `secret-${i}` } });
-      await nc.close();
-    }
+    for (let i = 0; i < 20; i++) await addThenConnect(`u${i}`);
     // A change made while an earlier reload runs is answered by a reload that read it, not by the earlier one.
-    for (let i = 0; i < 20; i++) {
-      const earlier = nats.reload();
-      const auth = readAuth(dataDir)!;
-      addApiUser(auth, `v${i}`, "readonly", DEFAULT_PREFIX, `secret-${i}`);
-      writeAuth(dataDir, auth);
-      renderServerConfig(dataDir, auth);
-      await nats.reload();
-      const nc = await connectNats(nats.url, "reload-test", { reconnectForever: false, auth: { user: `v${i}`, pass: `secret-${i}` } });
-      await nc.close();
-      await earlier;
-    }
+    for (let i = 0; i < 20; i++) await addThenConnect(`v${i}`, nats.reload());
     fs.appendFileSync(renderServerConfig(dataDir, readAuth(dataDir)!), "authorization {\n");
     await assert.rejects(nats.reload(), /refused its new config/);
   } finally {
