@@ -62,8 +62,9 @@ interface Known {
 interface Loaded {
   collectionId: number;
   segment: SealedSegment;
-  /** What the segment takes of the vector memory budget. */
+  /** What the segment takes of the vector memory budget, and of the vector code budget. */
   vectorBytes: number;
+  codeBytes: number;
   indexes: Map<string, VectorIndex>;
   builds: Record<string, number>;
   files: string[];
@@ -89,6 +90,8 @@ export class QueryNode {
   private readonly searchThreads = new SearchThreads(limit("querySearchThreads"));
   /** Bytes of vector columns held in memory, within limit("queryVectorBytes"). */
   private vectorBytes = 0;
+  /** Bytes of vector codes held, within limit("queryVectorCodeBytes"). */
+  private codeBytes = 0;
 
   constructor(
     private readonly ctx: ActorContext,
@@ -210,7 +213,15 @@ export class QueryNode {
       indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!), await this.threadsFor(file)));
     }
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
+    let codeBytes: number;
+    try {
+      codeBytes = await segment.codeVectors((bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"));
+    } catch (e) {
+      segment.close();
+      throw e;
+    }
     this.vectorBytes += segment.vectorBytes;
+    this.codeBytes += codeBytes;
     segment.useScalarIndexes(known.indexed);
     this.ctx.log.info("loaded segment", {
       collection: meta.name,
@@ -219,13 +230,15 @@ export class QueryNode {
       rows: segment.rowCount,
       indexes: [...indexes.keys(), ...known.indexed],
       vectors_in_memory: segment.vectorBytes > 0,
+      vector_codes: codeBytes > 0,
       ms: Date.now() - started,
     });
-    return { collectionId: cid, segment: segment.withIndexes(indexes), vectorBytes: segment.vectorBytes, indexes, builds: e.builds, files };
+    return { collectionId: cid, segment: segment.withIndexes(indexes), vectorBytes: segment.vectorBytes, codeBytes, indexes, builds: e.builds, files };
   }
 
   private release(l: Loaded, keep: string[]): void {
     this.vectorBytes -= l.vectorBytes;
+    this.codeBytes -= l.codeBytes;
     l.segment.close();
     for (const ix of l.indexes.values()) ix.close();
     void this.files!.remove(l.files, keep);

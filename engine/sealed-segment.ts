@@ -13,7 +13,9 @@ import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
-import { Segment, type AnnIndex } from "./segment.js";
+import { Segment, type AnnIndex, type SegmentSearch } from "./segment.js";
+import { VectorCodes } from "./vector-codes.js";
+import { zeroCosineQuery } from "./distance.js";
 import { DISK_ROW_COST } from "./ann-search.js";
 import { SegmentKeys } from "./segment-keys.js";
 import { VectorColumn } from "./vector-column.js";
@@ -36,6 +38,8 @@ interface Shared {
   disk?: DiskVectors;
   /** By field; null: the column cannot be indexed (values of more than one kind). */
   scalarIndexes: Map<string, ScalarIndex | null>;
+  /** Codes of vector columns left on disk, by field (codeVectors()). */
+  codes?: Map<string, VectorCodes>;
 }
 const SHARED = new WeakMap<SegmentColumns, Shared>();
 
@@ -138,6 +142,24 @@ export class SealedSegment extends Segment {
     }
   }
 
+  /**
+   * Holds int8 codes of the vector columns left on disk, as `allow(bytes)`
+   * lets each (one byte a dimension): exact scoring then reads only the best
+   * rows by code from the file. Returns the bytes they take.
+   */
+  async codeVectors(allow: (bytes: number) => boolean): Promise<number> {
+    const disk = this.shared.disk;
+    let bytes = 0;
+    for (const [name, { dim, offset }] of disk?.columns ?? []) {
+      const rows = this.keys.slotCount;
+      if (this.shared.codes?.has(name) || !allow(rows * dim)) continue;
+      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim);
+      (this.shared.codes ??= new Map()).set(name, codes);
+      bytes += codes.byteLength;
+    }
+    return bytes;
+  }
+
   /** Bytes of vector columns held in memory. */
   get vectorBytes(): number {
     let bytes = 0;
@@ -170,7 +192,13 @@ export class SealedSegment extends Segment {
   }
 
   protected override rowCost(field: string): number {
-    return this.columns.vectors.has(field) ? 1 : DISK_ROW_COST;
+    // With codes a row costs about what a row in memory does (engine/vector-codes.ts), plus a few rows read after.
+    return this.columns.vectors.has(field) || this.shared.codes?.has(field) ? 1 : DISK_ROW_COST;
+  }
+
+  protected override shortlisted(field: string, slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch): ArrayLike<number> {
+    const codes = this.shared.codes?.get(field);
+    return codes && !zeroCosineQuery(req.metric, query) ? codes.shortlist(slots, query, req.metric, req.limit) : slots;
   }
 
   protected override partitionLabels(): ReadonlySet<string> {

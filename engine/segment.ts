@@ -181,6 +181,11 @@ export abstract class Segment {
     return 1;
   }
 
+  /** The slots worth scoring exactly for the best `limit` of `slots`, where the segment can tell them apart cheaply (engine/vector-codes.ts). */
+  protected shortlisted(_field: string, slots: ArrayLike<number>, _query: Float32Array, _req: SegmentSearch): ArrayLike<number> {
+    return slots;
+  }
+
   /**
    * The segment's columns by field name, where it has them: filters the
    * bitset form covers run column by column, the others read fields by slot
@@ -207,7 +212,8 @@ export abstract class Segment {
 
   private best(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, order: Order<Ranked>): Candidate[] {
     const top = new TopK<Candidate>(req.limit, order);
-    this.score(slots, query, req, (c) => top.offer(c));
+    // A range keeps rows by distance, not rank: a shortlist by rank could leave out the ones it wants.
+    this.score(req.range ? slots : this.shortlisted(req.field, slots, query, req), query, req, (c) => top.offer(c));
     return top.sorted();
   }
 

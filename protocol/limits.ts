@@ -89,6 +89,12 @@ export const LIMITS = {
     default: 128 << 20,
     what: "bytes of vector columns one query node holds in memory (exact scoring reads the others from its segment files)",
   },
+  queryVectorCodeBytes: {
+    env: "VECBUS_QUERY_VECTOR_CODE_BYTES",
+    // A byte a dimension: every 128-d vector of a 2M-row collection.
+    default: 256 << 20,
+    what: "bytes of int8 codes one query node holds of the vector columns it leaves on disk (a selective filter's rows are ranked by code, and only the best read from the file)",
+  },
   ownerSegmentVectorBytes: {
     env: "VECBUS_OWNER_SEGMENT_VECTOR_BYTES",
     // A flushed segment waits for its index build (~250 s at 1M rows) in its owner; at 1M 128-d rows its 488 MiB of

@@ -1,0 +1,122 @@
+// A segment whose vectors stay in its file ranks a filter's rows by their
+// int8 codes and scores only the best from the file (engine/vector-codes.ts).
+// What it returns must be what scoring every passing row gives: checked
+// against a brute-force ranking of what the test wrote, for each metric,
+// with rows of very different magnitudes, with many rows tied on one vector
+// (equal codes), and at limits above and below the shortlist's floor. And it
+// must read only the shortlist from the file, or the codes buy nothing.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { Row } from "../../protocol/rows.js";
+import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
+import { compileScope } from "../../engine/filter-scope.js";
+import { compileProjection } from "../../engine/projection.js";
+import { SealedSegment } from "../../engine/sealed-segment.js";
+import { assertHits, rank } from "../brute-force.js";
+import { rng } from "../random.js";
+import { sealedOf } from "../sealed-of.js";
+
+const head = { segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 };
+
+function schemaOf(dim: number): CollectionSchema {
+  return {
+    enable_dynamic_field: false,
+    fields: [
+      { name: "id", type: "Int64", is_primary: true },
+      { name: "v", type: "FloatVector", dim },
+      { name: "n", type: "Int32" },
+    ],
+  };
+}
+
+/**
+ * The rows written to a segment file (row i has id and n i), opened with its
+ * vectors left there. Written last id first: rows tied by distance are then
+ * in the file in the opposite order to the one their ids rank them in.
+ */
+function onDisk(dir: string, name: string, schema: CollectionSchema, vectors: number[][]): SealedSegment {
+  const rows: Row[] = vectors.map((v, i) => ({ id: i, v: Float32Array.from(v), n: i })).reverse();
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, Buffer.concat(sealedOf(head, schema, rows, rows.map(() => 1n)).encode().parts));
+  return SealedSegment.open(file);
+}
+
+test("vector codes - searches ranked by code then scored from the file equal brute force over every passing row", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const r = rng(91);
+  const dim = 16;
+  const n = 3000;
+  const vectors = Array.from({ length: n }, (_, i) => {
+    // Rows 2900 on repeat row 5: 101 rows with equal codes. Every 50th row is 40× larger: the column's scale is set by them.
+    if (i >= 2900) return [];
+    const size = i % 50 === 0 ? 40 : 1;
+    return Array.from({ length: dim }, () => size * (r() - 0.5));
+  });
+  for (let i = 2900; i < n; i++) vectors[i] = vectors[5];
+  const schema = schemaOf(dim);
+  const segment = onDisk(dir, "codes.seg", schema, vectors);
+  t.after(() => segment.close());
+  assert.equal(await segment.codeVectors(() => false), 0, "codes refused by the budget are not made");
+  assert.equal(await segment.codeVectors((bytes) => bytes === n * dim), n * dim);
+  const queries = [Array.from({ length: dim }, () => r() - 0.5), Array.from({ length: dim }, () => 3 * (r() - 0.5)), vectors[5]];
+  for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
+    for (const filter of [undefined, "n % 7 == 3", "n < 400", "n >= 2800"]) {
+      for (const limit of [1, 10, 100]) {
+        for (const [qi, q] of queries.entries()) {
+          const req = { queries: [Float32Array.from(q)], field: "v", metric, limit, project: compileProjection(schema, []), scope: compileScope(schema, { filter }) };
+          const keep = (row: { id: number }) => !filter || (filter === "n % 7 == 3" ? row.id % 7 === 3 : filter === "n < 400" ? row.id < 400 : row.id >= 2800);
+          const want = rank(
+            vectors.map((_, id) => ({ id })),
+            (row) => vectors[row.id],
+            q,
+            metric,
+            keep,
+          ).slice(0, limit);
+          assertHits(segment.search(req)[0], want, `${metric}, filter ${filter}, limit ${limit}, query ${qi}`);
+        }
+      }
+    }
+  }
+});
+
+test("vector codes - only the shortlist of a filter's rows is read from the file", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-reads-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const r = rng(92);
+  // Rows of 12 KB, seven apart: each passing row is a read call of its own.
+  const dim = 3000;
+  const vectors = Array.from({ length: 1000 }, () => Array.from({ length: dim }, () => r() - 0.5));
+  const schema = schemaOf(dim);
+  const segment = onDisk(dir, "reads.seg", schema, vectors);
+  t.after(() => segment.close());
+  const query = Array.from({ length: dim }, () => r() - 0.5);
+  const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n % 7 == 3" }) };
+  const want = rank(
+    vectors.map((_, id) => ({ id })),
+    (row) => vectors[row.id],
+    query,
+    "L2",
+    (row) => row.id % 7 === 3,
+  ).slice(0, 10);
+  const reads = () => {
+    const readSync = fs.readSync;
+    let calls = 0;
+    fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
+      calls++;
+      return readSync(...args);
+    }) as typeof fs.readSync;
+    try {
+      assertHits(segment.search(req)[0], want, "n % 7 == 3");
+    } finally {
+      fs.readSync = readSync;
+    }
+    return calls;
+  };
+  assert.equal(reads(), 143, "without codes every passing row is read");
+  await segment.codeVectors(() => true);
+  assert.ok(reads() <= 40, "with codes, the best 40 by code");
+});
