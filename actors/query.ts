@@ -103,6 +103,8 @@ export class QueryNode {
       segments: this.loaded.size,
       indexes: [...this.loaded.values()].reduce((n, l) => n + l.indexes.size, 0),
       rows: [...this.loaded.values()].reduce((n, l) => n + l.segment.rowCount, 0),
+      vector_bytes: this.vectorBytes,
+      code_bytes: this.codeBytes,
     }));
     this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), `vecbus-query-${nodeId}`);
   }
@@ -215,7 +217,7 @@ export class QueryNode {
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
     let codeBytes: number;
     try {
-      codeBytes = await segment.codeVectors((bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"));
+      codeBytes = await segment.codeVectors((bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"), this.searchThreads);
     } catch (e) {
       segment.close();
       throw e;

@@ -103,14 +103,13 @@ export function answerRounds<Y, R, A>(rounds: Generator<Y, R, A>, answer: (asked
  * on another (engine/search-threads.ts), with the same rounds either way.
  */
 export function* annRounds<C>(req: AnnPlan<C>): Generator<number, AnnResult<C>, Candidates> {
-  const { passing, limit, slotCount } = req;
+  const { passing, limit } = req;
   const scanCost = passing.count * (req.rowCost ?? 1);
   const exact = (rounds: number): AnnResult<C> => ({ hits: req.rank(passing.list()), strategy: "exact", rounds });
-  if (passing.count === 0) return exact(0);
-  let k = Math.max(limit, Math.ceil((limit * OVERSAMPLE * slotCount) / passing.count));
-  if (scanCost <= k * CANDIDATE_COST_IN_ROWS) return exact(0);
+  if (startsExact(req)) return exact(0);
+  let k = firstK(req);
   // Without a filter or dead rows there is nothing to drop.
-  const filtered = passing.count < slotCount || passing.estimated === true;
+  const filtered = passing.count < req.slotCount || passing.estimated === true;
   for (let rounds = 1; ; rounds++) {
     const found: Candidates = yield k;
     const pass = filtered ? kept(found, passing) : found;
@@ -120,6 +119,16 @@ export function* annRounds<C>(req: AnnPlan<C>): Generator<number, AnnResult<C>, 
     if (found.slots.length < k || scanCost <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
     k *= WIDEN;
   }
+}
+
+/** Whether annRounds ranks every passing row without asking the index: none pass, or scoring them costs less than the candidates would. */
+export function startsExact(req: AnnPlan<unknown>): boolean {
+  return req.passing.count === 0 || req.passing.count * (req.rowCost ?? 1) <= firstK(req) * CANDIDATE_COST_IN_ROWS;
+}
+
+/** Candidates asked for first. */
+function firstK(req: AnnPlan<unknown>): number {
+  return Math.max(req.limit, Math.ceil((req.limit * OVERSAMPLE * req.slotCount) / req.passing.count));
 }
 
 /** A Passing over a list of slots. */

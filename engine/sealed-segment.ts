@@ -5,7 +5,8 @@
 // are read into memory while its budget allows; the others stay in the
 // segment's local file and rows are read as they are scored (one read call
 // per scattered row: a filter passing 1% of 100k rows spent 65% of its time
-// there). A shard owner moves a large flushed segment's vectors to a file
+// there), unless the node holds their int8 codes (engine/vector-codes.ts):
+// then only the best rows by code are read. A shard owner moves a large flushed segment's vectors to a file
 // of their own the same way (spill) while it waits for a query node.
 import fs from "node:fs";
 import { VecbusError } from "../protocol/errors.js";
@@ -15,6 +16,7 @@ import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex, type SegmentSearch } from "./segment.js";
 import { VectorCodes } from "./vector-codes.js";
+import type { SearchThreads } from "./search-threads.js";
 import { zeroCosineQuery } from "./distance.js";
 import { DISK_ROW_COST } from "./ann-search.js";
 import { SegmentKeys } from "./segment-keys.js";
@@ -144,16 +146,17 @@ export class SealedSegment extends Segment {
 
   /**
    * Holds int8 codes of the vector columns left on disk, as `allow(bytes)`
-   * lets each (one byte a dimension): exact scoring then reads only the best
-   * rows by code from the file. Returns the bytes they take.
+   * lets each (one byte a dimension): exact scoring in searchAsync then
+   * ranks rows by code on `threads` and reads only the best from the file.
+   * Returns the bytes they take.
    */
-  async codeVectors(allow: (bytes: number) => boolean): Promise<number> {
+  async codeVectors(allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
     const disk = this.shared.disk;
     let bytes = 0;
     for (const [name, { dim, offset }] of disk?.columns ?? []) {
       const rows = this.keys.slotCount;
       if (this.shared.codes?.has(name) || !allow(rows * dim)) continue;
-      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim);
+      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, threads);
       (this.shared.codes ??= new Map()).set(name, codes);
       bytes += codes.byteLength;
     }
@@ -196,8 +199,9 @@ export class SealedSegment extends Segment {
     return this.columns.vectors.has(field) || this.shared.codes?.has(field) ? 1 : DISK_ROW_COST;
   }
 
-  protected override shortlisted(field: string, slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch): ArrayLike<number> {
-    const codes = this.shared.codes?.get(field);
+  protected override shortlisted(req: SegmentSearch, slots: ArrayLike<number>, query: Float32Array): Promise<ArrayLike<number>> | ArrayLike<number> {
+    const codes = this.shared.codes?.get(req.field);
+    // A zero COSINE query is at distance 0 from every row: ties all, which only the primary key breaks.
     return codes && !zeroCosineQuery(req.metric, query) ? codes.shortlist(slots, query, req.metric, req.limit) : slots;
   }
 

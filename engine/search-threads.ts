@@ -7,15 +7,37 @@
 import { createRequire } from "node:module";
 import os from "node:os";
 import { Worker } from "node:worker_threads";
-import { Matches, type IndexConfig } from "usearch";
+import { Matches, type IndexConfig, type MetricKind } from "usearch";
 import { VecbusError } from "../protocol/errors.js";
 import { SEARCH_WORKER_SOURCE } from "./search-worker.js";
 
 const usearchPath = createRequire(import.meta.url).resolve("usearch");
 
+/** What a thread answers (engine/search-worker.ts). */
+interface Reply {
+  id: number;
+  keys?: BigUint64Array;
+  slots?: Int32Array;
+  distances?: Float32Array;
+  batched?: boolean;
+  error?: string;
+}
+
 interface Pending {
-  resolve(found: Matches): void;
+  resolve(reply: Reply): void;
   reject(e: Error): void;
+}
+
+/** Rows to rank by code on a thread (see VectorCodes). */
+export interface RankByCode {
+  /** Every row's codes, in shared memory. */
+  codes: Int8Array;
+  dim: number;
+  slots: Int32Array;
+  query: Int8Array;
+  metric: MetricKind;
+  /** Best rows kept per gathered chunk. */
+  keep: number;
 }
 
 /** One thread and the searches it has not answered yet. */
@@ -26,36 +48,58 @@ class SearchThread {
   /** Files this thread searches. */
   files = 0;
   failed = false;
+  /** Set by close(): the thread keeps the process alive until it has ended. */
+  private closing = false;
   /** Searches answered by a batched usearch call (engine/search-worker.ts). */
   batched = 0;
 
   constructor() {
     this.worker = new Worker(SEARCH_WORKER_SOURCE, { eval: true, workerData: { usearchPath, batchThreads: os.availableParallelism() } });
-    // Searches in flight keep the process alive through their callers, not the thread.
+    // An idle thread does not keep the process alive; one with requests in flight does (ask()), until it answers them.
     this.worker.unref();
-    this.worker.on("message", (m: { id: number; keys?: BigUint64Array; distances?: Float32Array; batched?: boolean; error?: string }) => {
+    this.worker.on("message", (m: Reply) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
+      if (this.pending.size === 0 && !this.closing) this.worker.unref();
       if (m.batched) this.batched++;
       if (m.error !== undefined) p?.reject(new VecbusError("INTERNAL", `searching the index failed: ${m.error}`));
-      else p?.resolve(new Matches(m.keys!, m.distances!));
+      else p?.resolve(m);
     });
     const fail = (why: string) => {
       this.failed = true;
       for (const p of this.pending.values()) p.reject(new VecbusError("INTERNAL", `the search thread ${why}; the search may be retried`));
       this.pending.clear();
+      this.worker.unref();
     };
     this.worker.on("error", (e) => fail(`failed: ${e.message}`));
     this.worker.on("exit", (code) => fail(`exited (code ${code})`));
   }
 
-  search(file: string, options: IndexConfig, query: Float32Array, k: number): Promise<Matches> {
-    const id = this.nextId++;
+  /** Requests sent and not answered yet. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  async search(file: string, options: IndexConfig, query: Float32Array, k: number): Promise<Matches> {
     // A copy of the query's own: a view into a larger buffer would send all of it.
     const own = query.slice();
+    const reply = await this.ask({ file, options, query: own, k }, [own.buffer]);
+    return new Matches(reply.keys!, reply.distances!);
+  }
+
+  /** Each gathered chunk's best `keep` slots by code, with their code distances. */
+  async rank(req: RankByCode): Promise<{ slots: Int32Array; distances: Float32Array }> {
+    // Made for this request (VectorCodes.shortlist), never shared: moved, not copied.
+    const reply = await this.ask({ rank: req }, [req.slots.buffer as ArrayBuffer, req.query.buffer as ArrayBuffer]);
+    return { slots: reply.slots!, distances: reply.distances! };
+  }
+
+  private ask(message: object, transfer: ArrayBuffer[]): Promise<Reply> {
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, file, options, query: own, k }, [own.buffer]);
+      this.worker.postMessage({ id, ...message }, transfer);
     });
   }
 
@@ -72,6 +116,9 @@ class SearchThread {
   close(): Promise<void> {
     if (this.failed) return Promise.resolve();
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    // Until it has ended: a caller awaiting close() holds nothing else that keeps the process alive.
+    this.closing = true;
+    this.worker.ref();
     this.worker.postMessage({ close: true });
     return exited;
   }
@@ -102,6 +149,12 @@ export class SearchThreads {
       this.thread(slot).files++;
     }
     return this.thread(slot).search(file, options, query, k);
+  }
+
+  /** Rows ranked by code on the thread with the fewest requests waiting (the codes are shared: any thread has them). */
+  rank(req: RankByCode): Promise<{ slots: Int32Array; distances: Float32Array }> {
+    const slot = this.threads.reduce((best, t, i) => ((t?.waiting ?? 0) < (this.threads[best]?.waiting ?? 0) ? i : best), 0);
+    return this.thread(slot).rank(req);
   }
 
   /** The file is searched no more: its thread drops its view. */

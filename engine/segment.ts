@@ -14,7 +14,7 @@ import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
 import { dropDead } from "./slot-bits.js";
-import { annRounds, answerRounds, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
+import { annRounds, answerRounds, passingBits, passingSlots, startsExact, type AnnPlan, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -54,6 +54,15 @@ interface IndexAsk {
   k: number;
   ef: number;
 }
+
+/** Rows about to be scored exactly: the segment may first narrow them to a shortlist (shortlisted()), answered as Candidates without distances. */
+interface ShortlistAsk {
+  slots: ArrayLike<number>;
+  query: Float32Array;
+}
+
+/** What a segment's search hands out to be answered, here or, awaited, on another thread. */
+type Ask = IndexAsk | ShortlistAsk;
 
 /** Slots sampled to estimate a filter's selectivity before an index search. */
 const SAMPLE_SLOTS = 256;
@@ -100,22 +109,27 @@ export abstract class Segment {
    * index, score every live row that passes the filter.
    */
   search(req: SegmentSearch): Hit[][] {
-    return answerRounds(this.searching(req), ({ index, query, k, ef }) => index.search(query, k, ef));
+    return answerRounds(this.searching(req), (ask) => ("index" in ask ? ask.index.search(ask.query, ask.k, ask.ef) : { slots: ask.slots }));
   }
 
-  /** The same search, with the index asked on another thread where it can be (AnnIndex.searchAsync): the same rounds, the same hits. */
+  /**
+   * The same search, with the index asked on another thread where it can be
+   * (AnnIndex.searchAsync), and rows about to be scored shortlisted where
+   * the segment can (shortlisted()): the same rounds, the same hits.
+   */
   async searchAsync(req: SegmentSearch): Promise<Hit[][]> {
     const rounds = this.searching(req);
     let step = rounds.next();
     while (!step.done) {
-      const { index, query, k, ef } = step.value;
-      step = rounds.next(index.searchAsync ? await index.searchAsync(query, k, ef) : index.search(query, k, ef));
+      const ask = step.value;
+      if (!("index" in ask)) step = rounds.next({ slots: await this.shortlisted(req, ask.slots, ask.query) });
+      else step = rounds.next(ask.index.searchAsync ? await ask.index.searchAsync(ask.query, ask.k, ask.ef) : ask.index.search(ask.query, ask.k, ask.ef));
     }
     return step.value;
   }
 
-  /** The search, yielding each index search it needs and taking its candidates back. */
-  private *searching(req: SegmentSearch): Generator<IndexAsk, Hit[][], Candidates> {
+  /** The search, yielding each index search it needs and taking its candidates back, and each exact scoring and taking the rows to score back. */
+  private *searching(req: SegmentSearch): Generator<Ask, Hit[][], Candidates> {
     const order = hitOrder(largerIsCloser(req.metric));
     const index = req.groupBy || req.range ? undefined : this.annIndex(req.field);
     const scope = this.narrowed(req.scope);
@@ -127,19 +141,24 @@ export abstract class Segment {
     for (let q = 0; q < req.queries.length; q++) {
       const query = req.queries[q];
       let picked: Candidate[];
+      const plan: AnnPlan<Candidate> = {
+        slotCount: this.slotCount,
+        passing: selected,
+        limit: req.limit,
+        rowCost,
+        rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
+      };
       if (req.groupBy) picked = this.bestGroups(selected.list(), query, req, req.groupBy, q, order);
-      else if (index) {
-        const rounds = annRounds({
-          slotCount: this.slotCount,
-          passing: selected,
-          limit: req.limit,
-          rowCost,
-          rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
-        });
+      else if (index && !startsExact(plan)) {
+        const rounds = annRounds(plan);
         let step = rounds.next();
         while (!step.done) step = rounds.next(yield { index, query, k: step.value, ef });
         picked = step.value.hits;
-      } else picked = this.best(selected.list(), query, req, order);
+      } else {
+        const all = selected.list();
+        // A range keeps rows by distance, not rank: a shortlist by rank could leave out the ones it wants.
+        picked = this.best(req.range ? all : (yield { slots: all, query }).slots, query, req, order);
+      }
       out.push(picked.map((c) => ({ id: c.id, distance: c.distance, entity: req.project(this.rowAt(c.slot)) })));
     }
     return out;
@@ -181,8 +200,8 @@ export abstract class Segment {
     return 1;
   }
 
-  /** The slots worth scoring exactly for the best `limit` of `slots`, where the segment can tell them apart cheaply (engine/vector-codes.ts). */
-  protected shortlisted(_field: string, slots: ArrayLike<number>, _query: Float32Array, _req: SegmentSearch): ArrayLike<number> {
+  /** The slots worth scoring exactly for the best `req.limit` of `slots`, where the segment can tell them apart cheaply (engine/vector-codes.ts). */
+  protected shortlisted(_req: SegmentSearch, slots: ArrayLike<number>, _query: Float32Array): Promise<ArrayLike<number>> | ArrayLike<number> {
     return slots;
   }
 
@@ -212,8 +231,7 @@ export abstract class Segment {
 
   private best(slots: ArrayLike<number>, query: Float32Array, req: SegmentSearch, order: Order<Ranked>): Candidate[] {
     const top = new TopK<Candidate>(req.limit, order);
-    // A range keeps rows by distance, not rank: a shortlist by rank could leave out the ones it wants.
-    this.score(req.range ? slots : this.shortlisted(req.field, slots, query, req), query, req, (c) => top.offer(c));
+    this.score(slots, query, req, (c) => top.offer(c));
     return top.sorted();
   }
 

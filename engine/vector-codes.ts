@@ -12,35 +12,32 @@
 // gathers the scattered rows, and recall@10 1.0 after the exact re-score
 // of the best 40 by code, against 30 ms reading the rows from the file.
 import fs from "node:fs";
-import { exactSearch, type Matches } from "usearch";
 import type { MetricType } from "../protocol/schema.js";
 import { VecbusError } from "../protocol/errors.js";
 import { usearchMetricKind } from "./distance.js";
+import type { SearchThreads } from "./search-threads.js";
 
 /** Bytes of float32 vectors read from the file at a time while coding (between reads the event loop runs). */
 const READ_BYTES = 4 << 20;
-/** Rows gathered for one exactSearch call: 4 MiB of 128-d codes. */
-const GATHER_BYTES = 4 << 20;
 /** Rows kept by code per hit wanted, and at least, for the exact re-score. */
 const SHORTLIST_PER_HIT = 4;
 const SHORTLIST_MIN = 40;
-
-/** The rows being ranked, reused by every search (ranking is synchronous). */
-let gathered = new Int8Array(0);
 
 export class VectorCodes {
   private constructor(
     readonly dim: number,
     private readonly scale: number,
+    /** In shared memory: the search threads rank rows from it. */
     private readonly codes: Int8Array,
+    private readonly threads: SearchThreads,
   ) {}
 
   get byteLength(): number {
     return this.codes.byteLength;
   }
 
-  /** Codes of `rows` float32 vectors of `dim` stored one after another at `offset` in the file. */
-  static async read(fd: number, offset: number, rows: number, dim: number): Promise<VectorCodes> {
+  /** Codes of `rows` float32 vectors of `dim` stored one after another at `offset` in the file, ranked on `threads`. */
+  static async read(fd: number, offset: number, rows: number, dim: number, threads: SearchThreads): Promise<VectorCodes> {
     const rowBytes = dim * 4;
     const chunkRows = Math.max(1, Math.floor(READ_BYTES / rowBytes));
     const chunk = new Float32Array(chunkRows * dim);
@@ -53,47 +50,39 @@ export class VectorCodes {
     };
     let largest = 0;
     await each((values) => {
-      for (let i = 0; i < values.length; i++) largest = Math.max(largest, Math.abs(values[i]));
+      for (let i = 0; i < values.length; i++) {
+        const x = values[i];
+        if (x > largest) largest = x;
+        else if (-x > largest) largest = -x;
+      }
     });
     const scale = largest > 0 && Number.isFinite(largest) ? 127 / largest : 0;
-    const codes = new Int8Array(rows * dim);
+    const codes = new Int8Array(new SharedArrayBuffer(rows * dim));
     await each((values, at) => {
-      for (let i = 0; i < values.length; i++) codes[at + i] = Math.round(values[i] * scale);
+      // Rounded half away from zero, without Math.round's call: 1M rows of 128-d coded in about half the time.
+      for (let i = 0; i < values.length; i++) {
+        const y = values[i] * scale;
+        codes[at + i] = y < 0 ? -((0.5 - y) | 0) : (y + 0.5) | 0;
+      }
     });
-    return new VectorCodes(dim, scale, codes);
+    return new VectorCodes(dim, scale, codes, threads);
   }
 
   /**
    * The slots worth scoring exactly for the best `limit` of `slots`: the
-   * best SHORTLIST_PER_HIT × limit by code, ascending. All of `slots` when
-   * there are few, and when the codes cannot tell the last one kept from
-   * the limit-th (rows with equal codes: the exact order breaks their tie
-   * by primary key, and could pick one the shortlist left out).
+   * best SHORTLIST_PER_HIT × limit by code, ascending, ranked on a search
+   * thread. All of `slots` when there are few, and when the codes cannot
+   * tell the last one kept from the limit-th (rows with equal codes: the
+   * exact order breaks their tie by primary key, and could pick one the
+   * shortlist left out).
    */
-  shortlist(slots: ArrayLike<number>, query: Float32Array, metric: MetricType, limit: number): ArrayLike<number> {
+  async shortlist(slots: ArrayLike<number>, query: Float32Array, metric: MetricType, limit: number): Promise<ArrayLike<number>> {
     const keep = Math.max(SHORTLIST_MIN, SHORTLIST_PER_HIT * limit);
     if (slots.length <= keep || this.scale === 0) return slots;
-    const q = this.code(query, metric);
-    const dim = this.dim;
-    const per = Math.max(1, Math.floor(GATHER_BYTES / dim));
-    if (gathered.length < Math.min(per, slots.length) * dim) gathered = new Int8Array(Math.min(per, slots.length) * dim);
-    const best: { slot: number; d: number }[] = [];
-    for (let from = 0; from < slots.length; from += per) {
-      const n = Math.min(per, slots.length - from);
-      for (let i = 0; i < n; i++) {
-        const at = slots[from + i] * dim;
-        gathered.set(this.codes.subarray(at, at + dim), i * dim);
-      }
-      // exactSearch reads from the start of the buffer (see distance.ts): gathered always starts there.
-      const found = exactSearch(gathered.subarray(0, n * dim), q, dim, Math.min(keep, n), usearchMetricKind(metric), 1) as Matches;
-      for (let i = 0; i < found.keys.length; i++) best.push({ slot: slots[from + Number(found.keys[i])], d: found.distances[i] });
-    }
-    best.sort((a, b) => a.d - b.d);
-    if (best[keep - 1].d === best[limit - 1].d) return slots;
-    return best
-      .slice(0, keep)
-      .map((b) => b.slot)
-      .sort((a, b) => a - b);
+    const found = await this.threads.rank({ codes: this.codes, dim: this.dim, slots: Int32Array.from(slots), query: this.code(query, metric), metric: usearchMetricKind(metric), keep });
+    const order = Array.from(found.slots.keys()).sort((a, b) => found.distances[a] - found.distances[b]);
+    if (found.distances[order[keep - 1]] === found.distances[order[limit - 1]]) return slots;
+    return Int32Array.from(order.slice(0, keep), (i) => found.slots[i]).sort();
   }
 
   /** The query in the column's codes: its scale for L2; its own for IP and COSINE, whose ranking no positive scale changes. */

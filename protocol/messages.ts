@@ -322,6 +322,9 @@ export interface NodeLoad {
   indexes?: number;
   /** Rows the node serves: a streaming node's shards, a query node's segments. */
   rows?: number;
+  /** Query nodes: bytes of vector columns held in memory, and of int8 codes of those left on disk (VECBUS_QUERY_VECTOR_MEMORY_BYTES, VECBUS_QUERY_VECTOR_CODE_BYTES). */
+  vector_bytes?: number;
+  code_bytes?: number;
   /** Coordinators: whether this one holds the lease. */
   leader?: boolean;
   /**

@@ -48,5 +48,11 @@ function statusText(s: ClusterStatus): string {
 function nodeNote(load: NodeLoad | null): string {
   if (!load) return "no answer";
   if (load.leader !== undefined) return load.leader ? "leader" : "standby";
-  return load.lag_ms !== undefined ? `lag ${(load.lag_ms / 1000).toFixed(1)} s` : "";
+  if (load.lag_ms !== undefined) return `lag ${(load.lag_ms / 1000).toFixed(1)} s`;
+  if (load.vector_bytes === undefined) return "";
+  return `in memory: vectors ${mib(load.vector_bytes)}, codes ${mib(load.code_bytes ?? 0)}`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

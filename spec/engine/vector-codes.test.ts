@@ -15,6 +15,7 @@ import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
 import { compileScope } from "../../engine/filter-scope.js";
 import { compileProjection } from "../../engine/projection.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
+import { SearchThreads } from "../../engine/search-threads.js";
 import { assertHits, rank } from "../brute-force.js";
 import { rng } from "../random.js";
 import { sealedOf } from "../sealed-of.js";
@@ -60,8 +61,10 @@ test("vector codes - searches ranked by code then scored from the file equal bru
   const schema = schemaOf(dim);
   const segment = onDisk(dir, "codes.seg", schema, vectors);
   t.after(() => segment.close());
-  assert.equal(await segment.codeVectors(() => false), 0, "codes refused by the budget are not made");
-  assert.equal(await segment.codeVectors((bytes) => bytes === n * dim), n * dim);
+  const threads = new SearchThreads(2);
+  t.after(() => threads.close());
+  assert.equal(await segment.codeVectors(() => false, threads), 0, "codes refused by the budget are not made");
+  assert.equal(await segment.codeVectors((bytes) => bytes === n * dim, threads), n * dim);
   const queries = [Array.from({ length: dim }, () => r() - 0.5), Array.from({ length: dim }, () => 3 * (r() - 0.5)), vectors[5]];
   for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
     for (const filter of [undefined, "n % 7 == 3", "n < 400", "n >= 2800"]) {
@@ -76,7 +79,7 @@ test("vector codes - searches ranked by code then scored from the file equal bru
             metric,
             keep,
           ).slice(0, limit);
-          assertHits(segment.search(req)[0], want, `${metric}, filter ${filter}, limit ${limit}, query ${qi}`);
+          assertHits((await segment.searchAsync(req))[0], want, `${metric}, filter ${filter}, limit ${limit}, query ${qi}`);
         }
       }
     }
@@ -102,7 +105,7 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
     "L2",
     (row) => row.id % 7 === 3,
   ).slice(0, 10);
-  const reads = () => {
+  const reads = async () => {
     const readSync = fs.readSync;
     let calls = 0;
     fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
@@ -110,13 +113,16 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
       return readSync(...args);
     }) as typeof fs.readSync;
     try {
-      assertHits(segment.search(req)[0], want, "n % 7 == 3");
+      assertHits((await segment.searchAsync(req))[0], want, "n % 7 == 3");
     } finally {
       fs.readSync = readSync;
     }
     return calls;
   };
-  assert.equal(reads(), 143, "without codes every passing row is read");
-  await segment.codeVectors(() => true);
-  assert.ok(reads() <= 40, "with codes, the best 40 by code");
+  assert.equal(await reads(), 143, "without codes every passing row is read");
+  const threads = new SearchThreads(1);
+  t.after(() => threads.close());
+  await segment.codeVectors(() => true, threads);
+  assert.ok((await reads()) <= 40, "with codes, the best 40 by code");
+  assert.equal(segment.search(req)[0].length, 10);
 });

@@ -1,0 +1,82 @@
+// A query node without room for vectors in memory leaves them in its segment
+// files and holds their int8 codes instead (actors/query.ts,
+// engine/vector-codes.ts): a selective filter's rows are ranked by code and
+// only the best read from the file. Through the public API the searches
+// must still return exactly the brute-force top rows of what the test
+// wrote, deletes included, and the node must report the codes it holds.
+process.env.VECBUS_QUERY_VECTOR_MEMORY_BYTES = "1";
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startEnv, type TestEnv } from "../harness.js";
+import { randomVectors } from "../random.js";
+import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+
+const DIM = 16;
+const PER_SEGMENT = 1500;
+const SEGMENTS = 2;
+const C = "codes";
+
+describe("vector codes on a query node", () => {
+  let env: TestEnv;
+  const vecs = randomVectors(PER_SEGMENT * SEGMENTS, DIM, 41);
+  const dead = new Set(Array.from({ length: 200 }, (_, i) => i * 13));
+  before(async () => {
+    env = await startEnv({ tag: "codes", seal: { sealIdleMs: 600_000 } });
+    const c = env.client;
+    await c.create_collection({
+      collection_name: C,
+      schema: {
+        fields: [
+          { name: "id", type: "Int64", is_primary: true },
+          { name: "vector", type: "FloatVector", dim: DIM },
+          { name: "n", type: "Int32" },
+        ],
+      },
+      metric_type: "L2",
+      index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } }],
+    });
+    for (let s = 0; s < SEGMENTS; s++) {
+      const ids = Array.from({ length: PER_SEGMENT }, (_, i) => s * PER_SEGMENT + i);
+      await c.insert({ collection_name: C, data: ids.map((id) => ({ id, vector: vecs[id], n: id % 20 })) });
+      await c.flush({ collection_name: C });
+    }
+    await eventually("every segment indexed and served by the query node", async () => {
+      const sealed = (await c.status()).segments.filter((g) => g.collection_name === C && g.segment_id !== null);
+      return sealed.length === SEGMENTS && sealed.every((g) => g.index !== "-" && /^query \S+$/.test(g.served_by));
+    });
+    await c.delete({ collection_name: C, ids: [...dead] });
+  });
+  after(async () => env?.close());
+
+  test("vector codes - the query node holds codes of every vector and none of the vectors", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const nodes = (await env.client.status()).nodes.filter((n) => n.role === "query");
+    assert.equal(nodes.length, 1);
+    assert.equal(nodes[0].load?.vector_bytes, 0);
+    assert.equal(nodes[0].load?.code_bytes, PER_SEGMENT * SEGMENTS * DIM, "a byte a dimension of every row");
+  });
+
+  test("vector codes - filtered searches return the brute-force top rows, in order", { timeout: TEST_TIMEOUT_MS }, async () => {
+    const queries = randomVectors(10, DIM, 42);
+    // 5% and 1-in-40 of the rows: few enough that every passing row is ranked (by code), not the index's candidates.
+    for (const [filter, keep] of [
+      ["n == 7", (id: number) => id % 20 === 7],
+      ["n == 3 and id < 2000", (id: number) => id % 20 === 3 && id < 2000],
+    ] as const) {
+      const hits = await env.client.search({ collection_name: C, data: queries, limit: 10, filter, consistency_level: "Strong" });
+      hits.forEach((h, i) => {
+        const want = vecs
+          .map((v, id) => ({ id, d: v.reduce((s, x, k) => s + (x - queries[i][k]) ** 2, 0) }))
+          .filter((e) => !dead.has(e.id) && keep(e.id))
+          .sort((a, b) => a.d - b.d || a.id - b.id)
+          .slice(0, 10)
+          .map((e) => e.id);
+        assert.deepEqual(
+          h.map((hit) => hit.id),
+          want,
+          `${filter}, query ${i}`,
+        );
+      });
+    }
+  });
+});
