@@ -215,11 +215,13 @@ export class QueryNode {
       indexes.set(b.field, new VectorIndex(file, dim, usearchConfig(b.declared!), await this.threadsFor(file)));
     }
     const segment = SealedSegment.open(blobFile, (bytes) => this.vectorBytes + bytes <= limit("queryVectorBytes"));
+    const metrics = new Map(meta.schema.fields.filter((f) => f.type === "FloatVector").map((f) => [f.name, fieldMetric(meta, f.name)]));
     let codeBytes: number;
     try {
-      codeBytes = await segment.codeVectors((bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"), this.searchThreads);
+      codeBytes = await segment.codeVectors(metrics, (bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"), this.searchThreads);
     } catch (e) {
       segment.close();
+      for (const ix of indexes.values()) ix.close();
       throw e;
     }
     this.vectorBytes += segment.vectorBytes;

@@ -87,8 +87,15 @@ export const DISK_ROW_COST = 16;
 export const WIDEN = 4;
 
 export function annSearch<C>(req: AnnRequest<C>): AnnResult<C> {
-  return answerRounds(annRounds(req), req.candidates);
+  return answerRounds(annRounds(req), (asked) => (asked === EXACT ? { slots: req.passing.list() } : req.candidates(asked)));
 }
+
+/**
+ * What annRounds yields when it ranks the passing rows exactly: answered
+ * with the rows to score, every passing row or a shortlist of them (a
+ * segment that can tell the best apart cheaply, engine/vector-codes.ts).
+ */
+export const EXACT = "exact";
 
 /** Runs rounds to their end on this thread, answering each thing they yield with `answer`. */
 export function answerRounds<Y, R, A>(rounds: Generator<Y, R, A>, answer: (asked: Y) => A): R {
@@ -100,35 +107,30 @@ export function answerRounds<Y, R, A>(rounds: Generator<Y, R, A>, answer: (asked
 /**
  * annSearch's rounds: yields the number of candidates to ask the index for
  * and takes them back, so the index may be asked on this thread or, awaited,
- * on another (engine/search-threads.ts), with the same rounds either way.
+ * on another (engine/search-threads.ts), with the same rounds either way;
+ * and EXACT, taking back the rows to rank exactly.
  */
-export function* annRounds<C>(req: AnnPlan<C>): Generator<number, AnnResult<C>, Candidates> {
-  const { passing, limit } = req;
+export function* annRounds<C>(req: AnnPlan<C>): Generator<number | typeof EXACT, AnnResult<C>, Candidates> {
+  const { passing, limit, slotCount } = req;
   const scanCost = passing.count * (req.rowCost ?? 1);
-  const exact = (rounds: number): AnnResult<C> => ({ hits: req.rank(passing.list()), strategy: "exact", rounds });
-  if (startsExact(req)) return exact(0);
-  let k = firstK(req);
+  const exact = function* (rounds: number): Generator<typeof EXACT, AnnResult<C>, Candidates> {
+    const rows: Candidates = yield EXACT;
+    return { hits: req.rank(rows.slots), strategy: "exact", rounds };
+  };
+  if (passing.count === 0) return yield* exact(0);
+  let k = Math.max(limit, Math.ceil((limit * OVERSAMPLE * slotCount) / passing.count));
+  if (scanCost <= k * CANDIDATE_COST_IN_ROWS) return yield* exact(0);
   // Without a filter or dead rows there is nothing to drop.
-  const filtered = passing.count < req.slotCount || passing.estimated === true;
+  const filtered = passing.count < slotCount || passing.estimated === true;
   for (let rounds = 1; ; rounds++) {
     const found: Candidates = yield k;
     const pass = filtered ? kept(found, passing) : found;
     const hits = req.rank(pass.slots, pass.distances);
     if (hits.length >= limit) return { hits, strategy: "index", rounds };
     // The index has nothing more to give, or more would cost more than the scan.
-    if (found.slots.length < k || scanCost <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return exact(rounds);
+    if (found.slots.length < k || scanCost <= k * WIDEN * CANDIDATE_COST_IN_ROWS) return yield* exact(rounds);
     k *= WIDEN;
   }
-}
-
-/** Whether annRounds ranks every passing row without asking the index: none pass, or scoring them costs less than the candidates would. */
-export function startsExact(req: AnnPlan<unknown>): boolean {
-  return req.passing.count === 0 || req.passing.count * (req.rowCost ?? 1) <= firstK(req) * CANDIDATE_COST_IN_ROWS;
-}
-
-/** Candidates asked for first. */
-function firstK(req: AnnPlan<unknown>): number {
-  return Math.max(req.limit, Math.ceil((req.limit * OVERSAMPLE * req.slotCount) / req.passing.count));
 }
 
 /** A Passing over a list of slots. */

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import { VecbusError } from "../protocol/errors.js";
 import { PARTITION_FIELD } from "../protocol/partitions.js";
 import type { PrimaryKey, Row } from "../protocol/rows.js";
+import type { MetricType } from "../protocol/schema.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex, type SegmentSearch } from "./segment.js";
@@ -145,18 +146,20 @@ export class SealedSegment extends Segment {
   }
 
   /**
-   * Holds int8 codes of the vector columns left on disk, as `allow(bytes)`
-   * lets each (one byte a dimension): exact scoring in searchAsync then
-   * ranks rows by code on `threads` and reads only the best from the file.
+   * Holds int8 codes of the vector columns left on disk that `metrics`
+   * names (the metric each is searched with), as `allow(bytes of them all)`
+   * lets (one byte a dimension): exact scoring in searchAsync then ranks
+   * rows by code on `threads` and reads only the best from the file.
    * Returns the bytes they take.
    */
-  async codeVectors(allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
+  async codeVectors(metrics: ReadonlyMap<string, MetricType>, allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
     const disk = this.shared.disk;
     let bytes = 0;
     for (const [name, { dim, offset }] of disk?.columns ?? []) {
       const rows = this.keys.slotCount;
-      if (this.shared.codes?.has(name) || !allow(rows * dim)) continue;
-      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, threads);
+      const metric = metrics.get(name);
+      if (!metric || this.shared.codes?.has(name) || !allow(bytes + rows * dim)) continue;
+      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, metric, threads);
       (this.shared.codes ??= new Map()).set(name, codes);
       bytes += codes.byteLength;
     }

@@ -99,7 +99,13 @@ class SearchThread {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...message }, transfer);
+      try {
+        this.worker.postMessage({ id, ...message }, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        if (this.pending.size === 0 && !this.closing) this.worker.unref();
+        reject(new VecbusError("INTERNAL", `sending to the search thread failed: ${(e as Error).message}`));
+      }
     });
   }
 

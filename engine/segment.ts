@@ -14,7 +14,7 @@ import type { Projection } from "./projection.js";
 import { comparePk, groupTop, hitOrder, inRange, type Ranked } from "./reduce.js";
 import { TopK, type Order } from "./topk.js";
 import { dropDead } from "./slot-bits.js";
-import { annRounds, answerRounds, passingBits, passingSlots, startsExact, type AnnPlan, type Candidates, type Passing } from "./ann-search.js";
+import { annRounds, answerRounds, EXACT, passingBits, passingSlots, type Candidates, type Passing } from "./ann-search.js";
 import { DEFAULT_PARTITION, PARTITION_FIELD, partitionOf } from "../protocol/partitions.js";
 import { EF_DEFAULT } from "./vector-index.js";
 
@@ -141,18 +141,17 @@ export abstract class Segment {
     for (let q = 0; q < req.queries.length; q++) {
       const query = req.queries[q];
       let picked: Candidate[];
-      const plan: AnnPlan<Candidate> = {
-        slotCount: this.slotCount,
-        passing: selected,
-        limit: req.limit,
-        rowCost,
-        rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
-      };
       if (req.groupBy) picked = this.bestGroups(selected.list(), query, req, req.groupBy, q, order);
-      else if (index && !startsExact(plan)) {
-        const rounds = annRounds(plan);
+      else if (index) {
+        const rounds = annRounds({
+          slotCount: this.slotCount,
+          passing: selected,
+          limit: req.limit,
+          rowCost,
+          rank: (some, distances) => (distances ? this.bestOf(some, distances, req.limit, order) : this.best(some, query, req, order)),
+        });
         let step = rounds.next();
-        while (!step.done) step = rounds.next(yield { index, query, k: step.value, ef });
+        while (!step.done) step = rounds.next(step.value === EXACT ? yield { slots: selected.list(), query } : yield { index, query, k: step.value, ef });
         picked = step.value.hits;
       } else {
         const all = selected.list();

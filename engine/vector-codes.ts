@@ -4,13 +4,11 @@
 // 10,000). The few best by code are then scored exactly from the file, so
 // every distance returned is the float32 one.
 //
-// One scale for the whole column (127 over its largest magnitude) keeps the
-// code distances proportional to the vectors' own for L2 and IP, and COSINE
-// ignores scale. usearch's native exactSearch ranks the codes, int8 SIMD.
-// Measured (`node scripts/vector-codes.mjs`, 1M × 128-d Gaussian mixture,
-// every 100th row, limit 10): 0.8 ms a query on one thread, of which ~0.6 ms
-// gathers the scattered rows, and recall@10 1.0 after the exact re-score
-// of the best 40 by code, against 30 ms reading the rows from the file.
+// usearch's native exactSearch ranks the codes, int8 SIMD. Measured (`node
+// scripts/vector-codes.mjs`, 1M × 128-d Gaussian mixture, every 100th row,
+// limit 10): 0.8 ms a query on one thread, of which ~0.6 ms gathers the
+// scattered rows, and recall@10 1.0 after the exact re-score of the best 40
+// by code, against 30 ms reading the rows from the file.
 import fs from "node:fs";
 import type { MetricType } from "../protocol/schema.js";
 import { VecbusError } from "../protocol/errors.js";
@@ -26,6 +24,9 @@ const SHORTLIST_MIN = 40;
 export class VectorCodes {
   private constructor(
     readonly dim: number,
+    /** The metric the codes were made for (COSINE codes are of unit rows). */
+    private readonly metric: MetricType,
+    /** Codes per unit of the vectors' values (L2 and IP). */
     private readonly scale: number,
     /** In shared memory: the search threads rank rows from it. */
     private readonly codes: Int8Array,
@@ -36,8 +37,14 @@ export class VectorCodes {
     return this.codes.byteLength;
   }
 
-  /** Codes of `rows` float32 vectors of `dim` stored one after another at `offset` in the file, ranked on `threads`. */
-  static async read(fd: number, offset: number, rows: number, dim: number, threads: SearchThreads): Promise<VectorCodes> {
+  /**
+   * Codes of `rows` float32 vectors of `dim` stored one after another at
+   * `offset` in the file, for searches under `metric`, ranked on `threads`.
+   * L2 and IP: one scale for the column, 127 over its largest magnitude, so
+   * code distances stay proportional to the vectors' own. COSINE: each row
+   * made unit length first, so a short row keeps its direction's precision.
+   */
+  static async read(fd: number, offset: number, rows: number, dim: number, metric: MetricType, threads: SearchThreads): Promise<VectorCodes> {
     const rowBytes = dim * 4;
     const chunkRows = Math.max(1, Math.floor(READ_BYTES / rowBytes));
     const chunk = new Float32Array(chunkRows * dim);
@@ -48,6 +55,18 @@ export class VectorCodes {
         visit(chunk.subarray(0, n * dim), row * dim);
       }
     };
+    const codes = new Int8Array(new SharedArrayBuffer(rows * dim));
+    if (metric === "COSINE") {
+      await each((values, at) => {
+        for (let from = 0; from < values.length; from += dim) {
+          let norm = 0;
+          for (let i = from; i < from + dim; i++) norm += values[i] * values[i];
+          const scale = norm > 0 && Number.isFinite(norm) ? 127 / Math.sqrt(norm) : 0;
+          for (let i = from; i < from + dim; i++) codes[at + i] = toCode(values[i] * scale);
+        }
+      });
+      return new VectorCodes(dim, metric, 1, codes, threads);
+    }
     let largest = 0;
     await each((values) => {
       for (let i = 0; i < values.length; i++) {
@@ -57,46 +76,51 @@ export class VectorCodes {
       }
     });
     const scale = largest > 0 && Number.isFinite(largest) ? 127 / largest : 0;
-    const codes = new Int8Array(new SharedArrayBuffer(rows * dim));
     await each((values, at) => {
-      // Rounded half away from zero, without Math.round's call: 1M rows of 128-d coded in about half the time.
-      for (let i = 0; i < values.length; i++) {
-        const y = values[i] * scale;
-        codes[at + i] = y < 0 ? -((0.5 - y) | 0) : (y + 0.5) | 0;
-      }
+      for (let i = 0; i < values.length; i++) codes[at + i] = toCode(values[i] * scale);
     });
-    return new VectorCodes(dim, scale, codes, threads);
+    return new VectorCodes(dim, metric, scale, codes, threads);
   }
 
   /**
    * The slots worth scoring exactly for the best `limit` of `slots`: the
    * best SHORTLIST_PER_HIT × limit by code, ascending, ranked on a search
-   * thread. All of `slots` when there are few, and when the codes cannot
-   * tell the last one kept from the limit-th (rows with equal codes: the
-   * exact order breaks their tie by primary key, and could pick one the
-   * shortlist left out).
+   * thread. All of `slots` when there are few, when the codes were made for
+   * another metric or cannot code the query, and when rows with equal codes
+   * straddle the cut (equal vectors: the exact order breaks their tie by
+   * primary key, and could pick one the shortlist left out).
    */
   async shortlist(slots: ArrayLike<number>, query: Float32Array, metric: MetricType, limit: number): Promise<ArrayLike<number>> {
     const keep = Math.max(SHORTLIST_MIN, SHORTLIST_PER_HIT * limit);
-    if (slots.length <= keep || this.scale === 0) return slots;
-    const found = await this.threads.rank({ codes: this.codes, dim: this.dim, slots: Int32Array.from(slots), query: this.code(query, metric), metric: usearchMetricKind(metric), keep });
-    const order = Array.from(found.slots.keys()).sort((a, b) => found.distances[a] - found.distances[b]);
-    if (found.distances[order[keep - 1]] === found.distances[order[limit - 1]]) return slots;
+    const coded = metric === this.metric && this.scale > 0 ? this.code(query) : undefined;
+    if (slots.length <= keep || !coded) return slots;
+    // One more than kept from each chunk: whether the row after the cut ties with the last one kept.
+    const found = await this.threads.rank({ codes: this.codes, dim: this.dim, slots: Int32Array.from(slots), query: coded, metric: usearchMetricKind(metric), keep: keep + 1 });
+    const d = found.distances;
+    const order = Array.from(found.slots.keys()).sort((a, b) => d[a] - d[b]);
+    if (order.length > keep && d[order[keep - 1]] === d[order[keep]]) return slots;
     return Int32Array.from(order.slice(0, keep), (i) => found.slots[i]).sort();
   }
 
-  /** The query in the column's codes: its scale for L2; its own for IP and COSINE, whose ranking no positive scale changes. */
-  private code(query: Float32Array, metric: MetricType): Int8Array {
-    let scale = this.scale;
-    if (metric !== "L2") {
-      let largest = 0;
-      for (let i = 0; i < query.length; i++) largest = Math.max(largest, Math.abs(query[i]));
-      scale = largest > 0 ? 127 / largest : 0;
-    }
+  /**
+   * The query in codes: at the column's scale for L2 (undefined when a value
+   * lies beyond the column's largest, which a code cannot hold); at its own
+   * for IP and COSINE, whose ranking no positive scale changes.
+   */
+  private code(query: Float32Array): Int8Array | undefined {
+    let largest = 0;
+    for (let i = 0; i < query.length; i++) largest = Math.max(largest, Math.abs(query[i]));
+    const scale = this.metric === "L2" ? this.scale : largest > 0 ? 127 / largest : 0;
+    if (largest * scale > 127.5) return undefined;
     const out = new Int8Array(query.length);
-    for (let i = 0; i < query.length; i++) out[i] = Math.max(-127, Math.min(127, Math.round(query[i] * scale)));
+    for (let i = 0; i < query.length; i++) out[i] = toCode(query[i] * scale);
     return out;
   }
+}
+
+/** A value already scaled into [-127.5, 127.5], rounded half away from zero (without Math.round's call: 1M rows of 128-d coded in about half the time). */
+function toCode(y: number): number {
+  return y < 0 ? -((0.5 - y) | 0) : (y + 0.5) | 0;
 }
 
 async function readFully(fd: number, into: Uint8Array, position: number): Promise<void> {

@@ -34,55 +34,93 @@ function schemaOf(dim: number): CollectionSchema {
 }
 
 /**
- * The rows written to a segment file (row i has id and n i), opened with its
- * vectors left there. Written last id first: rows tied by distance are then
- * in the file in the opposite order to the one their ids rank them in.
+ * The rows written to a segment file (row i has id and n i). Written last id
+ * first: rows tied by distance are then in the file in the opposite order to
+ * the one their ids rank them in.
  */
-function onDisk(dir: string, name: string, schema: CollectionSchema, vectors: number[][]): SealedSegment {
+function written(dir: string, name: string, schema: CollectionSchema, vectors: number[][]): string {
   const rows: Row[] = vectors.map((v, i) => ({ id: i, v: Float32Array.from(v), n: i })).reverse();
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.concat(sealedOf(head, schema, rows, rows.map(() => 1n)).encode().parts));
-  return SealedSegment.open(file);
+  return file;
+}
+
+/** The brute-force top `limit` of the rows passing `keep`. */
+function bruteForce(vectors: number[][], query: number[], metric: MetricType, limit: number, keep: (row: { id: number }) => boolean = () => true) {
+  return rank(
+    vectors.map((_, id) => ({ id })),
+    (row) => vectors[row.id],
+    query,
+    metric,
+    keep,
+  ).slice(0, limit);
 }
 
 test("vector codes - searches ranked by code then scored from the file equal brute force over every passing row", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const threads = new SearchThreads(2);
+  t.after(() => threads.close());
   const r = rng(91);
   const dim = 16;
   const n = 3000;
   const vectors = Array.from({ length: n }, (_, i) => {
-    // Rows 2900 on repeat row 5: 101 rows with equal codes. Every 50th row is 40× larger: the column's scale is set by them.
+    // Rows 2900 on repeat row 5: 101 rows with equal codes. Every 50th row is 40× larger (the column's scale is set by
+    // them) and every 50th from the 25th 20× smaller (a few code levels at that scale).
     if (i >= 2900) return [];
-    const size = i % 50 === 0 ? 40 : 1;
+    const size = i % 50 === 0 ? 40 : i % 50 === 25 ? 0.05 : 1;
     return Array.from({ length: dim }, () => size * (r() - 0.5));
   });
   for (let i = 2900; i < n; i++) vectors[i] = vectors[5];
   const schema = schemaOf(dim);
-  const segment = onDisk(dir, "codes.seg", schema, vectors);
-  t.after(() => segment.close());
-  const threads = new SearchThreads(2);
-  t.after(() => threads.close());
-  assert.equal(await segment.codeVectors(() => false, threads), 0, "codes refused by the budget are not made");
-  assert.equal(await segment.codeVectors((bytes) => bytes === n * dim, threads), n * dim);
-  const queries = [Array.from({ length: dim }, () => r() - 0.5), Array.from({ length: dim }, () => 3 * (r() - 0.5)), vectors[5]];
-  for (const metric of ["L2", "IP", "COSINE"] as MetricType[]) {
-    for (const filter of [undefined, "n % 7 == 3", "n < 400", "n >= 2800"]) {
-      for (const limit of [1, 10, 100]) {
-        for (const [qi, q] of queries.entries()) {
-          const req = { queries: [Float32Array.from(q)], field: "v", metric, limit, project: compileProjection(schema, []), scope: compileScope(schema, { filter }) };
-          const keep = (row: { id: number }) => !filter || (filter === "n % 7 == 3" ? row.id % 7 === 3 : filter === "n < 400" ? row.id < 400 : row.id >= 2800);
-          const want = rank(
-            vectors.map((_, id) => ({ id })),
-            (row) => vectors[row.id],
-            q,
-            metric,
-            keep,
-          ).slice(0, limit);
-          assertHits((await segment.searchAsync(req))[0], want, `${metric}, filter ${filter}, limit ${limit}, query ${qi}`);
+  const file = written(dir, "codes.seg", schema, vectors);
+  // The last query has a value beyond the column's largest (20): L2 cannot code it and scores every row.
+  const queries = [Array.from({ length: dim }, () => r() - 0.5), Array.from({ length: dim }, () => 3 * (r() - 0.5)), vectors[5], [30, ...Array.from({ length: dim - 1 }, () => r() - 0.5)]];
+  const filters: [string | undefined, (row: { id: number }) => boolean][] = [
+    [undefined, () => true],
+    ["n % 7 == 3", (row) => row.id % 7 === 3],
+    ["n < 400", (row) => row.id < 400],
+    ["n >= 2800", (row) => row.id >= 2800],
+  ];
+  const metrics: MetricType[] = ["L2", "IP", "COSINE"];
+  for (const metric of metrics) {
+    const segment = SealedSegment.open(file);
+    t.after(() => segment.close());
+    const codedFor = new Map([["v", metric]]);
+    assert.equal(await segment.codeVectors(codedFor, () => false, threads), 0, "codes refused by the budget are not made");
+    assert.equal(await segment.codeVectors(codedFor, (bytes) => bytes === n * dim, threads), n * dim);
+    // Searched with the metric the codes were made for, and with another (which scores every row).
+    for (const searched of [metric, metrics[(metrics.indexOf(metric) + 1) % 3]]) {
+      for (const [filter, keep] of filters) {
+        for (const limit of [1, 10, 100]) {
+          for (const [qi, q] of queries.entries()) {
+            const req = { queries: [Float32Array.from(q)], field: "v", metric: searched, limit, project: compileProjection(schema, []), scope: compileScope(schema, { filter }) };
+            const what = `codes for ${metric}, searched ${searched}, filter ${filter}, limit ${limit}, query ${qi}`;
+            assertHits((await segment.searchAsync(req))[0], bruteForce(vectors, q, searched, limit, keep), what);
+          }
         }
       }
     }
+  }
+});
+
+test("vector codes - rows ranked in several gathered chunks (4 MiB of codes each)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-chunks-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const threads = new SearchThreads(1);
+  t.after(() => threads.close());
+  const r = rng(93);
+  // 1,024 rows of 4,096-d codes fill a chunk: 1,500 rows take two.
+  const dim = 4096;
+  const vectors = Array.from({ length: 1500 }, () => Array.from({ length: dim }, () => r() - 0.5));
+  const schema = schemaOf(dim);
+  const segment = SealedSegment.open(written(dir, "chunks.seg", schema, vectors));
+  t.after(() => segment.close());
+  await segment.codeVectors(new Map([["v", "L2"]]), () => true, threads);
+  for (const limit of [10, 200]) {
+    const query = Array.from({ length: dim }, () => r() - 0.5);
+    const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit, project: compileProjection(schema, []) };
+    assertHits((await segment.searchAsync(req))[0], bruteForce(vectors, query, "L2", limit), `limit ${limit}`);
   }
 });
 
@@ -94,17 +132,11 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
   const dim = 3000;
   const vectors = Array.from({ length: 1000 }, () => Array.from({ length: dim }, () => r() - 0.5));
   const schema = schemaOf(dim);
-  const segment = onDisk(dir, "reads.seg", schema, vectors);
+  const segment = SealedSegment.open(written(dir, "reads.seg", schema, vectors));
   t.after(() => segment.close());
   const query = Array.from({ length: dim }, () => r() - 0.5);
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n % 7 == 3" }) };
-  const want = rank(
-    vectors.map((_, id) => ({ id })),
-    (row) => vectors[row.id],
-    query,
-    "L2",
-    (row) => row.id % 7 === 3,
-  ).slice(0, 10);
+  const want = bruteForce(vectors, query, "L2", 10, (row) => row.id % 7 === 3);
   const reads = async () => {
     const readSync = fs.readSync;
     let calls = 0;
@@ -122,7 +154,7 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
   assert.equal(await reads(), 143, "without codes every passing row is read");
   const threads = new SearchThreads(1);
   t.after(() => threads.close());
-  await segment.codeVectors(() => true, threads);
+  await segment.codeVectors(new Map([["v", "L2"]]), () => true, threads);
   assert.ok((await reads()) <= 40, "with codes, the best 40 by code");
   assert.equal(segment.search(req)[0].length, 10);
 });
