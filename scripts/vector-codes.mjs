@@ -19,7 +19,8 @@ const data = generate(rows, dim, queries);
 let largest = 0;
 for (const x of data.vectors) largest = Math.max(largest, Math.abs(x));
 const scale = 127 / largest;
-const codes = Int8Array.from(data.vectors, (x) => Math.round(x * scale));
+const codes = new Int8Array(data.vectors.length);
+for (let i = 0; i < codes.length; i++) codes[i] = Math.round(data.vectors[i] * scale);
 const passing = Array.from({ length: Math.ceil(rows / step) }, (_, i) => i * step);
 const l2 = (q, row) => {
   let s = 0;
