@@ -41,7 +41,11 @@ export interface AnnPlan<C> {
   rank: (slots: ArrayLike<number>, distances?: ArrayLike<number>) => C[];
 }
 
-/** A set of slots: how many, membership, and (only computed when asked) the list in ascending order. */
+/**
+ * A set of slots: how many, membership, and (only computed when asked) the
+ * list: ascending, or in a scalar index's order (ascending within equal
+ * values) when the index listed them.
+ */
 export interface Passing {
   count: number;
   /** The count is an estimate: membership is checked on every candidate whatever it says. */
@@ -134,14 +138,14 @@ export function* annRounds<C>(req: AnnPlan<C>): Generator<number | typeof EXACT,
 }
 
 /** A Passing over a list of slots. */
-export function passingSlots(slots: number[], slotCount: number): Passing {
+export function passingSlots(slots: ArrayLike<number>, slotCount: number): Passing {
   let bits: Uint8Array | undefined;
   return {
     count: slots.length,
     has: (slot) => {
       if (!bits) {
         bits = new Uint8Array(slotCount);
-        for (const s of slots) bits[s] = 1;
+        for (let i = 0; i < slots.length; i++) bits[slots[i]] = 1;
       }
       return bits[slot] === 1;
     },

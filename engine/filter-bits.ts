@@ -28,62 +28,104 @@ export type BitsFn = (columns: Columns, n: number, indexes?: ScalarIndexes) => U
 
 const FLIP: Record<CompareOp, CompareOp> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
 
-/** `indexed`: the fields with a scalar index declared, whose segment indexes the bits may come from. */
-export function compileBits(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): BitsFn | undefined {
-  const index = (indexes: ScalarIndexes | undefined, name: string) => (indexed.has(name) ? indexes?.(name) : undefined);
-  const scalar = new Set(schema.fields.filter((f) => f.type !== "FloatVector" && f.type !== "Array" && f.type !== "JSON").map((f) => f.name));
-  const column = (e: Expr): string | undefined => (e.kind === "field" && e.path.length === 0 && scalar.has(e.name) ? e.name : undefined);
-  const constant = (e: Expr): { value: LiteralValue } | undefined => (e.kind === "literal" && !Array.isArray(e.value) ? { value: e.value } : undefined);
+/** A filter's matches listed by a scalar index, when at most `most` match; undefined when no index answers it or more match. */
+export type SlotsFn = (indexes: ScalarIndexes, most: number) => Int32Array | undefined;
 
-  const build = (e: Expr): BitsFn | undefined => {
+/** A comparison, range or `in` list on one scalar column with literals: what a scalar index can answer. */
+type ColumnTest =
+  | { kind: "compare"; name: string; op: CompareOp; value: LiteralValue }
+  | { kind: "range"; name: string; lowerOp: CompareOp; lo: LiteralValue; upperOp: CompareOp; hi: LiteralValue }
+  | { kind: "in"; name: string; values: LiteralValue[]; negated: boolean };
+
+/** The expression as a ColumnTest, when it is one (`lo < x` read as `x > lo`, `3 > x` as `x < 3`). */
+function columnTestOf(column: (e: Expr) => string | undefined): (e: Expr) => ColumnTest | undefined {
+  const constant = (e: Expr): LiteralValue | undefined => (e.kind === "literal" && !Array.isArray(e.value) ? e.value : undefined);
+  return (e) => {
     switch (e.kind) {
-      case "literal":
-        return typeof e.value === "boolean" ? (_, n) => new Uint8Array(n).fill(e.value ? 1 : 0) : undefined;
       case "compare": {
-        const [name, c, op] = column(e.left) !== undefined ? [column(e.left), constant(e.right), e.op] : [column(e.right), constant(e.left), FLIP[e.op]];
-        if (name === undefined || !c) return undefined;
-        return (columns, n, indexes) => {
-          const viaIndex = index(indexes, name)?.compare(op, c.value, n);
-          if (viaIndex) return viaIndex;
-          const values = columns(name);
-          return values && comparison(values, n, op, c.value);
-        };
+        const [name, value, op] = column(e.left) !== undefined ? [column(e.left), constant(e.right), e.op] : [column(e.right), constant(e.left), FLIP[e.op]];
+        return name === undefined || value === undefined ? undefined : { kind: "compare", name, op, value };
       }
       case "range": {
         const name = column(e.operand);
         const lo = constant(e.lower);
         const hi = constant(e.upper);
-        if (name === undefined || !lo || !hi) return undefined;
-        return (columns, n, indexes) => {
-          // `lo < x` is `x > lo`.
-          const viaIndex = index(indexes, name)?.between(FLIP[e.lowerOp], lo.value, e.upperOp, hi.value, n);
-          if (viaIndex) return viaIndex;
-          const values = columns(name);
-          if (!values) return undefined;
-          const a = comparison(values, n, FLIP[e.lowerOp], lo.value);
-          const b = comparison(values, n, e.upperOp, hi.value);
-          for (let s = 0; s < n; s++) a[s] &= b[s];
-          return a;
-        };
+        return name === undefined || lo === undefined || hi === undefined ? undefined : { kind: "range", name, lowerOp: FLIP[e.lowerOp], lo, upperOp: e.upperOp, hi };
       }
       case "in": {
         const name = column(e.operand);
-        if (name === undefined) return undefined;
-        const contains = membership(e.values);
-        const want = e.negated ? false : true;
-        return (columns, n, indexes) => {
-          const viaIndex = index(indexes, name)?.within(e.values, e.negated, n);
-          if (viaIndex) return viaIndex;
-          const values = columns(name);
-          if (!values) return undefined;
-          const out = new Uint8Array(n);
-          for (let s = 0; s < n; s++) {
-            const v = values[s];
-            out[s] = v != null && contains(v) === want ? 1 : 0;
-          }
-          return out;
-        };
+        return name === undefined ? undefined : { kind: "in", name, values: e.values, negated: e.negated };
       }
+      default:
+        return undefined;
+    }
+  };
+}
+
+/** The scalar schema field an expression names, if it names one (no JSON path). */
+function columnOf(schema: CollectionSchema): (e: Expr) => string | undefined {
+  const scalar = new Set(schema.fields.filter((f) => f.type !== "FloatVector" && f.type !== "Array" && f.type !== "JSON").map((f) => f.name));
+  return (e) => (e.kind === "field" && e.path.length === 0 && scalar.has(e.name) ? e.name : undefined);
+}
+
+/** The test answered by a scalar index as a list of at most `most` slots. */
+function indexSlots(t: ColumnTest, ix: ScalarIndex, most: number): Int32Array | undefined {
+  switch (t.kind) {
+    case "compare":
+      return ix.compareSlots(t.op, t.value, most);
+    case "range":
+      return ix.betweenSlots(t.lowerOp, t.lo, t.upperOp, t.hi, most);
+    case "in":
+      return t.negated ? undefined : ix.withinSlots(t.values, most);
+  }
+}
+
+/** The test answered by a scalar index as a bitset over slots 0..n-1. */
+function indexBits(t: ColumnTest, ix: ScalarIndex, n: number): Uint8Array | undefined {
+  switch (t.kind) {
+    case "compare":
+      return ix.compare(t.op, t.value, n);
+    case "range":
+      return ix.between(t.lowerOp, t.lo, t.upperOp, t.hi, n);
+    case "in":
+      return ix.within(t.values, t.negated, n);
+  }
+}
+
+/**
+ * The slot-list form of a filter that is one ColumnTest on a field with a
+ * scalar index declared (`indexed`): a selective filter then costs its
+ * matches, where the bitset form costs a byte a slot and passes over them.
+ */
+export function compileIndexSlots(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): SlotsFn | undefined {
+  const t = columnTestOf(columnOf(schema))(expr);
+  if (!t || !indexed.has(t.name)) return undefined;
+  return (indexes, most) => {
+    const ix = indexes(t.name);
+    return ix && indexSlots(t, ix, most);
+  };
+}
+
+/** `indexed`: the fields with a scalar index declared, whose segment indexes the bits may come from. */
+export function compileBits(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): BitsFn | undefined {
+  const index = (indexes: ScalarIndexes | undefined, name: string) => (indexed.has(name) ? indexes?.(name) : undefined);
+  const column = columnOf(schema);
+  const testOf = columnTestOf(column);
+
+  const build = (e: Expr): BitsFn | undefined => {
+    if (e.kind === "literal") return typeof e.value === "boolean" ? (_, n) => new Uint8Array(n).fill(e.value ? 1 : 0) : undefined;
+    const t = testOf(e);
+    if (t) {
+      const scan = scanOf(t);
+      return (columns, n, indexes) => {
+        const ix = index(indexes, t.name);
+        const viaIndex = ix && indexBits(t, ix, n);
+        if (viaIndex) return viaIndex;
+        const values = columns(t.name);
+        return values && scan(values, n);
+      };
+    }
+    switch (e.kind) {
       case "isNull": {
         const name = column(e.operand);
         if (name === undefined) return undefined;
@@ -122,6 +164,33 @@ export function compileBits(expr: Expr, schema: CollectionSchema, indexed: Reado
     }
   };
   return build(expr);
+}
+
+/** The test by a pass over the column's values. */
+function scanOf(t: ColumnTest): (values: ArrayLike<unknown>, n: number) => Uint8Array {
+  switch (t.kind) {
+    case "compare":
+      return (values, n) => comparison(values, n, t.op, t.value);
+    case "range":
+      return (values, n) => {
+        const a = comparison(values, n, t.lowerOp, t.lo);
+        const b = comparison(values, n, t.upperOp, t.hi);
+        for (let s = 0; s < n; s++) a[s] &= b[s];
+        return a;
+      };
+    case "in": {
+      const contains = membership(t.values);
+      const want = !t.negated;
+      return (values, n) => {
+        const out = new Uint8Array(n);
+        for (let s = 0; s < n; s++) {
+          const v = values[s];
+          out[s] = v != null && contains(v) === want ? 1 : 0;
+        }
+        return out;
+      };
+    }
+  }
 }
 
 /** `value op c` for every slot: inline for two numbers or two strings, COMPARE otherwise (null, bigint, mixed kinds). */

@@ -2,24 +2,31 @@
 // segment may run it in, and its partitions as a set.
 import { parseFilter, type Expr } from "../protocol/filter/index.js";
 import type { CollectionSchema } from "../protocol/schema.js";
-import { compileBits, type BitsFn } from "./filter-bits.js";
+import { compileBits, compileIndexSlots, type BitsFn, type SlotsFn } from "./filter-bits.js";
 import { compileFilter, compileWith, type FieldReader, type RowPredicate } from "./filter-eval.js";
 import type { Scope } from "./segment.js";
 
 /**
  * A filter's compiled forms: over row maps (growing segments); over slots,
- * read through a sealed segment's FieldReader; and, for the forms it covers,
- * column by column into a bitset.
+ * read through a sealed segment's FieldReader; for the forms it covers,
+ * column by column into a bitset; and, for one test on a field with a
+ * scalar index, as the index's list of the matches.
  */
 export interface CompiledFilter {
   row: RowPredicate;
   slots(read: FieldReader<number>): (slot: number) => boolean;
   bits?: BitsFn;
+  indexSlots?: SlotsFn;
 }
 
 /** Every form of a filter; type errors surface here, once. `indexed`: fields with a scalar index, which the bitset form may use. */
 export function compileFilterForms(expr: Expr, schema: CollectionSchema, indexed?: ReadonlySet<string>): CompiledFilter {
-  return { row: compileFilter(expr, schema), slots: (read) => compileWith(expr, schema, read), bits: compileBits(expr, schema, indexed) };
+  return {
+    row: compileFilter(expr, schema),
+    slots: (read) => compileWith(expr, schema, read),
+    bits: compileBits(expr, schema, indexed),
+    indexSlots: compileIndexSlots(expr, schema, indexed),
+  };
 }
 
 /** The rows a read may see: its filter compiled, and its partitions as a set. */

@@ -2,6 +2,10 @@
 // sorted by value. A comparison with a literal is then a range of that
 // order (two binary searches), an `in` list a union of ranges, and the
 // filter's bitset costs the matching rows instead of a pass over every row.
+// A selective filter that is one such test is listed from the order itself
+// (the *Slots methods): no bitset of every slot, and no passes over one to
+// drop dead rows, count and list them (at 1M rows a 1% filter went from
+// ~0.65 ms to ~0.05 ms a search, `category < 1` on one segment).
 // Equal values are contiguous, so one structure answers what Milvus's
 // INVERTED (value → rows), BITMAP (a row set per value) and STL_SORT
 // (ranges) indexes answer.
@@ -13,6 +17,9 @@
 import type { CompareOp, LiteralValue } from "../protocol/filter/index.js";
 
 type Kind = "number" | "string" | "boolean";
+
+/** Positions [from, to) of the order. */
+type Run = [number, number];
 
 export class ScalarIndex {
   private constructor(
@@ -51,43 +58,91 @@ export class ScalarIndex {
 
   /** Slots where `value op c`, over slots 0..n-1; undefined when the scan must decide (a literal of another kind). */
   compare(op: CompareOp, c: LiteralValue, n: number): Uint8Array | undefined {
-    const key = this.key(c);
-    if (key === undefined || (this.kind === "boolean" && op !== "==" && op !== "!=")) return undefined;
-    const [from, to] = this.range(op, key);
-    const out = new Uint8Array(n);
-    this.mark(out, from, to);
-    if (op === "!=") this.mark(out, this.upper(key), this.order.length);
-    return out;
+    const runs = this.compareRuns(op, c);
+    return runs && this.bits(runs, n);
   }
 
   /** Slots where both `value lowerOp lo` and `value upperOp hi` hold: `lo < x <= hi` is lowerOp ">" with lo. */
   between(lowerOp: CompareOp, lo: LiteralValue, upperOp: CompareOp, hi: LiteralValue, n: number): Uint8Array | undefined {
+    const runs = this.betweenRuns(lowerOp, lo, upperOp, hi);
+    return runs && this.bits(runs, n);
+  }
+
+  /** Slots whose value is (negated: is not) one of `values`; null never is either. */
+  within(values: LiteralValue[], negated: boolean, n: number): Uint8Array | undefined {
+    const runs = this.withinRuns(values);
+    if (!runs) return undefined;
+    if (!negated) return this.bits(runs, n);
+    const out = this.bits([[0, this.order.length]], n);
+    for (const [from, to] of runs) for (let i = from; i < to; i++) out[this.order[i]] = 0;
+    return out;
+  }
+
+  /**
+   * The same answers as compare, between and within (not negated), as a list
+   * of slots when at most `most` match: a selective filter then costs its
+   * matches, not a bitset of every slot and the passes that count and list
+   * it. Ascending within equal values (the order breaks their ties by slot).
+   */
+  compareSlots(op: CompareOp, c: LiteralValue, most: number): Int32Array | undefined {
+    const runs = this.compareRuns(op, c);
+    return runs && this.slots(runs, most);
+  }
+
+  betweenSlots(lowerOp: CompareOp, lo: LiteralValue, upperOp: CompareOp, hi: LiteralValue, most: number): Int32Array | undefined {
+    const runs = this.betweenRuns(lowerOp, lo, upperOp, hi);
+    return runs && this.slots(runs, most);
+  }
+
+  withinSlots(values: LiteralValue[], most: number): Int32Array | undefined {
+    const runs = this.withinRuns(values);
+    return runs && this.slots(runs, most);
+  }
+
+  /** [from, to) runs of the order where `value op c`; undefined when the scan must decide. */
+  private compareRuns(op: CompareOp, c: LiteralValue): Run[] | undefined {
+    const key = this.key(c);
+    if (key === undefined || (this.kind === "boolean" && op !== "==" && op !== "!=")) return undefined;
+    const runs = [this.range(op, key)];
+    if (op === "!=") runs.push([this.upper(key), this.order.length]);
+    return runs;
+  }
+
+  private betweenRuns(lowerOp: CompareOp, lo: LiteralValue, upperOp: CompareOp, hi: LiteralValue): Run[] | undefined {
     const a = this.key(lo);
     const b = this.key(hi);
     const ordering = (op: CompareOp) => op !== "==" && op !== "!=";
     if (a === undefined || b === undefined || this.kind === "boolean" || !ordering(lowerOp) || !ordering(upperOp)) return undefined;
     const [f1, t1] = this.range(lowerOp, a);
     const [f2, t2] = this.range(upperOp, b);
-    const out = new Uint8Array(n);
-    this.mark(out, Math.max(f1, f2), Math.min(t1, t2));
-    return out;
+    return [[Math.max(f1, f2), Math.min(t1, t2)]];
   }
 
-  /** Slots whose value is (negated: is not) one of `values`; null never is either. */
-  within(values: LiteralValue[], negated: boolean, n: number): Uint8Array | undefined {
-    const keys: (number | string)[] = [];
+  /** One run per distinct value listed (a value listed twice must not list its slots twice). */
+  private withinRuns(values: LiteralValue[]): Run[] | undefined {
+    const keys = new Set<number | string>();
     for (const v of values) {
       const k = this.key(v);
       if (k === undefined) return undefined;
-      keys.push(k);
+      keys.add(k);
     }
+    return Array.from(keys, (k): Run => [this.lower(k), this.upper(k)]);
+  }
+
+  private bits(runs: Run[], n: number): Uint8Array {
     const out = new Uint8Array(n);
-    if (negated) this.mark(out, 0, this.order.length);
-    for (const k of keys) {
-      const from = this.lower(k);
-      const to = this.upper(k);
-      for (let i = from; i < to; i++) out[this.order[i]] = negated ? 0 : 1;
-    }
+    const order = this.order;
+    for (const [from, to] of runs) for (let i = from; i < to; i++) out[order[i]] = 1;
+    return out;
+  }
+
+  private slots(runs: Run[], most: number): Int32Array | undefined {
+    let count = 0;
+    for (const [from, to] of runs) count += Math.max(0, to - from);
+    if (count > most) return undefined;
+    const out = new Int32Array(count);
+    let at = 0;
+    for (const [from, to] of runs) for (let i = from; i < to; i++) out[at++] = this.order[i];
     return out;
   }
 
@@ -113,11 +168,6 @@ export class ScalarIndex {
       case ">=":
         return [this.lower(key), m];
     }
-  }
-
-  private mark(out: Uint8Array, from: number, to: number): void {
-    const order = this.order;
-    for (let i = from; i < to; i++) out[order[i]] = 1;
   }
 
   /** The first position whose value is >= key. */

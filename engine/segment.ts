@@ -69,6 +69,11 @@ const SAMPLE_SLOTS = 256;
 const GOLDEN = 0.6180339887498949;
 /** From this share of rows passing on, a filter is tested on the index's candidates only (sampled()). */
 const UNSELECTIVE = 0.05;
+/**
+ * A scalar index lists a filter's matches when at most 1/FEW_PASSING of the
+ * slots match: past that its list takes more memory than a byte a slot.
+ */
+const FEW_PASSING = 4;
 
 /** Vectors gathered for one call of the distance kernel: 4096 rows of 128-d, 16 of 32768-d. */
 const SCORE_BYTES = 2 << 20;
@@ -294,8 +299,11 @@ export abstract class Segment {
       let live: number[] | undefined;
       return { count: this.rowCount, has: (s) => this.isLive(s), list: () => (live ??= this.liveSlots()) };
     }
+    const indexes = this.scalarIndexes();
+    const listed = indexes && !partitions ? filter?.indexSlots?.(indexes, n / FEW_PASSING) : undefined;
+    if (listed) return passingSlots(this.live(listed), n);
     const columns = this.scalarColumns();
-    const bits = columns && filter?.bits ? filter.bits(columns, n, this.scalarIndexes()) : undefined;
+    const bits = columns && filter?.bits ? filter.bits(columns, n, indexes) : undefined;
     const dead = bits && !partitions ? this.deadSlotBytes() : undefined;
     if (bits && dead) return passingBits(bits, dropDead(bits, dead.count > 0 ? dead.bytes : undefined, n));
     if (bits) {
@@ -354,6 +362,13 @@ export abstract class Segment {
       has: (s) => this.isLive(s) && test(s),
       list: () => (exact ??= this.select(scope)).list(),
     };
+  }
+
+  /** The live ones of `slots`. */
+  private live(slots: Int32Array): Int32Array {
+    const dead = this.deadSlotBytes();
+    if (dead) return dead.count === 0 ? slots : slots.filter((s) => dead.bytes[s] === 0);
+    return slots.filter((s) => this.isLive(s));
   }
 
   protected liveSlots(): number[] {

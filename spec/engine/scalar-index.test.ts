@@ -6,7 +6,8 @@ import { it } from "node:test";
 import { parseFilter } from "../../protocol/filter/index.js";
 import type { Row } from "../../protocol/rows.js";
 import { compileFilterText } from "../../engine/filter-eval.js";
-import { compileFilterForms } from "../../engine/filter-scope.js";
+import { compileFilterForms, compileScope } from "../../engine/filter-scope.js";
+import { compileProjection } from "../../engine/projection.js";
 import { ScalarIndex } from "../../engine/scalar-index.js";
 import { FILTER_SCHEMA, filterGenerator, refBool, show } from "../reference/filter.js";
 import { rng } from "../random.js";
@@ -30,6 +31,9 @@ function indexesOf(rows: Row[]) {
       compare: (...a: Parameters<ScalarIndex["compare"]>) => counted(ix.compare(...a)),
       between: (...a: Parameters<ScalarIndex["between"]>) => counted(ix.between(...a)),
       within: (...a: Parameters<ScalarIndex["within"]>) => counted(ix.within(...a)),
+      compareSlots: (...a: Parameters<ScalarIndex["compareSlots"]>) => ix.compareSlots(...a),
+      betweenSlots: (...a: Parameters<ScalarIndex["betweenSlots"]>) => ix.betweenSlots(...a),
+      withinSlots: (...a: Parameters<ScalarIndex["withinSlots"]>) => ix.withinSlots(...a),
     } as unknown as ScalarIndex;
   };
   return { indexes, answered };
@@ -75,6 +79,7 @@ it("scalar index - every comparison, range and in list of every field type gives
   texts.push('age == "a"', "name < 3", "flag == 1", "age in [1, \"x\"]", "rank >= 2.5");
   let bitsets = 0;
   let typed = 0;
+  let listed = 0;
   for (const text of texts) {
     let compiled;
     try {
@@ -90,9 +95,47 @@ it("scalar index - every comparison, range and in list of every field type gives
     bitsets++;
     const row = compileFilterText(text, FILTER_SCHEMA);
     rows.forEach((r, slot) => assert.equal(bits[slot] === 1, row(r), `${text}\nrow ${show(r)}`));
+    const matches = rows.flatMap((r, slot) => (row(r) ? [slot] : []));
+    const list = compiled.indexSlots?.(indexes, rows.length);
+    if (!list) continue;
+    listed++;
+    assert.deepEqual(Array.from(list).sort((a, b) => a - b), matches, `${text}: the index's list`);
+    if (matches.length > 0) assert.equal(compiled.indexSlots!(indexes, matches.length - 1), undefined, `${text}: more match than asked for`);
   }
+  // One test on an indexed field has a list form; `not in`, and/or/not of tests, and cross-kind literals have none.
+  assert.ok(listed > typed * 0.6, `${listed} of ${typed} filters listed by an index`);
   assert.ok(typed > texts.length * 0.8 && bitsets === typed, `${typed} of ${texts.length} filters type-checked, ${bitsets} had a bitset form`);
   assert.ok(answered.count > typed * 0.9, `${answered.count} index answers for ${typed} filters`);
+});
+
+it("scalar index - an `in` list naming a value twice lists its rows once", () => {
+  const ix = ScalarIndex.build([3, 1, 3, 2, null, 3])!;
+  assert.deepEqual(Array.from(ix.withinSlots([3, 1, 3], 10)!).sort(), [0, 1, 2, 5]);
+  assert.deepEqual(Array.from(ix.compareSlots("==", 3, 10)!), [0, 2, 5], "ascending within equal values");
+  assert.equal(ix.compareSlots("!=", 3, 1), undefined, "two match, at most one asked for");
+});
+
+it("scalar index - a sealed segment's search, query and count through an index's list leave out dead rows", () => {
+  const schema = { enable_dynamic_field: false, fields: [{ name: "id", type: "Int64" as const, is_primary: true }, { name: "age", type: "Int32" as const }, { name: "v", type: "FloatVector" as const, dim: 2 }] };
+  const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, age: i % 40, v: Float32Array.of(i % 7, i % 11) }));
+  const segment = sealedOf({ segment_id: 1, collection_id: 1, shard: 0, seq_from: 1, seq_to: 1 }, schema, rows, rows.map(() => 1n));
+  segment.useScalarIndexes(new Set(["age"]));
+  const dead = new Set([3, 43, 83, 123, 5, 205]);
+  segment.delete([...dead]);
+  const project = compileProjection(schema, []);
+  for (const text of ["age == 3", "age < 2", "3 <= age < 6", "age in [5, 3]"]) {
+    const scope = compileScope(schema, { filter: text }, new Set(["age"]));
+    assert.ok(scope.filter?.indexSlots?.((name) => segment.scalarIndex(name), 400), `${text} has a list form`);
+    const pass = compileFilterText(text, schema);
+    const want = rows.filter((r) => !dead.has(r.id) && pass(r));
+    assert.equal(segment.count(scope), want.length, text);
+    assert.deepEqual(segment.query(project, 1000, scope).map((r) => r.id), want.map((r) => r.id), text);
+    const query = Float32Array.of(2, 3);
+    const [hits] = segment.search({ queries: [query], field: "v", metric: "L2", limit: 5, project, scope });
+    const l2 = (r: (typeof rows)[number]) => (r.v[0] - 2) ** 2 + (r.v[1] - 3) ** 2;
+    const best = want.sort((a, b) => l2(a) - l2(b) || a.id - b.id).slice(0, 5);
+    assert.deepEqual(hits.map((h) => h.id), best.map((r) => r.id), text);
+  }
 });
 
 it("scalar index - a column holding values of more than one kind has no index", () => {
