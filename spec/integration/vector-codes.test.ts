@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startEnv, type TestEnv } from "../harness.js";
 import { randomVectors } from "../random.js";
-import { eventually, TEST_TIMEOUT_MS } from "../timeouts.js";
+import { serveSegments } from "../served-segments.js";
+import { TEST_TIMEOUT_MS } from "../timeouts.js";
 
 const DIM = 16;
 const PER_SEGMENT = 1500;
@@ -23,29 +24,7 @@ describe("vector codes on a query node", () => {
   const dead = new Set(Array.from({ length: 200 }, (_, i) => i * 13));
   before(async () => {
     env = await startEnv({ tag: "codes", seal: { sealIdleMs: 600_000 } });
-    const c = env.client;
-    await c.create_collection({
-      collection_name: C,
-      schema: {
-        fields: [
-          { name: "id", type: "Int64", is_primary: true },
-          { name: "vector", type: "FloatVector", dim: DIM },
-          { name: "n", type: "Int32" },
-        ],
-      },
-      metric_type: "L2",
-      index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } }],
-    });
-    for (let s = 0; s < SEGMENTS; s++) {
-      const ids = Array.from({ length: PER_SEGMENT }, (_, i) => s * PER_SEGMENT + i);
-      await c.insert({ collection_name: C, data: ids.map((id) => ({ id, vector: vecs[id], n: id % 20 })) });
-      await c.flush({ collection_name: C });
-    }
-    await eventually("every segment indexed and served by the query node", async () => {
-      const sealed = (await c.status()).segments.filter((g) => g.collection_name === C && g.segment_id !== null);
-      return sealed.length === SEGMENTS && sealed.every((g) => g.index !== "-" && /^query \S+$/.test(g.served_by));
-    });
-    await c.delete({ collection_name: C, ids: [...dead] });
+    await serveSegments(env.client, { name: C, vectors: vecs, perSegment: PER_SEGMENT, nModulo: 20, dead });
   });
   after(async () => env?.close());
 
