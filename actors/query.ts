@@ -218,6 +218,8 @@ export class QueryNode {
     const metrics = new Map(meta.schema.fields.filter((f) => f.type === "FloatVector").map((f) => [f.name, fieldMetric(meta, f.name)]));
     let codeBytes: number;
     try {
+      // Scalar indexes first: the codes are laid out in the first one's order.
+      segment.useScalarIndexes(known.indexed);
       codeBytes = await segment.codeVectors(metrics, (bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"), this.searchThreads);
     } catch (e) {
       segment.close();
@@ -226,7 +228,6 @@ export class QueryNode {
     }
     this.vectorBytes += segment.vectorBytes;
     this.codeBytes += codeBytes;
-    segment.useScalarIndexes(known.indexed);
     this.ctx.log.info("loaded segment", {
       collection: meta.name,
       shard,

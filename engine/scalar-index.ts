@@ -30,6 +30,11 @@ export class ScalarIndex {
     private readonly order: Uint32Array,
   ) {}
 
+  /** The non-null slots in value order (equal values by slot). */
+  get slotOrder(): ArrayLike<number> {
+    return this.order;
+  }
+
   /** The index of a column, or undefined when its values are not all of one kind (null aside). */
   static build(values: ArrayLike<unknown>): ScalarIndex | undefined {
     let kind: Kind | undefined;

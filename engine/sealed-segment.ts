@@ -16,7 +16,7 @@ import type { MetricType } from "../protocol/schema.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex, type SegmentSearch } from "./segment.js";
-import { VectorCodes } from "./vector-codes.js";
+import { PLACE_BYTES, VectorCodes } from "./vector-codes.js";
 import type { SearchThreads } from "./search-threads.js";
 import { zeroCosineQuery } from "./distance.js";
 import { DISK_ROW_COST } from "./ann-search.js";
@@ -150,7 +150,9 @@ export class SealedSegment extends Segment {
    * names (the metric each is searched with), as `allow(bytes of them all)`
    * lets (one byte a dimension): exact scoring in searchAsync then ranks
    * rows by code on `threads` and reads only the best from the file.
-   * Returns the bytes they take.
+   * The codes are laid out in the order of the first scalar index the
+   * segment holds (useScalarIndexes), so that the rows a filter on its field
+   * passes lie together. Returns the bytes they take.
    */
   async codeVectors(metrics: ReadonlyMap<string, MetricType>, allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
     const disk = this.shared.disk;
@@ -158,12 +160,19 @@ export class SealedSegment extends Segment {
     for (const [name, { dim, offset }] of disk?.columns ?? []) {
       const rows = this.keys.slotCount;
       const metric = metrics.get(name);
-      if (!metric || this.shared.codes?.has(name) || !allow(bytes + rows * dim)) continue;
-      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, metric, threads);
+      const order = this.clusterOrder();
+      if (!metric || this.shared.codes?.has(name) || !allow(bytes + rows * (dim + (order ? PLACE_BYTES : 0)))) continue;
+      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, metric, threads, order);
       (this.shared.codes ??= new Map()).set(name, codes);
       bytes += codes.byteLength;
     }
     return bytes;
+  }
+
+  /** The slot order of the first scalar index held, if any. */
+  private clusterOrder(): ArrayLike<number> | undefined {
+    for (const ix of this.shared.scalarIndexes.values()) if (ix) return ix.slotOrder;
+    return undefined;
   }
 
   /** Bytes of vector columns held in memory. */

@@ -91,9 +91,9 @@ export const LIMITS = {
   },
   queryVectorCodeBytes: {
     env: "VECBUS_QUERY_VECTOR_CODE_BYTES",
-    // A byte a dimension: every 128-d vector of a 2M-row collection.
+    // A byte a dimension (and 8 a row when laid out in a scalar index's order): every 128-d vector of a 1.9M-row collection.
     default: 256 << 20,
-    what: "bytes of int8 codes one query node holds of the vector columns it leaves on disk (a selective filter's rows are ranked by code, and only the best read from the file)",
+    what: "bytes of int8 codes one query node holds of the vector columns it leaves on disk, and of the map of their layout (a selective filter's rows are ranked by code, and only the best read from the file)",
   },
   ownerSegmentVectorBytes: {
     env: "VECBUS_OWNER_SEGMENT_VECTOR_BYTES",

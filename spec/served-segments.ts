@@ -12,9 +12,11 @@ export interface ServedSegments {
   /** The Int32 field `n` of row id is id % nModulo. */
   nModulo: number;
   dead: Iterable<number>;
+  /** An STL_SORT index on `n` too. */
+  indexN?: boolean;
 }
 
-/** Creates the collection (HNSW M=16, efConstruction=128, L2), flushes a segment per `perSegment` rows, waits until the query node serves them all, then deletes `dead`. */
+/** Creates the collection (HNSW M=16, efConstruction=128, L2; with `indexN` a scalar index on n), flushes a segment per `perSegment` rows, waits until the query node serves them all, then deletes `dead`. */
 export async function serveSegments(c: VecbusClient, o: ServedSegments): Promise<void> {
   const dim = o.vectors[0].length;
   const segments = Math.ceil(o.vectors.length / o.perSegment);
@@ -28,7 +30,10 @@ export async function serveSegments(c: VecbusClient, o: ServedSegments): Promise
       ],
     },
     metric_type: "L2",
-    index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } }],
+    index_params: [
+      { field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } },
+      ...(o.indexN ? [{ field_name: "n", index_type: "STL_SORT" }] : []),
+    ],
   });
   for (let s = 0; s < segments; s++) {
     const ids = Array.from({ length: Math.min(o.perSegment, o.vectors.length - s * o.perSegment) }, (_, i) => s * o.perSegment + i);

@@ -83,19 +83,24 @@ test("vector codes - searches ranked by code then scored from the file equal bru
     ["n >= 2800", (row) => row.id >= 2800],
   ];
   const metrics: MetricType[] = ["L2", "IP", "COSINE"];
-  for (const metric of metrics) {
+  // Clustered: a scalar index on n, held before the codes are made, lays them out in n's order (the reverse of the
+  // slots), and filters on n are listed by the index: their rows are ranked as blocks of codes.
+  for (const [metric, clustered] of metrics.flatMap((m) => [[m, false], [m, true]] as const)) {
     const segment = SealedSegment.open(file);
     t.after(() => segment.close());
+    const indexed = new Set(clustered ? ["n"] : []);
+    segment.useScalarIndexes(indexed);
     const codedFor = new Map([["v", metric]]);
     assert.equal(await segment.codeVectors(codedFor, () => false, threads), 0, "codes refused by the budget are not made");
-    assert.equal(await segment.codeVectors(codedFor, (bytes) => bytes === n * dim, threads), n * dim);
+    const bytes = n * (dim + (clustered ? 8 : 0));
+    assert.equal(await segment.codeVectors(codedFor, (asked) => asked === bytes, threads), bytes, "a byte a dimension, and 8 a row for the places of codes laid out in n's order");
     // Searched with the metric the codes were made for, and with another (which scores every row).
     for (const searched of [metric, metrics[(metrics.indexOf(metric) + 1) % 3]]) {
       for (const [filter, keep] of filters) {
         for (const limit of [1, 10, 100]) {
           for (const [qi, q] of queries.entries()) {
-            const req = { queries: [Float32Array.from(q)], field: "v", metric: searched, limit, project: compileProjection(schema, []), scope: compileScope(schema, { filter }) };
-            const what = `codes for ${metric}, searched ${searched}, filter ${filter}, limit ${limit}, query ${qi}`;
+            const req = { queries: [Float32Array.from(q)], field: "v", metric: searched, limit, project: compileProjection(schema, []), scope: compileScope(schema, { filter }, indexed) };
+            const what = `codes for ${metric}${clustered ? " in n's order" : ""}, searched ${searched}, filter ${filter}, limit ${limit}, query ${qi}`;
             assertHits((await segment.searchAsync(req))[0], bruteForce(vectors, q, searched, limit, keep), what);
           }
         }

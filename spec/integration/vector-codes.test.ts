@@ -24,7 +24,7 @@ describe("vector codes on a query node", () => {
   const dead = new Set(Array.from({ length: 200 }, (_, i) => i * 13));
   before(async () => {
     env = await startEnv({ tag: "codes", seal: { sealIdleMs: 600_000 } });
-    await serveSegments(env.client, { name: C, vectors: vecs, perSegment: PER_SEGMENT, nModulo: 20, dead });
+    await serveSegments(env.client, { name: C, vectors: vecs, perSegment: PER_SEGMENT, nModulo: 20, dead, indexN: true });
   });
   after(async () => env?.close());
 
@@ -32,12 +32,15 @@ describe("vector codes on a query node", () => {
     const nodes = (await env.client.status()).nodes.filter((n) => n.role === "query");
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0].load?.vector_bytes, 0);
-    assert.equal(nodes[0].load?.code_bytes, PER_SEGMENT * SEGMENTS * DIM, "a byte a dimension of every row");
+    // The codes are laid out in the scalar index's order: 8 bytes a row more map slots to their places and back.
+    assert.equal(nodes[0].load?.code_bytes, PER_SEGMENT * SEGMENTS * (DIM + 8), "a byte a dimension of every row, and its place");
   });
 
   test("vector codes - filtered searches return the brute-force top rows, in order", { timeout: TEST_TIMEOUT_MS }, async () => {
     const queries = randomVectors(10, DIM, 42);
     // 5% and 1-in-40 of the rows: few enough that every passing row is ranked (by code), not the index's candidates.
+    // With the scalar index on n the codes are laid out in n's order: `n == 7` is listed by the index and ranked as
+    // one block of codes a segment, the other filter's rows one by one.
     for (const [filter, keep] of [
       ["n == 7", (id: number) => id % 20 === 7],
       ["n == 3 and id < 2000", (id: number) => id % 20 === 3 && id < 2000],
