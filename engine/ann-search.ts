@@ -43,8 +43,9 @@ export interface AnnPlan<C> {
 
 /**
  * A set of slots: how many, membership, and (only computed when asked) the
- * list: ascending, or in a scalar index's order (ascending within equal
- * values) when the index listed them.
+ * list: ascending, or, when a scalar index listed them, in runs of equal
+ * values (each run ascending) in value order or the order an `in` list
+ * names the values.
  */
 export interface Passing {
   count: number;

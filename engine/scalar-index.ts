@@ -87,7 +87,8 @@ export class ScalarIndex {
    * The same answers as compare, between and within (not negated), as a list
    * of slots when at most `most` match: a selective filter then costs its
    * matches, not a bitset of every slot and the passes that count and list
-   * it. Ascending within equal values (the order breaks their ties by slot).
+   * it. In runs of equal values, each run ascending (the order breaks ties
+   * by slot): in value order, or in the order an `in` list names them.
    */
   compareSlots(op: CompareOp, c: LiteralValue, most: number): Int32Array | undefined {
     const runs = this.compareRuns(op, c);

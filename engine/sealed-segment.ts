@@ -16,7 +16,7 @@ import type { MetricType } from "../protocol/schema.js";
 import type { Columns, ScalarIndexes } from "./filter-bits.js";
 import { ScalarIndex } from "./scalar-index.js";
 import { Segment, type AnnIndex, type SegmentSearch } from "./segment.js";
-import { PLACE_BYTES, VectorCodes } from "./vector-codes.js";
+import { PLACE_BYTES, placement, VectorCodes, type Placement } from "./vector-codes.js";
 import type { SearchThreads } from "./search-threads.js";
 import { zeroCosineQuery } from "./distance.js";
 import { DISK_ROW_COST } from "./ann-search.js";
@@ -156,15 +156,20 @@ export class SealedSegment extends Segment {
    */
   async codeVectors(metrics: ReadonlyMap<string, MetricType>, allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
     const disk = this.shared.disk;
+    const rows = this.keys.slotCount;
+    const order = this.clusterOrder();
+    // One layout for every column of the segment, counted once.
+    let placed: Placement | undefined | null = null;
     let bytes = 0;
     for (const [name, { dim, offset }] of disk?.columns ?? []) {
-      const rows = this.keys.slotCount;
       const metric = metrics.get(name);
-      const order = this.clusterOrder();
-      if (!metric || this.shared.codes?.has(name) || !allow(bytes + rows * (dim + (order ? PLACE_BYTES : 0)))) continue;
-      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, metric, threads, order);
+      if (!metric || this.shared.codes?.has(name)) continue;
+      if (placed === null) placed = order && placement(rows, order);
+      const placeBytes = placed && bytes === 0 ? rows * PLACE_BYTES : 0;
+      if (!allow(bytes + placeBytes + rows * dim)) continue;
+      const codes = await VectorCodes.read(openDisk(disk!, this.head).fd, offset, rows, dim, metric, threads, placed);
       (this.shared.codes ??= new Map()).set(name, codes);
-      bytes += codes.byteLength;
+      bytes += placeBytes + codes.byteLength;
     }
     return bytes;
   }
@@ -323,26 +328,41 @@ let scratch = new Uint8Array(0);
 
 /**
  * Rows slots[from..to) of a column at `offset` in a file, into `out` one
- * after another. Where ascending slots lie close together (a filter passing
- * every tenth row) their whole span is read in one call and the rows copied
- * out; scattered ones are read one call each.
+ * after another. They are read in ascending slot order (a scalar index lists
+ * a filter's slots in value order): where slots lie close together (a filter
+ * passing every tenth row) their whole span is read in one call and the rows
+ * copied out; scattered ones are read one call each.
  */
 function readRows(fd: number, offset: number, rowBytes: number, slots: ArrayLike<number>, from: number, to: number, out: Uint8Array): void {
   const window = Math.max(1, Math.floor(RUN_BYTES / rowBytes));
   if (scratch.byteLength < window * rowBytes) scratch = new Uint8Array(window * rowBytes);
+  // by[i]: the position in slots of the i-th smallest slot, when they are not ascending already.
+  let by: Int32Array | undefined;
+  for (let k = from + 1; k < to && !by; k++) if (slots[k] < slots[k - 1]) by = ascendingPositions(slots, from, to);
+  const at = (i: number) => (by ? by[i - from] : i);
   for (let i = from; i < to; ) {
-    const first = slots[i];
+    const first = slots[at(i)];
     let j = i + 1;
-    while (j < to && slots[j] > slots[j - 1] && slots[j] - first < window) j++;
-    const span = slots[j - 1] - first + 1;
+    while (j < to && slots[at(j)] > slots[at(j - 1)] && slots[at(j)] - first < window) j++;
+    const span = slots[at(j - 1)] - first + 1;
     if (j - i > 1 && span * rowBytes <= (j - i) * READ_CALL_BYTES) {
       fs.readSync(fd, scratch, 0, span * rowBytes, offset + first * rowBytes);
-      for (let k = i; k < j; k++) out.set(scratch.subarray((slots[k] - first) * rowBytes, (slots[k] - first + 1) * rowBytes), (k - from) * rowBytes);
+      for (let k = i; k < j; k++) {
+        const row = slots[at(k)] - first;
+        out.set(scratch.subarray(row * rowBytes, (row + 1) * rowBytes), (at(k) - from) * rowBytes);
+      }
     } else {
-      for (let k = i; k < j; k++) fs.readSync(fd, out, (k - from) * rowBytes, rowBytes, offset + slots[k] * rowBytes);
+      for (let k = i; k < j; k++) fs.readSync(fd, out, (at(k) - from) * rowBytes, rowBytes, offset + slots[at(k)] * rowBytes);
     }
     i = j;
   }
+}
+
+/** Positions from..to-1 of slots, ordered by the slot at each. */
+function ascendingPositions(slots: ArrayLike<number>, from: number, to: number): Int32Array {
+  const by = new Int32Array(to - from);
+  for (let i = 0; i < by.length; i++) by[i] = from + i;
+  return by.sort((a, b) => slots[a] - slots[b]);
 }
 
 /**

@@ -42,13 +42,12 @@ export class VectorCodes {
     /** In shared memory: the search threads rank rows from it. */
     private readonly codes: Int8Array,
     private readonly threads: SearchThreads,
-    /** Where each slot's codes are (in rows of codes), and the slot at each place; none when in slot order. */
-    private readonly placed?: { place: Int32Array; slotAt: Int32Array },
+    /** Where each slot's codes are, when laid out in another order than the slots. */
+    private readonly placed?: Placement,
   ) {}
 
-  /** The codes, and the map of their layout (8 bytes a row) where they are laid out in another order than the slots. */
   get byteLength(): number {
-    return this.codes.byteLength + (this.placed ? this.placed.place.byteLength + this.placed.slotAt.byteLength : 0);
+    return this.codes.byteLength;
   }
 
   /**
@@ -58,16 +57,15 @@ export class VectorCodes {
    * code distances stay proportional to the vectors' own. COSINE: each row
    * made unit length first, so a short row keeps its direction's precision.
    *
-   * With `order` (a scalar index's slots in value order), the codes are laid
-   * out in that order, the other slots after: the rows a filter on that
-   * field passes then lie together, and a search thread copies them as
-   * blocks instead of gathering them one by one (engine/search-worker.ts).
+   * With `placed` (placement()), the codes are laid out in its order: the
+   * rows a filter on its field passes then lie together, and a search thread
+   * copies them as blocks instead of gathering them one by one
+   * (engine/search-worker.ts).
    */
-  static async read(fd: number, offset: number, rows: number, dim: number, metric: MetricType, threads: SearchThreads, order?: ArrayLike<number>): Promise<VectorCodes> {
+  static async read(fd: number, offset: number, rows: number, dim: number, metric: MetricType, threads: SearchThreads, placed?: Placement): Promise<VectorCodes> {
     const rowBytes = dim * 4;
     const chunkRows = Math.max(1, Math.floor(READ_BYTES / rowBytes));
     const chunk = new Float32Array(chunkRows * dim);
-    const placed = order && placement(rows, order);
     const each = async (visit: (values: Float32Array, to: (r: number) => number) => void) => {
       for (let row = 0; row < rows; row += chunkRows) {
         const n = Math.min(chunkRows, rows - row);
@@ -154,11 +152,21 @@ export class VectorCodes {
   }
 }
 
-/** Bytes a row of codes laid out in another order than the slots adds (VectorCodes.byteLength). */
+/** Where each slot's codes are (in rows of codes), and the slot at each place. */
+export interface Placement {
+  place: Int32Array;
+  slotAt: Int32Array;
+}
+
+/** Bytes a row of a Placement takes. */
 export const PLACE_BYTES = 8;
 
-/** Places for the slots in `order` first, in that order, then for the others in slot order (an order naming a slot twice, or none, places it once). */
-function placement(rows: number, order: ArrayLike<number>): { place: Int32Array; slotAt: Int32Array } {
+/**
+ * Places for the slots in `order` first, in that order, then for the others
+ * in slot order (an order naming a slot twice, or none, places it once);
+ * undefined when that is the slots' own order.
+ */
+export function placement(rows: number, order: ArrayLike<number>): Placement | undefined {
   const place = new Int32Array(rows).fill(-1);
   const slotAt = new Int32Array(rows);
   let next = 0;
@@ -169,7 +177,8 @@ function placement(rows: number, order: ArrayLike<number>): { place: Int32Array;
   };
   for (let i = 0; i < order.length; i++) put(order[i]);
   for (let slot = 0; slot < rows; slot++) put(slot);
-  return { place, slotAt };
+  for (let slot = 0; slot < rows; slot++) if (place[slot] !== slot) return { place, slotAt };
+  return undefined;
 }
 
 /** A value already scaled into [-127.5, 127.5], rounded half away from zero (without Math.round's call: 1M rows of 128-d coded in about half the time). */

@@ -16,6 +16,7 @@ import { compileScope } from "../../engine/filter-scope.js";
 import { compileProjection } from "../../engine/projection.js";
 import { SealedSegment } from "../../engine/sealed-segment.js";
 import { SearchThreads } from "../../engine/search-threads.js";
+import { placement } from "../../engine/vector-codes.js";
 import { assertHits, rank } from "../brute-force.js";
 import { rng } from "../random.js";
 import { sealedOf } from "../sealed-of.js";
@@ -162,4 +163,40 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
   await segment.codeVectors(new Map([["v", "L2"]]), () => true, threads);
   assert.ok((await reads()) <= 40, "with codes, the best 40 by code");
   assert.equal(segment.search(req)[0].length, 10);
+});
+
+test("vector codes - rows a scalar index lists in value order are still read from the file in runs", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-runs-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const r = rng(94);
+  // n runs opposite to the slots (written last id first): `n < 200` is listed by n's index in descending slot order.
+  const dim = 64;
+  const vectors = Array.from({ length: 1000 }, () => Array.from({ length: dim }, () => r() - 0.5));
+  const schema = schemaOf(dim);
+  const segment = SealedSegment.open(written(dir, "runs.seg", schema, vectors));
+  t.after(() => segment.close());
+  const indexed = new Set(["n"]);
+  segment.useScalarIndexes(indexed);
+  const query = Array.from({ length: dim }, () => r() - 0.5);
+  const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n < 200" }, indexed) };
+  const readSync = fs.readSync;
+  let calls = 0;
+  fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    calls++;
+    return readSync(...args);
+  }) as typeof fs.readSync;
+  try {
+    assertHits(segment.search(req)[0], bruteForce(vectors, query, "L2", 10, (row) => row.id < 200), "n < 200");
+  } finally {
+    fs.readSync = readSync;
+  }
+  assert.ok(calls <= 2, `200 neighbouring rows of 256 bytes in ${calls} reads`);
+});
+
+test("vector codes - a layout places every slot once, and is none when it is the slots' own order", () => {
+  assert.equal(placement(4, [0, 1, 2, 3]), undefined);
+  assert.equal(placement(4, [0, 1]), undefined, "the slots the order leaves out follow it in slot order");
+  const p = placement(5, [3, 1, 3, 7, -1])!;
+  assert.deepEqual(Array.from(p.slotAt), [3, 1, 0, 2, 4]);
+  assert.deepEqual(Array.from(p.place), [2, 1, 3, 0, 4]);
 });
