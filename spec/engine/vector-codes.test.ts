@@ -46,6 +46,22 @@ function written(dir: string, name: string, schema: CollectionSchema, vectors: n
   return file;
 }
 
+/** The fs.readSync calls `run` makes. */
+async function readCalls(run: () => unknown): Promise<number> {
+  const readSync = fs.readSync;
+  let calls = 0;
+  fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    calls++;
+    return readSync(...args);
+  }) as typeof fs.readSync;
+  try {
+    await run();
+  } finally {
+    fs.readSync = readSync;
+  }
+  return calls;
+}
+
 /** The brute-force top `limit` of the rows passing `keep`. */
 function bruteForce(vectors: number[][], query: number[], metric: MetricType, limit: number, keep: (row: { id: number }) => boolean = () => true) {
   return rank(
@@ -143,20 +159,7 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
   const query = Array.from({ length: dim }, () => r() - 0.5);
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n % 7 == 3" }) };
   const want = bruteForce(vectors, query, "L2", 10, (row) => row.id % 7 === 3);
-  const reads = async () => {
-    const readSync = fs.readSync;
-    let calls = 0;
-    fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
-      calls++;
-      return readSync(...args);
-    }) as typeof fs.readSync;
-    try {
-      assertHits((await segment.searchAsync(req))[0], want, "n % 7 == 3");
-    } finally {
-      fs.readSync = readSync;
-    }
-    return calls;
-  };
+  const reads = () => readCalls(async () => assertHits((await segment.searchAsync(req))[0], want, "n % 7 == 3"));
   assert.equal(await reads(), 143, "without codes every passing row is read");
   const threads = new SearchThreads(1);
   t.after(() => threads.close());
@@ -179,17 +182,7 @@ test("vector codes - rows a scalar index lists in value order are still read fro
   segment.useScalarIndexes(indexed);
   const query = Array.from({ length: dim }, () => r() - 0.5);
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n < 200" }, indexed) };
-  const readSync = fs.readSync;
-  let calls = 0;
-  fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
-    calls++;
-    return readSync(...args);
-  }) as typeof fs.readSync;
-  try {
-    assertHits(segment.search(req)[0], bruteForce(vectors, query, "L2", 10, (row) => row.id < 200), "n < 200");
-  } finally {
-    fs.readSync = readSync;
-  }
+  const calls = await readCalls(() => assertHits(segment.search(req)[0], bruteForce(vectors, query, "L2", 10, (row) => row.id < 200), "n < 200"));
   assert.ok(calls <= 2, `200 neighbouring rows of 256 bytes in ${calls} reads`);
 });
 
