@@ -15,7 +15,7 @@
 import type { CompareOp, Expr, LiteralValue } from "../protocol/filter/index.js";
 import type { CollectionSchema } from "../protocol/schema.js";
 import { COMPARE, membership } from "./filter-eval.js";
-import type { ScalarIndex } from "./scalar-index.js";
+import type { IndexTest, ScalarIndex } from "./scalar-index.js";
 
 /** A segment's column by field name, slot-indexed; undefined when it has none. */
 export type Columns = (name: string) => ArrayLike<unknown> | undefined;
@@ -32,10 +32,7 @@ const FLIP: Record<CompareOp, CompareOp> = { "==": "==", "!=": "!=", "<": ">", "
 export type SlotsFn = (indexes: ScalarIndexes, most: number) => Int32Array | undefined;
 
 /** A comparison, range or `in` list on one scalar column with literals: what a scalar index can answer. */
-type ColumnTest =
-  | { kind: "compare"; name: string; op: CompareOp; value: LiteralValue }
-  | { kind: "range"; name: string; lowerOp: CompareOp; lo: LiteralValue; upperOp: CompareOp; hi: LiteralValue }
-  | { kind: "in"; name: string; values: LiteralValue[]; negated: boolean };
+type ColumnTest = IndexTest & { name: string };
 
 /** The expression as a ColumnTest, when it is one (`lo < x` read as `x > lo`, `3 > x` as `x < 3`). */
 function columnTestOf(column: (e: Expr) => string | undefined): (e: Expr) => ColumnTest | undefined {
@@ -68,30 +65,6 @@ function columnOf(schema: CollectionSchema): (e: Expr) => string | undefined {
   return (e) => (e.kind === "field" && e.path.length === 0 && scalar.has(e.name) ? e.name : undefined);
 }
 
-/** The test answered by a scalar index as a list of at most `most` slots. */
-function indexSlots(t: ColumnTest, ix: ScalarIndex, most: number): Int32Array | undefined {
-  switch (t.kind) {
-    case "compare":
-      return ix.compareSlots(t.op, t.value, most);
-    case "range":
-      return ix.betweenSlots(t.lowerOp, t.lo, t.upperOp, t.hi, most);
-    case "in":
-      return t.negated ? undefined : ix.withinSlots(t.values, most);
-  }
-}
-
-/** The test answered by a scalar index as a bitset over slots 0..n-1. */
-function indexBits(t: ColumnTest, ix: ScalarIndex, n: number): Uint8Array | undefined {
-  switch (t.kind) {
-    case "compare":
-      return ix.compare(t.op, t.value, n);
-    case "range":
-      return ix.between(t.lowerOp, t.lo, t.upperOp, t.hi, n);
-    case "in":
-      return ix.within(t.values, t.negated, n);
-  }
-}
-
 /**
  * The slot-list form of a filter that is one ColumnTest on a field with a
  * scalar index declared (`indexed`): a selective filter then costs its
@@ -102,7 +75,7 @@ export function compileIndexSlots(expr: Expr, schema: CollectionSchema, indexed:
   if (!t || !indexed.has(t.name)) return undefined;
   return (indexes, most) => {
     const ix = indexes(t.name);
-    return ix && indexSlots(t, ix, most);
+    return ix?.match(t)?.slots(most);
   };
 }
 
@@ -119,7 +92,7 @@ export function compileBits(expr: Expr, schema: CollectionSchema, indexed: Reado
       const scan = scanOf(t);
       return (columns, n, indexes) => {
         const ix = index(indexes, t.name);
-        const viaIndex = ix && indexBits(t, ix, n);
+        const viaIndex = ix?.match(t)?.bits(n);
         if (viaIndex) return viaIndex;
         const values = columns(t.name);
         return values && scan(values, n);
