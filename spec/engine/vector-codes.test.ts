@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import type { Row } from "../../protocol/rows.js";
 import type { CollectionSchema, MetricType } from "../../protocol/schema.js";
 import { compileScope } from "../../engine/filter-scope.js";
@@ -46,6 +46,24 @@ function written(dir: string, name: string, schema: CollectionSchema, vectors: n
   return file;
 }
 
+/** A temporary directory, removed after the test. */
+function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A segment file of `count` random `dim`-d rows (written()), opened until the test ends; random() gives more such vectors. */
+function randomSegment(t: TestContext, seed: number, dim: number, count: number) {
+  const r = rng(seed);
+  const random = () => Array.from({ length: dim }, () => r() - 0.5);
+  const vectors = Array.from({ length: count }, random);
+  const schema = schemaOf(dim);
+  const segment = SealedSegment.open(written(tempDir(t), "rows.seg", schema, vectors));
+  t.after(() => segment.close());
+  return { vectors, schema, segment, random };
+}
+
 /** The fs.readSync calls `run` makes. */
 async function readCalls(run: () => unknown): Promise<number> {
   const readSync = fs.readSync;
@@ -74,8 +92,7 @@ function bruteForce(vectors: number[][], query: number[], metric: MetricType, li
 }
 
 test("vector codes - searches ranked by code then scored from the file equal brute force over every passing row", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t);
   const threads = new SearchThreads(2);
   t.after(() => threads.close());
   const r = rng(91);
@@ -127,36 +144,22 @@ test("vector codes - searches ranked by code then scored from the file equal bru
 });
 
 test("vector codes - rows ranked in several gathered chunks (4 MiB of codes each)", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-chunks-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const threads = new SearchThreads(1);
   t.after(() => threads.close());
-  const r = rng(93);
   // 1,023 rows of 4,099-d codes fill a chunk: 1,500 rows take two. Rows of an odd length are gathered a byte at a time.
-  const dim = 4099;
-  const vectors = Array.from({ length: 1500 }, () => Array.from({ length: dim }, () => r() - 0.5));
-  const schema = schemaOf(dim);
-  const segment = SealedSegment.open(written(dir, "chunks.seg", schema, vectors));
-  t.after(() => segment.close());
+  const { vectors, schema, segment, random } = randomSegment(t, 93, 4099, 1500);
   await segment.codeVectors(new Map([["v", "L2"]]), () => true, threads);
   for (const limit of [10, 200]) {
-    const query = Array.from({ length: dim }, () => r() - 0.5);
+    const query = random();
     const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit, project: compileProjection(schema, []) };
     assertHits((await segment.searchAsync(req))[0], bruteForce(vectors, query, "L2", limit), `limit ${limit}`);
   }
 });
 
 test("vector codes - only the shortlist of a filter's rows is read from the file", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-reads-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const r = rng(92);
   // Rows of 12 KB, seven apart: each passing row is a read call of its own.
-  const dim = 3000;
-  const vectors = Array.from({ length: 1000 }, () => Array.from({ length: dim }, () => r() - 0.5));
-  const schema = schemaOf(dim);
-  const segment = SealedSegment.open(written(dir, "reads.seg", schema, vectors));
-  t.after(() => segment.close());
-  const query = Array.from({ length: dim }, () => r() - 0.5);
+  const { vectors, schema, segment, random } = randomSegment(t, 92, 3000, 1000);
+  const query = random();
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n % 7 == 3" }) };
   const want = bruteForce(vectors, query, "L2", 10, (row) => row.id % 7 === 3);
   const reads = () => readCalls(async () => assertHits((await segment.searchAsync(req))[0], want, "n % 7 == 3"));
@@ -169,18 +172,11 @@ test("vector codes - only the shortlist of a filter's rows is read from the file
 });
 
 test("vector codes - rows a scalar index lists in value order are still read from the file in runs", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vecbus-codes-runs-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const r = rng(94);
   // n runs opposite to the slots (written last id first): `n < 200` is listed by n's index in descending slot order.
-  const dim = 64;
-  const vectors = Array.from({ length: 1000 }, () => Array.from({ length: dim }, () => r() - 0.5));
-  const schema = schemaOf(dim);
-  const segment = SealedSegment.open(written(dir, "runs.seg", schema, vectors));
-  t.after(() => segment.close());
+  const { vectors, schema, segment, random } = randomSegment(t, 94, 64, 1000);
   const indexed = new Set(["n"]);
   segment.useScalarIndexes(indexed);
-  const query = Array.from({ length: dim }, () => r() - 0.5);
+  const query = random();
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n < 200" }, indexed) };
   const calls = await readCalls(() => assertHits(segment.search(req)[0], bruteForce(vectors, query, "L2", 10, (row) => row.id < 200), "n < 200"));
   assert.ok(calls <= 2, `200 neighbouring rows of 256 bytes in ${calls} reads`);
