@@ -218,7 +218,7 @@ export class QueryNode {
     const metrics = new Map(meta.schema.fields.filter((f) => f.type === "FloatVector").map((f) => [f.name, fieldMetric(meta, f.name)]));
     let codeBytes: number;
     try {
-      // Scalar indexes first: the codes are laid out in the first one's order.
+      // Scalar indexes first: the codes are laid out in the first one's order (the clustering key's).
       segment.useScalarIndexes(known.indexed);
       codeBytes = await segment.codeVectors(metrics, (bytes) => this.codeBytes + bytes <= limit("queryVectorCodeBytes"), this.searchThreads);
     } catch (e) {

@@ -41,6 +41,8 @@ interface Shared {
   disk?: DiskVectors;
   /** By field; null: the column cannot be indexed (values of more than one kind). */
   scalarIndexes: Map<string, ScalarIndex | null>;
+  /** The field whose index lays out the codes: the first useScalarIndexes was given. */
+  clusterBy?: string;
   /** Codes of vector columns left on disk, by field (codeVectors()). */
   codes?: Map<string, VectorCodes>;
 }
@@ -138,6 +140,7 @@ export class SealedSegment extends Segment {
       // Built once per segment: the new form's cache starts with this one's.
       for (const [name, ix] of this.shared.scalarIndexes) spilled.shared.scalarIndexes.set(name, ix);
       spilled.shared.labels = this.shared.labels;
+      spilled.shared.clusterBy = this.shared.clusterBy;
       return spilled;
     } catch (e) {
       fs.closeSync(fd);
@@ -150,9 +153,9 @@ export class SealedSegment extends Segment {
    * names (the metric each is searched with), as `allow(bytes of them all)`
    * lets (one byte a dimension): exact scoring in searchAsync then ranks
    * rows by code on `threads` and reads only the best from the file.
-   * The codes are laid out in the order of the first scalar index the
-   * segment holds (useScalarIndexes), so that the rows a filter on its field
-   * passes lie together. Returns the bytes they take.
+   * The codes are laid out in the order of the first scalar index
+   * useScalarIndexes was given (a clustering key's), so that the rows a
+   * filter on its field passes lie together. Returns the bytes they take.
    */
   async codeVectors(metrics: ReadonlyMap<string, MetricType>, allow: (bytes: number) => boolean, threads: SearchThreads): Promise<number> {
     const disk = this.shared.disk;
@@ -174,10 +177,10 @@ export class SealedSegment extends Segment {
     return bytes;
   }
 
-  /** The slot order of the first scalar index held, if any. */
+  /** The slot order of the index the codes are laid out by, if any. */
   private clusterOrder(): ArrayLike<number> | undefined {
-    for (const ix of this.shared.scalarIndexes.values()) if (ix) return ix.slotOrder;
-    return undefined;
+    const name = this.shared.clusterBy;
+    return name === undefined ? undefined : this.scalarIndex(name)?.slotOrder;
   }
 
   /** Bytes of vector columns held in memory. */
@@ -289,8 +292,13 @@ export class SealedSegment extends Segment {
     return ix ?? undefined;
   }
 
-  /** Builds the scalar indexes of `fields` (those declared) and lets go of any other (an index dropped). */
+  /**
+   * Builds the scalar indexes of `fields` (those declared) and lets go of
+   * any other (an index dropped). The first of them lays out codes made
+   * after this (codeVectors).
+   */
   useScalarIndexes(fields: ReadonlySet<string>): void {
+    this.shared.clusterBy = fields.values().next().value;
     for (const name of this.shared.scalarIndexes.keys()) if (!fields.has(name)) this.shared.scalarIndexes.delete(name);
     for (const name of fields) this.scalarIndex(name);
   }

@@ -130,6 +130,7 @@ export function checkSchema(raw: unknown): CollectionSchema {
     throw new VecbusError("SCHEMA_INVALID", `a collection has at most ${LIMITS.vectorFieldsMax} FloatVector fields; got ${vectors}`);
   }
   checkPartitionKey(fields);
+  checkClusteringKey(fields);
   return { fields, enable_dynamic_field: s.enable_dynamic_field === true };
 }
 
@@ -143,6 +144,18 @@ function checkPartitionKey(fields: FieldSchema[]): void {
     throw new VecbusError("SCHEMA_INVALID", `partition key field "${key.name}" must be Int64 or VarChar, not ${key.type}`);
   }
   if (key.nullable) throw new VecbusError("SCHEMA_INVALID", `partition key field "${key.name}" cannot be nullable`);
+}
+
+/** Milvus's clustering key types: numbers and strings, which sort. */
+const CLUSTERING_TYPES = new Set(["Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar"]);
+
+function checkClusteringKey(fields: FieldSchema[]): void {
+  const keys = fields.filter((f) => f.is_clustering_key);
+  if (keys.length > 1) throw new VecbusError("SCHEMA_INVALID", `at most one clustering key field; found ${keys.map((f) => f.name).join(", ")}`);
+  const key = keys[0];
+  if (key && !CLUSTERING_TYPES.has(key.type)) {
+    throw new VecbusError("SCHEMA_INVALID", `clustering key field "${key.name}" must be one of ${[...CLUSTERING_TYPES].join(", ")}, not ${key.type}`);
+  }
 }
 
 function checkField(raw: unknown, i: number): FieldSchema {
@@ -171,6 +184,7 @@ function checkField(raw: unknown, i: number): FieldSchema {
   if (checkNullable(out, f.nullable)) out.nullable = true;
   if (f.default_value !== undefined) out.default_value = checkDefault(out, f.default_value);
   if (f.is_partition_key === true) out.is_partition_key = true;
+  if (f.is_clustering_key === true) out.is_clustering_key = true;
   return out;
 }
 

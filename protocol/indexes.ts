@@ -14,7 +14,7 @@
 import type { Args } from "./args.js";
 import { checkMetric, checkName, type CollectionMeta } from "./collection.js";
 import { VecbusError } from "./errors.js";
-import type { DataType, FieldSchema, MetricType } from "./schema.js";
+import { clusteringKeyField, type CollectionSchema, type DataType, type FieldSchema, type MetricType } from "./schema.js";
 
 export const VECTOR_INDEX_TYPES = ["FLAT", "HNSW", "HNSW_SQ", "AUTOINDEX"] as const;
 export const SCALAR_INDEX_TYPES = ["INVERTED", "BITMAP", "STL_SORT", "AUTOINDEX"] as const;
@@ -107,9 +107,14 @@ export function isScalarIndex(ix: { index_type: IndexType }): boolean {
   return ix.index_type === "INVERTED" || ix.index_type === "BITMAP" || ix.index_type === "STL_SORT";
 }
 
-/** The fields whose scalar indexes filters may use. */
-export function scalarIndexed(c: { indexes?: Record<string, IndexSpec> }): Set<string> {
-  return new Set(Object.values(c.indexes ?? {}).filter(isScalarIndex).map((ix) => ix.field_name));
+/**
+ * The fields a query node keeps scalar indexes of, which filters may use:
+ * the clustering key's first (its index lays out the vector codes), then
+ * those with a scalar index declared.
+ */
+export function scalarIndexed(c: { schema: CollectionSchema; indexes?: Record<string, IndexSpec> }): Set<string> {
+  const key = clusteringKeyField(c.schema);
+  return new Set([...(key ? [key.name] : []), ...Object.values(c.indexes ?? {}).filter(isScalarIndex).map((ix) => ix.field_name)]);
 }
 
 /**

@@ -42,6 +42,12 @@ export interface FieldSchema {
   default_value?: unknown;
   /** Rows are routed to numbered partitions by this field's hash (one per collection). */
   is_partition_key?: boolean;
+  /**
+   * A query node keeps this field's rows together (one per collection):
+   * filters on it cost their matches (as with a scalar index, declared or
+   * not), and the vector codes of a segment are laid out in its order.
+   */
+  is_clustering_key?: boolean;
 }
 
 export interface CollectionSchema {
@@ -124,4 +130,8 @@ export function describeFields(schema: CollectionSchema): string {
 
 export function partitionKeyField(schema: CollectionSchema): FieldSchema | undefined {
   return schema.fields.find((f) => f.is_partition_key);
+}
+
+export function clusteringKeyField(schema: CollectionSchema): FieldSchema | undefined {
+  return schema.fields.find((f) => f.is_clustering_key);
 }

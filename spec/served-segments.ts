@@ -12,11 +12,11 @@ export interface ServedSegments {
   /** The Int32 field `n` of row id is id % nModulo. */
   nModulo: number;
   dead: Iterable<number>;
-  /** An STL_SORT index on `n` too. */
-  indexN?: boolean;
+  /** How the query node comes to keep `n`'s rows together: an STL_SORT index on it, or n as the clustering key. */
+  orderN?: "index" | "clustering key";
 }
 
-/** Creates the collection (HNSW M=16, efConstruction=128, L2; with `indexN` a scalar index on n), flushes a segment per `perSegment` rows, waits until the query node serves them all, then deletes `dead`. */
+/** Creates the collection (HNSW M=16, efConstruction=128, L2; n as `orderN` says), flushes a segment per `perSegment` rows, waits until the query node serves them all, then deletes `dead`. */
 export async function serveSegments(c: VecbusClient, o: ServedSegments): Promise<void> {
   const dim = o.vectors[0].length;
   const segments = Math.ceil(o.vectors.length / o.perSegment);
@@ -26,13 +26,13 @@ export async function serveSegments(c: VecbusClient, o: ServedSegments): Promise
       fields: [
         { name: "id", type: "Int64", is_primary: true },
         { name: "vector", type: "FloatVector", dim },
-        { name: "n", type: "Int32" },
+        { name: "n", type: "Int32", ...(o.orderN === "clustering key" && { is_clustering_key: true }) },
       ],
     },
     metric_type: "L2",
     index_params: [
       { field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 128 } },
-      ...(o.indexN ? [{ field_name: "n", index_type: "STL_SORT" }] : []),
+      ...(o.orderN === "index" ? [{ field_name: "n", index_type: "STL_SORT" }] : []),
     ],
   });
   for (let s = 0; s < segments; s++) {

@@ -28,6 +28,7 @@ export function schemaFromMilvus(s: Obj): CollectionSchema {
     if (type === "Array") out.element_type = f.element_type as FieldSchema["element_type"];
     if (f.nullable) out.nullable = true;
     if (f.is_partition_key) out.is_partition_key = true;
+    if (f.is_clustering_key) out.is_clustering_key = true;
     return out;
   });
   return { fields, enable_dynamic_field: Boolean(s.enable_dynamic_field) };
@@ -44,6 +45,7 @@ export function schemaToMilvus(d: CollectionDescription): Obj {
     element_type: f.element_type ?? "None",
     nullable: Boolean(f.nullable),
     is_partition_key: Boolean(f.is_partition_key),
+    is_clustering_key: Boolean(f.is_clustering_key),
     type_params: [
       ...(f.dim !== undefined ? [{ key: "dim", value: String(f.dim) }] : []),
       ...(f.max_length !== undefined ? [{ key: "max_length", value: String(f.max_length) }] : []),

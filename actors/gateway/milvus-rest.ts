@@ -43,6 +43,7 @@ function restField(f: Body): FieldSchema {
     ...(f.elementDataType !== undefined && { element_type: f.elementDataType as FieldSchema["element_type"] }),
     ...(f.nullable === true && { nullable: true }),
     ...(f.isPartitionKey === true && { is_partition_key: true }),
+    ...(f.isClusteringKey === true && { is_clustering_key: true }),
   };
 }
 
@@ -82,6 +83,7 @@ function describeData(d: CollectionDescription, load: string): Body {
       primaryKey: Boolean(f.is_primary),
       autoId: Boolean(f.auto_id),
       partitionKey: Boolean(f.is_partition_key),
+      clusteringKey: Boolean(f.is_clustering_key),
       nullable: Boolean(f.nullable),
       ...(f.element_type && { elementType: f.element_type }),
       params: [

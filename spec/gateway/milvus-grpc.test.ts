@@ -30,7 +30,7 @@ test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, cou
         { name: "id", data_type: DataType.Int64, is_primary_key: true, autoID: false },
         { name: "vector", data_type: DataType.FloatVector, dim: DIM },
         { name: "title", data_type: DataType.VarChar, max_length: 64 },
-        { name: "year", data_type: DataType.Int32 },
+        { name: "year", data_type: DataType.Int32, is_clustering_key: true },
       ],
       index_params: [{ field_name: "vector", index_type: "HNSW", metric_type: "L2", params: { M: 16, efConstruction: 64 } }],
     });
@@ -38,12 +38,12 @@ test("milvus grpc - the Milvus Node SDK creates, inserts, searches, queries, cou
     assert.equal((await milvus.hasCollection({ collection_name: "books" })).value, true);
     const described = await milvus.describeCollection({ collection_name: "books" });
     assert.deepEqual(
-      described.schema.fields.map((f) => [f.name, f.data_type]),
+      described.schema.fields.map((f) => [f.name, f.data_type, f.is_clustering_key]),
       [
-        ["id", "Int64"],
-        ["vector", "FloatVector"],
-        ["title", "VarChar"],
-        ["year", "Int32"],
+        ["id", "Int64", false],
+        ["vector", "FloatVector", false],
+        ["title", "VarChar", false],
+        ["year", "Int32", true],
       ],
     );
 

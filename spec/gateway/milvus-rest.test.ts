@@ -72,6 +72,25 @@ test("milvus rest - the SDK's HttpClient creates, inserts, searches, queries, ge
     const count = await http.query({ collectionName: "r", filter: "", outputFields: ["count(*)"], consistencyLevel: "Strong" });
     assert.deepEqual(count.data, [{ "count(*)": 29 }]);
 
+    // A schema with a clustering key, as Milvus's REST API spells it, described back.
+    const fields = [
+      { fieldName: "id", dataType: "Int64", isPrimary: true },
+      { fieldName: "vector", dataType: "FloatVector", elementTypeParams: { dim: 4 } },
+      { fieldName: "shop", dataType: "Int32", isClusteringKey: true },
+    ];
+    const keyed = await (await post("collections/create", JSON.stringify({ collectionName: "keyed", schema: { fields } }))).json();
+    assert.deepEqual(keyed, { code: 0, data: {} });
+    const keyedFields = (await http.describeCollection({ collectionName: "keyed" })).data.fields as unknown as { name: string; clusteringKey: boolean }[];
+    assert.deepEqual(
+      keyedFields.map((f) => [f.name, f.clusteringKey]),
+      [
+        ["id", false],
+        ["vector", false],
+        ["shop", true],
+      ],
+    );
+    assert.equal((await http.dropCollection({ collectionName: "keyed" })).code, 0);
+
     // Errors: Milvus's codes in the body, HTTP 200, as Milvus does.
     const missing = await http.describeCollection({ collectionName: "nope" });
     assert.equal(missing.code, 100);

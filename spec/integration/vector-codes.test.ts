@@ -16,7 +16,11 @@ import { TEST_TIMEOUT_MS } from "../timeouts.js";
 const DIM = 16;
 const PER_SEGMENT = 1500;
 const SEGMENTS = 2;
-const C = "codes";
+/** The same rows twice: n given a scalar index, and n the clustering key without one. */
+const COLLECTIONS = [
+  ["codes", "index"],
+  ["codes_by_key", "clustering key"],
+] as const;
 
 describe("vector codes on a query node", () => {
   let env: TestEnv;
@@ -24,7 +28,7 @@ describe("vector codes on a query node", () => {
   const dead = new Set(Array.from({ length: 200 }, (_, i) => i * 13));
   before(async () => {
     env = await startEnv({ tag: "codes", seal: { sealIdleMs: 600_000 } });
-    await serveSegments(env.client, { name: C, vectors: vecs, perSegment: PER_SEGMENT, nModulo: 20, dead, indexN: true });
+    for (const [name, orderN] of COLLECTIONS) await serveSegments(env.client, { name, vectors: vecs, perSegment: PER_SEGMENT, nModulo: 20, dead, orderN });
   });
   after(async () => env?.close());
 
@@ -32,20 +36,21 @@ describe("vector codes on a query node", () => {
     const nodes = (await env.client.status()).nodes.filter((n) => n.role === "query");
     assert.equal(nodes.length, 1);
     assert.equal(nodes[0].load?.vector_bytes, 0);
-    // The codes are laid out in the scalar index's order: 8 bytes a row more map slots to their places and back.
-    assert.equal(nodes[0].load?.code_bytes, PER_SEGMENT * SEGMENTS * (DIM + 8), "a byte a dimension of every row, and its place");
+    // The codes are laid out in n's order (its scalar index's, or the clustering key's): 8 bytes a row more map slots to their places and back.
+    assert.equal(nodes[0].load?.code_bytes, COLLECTIONS.length * PER_SEGMENT * SEGMENTS * (DIM + 8), "a byte a dimension of every row, and its place");
   });
 
   test("vector codes - filtered searches return the brute-force top rows, in order", { timeout: TEST_TIMEOUT_MS }, async () => {
     const queries = randomVectors(10, DIM, 42);
     // 5% and 1-in-40 of the rows: few enough that every passing row is ranked (by code), not the index's candidates.
-    // With the scalar index on n the codes are laid out in n's order: `n == 7` is listed by the index and ranked as
-    // one block of codes a segment, the other filter's rows one by one.
-    for (const [filter, keep] of [
+    // The codes are laid out in n's order: `n == 7` is listed by n's index and ranked as one block of codes a segment,
+    // the other filter's rows one by one.
+    const filters = [
       ["n == 7", (id: number) => id % 20 === 7],
       ["n == 3 and id < 2000", (id: number) => id % 20 === 3 && id < 2000],
-    ] as const) {
-      const hits = await env.client.search({ collection_name: C, data: queries, limit: 10, filter, consistency_level: "Strong" });
+    ] as const;
+    for (const [collection_name] of COLLECTIONS) for (const [filter, keep] of filters) {
+      const hits = await env.client.search({ collection_name, data: queries, limit: 10, filter, consistency_level: "Strong" });
       hits.forEach((h, i) => {
         const want = vecs
           .map((v, id) => ({ id, d: v.reduce((s, x, k) => s + (x - queries[i][k]) ** 2, 0) }))
@@ -56,7 +61,7 @@ describe("vector codes on a query node", () => {
         assert.deepEqual(
           h.map((hit) => hit.id),
           want,
-          `${filter}, query ${i}`,
+          `${collection_name}: ${filter}, query ${i}`,
         );
       });
     }
