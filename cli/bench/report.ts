@@ -1,6 +1,7 @@
 // `vecbus bench`'s report for people: the measured phases, then each vecbus
 // figure beside its same-run baseline with the ratio and the target.
 import { table } from "../table.js";
+import type { MedianRow } from "./medians.js";
 import type { BenchReport } from "./run.js";
 
 export function renderBench(r: BenchReport): string {
@@ -25,4 +26,17 @@ export function renderBench(r: BenchReport): string {
   if (rec) lines.push(`after SIGKILL of vecbus and nats-server: every row served and searchable again ${rec.ready_seconds} s after the restart began (${rec.rows} rows)`);
   if (r.serve_log) lines.push(`vecbus serve's log: ${r.serve_log}`);
   return lines.join("\n");
+}
+
+/** --runs N: each figure's ratio in every run, and the median held against the target. */
+export function renderMedians(rows: MedianRow[]): string {
+  const runs = rows[0]?.ratios.length ?? 0;
+  const shown = (r: MedianRow, x: number | null) => (x === null ? "-" : r.unit === "ms" ? `+${x} ms` : x);
+  return [
+    `ratios over ${runs} runs (each on a vecbus serve of its own), the median held against the target:`,
+    table(
+      ["figure", ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`), "median", "target", "met"],
+      rows.map((r) => [r.figure, ...r.ratios.map((x) => shown(r, x)), shown(r, r.median), r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "no"]),
+    ),
+  ].join("\n");
 }

@@ -5,8 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { actorInbox, SUPERUSER } from "../../protocol/permissions.js";
 import { DEFAULT_PREFIX, Names } from "../../protocol/subjects.js";
-import { renderBench } from "../bench/report.js";
-import { runBench } from "../bench/run.js";
+import { medians } from "../bench/medians.js";
+import { renderBench, renderMedians } from "../bench/report.js";
+import { runBench, type BenchOptions, type BenchReport } from "../bench/run.js";
 import { DEFAULT_SITE, ROLES, startCluster, type Cluster, type Role } from "../cluster.js";
 import { Command, flag, int, list, nonNegativeInt, Parsed, positiveInt, str, UsageError } from "../command.js";
 import { CONNECTION_OPTIONS, DEFAULT_DATA_DIR, natsAuth, natsUrl } from "../connection.js";
@@ -53,9 +54,9 @@ export function serverCommands(): Command[] {
     },
     {
       name: "bench",
-      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--insert-form columns|rows] [--warm-up 2] [--milvus HOST:PORT] [--json]",
+      args: "[--nats-url URL [--user U --password P ...]] [--restart] [--rows 100000] [--dim 128] [--batch 1000] [--queries 1000] [--recall-queries 100] [--concurrency 16] [--limit 10] [--shards 1] [--metric L2] [--ef auto|N] [--recall-target 0.95] [--filter-selectivity 1,10,50] [--scalar-index STL_SORT|INVERTED|BITMAP|none] [--insert-form columns|rows] [--warm-up 2] [--milvus HOST:PORT] [--runs 1] [--json]",
       summary:
-        "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child); searches through the child's Milvus front door, or the one --milvus names (e.g. a `vecbus start gateway`)",
+        "measure ingest, index build, load and search through the API of a `vecbus serve` child (or a running vecbus, --nats-url), each figure beside its same-run baseline: in-process usearch over the same rows, raw JetStream publish of the same bytes, object store reads (--restart: also SIGKILL and restart the child); searches through the child's Milvus front door, or the one --milvus names (e.g. a `vecbus start gateway`); --runs N: N runs, then each figure's median ratio against its target",
       positionals: [],
       options: {
         ...CONNECTION_OPTIONS,
@@ -76,6 +77,7 @@ export function serverCommands(): Command[] {
         "recall-queries": { type: "string" },
         restart: { type: "boolean" },
         "warm-up": { type: "string" },
+        runs: { type: "string" },
         json: { type: "boolean" },
       },
       run: bench,
@@ -368,7 +370,8 @@ async function bench(p: Parsed): Promise<number> {
   const insertForm = str(p, "insert-form") ?? "columns";
   if (insertForm !== "columns" && insertForm !== "rows") throw new UsageError("--insert-form takes columns (a batch's fields as columns, vectors as one float32 block) or rows (a list of row maps)");
   const url = str(p, "server") ?? str(p, "nats-url");
-  const report = await runBench({
+  const runs = positiveInt(p, "runs", 1);
+  const options: BenchOptions = {
     natsUrl: url,
     auth: url ? natsAuth(p.values) : undefined,
     rows: positiveInt(p, "rows", 100_000),
@@ -388,9 +391,18 @@ async function bench(p: Parsed): Promise<number> {
     restart: flag(p, "restart"),
     warmUpSeconds: nonNegativeInt(p, "warm-up") ?? 2,
     milvus: str(p, "milvus"),
-  });
-  if (flag(p, "json")) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else console.log(renderBench(report));
+  };
+  const json = flag(p, "json");
+  const reports: BenchReport[] = [];
+  for (let i = 1; i <= runs; i++) {
+    if (runs > 1) process.stderr.write(`run ${i} of ${runs}\n`);
+    const report = await runBench(options);
+    reports.push(report);
+    if (!json) console.log(`${runs > 1 ? `run ${i} of ${runs}\n` : ""}${renderBench(report)}\n`);
+  }
+  const summary = runs > 1 ? medians(reports) : undefined;
+  if (json) process.stdout.write(`${JSON.stringify(summary ? { runs: reports, medians: summary } : reports[0])}\n`);
+  else if (summary) console.log(renderMedians(summary));
   return 0;
 }
 

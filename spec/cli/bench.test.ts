@@ -10,6 +10,7 @@ import path from "node:path";
 import test from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { MedianRow } from "../../cli/bench/medians.js";
 import type { BenchReport } from "../../cli/bench/run.js";
 import { TEST_TIMEOUT_MS } from "../timeouts.js";
 
@@ -19,7 +20,7 @@ const execFileAsync = promisify(execFile);
 const ROWS = 2000;
 const QUERIES = 20;
 
-async function bench(extra: string[]): Promise<BenchReport> {
+async function bench<R = BenchReport>(extra: string[]): Promise<R> {
   const argv = ["--import", "tsx", "cli/main.ts", "bench", "--rows", String(ROWS), "--dim", "8", "--queries", String(QUERIES), "--filter-selectivity", "10,50", "--warm-up", "0", "--json", ...extra];
   // Killed before the test's own timeout so a hung bench fails with its stderr instead of leaving a child behind.
   const { stdout } = await execFileAsync(process.execPath, argv, {
@@ -28,7 +29,7 @@ async function bench(extra: string[]): Promise<BenchReport> {
     timeout: TEST_TIMEOUT_MS - 10_000,
     maxBuffer: 16 << 20,
   });
-  return JSON.parse(stdout) as BenchReport;
+  return JSON.parse(stdout) as R;
 }
 
 function checkReport(r: BenchReport): void {
@@ -84,13 +85,29 @@ function checkReport(r: BenchReport): void {
   assert.ok(m.vecbus_rss > 0 && m.vecbus_peak >= m.vecbus_rss && m.nats_rss > 0 && m.nats_peak >= m.nats_rss, JSON.stringify(m));
 }
 
-test("bench - a tiny run reports every phase with its counts, its baselines and a recall that reaches the target", { timeout: TEST_TIMEOUT_MS }, async () => {
-  const r = await bench([]);
+test("bench - two tiny runs report every phase with its counts, its baselines and a recall that reaches the target, then each figure's median", { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { runs, medians } = await bench<{ runs: BenchReport[]; medians: MedianRow[] }>(["--runs", "2"]);
   try {
-    checkReport(r);
-    assert.equal(r.recovery, undefined);
+    assert.equal(runs.length, 2);
+    for (const r of runs) {
+      checkReport(r);
+      assert.equal(r.recovery, undefined);
+    }
+    // The median of two is their mean; a target is met when the median is on its side of the bound (as the issue states them).
+    assert.deepEqual(
+      medians.map((m) => m.figure),
+      runs[0].comparisons.map((c) => c.figure),
+    );
+    for (const m of medians) {
+      const [a, b] = runs.map((r) => r.comparisons.find((c) => c.figure === m.figure)!.ratio);
+      assert.deepEqual(m.ratios, [a, b], m.figure);
+      // Rounded to 3 decimals, as every ratio is.
+      assert.ok(Math.abs(m.median - (a + b) / 2) <= 0.0005 + 1e-9, `${m.figure}: median ${m.median} of ${a} and ${b}`);
+      const bound = { ">= 0.5": [1, 0.5], ">= 0.7": [1, 0.7], ">= 0.3": [1, 0.3], ">= 0.25": [1, 0.25], "<= 1.5": [-1, 1.5], "<= +1 ms": [-1, 1] }[m.target ?? ""];
+      assert.equal(m.met, bound && (bound[0] > 0 ? m.median >= bound[1] : m.median <= bound[1]), `${m.figure}: target ${m.target}, median ${m.median}`);
+    }
   } finally {
-    if (r.serve_log) fs.rmSync(r.serve_log, { force: true });
+    for (const r of runs) if (r.serve_log) fs.rmSync(r.serve_log, { force: true });
   }
 });
 
