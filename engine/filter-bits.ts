@@ -9,9 +9,10 @@
 // and the per-slot form runs instead. The filter was type-checked when it
 // was compiled (compileFilterForms), so nothing here reports errors.
 //
-// A field with a scalar index (create_index on it) is answered from the
-// segment's index (engine/scalar-index.ts) where the index can, at the cost
-// of the matching rows, and by the scan otherwise: the same bits either way.
+// A field with a scalar index (create_index on it, or the clustering key)
+// is answered from the segment's index (engine/scalar-index.ts) where the
+// index can, at the cost of the matching rows, and by the scan otherwise:
+// the same bits either way.
 import type { CompareOp, Expr, LiteralValue } from "../protocol/filter/index.js";
 import type { CollectionSchema } from "../protocol/schema.js";
 import { COMPARE, membership } from "./filter-eval.js";
@@ -67,8 +68,9 @@ function columnOf(schema: CollectionSchema): (e: Expr) => string | undefined {
 
 /**
  * The slot-list form of a filter that is one ColumnTest on a field with a
- * scalar index declared (`indexed`): a selective filter then costs its
- * matches, where the bitset form costs a byte a slot and passes over them.
+ * scalar index (`indexed`: declared, or the clustering key): a selective
+ * filter then costs its matches, where the bitset form costs a byte a slot
+ * and passes over them.
  */
 export function compileIndexSlots(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): SlotsFn | undefined {
   const t = columnTestOf(columnOf(schema))(expr);
@@ -79,7 +81,7 @@ export function compileIndexSlots(expr: Expr, schema: CollectionSchema, indexed:
   };
 }
 
-/** `indexed`: the fields with a scalar index declared, whose segment indexes the bits may come from. */
+/** `indexed`: the fields with a scalar index (declared, or the clustering key), whose segment indexes the bits may come from. */
 export function compileBits(expr: Expr, schema: CollectionSchema, indexed: ReadonlySet<string> = new Set()): BitsFn | undefined {
   const index = (indexes: ScalarIndexes | undefined, name: string) => (indexed.has(name) ? indexes?.(name) : undefined);
   const column = columnOf(schema);

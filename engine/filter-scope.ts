@@ -19,7 +19,7 @@ export interface CompiledFilter {
   indexSlots?: SlotsFn;
 }
 
-/** Every form of a filter; type errors surface here, once. `indexed`: fields with a scalar index, which the bitset form may use. */
+/** Every form of a filter; type errors surface here, once. `indexed`: fields with a scalar index (declared, or the clustering key), which the bitset form may use. */
 export function compileFilterForms(expr: Expr, schema: CollectionSchema, indexed?: ReadonlySet<string>): CompiledFilter {
   return {
     row: compileFilter(expr, schema),

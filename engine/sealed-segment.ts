@@ -41,8 +41,8 @@ interface Shared {
   disk?: DiskVectors;
   /** By field; null: the column cannot be indexed (values of more than one kind). */
   scalarIndexes: Map<string, ScalarIndex | null>;
-  /** The field whose index lays out the codes: the first useScalarIndexes was given. */
-  clusterBy?: string;
+  /** The fields whose index may lay out the codes, first first: those useScalarIndexes was given. */
+  clusterBy?: readonly string[];
   /** Codes of vector columns left on disk, by field (codeVectors()). */
   codes?: Map<string, VectorCodes>;
 }
@@ -140,7 +140,6 @@ export class SealedSegment extends Segment {
       // Built once per segment: the new form's cache starts with this one's.
       for (const [name, ix] of this.shared.scalarIndexes) spilled.shared.scalarIndexes.set(name, ix);
       spilled.shared.labels = this.shared.labels;
-      spilled.shared.clusterBy = this.shared.clusterBy;
       return spilled;
     } catch (e) {
       fs.closeSync(fd);
@@ -177,10 +176,13 @@ export class SealedSegment extends Segment {
     return bytes;
   }
 
-  /** The slot order of the index the codes are laid out by, if any. */
+  /** The slot order of the first index of clusterBy the column allows (not one of mixed kinds), if any. */
   private clusterOrder(): ArrayLike<number> | undefined {
-    const name = this.shared.clusterBy;
-    return name === undefined ? undefined : this.scalarIndex(name)?.slotOrder;
+    for (const name of this.shared.clusterBy ?? []) {
+      const ix = this.scalarIndex(name);
+      if (ix) return ix.slotOrder;
+    }
+    return undefined;
   }
 
   /** Bytes of vector columns held in memory. */
@@ -294,11 +296,11 @@ export class SealedSegment extends Segment {
 
   /**
    * Builds the scalar indexes of `fields` (those declared) and lets go of
-   * any other (an index dropped). The first of them lays out codes made
-   * after this (codeVectors).
+   * any other (an index dropped). The first of them that has an index lays
+   * out codes made after this (codeVectors).
    */
   useScalarIndexes(fields: ReadonlySet<string>): void {
-    this.shared.clusterBy = fields.values().next().value;
+    this.shared.clusterBy = [...fields];
     for (const name of this.shared.scalarIndexes.keys()) if (!fields.has(name)) this.shared.scalarIndexes.delete(name);
     for (const name of fields) this.scalarIndex(name);
   }

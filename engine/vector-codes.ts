@@ -13,11 +13,12 @@
 // That gather is the cost that stays under load (1.3–1.8 ms a search on a
 // busy search thread: each row 12.8 KB from the next, a cache and TLB miss
 // apiece). So the codes are laid out in the order of one scalar index of
-// the segment, as Milvus's clustering compaction lays rows out by a
-// clustering key: a filter on that field that its index lists (`category
-// < 1`, `price in [..]`) then covers runs of neighbouring codes, copied as
-// blocks (0.08 ms for the same 10,000 rows). Any other filter's rows are
-// gathered one by one through the slot-to-place map, as before.
+// the segment (the clustering key's, else the first declared), as Milvus's
+// clustering compaction lays rows out by a clustering key: a filter on
+// that field that its index lists (`category < 1`, `price in [..]`) then
+// covers runs of neighbouring codes, copied as blocks (0.08 ms for the
+// same 10,000 rows). Any other filter's rows are gathered one by one
+// through the slot-to-place map, as before.
 import fs from "node:fs";
 import type { MetricType } from "../protocol/schema.js";
 import { VecbusError } from "../protocol/errors.js";

@@ -183,8 +183,8 @@ function checkField(raw: unknown, i: number): FieldSchema {
   if (type === "Array") checkArrayField(out, f);
   if (checkNullable(out, f.nullable)) out.nullable = true;
   if (f.default_value !== undefined) out.default_value = checkDefault(out, f.default_value);
-  if (f.is_partition_key === true) out.is_partition_key = true;
-  if (f.is_clustering_key === true) out.is_clustering_key = true;
+  if (checkFlag(out, "is_partition_key", f.is_partition_key)) out.is_partition_key = true;
+  if (checkFlag(out, "is_clustering_key", f.is_clustering_key)) out.is_clustering_key = true;
   return out;
 }
 
@@ -223,9 +223,15 @@ function checkArrayField(out: FieldSchema, f: Record<string, unknown>): void {
   if (element === "VarChar") out.max_length = checkMaxLength(`Array<VarChar> field "${out.name}"`, f.max_length);
 }
 
+/** A field's yes/no attribute: true, false or left out (a "true" string or a 1 is refused, not read as either). */
+function checkFlag(out: FieldSchema, key: string, value: unknown): boolean {
+  if (value === undefined || value === null || value === false) return false;
+  if (value !== true) throw new VecbusError("SCHEMA_INVALID", `field "${out.name}": ${key} must be true or false; got ${JSON.stringify(value)}`);
+  return true;
+}
+
 function checkNullable(out: FieldSchema, nullable: unknown): boolean {
-  if (nullable === undefined || nullable === null || nullable === false) return false;
-  if (nullable !== true) throw new VecbusError("SCHEMA_INVALID", `field "${out.name}": nullable must be true or false; got ${JSON.stringify(nullable)}`);
+  if (!checkFlag(out, "nullable", nullable)) return false;
   if (out.is_primary) throw new VecbusError("SCHEMA_INVALID", `primary field "${out.name}" cannot be nullable`);
   if (out.type === "FloatVector") throw new VecbusError("SCHEMA_INVALID", `vector field "${out.name}" cannot be nullable`);
   return true;

@@ -42,8 +42,9 @@ function restField(f: Body): FieldSchema {
     ...(p.max_capacity !== undefined && { max_capacity: Number(p.max_capacity) }),
     ...(f.elementDataType !== undefined && { element_type: f.elementDataType as FieldSchema["element_type"] }),
     ...(f.nullable === true && { nullable: true }),
-    ...(f.isPartitionKey === true && { is_partition_key: true }),
-    ...(f.isClusteringKey === true && { is_clustering_key: true }),
+    // Passed on as sent: the schema's check refuses anything but a boolean.
+    ...(f.isPartitionKey !== undefined && { is_partition_key: f.isPartitionKey as boolean }),
+    ...(f.isClusteringKey !== undefined && { is_clustering_key: f.isClusteringKey as boolean }),
   };
 }
 

@@ -1,7 +1,8 @@
 // The issue's targets are medians over several runs of `vecbus bench`
 // (this VM's figures vary a lot between runs): with --runs N the bench runs
-// N times, each on a serve child of its own, and sums up each figure's
-// ratio over the runs, with its median held against the target.
+// N times (each on a serve child of its own, unless --nats-url names a
+// running vecbus), and sums up each figure's ratio over the runs, with its
+// median held against the target.
 import type { BenchReport, Comparison } from "./run.js";
 import { round } from "./measure.js";
 

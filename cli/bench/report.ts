@@ -28,12 +28,12 @@ export function renderBench(r: BenchReport): string {
   return lines.join("\n");
 }
 
-/** --runs N: each figure's ratio in every run, and the median held against the target. */
-export function renderMedians(rows: MedianRow[]): string {
+/** --runs N: each figure's ratio in every run, and the median held against the target; `ownServe`: each run started a serve child. */
+export function renderMedians(rows: MedianRow[], ownServe: boolean): string {
   const runs = rows[0]?.ratios.length ?? 0;
   const shown = (r: MedianRow, x: number | null) => (x === null ? "-" : r.unit === "ms" ? `+${x} ms` : x);
   return [
-    `ratios over ${runs} runs (each on a vecbus serve of its own), the median held against the target:`,
+    `ratios over ${runs} runs (${ownServe ? "each on a vecbus serve of its own" : "against the same running vecbus"}), the median held against the target:`,
     table(
       ["figure", ...Array.from({ length: runs }, (_, i) => `run ${i + 1}`), "median", "target", "met"],
       rows.map((r) => [r.figure, ...r.ratios.map((x) => shown(r, x)), shown(r, r.median), r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "no"]),

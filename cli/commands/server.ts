@@ -393,17 +393,31 @@ async function bench(p: Parsed): Promise<number> {
     milvus: str(p, "milvus"),
   };
   const json = flag(p, "json");
-  const reports: BenchReport[] = [];
-  for (let i = 1; i <= runs; i++) {
-    if (runs > 1) process.stderr.write(`run ${i} of ${runs}\n`);
+  if (runs === 1) {
     const report = await runBench(options);
-    reports.push(report);
-    if (!json) console.log(`${runs > 1 ? `run ${i} of ${runs}\n` : ""}${renderBench(report)}\n`);
+    console.log(json ? JSON.stringify(report) : renderBench(report));
+    return 0;
   }
-  const summary = runs > 1 ? medians(reports) : undefined;
-  if (json) process.stdout.write(`${JSON.stringify(summary ? { runs: reports, medians: summary } : reports[0])}\n`);
-  else if (summary) console.log(renderMedians(summary));
-  return 0;
+  const reports: BenchReport[] = [];
+  let failed: string | undefined;
+  for (let i = 1; i <= runs && !failed; i++) {
+    try {
+      const report = await runBench(options);
+      reports.push(report);
+      if (!json) console.log(`run ${i} of ${runs}\n${renderBench(report)}\n`);
+    } catch (e) {
+      // An hour of runs at 1M is not thrown away for the last one: the medians of those that finished, and why it stopped.
+      if (reports.length === 0) throw e;
+      failed = `run ${i} of ${runs} failed: ${(e as Error).message}`;
+    }
+  }
+  const summary = medians(reports);
+  if (json) console.log(JSON.stringify({ runs: reports, medians: summary, ...(failed && { failed }) }));
+  else {
+    console.log(renderMedians(summary, url === undefined));
+    if (failed) process.stderr.write(`${failed}\n`);
+  }
+  return failed ? 1 : 0;
 }
 
 /** --collections a,b: the collections an edge replica keeps (absent: every one). */

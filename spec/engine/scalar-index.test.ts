@@ -15,7 +15,7 @@ import { sealedOf } from "../sealed-of.js";
 
 const INDEXED = new Set(["id", "age", "score", "name", "flag", "rank"]);
 
-/** The rows' indexes, counting the leaves an index answered (undefined results: the scan decided). */
+/** The rows' indexes, counting the bitsets of leaves an index answered (a leaf the scan decided is not counted). */
 function indexesOf(rows: Row[]) {
   const built = new Map<string, ScalarIndex | undefined>();
   const answered = { count: 0 };
@@ -27,7 +27,12 @@ function indexesOf(rows: Row[]) {
     if (!built.has(name)) built.set(name, ScalarIndex.build(rows.map((r) => r[name])));
     const ix = built.get(name);
     if (!ix) return undefined;
-    return { match: (t: IndexTest) => counted(ix.match(t)) } as unknown as ScalarIndex;
+    // Counted where a bitset is made: a list (slots()) answers another form of the filter.
+    const match = (t: IndexTest) => {
+      const m = ix.match(t);
+      return m && { bits: (n: number) => counted(m.bits(n)), slots: (most: number) => m.slots(most) };
+    };
+    return { match } as unknown as ScalarIndex;
   };
   return { indexes, answered };
 }

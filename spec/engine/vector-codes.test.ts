@@ -30,17 +30,19 @@ function schemaOf(dim: number): CollectionSchema {
       { name: "id", type: "Int64", is_primary: true },
       { name: "v", type: "FloatVector", dim },
       { name: "n", type: "Int32" },
+      { name: "m", type: "Int32" },
     ],
   };
 }
 
 /**
- * The rows written to a segment file (row i has id and n i). Written last id
- * first: rows tied by distance are then in the file in the opposite order to
- * the one their ids rank them in.
+ * The rows written to a segment file (row i has id and n i, and m the last
+ * id less i). Written last id first: rows tied by distance are then in the
+ * file in the opposite order to the one their ids rank them in, and m is in
+ * the slots' own order.
  */
 function written(dir: string, name: string, schema: CollectionSchema, vectors: number[][]): string {
-  const rows: Row[] = vectors.map((v, i) => ({ id: i, v: Float32Array.from(v), n: i })).reverse();
+  const rows: Row[] = vectors.map((v, i) => ({ id: i, v: Float32Array.from(v), n: i, m: vectors.length - 1 - i })).reverse();
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.concat(sealedOf(head, schema, rows, rows.map(() => 1n)).encode().parts));
   return file;
@@ -180,6 +182,23 @@ test("vector codes - rows a scalar index lists in value order are still read fro
   const req = { queries: [Float32Array.from(query)], field: "v", metric: "L2" as const, limit: 10, project: compileProjection(schema, []), scope: compileScope(schema, { filter: "n < 200" }, indexed) };
   const calls = await readCalls(() => assertHits(segment.search(req)[0], bruteForce(vectors, query, "L2", 10, (row) => row.id < 200), "n < 200"));
   assert.ok(calls <= 2, `200 neighbouring rows of 256 bytes in ${calls} reads`);
+});
+
+test("vector codes - the codes are laid out by the first field given whose index builds, not the first index built", async (t) => {
+  const threads = new SearchThreads(1);
+  t.after(() => threads.close());
+  const rows = 300;
+  const dim = 8;
+  const coded = async (built: string, given: string[]) => {
+    const { segment } = randomSegment(t, 95, dim, rows);
+    segment.scalarIndex(built);
+    segment.useScalarIndexes(new Set(given));
+    return segment.codeVectors(new Map([["v", "L2"]]), () => true, threads);
+  };
+  // m's order is the slots' own (no place map); n's is their reverse (8 bytes a row map slots to places and back).
+  assert.equal(await coded("n", ["m", "n"]), rows * dim, "laid out by m, though n's index was built first");
+  assert.equal(await coded("m", ["n", "m"]), rows * (dim + 8), "laid out by n, though m's index was built first");
+  assert.equal(await coded("m", ["absent", "n"]), rows * (dim + 8), "a field without an index gives way to the next");
 });
 
 test("vector codes - a layout places every slot once, and is none when it is the slots' own order", () => {

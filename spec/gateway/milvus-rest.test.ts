@@ -90,6 +90,11 @@ test("milvus rest - the SDK's HttpClient creates, inserts, searches, queries, ge
       ],
     );
     assert.equal((await http.dropCollection({ collectionName: "keyed" })).code, 0);
+    // A flag that is not a boolean is refused (an invalid schema: 105), not read as false.
+    const stringFlag = fields.map((f) => (f.fieldName === "shop" ? { ...f, isClusteringKey: "true" } : f));
+    const refused = (await (await post("collections/create", JSON.stringify({ collectionName: "keyed", schema: { fields: stringFlag } }))).json()) as { code: number; message: string };
+    assert.equal(refused.code, 105, JSON.stringify(refused));
+    assert.match(refused.message, /is_clustering_key must be true or false/);
 
     // Errors: Milvus's codes in the body, HTTP 200, as Milvus does.
     const missing = await http.describeCollection({ collectionName: "nope" });

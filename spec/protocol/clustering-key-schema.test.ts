@@ -35,7 +35,9 @@ it("clustering key schema - a number or VarChar field is the collection's cluste
   assert.equal(clusteringKeyField(checkSchema({ fields: [pk, vec, { name: "shop", type: "Int32", is_clustering_key: false }] })), undefined);
 });
 
-it("clustering key schema - two keys, or a key of another type, are refused", () => {
+it("clustering key schema - two keys, a key of another type, or a flag that is not a boolean, are refused", () => {
+  refused([pk, vec, { name: "c", type: "Int32", is_clustering_key: "true" }], 'field "c": is_clustering_key must be true or false; got "true"');
+  refused([pk, vec, { name: "p", type: "Int64", is_partition_key: 1 }], 'field "p": is_partition_key must be true or false; got 1');
   refused([pk, vec, { name: "a", type: "Int32", is_clustering_key: true }, { name: "b", type: "Int64", is_clustering_key: true }], "at most one clustering key field; found a, b");
   for (const [field, type] of [
     [{ type: "Bool" }, "Bool"],
