@@ -134,10 +134,15 @@ export function checkSchema(raw: unknown): CollectionSchema {
   return { fields, enable_dynamic_field: s.enable_dynamic_field === true };
 }
 
+/** The one field with `flag` set, if any; two or more are refused, naming them. */
+function soleField(fields: FieldSchema[], flag: "is_partition_key" | "is_clustering_key", what: string): FieldSchema | undefined {
+  const keys = fields.filter((f) => f[flag]);
+  if (keys.length > 1) throw new VecbusError("SCHEMA_INVALID", `at most one ${what} field; found ${keys.map((f) => f.name).join(", ")}`);
+  return keys[0];
+}
+
 function checkPartitionKey(fields: FieldSchema[]): void {
-  const keys = fields.filter((f) => f.is_partition_key);
-  if (keys.length > 1) throw new VecbusError("SCHEMA_INVALID", `at most one partition key field; found ${keys.map((f) => f.name).join(", ")}`);
-  const key = keys[0];
+  const key = soleField(fields, "is_partition_key", "partition key");
   if (!key) return;
   if (key.is_primary) throw new VecbusError("SCHEMA_INVALID", `the primary field "${key.name}" cannot also be the partition key`);
   if (key.type !== "Int64" && key.type !== "VarChar") {
@@ -150,9 +155,7 @@ function checkPartitionKey(fields: FieldSchema[]): void {
 const CLUSTERING_TYPES = new Set(["Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar"]);
 
 function checkClusteringKey(fields: FieldSchema[]): void {
-  const keys = fields.filter((f) => f.is_clustering_key);
-  if (keys.length > 1) throw new VecbusError("SCHEMA_INVALID", `at most one clustering key field; found ${keys.map((f) => f.name).join(", ")}`);
-  const key = keys[0];
+  const key = soleField(fields, "is_clustering_key", "clustering key");
   if (key && !CLUSTERING_TYPES.has(key.type)) {
     throw new VecbusError("SCHEMA_INVALID", `clustering key field "${key.name}" must be one of ${[...CLUSTERING_TYPES].join(", ")}, not ${key.type}`);
   }

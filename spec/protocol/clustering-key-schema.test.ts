@@ -7,24 +7,9 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { checkSchema } from "../../protocol/collection.js";
-import { VecbusError } from "../../protocol/errors.js";
 import { scalarIndexed } from "../../protocol/indexes.js";
 import { clusteringKeyField } from "../../protocol/schema.js";
-
-const pk = { name: "id", type: "Int64", is_primary: true };
-const vec = { name: "vec", type: "FloatVector", dim: 2 };
-
-function refused(fields: Record<string, unknown>[], message: string): void {
-  assert.throws(
-    () => checkSchema({ fields }),
-    (e: unknown) => {
-      assert.ok(e instanceof VecbusError, String(e));
-      assert.equal(e.code, "SCHEMA_INVALID", e.message);
-      assert.equal(e.message, message);
-      return true;
-    },
-  );
-}
+import { pk, refused, vec } from "./schema-cases.js";
 
 it("clustering key schema - a number or VarChar field is the collection's clustering key; without the flag there is none", () => {
   for (const type of ["Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar", "INT32", "varchar"]) {

@@ -5,23 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { checkSchema } from "../../protocol/collection.js";
-import { VecbusError } from "../../protocol/errors.js";
 import { partitionKeyField } from "../../protocol/schema.js";
-
-const pk = { name: "id", type: "Int64", is_primary: true };
-const vec = { name: "vec", type: "FloatVector", dim: 2 };
-
-function refused(fields: Record<string, unknown>[], message: string): void {
-  assert.throws(
-    () => checkSchema({ fields }),
-    (e: unknown) => {
-      assert.ok(e instanceof VecbusError, String(e));
-      assert.equal(e.code, "SCHEMA_INVALID", e.message);
-      assert.equal(e.message, message);
-      return true;
-    },
-  );
-}
+import { pk, refused, vec } from "./schema-cases.js";
 
 describe("partition key schema", () => {
   it("partition key schema - an Int64 or VarChar field, in either spelling, is the collection's partition key", () => {

@@ -4,9 +4,8 @@ import { checkSchema, describeFields } from "../../protocol/collection.js";
 import { VecbusError, type ErrorCode } from "../../protocol/errors.js";
 import { checkRows, type Row } from "../../protocol/rows.js";
 import { typeName, vectorFields, type CollectionSchema } from "../../protocol/schema.js";
+import { pk, vec } from "./schema-cases.js";
 
-const pk = { name: "id", type: "Int64", is_primary: true };
-const vec = { name: "vec", type: "FloatVector", dim: 2 };
 
 /** A schema of the primary key, one vector field and the given fields. */
 const schemaWith = (...fields: Record<string, unknown>[]): CollectionSchema => checkSchema({ fields: [pk, vec, ...fields] });
